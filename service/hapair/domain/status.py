@@ -1,0 +1,110 @@
+"""Pair and unit status as reported by ``GET /ha/status``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Role = Literal["active", "standby", "not_operational", "pacified", "indeterminate"]
+Reason = Literal["unreachable", "same-mode", "shared-address-mismatch", "not-synced", "starting"]
+PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
+
+ICONS: dict[Role, str] = {
+    "active": "green-active",
+    "standby": "green",
+    "not_operational": "red",
+    "pacified": "blue",
+    "indeterminate": "grey",
+}
+
+
+class UnitStatus(msgspec.Struct, kw_only=True):
+    """One unit's status."""
+
+    name: str
+    role: Role
+    icon: str
+    reason: Reason | None = None
+    address: str | None = None
+    revision: int | None = None
+    last_heartbeat_at: str | None = None
+    in_sync: bool | None = None
+
+
+class PairInfo(msgspec.Struct, kw_only=True):
+    """The pair's overall state and its active unit."""
+
+    state: PairState
+    active: str | None = None
+
+
+class PairStatus(msgspec.Struct, kw_only=True):
+    """The body of ``GET /ha/status``."""
+
+    pair: PairInfo
+    units: list[UnitStatus] = []
+
+
+def unit_status(
+    name: str,
+    role: Role,
+    *,
+    reason: Reason | None = None,
+    address: str | None = None,
+    revision: int | None = None,
+    last_heartbeat_at: str | None = None,
+    in_sync: bool | None = None,
+) -> UnitStatus:
+    """Build a unit status, with the icon that goes with the role.
+
+    Args:
+        name: Unit name.
+        role: Unit role.
+        reason: Why the unit is not operational, if it is not.
+        address: The unit's direct address.
+        revision: The unit's parameter revision.
+        last_heartbeat_at: RFC 3339 time of the last heartbeat heard.
+        in_sync: Whether the unit's data matches the active's.
+
+    Returns:
+        The unit status.
+    """
+    return UnitStatus(
+        name=name,
+        role=role,
+        icon=ICONS[role],
+        reason=reason,
+        address=address,
+        revision=revision,
+        last_heartbeat_at=last_heartbeat_at,
+        in_sync=in_sync,
+    )
+
+
+def pair_state(units: list[UnitStatus]) -> PairInfo:
+    """Derive the pair state from the units' statuses.
+
+    Args:
+        units: Status of each known unit (empty when HA is disabled).
+
+    Returns:
+        The pair state and the name of the single active unit, if any.
+    """
+    if not units:
+        return PairInfo(state="disabled")
+    actives = [u for u in units if u.role == "active"]
+    active = actives[0].name if len(actives) == 1 else None
+    if len(actives) > 1 or any(u.role == "indeterminate" for u in units):
+        return PairInfo(state="split-brain", active=active)
+    if any(u.reason in ("same-mode", "shared-address-mismatch") for u in units):
+        return PairInfo(state="misconfigured", active=active)
+    standbys = [u for u in units if u.role == "standby"]
+    if (
+        len(units) == 2
+        and len(actives) == 1
+        and len(standbys) == 1
+        and all(u.reason is None for u in units)
+    ):
+        return PairInfo(state="paired", active=active)
+    return PairInfo(state="degraded", active=active)

@@ -1,0 +1,171 @@
+"""Unit settings (mode and addresses) and the boot history behind the pacify rule."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from hapair.domain.errors import FieldError, ValidationFailed
+
+Mode = Literal["non_ha", "first", "second"]
+MODES: tuple[Mode, ...] = ("non_ha", "first", "second")
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+def unit_name(mode: Mode) -> str:
+    """Return a unit's name: ``standalone`` in non_ha mode, else the mode.
+
+    Args:
+        mode: The unit's mode.
+
+    Returns:
+        The unit name.
+    """
+    return "standalone" if mode == "non_ha" else mode
+
+
+def parse_host_port(value: str, *, require_ip: bool = False) -> tuple[str, int]:
+    """Parse ``HOST:PORT``, ``IPV4:PORT`` or ``[IPV6]:PORT``.
+
+    Args:
+        value: The address text.
+        require_ip: Reject hostnames; the host must be an IP literal.
+
+    Returns:
+        ``(host, port)``; an IPv6 host is returned without brackets.
+
+    Raises:
+        ValueError: The address is not of the expected form.
+    """
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"address {value!r} must be HOST:PORT")
+    if not port_text.isascii() or not port_text.isdigit():
+        raise ValueError(f"address {value!r} has an invalid port {port_text!r}")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"address {value!r} has port {port} outside 1..65535")
+    if host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        try:
+            ipaddress.IPv6Address(inner)
+        except ValueError:
+            raise ValueError(f"address {value!r} has an invalid IPv6 literal") from None
+        return inner, port
+    if ":" in host:
+        raise ValueError(f"address {value!r}: an IPv6 literal must be in brackets, [ADDR]:PORT")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        if require_ip:
+            raise ValueError(f"address {value!r} must have an IP literal host") from None
+        if not _HOSTNAME.match(host):
+            raise ValueError(f"address {value!r} has an invalid host name") from None
+    return host, port
+
+
+class UnitSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-unit settings kept in the data dir, never replicated."""
+
+    mode: Mode = "non_ha"
+    partner_address: str | None = None
+    shared_address: str | None = None
+
+
+class UnitSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A partial update of the unit settings; unset fields are left unchanged."""
+
+    mode: Mode | UnsetType = UNSET
+    partner_address: str | UnsetType | None = UNSET
+    shared_address: str | UnsetType | None = UNSET
+
+
+def check_unit_settings(s: UnitSettings) -> None:
+    """Check that the unit settings are consistent.
+
+    Args:
+        s: Settings to check.
+
+    Raises:
+        ValidationFailed: The mode is invalid, an HA mode lacks an address, or an
+            address does not parse (the shared address must be an IP literal).
+    """
+    errors: list[FieldError] = []
+    if s.mode not in MODES:
+        errors.append(
+            FieldError("/mode", f"mode must be one of non_ha, first, second, got {s.mode!r}")
+        )
+    if s.partner_address is not None:
+        try:
+            parse_host_port(s.partner_address)
+        except ValueError as exc:
+            errors.append(FieldError("/partner_address", f"partner_address: {exc}"))
+    if s.shared_address is not None:
+        try:
+            parse_host_port(s.shared_address, require_ip=True)
+        except ValueError as exc:
+            errors.append(FieldError("/shared_address", f"shared_address: {exc}"))
+    if s.mode in ("first", "second"):
+        missing = [
+            name for name in ("partner_address", "shared_address") if getattr(s, name) is None
+        ]
+        if missing:
+            detail = f"mode {s.mode} requires {' and '.join(missing)}"
+            errors.append(FieldError("/mode", detail))
+            errors += [FieldError(f"/{name}", detail) for name in missing]
+    if errors:
+        raise ValidationFailed(errors, "invalid unit settings")
+
+
+class BootRecord(msgspec.Struct, kw_only=True):
+    """Persisted boot history: recent boot times and the pacified flag."""
+
+    boots: list[float] = []
+    pacified: bool = False
+
+
+def boots_in_window(rec: BootRecord, now: float, window_s: float) -> int:
+    """Count the boots that fall inside the window ending at ``now``.
+
+    Args:
+        rec: The boot history.
+        now: Current time, epoch seconds.
+        window_s: Window length in seconds; a boot at ``b`` counts when ``now - b < window_s``.
+
+    Returns:
+        The number of boots in the window.
+    """
+    return sum(1 for b in rec.boots if now - b < window_s)
+
+
+def record_boot(
+    rec: BootRecord, now: float, *, window_s: float = 300.0, max_boots: int = 3
+) -> BootRecord:
+    """Record a boot at ``now`` and apply the pacify rule.
+
+    A unit that boots more than ``max_boots`` times within ``window_s`` is
+    pacified; it stays pacified until a boot comes at least ``window_s`` after
+    the previous boot.
+
+    Args:
+        rec: The boot history before this boot.
+        now: Time of this boot, epoch seconds.
+        window_s: Window length in seconds.
+        max_boots: Boots allowed within the window.
+
+    Returns:
+        The new boot history (``rec`` is not modified).
+    """
+    if rec.boots and now - max(rec.boots) >= window_s:
+        return BootRecord(boots=[now], pacified=False)
+    kept = sorted(b for b in rec.boots if now - b < window_s)
+    kept.append(now)
+    return BootRecord(boots=kept, pacified=rec.pacified or len(kept) > max_boots)

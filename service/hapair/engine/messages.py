@@ -1,0 +1,47 @@
+"""Messages between the two units.
+
+Every field has a default, so a unit one version newer (with more fields) or older (with
+fewer) still pairs: unknown fields are ignored and missing ones take their defaults.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Heartbeat(msgspec.Struct, kw_only=True):
+    """What a unit tells its partner every heartbeat interval (and answers with its own)."""
+
+    unit: str = ""
+    mode: str = ""
+    role: str = "starting"
+    reason: str | None = None
+    boot_id: str = ""
+    booted_at: float = 0.0
+    revision: int = 0
+    redis_url: str = ""
+    address: str = ""
+    shared_address: str | None = None
+    pacified: bool = False
+    preferred_server: str = "none"
+    sent_at: float = 0.0
+
+
+class DemoteRequest(msgspec.Struct, kw_only=True):
+    """The standby asks the active to step down for a takeover."""
+
+    by: str = ""
+    boot_id: str = ""
+
+
+class DemoteReply(msgspec.Struct, kw_only=True):
+    """The active's last revision, which the standby waits for before it promotes itself."""
+
+    revision: int = 0
+    demoted: bool = False
+
+
+hb_decoder = msgspec.json.Decoder(Heartbeat)
+demote_request_decoder = msgspec.json.Decoder(DemoteRequest)
+demote_reply_decoder = msgspec.json.Decoder(DemoteReply)
+encoder = msgspec.json.Encoder()

@@ -1,0 +1,58 @@
+"""One frozen settings object, built from CLI flags and ``HAPAIR_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_DATA_DIR = ".hapair"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a unit process is started with.
+
+    Unit settings (mode, partner, shared address) given here are written to the data dir at
+    start; the data dir is the source of truth afterwards (the API may stage pending changes).
+    """
+
+    listen: str = DEFAULT_LISTEN
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    redis_url: str | None = None
+    mode: str | None = None
+    partner: str | None = None
+    shared: str | None = None
+    pair_key: str | None = None
+    admin_token: str | None = None
+    no_auth: bool = False
+    heartbeat_interval: float = 1.0
+    interfaces: tuple[str, ...] = ()
+    on_role_change: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    pacify_window_s: float = 300.0
+    pacify_max_boots: int = 3
+    log_level: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the listeners serve HTTPS."""
+        return bool(self.tls_cert and self.tls_key)
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Reads ``HAPAIR_<NAME>`` from the environment."""
+    return os.environ.get(f"HAPAIR_{name}", default)
+
+
+def env_bool(name: str) -> bool:
+    """Reads a boolean ``HAPAIR_<NAME>`` (1/true/yes/on)."""
+    return (env(name) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pacify_limits() -> tuple[float, int]:
+    """The pacify window and boot limit, overridable for tests and labs."""
+    return float(env("PACIFY_WINDOW_S") or 300.0), int(env("PACIFY_MAX_BOOTS") or 3)

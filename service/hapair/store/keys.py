@@ -1,0 +1,12 @@
+"""Every Redis key hapair uses is built here."""
+
+PREFIX = "hapair"
+
+REVISION = f"{PREFIX}:params:revision"
+PARAMETERS = f"{PREFIX}:params:current"
+HISTORY = f"{PREFIX}:params:history"
+CONFLICTS = f"{PREFIX}:conflicts"
+TOKENS = f"{PREFIX}:tokens"
+
+HISTORY_KEEP = 1000
+

@@ -1,0 +1,242 @@
+"""The store: revisioned compare-and-set of the HA parameters, history, conflicts, tokens.
+
+This is the only module that talks to Redis. Every read-modify-write is one Lua script, so
+a reader never sees half a change and a change makes exactly one revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.parameters import HAParameters
+from hapair.store import keys
+
+SOCKET_TIMEOUT_S = 1.5
+CONNECT_TIMEOUT_S = 1.0
+
+_COMMIT = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur ~= tonumber(ARGV[1]) then
+  return {0, cur}
+end
+local new = cur + 1
+redis.call('SET', KEYS[1], new)
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], new, ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
+return {1, new}
+"""
+
+
+class StoredParameters(msgspec.Struct, kw_only=True):
+    """The current parameters as kept in Redis (the revision lives in its own key)."""
+
+    params: HAParameters
+    updated_at: str | None = None
+    commit_id: str | None = None
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    """One committed revision; ``id`` tells two units' revisions of the same number apart."""
+
+    revision: int
+    updated_at: str
+    actor: str
+    changes: dict[str, list[Any]]
+    params: HAParameters
+    id: str = ""
+
+
+class ConflictEntry(msgspec.Struct, kw_only=True):
+    """A revision a unit held that the pair never saw, archived when the unit rejoined."""
+
+    unit: str
+    archived_at: str
+    revision: int
+    updated_at: str
+    actor: str
+    changes: dict[str, list[Any]]
+    params: HAParameters
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parameters at one revision."""
+
+    revision: int
+    params: HAParameters
+    updated_at: str | None
+
+
+_stored_decoder = msgspec.json.Decoder(StoredParameters)
+_entry_decoder = msgspec.json.Decoder(HistoryEntry)
+_conflict_decoder = msgspec.json.Decoder(ConflictEntry)
+_encoder = msgspec.json.Encoder()
+
+
+@contextlib.asynccontextmanager
+async def guarded() -> AsyncIterator[None]:
+    """Turns any Redis failure into the domain's StoreUnavailable."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(f"the unit's Redis is unreachable: {type(exc).__name__}") from exc
+
+
+def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """An asyncio client with bounded timeouts, so Redis trouble is a quick 503, never a hang."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        max_connections=max_connections,
+        health_check_interval=0,
+        retry_on_timeout=False,
+    )
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """Host and port of a redis:// URL."""
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+class Store:
+    """Typed access to one unit's Redis."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._commit = client.register_script(_COMMIT)
+
+    async def close(self) -> None:
+        """Closes the connection pool."""
+        await self.client.aclose()
+
+    async def ping(self) -> bool:
+        """True when Redis answers."""
+        async with guarded():
+            return bool(await self.client.ping())
+
+    async def read(self) -> Snapshot:
+        """The current parameters; revision 0 (the defaults) before the first commit."""
+        async with guarded():
+            raw_rev, raw_params = await self.client.mget(keys.REVISION, keys.PARAMETERS)
+        if raw_params is None:
+            return Snapshot(revision=int(raw_rev or 0), params=HAParameters(), updated_at=None)
+        stored = _stored_decoder.decode(raw_params)
+        return Snapshot(revision=int(raw_rev or 0), params=stored.params, updated_at=stored.updated_at)
+
+    async def revision(self) -> int:
+        """The current revision only."""
+        async with guarded():
+            raw = await self.client.get(keys.REVISION)
+        return int(raw or 0)
+
+    async def commit(
+        self,
+        *,
+        expected: int,
+        params: HAParameters,
+        changes: dict[str, list[Any]],
+        actor: str,
+        now: str,
+    ) -> int | None:
+        """Commits ``params`` as revision ``expected + 1`` if the revision is still ``expected``.
+
+        Returns:
+            The new revision, or None when another write got there first.
+        """
+        commit_id = uuid.uuid4().hex
+        stored = StoredParameters(params=params, updated_at=now, commit_id=commit_id)
+        entry = HistoryEntry(
+            revision=expected + 1,
+            updated_at=now,
+            actor=actor,
+            changes=changes,
+            params=params,
+            id=commit_id,
+        )
+        async with guarded():
+            ok, revision = await self._commit(
+                keys=[keys.REVISION, keys.PARAMETERS, keys.HISTORY],
+                args=[expected, _encoder.encode(stored), _encoder.encode(entry), keys.HISTORY_KEEP],
+            )
+        return int(revision) if int(ok) == 1 else None
+
+    async def history(self, *, limit: int, before: int | None) -> list[HistoryEntry]:
+        """Newest first, revisions strictly below ``before`` when given."""
+        top: str | int = "+inf" if before is None else f"({before}"
+        async with guarded():
+            raw = await self.client.zrevrangebyscore(keys.HISTORY, top, "-inf", start=0, num=limit)
+        return [_entry_decoder.decode(item) for item in raw]
+
+    async def at_revision(self, revision: int) -> HistoryEntry | None:
+        """The history entry of one revision, if it is still kept."""
+        async with guarded():
+            raw = await self.client.zrangebyscore(keys.HISTORY, revision, revision)
+        return _entry_decoder.decode(raw[0]) if raw else None
+
+    async def wait_partner(self, timeout_ms: int) -> bool:
+        """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
+        async with guarded():
+            acked = await self.client.execute_command("WAIT", 1, timeout_ms)
+        return int(acked) >= 1
+
+    async def conflicts(self) -> list[ConflictEntry]:
+        """Every archived conflicting revision, oldest archive first."""
+        async with guarded():
+            raw = await self.client.hvals(keys.CONFLICTS)
+        items = [_conflict_decoder.decode(v) for v in raw]
+        items.sort(key=lambda c: (c.archived_at, c.revision))
+        return items
+
+    async def archive_conflicts(self, entries: list[ConflictEntry]) -> None:
+        """Adds conflict records (idempotent: keyed by the revision's commit id)."""
+        if not entries:
+            return
+        mapping = {f"{e.unit}:{e.id or e.revision}": _encoder.encode(e) for e in entries}
+        async with guarded():
+            await self.client.hset(keys.CONFLICTS, mapping=mapping)  # type: ignore[arg-type]
+
+    async def token_role(self, digest: str) -> str | None:
+        """The role of a token, looked up by its SHA-256 digest."""
+        async with guarded():
+            raw = await self.client.hget(keys.TOKENS, digest)
+        if raw is None:
+            return None
+        record: dict[str, Any] = msgspec.json.decode(raw)
+        role = record.get("role")
+        return role if isinstance(role, str) else None
+
+    async def add_token(self, digest: str, role: str, token_id: str, created_at: str) -> None:
+        """Stores a token's digest and role (never the token)."""
+        record = {"role": role, "id": token_id, "created_at": created_at}
+        async with guarded():
+            await self.client.hset(keys.TOKENS, digest, _encoder.encode(record))
+
+    async def replication(self) -> dict[str, Any]:
+        """``INFO replication`` as a dict."""
+        async with guarded():
+            info: dict[str, Any] = await self.client.info("replication")
+        return info
+
+    async def replicate_from(self, host: str, port: int) -> None:
+        """Makes this Redis a replica of another (read-only)."""
+        async with guarded():
+            await self.client.execute_command("REPLICAOF", host, port)
+
+    async def promote(self) -> None:
+        """Makes this Redis a master."""
+        async with guarded():
+            await self.client.execute_command("REPLICAOF", "NO", "ONE")

@@ -1,0 +1,111 @@
+"""Unit tests for unit and pair status."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from hapair.domain.status import (
+    ICONS,
+    PairInfo,
+    PairStatus,
+    UnitStatus,
+    pair_state,
+    unit_status,
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "icon"),
+    [
+        ("active", "green-active"),
+        ("standby", "green"),
+        ("not_operational", "red"),
+        ("pacified", "blue"),
+        ("indeterminate", "grey"),
+    ],
+)
+def test_unit_status_fills_icon_from_role(role: str, icon: str) -> None:
+    status = unit_status("first", role)  # type: ignore[arg-type]
+    assert status.icon == icon == ICONS[role]  # type: ignore[index]
+    assert status.reason is None
+
+
+def test_pair_state_empty_is_disabled() -> None:
+    assert pair_state([]) == PairInfo(state="disabled", active=None)
+
+
+def test_pair_state_active_and_standby_is_paired() -> None:
+    units = [unit_status("first", "active"), unit_status("second", "standby")]
+    assert pair_state(units) == PairInfo(state="paired", active="first")
+
+
+def test_pair_state_two_actives_is_split_brain() -> None:
+    units = [unit_status("first", "active"), unit_status("second", "active")]
+    assert pair_state(units) == PairInfo(state="split-brain", active=None)
+
+
+def test_pair_state_indeterminate_is_split_brain() -> None:
+    units = [unit_status("first", "indeterminate"), unit_status("second", "indeterminate")]
+    assert pair_state(units).state == "split-brain"
+
+
+@pytest.mark.parametrize("reason", ["same-mode", "shared-address-mismatch"])
+def test_pair_state_misconfiguration_is_misconfigured(reason: str) -> None:
+    units = [
+        unit_status("first", "not_operational", reason=reason),  # type: ignore[arg-type]
+        unit_status("second", "not_operational", reason=reason),  # type: ignore[arg-type]
+    ]
+    assert pair_state(units) == PairInfo(state="misconfigured", active=None)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        unit_status("second", "not_operational", reason="unreachable"),
+        unit_status("second", "pacified"),
+        unit_status("second", "standby", reason="not-synced"),
+        None,
+    ],
+)
+def test_pair_state_one_unit_down_is_degraded(other: UnitStatus | None) -> None:
+    units = [unit_status("first", "active")]
+    if other is not None:
+        units.append(other)
+    assert pair_state(units) == PairInfo(state="degraded", active="first")
+
+
+def test_pair_state_no_active_is_degraded() -> None:
+    units = [
+        unit_status("first", "standby"),
+        unit_status("second", "not_operational", reason="starting"),
+    ]
+    assert pair_state(units) == PairInfo(state="degraded", active=None)
+
+
+def test_pair_status_encodes_like_spec() -> None:
+    status = PairStatus(
+        pair=PairInfo(state="paired", active="first"),
+        units=[
+            unit_status(
+                "first",
+                "active",
+                address="127.0.0.11:8080",
+                revision=12,
+                last_heartbeat_at="2024-01-01T00:00:00Z",
+                in_sync=True,
+            )
+        ],
+    )
+    decoded = msgspec.json.decode(msgspec.json.encode(status))
+    assert decoded["pair"] == {"state": "paired", "active": "first"}
+    assert decoded["units"][0] == {
+        "name": "first",
+        "role": "active",
+        "icon": "green-active",
+        "reason": None,
+        "address": "127.0.0.11:8080",
+        "revision": 12,
+        "last_heartbeat_at": "2024-01-01T00:00:00Z",
+        "in_sync": True,
+    }
