@@ -1,0 +1,97 @@
+"""One uvicorn listener on one address; a unit has its direct one and, while active, the shared one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("hapair.listener")
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to hapair (one process, several listeners)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; raising OSError when the address cannot be bound."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Listener:
+    """Serves an ASGI app on one address until stopped."""
+
+    def __init__(self, app: Any, host: str, port: int, *, ssl: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.ssl = ssl or {}
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener is serving."""
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Binds the address and serves; raises OSError if the address is not bindable."""
+        if self.running:
+            return
+        sock = bind_socket(self.host, self.port)
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+            **self.ssl,  # type: ignore[arg-type]
+        )
+        self._server = _Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        for _ in range(200):
+            if self._server.started or self._task.done():
+                break
+            await asyncio.sleep(0.01)
+        if self._task.done():
+            exc = self._task.exception()
+            raise OSError(f"listener on {self.host}:{self.port} failed: {exc}")
+        log.info("listening", extra={"event": "listen", "address": f"{self.host}:{self.port}"})
+
+    async def stop(self) -> None:
+        """Stops serving and releases the address."""
+        server, task = self._server, self._task
+        self._server, self._task = None, None
+        if server is None or task is None:
+            return
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=3)
+        except TimeoutError:
+            server.force_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=2)
+        log.info("stopped listening", extra={"event": "unlisten", "address": f"{self.host}:{self.port}"})

@@ -1,0 +1,43 @@
+"""Prometheus metrics of one unit (a registry per app, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+ROLES = ("starting", "active", "standby", "not_operational", "pacified", "indeterminate", "standalone")
+
+
+class Metrics:
+    """Requests by route and status, latency, role and revision."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "hapair_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hapair_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.role = Gauge("hapair_role", "1 for the unit's current role.", ["role"], registry=self.registry)
+        self.revision = Gauge("hapair_revision", "Revision of the HA parameters.", registry=self.registry)
+        self.boots = Gauge("hapair_boots_in_window", "Boots within the pacify window.", registry=self.registry)
+        self.role_changes = Counter(
+            "hapair_role_changes", "Role changes of this unit.", registry=self.registry
+        )
+        self.commits = Counter("hapair_commits", "Committed parameter revisions.", registry=self.registry)
+
+    def set_role(self, role: str) -> None:
+        """Marks ``role`` as the current one."""
+        for r in ROLES:
+            self.role.labels(role=r).set(1 if r == role else 0)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,206 @@
+"""Pair-wide parameter use cases: read, write (PUT, merge patch, rollback), history, conflicts.
+
+Orchestrates the domain rules, the store's compare-and-set and the engine's role; holds no
+HTTP and no Redis commands of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hapair.api import wire
+from hapair.domain import parameters as dp
+from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
+from hapair.engine.engine import HAEngine, utc_now
+from hapair.metrics import Metrics
+from hapair.store.redis import Snapshot, Store
+
+ACK_TIMEOUT_MS = 1000
+MAX_ATTEMPTS = 20
+
+WriteKind = Literal["put", "patch", "rollback"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The resource after a write and whether the partner's Redis acknowledged it."""
+
+    resource: wire.HAParametersResource
+    acknowledged: bool | None  # None: nothing was committed (dry run)
+    committed: bool
+
+
+def _revision_of(raw: object) -> int | None:
+    """The body's ``revision`` (read-only, but when given it must be current)."""
+    if not isinstance(raw, dict) or raw.get("revision") is None:
+        return None
+    value = raw["revision"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailed([FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")])
+    return value
+
+
+class ParametersService:
+    """The HA parameters of the pair."""
+
+    def __init__(self, store: Store, engine: HAEngine, metrics: Metrics) -> None:
+        self.store = store
+        self.engine = engine
+        self.metrics = metrics
+
+    def resource(self, params: dp.HAParameters, revision: int, updated_at: str | None) -> wire.HAParametersResource:
+        """The wire form: stored values, effective virtual ID, revision."""
+        vid, source = dp.effective_virtual_id(params, self.engine.unit.shared_address)
+        return wire.HAParametersResource(
+            ha_timeout=params.ha_timeout,
+            initial_wait_time=params.initial_wait_time,
+            virtual_id=vid,
+            virtual_id_source=source,
+            use_broadcast=params.use_broadcast,
+            preferred_server=params.preferred_server,
+            update_interface=params.update_interface,
+            hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
+            l4_connection_updates=params.l4_connection_updates,
+            l4_sync_threshold=params.l4_sync_threshold,
+            l4_sync_period=params.l4_sync_period,
+            l4_sync_refresh_period=params.l4_sync_refresh_period,
+            l7_persistence_updates=params.l7_persistence_updates,
+            multicast_interface=params.multicast_interface,
+            use_virtual_mac=params.use_virtual_mac,
+            revision=revision,
+            updated_at=updated_at,
+        )
+
+    def _of(self, snap: Snapshot) -> wire.HAParametersResource:
+        return self.resource(snap.params, snap.revision, snap.updated_at)
+
+    async def get(self) -> wire.HAParametersResource:
+        """The current parameters."""
+        self.engine.check_ha()
+        return self._of(await self.store.read())
+
+    async def write(
+        self,
+        kind: WriteKind,
+        raw: object,
+        *,
+        if_match: int | None,
+        actor: str,
+        dry_run: bool,
+        via_shared: bool,
+    ) -> WriteResult:
+        """Validates and commits one change as exactly one new revision."""
+        self.engine.check_pair_write(via_shared=via_shared)
+        body_revision: int | None = None
+        target: int | None = None
+        values: dict[str, Any] = {}
+        if kind == "rollback":
+            target = self._rollback_target(raw)
+        else:
+            body_revision = _revision_of(raw)
+            values = dp.decode_fields(raw, allow_null=(kind == "patch"))
+        for _ in range(MAX_ATTEMPTS):
+            snap = await self.store.read()
+            for expected in (if_match, body_revision):
+                if expected is not None and expected != snap.revision:
+                    raise RevisionMismatch(expected, snap.revision)
+            new = await self._build(kind, snap, values, target)
+            changes = dp.diff(snap.params, new)
+            if dry_run:
+                next_rev = snap.revision + 1 if changes else snap.revision
+                res = self.resource(new, next_rev, utc_now() if changes else snap.updated_at)
+                return WriteResult(res, None, committed=False)
+            if not changes:
+                return WriteResult(self._of(snap), await self._acknowledged(), committed=False)
+            now = utc_now()
+            async with self.engine.write_lock:
+                self.engine.check_pair_write(via_shared=via_shared)
+                revision = await self.store.commit(
+                    expected=snap.revision, params=new, changes=changes, actor=actor, now=now
+                )
+            if revision is None:
+                if if_match is not None or body_revision is not None:
+                    current = await self.store.revision()
+                    raise RevisionMismatch(
+                        if_match if if_match is not None else body_revision or 0, current
+                    )
+                continue
+            self.metrics.commits.inc()
+            self.metrics.revision.set(revision)
+            self.engine.note_commit(revision, actor, list(changes))
+            return WriteResult(self.resource(new, revision, now), await self._acknowledged(), True)
+        raise RevisionMismatch(snap.revision, await self.store.revision())
+
+    def _rollback_target(self, raw: object) -> int:
+        if not isinstance(raw, dict):
+            raise ValidationFailed([FieldError("", "request body must be a JSON object")])
+        errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k != "revision"]
+        value = raw.get("revision")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            errors.append(FieldError("/revision", f"revision must be a non-negative integer, got {value!r}"))
+        if errors:
+            raise ValidationFailed(errors)
+        return int(value)  # type: ignore[arg-type]
+
+    async def _build(
+        self, kind: WriteKind, snap: Snapshot, values: dict[str, Any], target: int | None
+    ) -> dp.HAParameters:
+        if kind == "put":
+            return dp.build_put(values)
+        if kind == "patch":
+            return dp.build_patch(snap.params, values)
+        assert target is not None
+        entry = await self.store.at_revision(target)
+        if entry is None:
+            raise NotFound(f"revision {target} is not in the history")
+        old = entry.params
+        dp.check_rules(old)
+        return old
+
+    async def _acknowledged(self) -> bool:
+        p = self.engine.partner_fresh()
+        if p is None or p.role != "standby":
+            return False
+        return await self.store.wait_partner(ACK_TIMEOUT_MS)
+
+    async def history(self, *, limit: int, before: int | None) -> wire.HistoryPage:
+        """A page of history, newest first."""
+        self.engine.check_ha()
+        entries = await self.store.history(limit=limit + 1, before=before)
+        more = len(entries) > limit
+        entries = entries[:limit]
+        items = [
+            wire.HistoryItem(revision=x.revision, updated_at=x.updated_at, actor=x.actor, changes=x.changes)
+            for x in entries
+        ]
+        return wire.HistoryPage(items=items, next_before=entries[-1].revision if more and entries else None)
+
+    async def at_revision(self, revision: int) -> wire.HAParametersResource:
+        """The full parameters as of one revision."""
+        self.engine.check_ha()
+        entry = await self.store.at_revision(revision)
+        if entry is None:
+            raise NotFound(f"revision {revision} is not in the history")
+        return self.resource(entry.params, entry.revision, entry.updated_at)
+
+    async def conflicts(self) -> wire.ConflictsPage:
+        """Archived split-brain revisions."""
+        self.engine.check_ha()
+        items = [
+            wire.Conflict(
+                unit=c.unit,
+                archived_at=c.archived_at,
+                revision=c.revision,
+                updated_at=c.updated_at,
+                actor=c.actor,
+                changes=c.changes,
+                parameters=dp.to_dict(c.params),
+            )
+            for c in await self.store.conflicts()
+        ]
+        return wire.ConflictsPage(items=items)

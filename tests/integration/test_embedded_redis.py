@@ -1,0 +1,167 @@
+"""The embedded redis-server: start, persistence, stop, and no orphan after the parent dies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+
+from hapair.store import embedded
+from hapair.store.embedded import EmbeddedRedis, free_port
+from tests.support import RedisServer, children_of, pid_alive, poll, process_name
+
+
+def _kill_if_redis(pid: int) -> None:
+    """Last-resort cleanup of a redis-server this test started (by pid, checked by name)."""
+    if pid_alive(pid) and process_name(pid) == "redis-server":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_start_set_get_stop_reloads_data_on_restart(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path)
+    try:
+        url = server.start()
+        assert url == f"redis://127.0.0.1:{server.port}/0" == server.url
+        pid = server.pid
+        assert pid is not None
+        assert pid in children_of(os.getpid())
+        with redis.Redis.from_url(url) as client:
+            assert client.set("greeting", "hello")
+            assert client.get("greeting") == b"hello"
+        server.stop()
+        assert server.pid is None
+        poll(lambda: not pid_alive(pid), timeout=5, what=f"redis-server {pid} to exit")
+        server.stop()  # idempotent
+    finally:
+        server.stop()
+
+    again = EmbeddedRedis(tmp_path)
+    try:
+        with redis.Redis.from_url(again.start()) as client:
+            assert client.get("greeting") == b"hello"
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+    finally:
+        again.stop()
+    assert (tmp_path / "redis" / "appendonly.aof").exists()
+    assert (tmp_path / "redis" / "redis.log").exists()
+
+
+def test_start_when_running_returns_same_url(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path)
+    try:
+        url = server.start()
+        pid = server.pid
+        assert server.start() == url
+        assert server.pid == pid
+    finally:
+        server.stop()
+
+
+def test_start_on_taken_fixed_port_raises_with_log_tail(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        server = EmbeddedRedis(tmp_path, port=holder.getsockname()[1])
+        with pytest.raises(RuntimeError, match="Address already in use"):
+            server.start()
+        assert server.pid is None
+
+
+def test_start_on_auto_port_retries_when_port_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        ports = iter([taken, free_port()])
+        monkeypatch.setattr(embedded, "free_port", lambda host="127.0.0.1": next(ports))
+        server = EmbeddedRedis(tmp_path)
+        assert server.port == taken
+        try:
+            server.start()
+            assert server.port != taken
+            with redis.Redis.from_url(server.url) as client:
+                assert client.ping()
+        finally:
+            server.stop()
+
+
+def test_start_with_bad_executable_raises_with_reason(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path, executable="/bin/false")
+    with pytest.raises(RuntimeError, match="exited with status 1"):
+        server.start()
+    assert server.pid is None
+
+
+_PARENT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from hapair.store.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(sys.argv[1]))
+    server.start()
+    print(server.pid, flush=True)
+    time.sleep(120)
+    """
+)
+
+
+def test_redis_dies_when_parent_is_sigkilled(tmp_path: Path) -> None:
+    redis_pid = 0
+    with subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    ) as parent:
+        try:
+            line = parent.stdout.readline() if parent.stdout else ""
+            assert line.strip().isdigit(), f"parent printed {line!r}, exit {parent.poll()}"
+            redis_pid = int(line)
+            assert process_name(redis_pid) == "redis-server"
+            assert children_of(parent.pid) == [redis_pid]
+            os.kill(parent.pid, signal.SIGKILL)
+            parent.wait(10)
+            # The orphan is reparented (to init or a subreaper) and must exit on its own.
+            poll(
+                lambda: not pid_alive(redis_pid),
+                timeout=10,
+                what=f"orphaned redis-server {redis_pid} to exit",
+            )
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait()
+            if redis_pid:
+                _kill_if_redis(redis_pid)
+
+
+def test_redis_server_fixture_restarts_on_same_port(redis_server: RedisServer) -> None:
+    port = redis_server.port
+    with redis_server.client() as client:
+        client.set("k", "v")
+    redis_server.stop()
+    with pytest.raises(redis.ConnectionError), redis_server.client() as client:
+        client.ping()
+    redis_server.start()
+    assert redis_server.port == port
+    with redis_server.client() as client:
+        assert client.get("k") == b"v"
+    pid = redis_server.pid
+    assert pid is not None
+    redis_server.kill()
+    assert not pid_alive(pid)
+    redis_server.start()
+    with redis_server.client() as client:
+        assert client.ping()

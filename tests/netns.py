@@ -1,0 +1,291 @@
+"""Network harness for link and partition tests of the HA pair (root, iproute2 only).
+
+``PairNetwork`` builds two network namespaces A and B, each joined to the root namespace by a
+veth pair, with the root namespace routing between them; ``partition()`` cuts A from B while
+the root namespace still reaches both. ``VethLink`` is a veth pair whose operstate a unit
+can monitor (``--interface``). Everything is named with a random suffix and removed on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+Which = Literal["a", "b"]
+_IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
+_NETNS_ETC = Path("/etc/netns")
+_BOTH_WAYS: tuple[tuple[Which, Which], ...] = (("a", "b"), ("b", "a"))
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+@functools.cache
+def netns_available() -> str | None:
+    """None if network namespaces and veth pairs can be created here, else why not."""
+    if os.geteuid() != 0:
+        return "network namespace tests need root"
+    if shutil.which("ip") is None:
+        return "iproute2 (ip) is not installed"
+    suffix = secrets.token_hex(3)
+    ns, veth = f"hpchk-{suffix}", f"hpc-{suffix}"
+    try:
+        _ip("netns", "add", ns)
+        _ip("link", "add", veth, "type", "veth", "peer", "name", f"{veth}p", "netns", ns)
+    except RuntimeError as exc:
+        return f"cannot create a network namespace with a veth pair: {exc}"
+    finally:
+        _ip("link", "del", veth, check=False)
+        _ip("netns", "del", ns, check=False)
+    return None
+
+
+def _pick_subnet() -> int:
+    """A second octet n in 200..250 with no 10.n.x.x address or route in the root namespace."""
+    used = _ip("-4", "addr", "show").stdout + _ip("-4", "route", "show", "table", "all").stdout
+    free = [n for n in range(200, 251) if f"10.{n}." not in used]
+    if not free:
+        raise RuntimeError("no free 10.n.0.0/16 (n in 200..250) for a PairNetwork")
+    return random.choice(free)
+
+
+class PairNetwork:
+    """Two namespaces (A, B) routed through the root namespace, plus a shared address.
+
+    Layout for a random n in 200..250:
+      root ``veth`` ends 10.n.1.1/24 (to A) and 10.n.2.1/24 (to B);
+      A: 10.n.1.2/24, B: 10.n.2.2/24, default routes via the root ends;
+      the shared address 10.n.3.10/32 on ``lo`` in both namespaces, and in the root namespace
+      a route to it via A (``point_shared_to`` moves it).
+
+    Each namespace gets its own ``/etc/hosts`` and ``/etc/resolv.conf`` (``ip netns exec``
+    mounts ``/etc/netns/NAME/*``): the pair's addresses resolve locally and DNS fails at once,
+    as reverse lookups (``http.server``'s ``getfqdn``) would otherwise wait for the host's
+    resolver, which the namespaces cannot reach.
+    """
+
+    def __init__(self) -> None:
+        suffix = secrets.token_hex(3)
+        self.suffix = suffix
+        self.ns_a = f"hpA-{suffix}"
+        self.ns_b = f"hpB-{suffix}"
+        self._root_if = {"a": f"hpAr-{suffix}", "b": f"hpBr-{suffix}"}
+        self._ns_if = {"a": f"hpAn-{suffix}", "b": f"hpBn-{suffix}"}
+        self.n = 0
+        self._created_ns: list[str] = []
+        self._prev_forward: str | None = None
+        self._shared_route = False
+        self._partitioned = False
+        self._partition_kind = "prohibit"
+
+    # addresses ---------------------------------------------------------------------------
+    @property
+    def addr_a(self) -> str:
+        return f"10.{self.n}.1.2"
+
+    @property
+    def addr_b(self) -> str:
+        return f"10.{self.n}.2.2"
+
+    @property
+    def shared_ip(self) -> str:
+        return f"10.{self.n}.3.10"
+
+    def gateway(self, which: Which) -> str:
+        """The root namespace's address facing namespace ``which``."""
+        return f"10.{self.n}.{self._index(which)}.1"
+
+    def addr(self, which: Which) -> str:
+        return self.addr_a if which == "a" else self.addr_b
+
+    def ns(self, which: Which) -> str:
+        return self.ns_a if which == "a" else self.ns_b
+
+    def ns_prefix(self, which: Which) -> list[str]:
+        """Prefix a command with this to run it inside namespace ``which``."""
+        return ["ip", "netns", "exec", self.ns(which)]
+
+    def root_interface(self, which: Which) -> str:
+        """The root namespace's veth end facing namespace ``which``."""
+        return self._root_if[which]
+
+    def namespace_interface(self, which: Which) -> str:
+        """The veth end inside namespace ``which``."""
+        return self._ns_if[which]
+
+    # lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> PairNetwork:
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _setup(self) -> None:
+        self.n = _pick_subnet()
+        for which in ("a", "b"):
+            ns, idx = self.ns(which), self._index(which)
+            root_if, ns_if = self._root_if[which], self._ns_if[which]
+            _ip("netns", "add", ns)
+            self._created_ns.append(ns)
+            self._write_etc(ns)
+            _ip("link", "add", root_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
+            _ip("addr", "add", f"10.{self.n}.{idx}.1/24", "dev", root_if)
+            _ip("link", "set", root_if, "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "addr", "add", f"10.{self.n}.{idx}.2/24", "dev", ns_if)
+            _ip("-n", ns, "link", "set", ns_if, "up")
+            _ip("-n", ns, "route", "add", "default", "via", f"10.{self.n}.{idx}.1")
+            _ip("-n", ns, "addr", "add", f"{self.shared_ip}/32", "dev", "lo")
+        self._prev_forward = _IP_FORWARD.read_text().strip()
+        _IP_FORWARD.write_text("1\n")
+        self.point_shared_to("a")
+
+    def close(self) -> None:
+        """Remove everything this network created; safe to call twice and after a failure."""
+        if self._shared_route:
+            _ip("route", "del", f"{self.shared_ip}/32", check=False)
+            self._shared_route = False
+        for which in ("a", "b"):
+            # Deleting the root end removes the pair even if a process still pins the namespace.
+            _ip("link", "del", self._root_if[which], check=False)
+        for ns in self._created_ns:
+            self._kill_leftovers(ns)
+            _ip("netns", "del", ns, check=False)
+            shutil.rmtree(_NETNS_ETC / ns, ignore_errors=True)
+        self._created_ns.clear()
+        self._restore_forwarding()
+
+    def _write_etc(self, ns: str) -> None:
+        etc = _NETNS_ETC / ns
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "hosts").write_text(
+            "127.0.0.1 localhost\n"
+            f"{self.addr_a} {self.ns_a}\n"
+            f"{self.addr_b} {self.ns_b}\n"
+            f"{self.shared_ip} hapair-shared-{self.suffix}\n"
+        )
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+
+    @staticmethod
+    def _kill_leftovers(ns: str) -> None:
+        """SIGKILL, by pid, processes a test left inside our own (uniquely named) namespace."""
+        pids = _ip("netns", "pids", ns, check=False).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+
+    def _restore_forwarding(self) -> None:
+        if self._prev_forward is None:
+            return
+        others = [
+            line
+            for line in _ip("netns", "list", check=False).stdout.splitlines()
+            if line.startswith("hpA-")
+        ]
+        # Another PairNetwork still needs forwarding: leave it on; the last one restores it.
+        if not others:
+            _IP_FORWARD.write_text(self._prev_forward + "\n")
+        self._prev_forward = None
+
+    # topology changes --------------------------------------------------------------------
+    def point_shared_to(self, which: Which) -> None:
+        """Route the root namespace's traffic for the shared address to namespace ``which``."""
+        _ip("route", "replace", f"{self.shared_ip}/32", "via", self.addr(which))
+        self._shared_route = True
+
+    def partition(self, kind: Literal["prohibit", "blackhole"] = "prohibit") -> None:
+        """Cut traffic between A and B; the root namespace still reaches both.
+
+        ``prohibit`` fails connections at once (ICMP unreachable, ``EACCES``); ``blackhole``
+        drops packets silently, so connections time out as over a dead link.
+        """
+        if self._partitioned:
+            self.heal()
+        for which, other in _BOTH_WAYS:
+            _ip("-n", self.ns(which), "route", "replace", kind, f"{self.addr(other)}/32")
+        self._partitioned = True
+        self._partition_kind = kind
+
+    def heal(self) -> None:
+        """Undo ``partition()``."""
+        for which, other in _BOTH_WAYS:
+            _ip(
+                "-n", self.ns(which), "route", "del", self._partition_kind,
+                f"{self.addr(other)}/32", check=False,
+            )  # fmt: skip
+        self._partitioned = False
+
+    def set_link(self, which: Which, up: bool) -> None:
+        """Take namespace ``which``'s veth down or up (cuts it from root and the partner)."""
+        _ip("link", "set", self._root_if[which], "up" if up else "down")
+
+    @staticmethod
+    def _index(which: Which) -> int:
+        return 1 if which == "a" else 2
+
+
+class VethLink:
+    """A veth pair in the root namespace whose ``monitored`` end can be taken down and up."""
+
+    def __init__(self) -> None:
+        suffix = secrets.token_hex(3)
+        self.monitored = f"hpl-{suffix}"
+        self.peer = f"hpr-{suffix}"
+        self._created = False
+
+    def __enter__(self) -> VethLink:
+        try:
+            _ip("link", "add", self.monitored, "type", "veth", "peer", "name", self.peer)
+            self._created = True
+            _ip("link", "set", self.monitored, "up")
+            _ip("link", "set", self.peer, "up")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._created:
+            _ip("link", "del", self.monitored, check=False)
+            self._created = False
+
+    def set_down(self) -> None:
+        _ip("link", "set", self.monitored, "down")
+
+    def set_up(self) -> None:
+        _ip("link", "set", self.monitored, "up")
+
+    def operstate(self) -> str:
+        """``/sys/class/net/<monitored>/operstate``: ``up``, ``down``, ``lowerlayerdown``..."""
+        return Path(f"/sys/class/net/{self.monitored}/operstate").read_text().strip()

@@ -1,0 +1,379 @@
+"""Helpers for the integration tests: polling, real Redis servers, hapair processes, /proc.
+
+Every process started here is stopped by its pid (never by name), and asks the kernel to be
+signalled when the test process dies, so nothing outlives a killed pytest run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from hapair.store.embedded import death_signal_preexec, default_executable, free_port
+
+T = TypeVar("T")
+
+_PORT_IN_USE = "Address already in use"
+
+
+def poll(fn: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "") -> T:
+    """Call ``fn`` until it returns something truthy and return that.
+
+    Exceptions raised by ``fn`` count as "not yet". At the deadline an AssertionError names
+    ``what`` and the last value or exception.
+    """
+    deadline = time.monotonic() + timeout
+    last_value: object = None
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            value = fn()
+        except Exception as exc:
+            last_exc, last_value = exc, None
+        else:
+            if value:
+                return value
+            last_exc, last_value = None, value
+        if time.monotonic() >= deadline:
+            last = f"last exception: {last_exc!r}" if last_exc else f"last value: {last_value!r}"
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what or fn!r}; {last}"
+            ) from last_exc
+        time.sleep(interval)
+
+
+def _stop_pid_process(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM ``proc`` by pid, wait, SIGKILL if it lingers; return its exit status."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+    code = proc.returncode
+    assert code is not None
+    return code
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        return path.read_bytes()[offset:].decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+class RedisServer:
+    """A real redis-server for tests, on a free port, with its files in ``directory``.
+
+    ``start()`` after ``stop()`` or ``kill()`` restarts it on the same port with the same data
+    (append-only file), which is how tests take Redis away and bring it back.
+    """
+
+    def __init__(self, directory: Path | None = None, *, port: int | None = None) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="hapair-redis-")
+            directory = Path(self._tmp.name)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._fixed_port = port is not None
+        self.port = port if port is not None else free_port()
+        self._started_once = False
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        if self._proc is None or self._proc.poll() is not None:
+            return None
+        return self._proc.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "redis.log"
+
+    def client(self) -> redis.Redis:
+        """A sync client (close it, or use it as a context manager)."""
+        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+
+    def start(self, timeout: float = 5.0) -> RedisServer:
+        if self.pid is not None:
+            return self
+        for _ in range(5):
+            offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._spawn()
+            try:
+                self._wait_ready(timeout, offset)
+            except _PortTaken:
+                self._proc = None
+                # Only a fresh server may move: a restart must keep its port.
+                if self._fixed_port or self._started_once:
+                    raise AssertionError(
+                        f"port {self.port} taken: {_read_from(self.log_path, offset)}"
+                    ) from None
+                self.port = free_port()
+            except BaseException:
+                self.kill()
+                raise
+            else:
+                self._started_once = True
+                return self
+        raise AssertionError("no free port for redis-server after 5 attempts")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM by pid (Redis flushes its AOF), SIGKILL fallback. Idempotent."""
+        if self._proc is not None:
+            _stop_pid_process(self._proc, timeout)
+            self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL by pid: a crash. Idempotent."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def close(self) -> None:
+        """Stop the server and remove its directory if this object created it."""
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _spawn(self) -> None:
+        cmd = [
+            default_executable(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--protected-mode", "no",
+            "--logfile", str(self.log_path),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=death_signal_preexec(signal.SIGKILL),  # noqa: PLW1509
+        )
+
+    def _wait_ready(self, timeout: float, offset: int) -> None:
+        proc = self._proc
+        assert proc is not None
+        probe = redis.Redis(
+            port=self.port,
+            socket_timeout=0.25,
+            socket_connect_timeout=0.25,
+            retry=Retry(NoBackoff(), 0),
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if proc.poll() is None:
+                    with contextlib.suppress(redis.RedisError):
+                        if probe.ping():
+                            return
+                code = proc.poll()
+                if code is not None:
+                    log = _read_from(self.log_path, offset)
+                    if _PORT_IN_USE in log:
+                        raise _PortTaken
+                    raise AssertionError(f"redis-server exited with {code}: {log}")
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"redis-server on {self.port} not ready after {timeout}s")
+                time.sleep(0.02)
+        finally:
+            probe.close()
+
+
+class _PortTaken(Exception):
+    pass
+
+
+class _Exited(AssertionError):
+    pass
+
+
+class HapairProcess:
+    """``python -m hapair serve ARGS`` as a child process, output in ``log_path``."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.args = list(args)
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.cwd = cwd if cwd is not None else log_path.parent
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "hapair", "serve", *self.args]
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once it ended (negative: killed by that signal), else ``None``."""
+        return None if self._proc is None else self._proc.poll()
+
+    def start(self) -> HapairProcess:
+        assert self._proc is None or self._proc.poll() is not None, "already running"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                preexec_fn=death_signal_preexec(signal.SIGTERM),  # noqa: PLW1509
+            )
+        return self
+
+    def wait_ready(self, base_url: str, timeout: float = 10, *, verify: bool = True) -> None:
+        """Poll ``GET {base_url}/readyz`` until 200; fail at once if the process exits."""
+        url = base_url.rstrip("/") + "/readyz"
+
+        def ready() -> bool:
+            if self.returncode is not None:
+                raise _Exited(
+                    f"hapair exited with {self.returncode} before ready:\n{self.log_tail()}"
+                )
+            return httpx.get(url, timeout=1.0, verify=verify).status_code == 200
+
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while True:
+            try:
+                if ready():
+                    return
+            except _Exited:
+                raise
+            except httpx.HTTPError as exc:
+                last = exc
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{url} not 200 after {timeout}s (last: {last!r}); log:\n{self.log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def terminate(self, timeout: float = 10) -> int | None:
+        """SIGTERM by pid, wait, SIGKILL fallback; return the exit status."""
+        if self._proc is None:
+            return None
+        return _stop_pid_process(self._proc, timeout)
+
+    def kill9(self) -> int | None:
+        """SIGKILL by pid and reap; return the exit status."""
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+        return self._proc.wait()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+class HapairFactory:
+    """Starts hapair processes for one test and terminates all of them at teardown."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.processes: list[HapairProcess] = []
+
+    def __call__(
+        self, args: list[str], env: dict[str, str] | None = None, *, start: bool = True
+    ) -> HapairProcess:
+        n = len(self.processes)
+        proc = HapairProcess(args, env=env, log_path=self.directory / f"hapair-{n}.log")
+        self.processes.append(proc)
+        if start:
+            proc.start()
+        return proc
+
+    def close(self, *, report: bool = True) -> None:
+        for proc in self.processes:
+            proc.terminate()
+        if report:
+            for i, proc in enumerate(self.processes):
+                print(f"--- hapair-{i} {proc.args} exit {proc.returncode}:\n{proc.log_tail()}")
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, ppid) of ``pid`` from /proc, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes().decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    fields = raw.rpartition(")")[2].split()
+    return fields[0], int(fields[1])
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (zombies included), read from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _proc_stat(int(entry.name))
+        if stat is not None and stat[1] == pid:
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] not in {"Z", "X", "x"}
+
+
+def process_name(pid: int) -> str | None:
+    """The ``comm`` of ``pid`` (e.g. ``redis-server``), or None if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
