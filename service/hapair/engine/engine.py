@@ -545,6 +545,13 @@ class HAEngine:
             return False
         return server[0] == host and int(server[1]) == port
 
+    def note_commit(self, revision: int, actor: str, fields: list[str]) -> None:
+        """Logs a committed revision (who and which fields; never values that could be secrets)."""
+        log.info(
+            "revision committed",
+            extra={"event": "commit", "revision": revision, "actor": actor, "fields": fields},
+        )
+
     async def on_heartbeat(self, hb: Heartbeat) -> Heartbeat:
         """Handles the partner's heartbeat; answers with ours."""
         self.heard(hb)

@@ -209,15 +209,17 @@ class Store:
         async with guarded():
             await self.client.hset(keys.CONFLICTS, mapping=mapping)  # type: ignore[arg-type]
 
-    async def token_role(self, digest: str) -> str | None:
-        """The role of a token, looked up by its SHA-256 digest."""
+    async def token_record(self, digest: str) -> tuple[str, str] | None:
+        """(role, token id) of a token, looked up by its SHA-256 digest."""
         async with guarded():
             raw = await self.client.hget(keys.TOKENS, digest)
         if raw is None:
             return None
         record: dict[str, Any] = msgspec.json.decode(raw)
-        role = record.get("role")
-        return role if isinstance(role, str) else None
+        role, token_id = record.get("role"), record.get("id")
+        if not isinstance(role, str):
+            return None
+        return role, str(token_id or "")
 
     async def add_token(self, digest: str, role: str, token_id: str, created_at: str) -> None:
         """Stores a token's digest and role (never the token)."""

@@ -1,0 +1,5 @@
+"""``python -m hapair``."""
+
+from hapair.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""What the handlers reach through ``request.app.state.ctx``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hapair.api.auth import Authenticator
+from hapair.engine.engine import HAEngine
+from hapair.metrics import Metrics
+from hapair.services.parameters import ParametersService
+from hapair.settings import Settings
+from hapair.store.redis import Store
+from hapair.store.unitfile import UnitFiles
+
+
+@dataclass
+class AppContext:
+    """The unit's parts, wired once in ``create_app``."""
+
+    settings: Settings
+    store: Store
+    engine: HAEngine
+    metrics: Metrics
+    auth: Authenticator
+    files: UnitFiles
+    parameters: ParametersService
+
+
+def ctx_of(request: Any) -> AppContext:
+    """The context of the app serving ``request``."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx

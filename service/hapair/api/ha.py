@@ -1,0 +1,162 @@
+"""``/api/v1/ha/*``: the pair-wide resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.params import Parameter, SkipValidation
+
+from hapair.api import wire
+from hapair.api.context import ctx_of
+from hapair.api.media import if_match, require_json, require_merge_patch
+from hapair.api.problems import responses
+from hapair.domain.status import PairStatus
+from hapair.services.parameters import WriteKind, WriteResult
+
+READ = (401, 403, 409, 503)
+WRITE = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
+
+DryRun = Annotated[
+    bool, Parameter(query="dry_run", description="Validate and answer what would be stored; store nothing.")
+]
+
+
+def _write_response(result: WriteResult, dry_run: bool) -> Response[wire.HAParametersResource]:
+    headers = {"ETag": f'"{result.resource.revision}"'}
+    if dry_run:
+        headers = {"HA-Dry-Run": "true"}
+    elif result.acknowledged is not None:
+        headers["HA-Partner-Acknowledged"] = "true" if result.acknowledged else "false"
+    return Response(result.resource, headers=headers)
+
+
+async def _write(request: Request[Any, Any, Any], kind: WriteKind, raw: object, dry_run: bool) -> Response[wire.HAParametersResource]:
+    ctx = ctx_of(request)
+    result = await ctx.parameters.write(
+        kind,
+        raw,
+        if_match=if_match(request),
+        actor=request.scope["state"].get("actor", "anonymous"),
+        dry_run=dry_run,
+        via_shared=ctx.engine.is_shared(request.scope.get("server")),
+    )
+    return _write_response(result, dry_run)
+
+
+class HAController(Controller):
+    """The HA parameters, their history, conflicts, status and actions."""
+
+    path = "/ha"
+    tags = ["ha"]  # noqa: RUF012
+
+    @get(
+        "/parameters",
+        operation_id="get_parameters",
+        summary="Read the HA parameters",
+        description="The pair's HA parameters; the `ETag` is the revision.",
+        responses=responses(*READ),
+    )
+    async def get_parameters(self, request: Request[Any, Any, Any]) -> Response[wire.HAParametersResource]:
+        res = await ctx_of(request).parameters.get()
+        return Response(res, headers={"ETag": f'"{res.revision}"'})
+
+    @put(
+        "/parameters",
+        operation_id="replace_parameters",
+        summary="Replace the HA parameters",
+        description="Full replace: omitted fields take their defaults. `If-Match` or a body "
+        "`revision`, when given, must be the current revision.",
+        responses=responses(*WRITE),
+        before_request=require_json,
+    )
+    async def replace_parameters(
+        self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersWrite], dry_run: DryRun = False
+    ) -> Response[wire.HAParametersResource]:
+        return await _write(request, "put", data, dry_run)
+
+    @patch(
+        "/parameters",
+        operation_id="patch_parameters",
+        summary="Change some HA parameters (JSON merge patch)",
+        description="RFC 7396 merge patch; `null` resets a field to its default.",
+        responses=responses(*WRITE),
+        before_request=require_merge_patch,
+    )
+    async def patch_parameters(
+        self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersPatch], dry_run: DryRun = False
+    ) -> Response[wire.HAParametersResource]:
+        return await _write(request, "patch", data, dry_run)
+
+    @get(
+        "/parameters/history",
+        operation_id="list_history",
+        summary="List committed revisions",
+        description="Newest first; continue with `before=next_before`.",
+        responses=responses(400, *READ),
+    )
+    async def list_history(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="Items per page.")] = 50,
+        before: Annotated[int | None, Parameter(ge=0, description="Only revisions below this one.")] = None,
+    ) -> wire.HistoryPage:
+        return await ctx_of(request).parameters.history(limit=limit, before=before)
+
+    @get(
+        "/parameters/history/{revision:int}",
+        operation_id="get_history_revision",
+        summary="Read the parameters as of one revision",
+        responses=responses(400, 404, *READ),
+    )
+    async def get_history_revision(
+        self, request: Request[Any, Any, Any], revision: Annotated[int, Parameter(ge=0)]
+    ) -> wire.HAParametersResource:
+        return await ctx_of(request).parameters.at_revision(revision)
+
+    @post(
+        "/parameters/rollback",
+        operation_id="rollback_parameters",
+        summary="Commit a new revision equal to an earlier one",
+        responses=responses(*WRITE),
+        before_request=require_json,
+        status_code=200,
+    )
+    async def rollback_parameters(
+        self, request: Request[Any, Any, Any], data: SkipValidation[wire.RollbackRequest], dry_run: DryRun = False
+    ) -> Response[wire.HAParametersResource]:
+        return await _write(request, "rollback", data, dry_run)
+
+    @get(
+        "/conflicts",
+        operation_id="list_conflicts",
+        summary="Revisions archived after a split brain",
+        responses=responses(*READ),
+    )
+    async def list_conflicts(self, request: Request[Any, Any, Any]) -> wire.ConflictsPage:
+        return await ctx_of(request).parameters.conflicts()
+
+    @get(
+        "/status",
+        operation_id="get_status",
+        summary="The pair's status (the seed's icons)",
+        responses=responses(401, 403, 503),
+    )
+    async def get_status(self, request: Request[Any, Any, Any]) -> PairStatus:
+        return await ctx_of(request).engine.status()
+
+    @post(
+        "/actions/force-partner-update",
+        operation_id="force_partner_update",
+        summary="Resync the standby now",
+        description="On the active: answers once the partner holds the active's revision.",
+        responses=responses(401, 403, 409, 503),
+        status_code=200,
+    )
+    async def force_partner_update(self, request: Request[Any, Any, Any]) -> wire.ForcePartnerUpdateResult:
+        ctx = ctx_of(request)
+        ctx.engine.check_pair_write(via_shared=ctx.engine.is_shared(request.scope.get("server")))
+        revision, partner_revision, seconds = await ctx.engine.force_partner_update()
+        return wire.ForcePartnerUpdateResult(
+            revision=revision, partner_revision=partner_revision, duration_ms=round(seconds * 1000, 3)
+        )

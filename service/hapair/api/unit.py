@@ -1,0 +1,65 @@
+"""``/api/v1/unit*``: this unit's settings, reboot and takeover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import SkipValidation
+
+from hapair.api import wire
+from hapair.api.context import ctx_of
+from hapair.api.media import require_merge_patch
+from hapair.api.problems import responses
+from hapair.domain.status import PairStatus
+from hapair.services import unit as unit_service
+
+
+class UnitController(Controller):
+    """The unit answering the request."""
+
+    path = "/unit"
+    tags = ["unit"]  # noqa: RUF012
+
+    @get("", operation_id="get_unit", summary="This unit", responses=responses(401, 403))
+    async def get_unit(self, request: Request[Any, Any, Any]) -> wire.UnitView:
+        return unit_service.view(ctx_of(request).engine)
+
+    @patch(
+        "",
+        operation_id="patch_unit",
+        summary="Stage unit settings for the next reboot",
+        description="Mode, partner and shared address are pending until `POST /unit/reboot`.",
+        status_code=202,
+        responses=responses(400, 401, 403, 413, 415, 422),
+        before_request=require_merge_patch,
+    )
+    async def patch_unit(
+        self, request: Request[Any, Any, Any], data: SkipValidation[wire.UnitPatch]
+    ) -> Response[wire.UnitView]:
+        ctx = ctx_of(request)
+        return Response(unit_service.stage(ctx.engine, ctx.files, data), status_code=202)
+
+    @post(
+        "/reboot",
+        operation_id="reboot_unit",
+        summary="Restart the HA engine, applying pending settings",
+        status_code=202,
+        responses=responses(401, 403),
+    )
+    async def reboot_unit(self, request: Request[Any, Any, Any]) -> wire.Accepted:
+        ctx_of(request).engine.schedule_reboot()
+        return wire.Accepted(status="rebooting", detail="the HA engine restarts; this counts as a boot")
+
+    @post(
+        "/takeover",
+        operation_id="takeover_unit",
+        summary="Make this standby unit active",
+        description="Send to the standby's direct address; the partner becomes standby.",
+        status_code=200,
+        responses=responses(401, 403, 409, 503),
+    )
+    async def takeover_unit(self, request: Request[Any, Any, Any]) -> PairStatus:
+        engine = ctx_of(request).engine
+        await engine.takeover()
+        return await engine.status()

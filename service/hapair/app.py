@@ -1,0 +1,111 @@
+"""``create_app()``: routes, problem handlers, metrics; all wiring here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from hapair import __version__
+from hapair.api import docs, internal, ops
+from hapair.api.auth import guard
+from hapair.api.context import AppContext
+from hapair.api.ha import HAController
+from hapair.api.openapi import openapi_json
+from hapair.api.problems import from_domain, from_http, from_unexpected
+from hapair.api.unit import UnitController
+from hapair.domain.errors import DomainError
+from hapair.metrics import Metrics
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def metrics_middleware(metrics: Metrics) -> Any:
+    """Counts requests by route template and status, and times them."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            start = time.perf_counter()
+            status = 500
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
+                metrics.requests.labels(route, scope["method"], str(status)).inc()
+                metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+        return middleware
+
+    return factory
+
+
+def create_app(ctx: AppContext) -> Litestar:
+    """The ASGI app of one unit; both its listeners serve this same app."""
+    api = Router(
+        path="/api/v1",
+        route_handlers=[HAController, UnitController],
+        guards=[guard],
+        security=[{"bearer": []}],
+    )
+    app = Litestar(
+        route_handlers=[
+            api,
+            ops.healthz,
+            ops.readyz,
+            ops.metrics,
+            internal.heartbeat,
+            internal.demote,
+            openapi_json,
+            *docs.handlers(),
+        ],
+        state=State({"ctx": ctx}),
+        middleware=[metrics_middleware(ctx.metrics)],
+        plugins=[
+            ProblemDetailsPlugin(
+                ProblemDetailsConfig(
+                    exception_to_problem_detail_map={
+                        DomainError: from_domain,
+                        HTTPException: from_http,
+                    }
+                )
+            )
+        ],
+        exception_handlers={Exception: from_unexpected},
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="hapair",
+            version=__version__,
+            description="Management plane of a two-unit high-availability pair.",
+            path="/_schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="An API token (viewer or admin)."
+                    )
+                }
+            ),
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    ctx.engine.app = app
+    return app

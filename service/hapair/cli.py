@@ -1,0 +1,412 @@
+"""``hapair serve | up | status | token``. Every flag has an ``HAPAIR_*`` environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hapair import logs
+from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings, env, env_bool, pacify_limits
+
+log = logging.getLogger("hapair")
+
+ICON_COLOURS = {
+    "green-active": "\033[42;30m A \033[0m",
+    "green": "\033[42m   \033[0m",
+    "red": "\033[41m   \033[0m",
+    "blue": "\033[44m   \033[0m",
+    "grey": "\033[100m   \033[0m",
+}
+
+
+def _is_loopback(address: str) -> bool:
+    from hapair.domain.unit import parse_host_port
+
+    host, _ = parse_host_port(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---- serve ---------------------------------------------------------------------------------
+
+
+def _serve_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run one unit")
+    p.add_argument("--listen", default=env("LISTEN", DEFAULT_LISTEN), help="direct address HOST:PORT")
+    p.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    p.add_argument("--redis", default=env("REDIS"), help="use this Redis instead of the embedded one")
+    p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
+    p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
+    p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
+    p.add_argument("--pair-key", default=env("PAIR_KEY"))
+    p.add_argument("--admin-token", default=env("ADMIN_TOKEN"))
+    p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
+    p.add_argument(
+        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+    )
+    p.add_argument(
+        "--interface",
+        action="append",
+        default=[x for x in (env("INTERFACE") or "").split(",") if x],
+        help="monitored interface (repeatable)",
+    )
+    p.add_argument("--on-role-change", default=env("ON_ROLE_CHANGE"))
+    p.add_argument("--tls-cert", default=env("TLS_CERT"))
+    p.add_argument("--tls-key", default=env("TLS_KEY"))
+    p.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
+
+
+def settings_from(ns: argparse.Namespace) -> Settings:
+    """The frozen settings of ``hapair serve``."""
+    window, max_boots = pacify_limits()
+    return Settings(
+        listen=ns.listen,
+        data_dir=Path(ns.data_dir),
+        redis_url=ns.redis,
+        mode=ns.mode,
+        partner=ns.partner,
+        shared=ns.shared,
+        pair_key=ns.pair_key,
+        admin_token=ns.admin_token,
+        no_auth=ns.no_auth,
+        heartbeat_interval=ns.heartbeat_interval,
+        interfaces=tuple(ns.interface),
+        on_role_change=ns.on_role_change,
+        tls_cert=ns.tls_cert,
+        tls_key=ns.tls_key,
+        pacify_window_s=window,
+        pacify_max_boots=max_boots,
+        log_level=ns.log_level,
+    )
+
+
+def _prepare_unit(settings: Settings) -> Any:
+    """Writes the flags given to the unit settings; refuses an unusable configuration."""
+    from hapair.domain.errors import ValidationFailed
+    from hapair.domain.unit import UnitSettings, check_unit_settings
+    from hapair.store.unitfile import UnitFiles
+
+    files = UnitFiles(settings.data_dir)
+    uf = files.load_unit()
+    given = {
+        k: v
+        for k, v in (
+            ("mode", settings.mode),
+            ("partner_address", settings.partner),
+            ("shared_address", settings.shared),
+        )
+        if v is not None
+    }
+    if given:
+        current = uf.settings
+        merged = UnitSettings(
+            mode=given.get("mode", current.mode),  # type: ignore[arg-type]
+            partner_address=given.get("partner_address", current.partner_address),
+            shared_address=given.get("shared_address", current.shared_address),
+        )
+        pending = {k: v for k, v in (uf.pending or {}).items() if k not in given} or None
+        uf = type(uf)(settings=merged, pending=pending)
+    target = uf.settings
+    try:
+        check_unit_settings(target)
+    except ValidationFailed as exc:
+        raise SystemExit("hapair: " + "; ".join(f.detail for f in exc.errors)) from None
+    if target.mode != "non_ha" and not settings.pair_key:
+        raise SystemExit("hapair: --pair-key (HAPAIR_PAIR_KEY) is required in HA mode")
+    if settings.no_auth:
+        addresses = [settings.listen] + ([target.shared_address] if target.shared_address else [])
+        if not all(_is_loopback(a) for a in addresses):
+            raise SystemExit("hapair: --no-auth is refused unless every listen address is loopback")
+    files.save_unit(uf)
+    return files
+
+
+async def _serve(settings: Settings) -> int:
+    from hapair.api.auth import Authenticator
+    from hapair.api.context import AppContext
+    from hapair.app import create_app
+    from hapair.domain.unit import parse_host_port
+    from hapair.engine.engine import HAEngine
+    from hapair.engine.listener import Listener
+    from hapair.metrics import Metrics
+    from hapair.services.parameters import ParametersService
+    from hapair.store.embedded import EmbeddedRedis
+    from hapair.store.redis import Store, connect
+
+    files = _prepare_unit(settings)
+    host, port = parse_host_port(settings.listen)
+    embedded: EmbeddedRedis | None = None
+    if settings.redis_url:
+        redis_url = settings.redis_url
+    else:
+        loopback = _is_loopback(settings.listen)
+        bind = ["127.0.0.1"] if loopback or host == "0.0.0.0" else ["127.0.0.1", host]
+        if host == "0.0.0.0":
+            bind = ["0.0.0.0"]
+        embedded = EmbeddedRedis(settings.data_dir, bind=bind)
+        embedded.start()
+        redis_url = embedded.url if loopback or host == "0.0.0.0" else f"redis://{host}:{embedded.port}/0"
+    store = Store(connect(redis_url))
+    metrics = Metrics()
+    engine = HAEngine(settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics)
+    ctx = AppContext(
+        settings=settings,
+        store=store,
+        engine=engine,
+        metrics=metrics,
+        auth=Authenticator(store, admin_token=settings.admin_token, enabled=not settings.no_auth),
+        files=files,
+        parameters=ParametersService(store, engine, metrics),
+    )
+    app = create_app(ctx)
+    ssl = {"ssl_certfile": settings.tls_cert or "", "ssl_keyfile": settings.tls_key or ""} if settings.tls else None
+    direct = Listener(app, host, port, ssl=ssl)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await direct.start()
+        files.save_runtime(
+            {"pid": os.getpid(), "address": settings.listen, "redis_url": redis_url}
+        )
+        await engine.boot()
+        log.info(
+            "hapair serving",
+            extra={"event": "start", "address": settings.listen, "redis": redis_url, "unit": engine.name},
+        )
+        await stop.wait()
+    finally:
+        log.info("hapair stopping", extra={"event": "stop"})
+        await engine.shutdown()
+        await direct.stop()
+        await store.close()
+        files.clear_runtime()
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def cmd_serve(ns: argparse.Namespace) -> int:
+    """``hapair serve``."""
+    settings = settings_from(ns)
+    logs.setup(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_serve(settings))
+
+
+# ---- up ------------------------------------------------------------------------------------
+
+
+def _pdeathsig() -> None:
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _read_or_create(path: Path, make: Any) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value: str = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def cmd_up(ns: argparse.Namespace) -> int:
+    """``hapair up``: a whole pair on this host, each unit with its embedded Redis."""
+    import httpx
+
+    from hapair.api.auth import new_token
+
+    data_dir = Path(ns.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = ns.port
+    pair_key = _read_or_create(data_dir / "pair.key", lambda: secrets.token_urlsafe(32))
+    token = _read_or_create(data_dir / "admin.token", new_token)
+    shared = f"127.0.0.10:{port}"
+    units = {"first": f"127.0.0.11:{port}", "second": f"127.0.0.12:{port}"}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    env = {**os.environ, "HAPAIR_PAIR_KEY": pair_key, "HAPAIR_ADMIN_TOKEN": token}
+    stopping = False
+
+    def stop_all(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    try:
+        for name, address in units.items():
+            partner = units["second" if name == "first" else "first"]
+            procs[name] = subprocess.Popen(
+                [
+                    sys.executable, "-m", "hapair", "serve",
+                    "--listen", address, "--data-dir", str(data_dir / name),
+                    "--mode", name, "--partner", partner, "--shared", shared,
+                    "--heartbeat-interval", str(ns.heartbeat_interval),
+                ],
+                env=env,
+                preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        pending = set(units)
+        while pending and not stopping and time.monotonic() < deadline:
+            for name in list(pending):
+                if procs[name].poll() is not None:
+                    print(f"hapair up: unit {name} exited with {procs[name].returncode}", file=sys.stderr)
+                    return 1
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"http://{units[name]}/readyz", timeout=1).status_code == 200:
+                        pending.discard(name)
+            time.sleep(0.1)
+        if not stopping:
+            print(
+                f"hapair pair is up\n"
+                f"  shared address : http://{shared}   (the active unit)\n"
+                f"  first          : http://{units['first']}   (pid {procs['first'].pid})\n"
+                f"  second         : http://{units['second']}   (pid {procs['second'].pid})\n"
+                f"  admin token    : {token}\n"
+                f"  docs           : http://{shared}/docs\n"
+                f"Ctrl-C stops both units.",
+                flush=True,
+            )
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"hapair up: unit {name} exited with {proc.returncode}", file=sys.stderr, flush=True)
+                    procs = {k: v for k, v in procs.items() if v.poll() is None}
+                    break
+            time.sleep(0.2)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        print("hapair pair stopped", flush=True)
+    return 0
+
+
+# ---- status --------------------------------------------------------------------------------
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    """``hapair status``: the two units as the seed's coloured squares."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {ns.token}"} if ns.token else {}
+    try:
+        resp = httpx.get(f"{ns.url.rstrip('/')}/api/v1/ha/status", headers=headers, timeout=5, verify=False)  # noqa: S501
+    except httpx.HTTPError as exc:
+        print(f"hapair status: {ns.url} is not reachable: {exc}", file=sys.stderr)
+        return 2
+    if resp.status_code != 200:
+        print(f"hapair status: {resp.status_code} {resp.text}", file=sys.stderr)
+        return 2
+    body = resp.json()
+    pair = body["pair"]
+    print(f"pair: {pair['state']}" + (f" (active: {pair['active']})" if pair.get("active") else ""))
+    if not body["units"]:
+        print("HA is disabled on this unit (no HA icons)")
+    for u in body["units"]:
+        square = ICON_COLOURS.get(u["icon"], "[?]") if sys.stdout.isatty() or ns.color else f"[{u['icon']}]"
+        reason = f" ({u['reason']})" if u.get("reason") else ""
+        sync = "" if u.get("in_sync") is None else (" in sync" if u["in_sync"] else " NOT in sync")
+        print(f"{square} {u['name']:<7} {u['role']}{reason}  rev {u.get('revision')}{sync}  {u.get('address') or ''}")
+    return 0
+
+
+# ---- token ---------------------------------------------------------------------------------
+
+
+def cmd_token(ns: argparse.Namespace) -> int:
+    """``hapair token create --role admin|viewer``: printed once, stored hashed."""
+    import redis
+
+    from hapair.api.auth import digest, new_token
+    from hapair.store import keys
+    from hapair.store.embedded import EmbeddedRedis
+    from hapair.store.unitfile import UnitFiles
+
+    data_dir = Path(ns.data_dir)
+    url = ns.redis
+    embedded = None
+    if url is None:
+        runtime = UnitFiles(data_dir).load_runtime()
+        url = str(runtime["redis_url"]) if runtime and runtime.get("redis_url") else None
+    if url is None:
+        embedded = EmbeddedRedis(data_dir)
+        url = embedded.start()
+    token = new_token()
+    token_id = secrets.token_hex(4)
+    record = {"role": ns.role, "id": token_id, "created_at": datetime.now(UTC).isoformat()}
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        import json
+
+        client.hset(keys.TOKENS, digest(token), json.dumps(record))
+        client.close()
+    except redis.exceptions.ReadOnlyError:
+        print("hapair token: this unit is a standby (read-only); create tokens on the active unit", file=sys.stderr)
+        return 2
+    except redis.exceptions.RedisError as exc:
+        print(f"hapair token: Redis at {url} is not reachable: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(token)
+    print(f"role {ns.role}, id {token_id}; shown once, stored hashed", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hapair`` command."""
+    parser = argparse.ArgumentParser(prog="hapair", description="Management plane of an HA pair")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    up = sub.add_parser("up", help="run a whole pair on this host")
+    up.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    up.add_argument("--port", type=int, default=int(env("PORT") or 8080))
+    up.add_argument("--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0))
+    st = sub.add_parser("status", help="the pair's status as coloured squares")
+    st.add_argument("--url", default=env("URL", f"http://{DEFAULT_LISTEN}"))
+    st.add_argument("--token", default=env("TOKEN") or env("ADMIN_TOKEN"))
+    st.add_argument("--color", action="store_true", help="colour even when not a terminal")
+    tok = sub.add_parser("token", help="API tokens")
+    tok_sub = tok.add_subparsers(dest="token_command", required=True)
+    create = tok_sub.add_parser("create", help="create a token")
+    create.add_argument("--role", choices=["admin", "viewer"], required=True)
+    create.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    create.add_argument("--redis", default=env("REDIS"))
+    ns = parser.parse_args(argv)
+    if ns.command == "serve":
+        return cmd_serve(ns)
+    if ns.command == "up":
+        return cmd_up(ns)
+    if ns.command == "status":
+        return cmd_status(ns)
+    return cmd_token(ns)
