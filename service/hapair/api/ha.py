@@ -18,7 +18,7 @@ READ = (401, 403, 409, 503)
 WRITE = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 
 DryRun = Annotated[
-    bool, Parameter(query="dry_run", description="Validate and answer what would be stored; store nothing.")
+    bool, Parameter(description="Validate and answer what would be stored; store nothing.")
 ]
 
 

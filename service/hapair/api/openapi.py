@@ -1,26 +1,163 @@
 """The OpenAPI document as hapair serves and commits it.
 
-Litestar builds the document from the handlers; this adds what it cannot express itself:
-``additionalProperties: false`` on request bodies (the structs forbid unknown fields).
+Litestar builds the document from the handlers. The write handlers take their bodies with
+``SkipValidation`` (the domain validates them, field by field, strictly), so their Litestar
+schemas are documentation only. This module makes that documentation state exactly what the
+server enforces, which Litestar cannot express by itself:
+
+- request bodies are rebuilt from the wire structs with msgspec's own JSON Schema (ranges and
+  patterns inside each ``anyOf`` branch, ``type`` on every enum) and closed with
+  ``additionalProperties: false`` (the domain rejects unknown fields);
+- read-only fields in a write body are documented as ignored (the server ignores them);
+- merge-patch operations accept ``application/merge-patch+json`` as well as JSON;
+- writes declare their ``If-Match`` header and the headers they answer;
+- operations open without a token say so with an explicit ``security: []``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get
 
-CLOSED_BODIES = ("HAParametersWrite", "HAParametersPatch", "RollbackRequest", "UnitPatch")
+from hapair.api import wire
+
+CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
+    "HAParametersWrite": wire.HAParametersWrite,
+    "HAParametersPatch": wire.HAParametersPatch,
+    "RollbackRequest": wire.RollbackRequest,
+    "UnitPatch": wire.UnitPatch,
+}
+
+# Read-only fields a client may send back from a GET: the server ignores them.
+IGNORED_IN_WRITES = ("updated_at", "virtual_id_source")
+
+PATCH_OPERATIONS = ("patch_parameters", "patch_unit")
+WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
+RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)
+
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The ETag of a GET (`"<revision>"`): the write is refused with 412 '
+    "revision-mismatch unless it names the current revision. `*` matches any.",
+    "schema": {"type": "string"},
+}
+
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The revision of the parameters answered, as `"<revision>"`.',
+        "schema": {"type": "string"},
+    },
+    "HA-Partner-Acknowledged": {
+        "description": "Whether the partner's Redis acknowledged the committed write (bounded "
+        "by 1 s) before the answer. Absent on dry runs.",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+    "HA-Dry-Run": {
+        "description": "`true` when `dry_run` was asked: nothing was stored.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
+def _typed_enums(node: Any) -> None:
+    """Adds the JSON type to enums that lack it (generators and SDKs want it)."""
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if isinstance(values, list) and "type" not in node and values:
+            kinds = {type(v) for v in values}
+            if kinds == {str}:
+                node["type"] = "string"
+            elif kinds == {int}:
+                node["type"] = "integer"
+        for value in node.values():
+            _typed_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _typed_enums(value)
+
+
+def _tidy(node: Any) -> Any:
+    """Rewrites two shapes Litestar emits into what generators read well.
+
+    ``{"type": ["null", "string"], "enum": [..., null]}`` becomes an ``anyOf`` of the enum and
+    null, and a ``oneOf`` of a single schema becomes that schema.
+    """
+    if isinstance(node, list):
+        return [_tidy(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _tidy(v) for k, v in node.items()}
+    kinds, values = node.get("type"), node.get("enum")
+    if isinstance(kinds, list) and "null" in kinds and isinstance(values, list):
+        rest = {k: v for k, v in node.items() if k not in {"type", "enum"}}
+        others = [k for k in kinds if k != "null"]
+        branch = {
+            "type": others[0] if len(others) == 1 else others,
+            "enum": [v for v in values if v is not None],
+        }
+        node = {"anyOf": [branch, {"type": "null"}], **rest}
+    one_of = node.get("oneOf")
+    if isinstance(one_of, list) and len(one_of) == 1:
+        rest = {k: v for k, v in node.items() if k != "oneOf"}
+        node = {**one_of[0], **rest}
+    return node
+
+
+def _body_schemas() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        tuple(CLOSED_BODIES.values()), ref_template="#/components/schemas/{name}"
+    )
+    out: dict[str, Any] = {}
+    for name in CLOSED_BODIES:
+        schema = copy.deepcopy(components[name])
+        schema["additionalProperties"] = False
+        props = schema.get("properties", {})
+        for field in IGNORED_IN_WRITES:
+            if field in props:
+                props[field] = {
+                    "description": "Read-only: ignored in a write (a GET body may be sent back)."
+                }
+        _typed_enums(schema)
+        out[name] = schema
+    return out
+
+
+def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        op
+        for path_item in doc.get("paths", {}).values()
+        for method, op in path_item.items()
+        if method in {"get", "put", "post", "patch", "delete", "head", "options"}
+    ]
 
 
 def document(app: Litestar) -> dict[str, Any]:
     """The app's OpenAPI document as a dict."""
-    doc: dict[str, Any] = app.openapi_schema.to_schema()
-    schemas = doc.get("components", {}).get("schemas", {})
-    for name, schema in schemas.items():
-        if name.split("_")[-1] in CLOSED_BODIES or name in CLOSED_BODIES:
-            schema["additionalProperties"] = False
+    doc: dict[str, Any] = copy.deepcopy(app.openapi_schema.to_schema())
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_tidy(schemas))
+    schemas.update(_body_schemas())
+    problem = schemas.get("Problem", {})
+    for prop in problem.get("properties", {}).values():
+        prop.pop("examples", None)
+    for op in _operations(doc):
+        op_id = op.get("operationId")
+        if "security" not in op:
+            op["security"] = []
+        body = op.get("requestBody", {}).get("content", {})
+        if op_id in PATCH_OPERATIONS and "application/json" in body:
+            body["application/merge-patch+json"] = copy.deepcopy(body["application/json"])
+        if op_id in WRITE_OPERATIONS:
+            op.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
+        if op_id in RESOURCE_OPERATIONS:
+            ok = op["responses"]["200"]
+            names = ["ETag"] if op_id == "get_parameters" else list(RESPONSE_HEADERS)
+            ok["headers"] = {n: copy.deepcopy(RESPONSE_HEADERS[n]) for n in names}
     return doc
 
 
@@ -36,3 +173,21 @@ def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     if getattr(state, "openapi_bytes", None) is None:
         state.openapi_bytes = render(request.app)
     return Response(state.openapi_bytes, media_type="application/json")
+
+
+class _NoEngine:
+    """Stands in for the HA engine when the app is built only to read its document."""
+
+    app: Any = None
+
+
+def offline_render() -> bytes:
+    """``openapi.json`` from the app's routes, with no Redis, engine or server running."""
+    from hapair.api.context import AppContext  # noqa: PLC0415 (app imports this module)
+    from hapair.app import create_app  # noqa: PLC0415
+    from hapair.metrics import Metrics  # noqa: PLC0415
+
+    ctx = AppContext.__new__(AppContext)
+    ctx.metrics = Metrics()
+    ctx.engine = _NoEngine()  # type: ignore[assignment]
+    return render(create_app(ctx))

@@ -110,6 +110,7 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
         slugs = [slug for (s, slug, _) in DOMAIN.values() if s == status] or [HTTP[status][0]]
         out[status] = ResponseSpec(
             data_container=Problem,
+            generate_examples=False,
             media_type="application/problem+json",
             description=f"Problem: {', '.join(problem_type(s) for s in slugs)}",
         )

@@ -1,0 +1,186 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.ha_parameters_resource import HAParametersResource
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    revision: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/ha/parameters/history/{revision}".format(
+            revision=quote(str(revision), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> HAParametersResource | Problem | None:
+    if response.status_code == 200:
+        response_200 = HAParametersResource.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[HAParametersResource | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    revision: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[HAParametersResource | Problem]:
+    """Read the parameters as of one revision
+
+    Args:
+        revision (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[HAParametersResource | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        revision=revision,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    revision: int,
+    *,
+    client: AuthenticatedClient,
+) -> HAParametersResource | Problem | None:
+    """Read the parameters as of one revision
+
+    Args:
+        revision (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        HAParametersResource | Problem
+    """
+
+    return sync_detailed(
+        revision=revision,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    revision: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[HAParametersResource | Problem]:
+    """Read the parameters as of one revision
+
+    Args:
+        revision (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[HAParametersResource | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        revision=revision,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    revision: int,
+    *,
+    client: AuthenticatedClient,
+) -> HAParametersResource | Problem | None:
+    """Read the parameters as of one revision
+
+    Args:
+        revision (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        HAParametersResource | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            revision=revision,
+            client=client,
+        )
+    ).parsed

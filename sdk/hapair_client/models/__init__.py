@@ -1,0 +1,75 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted import Accepted
+from .conflict import Conflict
+from .conflict_changes import ConflictChanges
+from .conflict_parameters import ConflictParameters
+from .conflicts_page import ConflictsPage
+from .force_partner_update_result import ForcePartnerUpdateResult
+from .ha_parameters_patch import HAParametersPatch
+from .ha_parameters_patch_ha_timeout_type_0 import HAParametersPatchHaTimeoutType0
+from .ha_parameters_patch_preferred_server_type_0 import HAParametersPatchPreferredServerType0
+from .ha_parameters_resource import HAParametersResource
+from .ha_parameters_resource_ha_timeout import HAParametersResourceHaTimeout
+from .ha_parameters_resource_preferred_server import HAParametersResourcePreferredServer
+from .ha_parameters_resource_virtual_id_source import HAParametersResourceVirtualIdSource
+from .ha_parameters_write import HAParametersWrite
+from .ha_parameters_write_ha_timeout import HAParametersWriteHaTimeout
+from .ha_parameters_write_preferred_server import HAParametersWritePreferredServer
+from .health import Health
+from .history_item import HistoryItem
+from .history_item_changes import HistoryItemChanges
+from .history_page import HistoryPage
+from .pair_info import PairInfo
+from .pair_info_state import PairInfoState
+from .pair_status import PairStatus
+from .problem import Problem
+from .problem_field import ProblemField
+from .rollback_request import RollbackRequest
+from .unit_patch import UnitPatch
+from .unit_patch_mode import UnitPatchMode
+from .unit_pending import UnitPending
+from .unit_pending_mode import UnitPendingMode
+from .unit_status import UnitStatus
+from .unit_status_reason_type_0 import UnitStatusReasonType0
+from .unit_status_role import UnitStatusRole
+from .unit_view import UnitView
+from .unit_view_mode import UnitViewMode
+
+__all__ = (
+    "Accepted",
+    "Conflict",
+    "ConflictChanges",
+    "ConflictParameters",
+    "ConflictsPage",
+    "ForcePartnerUpdateResult",
+    "HAParametersPatch",
+    "HAParametersPatchHaTimeoutType0",
+    "HAParametersPatchPreferredServerType0",
+    "HAParametersResource",
+    "HAParametersResourceHaTimeout",
+    "HAParametersResourcePreferredServer",
+    "HAParametersResourceVirtualIdSource",
+    "HAParametersWrite",
+    "HAParametersWriteHaTimeout",
+    "HAParametersWritePreferredServer",
+    "Health",
+    "HistoryItem",
+    "HistoryItemChanges",
+    "HistoryPage",
+    "PairInfo",
+    "PairInfoState",
+    "PairStatus",
+    "Problem",
+    "ProblemField",
+    "RollbackRequest",
+    "UnitPatch",
+    "UnitPatchMode",
+    "UnitPending",
+    "UnitPendingMode",
+    "UnitStatus",
+    "UnitStatusReasonType0",
+    "UnitStatusRole",
+    "UnitView",
+    "UnitViewMode",
+)

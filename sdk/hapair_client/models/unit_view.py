@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.unit_view_mode import UnitViewMode, check_unit_view_mode
+
+if TYPE_CHECKING:
+    from ..models.unit_pending import UnitPending
+
+
+T = TypeVar("T", bound="UnitView")
+
+
+@_attrs_define
+class UnitView:
+    """
+    Attributes:
+        name (str):
+        mode (UnitViewMode):
+        pending (None | UnitPending):
+        reboot_required (bool):
+        address (str):
+        partner_address (None | str):
+        shared_address (None | str):
+        boot_id (str):
+        booted_at (str):
+        boots_in_window (int):
+        pacified (bool):
+    """
+
+    name: str
+    mode: UnitViewMode
+    pending: None | UnitPending
+    reboot_required: bool
+    address: str
+    partner_address: None | str
+    shared_address: None | str
+    boot_id: str
+    booted_at: str
+    boots_in_window: int
+    pacified: bool
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.unit_pending import UnitPending  # noqa: PLC0415
+
+        name = self.name
+
+        mode: str = self.mode
+
+        pending: dict[str, Any] | None
+        if isinstance(self.pending, UnitPending):
+            pending = self.pending.to_dict()
+        else:
+            pending = self.pending
+
+        reboot_required = self.reboot_required
+
+        address = self.address
+
+        partner_address: None | str
+        partner_address = self.partner_address
+
+        shared_address: None | str
+        shared_address = self.shared_address
+
+        boot_id = self.boot_id
+
+        booted_at = self.booted_at
+
+        boots_in_window = self.boots_in_window
+
+        pacified = self.pacified
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "name": name,
+                "mode": mode,
+                "pending": pending,
+                "reboot_required": reboot_required,
+                "address": address,
+                "partner_address": partner_address,
+                "shared_address": shared_address,
+                "boot_id": boot_id,
+                "booted_at": booted_at,
+                "boots_in_window": boots_in_window,
+                "pacified": pacified,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.unit_pending import UnitPending  # noqa: PLC0415
+
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        mode = check_unit_view_mode(d.pop("mode"))
+
+        def _parse_pending(data: object) -> None | UnitPending:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pending_type_0 = UnitPending.from_dict(data)
+
+                return pending_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UnitPending, data)
+
+        pending = _parse_pending(d.pop("pending"))
+
+        reboot_required = d.pop("reboot_required")
+
+        address = d.pop("address")
+
+        def _parse_partner_address(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        partner_address = _parse_partner_address(d.pop("partner_address"))
+
+        def _parse_shared_address(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        shared_address = _parse_shared_address(d.pop("shared_address"))
+
+        boot_id = d.pop("boot_id")
+
+        booted_at = d.pop("booted_at")
+
+        boots_in_window = d.pop("boots_in_window")
+
+        pacified = d.pop("pacified")
+
+        unit_view = cls(
+            name=name,
+            mode=mode,
+            pending=pending,
+            reboot_required=reboot_required,
+            address=address,
+            partner_address=partner_address,
+            shared_address=shared_address,
+            boot_id=boot_id,
+            booted_at=booted_at,
+            boots_in_window=boots_in_window,
+            pacified=pacified,
+        )
+
+        unit_view.additional_properties = d
+        return unit_view
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,114 @@
+"""``GET /``: a small status page showing the pair as the seed's squares.
+
+Rendered on the server from the same facts as ``GET /ha/status`` (pair state, each unit's role,
+icon, reason and direct address; no parameters, no tokens), so it needs no script. It is open
+without a token, like ``/healthz``: a browser on the operator's desk cannot send a bearer
+token, and it shows nothing ``hapair status`` would not. It refreshes itself every few seconds.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.handlers import BaseRouteHandler
+
+from hapair.api.context import ctx_of
+from hapair.domain.status import PairStatus, UnitStatus
+
+REFRESH_S = 3
+
+# icon -> (fill colour, letter): the seed's squares (green with A, green, red, blue, grey).
+SQUARES: dict[str, tuple[str, str]] = {
+    "green-active": ("#2e9e44", "A"),
+    "green": ("#2e9e44", ""),
+    "red": ("#d2322d", ""),
+    "blue": ("#2f6fd6", ""),
+    "grey": ("#8a8a8a", ""),
+}
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;background:#fafafa}
+h1{font-size:1.3rem;margin:0 0 .3rem}
+.pair{display:flex;gap:1.5rem;margin:1.2rem 0}
+.unit{text-align:center;font-size:.85rem;color:#222;text-decoration:none}
+.sq{width:64px;height:64px;border-radius:6px;display:flex;align-items:center;
+justify-content:center;color:#fff;font-weight:700;font-size:1.6rem;margin:0 auto .4rem;
+border:1px solid rgba(0,0,0,.25)}
+.muted{color:#666;font-size:.85rem}
+table{border-collapse:collapse;font-size:.85rem}td{padding:.1rem .8rem .1rem 0}
+"""
+
+
+def _square(unit: UnitStatus, scheme: str) -> str:
+    colour, letter = SQUARES.get(unit.icon, ("#8a8a8a", ""))
+    label = unit.role + (f" ({unit.reason})" if unit.reason else "")
+    inner = (
+        f'<div class="sq" style="background:{colour}" title="{escape(label)}">{letter}</div>'
+        f"<div><b>{escape(unit.name)}</b></div><div>{escape(label)}</div>"
+        f'<div class="muted">{escape(unit.address or "address unknown")}</div>'
+    )
+    css = f"unit icon-{escape(unit.icon)}"
+    data = f'data-unit="{escape(unit.name)}" data-icon="{escape(unit.icon)}"'
+    if unit.address:
+        href = escape(f"{scheme}://{unit.address}/")
+        return f'<a class="{css}" {data} href="{href}">{inner}</a>'
+    return f'<div class="{css}" {data}>{inner}</div>'
+
+
+def render(status: PairStatus, *, unit_name: str, address: str, scheme: str) -> str:
+    """The status page's HTML."""
+    if status.pair.state == "disabled":
+        body = (
+            '<p id="ha-disabled"><b>HA is disabled</b>: this unit runs standalone '
+            "(mode <code>non_ha</code>).</p>"
+        )
+    else:
+        active = status.pair.active or "none"
+        squares = "".join(_square(u, scheme) for u in status.units)
+        body = (
+            f'<p>Pair state: <b id="pair-state">{escape(status.pair.state)}</b>, '
+            f"active unit: <b>{escape(active)}</b></p>"
+            f'<div class="pair">{squares}</div>'
+        )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="{REFRESH_S}">'
+        '<link rel="icon" href="data:,">'
+        f"<title>hapair: {escape(unit_name)}</title><style>{STYLE}</style></head><body>"
+        f'<h1>hapair</h1><p class="muted">This page is served by unit '
+        f"<b>{escape(unit_name)}</b> at {escape(address)}; it refreshes every {REFRESH_S} s.</p>"
+        f"{body}"
+        '<p class="muted"><a href="/docs">API docs</a> · <a href="/openapi.json">openapi.json</a>'
+        "</p></body></html>\n"
+    )
+
+
+@get("/", include_in_schema=False)
+async def status_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """``GET /``: the pair's status as coloured squares."""
+    ctx = ctx_of(request)
+    status = await ctx.engine.status()
+    html = render(
+        status,
+        unit_name=ctx.engine.name,
+        address=ctx.engine.address,
+        scheme="https" if ctx.settings.tls else "http",
+    )
+    return Response(
+        html,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Security-Policy": CSP,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def handlers() -> list[BaseRouteHandler]:
+    """The status page route."""
+    return [status_page]
