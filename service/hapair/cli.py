@@ -182,11 +182,11 @@ async def _serve(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        await engine.boot()
         await direct.start()
         files.save_runtime(
             {"pid": os.getpid(), "address": settings.listen, "redis_url": redis_url}
         )
-        await engine.boot()
         log.info(
             "hapair serving",
             extra={"event": "start", "address": settings.listen, "redis": redis_url, "unit": engine.name},

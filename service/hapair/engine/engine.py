@@ -204,8 +204,6 @@ class HAEngine:
         self.boot_id = uuid.uuid4().hex
         self.booted_at = utc_now()
         self._boot_mono = time.monotonic()
-        self.partner = None
-        self._last_heard = 0.0
         self._replicating_from = None
         self._both_standby_since = None
         self._hold_until = 0.0
@@ -309,8 +307,8 @@ class HAEngine:
         if self._client is not None:
             try:
                 self.heard(await self._client.heartbeat(self.heartbeat()))
-            except PartnerError:
-                pass
+            except PartnerError as exc:
+                log.debug("heartbeat failed", extra={"event": "heartbeat-failed", "error": str(exc)})
             self.last_sent_at = utc_now()
         params = self.snapshot.params
         if params.hard_reboot_on_link_failure and not self.pacified:
@@ -554,6 +552,8 @@ class HAEngine:
 
     async def on_heartbeat(self, hb: Heartbeat) -> Heartbeat:
         """Handles the partner's heartbeat; answers with ours."""
+        if not self.boot_id:
+            raise StoreUnavailable("this unit is still booting")
         self.heard(hb)
         return self.heartbeat()
 
@@ -620,6 +620,8 @@ class HAEngine:
         try:
             remote = await self._remote_store(p.redis_url)
             me_host, me_port = host_port(self.redis_url)
+            # Re-point the standby: it drops its link and syncs again from the active now.
+            await remote.promote()
             await remote.replicate_from(me_host, me_port)
             await self.store.wait_partner(1000)
             deadline = time.monotonic() + 5.0

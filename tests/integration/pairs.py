@@ -1,0 +1,147 @@
+"""A real pair of hapair processes on loopback: first 127.0.0.11, second 127.0.0.12, shared .10."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hapair.store.embedded import free_port
+from tests.support import HapairFactory, HapairProcess, poll
+
+FIRST_HOST = "127.0.0.11"
+SECOND_HOST = "127.0.0.12"
+SHARED_HOST = "127.0.0.10"
+
+
+class Unit:
+    """One unit of the pair: its process, direct address and data dir."""
+
+    def __init__(self, factory: HapairFactory, name: str, args: list[str], env: dict[str, str], address: str) -> None:
+        self.factory = factory
+        self.name = name
+        self.args = args
+        self.env = env
+        self.address = address
+        self.proc: HapairProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def start(self, *, wait: bool = True) -> Unit:
+        self.proc = self.factory(self.args, env=self.env)
+        if wait:
+            self.proc.wait_ready(self.url, timeout=15)
+        return self
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill9()
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+
+
+class Pair:
+    """Two units started with ``hapair serve``; every process is stopped by the factory."""
+
+    def __init__(
+        self,
+        factory: HapairFactory,
+        tmp_path: Path,
+        *,
+        heartbeat: float = 0.5,
+        env: dict[str, str] | None = None,
+        extra: dict[str, list[str]] | None = None,
+        modes: tuple[str, str] = ("first", "second"),
+        shared: tuple[str, str] | None = None,
+        redis: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port(SHARED_HOST)
+        self.token = "adm-" + secrets.token_hex(8)
+        self.pair_key = secrets.token_hex(16)
+        self.shared_address = f"{SHARED_HOST}:{self.port}"
+        hosts = {"first": FIRST_HOST, "second": SECOND_HOST}
+        self.units: dict[str, Unit] = {}
+        for name, mode in zip(("first", "second"), modes, strict=True):
+            other = "second" if name == "first" else "first"
+            args = [
+                "--listen", f"{hosts[name]}:{self.port}",
+                "--data-dir", str(tmp_path / name),
+                "--mode", mode,
+                "--partner", f"{hosts[other]}:{self.port}",
+                "--shared", (shared[0] if name == "first" else shared[1]) if shared else self.shared_address,
+                "--pair-key", self.pair_key,
+                "--admin-token", self.token,
+                "--heartbeat-interval", str(heartbeat),
+                *((extra or {}).get(name, [])),
+            ]
+            if redis and name in redis:
+                args += ["--redis", redis[name]]
+            self.units[name] = Unit(factory, name, args, dict(env or {}), f"{hosts[name]}:{self.port}")
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {self.token}"}, timeout=5.0)
+
+    @property
+    def first(self) -> Unit:
+        return self.units["first"]
+
+    @property
+    def second(self) -> Unit:
+        return self.units["second"]
+
+    @property
+    def shared_url(self) -> str:
+        return f"http://{self.shared_address}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def status(self, unit: Unit) -> dict[str, Any]:
+        resp = self.http.get(f"{unit.url}/api/v1/ha/status")
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def roles(self, unit: Unit) -> dict[str, str]:
+        """Each unit's role as ``unit`` sees it."""
+        return {u["name"]: u["role"] for u in self.status(unit)["units"]}
+
+    def wait_roles(self, expected: dict[str, str], *, via: Unit, timeout: float = 15) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            try:
+                body = self.status(via)
+            except (httpx.HTTPError, AssertionError):
+                return None
+            got = {u["name"]: u["role"] for u in body["units"]}
+            return body if all(got.get(k) == v for k, v in expected.items()) else None
+
+        return poll(check, timeout=timeout, interval=0.1, what=f"roles {expected} via {via.name}")
+
+    def shared_unit_name(self, timeout: float = 1.0) -> str | None:
+        """Which unit answers on the shared address (None if nobody does)."""
+        try:
+            resp = self.http.get(f"{self.shared_url}/api/v1/unit", timeout=timeout)
+        except httpx.HTTPError:
+            return None
+        return str(resp.json()["name"]) if resp.status_code == 200 else None
+
+    def patch(self, body: dict[str, Any], *, url: str | None = None) -> httpx.Response:
+        return self.http.patch(f"{url or self.shared_url}/api/v1/ha/parameters", json=body)
+
+    def params(self, unit: Unit) -> dict[str, Any]:
+        resp = self.http.get(f"{unit.url}/api/v1/ha/parameters")
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def start_both(self, *, first_active: bool = True) -> None:
+        """Starts first, waits until it is active, then second (deterministic roles)."""
+        a, b = (self.first, self.second) if first_active else (self.second, self.first)
+        a.start()
+        self.wait_roles({a.name: "active"}, via=a)
+        b.start()
+        self.wait_roles({a.name: "active", b.name: "standby"}, via=a)

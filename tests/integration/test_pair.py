@@ -1,0 +1,329 @@
+"""The HA pair (SPEC section 5) with two real hapair processes, each with its own real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hapair.domain.parameters import HAParameters
+from hapair.engine import pairauth
+from hapair.store.redis import Store, connect
+from tests.integration.pairs import Pair
+from tests.support import HapairFactory, RedisServer, children_of, pid_alive, poll
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def pair(hapair_factory: HapairFactory, tmp_path: Path) -> Pair:
+    p = Pair(hapair_factory, tmp_path)
+    yield p  # type: ignore[misc]
+    p.close()
+
+
+def seed(url: str, commits: list[dict[str, object]]) -> None:
+    """Commits revisions straight into a unit's Redis with hapair's own store (before it boots)."""
+
+    async def run() -> None:
+        store = Store(connect(url))
+        try:
+            for values in commits:
+                snap = await store.read()
+                new = HAParameters(**{**_asdict(snap.params), **values})
+                await store.commit(expected=snap.revision, params=new, changes={}, actor="seed", now="2026-01-01T00:00:00Z")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def _asdict(p: HAParameters) -> dict[str, object]:
+    return {f: getattr(p, f) for f in p.__struct_fields__}
+
+
+def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
+    pair.first.start()
+    body = b'{"unit":"second","mode":"second","role":"active","revision":99}'
+    url = f"{pair.first.url}/internal/v1/heartbeat"
+    for headers in ({}, pairauth.sign("not-the-key", body)):
+        resp = httpx.post(url, content=body, headers={"content-type": "application/json", **headers})
+        assert resp.status_code == 401
+        assert resp.json()["type"] == "urn:hapair:problem:unauthorized"
+    status = pair.status(pair.first)
+    second = next(u for u in status["units"] if u["name"] == "second")
+    assert second["role"] == "not_operational" and second["reason"] == "unreachable"
+    # a correctly signed one is accepted, and an unknown field from a newer unit is ignored
+    newer = b'{"unit":"second","mode":"second","role":"standby","revision":0,"future_field":1}'
+    ok = httpx.post(url, content=newer, headers={"content-type": "application/json", **pairauth.sign(pair.pair_key, newer)})
+    assert ok.status_code == 200 and ok.json()["unit"] == "first"
+
+
+def test_boot_follows_an_active_partner(pair: Pair) -> None:
+    pair.start_both(first_active=False)
+    body = pair.wait_roles({"second": "active", "first": "standby"}, via=pair.first)
+    assert body["pair"] == {"state": "paired", "active": "second"}
+    assert pair.shared_unit_name() == "second"
+
+
+@pytest.mark.parametrize(
+    ("first_commits", "second_commits", "expected_active"),
+    [
+        ([{"initial_wait_time": 60, "preferred_server": "second"}], [{"initial_wait_time": 60, "preferred_server": "second"}], "second"),
+        ([{"initial_wait_time": 60}], [{"initial_wait_time": 60}, {"use_broadcast": True}], "second"),
+        ([{"initial_wait_time": 60}], [{"initial_wait_time": 60}], "first"),
+    ],
+    ids=["preferred-wins", "higher-revision-wins", "tie-first-wins"],
+)
+def test_boot_tie_break_when_both_start(
+    hapair_factory: HapairFactory, tmp_path: Path, first_commits: list[dict[str, object]],
+    second_commits: list[dict[str, object]], expected_active: str,
+) -> None:
+    servers = {name: RedisServer(tmp_path / f"redis-{name}").start() for name in ("first", "second")}
+    try:
+        seed(servers["first"].url, first_commits)
+        seed(servers["second"].url, second_commits)
+        p = Pair(hapair_factory, tmp_path, redis={k: v.url for k, v in servers.items()})
+        p.first.start(wait=False)
+        p.second.start(wait=False)
+        other = "first" if expected_active == "second" else "second"
+        # initial_wait_time is 60 s: a role within 15 s can only come from meeting the partner
+        p.wait_roles({expected_active: "active", other: "standby"}, via=p.units[other], timeout=15)
+        p.close()
+    finally:
+        for s in servers.values():
+            s.close()
+
+
+def test_boot_alone_becomes_active_after_initial_wait(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        seed(server.url, [{"initial_wait_time": 2}])
+        p = Pair(hapair_factory, tmp_path, redis={"first": server.url})
+        started = time.monotonic()
+        p.first.start()
+        p.wait_roles({"first": "active"}, via=p.first, timeout=10)
+        assert time.monotonic() - started >= 2.0
+        p.close()
+    finally:
+        server.close()
+
+
+def test_write_on_shared_is_readable_on_standby_when_acknowledged(pair: Pair) -> None:
+    pair.start_both()
+    for i in range(20):
+        resp = pair.patch({"initial_wait_time": i + 1})
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["HA-Partner-Acknowledged"] == "true"
+        standby = pair.params(pair.second)
+        assert standby["revision"] == resp.json()["revision"]
+        assert standby["initial_wait_time"] == i + 1
+    # the standby's Redis is a replica: pair-wide writes on its direct address are refused
+    direct = pair.patch({"initial_wait_time": 1}, url=pair.second.url)
+    assert direct.status_code == 409
+    assert direct.json()["type"] == "urn:hapair:problem:use-shared-address"
+
+
+def test_write_commits_while_partner_is_down_and_partner_catches_up(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    pair.second.stop()
+    started = time.monotonic()
+    resp = pair.patch({"initial_wait_time": 7})
+    assert resp.status_code == 200
+    assert resp.headers["HA-Partner-Acknowledged"] == "false"
+    assert time.monotonic() - started < 3  # bounded by WAIT's 1 s, never a hang
+    revision = resp.json()["revision"]
+    pair.second.start()
+    pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
+    poll(lambda: pair.params(pair.second)["revision"] == revision, timeout=10, what="standby catches up")
+    assert pair.params(pair.second)["initial_wait_time"] == 7
+
+
+def test_failover_within_ha_timeout_after_kill9(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    poll(lambda: pair.params(pair.second)["ha_timeout"] == 3, timeout=5)
+    pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
+    pair.first.kill9()
+    killed = time.monotonic()
+    poll(lambda: pair.shared_unit_name(timeout=0.3) == "second", timeout=10, interval=0.05, what="failover")
+    elapsed = time.monotonic() - killed
+    print(f"failover: shared address answered by second {elapsed:.2f} s after kill -9 (ha_timeout 3)")
+    assert elapsed <= 3 + 1
+    body = pair.status(pair.second)
+    first = next(u for u in body["units"] if u["name"] == "first")
+    assert (first["role"], first["icon"], first["reason"]) == ("not_operational", "red", "unreachable")
+    assert body["pair"] == {"state": "degraded", "active": "second"}
+
+
+def test_returning_unit_stays_standby_until_takeover(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    poll(lambda: pair.params(pair.second)["ha_timeout"] == 3, timeout=5)
+    pair.first.kill9()
+    pair.wait_roles({"second": "active"}, via=pair.second, timeout=10)
+    pair.first.start()
+    pair.wait_roles({"first": "standby", "second": "active"}, via=pair.first)
+    # it stays standby: watch it over more than two ha_timeouts' worth of heartbeats
+    window_end = time.monotonic() + 2.0
+    while time.monotonic() < window_end:
+        assert pair.roles(pair.first)["first"] == "standby"
+        time.sleep(0.2)
+    resp = pair.http.post(f"{pair.first.url}/api/v1/unit/takeover")
+    assert resp.status_code == 200, resp.text
+    pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
+    poll(lambda: pair.shared_unit_name() == "first", timeout=5, what="first serves the shared address")
+    # the pair still replicates, now the other way round
+    resp = pair.patch({"initial_wait_time": 9})
+    assert resp.headers["HA-Partner-Acknowledged"] == "true"
+    assert pair.params(pair.second)["initial_wait_time"] == 9
+
+
+def test_preferred_server_takes_over_when_it_returns(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"ha_timeout": 3, "preferred_server": "first"}).status_code == 200
+    poll(lambda: pair.params(pair.second)["preferred_server"] == "first", timeout=5)
+    pair.first.kill9()
+    pair.wait_roles({"second": "active"}, via=pair.second, timeout=10)
+    assert pair.patch({"initial_wait_time": 4}).status_code == 200  # a write while first is away
+    pair.first.start()
+    pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second, timeout=15)
+    poll(lambda: pair.shared_unit_name() == "first", timeout=5, what="first back on the shared address")
+    assert pair.params(pair.first)["initial_wait_time"] == 4  # nothing lost in the double failover
+
+
+def test_pacified_unit_takes_no_part(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+    p = Pair(hapair_factory, tmp_path, env={"HAPAIR_PACIFY_MAX_BOOTS": "1", "HAPAIR_PACIFY_WINDOW_S": "600"})
+    p.start_both()
+    assert p.patch({"ha_timeout": 3}).status_code == 200
+    poll(lambda: p.params(p.second)["ha_timeout"] == 3, timeout=5)
+    assert p.http.post(f"{p.second.url}/api/v1/unit/reboot").status_code == 202
+    body = p.wait_roles({"second": "pacified", "first": "active"}, via=p.first)
+    second = next(u for u in body["units"] if u["name"] == "second")
+    assert second["icon"] == "blue"
+    assert p.http.get(f"{p.second.url}/api/v1/unit").json()["pacified"] is True
+    before = p.params(p.second)["revision"]
+    resp = p.patch({"initial_wait_time": 3})
+    assert resp.status_code == 200
+    assert resp.headers["HA-Partner-Acknowledged"] == "false"
+    assert p.params(p.second)["revision"] == before  # it replicates nothing
+    write = p.patch({"initial_wait_time": 4}, url=p.second.url)
+    assert write.json()["type"] == "urn:hapair:problem:pacified"
+    p.first.kill9()
+    # it never takes over: watch well past ha_timeout
+    window_end = time.monotonic() + 3 + 1.5
+    while time.monotonic() < window_end:
+        assert p.shared_unit_name(timeout=0.3) is None
+        time.sleep(0.2)
+    assert p.roles(p.second)["second"] == "pacified"
+    p.close()
+
+
+@pytest.mark.parametrize(
+    ("modes", "shared", "reason"),
+    [(("first", "first"), None, "same-mode"), (("first", "second"), ("a", "b"), "shared-address-mismatch")],
+)
+def test_misconfigured_pair_is_not_operational(
+    hapair_factory: HapairFactory, tmp_path: Path, modes: tuple[str, str], shared: tuple[str, str] | None, reason: str
+) -> None:
+    p = Pair(hapair_factory, tmp_path, modes=modes)
+    if shared:
+        p = Pair(hapair_factory, tmp_path, shared=(p.shared_address, f"127.0.0.13:{p.port}"))
+    p.first.start()
+    p.second.start()
+    for unit in (p.first, p.second):
+        def own(u=unit) -> bool:  # noqa: ANN001
+            me = next(x for x in p.status(u)["units"] if x["address"] == u.address)
+            return me["role"] == "not_operational" and me["reason"] == reason and me["icon"] == "red"
+
+        poll(own, timeout=10, what=f"{unit.name} not_operational {reason}")
+    assert p.status(p.first)["pair"]["state"] == "misconfigured"
+    p.close()
+
+
+def test_force_partner_update_answers_once_partner_holds_revision(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"initial_wait_time": 11}).status_code == 200
+    resp = pair.http.post(f"{pair.shared_url}/api/v1/ha/actions/force-partner-update")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["revision"] == body["partner_revision"] == pair.params(pair.second)["revision"]
+    assert body["duration_ms"] >= 0
+    pair.second.stop()
+    resp = pair.http.post(f"{pair.shared_url}/api/v1/ha/actions/force-partner-update")
+    assert resp.status_code == 503
+    assert resp.json()["type"] == "urn:hapair:problem:partner-unavailable"
+
+
+def test_status_cli_prints_coloured_squares(pair: Pair) -> None:
+    pair.start_both()
+    out = subprocess.run(
+        [sys.executable, "-m", "hapair", "status", "--url", pair.shared_url, "--token", pair.token, "--color"],
+        capture_output=True, text=True, timeout=20, check=True,
+    ).stdout
+    assert "pair: paired (active: first)" in out
+    assert "\033[42;30m A \033[0m first" in out  # green square with A
+    assert "\033[42m   \033[0m second" in out  # green square
+
+
+def test_role_hook_runs_with_role_environment(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+    out = tmp_path / "hook.log"
+    hook = f'echo "$HAPAIR_ROLE $HAPAIR_UNIT $HAPAIR_SHARED_ADDRESS $HAPAIR_VIRTUAL_ID" >> {out}'
+    p = Pair(hapair_factory, tmp_path, extra={"first": ["--on-role-change", hook], "second": ["--on-role-change", hook]})
+    p.start_both()
+    expected_first = f"active first {p.shared_address} 10"
+    expected_second = f"standby second {p.shared_address} 10"
+    lines = poll(
+        lambda: (t := out.read_text().splitlines() if out.exists() else []) and expected_first in t and expected_second in t and t,
+        timeout=10, what="hook lines",
+    )
+    assert expected_first in lines
+    p.close()
+
+
+def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    from hapair.store.embedded import free_port
+
+    port = free_port("127.0.0.10")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hapair", "up", "--data-dir", str(tmp_path / "up"), "--port", str(port), "--heartbeat-interval", "0.5"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        assert f"127.0.0.10:{port}" in text and f"127.0.0.11:{port}" in text and f"127.0.0.12:{port}" in text, text
+        token = next(line.split(":", 1)[1].strip() for line in lines if "admin token" in line)
+        units = children_of(proc.pid)
+        everything = units + [pid for u in units for pid in children_of(u)]
+        assert len(everything) >= 4, everything  # two hapair units and their two redis-servers
+        resp = httpx.get(f"http://127.0.0.10:{port}/api/v1/ha/status", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert resp.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        poll(lambda: not any(pid_alive(p) for p in everything), timeout=10, what="all processes gone")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        for pid in children_of(proc.pid) if proc.poll() is None else []:
+            os.kill(pid, signal.SIGKILL)
