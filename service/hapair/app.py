@@ -77,7 +77,6 @@ def create_app(ctx: AppContext) -> Litestar:
             *docs.handlers(),
         ],
         state=State({"ctx": ctx}),
-        middleware=[metrics_middleware(ctx.metrics)],
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
@@ -107,5 +106,8 @@ def create_app(ctx: AppContext) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    # Around the whole ASGI handler, not as route middleware: unknown paths (404) and wrong
+    # methods (405) never reach route middleware, and they must be counted too.
+    app.asgi_handler = metrics_middleware(ctx.metrics)(app.asgi_handler)
     ctx.engine.app = app
     return app
