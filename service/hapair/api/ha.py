@@ -11,6 +11,8 @@ from hapair.api import wire
 from hapair.api.context import ctx_of
 from hapair.api.media import if_match, require_json, require_merge_patch
 from hapair.api.problems import responses
+from hapair.api.serving import served_here
+from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.status import PairStatus
 from hapair.services.parameters import WriteKind, WriteResult
 
@@ -33,13 +35,19 @@ def _write_response(result: WriteResult, dry_run: bool) -> Response[wire.HAParam
 
 async def _write(request: Request[Any, Any, Any], kind: WriteKind, raw: object, dry_run: bool) -> Response[wire.HAParametersResource]:
     ctx = ctx_of(request)
+    actor = request.scope["state"].get("actor", "anonymous")
+    via_shared = ctx.engine.is_shared(request.scope.get("server"))
+    try:
+        expected = if_match(request)
+    except RevisionMismatch:
+        # An If-Match naming no revision is a failed precondition, but only for a request that
+        # would otherwise succeed (RFC 9110 13.2.1): validate it first (stores nothing).
+        await ctx.parameters.write(
+            kind, raw, if_match=None, actor=actor, dry_run=True, via_shared=via_shared
+        )
+        raise
     result = await ctx.parameters.write(
-        kind,
-        raw,
-        if_match=if_match(request),
-        actor=request.scope["state"].get("actor", "anonymous"),
-        dry_run=dry_run,
-        via_shared=ctx.engine.is_shared(request.scope.get("server")),
+        kind, raw, if_match=expected, actor=actor, dry_run=dry_run, via_shared=via_shared
     )
     return _write_response(result, dry_run)
 
@@ -49,10 +57,12 @@ class HAController(Controller):
 
     path = "/ha"
     tags = ["ha"]  # noqa: RUF012
+    guards = [served_here]  # noqa: RUF012
 
     @get(
         "/parameters",
         operation_id="get_parameters",
+        opt={"serve": "ha"},
         summary="Read the HA parameters",
         description="The pair's HA parameters; the `ETag` is the revision.",
         responses=responses(*READ),
@@ -64,6 +74,7 @@ class HAController(Controller):
     @put(
         "/parameters",
         operation_id="replace_parameters",
+        opt={"serve": "pair-write"},
         summary="Replace the HA parameters",
         description="Full replace: omitted fields take their defaults. `If-Match` or a body "
         "`revision`, when given, must be the current revision.",
@@ -78,6 +89,7 @@ class HAController(Controller):
     @patch(
         "/parameters",
         operation_id="patch_parameters",
+        opt={"serve": "pair-write"},
         summary="Change some HA parameters (JSON merge patch)",
         description="RFC 7396 merge patch; `null` resets a field to its default.",
         responses=responses(*WRITE),
@@ -91,6 +103,7 @@ class HAController(Controller):
     @get(
         "/parameters/history",
         operation_id="list_history",
+        opt={"serve": "ha"},
         summary="List committed revisions",
         description="Newest first; continue with `before=next_before`.",
         responses=responses(400, *READ),
@@ -101,11 +114,15 @@ class HAController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000, description="Items per page.")] = 50,
         before: Annotated[int | None, Parameter(ge=0, description="Only revisions below this one.")] = None,
     ) -> wire.HistoryPage:
+        if before is None and "before" in request.query_params:
+            # Litestar reads ``before=null`` as None; the document says an integer.
+            raise Malformed("before must be a non-negative integer (omit it for the newest)")
         return await ctx_of(request).parameters.history(limit=limit, before=before)
 
     @get(
         "/parameters/history/{revision:int}",
         operation_id="get_history_revision",
+        opt={"serve": "ha"},
         summary="Read the parameters as of one revision",
         responses=responses(400, 404, *READ),
     )
@@ -117,6 +134,7 @@ class HAController(Controller):
     @post(
         "/parameters/rollback",
         operation_id="rollback_parameters",
+        opt={"serve": "pair-write"},
         summary="Commit a new revision equal to an earlier one",
         responses=responses(*WRITE),
         before_request=require_json,
@@ -130,6 +148,7 @@ class HAController(Controller):
     @get(
         "/conflicts",
         operation_id="list_conflicts",
+        opt={"serve": "ha"},
         summary="Revisions archived after a split brain",
         responses=responses(*READ),
     )
@@ -148,6 +167,7 @@ class HAController(Controller):
     @post(
         "/actions/force-partner-update",
         operation_id="force_partner_update",
+        opt={"serve": "pair-write"},
         summary="Resync the standby now",
         description="On the active: answers once the partner holds the active's revision.",
         responses=responses(401, 403, 409, 503),

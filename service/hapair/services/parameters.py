@@ -104,10 +104,12 @@ class ParametersService:
             values = dp.decode_fields(raw, allow_null=(kind == "patch"))
         for _ in range(MAX_ATTEMPTS):
             snap = await self.store.read()
+            # Preconditions count only for a request that would otherwise succeed (RFC 9110
+            # 13.2.1): an invalid change answers 422 (or 404) whatever If-Match says.
+            new = await self._build(kind, snap, values, target)
             for expected in (if_match, body_revision):
                 if expected is not None and expected != snap.revision:
                     raise RevisionMismatch(expected, snap.revision)
-            new = await self._build(kind, snap, values, target)
             changes = dp.diff(snap.params, new)
             if dry_run:
                 next_rev = snap.revision + 1 if changes else snap.revision

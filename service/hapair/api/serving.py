@@ -1,0 +1,22 @@
+"""Where requests are served (SPEC section 4): checked before a body is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from hapair.api.context import ctx_of
+
+
+async def served_here(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """``ha``: HA resources (409 on a non-HA unit); ``pair-write``: also the active unit's shared address."""
+    kind = handler.opt.get("serve")
+    if kind is None:
+        return
+    engine = ctx_of(connection).engine
+    if kind == "pair-write":
+        engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))
+    else:
+        engine.check_ha()
