@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from hapair import __version__
 from hapair.api import docs, internal, ops
+from hapair.api.allow import fix_allow_header
 from hapair.api.auth import guard
 from hapair.api.context import AppContext
 from hapair.api.ha import HAController
@@ -33,7 +34,7 @@ def metrics_middleware(metrics: Metrics) -> Any:
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != "http":  # type: ignore[comparison-overlap]
                 await app(scope, receive, send)
                 return
             start = time.perf_counter()
@@ -48,8 +49,9 @@ def metrics_middleware(metrics: Metrics) -> Any:
             try:
                 await app(scope, receive, send_wrapper)
             finally:
-                route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
-                metrics.requests.labels(route, scope["method"], str(status)).inc()
+                route = scope.get("path_template") or "unmatched"
+                method = scope.get("method", "")
+                metrics.requests.labels(route, method, str(status)).inc()
                 metrics.latency.labels(route).observe(time.perf_counter() - start)
 
         return middleware
@@ -89,6 +91,7 @@ def create_app(ctx: AppContext) -> Litestar:
         ],
         exception_handlers={Exception: from_unexpected},
         request_max_body_size=MAX_BODY_BYTES,
+        before_send=[fix_allow_header],
         openapi_config=OpenAPIConfig(
             title="hapair",
             version=__version__,

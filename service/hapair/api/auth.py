@@ -51,7 +51,7 @@ class Authenticator:
         return role, f"token:{token_id}"
 
 
-async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:  # noqa: ARG001
     """The API router's guard: 401 without a valid token, 403 when the role is too low."""
     auth: Authenticator = connection.app.state.ctx.auth
     if not auth.enabled:
@@ -65,7 +65,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHand
     if found is None:
         raise Unauthorized("the bearer token is not valid")
     role, actor = found
-    needed = "viewer" if connection.scope["method"] in READ_METHODS else "admin"
+    method = connection.scope.get("method", "GET")
+    needed = "viewer" if method in READ_METHODS else "admin"
     if RANK.get(role, 0) < RANK[needed]:
         raise Forbidden(f"this operation needs the {needed} role; the token has {role}")
     connection.scope["state"]["actor"] = actor

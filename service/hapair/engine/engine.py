@@ -533,7 +533,7 @@ class HAEngine:
         if self.role != "active":
             raise NotActive
 
-    def is_shared(self, server: tuple[str, int] | None) -> bool:
+    def is_shared(self, server: tuple[str, int | None] | None) -> bool:
         """Whether a request arrived on the shared address."""
         if server is None or not self.unit.shared_address:
             return False
@@ -541,7 +541,7 @@ class HAEngine:
             host, port = parse_host_port(self.unit.shared_address, require_ip=True)
         except ValueError:
             return False
-        return server[0] == host and int(server[1]) == port
+        return server[0] == host and server[1] == port
 
     def note_commit(self, revision: int, actor: str, fields: list[str]) -> None:
         """Logs a committed revision (who and which fields; never values that could be secrets)."""

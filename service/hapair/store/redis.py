@@ -135,7 +135,9 @@ class Store:
         if raw_params is None:
             return Snapshot(revision=int(raw_rev or 0), params=HAParameters(), updated_at=None)
         stored = _stored_decoder.decode(raw_params)
-        return Snapshot(revision=int(raw_rev or 0), params=stored.params, updated_at=stored.updated_at)
+        return Snapshot(
+            revision=int(raw_rev or 0), params=stored.params, updated_at=stored.updated_at
+        )
 
     async def revision(self) -> int:
         """The current revision only."""
@@ -179,18 +181,18 @@ class Store:
         top: str | int = "+inf" if before is None else f"({before}"
         async with guarded():
             raw = await self.client.zrevrangebyscore(keys.HISTORY, top, "-inf", start=0, num=limit)
-        return [_entry_decoder.decode(item) for item in raw]
+        return [_entry_decoder.decode(item) for item in raw]  # type: ignore[arg-type]
 
     async def at_revision(self, revision: int) -> HistoryEntry | None:
         """The history entry of one revision, if it is still kept."""
         async with guarded():
             raw = await self.client.zrangebyscore(keys.HISTORY, revision, revision)
-        return _entry_decoder.decode(raw[0]) if raw else None
+        return _entry_decoder.decode(raw[0]) if raw else None  # type: ignore[arg-type]
 
     async def wait_partner(self, timeout_ms: int) -> bool:
         """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
         async with guarded():
-            acked = await self.client.execute_command("WAIT", 1, timeout_ms)
+            acked = await self.client.execute_command("WAIT", 1, timeout_ms)  # type: ignore[no-untyped-call]
         return int(acked) >= 1
 
     async def conflicts(self) -> list[ConflictEntry]:
@@ -236,9 +238,9 @@ class Store:
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
         async with guarded():
-            await self.client.execute_command("REPLICAOF", host, port)
+            await self.client.execute_command("REPLICAOF", host, port)  # type: ignore[no-untyped-call]
 
     async def promote(self) -> None:
         """Makes this Redis a master."""
         async with guarded():
-            await self.client.execute_command("REPLICAOF", "NO", "ONE")
+            await self.client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
