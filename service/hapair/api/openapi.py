@@ -64,6 +64,56 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
 }
 
 
+# Request body examples: the docs page shows them, schemathesis' examples phase sends them.
+BODY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "HAParametersWrite": {
+        "ha_timeout": 6,
+        "initial_wait_time": 0,
+        "virtual_id": None,
+        "preferred_server": "first",
+        "l4_connection_updates": True,
+        "l4_sync_threshold": 3,
+        "l4_sync_period": 50,
+    },
+    "HAParametersPatch": {"ha_timeout": 3, "l4_sync_period": 100},
+    "RollbackRequest": {"revision": 1},
+    "UnitPatch": {"partner_address": "127.0.0.12:8080"},
+}
+
+# OpenAPI links: how an answer feeds the next call (the docs show them; schemathesis' stateful
+# phase follows them). Every answer carrying the parameters links to its revision in the
+# history, to a conditional merge patch on it, and to a rollback to it.
+RESOURCE_LINKS: dict[str, Any] = {
+    "GetThisRevision": {
+        "operationId": "get_history_revision",
+        "parameters": {"revision": "$response.body#/revision"},
+        "description": "These parameters as recorded in the history.",
+    },
+    "PatchThisRevision": {
+        "operationId": "patch_parameters",
+        "parameters": {"header.If-Match": "$response.header.ETag"},
+        "description": "A merge patch that succeeds only if nothing changed since.",
+    },
+    "RollbackToThisRevision": {
+        "operationId": "rollback_parameters",
+        "requestBody": {"revision": "$response.body#/revision"},
+        "description": "Later, commit these parameters again.",
+    },
+}
+HISTORY_LINKS: dict[str, Any] = {
+    "GetNewestRevision": {
+        "operationId": "get_history_revision",
+        "parameters": {"revision": "$response.body#/items/0/revision"},
+        "description": "The full parameters of the newest listed revision.",
+    },
+    "NextPage": {
+        "operationId": "list_history",
+        "parameters": {"before": "$response.body#/next_before"},
+        "description": "The next (older) page.",
+    },
+}
+
+
 def _typed_enums(node: Any) -> None:
     """Adds the JSON type to enums that lack it (generators and SDKs want it)."""
     if isinstance(node, dict):
@@ -123,6 +173,7 @@ def _body_schemas() -> dict[str, Any]:
                     "description": "Read-only: ignored in a write (a GET body may be sent back)."
                 }
         _typed_enums(schema)
+        schema["examples"] = [BODY_EXAMPLES[name]]
         out[name] = schema
     return out
 
@@ -158,6 +209,20 @@ def document(app: Litestar) -> dict[str, Any]:
             ok = op["responses"]["200"]
             names = ["ETag"] if op_id == "get_parameters" else list(RESPONSE_HEADERS)
             ok["headers"] = {n: copy.deepcopy(RESPONSE_HEADERS[n]) for n in names}
+            links = copy.deepcopy(RESOURCE_LINKS)
+            if op_id != "get_parameters":
+                del links["PatchThisRevision"]  # a dry run answers no ETag
+            ok["links"] = links
+        if op_id == "list_history":
+            op["responses"]["200"]["links"] = copy.deepcopy(HISTORY_LINKS)
+            for param in op.get("parameters", []):
+                if param["name"] == "before":
+                    # Litestar drops ``ge=0`` from an optional parameter; absent means "newest".
+                    param["schema"] = {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": param["schema"].get("description", ""),
+                    }
     return doc
 
 
@@ -183,9 +248,9 @@ class _NoEngine:
 
 def offline_render() -> bytes:
     """``openapi.json`` from the app's routes, with no Redis, engine or server running."""
-    from hapair.api.context import AppContext  # noqa: PLC0415 (app imports this module)
-    from hapair.app import create_app  # noqa: PLC0415
-    from hapair.metrics import Metrics  # noqa: PLC0415
+    from hapair.api.context import AppContext
+    from hapair.app import create_app
+    from hapair.metrics import Metrics
 
     ctx = AppContext.__new__(AppContext)
     ctx.metrics = Metrics()

@@ -13,19 +13,14 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     limit: int | Unset = 50,
-    before: int | None | Unset = UNSET,
+    before: int | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
     params["limit"] = limit
 
-    json_before: int | None | Unset
-    if isinstance(before, Unset):
-        json_before = UNSET
-    else:
-        json_before = before
-    params["before"] = json_before
+    params["before"] = before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -90,7 +85,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 50,
-    before: int | None | Unset = UNSET,
+    before: int | Unset = UNSET,
 ) -> Response[HistoryPage | Problem]:
     """List committed revisions
 
@@ -98,7 +93,7 @@ def sync_detailed(
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
-        before (int | None | Unset): Only revisions below this one.
+        before (int | Unset): Only revisions below this one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,7 +119,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 50,
-    before: int | None | Unset = UNSET,
+    before: int | Unset = UNSET,
 ) -> HistoryPage | Problem | None:
     """List committed revisions
 
@@ -132,7 +127,7 @@ def sync(
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
-        before (int | None | Unset): Only revisions below this one.
+        before (int | Unset): Only revisions below this one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,7 +148,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 50,
-    before: int | None | Unset = UNSET,
+    before: int | Unset = UNSET,
 ) -> Response[HistoryPage | Problem]:
     """List committed revisions
 
@@ -161,7 +156,7 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
-        before (int | None | Unset): Only revisions below this one.
+        before (int | Unset): Only revisions below this one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +180,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 50,
-    before: int | None | Unset = UNSET,
+    before: int | Unset = UNSET,
 ) -> HistoryPage | Problem | None:
     """List committed revisions
 
@@ -193,7 +188,7 @@ async def asyncio(
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
-        before (int | None | Unset): Only revisions below this one.
+        before (int | Unset): Only revisions below this one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,134 @@
+"""Schemathesis hooks for hapair: rules JSON Schema cannot state, applied to positive cases only.
+
+The OpenAPI document states every per-field rule the server enforces (types, ranges, enums,
+patterns, closed objects). A few rules relate a request to other fields or to the server's
+current state, which JSON Schema cannot express. Schemathesis would generate "schema-valid"
+requests that break them, get the documented 412/422 and report a rejected valid request.
+Rather than loosen the server, these hooks turn such positive cases into requests that satisfy
+the rules, before they are sent. Negative cases are never touched.
+
+- ``If-Match`` header and body ``revision``: must name the *current* revision (server state),
+  so they are set to it.
+- ``l4_sync_threshold < l4_sync_period`` (cross-field, and across the stored values for a merge
+  patch): the threshold is lowered to ``period - 1``.
+- ``hard_reboot_on_link_failure`` only while ``preferred_server`` is ``none`` (cross-field):
+  the flag is cleared.
+- ``PATCH /unit`` addresses must be ``HOST:PORT`` with an IP literal for the shared address, and
+  an HA mode needs both addresses (semantic and cross-field): they are replaced by loopback
+  addresses nobody listens on.
+
+The hooks read the current parameters from the server under test (``HAPAIR_FUZZ_URL`` and
+``HAPAIR_FUZZ_TOKEN``, set by the test that starts schemathesis).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import schemathesis
+
+DEFAULTS: dict[str, Any] = {
+    "l4_sync_threshold": 3,
+    "l4_sync_period": 50,
+    "hard_reboot_on_link_failure": False,
+    "preferred_server": "none",
+}
+WRITES = {"replace_parameters", "patch_parameters", "rollback_parameters"}
+
+
+def _positive(case: Any) -> bool:
+    meta = case.meta
+    return meta is None or meta.generation.mode.is_positive
+
+
+def _current() -> tuple[dict[str, Any], str | None]:
+    url = os.environ["HAPAIR_FUZZ_URL"].rstrip("/") + "/api/v1/ha/parameters"
+    token = os.environ["HAPAIR_FUZZ_TOKEN"]
+    r = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    if r.status_code != 200:
+        return dict(DEFAULTS), None
+    body: dict[str, Any] = r.json()
+    return body, r.headers.get("etag")
+
+
+def _fix_parameters(case: Any, op_id: str) -> None:
+    current, etag = _current()
+    headers = case.headers
+    if headers:
+        for name in list(headers):
+            if name.lower() == "if-match":
+                if etag is None:
+                    del headers[name]
+                else:
+                    headers[name] = etag
+    body = case.body
+    if not isinstance(body, dict) or op_id == "rollback_parameters":
+        return
+    if body.get("revision") is not None:
+        body["revision"] = current.get("revision", 0)
+    base = current if op_id == "patch_parameters" else {}
+
+    def effective(name: str) -> Any:
+        if name in body:
+            value = body[name]
+            return DEFAULTS[name] if value is None else value
+        return base.get(name, DEFAULTS[name])
+
+    period = effective("l4_sync_period")
+    if effective("l4_sync_threshold") >= period:
+        body["l4_sync_threshold"] = int(period) - 1
+    if effective("hard_reboot_on_link_failure") and effective("preferred_server") != "none":
+        body["hard_reboot_on_link_failure"] = False
+
+
+def _fix_unit(case: Any) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    url = os.environ["HAPAIR_FUZZ_URL"].rstrip("/") + "/api/v1/unit"
+    token = os.environ["HAPAIR_FUZZ_TOKEN"]
+    unit = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+    mode = body.get("mode") or (unit.get("pending") or {}).get("mode") or unit.get("mode")
+    partner = os.environ.get("HAPAIR_FUZZ_PARTNER", "127.0.0.12:9")
+    shared = os.environ.get("HAPAIR_FUZZ_SHARED", "127.0.0.10:9")
+    if mode in {"first", "second"}:
+        # An HA mode needs both addresses, whatever is staged or current.
+        body["partner_address"], body["shared_address"] = partner, shared
+        return
+    if isinstance(body.get("partner_address"), str):
+        body["partner_address"] = partner
+    if isinstance(body.get("shared_address"), str):
+        body["shared_address"] = shared
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Make positive cases satisfy the state-dependent and cross-field rules (see above)."""
+    if not _positive(case):
+        return
+    op_id = case.operation.definition.raw.get("operationId")
+    if op_id in WRITES:
+        _fix_parameters(case, op_id)
+    elif op_id == "patch_unit":
+        _fix_unit(case)
+
+
+@schemathesis.check
+def problem_details_on_errors(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx/5xx answer of the API is an RFC 9457 problem with a hapair problem type."""
+    if response.status_code < 400:
+        return None
+    content_type = response.headers.get("content-type", [""])
+    if isinstance(content_type, list):
+        content_type = content_type[0] if content_type else ""
+    assert content_type.startswith("application/problem+json"), content_type
+    body = response.json()
+    assert body["type"].startswith("urn:hapair:problem:"), body
+    assert body["status"] == response.status_code, body
+    if response.status_code >= 500:
+        # The only 5xx a healthy unit may answer: the partner of a unit running alone.
+        assert response.status_code == 503, body
+        assert body["type"] == "urn:hapair:problem:partner-unavailable", body
+    return None
