@@ -327,3 +327,77 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             proc.stdout.close()
         for pid in children_of(proc.pid) if proc.poll() is None else []:
             os.kill(pid, signal.SIGKILL)
+
+
+def _redis_pid_of(unit_pid: int) -> int:
+    from tests.support import process_name
+
+    pids = [p for p in children_of(unit_pid) if "redis-server" in (process_name(p) or "")]
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def test_status_shows_standby_not_in_sync_until_write_reaches_it(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"initial_wait_time": 1}).status_code == 200
+    assert pair.second.proc is not None
+    standby_redis = _redis_pid_of(pair.second.proc.pid)
+    os.kill(standby_redis, signal.SIGSTOP)  # the standby's Redis stops taking the stream
+    try:
+        resp = pair.patch({"initial_wait_time": 2})
+        assert resp.status_code == 200
+        assert resp.headers["HA-Partner-Acknowledged"] == "false"
+        body = pair.status(pair.first)
+        second = next(u for u in body["units"] if u["name"] == "second")
+        assert second["in_sync"] is False
+        assert second["revision"] != resp.json()["revision"]
+    finally:
+        os.kill(standby_redis, signal.SIGCONT)
+    revision = resp.json()["revision"]
+
+    def synced() -> bool:
+        units = pair.status(pair.first)["units"]
+        s = next(u for u in units if u["name"] == "second")
+        return bool(s["in_sync"]) and s["revision"] == revision
+
+    poll(synced, timeout=10, what="standby back in sync")
+
+
+def test_short_replication_outage_resyncs_partially(pair: Pair) -> None:
+    import redis as redis_sync
+
+    pair.start_both()
+    assert pair.first.proc is not None and pair.second.proc is not None
+    runtime = {u.name: (Path(u.args[u.args.index("--data-dir") + 1]) / "runtime.json").read_text() for u in (pair.first, pair.second)}
+    import json
+
+    urls = {k: json.loads(v)["redis_url"] for k, v in runtime.items()}
+    master = redis_sync.Redis.from_url(urls["first"])
+    replica = redis_sync.Redis.from_url(urls["second"])
+    try:
+        before = int(master.info("stats")["sync_partial_ok"])
+        full_before = int(master.info("stats")["sync_full"])
+        replica.client_kill_filter(_type="master")  # drop the replication link
+        assert pair.patch({"initial_wait_time": 5}).status_code == 200
+        poll(lambda: int(master.info("stats")["sync_partial_ok"]) > before, timeout=10, what="partial resync")
+        assert int(master.info("stats")["sync_full"]) == full_before
+        poll(lambda: pair.params(pair.second)["initial_wait_time"] == 5, timeout=5)
+    finally:
+        master.close()
+        replica.close()
+
+
+def test_standby_repoints_replication_changed_behind_its_back(pair: Pair) -> None:
+    import json
+
+    import redis as redis_sync
+
+    pair.start_both()
+    url = json.loads((Path(pair.second.args[pair.second.args.index("--data-dir") + 1]) / "runtime.json").read_text())["redis_url"]
+    replica = redis_sync.Redis.from_url(url)
+    try:
+        replica.execute_command("REPLICAOF", "NO", "ONE")
+        poll(lambda: replica.info("replication")["role"] == "slave", timeout=5, what="re-pointed")
+        assert pair.patch({"initial_wait_time": 8}).headers["HA-Partner-Acknowledged"] == "true"
+    finally:
+        replica.close()

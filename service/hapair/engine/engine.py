@@ -447,7 +447,16 @@ class HAEngine:
             return
         target = host_port(p.redis_url)
         if self._replicating_from == target:
-            return
+            # Someone (or a restart of our Redis) may have changed it behind our back: verify.
+            try:
+                info = await self.store.replication()
+            except StoreUnavailable:
+                return
+            master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
+            if info.get("role") == "slave" and master == target:
+                return
+            log.warning("replication was changed; re-pointing", extra={"event": "replication-drift"})
+            self._replicating_from = None
         try:
             remote = await self._remote_store(p.redis_url)
             archived = await self._archive_divergent(remote)
