@@ -74,10 +74,16 @@ class Listener:
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        for _ in range(200):
-            if self._server.started or self._task.done():
-                break
-            await asyncio.sleep(0.01)
+        try:
+            for _ in range(200):
+                if self._server.started or self._task.done():
+                    break
+                await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            # Cancelled while starting (e.g. the engine rebooted): the caller never learns of
+            # this listener, so stop it here, or it would serve the address forever.
+            await self.stop()
+            raise
         if self._task.done():
             exc = self._task.exception()
             raise OSError(f"listener on {self.host}:{self.port} failed: {exc}")
