@@ -1,0 +1,135 @@
+"""Redis down: quick 503 ``store-unavailable`` with ``Retry-After``, never a hang, self-recovery."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from tests.integration.conftest import PARAMS, MakeUnit, Unit, create_token, problem
+from tests.support import RedisServer, poll
+
+# (method, path, body): what a client does while Redis is away.
+REQUESTS: list[tuple[str, str, object]] = [
+    ("GET", PARAMS, None),
+    ("PATCH", PARAMS, {"ha_timeout": 3}),
+    ("PUT", PARAMS, {}),
+    ("GET", f"{PARAMS}/history", None),
+    ("GET", f"{PARAMS}/history/1", None),
+    ("POST", f"{PARAMS}/rollback", {"revision": 1}),
+    ("GET", "/api/v1/ha/conflicts", None),
+]
+
+
+@pytest.fixture
+def unit_on_redis(make_unit: MakeUnit, redis_server: RedisServer) -> Unit:
+    unit = make_unit(redis_url=redis_server.url)
+    client = unit.client()
+    r = client.patch(PARAMS, json={"ha_timeout": 15})
+    assert r.status_code == 200, r.text
+    return unit
+
+
+def _timed(
+    client: httpx.Client, method: str, path: str, body: object
+) -> tuple[httpx.Response, float]:
+    start = time.monotonic()
+    r = client.request(method, path, json=body)
+    return r, time.monotonic() - start
+
+
+def _assert_unavailable_fast(
+    unit: Unit, requests: list[tuple[str, str, object]] = REQUESTS, *, limit: float = 2.0
+) -> None:
+    client = unit.client()
+    for method, path, body in requests:
+        r, elapsed = _timed(client, method, path, body)
+        problem(r, 503, "store-unavailable")
+        assert int(r.headers["retry-after"]) >= 1, r.headers
+        assert elapsed < limit, f"{method} {path} took {elapsed:.2f} s"
+    r, elapsed = _timed(client, "GET", "/readyz", None)
+    problem(r, 503, "store-unavailable")
+    assert "retry-after" in r.headers
+    assert elapsed < limit, f"/readyz took {elapsed:.2f} s"
+    # Liveness does not depend on Redis.
+    assert client.get("/healthz").status_code == 200
+
+
+def _wait_recovered(unit: Unit, revision: int) -> float:
+    client = unit.client()
+    start = time.monotonic()
+
+    def back() -> bool:
+        r = client.get(PARAMS, timeout=3)
+        assert r.status_code in (200, 503), r.text
+        return r.status_code == 200
+
+    poll(back, timeout=10, interval=0.05, what="GET /ha/parameters 200 after Redis returned")
+    elapsed = time.monotonic() - start
+    assert client.get(PARAMS).json()["revision"] == revision
+    assert client.get("/readyz").status_code == 200
+    r = client.patch(PARAMS, json={"ha_timeout": 6})
+    assert r.status_code == 200, r.text
+    assert r.json()["revision"] == revision + 1
+    return elapsed
+
+
+def test_redis_stopped_answers_503_quickly_then_recovers(
+    unit_on_redis: Unit, redis_server: RedisServer
+) -> None:
+    client = unit_on_redis.client()
+    revision = client.get(PARAMS).json()["revision"]
+    redis_server.stop()
+    _assert_unavailable_fast(unit_on_redis)
+    _assert_unavailable_fast(unit_on_redis)  # still quick on a second round
+    redis_server.start()
+    elapsed = _wait_recovered(unit_on_redis, revision)
+    print(f"recovered {elapsed:.2f} s after Redis came back")
+    assert elapsed < 2.0  # SPEC 7: back to 200 within 2 s of Redis returning
+
+
+def test_redis_killed_answers_503_quickly_then_recovers(
+    unit_on_redis: Unit, redis_server: RedisServer
+) -> None:
+    client = unit_on_redis.client()
+    revision = client.get(PARAMS).json()["revision"]
+    redis_server.kill()
+    _assert_unavailable_fast(unit_on_redis)
+    redis_server.start()
+    _wait_recovered(unit_on_redis, revision)
+
+
+def test_redis_hung_answers_503_without_hanging(
+    unit_on_redis: Unit, redis_server: RedisServer
+) -> None:
+    """A Redis that accepts connections but never answers (SIGSTOP) must not hang requests."""
+    client = unit_on_redis.client()
+    revision = client.get(PARAMS).json()["revision"]
+    pid = redis_server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # Each request waits out the socket timeout here: a few are enough.
+        _assert_unavailable_fast(unit_on_redis, REQUESTS[:2])
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    _wait_recovered(unit_on_redis, revision)
+
+
+def test_viewer_token_while_redis_down_answers_503_not_401(
+    unit_on_redis: Unit, redis_server: RedisServer
+) -> None:
+    viewer = create_token(unit_on_redis.data_dir, "viewer")
+    client = unit_on_redis.client(token=viewer)
+    assert client.get(PARAMS).status_code == 200
+    redis_server.stop()
+    r, elapsed = _timed(client, "GET", PARAMS, None)
+    problem(r, 503, "store-unavailable")
+    assert elapsed < 2.0
+    redis_server.start()
+    poll(lambda: client.get(PARAMS).status_code == 200, timeout=10, what="viewer reads again")
