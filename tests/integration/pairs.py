@@ -19,7 +19,11 @@ SHARED_HOST = "127.0.0.10"
 class Unit:
     """One unit of the pair: its process, direct address and data dir."""
 
-    def __init__(self, factory: HapairFactory, name: str, args: list[str], env: dict[str, str], address: str) -> None:
+    def __init__(
+        self, factory: HapairFactory, name: str, args: list[str], env: dict[str, str], address: str,
+        scheme: str = "http",
+    ) -> None:
+        self.scheme = scheme
         self.factory = factory
         self.name = name
         self.args = args
@@ -29,12 +33,12 @@ class Unit:
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{self.scheme}://{self.address}"
 
     def start(self, *, wait: bool = True) -> Unit:
         self.proc = self.factory(self.args, env=self.env)
         if wait:
-            self.proc.wait_ready(self.url, timeout=15)
+            self.proc.wait_ready(self.url, timeout=15, verify=False)
         return self
 
     def kill9(self) -> None:
@@ -60,7 +64,9 @@ class Pair:
         modes: tuple[str, str] = ("first", "second"),
         shared: tuple[str, str] | None = None,
         redis: dict[str, str] | None = None,
+        tls: tuple[str, str] | None = None,
     ) -> None:
+        self.scheme = "https" if tls else "http"
         self.port = free_port(SHARED_HOST)
         self.token = "adm-" + secrets.token_hex(8)
         self.pair_key = secrets.token_hex(16)
@@ -82,8 +88,14 @@ class Pair:
             ]
             if redis and name in redis:
                 args += ["--redis", redis[name]]
-            self.units[name] = Unit(factory, name, args, dict(env or {}), f"{hosts[name]}:{self.port}")
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {self.token}"}, timeout=5.0)
+            if tls:
+                args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            self.units[name] = Unit(
+                factory, name, args, dict(env or {}), f"{hosts[name]}:{self.port}", self.scheme
+            )
+        self.http = httpx.Client(
+            headers={"Authorization": f"Bearer {self.token}"}, timeout=5.0, verify=False
+        )
 
     @property
     def first(self) -> Unit:
@@ -95,7 +107,7 @@ class Pair:
 
     @property
     def shared_url(self) -> str:
-        return f"http://{self.shared_address}"
+        return f"{self.scheme}://{self.shared_address}"
 
     def close(self) -> None:
         self.http.close()
