@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
@@ -12,6 +12,8 @@ from hapair.domain.errors import Malformed, Unauthorized
 from hapair.engine import pairauth
 from hapair.engine.messages import demote_request_decoder, encoder, hb_decoder
 from hapair.engine.partner import DEMOTE_PATH, HEARTBEAT_PATH
+
+T = TypeVar("T")
 
 
 async def _verified_body(request: Request[Any, Any, Any]) -> bytes:
@@ -27,14 +29,17 @@ async def _verified_body(request: Request[Any, Any, Any]) -> bytes:
     return body
 
 
+def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise Malformed(f"bad {what}: {exc}") from exc
+
+
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
 async def heartbeat(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
-    body = await _verified_body(request)
-    try:
-        hb = hb_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise Malformed(f"bad heartbeat: {exc}") from exc
+    hb = _decode(await _verified_body(request), hb_decoder, "heartbeat")
     mine = await ctx_of(request).engine.on_heartbeat(hb)
     return Response(encoder.encode(mine), media_type="application/json")
 
@@ -42,10 +47,6 @@ async def heartbeat(request: Request[Any, Any, Any]) -> Response[bytes]:
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)
 async def demote(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The partner takes over: step down."""
-    body = await _verified_body(request)
-    try:
-        req = demote_request_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise Malformed(f"bad demote request: {exc}") from exc
+    req = _decode(await _verified_body(request), demote_request_decoder, "demote request")
     reply = await ctx_of(request).engine.demote(req)
     return Response(encoder.encode(reply), media_type="application/json")

@@ -481,16 +481,7 @@ class HAEngine:
         oldest = min((e.revision for e in theirs), default=0)
         now = utc_now()
         divergent = [
-            ConflictEntry(
-                unit=self.name,
-                archived_at=now,
-                revision=e.revision,
-                updated_at=e.updated_at,
-                actor=e.actor,
-                changes=e.changes,
-                params=e.params,
-                id=e.id,
-            )
+            ConflictEntry.of(e, unit=self.name, archived_at=now)
             for e in mine
             if e.id not in their_ids and (complete or e.revision >= oldest)
         ]

@@ -55,21 +55,7 @@ class ParametersService:
         """The wire form: stored values, effective virtual ID, revision."""
         vid, source = dp.effective_virtual_id(params, self.engine.unit.shared_address)
         return wire.HAParametersResource(
-            ha_timeout=params.ha_timeout,
-            initial_wait_time=params.initial_wait_time,
-            virtual_id=vid,
-            virtual_id_source=source,
-            use_broadcast=params.use_broadcast,
-            preferred_server=params.preferred_server,
-            update_interface=params.update_interface,
-            hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
-            l4_connection_updates=params.l4_connection_updates,
-            l4_sync_threshold=params.l4_sync_threshold,
-            l4_sync_period=params.l4_sync_period,
-            l4_sync_refresh_period=params.l4_sync_refresh_period,
-            l7_persistence_updates=params.l7_persistence_updates,
-            multicast_interface=params.multicast_interface,
-            use_virtual_mac=params.use_virtual_mac,
+            **{**dp.to_dict(params), "virtual_id": vid, "virtual_id_source": source},
             revision=revision,
             updated_at=updated_at,
         )

@@ -57,17 +57,16 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     id: str = ""
 
 
-class ConflictEntry(msgspec.Struct, kw_only=True):
+class ConflictEntry(HistoryEntry, kw_only=True):
     """A revision a unit held that the pair never saw, archived when the unit rejoined."""
 
     unit: str
     archived_at: str
-    revision: int
-    updated_at: str
-    actor: str
-    changes: dict[str, list[Any]]
-    params: HAParameters
-    id: str = ""
+
+    @classmethod
+    def of(cls, entry: HistoryEntry, *, unit: str, archived_at: str) -> ConflictEntry:
+        """The conflict record of one history entry."""
+        return cls(unit=unit, archived_at=archived_at, **msgspec.structs.asdict(entry))
 
 
 @dataclass(frozen=True)
