@@ -21,7 +21,7 @@ from hapair.api.auth import guard
 from hapair.api.context import AppContext
 from hapair.api.ha import HAController
 from hapair.api.openapi import openapi_json
-from hapair.api.problems import from_domain, from_http, from_unexpected
+from hapair.api.problems import from_domain, from_http, from_recursion, from_unexpected
 from hapair.api.unit import UnitController
 from hapair.domain.errors import DomainError
 from hapair.metrics import Metrics
@@ -89,7 +89,7 @@ def create_app(ctx: AppContext) -> Litestar:
                 )
             )
         ],
-        exception_handlers={Exception: from_unexpected},
+        exception_handlers={Exception: from_unexpected, RecursionError: from_recursion},
         request_max_body_size=MAX_BODY_BYTES,
         before_send=[fix_allow_header],
         openapi_config=OpenAPIConfig(

@@ -443,6 +443,27 @@ def test_write_with_non_json_body_answers_400_malformed(api: httpx.Client, raw: 
         _assert_unchanged(api, revision)
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", PARAMS),
+        ("PATCH", PARAMS),
+        ("POST", f"{PARAMS}/rollback"),
+        ("PATCH", "/api/v1/unit"),
+    ],
+)
+@pytest.mark.parametrize(
+    "raw", [b"[" * 10000 + b"]" * 10000, b'{"a":' * 10000 + b"1" + b"}" * 10000]
+)
+def test_write_with_deeply_nested_json_answers_400_malformed(
+    api: httpx.Client, method: str, path: str, raw: bytes
+) -> None:
+    revision = revision_of(api)
+    r = api.request(method, path, content=raw, headers={"content-type": "application/json"})
+    problem(r, 400, "malformed")
+    _assert_unchanged(api, revision)
+
+
 @pytest.mark.parametrize("raw", [b"[]", b"3", b'"x"', b"null", b"true"])
 def test_write_with_non_object_json_answers_422(api: httpx.Client, raw: bytes) -> None:
     revision = revision_of(api)

@@ -97,6 +97,23 @@ def from_http(exc: HTTPException) -> ProblemDetailsException:
     return p
 
 
+def _raised_by_json_decoder(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "litestar.serialization.msgspec_hooks":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def from_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the JSON decoder allows is malformed input, not a bug."""
+    if _raised_by_json_decoder(exc):
+        detail = "JSON is malformed: nested too deeply"
+        return _exc(400, "malformed", "Malformed request", detail).to_response(request)
+    return from_unexpected(request, exc)
+
+
 def from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything else is a bug: log it, answer a 500 problem without internals."""
     log.exception("unhandled error", extra={"event": "bug", "path": request.url.path})
