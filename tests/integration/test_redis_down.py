@@ -6,12 +6,22 @@ import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.conftest import PARAMS, MakeUnit, Unit, create_token, problem
-from tests.support import RedisServer, poll
+from hapair.store.embedded import free_port
+from tests.integration.conftest import (
+    ADMIN_TOKEN,
+    DIRECT_HOST,
+    PARAMS,
+    MakeUnit,
+    Unit,
+    create_token,
+    problem,
+)
+from tests.support import HapairFactory, RedisServer, poll
 
 # (method, path, body): what a client does while Redis is away.
 REQUESTS: list[tuple[str, str, object]] = [
@@ -133,3 +143,30 @@ def test_viewer_token_while_redis_down_answers_503_not_401(
     assert elapsed < 2.0
     redis_server.start()
     poll(lambda: client.get(PARAMS).status_code == 200, timeout=10, what="viewer reads again")
+
+
+def test_unit_started_while_redis_down_becomes_ready_when_it_returns(
+    hapair_factory: HapairFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    redis_server.stop()
+    port = free_port(DIRECT_HOST)
+    direct = f"http://{DIRECT_HOST}:{port}"
+    hapair_factory(
+        ["--listen", f"{DIRECT_HOST}:{port}", "--data-dir", str(tmp_path / "d"),
+         "--redis", redis_server.url, "--admin-token", ADMIN_TOKEN]
+    )  # fmt: skip
+
+    def not_ready() -> httpx.Response | None:
+        r = httpx.get(f"{direct}/readyz", timeout=3)
+        return r if r.status_code == 503 else None
+
+    r = poll(not_ready, timeout=15, what="/readyz 503 while Redis is down")
+    problem(r, 503, "store-unavailable")
+    redis_server.start()
+    poll(
+        lambda: httpx.get(f"{direct}/readyz", timeout=3).status_code == 200,
+        timeout=10,
+        what="/readyz 200 once Redis is up",
+    )
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert httpx.get(f"{direct}/api/v1/unit", headers=headers).status_code == 200
