@@ -77,7 +77,7 @@ def main() -> int:
     args = parser.parse_args()
     check_pins()
     sys.path.insert(0, str(ROOT / "service"))
-    from hapair.api.openapi import offline_render  # noqa: PLC0415
+    from hapair.api.openapi import offline_render
 
     spec_bytes = offline_render()
     with tempfile.TemporaryDirectory(prefix="hapair-contract-") as tmp:

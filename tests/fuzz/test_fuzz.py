@@ -31,6 +31,8 @@ CONFIG = ROOT / "tests" / "fuzz" / "schemathesis.toml"
 TOKEN = "fuzz-admin-0123456789abcdef"
 EXAMPLES = os.environ.get("HAPAIR_FUZZ_EXAMPLES", "25")
 SEED = os.environ.get("HAPAIR_FUZZ_SEED", "20261125")
+# Seconds per schemathesis run (a long run raises it along with HAPAIR_FUZZ_EXAMPLES).
+RUN_TIMEOUT = int(os.environ.get("HAPAIR_FUZZ_TIMEOUT", "240"))
 # Reboots in the fuzz run count as boots: keep the unit from being pacified by them.
 ENV = {"HAPAIR_PACIFY_MAX_BOOTS": "1000000"}
 
@@ -60,7 +62,7 @@ def _schemathesis(base: str, *extra: str) -> subprocess.CompletedProcess[str]:
         "HAPAIR_FUZZ_SHARED": f"127.0.0.10:{free_port('127.0.0.10')}",
     }
     return subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280, check=False
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
     )
 
 
@@ -70,7 +72,7 @@ def _assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
     assert "0 failures" in out or "passed" in out, out[-5000:]
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(RUN_TIMEOUT + 60)
 def test_fuzz_ha_unit_on_shared_address_has_no_failures(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:
@@ -105,7 +107,7 @@ def test_fuzz_ha_unit_on_shared_address_has_no_failures(
     assert "unhandled error" not in unit.log_text(), unit.log_tail()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(RUN_TIMEOUT + 60)
 def test_fuzz_non_ha_unit_every_operation_has_no_failures(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:
