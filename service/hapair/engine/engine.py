@@ -256,8 +256,10 @@ class HAEngine:
         if self._remote is not None:
             await self._remote[1].close()
             self._remote = None
+        current = asyncio.current_task()
         for t in list(self._background):
-            t.cancel()
+            if t is not current:  # a reboot runs as a background task: it must not cancel itself
+                t.cancel()
 
     async def reboot(self) -> None:
         """Restarts the engine in-process, applying pending settings; counts as a boot."""
@@ -278,7 +280,16 @@ class HAEngine:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "background task failed",
+                exc_info=task.exception(),
+                extra={"event": "background-error", "task": task.get_name()},
+            )
 
     # ---- the loop --------------------------------------------------------------------------
 

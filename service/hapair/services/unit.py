@@ -55,6 +55,9 @@ def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
     }
     target = UnitSettings(**staged)
     check_unit_settings(target)
+    if target.mode != "non_ha" and not engine.settings.pair_key:
+        detail = f"mode {target.mode} needs a pair key: start the unit with --pair-key"
+        raise ValidationFailed([FieldError("/mode", detail)])
     pending = {k: staged[k] for k in UNIT_FIELDS if staged[k] != getattr(current, k)}
     uf = files.load_unit()
     files.save_unit(type(uf)(settings=uf.settings, pending=pending or None))
