@@ -92,6 +92,7 @@ def start_unit(
     redis_url: str | None = None,
     env: dict[str, str] | None = None,
     wait_active: bool = True,
+    extra_args: list[str] | None = None,
 ) -> Unit:
     """Starts one unit on free ports and waits until it is ready (and active, in HA mode)."""
     direct_port = free_port(DIRECT_HOST)
@@ -111,6 +112,7 @@ def start_unit(
         args += ["--no-auth"]
     if redis_url:
         args += ["--redis", redis_url]
+    args += extra_args or []
     proc = factory(args, env=env)
     unit = Unit(
         proc=proc,

@@ -242,7 +242,7 @@ def test_boot_times_persist_across_process_restarts(make_unit: MakeUnit) -> None
 
 
 def test_unit_endpoints_on_non_ha_unit(make_unit: MakeUnit) -> None:
-    unit = make_unit(ha=False)
+    unit = make_unit(ha=False, extra_args=["--pair-key", "it-pair-key"])
     client = unit.client()
     view = client.get(UNIT).json()
     assert (view["name"], view["mode"], view["shared_address"]) == ("standalone", "non_ha", None)
@@ -252,8 +252,14 @@ def test_unit_endpoints_on_non_ha_unit(make_unit: MakeUnit) -> None:
     # HA mode needs both addresses: naming only the mode is refused, with both fields named.
     body = problem(client.patch(UNIT, json={"mode": "second"}), 422, "validation")
     assert {"/partner_address", "/shared_address"} <= {e["pointer"] for e in body["errors"]}
-    r = client.patch(
-        UNIT, json={"mode": "second", "partner_address": partner, "shared_address": "127.0.0.10:1"}
-    )
+    ha = {"mode": "second", "partner_address": partner, "shared_address": "127.0.0.10:1"}
+    r = client.patch(UNIT, json=ha)
     assert r.status_code == 202, r.text
-    assert r.json()["pending"]["mode"] == "second"
+    assert r.json()["pending"] == ha
+
+    # Without a pair key the unit could not run in HA mode: refused now, not at the reboot.
+    keyless = make_unit("keyless", ha=False).client()
+    body = problem(keyless.patch(UNIT, json=ha), 422, "validation")
+    assert [e["pointer"] for e in body["errors"]] == ["/mode"]
+    assert "pair key" in body["errors"][0]["detail"]
+    assert keyless.get(UNIT).json()["pending"] is None
