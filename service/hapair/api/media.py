@@ -32,19 +32,18 @@ async def require_merge_patch(request: Request[Any, Any, Any]) -> None:
         )
 
 
-def if_match(request: Request[Any, Any, Any], current_hint: int = 0) -> int | None:
-    """The revision an ``If-Match`` header names; None when absent or ``*``."""
+def if_match(request: Request[Any, Any, Any], current_hint: int = 0) -> tuple[int, ...] | None:
+    """The revisions an ``If-Match`` header names (a list is allowed); None when absent or ``*``."""
     raw = request.headers.get("if-match")
-    if raw is None:
+    if raw is None or raw.strip() == "*":
         return None
-    value = raw.strip()
-    if value == "*":
-        return None
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
+    revisions = []
+    for tag in raw.split(","):
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isdigit():
+            revisions.append(int(value))
+    if not revisions:
         exc = RevisionMismatch(-1, current_hint)
         exc.detail = f"If-Match {raw!r} does not name a revision; send the ETag of a GET"
         raise exc
-    return int(value)
+    return tuple(revisions)

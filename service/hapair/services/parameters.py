@@ -73,7 +73,7 @@ class ParametersService:
         kind: WriteKind,
         raw: object,
         *,
-        if_match: int | None,
+        if_match: tuple[int, ...] | None,
         actor: str,
         dry_run: bool,
         via_shared: bool,
@@ -93,9 +93,10 @@ class ParametersService:
             # Preconditions count only for a request that would otherwise succeed (RFC 9110
             # 13.2.1): an invalid change answers 422 (or 404) whatever If-Match says.
             new = await self._build(kind, snap, values, target)
-            for expected in (if_match, body_revision):
-                if expected is not None and expected != snap.revision:
-                    raise RevisionMismatch(expected, snap.revision)
+            if if_match is not None and snap.revision not in if_match:
+                raise RevisionMismatch(if_match[0], snap.revision)
+            if body_revision is not None and body_revision != snap.revision:
+                raise RevisionMismatch(body_revision, snap.revision)
             changes = dp.diff(snap.params, new)
             if dry_run:
                 next_rev = snap.revision + 1 if changes else snap.revision
@@ -113,7 +114,7 @@ class ParametersService:
                 if if_match is not None or body_revision is not None:
                     current = await self.store.revision()
                     raise RevisionMismatch(
-                        if_match if if_match is not None else body_revision or 0, current
+                        if_match[0] if if_match is not None else body_revision or 0, current
                     )
                 continue
             self.metrics.commits.inc()
