@@ -194,7 +194,7 @@ async def _serve(settings: Settings) -> int:
         await stop.wait()
     finally:
         log.info("hapair stopping", extra={"event": "stop"})
-        await engine.shutdown()
+        await engine.close()
         await direct.stop()
         await store.close()
         files.clear_runtime()

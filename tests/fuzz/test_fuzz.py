@@ -118,6 +118,9 @@ def test_fuzz_non_ha_unit_every_operation_has_no_failures(
             f"127.0.0.11:{port}",
             "--data-dir",
             str(tmp_path / "standalone"),
+            # with a pair key, PATCH /unit may stage an HA mode (it is refused without one)
+            "--pair-key",
+            "fuzz-pair-key",
             "--admin-token",
             TOKEN,
         ],

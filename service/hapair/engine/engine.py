@@ -116,6 +116,7 @@ class HAEngine:
         self._both_standby_since: float | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._rebooting = False
+        self._closed = False
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -240,6 +241,8 @@ class HAEngine:
                 tls=self.settings.tls,
                 timeout=max(0.3, min(self._interval() * 0.9, 2.0)),
             )
+        if self._closed:
+            return
         self._task = asyncio.create_task(self._run(), name="hapair-engine")
 
     async def shutdown(self) -> None:
@@ -260,6 +263,15 @@ class HAEngine:
         for t in list(self._background):
             if t is not current:  # a reboot runs as a background task: it must not cancel itself
                 t.cancel()
+
+    async def close(self) -> None:
+        """Final stop of the process: no reboot may start the loop again afterwards."""
+        self._closed = True
+        pending = [t for t in self._background if t is not asyncio.current_task()]
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.shutdown()
 
     async def reboot(self) -> None:
         """Restarts the engine in-process, applying pending settings; counts as a boot."""
