@@ -6,6 +6,7 @@ a reader never sees half a change and a change makes exactly one revision.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -117,9 +118,17 @@ class Store:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._commit = client.register_script(_COMMIT)
+        # Read coalescing (see ``read``): callers waiting for the next MGET, and the task
+        # issuing MGETs one after another while there are callers waiting.
+        self._next_read: asyncio.Future[Snapshot] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         """Closes the connection pool."""
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         await self.client.aclose()
 
     async def ping(self) -> bool:
@@ -128,7 +137,46 @@ class Store:
             return bool(await self.client.ping())
 
     async def read(self) -> Snapshot:
-        """The current parameters; revision 0 (the defaults) before the first commit."""
+        """The current parameters; revision 0 (the defaults) before the first commit.
+
+        Concurrent readers share MGETs: a caller waits for the next MGET that starts after it
+        arrived (never one already on the wire), so it sees every write committed or
+        replicated before its call, as if it had read alone. Under load this turns N
+        concurrent reads into one Redis round trip, the biggest cost of a read. When the MGET
+        on the wire fails, the callers waiting for the next one fail with it (Redis was
+        unreachable while they waited), so a hung Redis costs at most one socket timeout.
+        """
+        waiter = self._next_read
+        if waiter is None:
+            waiter = self._next_read = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_batches())
+        return await asyncio.shield(waiter)
+
+    async def _read_batches(self) -> None:
+        """Serves the waiting readers with one MGET per batch until nobody waits."""
+        waiter: asyncio.Future[Snapshot] | None = None
+        try:
+            while (waiter := self._next_read) is not None:
+                self._next_read = None
+                try:
+                    snap = await self._read_once()
+                except Exception as exc:
+                    # Those who arrived while this read was failing get its error too rather
+                    # than a read of their own: with a hung Redis that would make them wait out
+                    # two socket timeouts instead of at most one.
+                    waiter.set_exception(exc)
+                    pending, self._next_read = self._next_read, None
+                    if pending is not None:
+                        pending.set_exception(exc)
+                else:
+                    waiter.set_result(snap)
+        finally:
+            for left in (waiter, self._next_read):
+                if left is not None and not left.done():
+                    left.cancel()
+
+    async def _read_once(self) -> Snapshot:
         async with guarded():
             raw_rev, raw_params = await self.client.mget(keys.REVISION, keys.PARAMETERS)
         if raw_params is None:
