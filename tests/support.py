@@ -168,7 +168,9 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            # always: with everysec, Redis may postpone the AOF write by up to 2 s while a
+            # background fsync runs, and a test that kills it right after a write loses it
+            "--appendfsync", "always",
             "--save", "",
             "--daemonize", "no",
             "--protected-mode", "no",

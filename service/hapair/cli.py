@@ -163,6 +163,7 @@ async def _serve(settings: Settings) -> int:
         embedded.start()
         redis_url = embedded.url if loopback or host == "0.0.0.0" else f"redis://{host}:{embedded.port}/0"
     store = Store(connect(redis_url))
+    store.start_probe()
     metrics = Metrics()
     engine = HAEngine(settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics)
     ctx = AppContext(

@@ -68,8 +68,12 @@ class HAController(Controller):
         responses=responses(*READ),
     )
     async def get_parameters(self, request: Request[Any, Any, Any]) -> Response[wire.HAParametersResource]:
-        res = await ctx_of(request).parameters.get()
-        return Response(res, headers={"ETag": f'"{res.revision}"'})
+        current = await ctx_of(request).parameters.get()
+        return Response(
+            current.body,  # type: ignore[arg-type]  # pre-encoded HAParametersResource
+            media_type="application/json",
+            headers={"ETag": f'"{current.snap.revision}"'},
+        )
 
     @put(
         "/parameters",

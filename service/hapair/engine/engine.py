@@ -117,6 +117,7 @@ class HAEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._rebooting = False
         self._closed = False
+        self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ class HAEngine:
         )
         self.files.save_boots(self.boots)
         self.pacified = self.ha and self.boots.pacified
+        self.role_epoch += 1
         self.boot_id = uuid.uuid4().hex
         self.booted_at = utc_now()
         self._boot_mono = time.monotonic()
@@ -406,6 +408,7 @@ class HAEngine:
     async def _transition(self, new: EngineRole) -> None:
         old = self.role
         self.role = new
+        self.role_epoch += 1
         if new == "active":
             self._replicating_from = None
             with contextlib.suppress(StoreUnavailable):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
+
 from hapair.api import wire
 from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
@@ -16,10 +18,21 @@ from hapair.engine.engine import HAEngine, utc_now
 from hapair.metrics import Metrics
 from hapair.store.redis import Snapshot, Store
 
+_encode = msgspec.json.Encoder().encode
+
 ACK_TIMEOUT_MS = 1000
-MAX_ATTEMPTS = 20
 
 WriteKind = Literal["put", "patch", "rollback"]
+
+
+@dataclass(frozen=True)
+class Current:
+    """The current parameters with their wire form, encoded once."""
+
+    epoch: int
+    snap: Snapshot
+    resource: wire.HAParametersResource
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class ParametersService:
         self.store = store
         self.engine = engine
         self.metrics = metrics
+        self._cache: Current | None = None
 
     def resource(self, params: dp.HAParameters, revision: int, updated_at: str | None) -> wire.HAParametersResource:
         """The wire form: stored values, effective virtual ID, revision."""
@@ -63,10 +77,37 @@ class ParametersService:
     def _of(self, snap: Snapshot) -> wire.HAParametersResource:
         return self.resource(snap.params, snap.revision, snap.updated_at)
 
-    async def get(self) -> wire.HAParametersResource:
-        """The current parameters."""
+    def _current_of(self, epoch: int, snap: Snapshot) -> Current:
+        res = self._of(snap)
+        return Current(epoch=epoch, snap=snap, resource=res, body=_encode(res))
+
+    async def current(self) -> Current:
+        """The current parameters.
+
+        The active unit is the only writer of its Redis, so it keeps what it last read or
+        committed in memory and serves reads from there, as long as its role has not changed
+        since (``role_epoch``) and its Redis answered within the last half second (so a Redis
+        outage still answers 503 within 2 s). Every other unit reads its Redis, which
+        replication changes underneath it.
+        """
+        cached = self._cache
+        engine = self.engine
+        if (
+            cached is not None
+            and cached.epoch == engine.role_epoch
+            and engine.role == "active"
+            and self.store.recently_ok()
+        ):
+            return cached
+        epoch = engine.role_epoch
+        current = self._current_of(epoch, await self.store.read())
+        self._cache = current if engine.role == "active" else None
+        return current
+
+    async def get(self) -> Current:
+        """The current parameters (the resource and its encoded body)."""
         self.engine.check_ha()
-        return self._of(await self.store.read())
+        return await self.current()
 
     async def write(
         self,
@@ -88,8 +129,14 @@ class ParametersService:
         else:
             body_revision = _revision_of(raw)
             values = dp.decode_fields(raw, allow_null=(kind == "patch"))
-        for _ in range(MAX_ATTEMPTS):
-            snap = await self.store.read()
+        # One write at a time in this process, from the read to the commit: concurrent writers
+        # queue instead of losing the compare-and-set to each other. The CAS still guards
+        # against any other writer of this Redis. The partner's acknowledgement is awaited
+        # outside the lock.
+        async with self.engine.write_lock:
+            self.engine.check_pair_write(via_shared=via_shared)
+            current = await self.current()
+            snap = current.snap
             # Preconditions count only for a request that would otherwise succeed (RFC 9110
             # 13.2.1): an invalid change answers 422 (or 404) whatever If-Match says.
             new = await self._build(kind, snap, values, target)
@@ -103,25 +150,25 @@ class ParametersService:
                 res = self.resource(new, next_rev, utc_now() if changes else snap.updated_at)
                 return WriteResult(res, None, committed=False)
             if not changes:
-                return WriteResult(self._of(snap), await self._acknowledged(), committed=False)
-            now = utc_now()
-            async with self.engine.write_lock:
-                self.engine.check_pair_write(via_shared=via_shared)
+                result = WriteResult(current.resource, None, committed=False)
+            else:
+                now = utc_now()
                 revision = await self.store.commit(
                     expected=snap.revision, params=new, changes=changes, actor=actor, now=now
                 )
-            if revision is None:
-                if if_match is not None or body_revision is not None:
-                    current = await self.store.revision()
-                    raise RevisionMismatch(
-                        if_match[0] if if_match is not None else body_revision or 0, current
-                    )
-                continue
-            self.metrics.commits.inc()
-            self.metrics.revision.set(revision)
-            self.engine.note_commit(revision, actor, list(changes))
-            return WriteResult(self.resource(new, revision, now), await self._acknowledged(), True)
-        raise RevisionMismatch(snap.revision, await self.store.revision())
+                if revision is None:
+                    self._cache = None
+                    raise RevisionMismatch(snap.revision, await self.store.revision())
+                committed = self._current_of(
+                    current.epoch, Snapshot(revision=revision, params=new, updated_at=now)
+                )
+                if self.engine.role == "active" and current.epoch == self.engine.role_epoch:
+                    self._cache = committed
+                self.metrics.commits.inc()
+                self.metrics.revision.set(revision)
+                self.engine.note_commit(revision, actor, list(changes))
+                result = WriteResult(committed.resource, None, committed=True)
+        return WriteResult(result.resource, await self._acknowledged(), result.committed)
 
     def _rollback_target(self, raw: object) -> int:
         if not isinstance(raw, dict):

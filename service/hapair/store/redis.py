@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -122,9 +123,34 @@ class Store:
         # issuing MGETs one after another while there are callers waiting.
         self._next_read: asyncio.Future[Snapshot] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._last_ok = 0.0
+        self._probe: asyncio.Task[None] | None = None
+
+    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
+        """Pings Redis in the background so ``recently_ok`` knows whether it answers."""
+
+        async def run() -> None:
+            while True:
+                try:
+                    await asyncio.wait_for(self.client.ping(), timeout)
+                    self._last_ok = time.monotonic()
+                except (RedisError, OSError, TimeoutError):
+                    pass
+                await asyncio.sleep(interval)
+
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
+
+    def recently_ok(self, within: float = 0.5) -> bool:
+        """Whether Redis answered the probe within the last ``within`` seconds."""
+        return time.monotonic() - self._last_ok < within
 
     async def close(self) -> None:
         """Closes the connection pool."""
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
