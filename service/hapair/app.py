@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from hapair import __version__
 from hapair.api import docs, internal, ops
 from hapair.api.allow import fix_allow_header
-from hapair.api.auth import guard
+from hapair.api.auth import before_api_request
 from hapair.api.context import AppContext
 from hapair.api.ha import HAController
 from hapair.api.openapi import openapi_json
@@ -80,7 +80,7 @@ def create_app(ctx: AppContext) -> Litestar:
     api = Router(
         path="/api/v1",
         route_handlers=[HAController, UnitController],
-        guards=[guard],
+        before_request=before_api_request,
         security=[{"bearer": []}],
     )
     app = Litestar(

@@ -12,8 +12,10 @@ import secrets
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar import Request
 
+from hapair.api.media import require_json, require_merge_patch
+from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
 from hapair.store.redis import Store
 
@@ -51,8 +53,26 @@ class Authenticator:
         return role, f"token:{token_id}"
 
 
-async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:  # noqa: ARG001
-    """The API router's guard: 401 without a valid token, 403 when the role is too low."""
+async def before_api_request(request: Request[Any, Any, Any]) -> None:
+    """Runs before every ``/api/v1`` handler, before its body is read.
+
+    In order: the token (401/403), where the request is served (409), the media type of a
+    body (415). It is the API router's ``before_request`` hook rather than a guard because
+    Litestar copies the route handler for every guard call, a cost every read would pay; no
+    handler of the router sets a ``before_request`` of its own, which would replace this one.
+    """
+    await authorize(request)
+    handler = request.scope["route_handler"]
+    await served_here(request, handler)
+    media = handler.opt.get("media")
+    if media == "json":
+        await require_json(request)
+    elif media == "merge-patch":
+        await require_merge_patch(request)
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """401 without a valid token, 403 when the role is too low; records the actor."""
     auth: Authenticator = connection.app.state.ctx.auth
     if not auth.enabled:
         connection.scope["state"]["actor"] = "anonymous"

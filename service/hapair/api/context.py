@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hapair.api.auth import Authenticator
-from hapair.engine.engine import HAEngine
-from hapair.metrics import Metrics
-from hapair.services.parameters import ParametersService
-from hapair.settings import Settings
-from hapair.store.redis import Store
-from hapair.store.unitfile import UnitFiles
+if TYPE_CHECKING:
+    from hapair.api.auth import Authenticator
+    from hapair.engine.engine import HAEngine
+    from hapair.metrics import Metrics
+    from hapair.services.parameters import ParametersService
+    from hapair.settings import Settings
+    from hapair.store.redis import Store
+    from hapair.store.unitfile import UnitFiles
 
 
 @dataclass

@@ -9,9 +9,8 @@ from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
 from hapair.api.context import ctx_of
-from hapair.api.media import if_match, require_json, require_merge_patch
+from hapair.api.media import if_match
 from hapair.api.problems import responses
-from hapair.api.serving import served_here
 from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.status import PairStatus
 from hapair.services.parameters import WriteKind, WriteResult
@@ -57,7 +56,6 @@ class HAController(Controller):
 
     path = "/ha"
     tags = ["ha"]  # noqa: RUF012
-    guards = [served_here]  # noqa: RUF012
 
     @get(
         "/parameters",
@@ -78,12 +76,11 @@ class HAController(Controller):
     @put(
         "/parameters",
         operation_id="replace_parameters",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "media": "json"},
         summary="Replace the HA parameters",
         description="Full replace: omitted fields take their defaults. `If-Match` or a body "
         "`revision`, when given, must be the current revision.",
         responses=responses(*WRITE),
-        before_request=require_json,
     )
     async def replace_parameters(
         self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersWrite], dry_run: DryRun = False
@@ -93,11 +90,10 @@ class HAController(Controller):
     @patch(
         "/parameters",
         operation_id="patch_parameters",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "media": "merge-patch"},
         summary="Change some HA parameters (JSON merge patch)",
         description="RFC 7396 merge patch; `null` resets a field to its default.",
         responses=responses(*WRITE),
-        before_request=require_merge_patch,
     )
     async def patch_parameters(
         self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersPatch], dry_run: DryRun = False
@@ -138,10 +134,9 @@ class HAController(Controller):
     @post(
         "/parameters/rollback",
         operation_id="rollback_parameters",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "media": "json"},
         summary="Commit a new revision equal to an earlier one",
         responses=responses(*WRITE),
-        before_request=require_json,
         status_code=200,
     )
     async def rollback_parameters(

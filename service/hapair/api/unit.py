@@ -9,7 +9,6 @@ from litestar.params import SkipValidation
 
 from hapair.api import wire
 from hapair.api.context import ctx_of
-from hapair.api.media import require_merge_patch
 from hapair.api.problems import responses
 from hapair.domain.status import PairStatus
 from hapair.services import unit as unit_service
@@ -28,11 +27,11 @@ class UnitController(Controller):
     @patch(
         "",
         operation_id="patch_unit",
+        opt={"media": "merge-patch"},
         summary="Stage unit settings for the next reboot",
         description="Mode, partner and shared address are pending until `POST /unit/reboot`.",
         status_code=202,
         responses=responses(400, 401, 403, 413, 415, 422),
-        before_request=require_merge_patch,
     )
     async def patch_unit(
         self, request: Request[Any, Any, Any], data: SkipValidation[wire.UnitPatch]
