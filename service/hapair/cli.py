@@ -48,9 +48,13 @@ def _is_loopback(address: str) -> bool:
 
 def _serve_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run one unit")
-    p.add_argument("--listen", default=env("LISTEN", DEFAULT_LISTEN), help="direct address HOST:PORT")
+    p.add_argument(
+        "--listen", default=env("LISTEN", DEFAULT_LISTEN), help="direct address HOST:PORT"
+    )
     p.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    p.add_argument("--redis", default=env("REDIS"), help="use this Redis instead of the embedded one")
+    p.add_argument(
+        "--redis", default=env("REDIS"), help="use this Redis instead of the embedded one"
+    )
     p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
     p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
     p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
@@ -161,11 +165,15 @@ async def _serve(settings: Settings) -> int:
             bind = ["0.0.0.0"]
         embedded = EmbeddedRedis(settings.data_dir, bind=bind)
         embedded.start()
-        redis_url = embedded.url if loopback or host == "0.0.0.0" else f"redis://{host}:{embedded.port}/0"
+        redis_url = (
+            embedded.url if loopback or host == "0.0.0.0" else f"redis://{host}:{embedded.port}/0"
+        )
     store = Store(connect(redis_url))
     store.start_probe()
     metrics = Metrics()
-    engine = HAEngine(settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics)
+    engine = HAEngine(
+        settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics
+    )
     ctx = AppContext(
         settings=settings,
         store=store,
@@ -176,7 +184,11 @@ async def _serve(settings: Settings) -> int:
         parameters=ParametersService(store, engine, metrics),
     )
     app = create_app(ctx)
-    ssl = {"ssl_certfile": settings.tls_cert or "", "ssl_keyfile": settings.tls_key or ""} if settings.tls else None
+    ssl = (
+        {"ssl_certfile": settings.tls_cert or "", "ssl_keyfile": settings.tls_key or ""}
+        if settings.tls
+        else None
+    )
     direct = Listener(app, host, port, ssl=ssl)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -185,12 +197,15 @@ async def _serve(settings: Settings) -> int:
     try:
         await engine.boot()
         await direct.start()
-        files.save_runtime(
-            {"pid": os.getpid(), "address": settings.listen, "redis_url": redis_url}
-        )
+        files.save_runtime({"pid": os.getpid(), "address": settings.listen, "redis_url": redis_url})
         log.info(
             "hapair serving",
-            extra={"event": "start", "address": settings.listen, "redis": redis_url, "unit": engine.name},
+            extra={
+                "event": "start",
+                "address": settings.listen,
+                "redis": redis_url,
+                "unit": engine.name,
+            },
         )
         await stop.wait()
     finally:
@@ -259,10 +274,22 @@ def cmd_up(ns: argparse.Namespace) -> int:
             partner = units["second" if name == "first" else "first"]
             procs[name] = subprocess.Popen(
                 [
-                    sys.executable, "-m", "hapair", "serve",
-                    "--listen", address, "--data-dir", str(data_dir / name),
-                    "--mode", name, "--partner", partner, "--shared", shared,
-                    "--heartbeat-interval", str(ns.heartbeat_interval),
+                    sys.executable,
+                    "-m",
+                    "hapair",
+                    "serve",
+                    "--listen",
+                    address,
+                    "--data-dir",
+                    str(data_dir / name),
+                    "--mode",
+                    name,
+                    "--partner",
+                    partner,
+                    "--shared",
+                    shared,
+                    "--heartbeat-interval",
+                    str(ns.heartbeat_interval),
                 ],
                 env=env,
                 preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
@@ -273,7 +300,10 @@ def cmd_up(ns: argparse.Namespace) -> int:
         while pending and not stopping and time.monotonic() < deadline:
             for name in list(pending):
                 if procs[name].poll() is not None:
-                    print(f"hapair up: unit {name} exited with {procs[name].returncode}", file=sys.stderr)
+                    print(
+                        f"hapair up: unit {name} exited with {procs[name].returncode}",
+                        file=sys.stderr,
+                    )
                     return 1
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"http://{units[name]}/readyz", timeout=1).status_code == 200:
@@ -293,7 +323,11 @@ def cmd_up(ns: argparse.Namespace) -> int:
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None:
-                    print(f"hapair up: unit {name} exited with {proc.returncode}", file=sys.stderr, flush=True)
+                    print(
+                        f"hapair up: unit {name} exited with {proc.returncode}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     procs = {k: v for k, v in procs.items() if v.poll() is None}
                     break
             time.sleep(0.2)
@@ -320,7 +354,12 @@ def cmd_status(ns: argparse.Namespace) -> int:
 
     headers = {"Authorization": f"Bearer {ns.token}"} if ns.token else {}
     try:
-        resp = httpx.get(f"{ns.url.rstrip('/')}/api/v1/ha/status", headers=headers, timeout=5, verify=False)  # noqa: S501
+        resp = httpx.get(
+            f"{ns.url.rstrip('/')}/api/v1/ha/status",
+            headers=headers,
+            timeout=5,
+            verify=False,  # noqa: S501 - units often serve a self-signed certificate
+        )
     except httpx.HTTPError as exc:
         print(f"hapair status: {ns.url} is not reachable: {exc}", file=sys.stderr)
         return 2
@@ -333,10 +372,17 @@ def cmd_status(ns: argparse.Namespace) -> int:
     if not body["units"]:
         print("HA is disabled on this unit (no HA icons)")
     for u in body["units"]:
-        square = ICON_COLOURS.get(u["icon"], "[?]") if sys.stdout.isatty() or ns.color else f"[{u['icon']}]"
+        square = (
+            ICON_COLOURS.get(u["icon"], "[?]")
+            if sys.stdout.isatty() or ns.color
+            else f"[{u['icon']}]"
+        )
         reason = f" ({u['reason']})" if u.get("reason") else ""
         sync = "" if u.get("in_sync") is None else (" in sync" if u["in_sync"] else " NOT in sync")
-        print(f"{square} {u['name']:<7} {u['role']}{reason}  rev {u.get('revision')}{sync}  {u.get('address') or ''}")
+        print(
+            f"{square} {u['name']:<7} {u['role']}{reason}  rev {u.get('revision')}{sync}"
+            f"  {u.get('address') or ''}"
+        )
     return 0
 
 
@@ -371,7 +417,10 @@ def cmd_token(ns: argparse.Namespace) -> int:
         client.hset(keys.TOKENS, digest(token), json.dumps(record))
         client.close()
     except redis.exceptions.ReadOnlyError:
-        print("hapair token: this unit is a standby (read-only); create tokens on the active unit", file=sys.stderr)
+        print(
+            "hapair token: this unit is a standby (read-only); create tokens on the active unit",
+            file=sys.stderr,
+        )
         return 2
     except redis.exceptions.RedisError as exc:
         print(f"hapair token: Redis at {url} is not reachable: {exc}", file=sys.stderr)
@@ -392,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="run a whole pair on this host")
     up.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     up.add_argument("--port", type=int, default=int(env("PORT") or 8080))
-    up.add_argument("--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0))
+    up.add_argument(
+        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+    )
     st = sub.add_parser("status", help="the pair's status as coloured squares")
     st.add_argument("--url", default=env("URL", f"http://{DEFAULT_LISTEN}"))
     st.add_argument("--token", default=env("TOKEN") or env("ADMIN_TOKEN"))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-ROLES = ("starting", "active", "standby", "not_operational", "pacified", "indeterminate", "standalone")
+ROLES = (
+    "starting",
+    "active",
+    "standby",
+    "not_operational",
+    "pacified",
+    "indeterminate",
+    "standalone",
+)
 
 
 class Metrics:
@@ -25,13 +33,21 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
         )
-        self.role = Gauge("hapair_role", "1 for the unit's current role.", ["role"], registry=self.registry)
-        self.revision = Gauge("hapair_revision", "Revision of the HA parameters.", registry=self.registry)
-        self.boots = Gauge("hapair_boots_in_window", "Boots within the pacify window.", registry=self.registry)
+        self.role = Gauge(
+            "hapair_role", "1 for the unit's current role.", ["role"], registry=self.registry
+        )
+        self.revision = Gauge(
+            "hapair_revision", "Revision of the HA parameters.", registry=self.registry
+        )
+        self.boots = Gauge(
+            "hapair_boots_in_window", "Boots within the pacify window.", registry=self.registry
+        )
         self.role_changes = Counter(
             "hapair_role_changes", "Role changes of this unit.", registry=self.registry
         )
-        self.commits = Counter("hapair_commits", "Committed parameter revisions.", registry=self.registry)
+        self.commits = Counter(
+            "hapair_commits", "Committed parameter revisions.", registry=self.registry
+        )
 
     def set_role(self, role: str) -> None:
         """Marks ``role`` as the current one."""

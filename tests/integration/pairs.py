@@ -20,7 +20,12 @@ class Unit:
     """One unit of the pair: its process, direct address and data dir."""
 
     def __init__(
-        self, factory: HapairFactory, name: str, args: list[str], env: dict[str, str], address: str,
+        self,
+        factory: HapairFactory,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        address: str,
         scheme: str = "http",
     ) -> None:
         self.scheme = scheme
@@ -76,14 +81,22 @@ class Pair:
         for name, mode in zip(("first", "second"), modes, strict=True):
             other = "second" if name == "first" else "first"
             args = [
-                "--listen", f"{hosts[name]}:{self.port}",
-                "--data-dir", str(tmp_path / name),
-                "--mode", mode,
-                "--partner", f"{hosts[other]}:{self.port}",
-                "--shared", (shared[0] if name == "first" else shared[1]) if shared else self.shared_address,
-                "--pair-key", self.pair_key,
-                "--admin-token", self.token,
-                "--heartbeat-interval", str(heartbeat),
+                "--listen",
+                f"{hosts[name]}:{self.port}",
+                "--data-dir",
+                str(tmp_path / name),
+                "--mode",
+                mode,
+                "--partner",
+                f"{hosts[other]}:{self.port}",
+                "--shared",
+                (shared[0] if name == "first" else shared[1]) if shared else self.shared_address,
+                "--pair-key",
+                self.pair_key,
+                "--admin-token",
+                self.token,
+                "--heartbeat-interval",
+                str(heartbeat),
                 *((extra or {}).get(name, [])),
             ]
             if redis and name in redis:
@@ -122,7 +135,9 @@ class Pair:
         """Each unit's role as ``unit`` sees it."""
         return {u["name"]: u["role"] for u in self.status(unit)["units"]}
 
-    def wait_roles(self, expected: dict[str, str], *, via: Unit, timeout: float = 15) -> dict[str, Any]:
+    def wait_roles(
+        self, expected: dict[str, str], *, via: Unit, timeout: float = 15
+    ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             try:
                 body = self.status(via)

@@ -38,7 +38,13 @@ def seed(url: str, commits: list[dict[str, object]]) -> None:
             for values in commits:
                 snap = await store.read()
                 new = HAParameters(**{**_asdict(snap.params), **values})
-                await store.commit(expected=snap.revision, params=new, changes={}, actor="seed", now="2026-01-01T00:00:00Z")
+                await store.commit(
+                    expected=snap.revision,
+                    params=new,
+                    changes={},
+                    actor="seed",
+                    now="2026-01-01T00:00:00Z",
+                )
         finally:
             await store.close()
 
@@ -54,7 +60,9 @@ def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     body = b'{"unit":"second","mode":"second","role":"active","revision":99}'
     url = f"{pair.first.url}/internal/v1/heartbeat"
     for headers in ({}, pairauth.sign("not-the-key", body)):
-        resp = httpx.post(url, content=body, headers={"content-type": "application/json", **headers})
+        resp = httpx.post(
+            url, content=body, headers={"content-type": "application/json", **headers}
+        )
         assert resp.status_code == 401
         assert resp.json()["type"] == "urn:hapair:problem:unauthorized"
     status = pair.status(pair.first)
@@ -62,7 +70,11 @@ def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     assert second["role"] == "not_operational" and second["reason"] == "unreachable"
     # a correctly signed one is accepted, and an unknown field from a newer unit is ignored
     newer = b'{"unit":"second","mode":"second","role":"standby","revision":0,"future_field":1}'
-    ok = httpx.post(url, content=newer, headers={"content-type": "application/json", **pairauth.sign(pair.pair_key, newer)})
+    ok = httpx.post(
+        url,
+        content=newer,
+        headers={"content-type": "application/json", **pairauth.sign(pair.pair_key, newer)},
+    )
     assert ok.status_code == 200 and ok.json()["unit"] == "first"
 
 
@@ -76,17 +88,30 @@ def test_boot_follows_an_active_partner(pair: Pair) -> None:
 @pytest.mark.parametrize(
     ("first_commits", "second_commits", "expected_active"),
     [
-        ([{"initial_wait_time": 60, "preferred_server": "second"}], [{"initial_wait_time": 60, "preferred_server": "second"}], "second"),
-        ([{"initial_wait_time": 60}], [{"initial_wait_time": 60}, {"use_broadcast": True}], "second"),
+        (
+            [{"initial_wait_time": 60, "preferred_server": "second"}],
+            [{"initial_wait_time": 60, "preferred_server": "second"}],
+            "second",
+        ),
+        (
+            [{"initial_wait_time": 60}],
+            [{"initial_wait_time": 60}, {"use_broadcast": True}],
+            "second",
+        ),
         ([{"initial_wait_time": 60}], [{"initial_wait_time": 60}], "first"),
     ],
     ids=["preferred-wins", "higher-revision-wins", "tie-first-wins"],
 )
 def test_boot_tie_break_when_both_start(
-    hapair_factory: HapairFactory, tmp_path: Path, first_commits: list[dict[str, object]],
-    second_commits: list[dict[str, object]], expected_active: str,
+    hapair_factory: HapairFactory,
+    tmp_path: Path,
+    first_commits: list[dict[str, object]],
+    second_commits: list[dict[str, object]],
+    expected_active: str,
 ) -> None:
-    servers = {name: RedisServer(tmp_path / f"redis-{name}").start() for name in ("first", "second")}
+    servers = {
+        name: RedisServer(tmp_path / f"redis-{name}").start() for name in ("first", "second")
+    }
     try:
         seed(servers["first"].url, first_commits)
         seed(servers["second"].url, second_commits)
@@ -102,7 +127,9 @@ def test_boot_tie_break_when_both_start(
             s.close()
 
 
-def test_boot_alone_becomes_active_after_initial_wait(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+def test_boot_alone_becomes_active_after_initial_wait(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
     server = RedisServer(tmp_path / "redis").start()
     try:
         seed(server.url, [{"initial_wait_time": 2}])
@@ -143,7 +170,11 @@ def test_write_commits_while_partner_is_down_and_partner_catches_up(pair: Pair) 
     revision = resp.json()["revision"]
     pair.second.start()
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
-    poll(lambda: pair.params(pair.second)["revision"] == revision, timeout=10, what="standby catches up")
+    poll(
+        lambda: pair.params(pair.second)["revision"] == revision,
+        timeout=10,
+        what="standby catches up",
+    )
     assert pair.params(pair.second)["initial_wait_time"] == 7
 
 
@@ -154,13 +185,24 @@ def test_failover_within_ha_timeout_after_kill9(pair: Pair) -> None:
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
     pair.first.kill9()
     killed = time.monotonic()
-    poll(lambda: pair.shared_unit_name(timeout=0.3) == "second", timeout=10, interval=0.05, what="failover")
+    poll(
+        lambda: pair.shared_unit_name(timeout=0.3) == "second",
+        timeout=10,
+        interval=0.05,
+        what="failover",
+    )
     elapsed = time.monotonic() - killed
-    print(f"failover: shared address answered by second {elapsed:.2f} s after kill -9 (ha_timeout 3)")
+    print(
+        f"failover: shared address answered by second {elapsed:.2f} s after kill -9 (ha_timeout 3)"
+    )
     assert elapsed <= 3 + 1
     body = pair.status(pair.second)
     first = next(u for u in body["units"] if u["name"] == "first")
-    assert (first["role"], first["icon"], first["reason"]) == ("not_operational", "red", "unreachable")
+    assert (first["role"], first["icon"], first["reason"]) == (
+        "not_operational",
+        "red",
+        "unreachable",
+    )
     assert body["pair"] == {"state": "degraded", "active": "second"}
 
 
@@ -180,7 +222,11 @@ def test_returning_unit_stays_standby_until_takeover(pair: Pair) -> None:
     resp = pair.http.post(f"{pair.first.url}/api/v1/unit/takeover")
     assert resp.status_code == 200, resp.text
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
-    poll(lambda: pair.shared_unit_name() == "first", timeout=5, what="first serves the shared address")
+    poll(
+        lambda: pair.shared_unit_name() == "first",
+        timeout=5,
+        what="first serves the shared address",
+    )
     # the pair still replicates, now the other way round
     resp = pair.patch({"initial_wait_time": 9})
     assert resp.headers["HA-Partner-Acknowledged"] == "true"
@@ -196,12 +242,20 @@ def test_preferred_server_takes_over_when_it_returns(pair: Pair) -> None:
     assert pair.patch({"initial_wait_time": 4}).status_code == 200  # a write while first is away
     pair.first.start()
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second, timeout=15)
-    poll(lambda: pair.shared_unit_name() == "first", timeout=5, what="first back on the shared address")
+    poll(
+        lambda: pair.shared_unit_name() == "first",
+        timeout=5,
+        what="first back on the shared address",
+    )
     assert pair.params(pair.first)["initial_wait_time"] == 4  # nothing lost in the double failover
 
 
 def test_pacified_unit_takes_no_part(hapair_factory: HapairFactory, tmp_path: Path) -> None:
-    p = Pair(hapair_factory, tmp_path, env={"HAPAIR_PACIFY_MAX_BOOTS": "1", "HAPAIR_PACIFY_WINDOW_S": "600"})
+    p = Pair(
+        hapair_factory,
+        tmp_path,
+        env={"HAPAIR_PACIFY_MAX_BOOTS": "1", "HAPAIR_PACIFY_WINDOW_S": "600"},
+    )
     p.start_both()
     assert p.patch({"ha_timeout": 3}).status_code == 200
     poll(lambda: p.params(p.second)["ha_timeout"] == 3, timeout=5)
@@ -229,10 +283,17 @@ def test_pacified_unit_takes_no_part(hapair_factory: HapairFactory, tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("modes", "shared", "reason"),
-    [(("first", "first"), None, "same-mode"), (("first", "second"), ("a", "b"), "shared-address-mismatch")],
+    [
+        (("first", "first"), None, "same-mode"),
+        (("first", "second"), ("a", "b"), "shared-address-mismatch"),
+    ],
 )
 def test_misconfigured_pair_is_not_operational(
-    hapair_factory: HapairFactory, tmp_path: Path, modes: tuple[str, str], shared: tuple[str, str] | None, reason: str
+    hapair_factory: HapairFactory,
+    tmp_path: Path,
+    modes: tuple[str, str],
+    shared: tuple[str, str] | None,
+    reason: str,
 ) -> None:
     p = Pair(hapair_factory, tmp_path, modes=modes)
     if shared:
@@ -240,9 +301,12 @@ def test_misconfigured_pair_is_not_operational(
     p.first.start()
     p.second.start()
     for unit in (p.first, p.second):
-        def own(u=unit) -> bool:  # noqa: ANN001
+
+        def own(u=unit) -> bool:
             me = next(x for x in p.status(u)["units"] if x["address"] == u.address)
-            return me["role"] == "not_operational" and me["reason"] == reason and me["icon"] == "red"
+            return (
+                me["role"] == "not_operational" and me["reason"] == reason and me["icon"] == "red"
+            )
 
         poll(own, timeout=10, what=f"{unit.name} not_operational {reason}")
     assert p.status(p.first)["pair"]["state"] == "misconfigured"
@@ -266,24 +330,49 @@ def test_force_partner_update_answers_once_partner_holds_revision(pair: Pair) ->
 def test_status_cli_prints_coloured_squares(pair: Pair) -> None:
     pair.start_both()
     out = subprocess.run(
-        [sys.executable, "-m", "hapair", "status", "--url", pair.shared_url, "--token", pair.token, "--color"],
-        capture_output=True, text=True, timeout=20, check=True,
+        [
+            sys.executable,
+            "-m",
+            "hapair",
+            "status",
+            "--url",
+            pair.shared_url,
+            "--token",
+            pair.token,
+            "--color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
     ).stdout
     assert "pair: paired (active: first)" in out
     assert "\033[42;30m A \033[0m first" in out  # green square with A
     assert "\033[42m   \033[0m second" in out  # green square
 
 
-def test_role_hook_runs_with_role_environment(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+def test_role_hook_runs_with_role_environment(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
     out = tmp_path / "hook.log"
     hook = f'echo "$HAPAIR_ROLE $HAPAIR_UNIT $HAPAIR_SHARED_ADDRESS $HAPAIR_VIRTUAL_ID" >> {out}'
-    p = Pair(hapair_factory, tmp_path, extra={"first": ["--on-role-change", hook], "second": ["--on-role-change", hook]})
+    p = Pair(
+        hapair_factory,
+        tmp_path,
+        extra={"first": ["--on-role-change", hook], "second": ["--on-role-change", hook]},
+    )
     p.start_both()
     expected_first = f"active first {p.shared_address} 10"
     expected_second = f"standby second {p.shared_address} 10"
     lines = poll(
-        lambda: (t := out.read_text().splitlines() if out.exists() else []) and expected_first in t and expected_second in t and t,
-        timeout=10, what="hook lines",
+        lambda: (
+            (t := out.read_text().splitlines() if out.exists() else [])
+            and expected_first in t
+            and expected_second in t
+            and t
+        ),
+        timeout=10,
+        what="hook lines",
     )
     assert expected_first in lines
     p.close()
@@ -294,8 +383,21 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
 
     port = free_port("127.0.0.10")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hapair", "up", "--data-dir", str(tmp_path / "up"), "--port", str(port), "--heartbeat-interval", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "hapair",
+            "up",
+            "--data-dir",
+            str(tmp_path / "up"),
+            "--port",
+            str(port),
+            "--heartbeat-interval",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines: list[str] = []
@@ -309,16 +411,26 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             if "Ctrl-C" in line:
                 break
         text = "".join(lines)
-        assert f"127.0.0.10:{port}" in text and f"127.0.0.11:{port}" in text and f"127.0.0.12:{port}" in text, text
+        assert (
+            f"127.0.0.10:{port}" in text
+            and f"127.0.0.11:{port}" in text
+            and f"127.0.0.12:{port}" in text
+        ), text
         token = next(line.split(":", 1)[1].strip() for line in lines if "admin token" in line)
         units = children_of(proc.pid)
         everything = units + [pid for u in units for pid in children_of(u)]
         assert len(everything) >= 4, everything  # two hapair units and their two redis-servers
-        resp = httpx.get(f"http://127.0.0.10:{port}/api/v1/ha/status", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        resp = httpx.get(
+            f"http://127.0.0.10:{port}/api/v1/ha/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
         assert resp.status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
-        poll(lambda: not any(pid_alive(p) for p in everything), timeout=10, what="all processes gone")
+        poll(
+            lambda: not any(pid_alive(p) for p in everything), timeout=10, what="all processes gone"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -368,7 +480,10 @@ def test_short_replication_outage_resyncs_partially(pair: Pair) -> None:
 
     pair.start_both()
     assert pair.first.proc is not None and pair.second.proc is not None
-    runtime = {u.name: (Path(u.args[u.args.index("--data-dir") + 1]) / "runtime.json").read_text() for u in (pair.first, pair.second)}
+    runtime = {
+        u.name: (Path(u.args[u.args.index("--data-dir") + 1]) / "runtime.json").read_text()
+        for u in (pair.first, pair.second)
+    }
     import json
 
     urls = {k: json.loads(v)["redis_url"] for k, v in runtime.items()}
@@ -379,7 +494,11 @@ def test_short_replication_outage_resyncs_partially(pair: Pair) -> None:
         full_before = int(master.info("stats")["sync_full"])
         replica.client_kill_filter(_type="master")  # drop the replication link
         assert pair.patch({"initial_wait_time": 5}).status_code == 200
-        poll(lambda: int(master.info("stats")["sync_partial_ok"]) > before, timeout=10, what="partial resync")
+        poll(
+            lambda: int(master.info("stats")["sync_partial_ok"]) > before,
+            timeout=10,
+            what="partial resync",
+        )
         assert int(master.info("stats")["sync_full"]) == full_before
         poll(lambda: pair.params(pair.second)["initial_wait_time"] == 5, timeout=5)
     finally:
@@ -393,7 +512,11 @@ def test_standby_repoints_replication_changed_behind_its_back(pair: Pair) -> Non
     import redis as redis_sync
 
     pair.start_both()
-    url = json.loads((Path(pair.second.args[pair.second.args.index("--data-dir") + 1]) / "runtime.json").read_text())["redis_url"]
+    url = json.loads(
+        (
+            Path(pair.second.args[pair.second.args.index("--data-dir") + 1]) / "runtime.json"
+        ).read_text()
+    )["redis_url"]
     replica = redis_sync.Redis.from_url(url)
     try:
         replica.execute_command("REPLICAOF", "NO", "ONE")

@@ -50,10 +50,14 @@ def _events(proc: HapairProcess) -> list[dict[str, Any]]:
 
 def _fresh(token: str) -> httpx.Client:
     # a new connection each time: the shared route moves between namespaces mid-test
-    return httpx.Client(headers={"Authorization": f"Bearer {token}", "Connection": "close"}, timeout=3.0)
+    return httpx.Client(
+        headers={"Authorization": f"Bearer {token}", "Connection": "close"}, timeout=3.0
+    )
 
 
-def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+def test_split_brain_resolves_and_archives_conflicts(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
     token, key, port = "adm-" + secrets.token_hex(6), secrets.token_hex(8), 8080
     with PairNetwork() as net:
         names: dict[Which, str] = {"a": "first", "b": "second"}
@@ -63,10 +67,22 @@ def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFacto
             proc = NsHapairProcess(
                 net.ns_prefix(which),
                 [
-                    "--listen", f"{net.addr(which)}:{port}", "--data-dir", str(tmp_path / name),
-                    "--mode", name, "--partner", f"{net.addr(other)}:{port}",
-                    "--shared", f"{net.shared_ip}:{port}", "--pair-key", key,
-                    "--admin-token", token, "--heartbeat-interval", "0.5",
+                    "--listen",
+                    f"{net.addr(which)}:{port}",
+                    "--data-dir",
+                    str(tmp_path / name),
+                    "--mode",
+                    name,
+                    "--partner",
+                    f"{net.addr(other)}:{port}",
+                    "--shared",
+                    f"{net.shared_ip}:{port}",
+                    "--pair-key",
+                    key,
+                    "--admin-token",
+                    token,
+                    "--heartbeat-interval",
+                    "0.5",
                 ],
                 log_path=tmp_path / f"{name}.log",
             )
@@ -97,10 +113,17 @@ def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFacto
         poll(lambda: role("second", "first") == "standby", timeout=10, what="second standby")
         base = patch({"ha_timeout": 3}, "a")["revision"]
         with _fresh(token) as c:
-            poll(lambda: c.get(f"{url['second']}/api/v1/ha/parameters").json()["revision"] == base, timeout=5)
+            poll(
+                lambda: c.get(f"{url['second']}/api/v1/ha/parameters").json()["revision"] == base,
+                timeout=5,
+            )
 
         net.partition()
-        poll(lambda: role("second", "second") == "active", timeout=10, what="second fails over in the partition")
+        poll(
+            lambda: role("second", "second") == "active",
+            timeout=10,
+            what="second fails over in the partition",
+        )
         assert role("first", "first") == "active"  # both active: the split brain
         only_first = patch({"initial_wait_time": 21}, "a")
         patch({"initial_wait_time": 22}, "b")
@@ -111,7 +134,9 @@ def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFacto
         healed = time.monotonic()
         poll(
             lambda: role("first", "second") == "standby" and role("second", "first") == "active",
-            timeout=10, interval=0.05, what="split brain resolved",
+            timeout=10,
+            interval=0.05,
+            what="split brain resolved",
         )
         took = time.monotonic() - healed
         print(f"split brain resolved {took:.2f} s after the partition healed (heartbeat 0.5 s)")
@@ -120,7 +145,8 @@ def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFacto
         # both went through indeterminate (grey) before the resolution
         for name in ("first", "second"):
             assert any(
-                e.get("event") == "role-change" and e.get("to") == "indeterminate" for e in _events(procs[name])
+                e.get("event") == "role-change" and e.get("to") == "indeterminate"
+                for e in _events(procs[name])
             ), name
         # the revision only first held is archived, before first's Redis became a replica
         events = _events(procs["first"])
@@ -133,12 +159,19 @@ def test_split_brain_resolves_and_archives_conflicts(hapair_factory: HapairFacto
             assert conflicts[0]["changes"]["initial_wait_time"] == [0, 21]
             assert conflicts[0]["parameters"]["initial_wait_time"] == 21
             # first now holds the pair's revisions, and shows the conflict too
-            poll(lambda: c.get(f"{url['first']}/api/v1/ha/parameters").json()["revision"] == base + 2, timeout=5)
+            poll(
+                lambda: (
+                    c.get(f"{url['first']}/api/v1/ha/parameters").json()["revision"] == base + 2
+                ),
+                timeout=5,
+            )
             assert c.get(f"{url['first']}/api/v1/ha/conflicts").json()["items"] == conflicts
             assert c.get(f"{url['first']}/api/v1/ha/parameters").json()["initial_wait_time"] == 22
 
 
-def test_hard_reboot_on_link_failure_ends_pacified(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+def test_hard_reboot_on_link_failure_ends_pacified(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
     from hapair.store.embedded import free_port
 
     port = free_port("127.0.0.10")
@@ -146,29 +179,53 @@ def test_hard_reboot_on_link_failure_ends_pacified(hapair_factory: HapairFactory
     with VethLink() as link:
         proc = hapair_factory(
             [
-                "--listen", f"127.0.0.11:{port}", "--data-dir", str(tmp_path / "first"),
-                "--mode", "first", "--partner", f"127.0.0.12:{port}", "--shared", f"127.0.0.10:{port}",
-                "--pair-key", "k", "--admin-token", token, "--heartbeat-interval", "0.3",
-                "--interface", link.monitored,
+                "--listen",
+                f"127.0.0.11:{port}",
+                "--data-dir",
+                str(tmp_path / "first"),
+                "--mode",
+                "first",
+                "--partner",
+                f"127.0.0.12:{port}",
+                "--shared",
+                f"127.0.0.10:{port}",
+                "--pair-key",
+                "k",
+                "--admin-token",
+                token,
+                "--heartbeat-interval",
+                "0.3",
+                "--interface",
+                link.monitored,
             ],
             env={"HAPAIR_PACIFY_WINDOW_S": "600", "HAPAIR_PACIFY_MAX_BOOTS": "3"},
         )
         direct, shared = f"http://127.0.0.11:{port}", f"http://127.0.0.10:{port}"
         proc.wait_ready(direct)
         c = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=3)
-        poll(lambda: c.get(f"{direct}/api/v1/unit").status_code == 200 and _shared_up(c, shared), timeout=10)
+        poll(
+            lambda: c.get(f"{direct}/api/v1/unit").status_code == 200 and _shared_up(c, shared),
+            timeout=10,
+        )
         resp = c.patch(f"{shared}/api/v1/ha/parameters", json={"hard_reboot_on_link_failure": True})
         assert resp.status_code == 200, resp.text
         # refused together with a preferred server
         bad = c.patch(f"{shared}/api/v1/ha/parameters", json={"preferred_server": "first"})
         assert bad.status_code == 422
-        assert {e["pointer"] for e in bad.json()["errors"]} == {"/hard_reboot_on_link_failure", "/preferred_server"}
+        assert {e["pointer"] for e in bad.json()["errors"]} == {
+            "/hard_reboot_on_link_failure",
+            "/preferred_server",
+        }
         first_boot = c.get(f"{direct}/api/v1/unit").json()
         assert first_boot["boots_in_window"] == 1
         link.set_down()
         assert link.operstate() != "up"
         # the link stays down: the unit reboots until it is pacified (more than 3 boots)
-        unit = poll(lambda: (u := c.get(f"{direct}/api/v1/unit").json())["pacified"] and u, timeout=20, what="pacified")
+        unit = poll(
+            lambda: (u := c.get(f"{direct}/api/v1/unit").json())["pacified"] and u,
+            timeout=20,
+            what="pacified",
+        )
         assert unit["boots_in_window"] == 4
         assert unit["boot_id"] != first_boot["boot_id"]
         status = c.get(f"{direct}/api/v1/ha/status").json()
@@ -176,7 +233,9 @@ def test_hard_reboot_on_link_failure_ends_pacified(hapair_factory: HapairFactory
         assert (me["role"], me["icon"]) == ("pacified", "blue")
         reboots = [e for e in _events(proc) if e.get("event") == "link-failure"]
         assert len(reboots) == 3
-        assert any(e.get("event") == "role-change" and e.get("to") == "active" for e in _events(proc))
+        assert any(
+            e.get("event") == "role-change" and e.get("to") == "active" for e in _events(proc)
+        )
         c.close()
 
 

@@ -302,7 +302,9 @@ def test_commit_increments_revision_and_updated_at(api: httpx.Client) -> None:
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_write_with_stale_if_match_answers_412(api: httpx.Client, method: str) -> None:
     reset_parameters(api)
-    assert api.patch(PARAMS, json={"ha_timeout": 12}).status_code == 200  # revision 0 is never current
+    assert (
+        api.patch(PARAMS, json={"ha_timeout": 12}).status_code == 200
+    )  # revision 0 is never current
     revision = revision_of(api)
     for stale in (f'"{revision - 1}"', f'"{revision + 1}"', '"0"'):
         r = api.request(method, PARAMS, json={"ha_timeout": 3}, headers={"If-Match": stale})
@@ -486,10 +488,16 @@ def test_write_with_bad_query_value_answers_400(api: httpx.Client, value: str) -
 
 def test_write_with_if_match_list_naming_current_revision_commits(api: httpx.Client) -> None:
     revision = revision_of(api)
-    stale = api.patch(PARAMS, json={"ha_timeout": 6}, headers={"If-Match": f'"{revision + 7}", "{revision + 8}"'})
+    stale = api.patch(
+        PARAMS, json={"ha_timeout": 6}, headers={"If-Match": f'"{revision + 7}", "{revision + 8}"'}
+    )
     problem(stale, 412, "revision-mismatch")
     _assert_unchanged(api, revision)
     current = 6 if api.get(PARAMS).json()["ha_timeout"] != 6 else 12
-    r = api.patch(PARAMS, json={"ha_timeout": current}, headers={"If-Match": f'"{revision + 7}", "{revision}"'})
+    r = api.patch(
+        PARAMS,
+        json={"ha_timeout": current},
+        headers={"If-Match": f'"{revision + 7}", "{revision}"'},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["revision"] == revision + 1

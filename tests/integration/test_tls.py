@@ -14,16 +14,34 @@ from tests.support import HapairFactory
 
 pytestmark = [
     pytest.mark.timeout(60),
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a test certificate"),
+    pytest.mark.skipif(
+        shutil.which("openssl") is None, reason="openssl is needed to make a test certificate"
+    ),
 ]
 
 
 def _certificate(tmp_path: Path) -> tuple[str, str]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=hapair-test"],
-        check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hapair-test",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return str(cert), str(key)
 

@@ -22,10 +22,16 @@ def test_every_api_operation_resolves_the_router_checks(tmp_path: Path) -> None:
     store = Store(connect("redis://127.0.0.1:1/0"))  # never contacted: nothing here does I/O
     metrics = Metrics()
     files = UnitFiles(tmp_path)
-    engine = HAEngine(settings=settings, files=files, store=store, redis_url="redis://x", metrics=metrics)
+    engine = HAEngine(
+        settings=settings, files=files, store=store, redis_url="redis://x", metrics=metrics
+    )
     ctx = AppContext(
-        settings=settings, store=store, engine=engine, metrics=metrics,
-        auth=Authenticator(store, admin_token=None, enabled=True), files=files,
+        settings=settings,
+        store=store,
+        engine=engine,
+        metrics=metrics,
+        auth=Authenticator(store, admin_token=None, enabled=True),
+        files=files,
         parameters=ParametersService(store, engine, metrics),
     )
     app = create_app(ctx)

@@ -15,15 +15,25 @@ SHARED = "127.0.0.10:8080"
 
 def facts(role: str = "starting", partner: PartnerFacts | None = None, **kw: object) -> Facts:
     base = Facts(
-        unit="first", mode="first", role=role, revision=5, shared_address=SHARED,  # type: ignore[arg-type]
-        pacified=False, preferred_server="none", initial_wait_time=0.0, ha_timeout=3.0,
-        booted_for=0.0, partner=partner,
+        unit="first",
+        mode="first",
+        role=role,
+        revision=5,
+        shared_address=SHARED,  # type: ignore[arg-type]
+        pacified=False,
+        preferred_server="none",
+        initial_wait_time=0.0,
+        ha_timeout=3.0,
+        booted_for=0.0,
+        partner=partner,
     )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def partner(role: str, revision: int = 5, **kw: object) -> PartnerFacts:
-    base = PartnerFacts(unit="second", mode="second", role=role, revision=revision, shared_address=SHARED)
+    base = PartnerFacts(
+        unit="second", mode="second", role=role, revision=revision, shared_address=SHARED
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -46,7 +56,9 @@ def test_decide_starting_alone_waits_for_initial_wait_time() -> None:
         (5, 5, "none", "active"),  # tie: first
     ],
 )
-def test_decide_both_starting_tie_break(mine: int, theirs: int, preferred: str, expected: str) -> None:
+def test_decide_both_starting_tie_break(
+    mine: int, theirs: int, preferred: str, expected: str
+) -> None:
     f = facts("starting", partner("starting", theirs), revision=mine, preferred_server=preferred)
     assert decide(f).role == expected
 

@@ -20,7 +20,7 @@ T = TypeVar("T", bound="HAParametersPatch")
 
 @_attrs_define
 class HAParametersPatch:
-    """A JSON merge patch (RFC 7396) of the HA parameters: ``null`` resets a field to its default.
+    """A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field.
 
     Attributes:
         ha_timeout (HAParametersPatchHaTimeoutType0 | None | Unset):

@@ -11,8 +11,8 @@ import hmac
 import secrets
 from typing import Any
 
-from litestar.connection import ASGIConnection
 from litestar import Request
+from litestar.connection import ASGIConnection
 
 from hapair.api.media import require_json, require_merge_patch
 from hapair.api.serving import served_here

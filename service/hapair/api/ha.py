@@ -32,7 +32,9 @@ def _write_response(result: WriteResult, dry_run: bool) -> Response[wire.HAParam
     return Response(result.resource, headers=headers)
 
 
-async def _write(request: Request[Any, Any, Any], kind: WriteKind, raw: object, dry_run: bool) -> Response[wire.HAParametersResource]:
+async def _write(
+    request: Request[Any, Any, Any], kind: WriteKind, raw: object, dry_run: bool
+) -> Response[wire.HAParametersResource]:
     ctx = ctx_of(request)
     actor = request.scope["state"].get("actor", "anonymous")
     via_shared = ctx.engine.is_shared(request.scope.get("server"))
@@ -65,7 +67,9 @@ class HAController(Controller):
         description="The pair's HA parameters; the `ETag` is the revision.",
         responses=responses(*READ),
     )
-    async def get_parameters(self, request: Request[Any, Any, Any]) -> Response[wire.HAParametersResource]:
+    async def get_parameters(
+        self, request: Request[Any, Any, Any]
+    ) -> Response[wire.HAParametersResource]:
         current = await ctx_of(request).parameters.get()
         return Response(
             current.body,  # type: ignore[arg-type]  # pre-encoded HAParametersResource
@@ -83,7 +87,10 @@ class HAController(Controller):
         responses=responses(*WRITE),
     )
     async def replace_parameters(
-        self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersWrite], dry_run: DryRun = False
+        self,
+        request: Request[Any, Any, Any],
+        data: SkipValidation[wire.HAParametersWrite],
+        dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
         return await _write(request, "put", data, dry_run)
 
@@ -96,7 +103,10 @@ class HAController(Controller):
         responses=responses(*WRITE),
     )
     async def patch_parameters(
-        self, request: Request[Any, Any, Any], data: SkipValidation[wire.HAParametersPatch], dry_run: DryRun = False
+        self,
+        request: Request[Any, Any, Any],
+        data: SkipValidation[wire.HAParametersPatch],
+        dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
         return await _write(request, "patch", data, dry_run)
 
@@ -112,7 +122,9 @@ class HAController(Controller):
         self,
         request: Request[Any, Any, Any],
         limit: Annotated[int, Parameter(ge=1, le=1000, description="Items per page.")] = 50,
-        before: Annotated[int | None, Parameter(ge=0, description="Only revisions below this one.")] = None,
+        before: Annotated[
+            int | None, Parameter(ge=0, description="Only revisions below this one.")
+        ] = None,
     ) -> wire.HistoryPage:
         if before is None and "before" in request.query_params:
             # Litestar reads ``before=null`` as None; the document says an integer.
@@ -140,7 +152,10 @@ class HAController(Controller):
         status_code=200,
     )
     async def rollback_parameters(
-        self, request: Request[Any, Any, Any], data: SkipValidation[wire.RollbackRequest], dry_run: DryRun = False
+        self,
+        request: Request[Any, Any, Any],
+        data: SkipValidation[wire.RollbackRequest],
+        dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
         return await _write(request, "rollback", data, dry_run)
 
@@ -172,10 +187,14 @@ class HAController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def force_partner_update(self, request: Request[Any, Any, Any]) -> wire.ForcePartnerUpdateResult:
+    async def force_partner_update(
+        self, request: Request[Any, Any, Any]
+    ) -> wire.ForcePartnerUpdateResult:
         ctx = ctx_of(request)
         ctx.engine.check_pair_write(via_shared=ctx.engine.is_shared(request.scope.get("server")))
         revision, partner_revision, seconds = await ctx.engine.force_partner_update()
         return wire.ForcePartnerUpdateResult(
-            revision=revision, partner_revision=partner_revision, duration_ms=round(seconds * 1000, 3)
+            revision=revision,
+            partner_revision=partner_revision,
+            duration_ms=round(seconds * 1000, 3),
         )

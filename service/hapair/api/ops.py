@@ -45,4 +45,6 @@ async def readyz(request: Request[Any, Any, Any]) -> Health:
 )
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus text exposition."""
-    return Response(ctx_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(
+        ctx_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

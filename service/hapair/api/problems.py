@@ -89,7 +89,9 @@ def from_http(exc: HTTPException) -> ProblemDetailsException:
     slug, title = HTTP.get(status, ("internal" if status >= 500 else "error", "Error"))
     detail = str(exc.detail or title)
     if status == 400 and isinstance(exc.extra, list) and exc.extra:
-        parts = [f"{x.get('key', '')}: {x.get('message', '')}" for x in exc.extra if isinstance(x, dict)]
+        parts = [
+            f"{x.get('key', '')}: {x.get('message', '')}" for x in exc.extra if isinstance(x, dict)
+        ]
         detail = f"{detail} ({'; '.join(parts)})"
     p = _exc(status, slug, title, detail)
     if exc.headers:
@@ -117,7 +119,9 @@ def from_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Resp
 def from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything else is a bug: log it, answer a 500 problem without internals."""
     log.exception("unhandled error", extra={"event": "bug", "path": request.url.path})
-    return _exc(500, "internal", "Internal error", "an unexpected error occurred").to_response(request)
+    return _exc(500, "internal", "Internal error", "an unexpected error occurred").to_response(
+        request
+    )
 
 
 def responses(*statuses: int) -> dict[int, ResponseSpec]:

@@ -10,8 +10,13 @@ from litestar.handlers.base import BaseRouteHandler
 from hapair.api.context import ctx_of
 
 
-async def served_here(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """``ha``: HA resources (409 on a non-HA unit); ``pair-write``: also the active unit's shared address."""
+async def served_here(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """``ha``: HA resources (409 on a non-HA unit).
+
+    ``pair-write``: also only on the active unit's shared address.
+    """
     kind = handler.opt.get("serve")
     if kind is None:
         return

@@ -48,7 +48,9 @@ class UnitController(Controller):
     )
     async def reboot_unit(self, request: Request[Any, Any, Any]) -> wire.Accepted:
         ctx_of(request).engine.schedule_reboot()
-        return wire.Accepted(status="rebooting", detail="the HA engine restarts; this counts as a boot")
+        return wire.Accepted(
+            status="rebooting", detail="the HA engine restarts; this counts as a boot"
+        )
 
     @post(
         "/takeover",

@@ -57,7 +57,7 @@ class HAParametersWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
 
 class HAParametersPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A JSON merge patch (RFC 7396) of the HA parameters: ``null`` resets a field to its default."""
+    """A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field."""
 
     ha_timeout: p.HATimeout | None | UnsetType = UNSET
     initial_wait_time: p.InitialWait | None | UnsetType = UNSET

@@ -333,7 +333,9 @@ class HAEngine:
             try:
                 self.heard(await self._client.heartbeat(self.heartbeat()))
             except PartnerError as exc:
-                log.debug("heartbeat failed", extra={"event": "heartbeat-failed", "error": str(exc)})
+                log.debug(
+                    "heartbeat failed", extra={"event": "heartbeat-failed", "error": str(exc)}
+                )
             self.last_sent_at = utc_now()
         params = self.snapshot.params
         if params.hard_reboot_on_link_failure and not self.pacified:
@@ -438,7 +440,10 @@ class HAEngine:
             return
         host, port = parse_host_port(shared, require_ip=True)
         ssl = (
-            {"ssl_certfile": self.settings.tls_cert or "", "ssl_keyfile": self.settings.tls_key or ""}
+            {
+                "ssl_certfile": self.settings.tls_cert or "",
+                "ssl_keyfile": self.settings.tls_key or "",
+            }
             if self.settings.tls
             else None
         )
@@ -481,19 +486,27 @@ class HAEngine:
             master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
             if info.get("role") == "slave" and master == target:
                 return
-            log.warning("replication was changed; re-pointing", extra={"event": "replication-drift"})
+            log.warning(
+                "replication was changed; re-pointing", extra={"event": "replication-drift"}
+            )
             self._replicating_from = None
         try:
             remote = await self._remote_store(p.redis_url)
             archived = await self._archive_divergent(remote)
             await self.store.replicate_from(*target)
         except StoreUnavailable as exc:
-            log.warning("cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)})
+            log.warning(
+                "cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)}
+            )
             return
         self._replicating_from = target
         log.info(
             "replicating",
-            extra={"event": "replicaof", "master": f"{target[0]}:{target[1]}", "archived": archived},
+            extra={
+                "event": "replicaof",
+                "master": f"{target[0]}:{target[1]}",
+                "archived": archived,
+            },
         )
 
     async def _archive_divergent(self, remote: Store) -> int:
@@ -540,7 +553,9 @@ class HAEngine:
         except TimeoutError:
             proc.kill()
             rc = await proc.wait()
-        log.info("role hook ran", extra={"event": "role-hook", "role": env["HAPAIR_ROLE"], "rc": rc})
+        log.info(
+            "role hook ran", extra={"event": "role-hook", "role": env["HAPAIR_ROLE"], "rc": rc}
+        )
 
     # ---- API-facing ----------------------------------------------------------------------
 
@@ -592,12 +607,16 @@ class HAEngine:
             return
         p = self.partner_fresh()
         if self._client is None or p is None:
-            raise PartnerUnavailable("the partner is not reachable; it cannot be asked to step down")
+            raise PartnerUnavailable(
+                "the partner is not reachable; it cannot be asked to step down"
+            )
         if self.role != "standby" or p.role != "active":
-            raise NotActive(f"takeover needs this unit standby and the partner active (partner: {p.role})")
+            raise NotActive(
+                f"takeover needs this unit standby and the partner active (partner: {p.role})"
+            )
         try:
             reply: DemoteReply = await self._client.demote(
-                DemoteRequest(by=self.name, boot_id=self.boot_id), timeout=5.0
+                DemoteRequest(by=self.name, boot_id=self.boot_id), wait=5.0
             )
         except PartnerError as exc:
             raise PartnerUnavailable(f"the partner did not step down: {exc}") from exc

@@ -1,4 +1,4 @@
-"""One uvicorn listener on one address; a unit has its direct one and, while active, the shared one."""
+"""One uvicorn listener on one address: a unit's direct one and, while active, the shared one."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class Listener:
     """Serves an ASGI app on one address until stopped."""
 
-    def __init__(self, app: Any, host: str, port: int, *, ssl: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app: Any, host: str, port: int, *, ssl: dict[str, str] | None = None
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
@@ -102,4 +104,6 @@ class Listener:
             server.force_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=2)
-        log.info("stopped listening", extra={"event": "unlisten", "address": f"{self.host}:{self.port}"})
+        log.info(
+            "stopped listening", extra={"event": "unlisten", "address": f"{self.host}:{self.port}"}
+        )

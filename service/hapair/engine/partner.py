@@ -32,20 +32,23 @@ class PartnerClient:
         self.pair_key = pair_key
         # The partner's certificate is often self-signed; the pair key authenticates it.
         self._client = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, verify=False, trust_env=False  # noqa: S501
+            base_url=self.base_url,
+            timeout=timeout,
+            verify=False,  # noqa: S501 - a self-signed partner; the pair key authenticates it
+            trust_env=False,
         )
 
     async def close(self) -> None:
         """Closes the connection pool."""
         await self._client.aclose()
 
-    async def _post(self, path: str, body: bytes, timeout: float | None = None) -> bytes:
+    async def _post(self, path: str, body: bytes, wait: float | None = None) -> bytes:
         headers = {"content-type": "application/json", **pairauth.sign(self.pair_key, body)}
         try:
-            if timeout is None:
+            if wait is None:
                 resp = await self._client.post(path, content=body, headers=headers)
             else:
-                resp = await self._client.post(path, content=body, headers=headers, timeout=timeout)
+                resp = await self._client.post(path, content=body, headers=headers, timeout=wait)
         except httpx.HTTPError as exc:
             raise PartnerError(f"{type(exc).__name__}: {exc}") from exc
         if resp.status_code != 200:
@@ -60,9 +63,9 @@ class PartnerClient:
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad heartbeat: {exc}") from exc
 
-    async def demote(self, request: DemoteRequest, timeout: float) -> DemoteReply:
+    async def demote(self, request: DemoteRequest, wait: float) -> DemoteReply:
         """Asks the active partner to step down."""
-        raw = await self._post(DEMOTE_PATH, encoder.encode(request), timeout=timeout)
+        raw = await self._post(DEMOTE_PATH, encoder.encode(request), wait=wait)
         try:
             return demote_reply_decoder.decode(raw)
         except msgspec.DecodeError as exc:

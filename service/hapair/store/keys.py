@@ -9,4 +9,3 @@ CONFLICTS = f"{PREFIX}:conflicts"
 TOKENS = f"{PREFIX}:tokens"
 
 HISTORY_KEEP = 1000
-

@@ -136,10 +136,10 @@ def sync_detailed(
         dry_run (bool | Unset): Validate and answer what would be stored; store nothing. Default:
             False.
         if_match (str | Unset):
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,10 +177,10 @@ def sync(
         dry_run (bool | Unset): Validate and answer what would be stored; store nothing. Default:
             False.
         if_match (str | Unset):
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -213,10 +213,10 @@ async def asyncio_detailed(
         dry_run (bool | Unset): Validate and answer what would be stored; store nothing. Default:
             False.
         if_match (str | Unset):
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -252,10 +252,10 @@ async def asyncio(
         dry_run (bool | Unset): Validate and answer what would be stored; store nothing. Default:
             False.
         if_match (str | Unset):
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
-        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters: ``null``
-            resets a field to its default.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
+        body (HAParametersPatch): A JSON merge patch (RFC 7396) of the HA parameters; ``null``
+            resets a field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
