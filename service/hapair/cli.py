@@ -81,7 +81,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     window, max_boots = pacify_limits()
     return Settings(
         listen=ns.listen,
-        data_dir=Path(ns.data_dir),
+        data_dir=Path(ns.data_dir).resolve(),
         redis_url=ns.redis,
         mode=ns.mode,
         partner=ns.partner,
@@ -246,13 +246,53 @@ def _read_or_create(path: Path, make: Any) -> str:
     return value
 
 
+def _start_unit(
+    name: str,
+    address: str,
+    *,
+    partner: str,
+    shared: str,
+    data_dir: Path,
+    ns: argparse.Namespace,
+    env: dict[str, str],
+    log_file: Any,
+) -> subprocess.Popen[bytes]:
+    """One unit of ``hapair up``, its JSON log in its data dir."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hapair",
+            "serve",
+            "--listen",
+            address,
+            "--data-dir",
+            str(data_dir / name),
+            "--mode",
+            name,
+            "--partner",
+            partner,
+            "--shared",
+            shared,
+            "--heartbeat-interval",
+            str(ns.heartbeat_interval),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
+        start_new_session=True,
+    )
+
+
 def cmd_up(ns: argparse.Namespace) -> int:
     """``hapair up``: a whole pair on this host, each unit with its embedded Redis."""
     import httpx
 
     from hapair.api.auth import new_token
 
-    data_dir = Path(ns.data_dir)
+    data_dir = Path(ns.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     port = ns.port
     pair_key = _read_or_create(data_dir / "pair.key", lambda: secrets.token_urlsafe(32))
@@ -272,29 +312,18 @@ def cmd_up(ns: argparse.Namespace) -> int:
     try:
         for name, address in units.items():
             partner = units["second" if name == "first" else "first"]
-            procs[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "hapair",
-                    "serve",
-                    "--listen",
-                    address,
-                    "--data-dir",
-                    str(data_dir / name),
-                    "--mode",
+            (data_dir / name).mkdir(parents=True, exist_ok=True)
+            with (data_dir / name / "hapair.log").open("ab") as log_file:
+                procs[name] = _start_unit(
                     name,
-                    "--partner",
-                    partner,
-                    "--shared",
-                    shared,
-                    "--heartbeat-interval",
-                    str(ns.heartbeat_interval),
-                ],
-                env=env,
-                preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
-                start_new_session=True,
-            )
+                    address,
+                    partner=partner,
+                    shared=shared,
+                    data_dir=data_dir,
+                    ns=ns,
+                    env=env,
+                    log_file=log_file,
+                )
         deadline = time.monotonic() + 30
         pending = set(units)
         while pending and not stopping and time.monotonic() < deadline:
@@ -317,6 +346,8 @@ def cmd_up(ns: argparse.Namespace) -> int:
                 f"  second         : http://{units['second']}   (pid {procs['second'].pid})\n"
                 f"  admin token    : {token}\n"
                 f"  docs           : http://{shared}/docs\n"
+                f"  logs           : {data_dir / 'first' / 'hapair.log'}, "
+                f"{data_dir / 'second' / 'hapair.log'}\n"
                 f"Ctrl-C stops both units.",
                 flush=True,
             )

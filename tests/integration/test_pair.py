@@ -387,9 +387,7 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "hapair",
-            "up",
-            "--data-dir",
-            str(tmp_path / "up"),
+            "up",  # the README's run command: default (relative) data dir ./.hapair
             "--port",
             str(port),
             "--heartbeat-interval",
@@ -398,6 +396,7 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=tmp_path,
     )
     try:
         lines: list[str] = []

@@ -112,7 +112,8 @@ class EmbeddedRedis:
         """
         if not bind:
             raise ValueError("bind needs at least one address")
-        self._data_dir = Path(data_dir)
+        # absolute: redis-server changes into --dir before it opens --logfile
+        self._data_dir = Path(data_dir).resolve()
         self._bind = tuple(bind)
         self._fixed_port = port is not None
         self._port = port if port is not None else free_port(_probe_host(self._bind))
