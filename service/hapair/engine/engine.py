@@ -118,6 +118,7 @@ class HAEngine:
         self._rebooting = False
         self._closed = False
         self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
+        self._master_epoch = -1  # the role epoch in which this unit's Redis was made a master
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -308,6 +309,8 @@ class HAEngine:
     # ---- the loop --------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        # Fixed rate: a slow heartbeat does not stretch the period (failover detection).
+        next_tick = time.monotonic()
         while True:
             try:
                 await self._tick()
@@ -315,7 +318,8 @@ class HAEngine:
                 raise
             except Exception:
                 log.exception("engine tick failed", extra={"event": "tick-error"})
-            await asyncio.sleep(self._interval())
+            next_tick = max(next_tick + self._interval(), time.monotonic())
+            await asyncio.sleep(next_tick - time.monotonic())
 
     def heard(self, hb: Heartbeat) -> None:
         """Records a heartbeat from the partner (sent by it or answered to ours)."""
@@ -351,6 +355,7 @@ class HAEngine:
         async with self._role_lock:
             await self._apply(decide(facts))
         if self.role == "active":
+            await self._ensure_master()
             await self._ensure_shared()
         elif self.role == "standby":
             await self._ensure_replicating()
@@ -413,8 +418,7 @@ class HAEngine:
         self.role_epoch += 1
         if new == "active":
             self._replicating_from = None
-            with contextlib.suppress(StoreUnavailable):
-                await self.store.promote()
+            await self._ensure_master()
             await self._ensure_shared()
         else:
             await self._stop_shared()
@@ -433,6 +437,16 @@ class HAEngine:
             extra={"event": "role-change", "unit": self.name, "from": old, "to": new},
         )
         self._run_hook(new)
+
+    async def _ensure_master(self) -> None:
+        """The active's Redis must be a master; retried every tick until it is (Redis outages)."""
+        if self._master_epoch == self.role_epoch:
+            return
+        try:
+            await self.store.promote()
+        except StoreUnavailable:
+            return
+        self._master_epoch = self.role_epoch
 
     async def _ensure_shared(self) -> None:
         shared = self.unit.shared_address
