@@ -523,3 +523,22 @@ def test_standby_repoints_replication_changed_behind_its_back(pair: Pair) -> Non
         assert pair.patch({"initial_wait_time": 8}).headers["HA-Partner-Acknowledged"] == "true"
     finally:
         replica.close()
+
+
+def test_active_whose_redis_dies_steps_aside_and_partner_takes_over(pair: Pair) -> None:
+    pair.start_both()
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    poll(lambda: pair.params(pair.second)["ha_timeout"] == 3, timeout=5)
+    assert pair.first.proc is not None
+    os.kill(_redis_pid_of(pair.first.proc.pid), signal.SIGKILL)  # the process lives on
+    killed = time.monotonic()
+    poll(lambda: pair.shared_unit_name(timeout=0.3) == "second", timeout=15, what="second serves")
+    print(f"second took over {time.monotonic() - killed:.2f} s after first's Redis died")
+
+    def first_not_synced() -> bool:
+        first = next(u for u in pair.status(pair.second)["units"] if u["name"] == "first")
+        return (first["role"], first["reason"]) == ("not_operational", "not-synced")
+
+    poll(first_not_synced, timeout=5, what="first shown not_operational / not-synced")
+    resp = pair.patch({"initial_wait_time": 12})
+    assert resp.status_code == 200, resp.text

@@ -109,3 +109,12 @@ def test_wants_takeover_only_for_preferred_standby_in_sync() -> None:
     assert not wants_takeover(f, in_sync=False)
     assert not wants_takeover(replace(f, preferred_server="second"), in_sync=True)
     assert not wants_takeover(replace(f, holding=True), in_sync=True)
+
+
+def test_decide_unit_without_its_redis_steps_aside_after_ha_timeout() -> None:
+    for role in ("active", "standby", "starting"):
+        assert decide(facts(role, partner("standby"), store_down_for=2.9)).role != "not_operational"
+        d = decide(facts(role, partner("standby"), store_down_for=3.0))
+        assert (d.role, d.reason) == ("not_operational", "not-synced")
+    # once it answers again, the unit negotiates afresh: the partner is active now
+    assert decide(facts("not_operational", partner("active"))).role == "standby"

@@ -119,6 +119,7 @@ class HAEngine:
         self._closed = False
         self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
         self._master_epoch = -1  # the role epoch in which this unit's Redis was made a master
+        self._store_down_since: float | None = None
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -331,8 +332,10 @@ class HAEngine:
         try:
             self.snapshot = await self.store.read()
             self.metrics.revision.set(self.snapshot.revision)
+            self._store_down_since = None
         except StoreUnavailable:
-            pass
+            if self._store_down_since is None:
+                self._store_down_since = time.monotonic()
         if self._client is not None:
             try:
                 self.heard(await self._client.heartbeat(self.heartbeat()))
@@ -397,6 +400,7 @@ class HAEngine:
             both_standby_for=0.0
             if self._both_standby_since is None
             else now - self._both_standby_since,
+            store_down_for=0.0 if self._store_down_since is None else now - self._store_down_since,
         )
 
     def _in_sync_with_partner(self) -> bool:
@@ -598,8 +602,12 @@ class HAEngine:
             return False
         return server[0] == host and server[1] == port
 
-    def note_commit(self, revision: int, actor: str, fields: list[str]) -> None:
-        """Logs a committed revision (who and which fields; never values that could be secrets)."""
+    def note_commit(self, snapshot: Snapshot, actor: str, fields: list[str]) -> None:
+        """Takes in a committed revision at once (``ha_timeout`` and friends apply from now on)
+        and logs it: who and which fields, never values."""
+        revision = snapshot.revision
+        if revision > self.snapshot.revision:
+            self.snapshot = snapshot
         log.info(
             "revision committed",
             extra={"event": "commit", "revision": revision, "actor": actor, "fields": fields},

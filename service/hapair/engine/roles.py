@@ -42,6 +42,7 @@ class Facts:
     partner: PartnerFacts | None  # None: not heard within ha_timeout
     holding: bool = False  # just demoted for a takeover: do not grab the role back
     both_standby_for: float = 0.0
+    store_down_for: float = 0.0  # how long this unit's own Redis has not answered
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ def decide(f: Facts) -> Decision:
     """The next role of this unit."""
     if f.pacified:
         return Decision("pacified")
+    if f.store_down_for >= f.ha_timeout:
+        # A unit without its Redis can neither serve nor keep the pair's data: it steps
+        # aside (its partner takes over) until the Redis answers again.
+        return Decision("not_operational", "not-synced")
     p = f.partner
     if p is not None:
         if p.mode == f.mode:

@@ -170,7 +170,7 @@ class ParametersService:
                     self._cache = committed
                 self.metrics.commits.inc()
                 self.metrics.revision.set(revision)
-                self.engine.note_commit(revision, actor, list(changes))
+                self.engine.note_commit(committed.snap, actor, list(changes))
                 result = WriteResult(committed.resource, None, committed=True)
         return WriteResult(result.resource, await self._acknowledged(), result.committed)
 

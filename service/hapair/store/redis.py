@@ -17,6 +17,9 @@ from urllib.parse import urlparse
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from hapair.domain.errors import StoreUnavailable
@@ -104,6 +107,10 @@ def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
         max_connections=max_connections,
         health_check_interval=0,
         retry_on_timeout=False,
+        # One immediate retry (a pooled connection may have died with a Redis restart), no
+        # backoff: redis-py's default (3 retries, exponential backoff from 1 s) would turn an
+        # outage into multi-second waits instead of a quick 503.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
 
 
