@@ -141,6 +141,26 @@ def _prepare_unit(settings: Settings) -> Any:
     return files
 
 
+def _redis_for(settings: Settings, host: str) -> tuple[Any, str]:
+    """The unit's Redis: ``--redis``, or the embedded one started now (and its URL).
+
+    The embedded one listens on loopback and, when the direct address is not loopback, on
+    that address too, so the partner can replicate from it.
+    """
+    from hapair.store.embedded import EmbeddedRedis
+
+    if settings.redis_url:
+        return None, settings.redis_url
+    loopback = _is_loopback(settings.listen)
+    wildcard = host == "0.0.0.0"
+    bind = ["0.0.0.0"] if wildcard else ["127.0.0.1"] if loopback else ["127.0.0.1", host]
+    embedded = EmbeddedRedis(settings.data_dir, bind=bind)
+    embedded.start()
+    if loopback or wildcard:
+        return embedded, embedded.url
+    return embedded, f"redis://{host}:{embedded.port}/0"
+
+
 async def _serve(settings: Settings) -> int:
     from hapair.api.auth import Authenticator
     from hapair.api.context import AppContext
@@ -150,24 +170,11 @@ async def _serve(settings: Settings) -> int:
     from hapair.engine.listener import Listener
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
-    from hapair.store.embedded import EmbeddedRedis
     from hapair.store.redis import Store, connect
 
     files = _prepare_unit(settings)
     host, port = parse_host_port(settings.listen)
-    embedded: EmbeddedRedis | None = None
-    if settings.redis_url:
-        redis_url = settings.redis_url
-    else:
-        loopback = _is_loopback(settings.listen)
-        bind = ["127.0.0.1"] if loopback or host == "0.0.0.0" else ["127.0.0.1", host]
-        if host == "0.0.0.0":
-            bind = ["0.0.0.0"]
-        embedded = EmbeddedRedis(settings.data_dir, bind=bind)
-        embedded.start()
-        redis_url = (
-            embedded.url if loopback or host == "0.0.0.0" else f"redis://{host}:{embedded.port}/0"
-        )
+    embedded, redis_url = _redis_for(settings, host)
     store = Store(connect(redis_url))
     store.start_probe()
     metrics = Metrics()
@@ -207,7 +214,14 @@ async def _serve(settings: Settings) -> int:
                 "unit": engine.name,
             },
         )
+        keeper = (
+            asyncio.create_task(_keep_embedded(embedded, engine, redis_url))
+            if embedded is not None
+            else None
+        )
         await stop.wait()
+        if keeper is not None:
+            keeper.cancel()
     finally:
         log.info("hapair stopping", extra={"event": "stop"})
         await engine.close()
@@ -217,6 +231,32 @@ async def _serve(settings: Settings) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
+    """Restarts the embedded redis-server if it dies, once the unit is no longer active.
+
+    An active unit first steps aside (``ha_timeout`` without its Redis): restarted from its
+    append-only file, the Redis might lack the last writes its replica already has, so the unit
+    comes back through the boot negotiation (standby, conflicts archived) rather than as the
+    active. It runs on the event loop's thread: the parent-death signal of the child is tied
+    to the thread that starts it.
+    """
+    while True:
+        await asyncio.sleep(0.5)
+        if embedded.pid is not None or (engine.ha and engine.role == "active"):
+            continue
+        log.error("embedded redis-server is gone; restarting it", extra={"event": "redis-restart"})
+        try:
+            url = embedded.start()
+        except RuntimeError:
+            log.exception("redis-server restart failed", extra={"event": "redis-restart-failed"})
+            continue
+        if url != redis_url:
+            log.error(
+                "redis-server restarted on another port",
+                extra={"event": "redis-restart-port", "url": url},
+            )
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
