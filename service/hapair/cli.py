@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import os
 import secrets
@@ -326,58 +327,105 @@ def _start_unit(
     )
 
 
-def cmd_up(ns: argparse.Namespace) -> int:
-    """``hapair up``: a whole pair on this host, each unit with its embedded Redis."""
+def _wait_ready(
+    procs: dict[str, subprocess.Popen[bytes]], units: dict[str, str], stopping: Any
+) -> bool:
+    """Polls each unit's ``/readyz`` (30 s); False when a unit exits first."""
     import httpx
 
+    deadline = time.monotonic() + 30
+    pending = set(units)
+    while pending and not stopping() and time.monotonic() < deadline:
+        for name in list(pending):
+            if procs[name].poll() is not None:
+                print(
+                    f"hapair up: unit {name} exited with {procs[name].returncode}", file=sys.stderr
+                )
+                return False
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://{units[name]}/readyz", timeout=1).status_code == 200:
+                    pending.discard(name)
+        time.sleep(0.1)
+    return True
+
+
+def _is_active(address: str, token: str) -> bool:
+    """Whether the unit at ``address`` reports itself the active one."""
+    import httpx
+
+    with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+        headers = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(f"http://{address}/api/v1/unit", headers=headers, timeout=1).json()
+        status = httpx.get(f"http://{address}/api/v1/ha/status", headers=headers, timeout=1).json()
+        return bool(status["pair"]["active"] == me["name"])
+    return False
+
+
+def _wait_paired(address: str, token: str, stopping: Any) -> None:
+    """Polls ``/ha/status`` until the pair is paired (10 s at most)."""
+    import httpx
+
+    deadline = time.monotonic() + 10
+    while not stopping() and time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            r = httpx.get(
+                f"http://{address}/api/v1/ha/status",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=1,
+            )
+            if r.json()["pair"]["state"] == "paired":
+                return
+        time.sleep(0.1)
+
+
+def cmd_up(ns: argparse.Namespace) -> int:
+    """``hapair up``: a whole pair on this host, each unit with its embedded Redis.
+
+    A unit that exits (say, killed to watch a failover) is started again once its partner has
+    taken over (or after 20 s), as a rebooted appliance would be: it comes back as the
+    standby, or pacified after too many boots.
+    """
     from hapair.api.auth import new_token
 
     data_dir = Path(ns.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = ns.port
     pair_key = _read_or_create(data_dir / "pair.key", lambda: secrets.token_urlsafe(32))
     token = _read_or_create(data_dir / "admin.token", new_token)
-    shared = f"127.0.0.10:{port}"
-    units = {"first": f"127.0.0.11:{port}", "second": f"127.0.0.12:{port}"}
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    shared = f"127.0.0.10:{ns.port}"
+    units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
+    # `hapair status` run in the same folder finds the pair without flags
+    (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
     env = {**os.environ, "HAPAIR_PAIR_KEY": pair_key, "HAPAIR_ADMIN_TOKEN": token}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
     def stop_all(*_: Any) -> None:
         nonlocal stopping
         stopping = True
 
+    def start(name: str) -> None:
+        (data_dir / name).mkdir(parents=True, exist_ok=True)
+        with (data_dir / name / "hapair.log").open("ab") as log_file:
+            procs[name] = _start_unit(
+                name,
+                units[name],
+                partner=units["second" if name == "first" else "first"],
+                shared=shared,
+                data_dir=data_dir,
+                ns=ns,
+                env=env,
+                log_file=log_file,
+            )
+
     signal.signal(signal.SIGINT, stop_all)
     signal.signal(signal.SIGTERM, stop_all)
     try:
+        # first, then second: the pair comes up paired with first active, not racing
         for name, address in units.items():
-            partner = units["second" if name == "first" else "first"]
-            (data_dir / name).mkdir(parents=True, exist_ok=True)
-            with (data_dir / name / "hapair.log").open("ab") as log_file:
-                procs[name] = _start_unit(
-                    name,
-                    address,
-                    partner=partner,
-                    shared=shared,
-                    data_dir=data_dir,
-                    ns=ns,
-                    env=env,
-                    log_file=log_file,
-                )
-        deadline = time.monotonic() + 30
-        pending = set(units)
-        while pending and not stopping and time.monotonic() < deadline:
-            for name in list(pending):
-                if procs[name].poll() is not None:
-                    print(
-                        f"hapair up: unit {name} exited with {procs[name].returncode}",
-                        file=sys.stderr,
-                    )
-                    return 1
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"http://{units[name]}/readyz", timeout=1).status_code == 200:
-                        pending.discard(name)
-            time.sleep(0.1)
+            start(name)
+            if not _wait_ready(procs, {name: address}, lambda: stopping):
+                return 1
+        _wait_paired(units["first"], token, lambda: stopping)
         if not stopping:
             print(
                 f"hapair pair is up\n"
@@ -391,29 +439,41 @@ def cmd_up(ns: argparse.Namespace) -> int:
                 f"Ctrl-C stops both units.",
                 flush=True,
             )
+        exited: dict[str, float] = {}
         while not stopping:
             for name, proc in procs.items():
-                if proc.poll() is not None:
+                if proc.poll() is not None and name not in exited:
+                    exited[name] = time.monotonic()
                     print(
-                        f"hapair up: unit {name} exited with {proc.returncode}",
-                        file=sys.stderr,
+                        f"hapair up: unit {name} exited ({proc.returncode}); it starts again "
+                        "once its partner has taken over",
                         flush=True,
                     )
-                    procs = {k: v for k, v in procs.items() if v.poll() is None}
-                    break
+            for name, since in list(exited.items()):
+                other = units["second" if name == "first" else "first"]
+                if time.monotonic() - since >= 20 or _is_active(other, token):
+                    del exited[name]
+                    start(name)
+                    print(
+                        f"hapair up: unit {name} started again (pid {procs[name].pid})", flush=True
+                    )
             time.sleep(0.2)
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        print("hapair pair stopped", flush=True)
+        _stop_units(procs)
     return 0
+
+
+def _stop_units(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    print("hapair pair stopped", flush=True)
 
 
 # ---- status --------------------------------------------------------------------------------
@@ -423,16 +483,23 @@ def cmd_status(ns: argparse.Namespace) -> int:
     """``hapair status``: the two units as the seed's coloured squares."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {ns.token}"} if ns.token else {}
+    url, token = ns.url, ns.token
+    up_dir = Path(ns.data_dir)
+    if url is None:
+        up = up_dir / "up.json"
+        url = json.loads(up.read_text())["url"] if up.exists() else f"http://{DEFAULT_LISTEN}"
+    if token is None and (up_dir / "admin.token").exists():
+        token = (up_dir / "admin.token").read_text().strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         resp = httpx.get(
-            f"{ns.url.rstrip('/')}/api/v1/ha/status",
+            f"{url.rstrip('/')}/api/v1/ha/status",
             headers=headers,
             timeout=5,
             verify=False,  # noqa: S501 - units often serve a self-signed certificate
         )
     except httpx.HTTPError as exc:
-        print(f"hapair status: {ns.url} is not reachable: {exc}", file=sys.stderr)
+        print(f"hapair status: {url} is not reachable: {exc}", file=sys.stderr)
         return 2
     if resp.status_code != 200:
         print(f"hapair status: {resp.status_code} {resp.text}", file=sys.stderr)
@@ -516,8 +583,18 @@ def main(argv: list[str] | None = None) -> int:
         "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
     )
     st = sub.add_parser("status", help="the pair's status as coloured squares")
-    st.add_argument("--url", default=env("URL", f"http://{DEFAULT_LISTEN}"))
-    st.add_argument("--token", default=env("TOKEN") or env("ADMIN_TOKEN"))
+    st.add_argument(
+        "--url",
+        default=env("URL"),
+        help=f"a unit or the shared address; default: the pair of `hapair up` in --data-dir, "
+        f"else http://{DEFAULT_LISTEN}",
+    )
+    st.add_argument(
+        "--token",
+        default=env("TOKEN") or env("ADMIN_TOKEN"),
+        help="default: the admin token of `hapair up` in --data-dir",
+    )
+    st.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     st.add_argument("--color", action="store_true", help="colour even when not a terminal")
     tok = sub.add_parser("token", help="API tokens")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)

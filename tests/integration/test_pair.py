@@ -426,6 +426,42 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             timeout=5,
         )
         assert resp.status_code == 200
+        # `hapair status` in the same folder finds the pair and its token by itself
+        out = subprocess.run(
+            [sys.executable, "-m", "hapair", "status"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
+        assert "pair: paired (active: first)" in out, out
+        # kill -9 the active: second takes over, then `up` starts first again: the standby
+        headers = {"Authorization": f"Bearer {token}"}
+        shared_params = f"http://127.0.0.10:{port}/api/v1/ha/parameters"
+        assert (
+            httpx.patch(shared_params, json={"ha_timeout": 3}, headers=headers).status_code == 200
+        )
+        first_pid = next(
+            int(x.split("pid ")[1].rstrip(")\n ")) for x in lines if x.lstrip().startswith("first")
+        )
+        os.kill(first_pid, signal.SIGKILL)
+        restarted = proc.stdout.readline() + proc.stdout.readline()
+        assert "unit first exited" in restarted, restarted
+        assert "started again" in restarted, restarted
+
+        def paired() -> bool:
+            r = httpx.get(
+                f"http://127.0.0.12:{port}/api/v1/ha/status",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=2,
+            )
+            got = {u["name"]: u["role"] for u in r.json()["units"]}
+            return got == {"first": "standby", "second": "active"}
+
+        poll(paired, timeout=30, interval=0.2, what="first back as the standby")
+        units = children_of(proc.pid)
+        everything += units + [pid for u in units for pid in children_of(u)]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
         poll(
