@@ -222,6 +222,7 @@ def test_returning_unit_stays_standby_until_takeover(pair: Pair) -> None:
         time.sleep(0.2)
     resp = pair.http.post(f"{pair.first.url}/api/v1/unit/takeover")
     assert resp.status_code == 200, resp.text
+    assert resp.json()["pair"] == {"state": "paired", "active": "first"}
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
     poll(
         lambda: pair.shared_unit_name() == "first",
@@ -575,8 +576,15 @@ def test_active_whose_redis_dies_steps_aside_and_partner_takes_over(pair: Pair) 
     # it stepped aside as not_operational / not-synced (its Redis comes back soon after, so
     # the state is short: read it from the unit's log)
     assert pair.first.proc is not None
-    steps = [json.loads(x) for x in pair.first.proc.log_text().splitlines() if x.startswith("{")]
-    assert any(e.get("to") == "not_operational" for e in steps if e.get("event") == "role-change")
+    proc = pair.first.proc
+
+    def stepped_aside() -> bool:
+        events = [json.loads(x) for x in proc.log_text().splitlines() if x.startswith("{")]
+        return any(
+            e.get("event") == "role-change" and e.get("to") == "not_operational" for e in events
+        )
+
+    poll(stepped_aside, timeout=5, what="first logs its step aside")
     resp = pair.patch({"initial_wait_time": 12})
     assert resp.status_code == 200, resp.text
     # first restarts its Redis once it has stepped aside, and rejoins as the standby

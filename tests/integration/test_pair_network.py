@@ -149,6 +149,11 @@ def test_split_brain_resolves_and_archives_conflicts(
                 for e in _events(procs[name])
             ), name
         # the revision only first held is archived, before first's Redis became a replica
+        poll(
+            lambda: any(e.get("event") == "replicaof" for e in _events(procs["first"])),
+            timeout=5,
+            what="first replicates from second",
+        )
         events = _events(procs["first"])
         archived = next(i for i, e in enumerate(events) if e.get("event") == "conflicts-archived")
         replica = max(i for i, e in enumerate(events) if e.get("event") == "replicaof")

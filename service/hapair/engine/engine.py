@@ -420,27 +420,34 @@ class HAEngine:
         old = self.role
         self.role = new
         self.role_epoch += 1
+        log.info(
+            "role change",
+            extra={"event": "role-change", "unit": self.name, "from": old, "to": new},
+        )
         if new == "active":
             self._replicating_from = None
             await self._ensure_master()
             await self._ensure_shared()
         else:
             await self._stop_shared()
-            if new == "standby":
-                self._replicating_from = None
-            else:
-                self._replicating_from = None
+            self._replicating_from = None  # a standby re-points at its partner next tick
+            if new != "standby":  # nobody else's copy: replicate nothing
                 with contextlib.suppress(StoreUnavailable):
                     await self.store.promote()
         if new != "not_operational":
             self.reason = None if new != "starting" else "starting"
         self.metrics.set_role(new)
         self.metrics.role_changes.inc()
-        log.info(
-            "role change",
-            extra={"event": "role-change", "unit": self.name, "from": old, "to": new},
-        )
         self._run_hook(new)
+        # Tell the partner now rather than at the next tick: both views converge at once.
+        self._spawn(self._exchange())
+
+    async def _exchange(self) -> None:
+        """One heartbeat exchange with the partner, outside the tick."""
+        if self._client is None:
+            return
+        with contextlib.suppress(PartnerError):
+            self.heard(await self._client.heartbeat(self.heartbeat()))
 
     async def _ensure_master(self) -> None:
         """The active's Redis must be a master; retried every tick until it is (Redis outages)."""
@@ -653,6 +660,7 @@ class HAEngine:
         async with self._role_lock:
             self.snapshot = await self.store.read()
             await self._transition("active")
+        await self._exchange()  # the answer shows the pair as it now is
 
     async def demote(self, request: DemoteRequest) -> DemoteReply:
         """The partner takes over: step down, and tell it the last revision to wait for."""

@@ -71,7 +71,7 @@ class Listener:
             lifespan="off",
             access_log=False,
             log_level="warning",
-            timeout_graceful_shutdown=2,
+            timeout_graceful_shutdown=1,
             **self.ssl,  # type: ignore[arg-type]
         )
         self._server = _Server(config)
