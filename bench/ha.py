@@ -270,12 +270,24 @@ def bench_redis_down(procs: Procs, samples: int) -> None:
                 redis_proc.kill9()
             else:
                 os.kill(redis_proc.pid, signal.SIGSTOP)
-            results = [_timed_get(http, base + PARAMS) for _ in range(samples)]
+            # The active may answer reads from memory until its Redis probe notices (0.5 s):
+            # the target is a 503 within 2 s of the fault, and no request hanging past 2 s.
+            fault = time.monotonic()
+            results = []
+            first_503: float | None = None
+            while time.monotonic() - fault < 10 and (first_503 is None or len(results) < samples):
+                got = _timed_get(http, base + PARAMS)
+                results.append(got)
+                if got[0] == 503 and first_503 is None:
+                    first_503 = time.monotonic() - fault
             statuses = sorted({f"{s} {slug}" for s, _, slug in results})
             worst = max(t for _, t, _ in results)
+            ok = first_503 is not None and first_503 <= 2.0 and worst <= 2.0
             print(
-                f"  {how}: answers {statuses}; latency {fmt([t for _, t, _ in results])}; "
-                f"target 503 within 2 s {'OK' if worst <= 2.0 and len(statuses) == 1 else 'MISSED'}"
+                f"  {how}: answers {statuses}; first 503 after "
+                f"{'never' if first_503 is None else f'{first_503:.2f} s'}; per-request latency "
+                f"{fmt([t for _, t, _ in results])}; target 503 within 2 s "
+                f"{'OK' if ok else 'MISSED'}"
             )
             if how == "killed":
                 redis_proc = _restart_redis(procs, redis_dir, redis_url)

@@ -27,6 +27,7 @@ from hapair.domain.parameters import HAParameters
 from hapair.store import keys
 
 SOCKET_TIMEOUT_S = 1.5
+DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
 CONNECT_TIMEOUT_S = 1.0
 
 _COMMIT = """
@@ -148,9 +149,26 @@ class Store:
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
 
-    def recently_ok(self, within: float = 0.5) -> bool:
+    def recently_ok(self, within: float = DOWN_AFTER_S) -> bool:
         """Whether Redis answered the probe within the last ``within`` seconds."""
         return time.monotonic() - self._last_ok < within
+
+    def _guarded(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """``guarded()``, failing at once while the probe knows Redis is down.
+
+        Once the probe has gone ``DOWN_AFTER_S`` without an answer, a command would only wait
+        out its socket timeout (a hung Redis) before failing: answer 503 at once instead, so a
+        Redis outage shows as 503 well within 2 s. The probe notices Redis returning within
+        its interval (0.2 s).
+        """
+        self._fail_fast_if_down()
+        return guarded()
+
+    def _fail_fast_if_down(self) -> None:
+        if self._probe is not None and self._last_ok and not self.recently_ok():
+            raise StoreUnavailable(
+                f"the unit's Redis has not answered for more than {DOWN_AFTER_S:g} s"
+            )
 
     async def close(self) -> None:
         """Closes the connection pool."""
@@ -166,7 +184,7 @@ class Store:
 
     async def ping(self) -> bool:
         """True when Redis answers."""
-        async with guarded():
+        async with self._guarded():
             return bool(await self.client.ping())
 
     async def read(self) -> Snapshot:
@@ -179,6 +197,7 @@ class Store:
         on the wire fails, the callers waiting for the next one fail with it (Redis was
         unreachable while they waited), so a hung Redis costs at most one socket timeout.
         """
+        self._fail_fast_if_down()  # rather than queue behind an MGET hanging on a dead Redis
         waiter = self._next_read
         if waiter is None:
             waiter = self._next_read = asyncio.get_running_loop().create_future()
@@ -210,7 +229,7 @@ class Store:
                     left.cancel()
 
     async def _read_once(self) -> Snapshot:
-        async with guarded():
+        async with self._guarded():
             raw_rev, raw_params = await self.client.mget(keys.REVISION, keys.PARAMETERS)
         if raw_params is None:
             return Snapshot(revision=int(raw_rev or 0), params=HAParameters(), updated_at=None)
@@ -221,7 +240,7 @@ class Store:
 
     async def revision(self) -> int:
         """The current revision only."""
-        async with guarded():
+        async with self._guarded():
             raw = await self.client.get(keys.REVISION)
         return int(raw or 0)
 
@@ -249,7 +268,7 @@ class Store:
             params=params,
             id=commit_id,
         )
-        async with guarded():
+        async with self._guarded():
             ok, revision = await self._commit(
                 keys=[keys.REVISION, keys.PARAMETERS, keys.HISTORY],
                 args=[expected, _encoder.encode(stored), _encoder.encode(entry), keys.HISTORY_KEEP],
@@ -259,25 +278,25 @@ class Store:
     async def history(self, *, limit: int, before: int | None) -> list[HistoryEntry]:
         """Newest first, revisions strictly below ``before`` when given."""
         top: str | int = "+inf" if before is None else f"({before}"
-        async with guarded():
+        async with self._guarded():
             raw = await self.client.zrevrangebyscore(keys.HISTORY, top, "-inf", start=0, num=limit)
         return [_entry_decoder.decode(item) for item in raw]  # type: ignore[arg-type]
 
     async def at_revision(self, revision: int) -> HistoryEntry | None:
         """The history entry of one revision, if it is still kept."""
-        async with guarded():
+        async with self._guarded():
             raw = await self.client.zrangebyscore(keys.HISTORY, revision, revision)
         return _entry_decoder.decode(raw[0]) if raw else None  # type: ignore[arg-type]
 
     async def wait_partner(self, timeout_ms: int) -> bool:
         """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
-        async with guarded():
+        async with self._guarded():
             acked = await self.client.execute_command("WAIT", 1, timeout_ms)  # type: ignore[no-untyped-call]
         return int(acked) >= 1
 
     async def conflicts(self) -> list[ConflictEntry]:
         """Every archived conflicting revision, oldest archive first."""
-        async with guarded():
+        async with self._guarded():
             raw = await self.client.hvals(keys.CONFLICTS)
         items = [_conflict_decoder.decode(v) for v in raw]
         items.sort(key=lambda c: (c.archived_at, c.revision))
@@ -288,12 +307,12 @@ class Store:
         if not entries:
             return
         mapping = {f"{e.unit}:{e.id or e.revision}": _encoder.encode(e) for e in entries}
-        async with guarded():
+        async with self._guarded():
             await self.client.hset(keys.CONFLICTS, mapping=mapping)  # type: ignore[arg-type]
 
     async def token_record(self, digest: str) -> tuple[str, str] | None:
         """(role, token id) of a token, looked up by its SHA-256 digest."""
-        async with guarded():
+        async with self._guarded():
             raw = await self.client.hget(keys.TOKENS, digest)
         if raw is None:
             return None
@@ -306,21 +325,21 @@ class Store:
     async def add_token(self, digest: str, role: str, token_id: str, created_at: str) -> None:
         """Stores a token's digest and role (never the token)."""
         record = {"role": role, "id": token_id, "created_at": created_at}
-        async with guarded():
+        async with self._guarded():
             await self.client.hset(keys.TOKENS, digest, _encoder.encode(record))
 
     async def replication(self) -> dict[str, Any]:
         """``INFO replication`` as a dict."""
-        async with guarded():
+        async with self._guarded():
             info: dict[str, Any] = await self.client.info("replication")
         return info
 
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
-        async with guarded():
+        async with self._guarded():
             await self.client.execute_command("REPLICAOF", host, port)  # type: ignore[no-untyped-call]
 
     async def promote(self) -> None:
         """Makes this Redis a master."""
-        async with guarded():
+        async with self._guarded():
             await self.client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
