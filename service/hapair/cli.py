@@ -529,11 +529,12 @@ def cmd_status(ns: argparse.Namespace) -> int:
 
 def cmd_token(ns: argparse.Namespace) -> int:
     """``hapair token create --role admin|viewer``: printed once, stored hashed."""
-    import redis
+    from redis.exceptions import ReadOnlyError
 
     from hapair.api.auth import digest, new_token
-    from hapair.store import keys
+    from hapair.domain.errors import StoreUnavailable
     from hapair.store.embedded import EmbeddedRedis
+    from hapair.store.redis import Store, connect
     from hapair.store.unitfile import UnitFiles
 
     data_dir = Path(ns.data_dir)
@@ -547,21 +548,24 @@ def cmd_token(ns: argparse.Namespace) -> int:
         url = embedded.start()
     token = new_token()
     token_id = secrets.token_hex(4)
-    record = {"role": ns.role, "id": token_id, "created_at": datetime.now(UTC).isoformat()}
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        import json
 
-        client.hset(keys.TOKENS, digest(token), json.dumps(record))
-        client.close()
-    except redis.exceptions.ReadOnlyError:
-        print(
-            "hapair token: this unit is a standby (read-only); create tokens on the active unit",
-            file=sys.stderr,
-        )
-        return 2
-    except redis.exceptions.RedisError as exc:
-        print(f"hapair token: Redis at {url} is not reachable: {exc}", file=sys.stderr)
+    async def add() -> None:
+        store = Store(connect(url))
+        try:
+            await store.add_token(digest(token), ns.role, token_id, datetime.now(UTC).isoformat())
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(add())
+    except StoreUnavailable as exc:
+        if isinstance(exc.__cause__, ReadOnlyError):
+            print(
+                "hapair token: this unit is a standby (read-only); create tokens on the active",
+                file=sys.stderr,
+            )
+        else:
+            print(f"hapair token: Redis at {url} is not reachable: {exc.detail}", file=sys.stderr)
         return 2
     finally:
         if embedded is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -35,7 +35,6 @@ class Settings:
     pacify_window_s: float = 300.0
     pacify_max_boots: int = 3
     log_level: str = "info"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def tls(self) -> bool:

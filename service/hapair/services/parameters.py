@@ -44,18 +44,23 @@ class WriteResult:
     committed: bool
 
 
+def _as_revision(value: object) -> int | FieldError:
+    """A revision number from JSON (strict: no strings or booleans; ``9.0`` counts as 9)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")
+    return value
+
+
 def _revision_of(raw: object) -> int | None:
     """The body's ``revision`` (read-only, but when given it must be current)."""
     if not isinstance(raw, dict) or raw.get("revision") is None:
         return None
-    value = raw["revision"]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationFailed(
-            [FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")]
-        )
-    return value
+    revision = _as_revision(raw["revision"])
+    if isinstance(revision, FieldError):
+        raise ValidationFailed([revision])
+    return revision
 
 
 class ParametersService:
@@ -179,16 +184,12 @@ class ParametersService:
         if not isinstance(raw, dict):
             raise ValidationFailed([FieldError("", "request body must be a JSON object")])
         errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k != "revision"]
-        value = raw.get("revision")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            errors.append(
-                FieldError("/revision", f"revision must be a non-negative integer, got {value!r}")
-            )
-        if errors:
+        revision = _as_revision(raw.get("revision"))
+        if isinstance(revision, FieldError):
+            errors.append(revision)
+        if errors or isinstance(revision, FieldError):
             raise ValidationFailed(errors)
-        return int(value)  # type: ignore[arg-type]
+        return revision
 
     async def _build(
         self, kind: WriteKind, snap: Snapshot, values: dict[str, Any], target: int | None
