@@ -9,7 +9,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,7 +19,7 @@ from hapair.api.allow import fix_allow_header
 from hapair.api.auth import before_api_request
 from hapair.api.context import AppContext
 from hapair.api.ha import HAController
-from hapair.api.openapi import openapi_json
+from hapair.api.openapi import DocumentPlugin, openapi_json
 from hapair.api.problems import from_domain, from_http, from_recursion, from_unexpected
 from hapair.api.unit import UnitController
 from hapair.domain.errors import DomainError
@@ -113,7 +112,7 @@ def create_app(ctx: AppContext) -> Litestar:
             version=__version__,
             description="Management plane of a two-unit high-availability pair.",
             path="/_schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[DocumentPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(

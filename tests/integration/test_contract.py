@@ -52,6 +52,9 @@ def test_openapi_json_matches_document_served_by_running_unit(make_unit: Any) ->
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
     assert r.content == COMMITTED.read_bytes(), f"served document differs: run {REGEN}"
+    # Litestar's own schema route serves the same document, not its raw one
+    for path in ("/_schema", "/_schema/openapi.json"):
+        assert httpx.get(f"{unit.direct}{path}", timeout=5).content == r.content, path
 
 
 def test_every_operation_has_id_summary_security_and_problem_responses() -> None:

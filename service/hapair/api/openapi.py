@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from hapair.api import wire
 
@@ -234,10 +235,15 @@ def render(app: Litestar) -> bytes:
 @get("/openapi.json", include_in_schema=False, media_type="application/json", sync_to_thread=False)
 def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """``GET /openapi.json``."""
-    state = request.app.state
-    if getattr(state, "openapi_bytes", None) is None:
-        state.openapi_bytes = render(request.app)
-    return Response(state.openapi_bytes, media_type="application/json")
+    return Response(cached_document(request.app), media_type="application/json")
+
+
+def cached_document(app: Litestar) -> bytes:
+    """``render(app)``, computed once per app."""
+    if getattr(app.state, "openapi_bytes", None) is None:
+        app.state.openapi_bytes = render(app)
+    body: bytes = app.state.openapi_bytes
+    return body
 
 
 class _NoEngine:
@@ -256,3 +262,11 @@ def offline_render() -> bytes:
     ctx.metrics = Metrics()
     ctx.engine = _NoEngine()  # type: ignore[assignment]
     return render(create_app(ctx))
+
+
+class DocumentPlugin(JsonRenderPlugin):
+    """Litestar's own schema route (``/_schema``) serves the same document as ``/openapi.json``."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        """The post-processed document, not Litestar's raw one."""
+        return cached_document(request.app)
