@@ -349,32 +349,29 @@ def _wait_ready(
     return True
 
 
-def _is_active(address: str, token: str) -> bool:
-    """Whether the unit at ``address`` reports itself the active one."""
+def _pair_status(address: str, token: str) -> dict[str, Any] | None:
+    """``GET /api/v1/ha/status`` of the unit at ``address``; None when it does not answer."""
     import httpx
 
-    with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-        headers = {"Authorization": f"Bearer {token}"}
-        me = httpx.get(f"http://{address}/api/v1/unit", headers=headers, timeout=1).json()
-        status = httpx.get(f"http://{address}/api/v1/ha/status", headers=headers, timeout=1).json()
-        return bool(status["pair"]["active"] == me["name"])
-    return False
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        r = httpx.get(
+            f"http://{address}/api/v1/ha/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=1,
+        )
+        if r.status_code == 200:
+            body: dict[str, Any] = r.json()
+            return body
+    return None
 
 
 def _wait_paired(address: str, token: str, stopping: Any) -> None:
     """Polls ``/ha/status`` until the pair is paired (10 s at most)."""
-    import httpx
-
     deadline = time.monotonic() + 10
     while not stopping() and time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-            r = httpx.get(
-                f"http://{address}/api/v1/ha/status",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=1,
-            )
-            if r.json()["pair"]["state"] == "paired":
-                return
+        status = _pair_status(address, token)
+        if status is not None and status["pair"]["state"] == "paired":
+            return
         time.sleep(0.1)
 
 
@@ -450,8 +447,10 @@ def cmd_up(ns: argparse.Namespace) -> int:
                         flush=True,
                     )
             for name, since in list(exited.items()):
-                other = units["second" if name == "first" else "first"]
-                if time.monotonic() - since >= 20 or _is_active(other, token):
+                other = "second" if name == "first" else "first"
+                status = _pair_status(units[other], token)
+                taken_over = status is not None and status["pair"]["active"] == other
+                if time.monotonic() - since >= 20 or taken_over:
                     del exited[name]
                     start(name)
                     print(
