@@ -3,7 +3,9 @@
 ``PairNetwork`` builds two network namespaces A and B, each joined to the root namespace by a
 veth pair, with the root namespace routing between them; ``partition()`` cuts A from B while
 the root namespace still reaches both. ``VethLink`` is a veth pair whose operstate a unit
-can monitor (``--interface``). Everything is named with a random suffix and removed on exit.
+can monitor (``--interface``). ``Lan`` is ``hapair up --netns``'s topology (two units and a
+client on one bridge, 192.0.2.0/24) for virtual IP tests. Everything is named with a random
+suffix and removed on exit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import subprocess
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
+
+from hapair.up_netns import INTERFACE, LanTopology
 
 Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
@@ -289,3 +293,47 @@ class VethLink:
     def operstate(self) -> str:
         """``/sys/class/net/<monitored>/operstate``: ``up``, ``down``, ``lowerlayerdown``..."""
         return Path(f"/sys/class/net/{self.monitored}/operstate").read_text().strip()
+
+
+class Lan(LanTopology):
+    """``hapair up --netns``'s topology under a unique prefix (``hpt-<pid>-<hex>``).
+
+    Namespaces ``<prefix>-lan`` (bridge ``br0``), ``-first``, ``-second``, ``-client``, each
+    host with ``eth0`` on the bridge: 192.0.2.11/.12/.100 and 2001:db8::11/::12/::100. No link
+    or address is made in the root namespace; ``close()`` deletes the namespaces by name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(f"hpt-{os.getpid()}-{secrets.token_hex(2)}")
+
+    def __enter__(self) -> Lan:
+        super().__enter__()
+        return self
+
+    def run(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``args`` inside ``host``'s namespace (output captured as text)."""
+        result = subprocess.run(
+            [*self.exec_prefix(host), *args], capture_output=True, text=True, check=False
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args} in {host} exited {result.returncode}: {result.stderr}")
+        return result
+
+    def mac(self, host: str, interface: str = INTERFACE) -> str:
+        """The MAC of ``interface`` in ``host``'s namespace."""
+        return self.run(host, "cat", f"/sys/class/net/{interface}/address").stdout.strip()
+
+    def neighbour(self, host: str, address: str) -> str | None:
+        """The MAC ``host``'s neighbour table holds for ``address`` (None: no entry or failed)."""
+        out = _ip("-n", self.ns(host), "neigh", "show", address, "dev", INTERFACE).stdout
+        words = out.split()
+        return words[words.index("lladdr") + 1].lower() if "lladdr" in words else None
+
+    def set_neighbour(self, host: str, address: str, mac: str) -> None:
+        """Give ``host`` a stale neighbour entry ``address -> mac`` (as after earlier traffic)."""
+        _ip("-n", self.ns(host), "neigh", "replace", address, "lladdr", mac, "dev", INTERFACE,
+            "nud", "stale")  # fmt: skip
+
+    def addresses(self, host: str) -> str:
+        """``ip -n NS addr`` of ``host``'s namespace."""
+        return _ip("-n", self.ns(host), "addr").stdout

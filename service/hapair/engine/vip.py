@@ -1,0 +1,344 @@
+"""The shared address as a virtual IP that moves between two hosts (SPEC section 5b).
+
+:class:`VirtualIP` adds and removes ``IP/N`` on an interface by netlink (pyroute2's
+``IPRoute``, no ``ip`` subprocess), optionally on a macvlan carrying the VRRP virtual MAC, and
+announces the address to the segment so neighbours drop the previous owner's MAC at once:
+
+- IPv4: gratuitous ARP requests (sender IP = target IP = the virtual IP, broadcast), written as
+  whole Ethernet frames to a raw ``AF_PACKET`` socket bound to the interface. The frame is
+  42 bytes built with ``struct``: pyroute2 has ARP constants but no sender, and scapy is far
+  too heavy a dependency for one fixed frame. This is what keepalived's ``vrrp_arp.c`` does.
+- IPv6: unsolicited neighbour advertisements (override flag set, solicited flag clear, target
+  link-layer address option) to ff02::1 from a raw ``ICMPv6`` socket with hop limit 255 (a
+  receiver drops NAs with any other hop limit); the kernel fills in the ICMPv6 checksum. IPv6
+  virtual addresses are added with ``IFA_F_NODAD`` (as keepalived does) so they are usable,
+  and can be the NA's source, at once.
+
+A receiver only *updates* an existing neighbour entry from these (Linux ignores them for
+addresses it has no entry for unless ``arp_accept``/``accept_untracked_na`` say otherwise),
+which is exactly the failover case: clients that talked to the old owner follow the address.
+
+With ``virtual_mac`` the address lives on a macvlan ``hapair-vmac`` on the interface whose
+MAC is the VRRP virtual MAC (:func:`vrrp_mac`); the parent interface is told, as keepalived
+tells it (``arp_ignore=1``, ``arp_filter=1``), to answer ARP only for its own addresses, or it
+would also answer for the virtual IP with its own MAC. The sysctls are written under
+``/proc/sys`` of the calling process's network namespace and restored by :meth:`remove` when
+this object set them.
+
+All calls block briefly (netlink round trips; ``announce`` sleeps ``interval`` between
+packets) and need CAP_NET_ADMIN and CAP_NET_RAW: :func:`check_capabilities`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import socket
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+CAP_NET_ADMIN = 12
+CAP_NET_RAW = 13
+VMAC_INTERFACE = "hapair-vmac"
+IFA_F_NODAD = 0x02
+
+_ETH_P_ARP = 0x0806
+_ETH_P_IP = 0x0800
+_ARPOP_REQUEST = 1
+_ICMPV6_NA = 136
+_NA_OVERRIDE = 0x20000000
+_ND_OPT_TARGET_LLADDR = 2
+_ALL_NODES = "ff02::1"
+_ETH_ZLEN = 60
+_BROADCAST = b"\xff" * 6
+_PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
+# keepalived's set_interface_parameters: the parent answers ARP only for its own addresses,
+# the macvlan answers for the virtual IP and accepts it as a source.
+_PARENT_SYSCTLS = {"arp_ignore": "1", "arp_filter": "1"}
+_VMAC_SYSCTLS = {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}
+
+
+class VipError(Exception):
+    """The virtual IP cannot be managed (missing capability, interface, netlink failure)."""
+
+
+def vrrp_mac(virtual_id: int, *, ipv6: bool = False) -> str:
+    """The VRRP virtual MAC of ``virtual_id`` (RFC 5798: 00:00:5e:00:01:XX, IPv6 ...:02:XX)."""
+    if not 1 <= virtual_id <= 255:
+        raise ValueError(f"virtual id {virtual_id} is not in 1..255")
+    return f"00:00:5e:00:{2 if ipv6 else 1:02x}:{virtual_id:02x}"
+
+
+def effective_capabilities(status: Path = Path("/proc/self/status")) -> int:
+    """The calling process's effective capability bits (``CapEff`` of ``/proc/self/status``)."""
+    for line in status.read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    raise VipError(f"no CapEff line in {status}")
+
+
+def check_capabilities() -> None:
+    """Raise :class:`VipError` unless this process holds CAP_NET_ADMIN and CAP_NET_RAW."""
+    caps = effective_capabilities()
+    missing = [
+        name
+        for name, bit in (("CAP_NET_ADMIN", CAP_NET_ADMIN), ("CAP_NET_RAW", CAP_NET_RAW))
+        if not caps & (1 << bit)
+    ]
+    if missing:
+        raise VipError(
+            f"moving the shared address needs {' and '.join(missing)} (run as root, or grant "
+            "them: setcap/systemd AmbientCapabilities/podman --cap-add NET_ADMIN,NET_RAW)"
+        )
+
+
+class VirtualIP:
+    """One virtual IP on one interface of this host (this network namespace).
+
+    Args:
+        ip: the address, IPv4 or IPv6 (no prefix).
+        interface: the interface it lives on (the macvlan's parent with ``virtual_mac``).
+        prefix: the prefix length; None means a host address (32 or 128).
+        virtual_mac: put the address on macvlan ``hapair-vmac`` with this MAC (see
+            :func:`vrrp_mac`) so the MAC moves with the address.
+    """
+
+    def __init__(
+        self, ip: str, interface: str, prefix: int | None, *, virtual_mac: str | None = None
+    ) -> None:
+        try:
+            self.address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise VipError(f"{ip!r} is not an IP address") from None
+        self.ipv6 = self.address.version == 6
+        full = 128 if self.ipv6 else 32
+        self.prefix = full if prefix is None else prefix
+        if not 1 <= self.prefix <= full:
+            raise VipError(f"prefix /{self.prefix} is not valid for {self.address}")
+        self.interface = interface
+        self.virtual_mac = virtual_mac.lower() if virtual_mac else None
+        self._saved_sysctls: dict[tuple[str, str], str] = {}
+
+    def __repr__(self) -> str:
+        vmac = f" on {VMAC_INTERFACE} ({self.virtual_mac})" if self.virtual_mac else ""
+        return f"VirtualIP({self.address}/{self.prefix} dev {self.interface}{vmac})"
+
+    @property
+    def carrier(self) -> str:
+        """The interface that holds the address: the macvlan with a virtual MAC, else ours."""
+        return VMAC_INTERFACE if self.virtual_mac else self.interface
+
+    def check_capabilities(self) -> None:
+        """Raise :class:`VipError` unless this process holds CAP_NET_ADMIN and CAP_NET_RAW."""
+        check_capabilities()
+
+    # ---- netlink ---------------------------------------------------------------------------
+
+    def add(self) -> None:
+        """Put the address on its interface (creating the macvlan first); idempotent."""
+        with _netlink() as ipr:
+            parent = _index(ipr, self.interface)
+            if self.virtual_mac:
+                index = self._ensure_vmac(ipr, parent)
+                self._set_sysctls(self.interface, _PARENT_SYSCTLS)
+                self._set_sysctls(VMAC_INTERFACE, _VMAC_SYSCTLS)
+            else:
+                index = parent
+            if self._has_address(ipr, index):
+                return
+            extra: dict[str, Any] = {"flags": IFA_F_NODAD} if self.ipv6 else {}
+            try:
+                ipr.addr(
+                    "add", index=index, address=str(self.address), prefixlen=self.prefix, **extra
+                )
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise VipError(f"cannot add {self}: {exc}") from exc
+
+    def remove(self) -> None:
+        """Take the address off (and delete the macvlan); idempotent, also after a crash."""
+        with _netlink() as ipr:
+            for name in (self.interface, VMAC_INTERFACE):
+                index = _lookup(ipr, name)
+                if index is None:
+                    continue
+                if name == VMAC_INTERFACE and self.virtual_mac:
+                    with contextlib.suppress(NetlinkError):
+                        ipr.link("del", index=index)
+                    continue
+                if self._has_address(ipr, index):
+                    try:
+                        ipr.addr(
+                            "del", index=index, address=str(self.address), prefixlen=self.prefix
+                        )
+                    except NetlinkError as exc:
+                        if exc.code not in {errno.EADDRNOTAVAIL, errno.ENODEV}:
+                            raise VipError(f"cannot remove {self}: {exc}") from exc
+        self._restore_sysctls()
+
+    def present(self) -> bool:
+        """Whether the address is on its interface (the macvlan with a virtual MAC)."""
+        with _netlink() as ipr:
+            index = _lookup(ipr, self.carrier)
+            return index is not None and self._has_address(ipr, index)
+
+    def _has_address(self, ipr: Any, index: int) -> bool:
+        family = socket.AF_INET6 if self.ipv6 else socket.AF_INET
+        for msg in ipr.get_addr(family=family, index=index):
+            value = msg.get_attr("IFA_ADDRESS")
+            if value is not None and ipaddress.ip_address(value) == self.address:
+                return True
+        return False
+
+    def _ensure_vmac(self, ipr: Any, parent: int) -> int:
+        assert self.virtual_mac is not None
+        index = _lookup(ipr, VMAC_INTERFACE)
+        if index is not None:
+            link = ipr.get_links(index)[0]
+            if (link.get_attr("IFLA_ADDRESS") or "").lower() != self.virtual_mac or link.get_attr(
+                "IFLA_LINK"
+            ) != parent:
+                ipr.link("del", index=index)
+                index = None
+        if index is None:
+            try:
+                ipr.link(
+                    "add",
+                    ifname=VMAC_INTERFACE,
+                    kind="macvlan",
+                    link=parent,
+                    macvlan_mode="private",
+                    address=self.virtual_mac,
+                )
+            except NetlinkError as exc:
+                raise VipError(f"cannot create macvlan {VMAC_INTERFACE}: {exc}") from exc
+            index = _index(ipr, VMAC_INTERFACE)
+        ipr.link("set", index=index, state="up")
+        return index
+
+    # ---- sysctls ---------------------------------------------------------------------------
+
+    def _set_sysctls(self, interface: str, values: dict[str, str]) -> None:
+        if self.ipv6:
+            return  # neighbour discovery answers only for the receiving interface's addresses
+        for key, value in values.items():
+            path = _PROC_SYS_CONF / interface / key
+            try:
+                old = path.read_text().strip()
+                if old != value:
+                    if interface != VMAC_INTERFACE:
+                        self._saved_sysctls.setdefault((interface, key), old)
+                    path.write_text(value + "\n")
+            except OSError as exc:
+                raise VipError(f"cannot set {path} to {value}: {exc}") from exc
+
+    def _restore_sysctls(self) -> None:
+        for (interface, key), old in self._saved_sysctls.items():
+            with contextlib.suppress(OSError):
+                (_PROC_SYS_CONF / interface / key).write_text(old + "\n")
+        self._saved_sysctls.clear()
+
+    # ---- announcements ---------------------------------------------------------------------
+
+    def announce(self, count: int = 3, interval: float = 0.2) -> int:
+        """Send ``count`` gratuitous ARPs / unsolicited NAs, the first at once.
+
+        Returns how many were sent. Raises :class:`VipError` if none could be sent.
+        """
+        with _netlink() as ipr:
+            index = _index(ipr, self.carrier)
+            mac = ipr.get_links(index)[0].get_attr("IFLA_ADDRESS")
+        if not mac:
+            raise VipError(f"{self.carrier} has no link-layer address")
+        hw = bytes.fromhex(mac.replace(":", ""))
+        send = self._arp_sender(hw) if not self.ipv6 else self._na_sender(hw, index)
+        sent = 0
+        last: OSError | None = None
+        with send as emit:
+            for i in range(count):
+                if i:
+                    time.sleep(interval)
+                try:
+                    emit()
+                    sent += 1
+                except OSError as exc:
+                    last = exc
+        if sent == 0 and count > 0:
+            raise VipError(f"cannot announce {self}: {last}")
+        return sent
+
+    @contextlib.contextmanager
+    def _arp_sender(self, hw: bytes) -> Any:
+        frame = gratuitous_arp(hw, self.address.packed)
+        try:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP))
+        except OSError as exc:
+            raise VipError(f"cannot open a raw packet socket: {exc}") from exc
+        with sock:
+            sock.bind((self.carrier, _ETH_P_ARP))
+            yield lambda: sock.send(frame)
+
+    @contextlib.contextmanager
+    def _na_sender(self, hw: bytes, index: int) -> Any:
+        message = unsolicited_na(hw, self.address.packed)
+        try:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        except OSError as exc:
+            raise VipError(f"cannot open a raw ICMPv6 socket: {exc}") from exc
+        with sock:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            with contextlib.suppress(OSError):
+                # the virtual IP as source (added NODAD, so usable); else the kernel picks one
+                sock.bind((str(self.address), 0, 0, 0))
+            target = (_ALL_NODES, 0, 0, index)
+            yield lambda: sock.sendto(message, target)
+
+
+def gratuitous_arp(hw: bytes, ip: bytes) -> bytes:
+    """A broadcast Ethernet frame carrying an ARP request for ``ip`` from ``ip`` (RFC 5227)."""
+    ethernet = struct.pack("!6s6sH", _BROADCAST, hw, _ETH_P_ARP)
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, _ETH_P_IP, 6, 4, _ARPOP_REQUEST, hw, ip, b"\x00" * 6, ip)
+    return (ethernet + arp).ljust(_ETH_ZLEN, b"\x00")
+
+
+def unsolicited_na(hw: bytes, target: bytes) -> bytes:
+    """An ICMPv6 neighbour advertisement for ``target`` with the override flag (RFC 4861 7.2.6).
+
+    The checksum is left zero: the kernel computes it for raw ICMPv6 sockets.
+    """
+    header = struct.pack("!BBHI16s", _ICMPV6_NA, 0, 0, _NA_OVERRIDE, target)
+    option = struct.pack("!BB6s", _ND_OPT_TARGET_LLADDR, 1, hw)
+    return header + option
+
+
+@contextlib.contextmanager
+def _netlink() -> Any:
+    try:
+        ipr = IPRoute()
+    except OSError as exc:
+        raise VipError(f"cannot open a netlink socket: {exc}") from exc
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def _lookup(ipr: Any, name: str) -> int | None:
+    found = ipr.link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+def _index(ipr: Any, name: str) -> int:
+    index = _lookup(ipr, name)
+    if index is None:
+        raise VipError(f"no interface {name!r} in this network namespace")
+    return index
