@@ -59,6 +59,17 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
     p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
     p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
+    p.add_argument(
+        "--shared-interface",
+        default=env("SHARED_INTERFACE"),
+        help="move the shared IP as a virtual IP on this interface (CAP_NET_ADMIN, CAP_NET_RAW)",
+    )
+    p.add_argument(
+        "--shared-prefix",
+        type=int,
+        default=int(env("SHARED_PREFIX") or 0) or None,
+        help="prefix length of the virtual IP (default 32 for IPv4, 128 for IPv6)",
+    )
     p.add_argument("--pair-key", default=env("PAIR_KEY"))
     p.add_argument("--admin-token", default=env("ADMIN_TOKEN"))
     p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
@@ -87,6 +98,8 @@ def settings_from(ns: argparse.Namespace) -> Settings:
         mode=ns.mode,
         partner=ns.partner,
         shared=ns.shared,
+        shared_interface=ns.shared_interface,
+        shared_prefix=ns.shared_prefix,
         pair_key=ns.pair_key,
         admin_token=ns.admin_token,
         no_auth=ns.no_auth,
@@ -262,6 +275,14 @@ async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     """``hapair serve``."""
+    if ns.shared_interface:
+        from hapair.engine.vip import VipError, check_capabilities
+
+        try:
+            check_capabilities()
+        except VipError as exc:
+            print(f"hapair: --shared-interface {ns.shared_interface}: {exc}", file=sys.stderr)
+            return 2
     settings = settings_from(ns)
     logs.setup(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -585,6 +606,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
     )
+    up.add_argument(
+        "--netns",
+        action="store_true",
+        help="the pair as two hosts in network namespaces hapair-first/-second/-client (root)",
+    )
     st = sub.add_parser("status", help="the pair's status as coloured squares")
     st.add_argument(
         "--url",
@@ -609,6 +635,10 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "serve":
         return cmd_serve(ns)
     if ns.command == "up":
+        if ns.netns:
+            from hapair.up_netns import cmd_up_netns
+
+            return cmd_up_netns(ns)
         return cmd_up(ns)
     if ns.command == "status":
         return cmd_status(ns)

@@ -24,6 +24,8 @@ class Settings:
     mode: str | None = None
     partner: str | None = None
     shared: str | None = None
+    shared_interface: str | None = None  # the shared IP is a virtual IP moved on this interface
+    shared_prefix: int | None = None  # its prefix length; None: 32 (IPv4) or 128 (IPv6)
     pair_key: str | None = None
     admin_token: str | None = None
     no_auth: bool = False
