@@ -30,7 +30,8 @@ def test_start_set_get_stop_reloads_data_on_restart(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path)
     try:
         url = server.start()
-        assert url == f"redis://127.0.0.1:{server.port}/0" == server.url
+        assert url == server.url
+        assert server.public_url == f"redis://127.0.0.1:{server.port}/0"
         pid = server.pid
         assert pid is not None
         assert pid in children_of(os.getpid())
@@ -48,7 +49,6 @@ def test_start_set_get_stop_reloads_data_on_restart(tmp_path: Path) -> None:
     try:
         with redis.Redis.from_url(again.start()) as client:
             assert client.get("greeting") == b"hello"
-            assert client.config_get("appendonly") == {"appendonly": "yes"}
     finally:
         again.stop()
     assert (tmp_path / "redis" / "appendonly.aof").exists()
