@@ -21,14 +21,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # This VM grants no CAP_SYS_RESOURCE (podman's default nofile limit cannot be set) and runs
-# hybrid cgroups (crun refuses them): cap the limits at the hard limit, use runc.
+# hybrid cgroups (crun refuses them): cap the limits at the hard limit, use runc. Debian's
+# podman also ships a CNI config; say netavark (the backend with names on a network).
 nofile="$(ulimit -Hn)"
 conf=/etc/containers/containers.conf
 want="# written by hapair .ci/container-deps.sh
 [containers]
 default_ulimits = [\"nofile=${nofile}:${nofile}\", \"nproc=32768:32768\"]
 [engine]
-runtime = \"runc\""
+runtime = \"runc\"
+[network]
+network_backend = \"netavark\""
 if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
     if [ -f "$conf" ] && ! head -n1 "$conf" | grep -q 'hapair .ci/container-deps.sh'; then
         cp "$conf" "$conf.before-hapair"
