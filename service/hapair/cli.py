@@ -85,6 +85,11 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument("--on-role-change", default=env("ON_ROLE_CHANGE"))
     p.add_argument("--tls-cert", default=env("TLS_CERT"))
     p.add_argument("--tls-key", default=env("TLS_KEY"))
+    p.add_argument(
+        "--tls-ca",
+        default=env("TLS_CA"),
+        help="CA file that signs the partner's certificate (default: the system store)",
+    )
     p.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
 
 
@@ -108,6 +113,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
         on_role_change=ns.on_role_change,
         tls_cert=ns.tls_cert,
         tls_key=ns.tls_key,
+        tls_ca=ns.tls_ca,
         pacify_window_s=window,
         pacify_max_boots=max_boots,
         log_level=ns.log_level,
@@ -275,6 +281,13 @@ async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     """``hapair serve``."""
+    if bool(ns.tls_cert) != bool(ns.tls_key):
+        print(
+            "hapair: --tls-cert and --tls-key (HAPAIR_TLS_CERT, HAPAIR_TLS_KEY) go together: "
+            "give both to serve HTTPS, or neither",
+            file=sys.stderr,
+        )
+        return 2
     if ns.shared_interface:
         from hapair.engine.vip import VipError, check_capabilities
 

@@ -34,6 +34,7 @@ class Settings:
     on_role_change: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
     pacify_window_s: float = 300.0
     pacify_max_boots: int = 3
     log_level: str = "info"

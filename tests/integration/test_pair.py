@@ -59,8 +59,10 @@ def _asdict(p: HAParameters) -> dict[str, object]:
 def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     pair.first.start()
     body = b'{"unit":"second","mode":"second","role":"active","revision":99}'
-    url = f"{pair.first.url}/internal/v1/heartbeat"
-    for headers in ({}, pairauth.sign("not-the-key", body)):
+    path = "/internal/v1/heartbeat"
+    url = f"{pair.first.url}{path}"
+    forged = pairauth.PairAuth("not-the-key-0123456789", "second").sign_call("POST", path, body)
+    for headers in ({}, forged):
         resp = httpx.post(
             url, content=body, headers={"content-type": "application/json", **headers}
         )
@@ -71,12 +73,12 @@ def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     assert second["role"] == "not_operational" and second["reason"] == "unreachable"
     # a correctly signed one is accepted, and an unknown field from a newer unit is ignored
     newer = b'{"unit":"second","mode":"second","role":"standby","revision":0,"future_field":1}'
-    ok = httpx.post(
-        url,
-        content=newer,
-        headers={"content-type": "application/json", **pairauth.sign(pair.pair_key, newer)},
-    )
+    auth = pairauth.PairAuth(pair.pair_key, "second")
+    signed = auth.sign_call("POST", path, newer)
+    ok = httpx.post(url, content=newer, headers={"content-type": "application/json", **signed})
     assert ok.status_code == 200 and ok.json()["unit"] == "first"
+    # the answer is signed by first for second and bound to this call
+    auth.verify_answer("POST", path, signed[pairauth.NONCE_HEADER], ok.headers, ok.content)
 
 
 def test_boot_follows_an_active_partner(pair: Pair) -> None:

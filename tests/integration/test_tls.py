@@ -1,16 +1,22 @@
-"""``--tls-cert``/``--tls-key``: both listeners and the heartbeats speak HTTPS."""
+"""``--tls-cert``/``--tls-key``/``--tls-ca``: listeners and heartbeats speak verified HTTPS."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import ssl
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.pairs import Pair
-from tests.support import HapairFactory
+from hapair.engine.messages import Heartbeat
+from hapair.engine.partner import PartnerError, partner_client_for
+from hapair.settings import Settings
+from hapair.store.embedded import free_port
+from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair
+from tests.support import HapairFactory, poll
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -20,38 +26,81 @@ pytestmark = [
 ]
 
 
-def _certificate(tmp_path: Path) -> tuple[str, str]:
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
+
+
+def _certificate(tmp_path: Path) -> tuple[str, str, str]:
+    """A test CA and a certificate it signs for the pair's three IPs: (cert, key, CA file)."""
+    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca.key"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=hapair-test",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return str(cert), str(key)
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", str(ca_key), "-out", str(ca), "-subj", "/CN=hapair-test-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hapair-unit",
+        "-CA", str(ca), "-CAkey", str(ca_key),
+        "-addext", f"subjectAltName=IP:{SHARED_HOST},IP:{FIRST_HOST},IP:{SECOND_HOST}",
+        "-addext", "basicConstraints=critical,CA:FALSE",
+        "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+        "-addext", "extendedKeyUsage=serverAuth",
+    )  # fmt: skip
+    return str(cert), str(key), str(ca)
+
+
+def _tls_pair(hapair_factory: HapairFactory, tmp_path: Path) -> tuple[Pair, str]:
+    cert, key, ca = _certificate(tmp_path)
+    extra = {name: ["--tls-ca", ca] for name in ("first", "second")}
+    return Pair(hapair_factory, tmp_path, tls=(cert, key), extra=extra), ca
 
 
 def test_pair_serves_https_and_pairs_over_it(hapair_factory: HapairFactory, tmp_path: Path) -> None:
-    pair = Pair(hapair_factory, tmp_path, tls=_certificate(tmp_path))
-    pair.start_both()  # the standby role needs heartbeats, which now go over HTTPS
+    pair, ca = _tls_pair(hapair_factory, tmp_path)
+    pair.start_both()  # the standby role needs heartbeats, which now go over verified HTTPS
     resp = pair.patch({"initial_wait_time": 3})
     assert resp.status_code == 200 and resp.headers["HA-Partner-Acknowledged"] == "true"
     assert pair.params(pair.second)["initial_wait_time"] == 3
+    with httpx.Client(verify=ssl.create_default_context(cafile=ca)) as verified:
+        assert verified.get(f"{pair.shared_url}/healthz", timeout=2).status_code == 200
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://{pair.first.address}/healthz", timeout=2)  # plain HTTP is not served
     pair.close()
+
+
+def test_partner_certificate_is_verified(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+    """Without --tls-ca the system store does not know the pair's CA: no heartbeat passes."""
+    pair, ca = _tls_pair(hapair_factory, tmp_path)
+    pair.first.start()
+
+    async def heartbeat(tls_ca: str | None) -> Heartbeat:
+        settings = Settings(
+            pair_key=pair.pair_key, tls_cert="c.pem", tls_key="k.pem", tls_ca=tls_ca
+        )
+        client = partner_client_for(settings, "second", pair.first.address)
+        assert client is not None
+        try:
+            return await client.heartbeat(Heartbeat(unit="second", mode="second"))
+        finally:
+            await client.close()
+
+    with pytest.raises(PartnerError, match="CERTIFICATE_VERIFY_FAILED"):
+        asyncio.run(heartbeat(None))
+    assert asyncio.run(heartbeat(ca)).unit == "first"
+    pair.close()
+
+
+@pytest.mark.parametrize("given", ["--tls-cert", "--tls-key"])
+def test_serve_refuses_half_a_tls_configuration(
+    hapair_factory: HapairFactory, tmp_path: Path, given: str
+) -> None:
+    proc = hapair_factory(
+        ["--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "d"),
+         given, str(tmp_path / "x.pem")]
+    )  # fmt: skip
+    poll(lambda: proc.returncode is not None, timeout=15, what="hapair serve to exit")
+    assert proc.returncode == 2
+    assert "--tls-cert and --tls-key" in proc.log_text()

@@ -1,4 +1,8 @@
-"""Unit-to-unit endpoints on the direct address, authenticated by the pair key (not in the docs)."""
+"""Unit-to-unit endpoints on the direct address, authenticated by the pair key (not in the docs).
+
+A call is accepted only when signed by the configured partner for this unit, fresh and never
+seen before (``engine/pairauth.py``); the answer is signed the same way and bound to the call.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,56 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request, Response, post
 
-from hapair.api.context import ctx_of
-from hapair.domain.errors import Malformed, Unauthorized
+from hapair.api.context import AppContext, ctx_of
+from hapair.domain.errors import Forbidden, Malformed, Unauthorized
 from hapair.engine import pairauth
 from hapair.engine.messages import demote_request_decoder, encoder, hb_decoder
-from hapair.engine.partner import DEMOTE_PATH, HEARTBEAT_PATH
+from hapair.engine.partner import (
+    DEMOTE_PATH,
+    HEARTBEAT_PATH,
+    PartnerError,
+    check_redis_url,
+    warn_once_in_a_while,
+)
 
 T = TypeVar("T")
 
+# One nonce cache per process: the direct and the shared listener serve the same app, and a
+# reboot (a new engine boot) must not forget the nonces of calls still inside the window.
+NONCES = pairauth.NonceCache()
 
-async def _verified_body(request: Request[Any, Any, Any]) -> bytes:
+
+def _auth(ctx: AppContext) -> pairauth.PairAuth:
+    own = ctx.engine.name
+    if not ctx.settings.pair_key or pairauth.partner_name(own) is None:
+        raise Unauthorized("this unit is not in an HA mode with a pair key")
+    return pairauth.PairAuth(ctx.settings.pair_key, own, nonces=NONCES)
+
+
+async def _verified(request: Request[Any, Any, Any]) -> tuple[bytes, pairauth.PairAuth, str]:
+    """The body of an authentic call, this unit's signer and the call's nonce."""
     body = await request.body()
-    ctx = ctx_of(request)
-    if not pairauth.verify(
-        ctx.settings.pair_key,
-        body,
-        request.headers.get(pairauth.SIGNATURE_HEADER),
-        request.headers.get(pairauth.TIMESTAMP_HEADER),
-    ):
-        raise Unauthorized("unit-to-unit calls must be signed with the pair key")
-    return body
+    auth = _auth(ctx_of(request))
+    try:
+        nonce = auth.verify_call(request.method, request.scope["path"], request.headers, body)
+    except pairauth.AuthFailed as exc:
+        warn_once_in_a_while(
+            f"call:{exc}",
+            "unit-to-unit call refused",
+            event="partner-call-refused",
+            path=request.scope["path"],
+            reason=str(exc),
+            client=request.client.host if request.client else None,
+        )
+        raise Unauthorized(f"unit-to-unit call refused: {exc}") from None
+    return body, auth, nonce
+
+
+def _signed(
+    request: Request[Any, Any, Any], auth: pairauth.PairAuth, nonce: str, body: bytes
+) -> Response[bytes]:
+    headers = auth.sign_answer(request.method, request.scope["path"], nonce, body)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
@@ -39,14 +73,21 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
 async def heartbeat(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
-    hb = _decode(await _verified_body(request), hb_decoder, "heartbeat")
-    mine = await ctx_of(request).engine.on_heartbeat(hb)
-    return Response(encoder.encode(mine), media_type="application/json")
+    body, auth, nonce = await _verified(request)
+    hb = _decode(body, hb_decoder, "heartbeat")
+    ctx = ctx_of(request)
+    try:
+        check_redis_url(hb, ctx.engine.unit.partner_address, direction="sent")
+    except PartnerError as exc:
+        raise Forbidden(str(exc)) from None
+    mine = await ctx.engine.on_heartbeat(hb)
+    return _signed(request, auth, nonce, encoder.encode(mine))
 
 
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)
 async def demote(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The partner takes over: step down."""
-    req = _decode(await _verified_body(request), demote_request_decoder, "demote request")
+    body, auth, nonce = await _verified(request)
+    req = _decode(body, demote_request_decoder, "demote request")
     reply = await ctx_of(request).engine.demote(req)
-    return Response(encoder.encode(reply), media_type="application/json")
+    return _signed(request, auth, nonce, encoder.encode(reply))

@@ -37,7 +37,7 @@ from hapair.domain.unit import (
 )
 from hapair.engine.listener import Listener
 from hapair.engine.messages import DemoteReply, DemoteRequest, Heartbeat
-from hapair.engine.partner import PartnerClient, PartnerError
+from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
 from hapair.engine.roles import Decision, EngineRole, Facts, PartnerFacts, decide, wants_takeover
 from hapair.metrics import Metrics
 from hapair.settings import Settings
@@ -238,13 +238,7 @@ class HAEngine:
         if self.pacified:
             with contextlib.suppress(StoreUnavailable):
                 await self.store.promote()
-        if self.unit.partner_address and self.settings.pair_key:
-            self._client = PartnerClient(
-                self.unit.partner_address,
-                self.settings.pair_key,
-                tls=self.settings.tls,
-                timeout=max(0.3, min(self._interval() * 0.9, 2.0)),
-            )
+        self._client = partner_client_for(self.settings, self.name, self.unit.partner_address)
         if self._closed:
             return
         self._task = asyncio.create_task(self._run(), name="hapair-engine")

@@ -1,38 +1,303 @@
-"""Unit-to-unit authentication: an HMAC-SHA256 of the body and a timestamp under the pair key.
+"""Unit-to-unit authentication (SPEC section 6, "Unit to unit").
 
-The key itself never crosses the wire; a replayed message is refused once it is older than
-the skew window.
+Every call and every answer between the two units carries an HMAC-SHA256 under a key derived
+from the pair key (the pair key itself never crosses the wire and is not used directly, so the
+same key can safely derive other secrets). The MAC covers the direction (call or answer), the
+method, the path, the sender and recipient unit names, a timestamp, a nonce and a digest of
+the body:
+
+- a call is accepted only from the configured partner, addressed to this unit, within
+  :data:`WINDOW_S` of this unit's clock, and only once (its nonce is remembered for the window);
+- an answer is bound to its call: same method and path, sender and recipient swapped, the
+  call's nonce, a fresh timestamp. A captured answer cannot be replayed as a call (direction)
+  nor as the answer to another call (nonce).
+
+A unit also uses only Redis addresses on its partner's host: :func:`redis_on_partner_host`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import math
+import re
+import secrets
 import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
-SIGNATURE_HEADER = "x-hapair-signature"
+FROM_HEADER = "x-hapair-from"
+TO_HEADER = "x-hapair-to"
 TIMESTAMP_HEADER = "x-hapair-timestamp"
-MAX_SKEW_S = 30.0
+NONCE_HEADER = "x-hapair-nonce"
+SIGNATURE_HEADER = "x-hapair-signature"
+
+UNITS = ("first", "second")
+WINDOW_S = 10.0
+MAX_NONCES = 4096
+CALL = "call"
+ANSWER = "answer"
+
+_KEY_LABEL = b"hapair/unit-to-unit/hmac-sha256/v1"
+_NONCE_RE = re.compile(r"[0-9a-f]{32}")
+_TIMESTAMP_RE = re.compile(r"[0-9]{1,12}\.[0-9]{3}")
 
 
-def sign(pair_key: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
-    """The headers that authenticate ``body`` under ``pair_key``."""
-    ts = f"{time.time() if timestamp is None else timestamp:.3f}"
-    mac = hmac.new(pair_key.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {SIGNATURE_HEADER: mac, TIMESTAMP_HEADER: ts}
+class AuthFailed(Exception):
+    """A unit-to-unit message is not authentic, not fresh, replayed or misaddressed."""
 
 
-def verify(pair_key: str | None, body: bytes, signature: str | None, timestamp: str | None) -> bool:
-    """Whether a message carries a valid, fresh signature under ``pair_key``."""
-    if not pair_key or not signature or not timestamp:
-        return False
-    try:
+def derive_key(pair_key: str) -> bytes:
+    """The MAC key: HMAC-SHA256 of a fixed label under the pair key."""
+    return hmac.new(pair_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
+
+
+def partner_name(own: str) -> str | None:
+    """The other unit's name (``first`` <-> ``second``), None for a non-HA unit."""
+    if own not in UNITS:
+        return None
+    return UNITS[1] if own == UNITS[0] else UNITS[0]
+
+
+def new_nonce() -> str:
+    """128 random bits, hex."""
+    return secrets.token_hex(16)
+
+
+def mac(
+    key: bytes,
+    *,
+    kind: str,
+    method: str,
+    path: str,
+    sender: str,
+    recipient: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+) -> str:
+    """The hex MAC of one message (fields length-prefixed: none can bleed into another)."""
+    parts = (
+        kind,
+        method.upper(),
+        path,
+        sender,
+        recipient,
+        timestamp,
+        nonce,
+        hashlib.sha256(body).hexdigest(),
+    )
+    message = b"".join(f"{len(p.encode())}:".encode() + p.encode() for p in parts)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+class NonceCache:
+    """Nonces seen within the window, bounded: full means refuse, never forget early.
+
+    Forgetting a nonce before its message has gone stale would let that message be replayed,
+    so when the cache is full of live nonces a new message is refused instead. Only messages
+    with a valid MAC are recorded, so only a holder of the pair key can fill it.
+    """
+
+    def __init__(self, *, window_s: float = WINDOW_S, max_entries: int = MAX_NONCES) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._expiry: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def add(self, nonce: str, timestamp: float, now: float) -> bool:
+        """Records ``nonce``; False if it was seen already or the cache is full."""
+        self._expiry = {n: t for n, t in self._expiry.items() if t >= now}
+        if nonce in self._expiry or len(self._expiry) >= self.max_entries:
+            return False
+        # A message is accepted while |now - timestamp| <= window: keep its nonce that long.
+        self._expiry[nonce] = max(timestamp, now) + self.window_s
+        return True
+
+
+class PairAuth:
+    """Signs and checks the messages of one unit with its partner.
+
+    Args:
+        pair_key: the shared secret of the pair.
+        own: this unit's name (``first`` or ``second``).
+        window_s: the largest accepted clock difference (at most 10 s).
+        nonces: the process's nonce cache for incoming calls (a new one if omitted).
+        clock: wall-clock seconds (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        pair_key: str,
+        own: str,
+        *,
+        window_s: float = WINDOW_S,
+        nonces: NonceCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        partner = partner_name(own)
+        if partner is None:
+            raise ValueError(f"not a unit of a pair: {own!r}")
+        if not pair_key:
+            raise ValueError("the pair key is empty")
+        self.own = own
+        self.partner = partner
+        self.window_s = min(window_s, WINDOW_S)
+        self.nonces = nonces if nonces is not None else NonceCache(window_s=self.window_s)
+        self.clock = clock
+        self._key = derive_key(pair_key)
+
+    def _headers(
+        self, kind: str, method: str, path: str, nonce: str, body: bytes
+    ) -> dict[str, str]:
+        timestamp = f"{self.clock():.3f}"
+        signature = mac(
+            self._key,
+            kind=kind,
+            method=method,
+            path=path,
+            sender=self.own,
+            recipient=self.partner,
+            timestamp=timestamp,
+            nonce=nonce,
+            body=body,
+        )
+        return {
+            FROM_HEADER: self.own,
+            TO_HEADER: self.partner,
+            TIMESTAMP_HEADER: timestamp,
+            NONCE_HEADER: nonce,
+            SIGNATURE_HEADER: signature,
+        }
+
+    def sign_call(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        """The headers of a call to the partner (a fresh nonce in ``x-hapair-nonce``)."""
+        return self._headers(CALL, method, path, new_nonce(), body)
+
+    def sign_answer(self, method: str, path: str, nonce: str, body: bytes) -> dict[str, str]:
+        """The headers of this unit's answer to the partner's call that carried ``nonce``."""
+        return self._headers(ANSWER, method, path, nonce, body)
+
+    def _check(  # noqa: PLR0917 - private; every argument is part of what is checked
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        nonce: str | None,
+    ) -> float:
+        sender = headers.get(FROM_HEADER)
+        recipient = headers.get(TO_HEADER)
+        timestamp = headers.get(TIMESTAMP_HEADER)
+        got_nonce = headers.get(NONCE_HEADER)
+        signature = headers.get(SIGNATURE_HEADER)
+        if not (sender and recipient and timestamp and got_nonce and signature):
+            raise AuthFailed("not signed with the pair key")
+        if sender == self.own:
+            raise AuthFailed(f"claims to come from this unit itself ({sender})")
+        if sender != self.partner:
+            raise AuthFailed(f"not from the partner ({self.partner}): {sender[:20]!r}")
+        if recipient != self.own:
+            raise AuthFailed(f"addressed to {recipient[:20]!r}, not to this unit ({self.own})")
+        if not _NONCE_RE.fullmatch(got_nonce):
+            raise AuthFailed("malformed nonce")
+        if nonce is not None and not hmac.compare_digest(got_nonce, nonce):
+            raise AuthFailed("the answer is not bound to this call")
+        if not _TIMESTAMP_RE.fullmatch(timestamp):
+            raise AuthFailed("malformed timestamp")
         ts = float(timestamp)
+        if not math.isfinite(ts):  # pragma: no cover - the pattern admits finite numbers only
+            raise AuthFailed("malformed timestamp")
+        expected = mac(
+            self._key,
+            kind=kind,
+            method=method,
+            path=path,
+            sender=sender,
+            recipient=recipient,
+            timestamp=timestamp,
+            nonce=got_nonce,
+            body=body,
+        )
+        if not hmac.compare_digest(expected, signature):
+            raise AuthFailed("bad signature (another pair key, or the message was altered)")
+        if abs(self.clock() - ts) > self.window_s:
+            raise AuthFailed(f"stale: the timestamp is more than {self.window_s:g} s off")
+        return ts
+
+    def verify_call(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+        """Checks a call from the partner and records its nonce; returns the nonce.
+
+        Raises:
+            AuthFailed: unsigned, forged, misaddressed, stale or replayed.
+        """
+        ts = self._check(CALL, method, path, headers, body, None)
+        nonce = headers[NONCE_HEADER]
+        if not self.nonces.add(nonce, ts, self.clock()):
+            raise AuthFailed("replayed (nonce already seen)")
+        return nonce
+
+    def verify_answer(
+        self, method: str, path: str, nonce: str, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        """Checks the partner's answer to our call that carried ``nonce``.
+
+        Raises:
+            AuthFailed: unsigned, forged, misaddressed, stale or not bound to this call.
+        """
+        self._check(ANSWER, method, path, headers, body, nonce)
+
+
+def _host_of_url(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
+def _host_of_address(address: str) -> str | None:
+    if "//" not in address:
+        address = "//" + address
+    return _host_of_url(address)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-    if abs(time.time() - ts) > MAX_SKEW_S:
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+def redis_on_partner_host(redis_url: str, partner_address: str | None) -> bool:
+    """Whether a Redis URL the partner advertises is on the partner's configured host.
+
+    An empty URL (the partner advertises none) is allowed: there is nothing to use. A loopback
+    URL is allowed only when the partner's address is loopback too (both units on this host,
+    as in ``hapair up``); otherwise the hosts must be equal (IP addresses compared as such,
+    names as lowercase strings: no DNS lookup).
+    """
+    if not redis_url:
+        return True
+    if not partner_address:
         return False
-    expected = hmac.new(
-        pair_key.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    redis_host = _host_of_url(redis_url)
+    partner_host = _host_of_address(partner_address)
+    if redis_host is None or partner_host is None:
+        return False
+    if _is_loopback(partner_host):
+        return _is_loopback(redis_host)
+    return _same_host(redis_host, partner_host)

@@ -1,6 +1,11 @@
-"""HTTP client for the partner unit's direct address."""
+"""HTTP client for the partner unit's direct address: signed calls, verified answers."""
 
 from __future__ import annotations
+
+import logging
+import ssl
+import time
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -14,27 +19,93 @@ from hapair.engine.messages import (
     encoder,
     hb_decoder,
 )
+from hapair.settings import Settings
 
 HEARTBEAT_PATH = "/internal/v1/heartbeat"
 DEMOTE_PATH = "/internal/v1/demote"
 
+log = logging.getLogger("hapair.partner")
+
+_WARN_EVERY_S = 10.0
+_last_warned: dict[str, float] = {}
+
 
 class PartnerError(Exception):
-    """The partner could not be reached or refused the call."""
+    """The partner could not be reached, refused the call, or its answer is not authentic."""
+
+
+def warn_once_in_a_while(key: str, message: str, **extra: object) -> None:
+    """Logs a warning at most every 10 s per ``key`` (a fake partner answers every second)."""
+    now = time.monotonic()
+    if now - _last_warned.get(key, -_WARN_EVERY_S) >= _WARN_EVERY_S:
+        _last_warned[key] = now
+        log.warning(message, extra=extra)
+
+
+def check_redis_url(hb: Heartbeat, partner_address: str | None, *, direction: str) -> None:
+    """Refuses a partner heartbeat whose Redis URL is not on the partner's configured host.
+
+    Raises:
+        PartnerError: the URL points elsewhere (logged as a warning, ``redis-url-refused``).
+    """
+    if pairauth.redis_on_partner_host(hb.redis_url, partner_address):
+        return
+    warn_once_in_a_while(
+        f"redis-url:{direction}",
+        "partner heartbeat refused: its Redis is not on the partner's host",
+        event="redis-url-refused",
+        direction=direction,
+        partner_address=partner_address,
+        redis_host=_host_for_log(hb.redis_url),
+    )
+    raise PartnerError("the partner's Redis URL is not on the partner's host")
+
+
+def _host_for_log(url: str) -> str:
+    """The host and port of a URL, never its credentials."""
+    try:
+        split = urlsplit(url)
+        port = split.port
+    except ValueError:
+        return "?"
+    return f"{split.hostname}:{port}"
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Verifies the partner's certificate against ``ca_file``, else the system store."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 class PartnerClient:
-    """Signed calls to the partner's internal endpoints."""
+    """Signed calls to the partner's internal endpoints; answers are verified before use.
 
-    def __init__(self, address: str, pair_key: str, *, tls: bool, timeout: float) -> None:
+    Args:
+        address: the partner's direct address ``HOST:PORT``.
+        pair_key: the pair key.
+        own_name: this unit's name (``first`` or ``second``); the partner is the other one.
+        tls: whether the partner serves HTTPS (its certificate is verified).
+        tls_ca: the CA file for the partner's certificate; None: the system store.
+        timeout: seconds per call (``demote`` may pass its own).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        pair_key: str,
+        *,
+        own_name: str,
+        tls: bool,
+        timeout: float,
+        tls_ca: str | None = None,
+    ) -> None:
         scheme = "https" if tls else "http"
+        self.address = address
         self.base_url = f"{scheme}://{address}"
-        self.pair_key = pair_key
-        # The partner's certificate is often self-signed; the pair key authenticates it.
+        self.auth = pairauth.PairAuth(pair_key, own_name)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
-            verify=False,  # noqa: S501 - a self-signed partner; the pair key authenticates it
+            verify=tls_context(tls_ca) if tls else True,
             trust_env=False,
         )
 
@@ -43,7 +114,8 @@ class PartnerClient:
         await self._client.aclose()
 
     async def _post(self, path: str, body: bytes, wait: float | None = None) -> bytes:
-        headers = {"content-type": "application/json", **pairauth.sign(self.pair_key, body)}
+        signed = self.auth.sign_call("POST", path, body)
+        headers = {"content-type": "application/json", **signed}
         try:
             if wait is None:
                 resp = await self._client.post(path, content=body, headers=headers)
@@ -53,15 +125,30 @@ class PartnerClient:
             raise PartnerError(f"{type(exc).__name__}: {exc}") from exc
         if resp.status_code != 200:
             raise PartnerError(f"partner answered {resp.status_code}")
+        try:
+            self.auth.verify_answer(
+                "POST", path, signed[pairauth.NONCE_HEADER], resp.headers, resp.content
+            )
+        except pairauth.AuthFailed as exc:
+            warn_once_in_a_while(
+                f"answer:{exc}",
+                "partner answer refused",
+                event="partner-answer-refused",
+                path=path,
+                reason=str(exc),
+            )
+            raise PartnerError(f"partner answer refused: {exc}") from exc
         return resp.content
 
     async def heartbeat(self, mine: Heartbeat) -> Heartbeat:
-        """Sends our heartbeat; the partner answers with its own."""
+        """Sends our heartbeat; the partner answers with its own (signed, Redis on its host)."""
         raw = await self._post(HEARTBEAT_PATH, encoder.encode(mine))
         try:
-            return hb_decoder.decode(raw)
+            hb = hb_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad heartbeat: {exc}") from exc
+        check_redis_url(hb, self.address, direction="answered")
+        return hb
 
     async def demote(self, request: DemoteRequest, wait: float) -> DemoteReply:
         """Asks the active partner to step down."""
@@ -70,3 +157,24 @@ class PartnerClient:
             return demote_reply_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad demote reply: {exc}") from exc
+
+
+def partner_client_for(
+    settings: Settings, own_name: str, partner_address: str | None
+) -> PartnerClient | None:
+    """The client a unit named ``own_name`` uses for its partner, or None (no HA, no key).
+
+    Calls time out within one heartbeat interval (0.3 s .. 2 s); HTTPS when the unit serves
+    HTTPS, the partner's certificate verified against ``settings.tls_ca`` (else the system
+    store).
+    """
+    if not partner_address or not settings.pair_key or pairauth.partner_name(own_name) is None:
+        return None
+    return PartnerClient(
+        partner_address,
+        settings.pair_key,
+        own_name=own_name,
+        tls=settings.tls,
+        tls_ca=settings.tls_ca,
+        timeout=max(0.3, min(settings.heartbeat_interval * 0.9, 2.0)),
+    )
