@@ -386,3 +386,30 @@ def test_two_containers_on_one_network_form_a_pair_that_replicates(
     assert standby["revision"] == revision
     status: dict[str, Any] = _get(urls["second"], "/api/v1/ha/status").json()
     assert all(u["in_sync"] for u in status["units"]), status
+
+
+def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    """deploy/hapair.service as docs/operations.md installs it, checked by systemd itself.
+
+    The only change is ExecStart's path (``/opt/hapair/bin/hapair`` in the file, this venv's
+    ``hapair`` here): verify checks that the command exists. Warnings such as an unknown key
+    leave verify's exit status 0, so any output fails the test too.
+    """
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+    hapair = Path(sys.executable).parent / "hapair"
+    assert hapair.exists(), hapair
+    text = (ROOT / "deploy" / "hapair.service").read_text()
+    assert "ExecStart=/opt/hapair/bin/hapair serve\n" in text
+    unit = tmp_path / "hapair.service"
+    unit.write_text(text.replace("ExecStart=/opt/hapair/bin/hapair", f"ExecStart={hapair}"))
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout + result.stderr == "", result.stdout + result.stderr
