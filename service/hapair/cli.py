@@ -56,6 +56,11 @@ def _serve_parser(sub: Any) -> None:
     p.add_argument(
         "--redis", default=env("REDIS"), help="use this Redis instead of the embedded one"
     )
+    p.add_argument(
+        "--redis-server",
+        default=env("REDIS_SERVER"),
+        help="redis-server binary of the embedded Redis (default: the bundled 6.2, no TLS)",
+    )
     p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
     p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
     p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
@@ -100,6 +105,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
         listen=ns.listen,
         data_dir=Path(ns.data_dir).resolve(),
         redis_url=ns.redis,
+        redis_server=ns.redis_server,
         mode=ns.mode,
         partner=ns.partner,
         shared=ns.shared,
@@ -165,20 +171,41 @@ def _redis_for(settings: Settings, host: str) -> tuple[Any, str]:
     """The unit's Redis: ``--redis``, or the embedded one started now (and its URL).
 
     The embedded one listens on loopback and, when the direct address is not loopback, on
-    that address too, so the partner can replicate from it.
+    that address too, so the partner can replicate from it; only the ``hapair`` user gets in,
+    with a password derived from the pair key when there is one (the partner's replica has
+    the same one).
+    With ``--tls-cert``/``--tls-key`` and a redis-server built with TLS it speaks TLS only,
+    replication included. The URL returned carries the credentials: log ``public_url`` of it.
     """
-    from hapair.store.embedded import EmbeddedRedis
+    from hapair.store.embedded import EmbeddedRedis, RedisTLS, derived_password, supports_tls
 
     if settings.redis_url:
         return None, settings.redis_url
     loopback = _is_loopback(settings.listen)
     wildcard = host == "0.0.0.0"
     bind = ["0.0.0.0"] if wildcard else ["127.0.0.1"] if loopback else ["127.0.0.1", host]
-    embedded = EmbeddedRedis(settings.data_dir, bind=bind)
+    executable = settings.redis_server or None
+    tls = None
+    if settings.tls_cert and settings.tls_key:
+        if executable is not None and supports_tls(executable):
+            ca = settings.tls_ca or settings.tls_cert
+            tls = RedisTLS(cert=settings.tls_cert, key=settings.tls_key, ca=ca)
+        else:
+            log.warning(
+                "the embedded redis-server has no TLS: Redis replication is not encrypted "
+                "(--redis-server a TLS-capable one, e.g. Debian's /usr/bin/redis-server)",
+                extra={"event": "redis-no-tls"},
+            )
+    # Derived whenever there is a pair key, not only in HA mode: a unit turned from non_ha to
+    # HA by a reboot of the engine keeps this Redis, and its partner must get in.
+    password = derived_password(settings.pair_key) if settings.pair_key else None
+    embedded = EmbeddedRedis(
+        settings.data_dir, bind=bind, executable=executable, password=password, tls=tls
+    )
     embedded.start()
     if loopback or wildcard:
         return embedded, embedded.url
-    return embedded, f"redis://{host}:{embedded.port}/0"
+    return embedded, embedded.url_for(host)
 
 
 async def _serve(settings: Settings) -> int:
@@ -191,6 +218,7 @@ async def _serve(settings: Settings) -> int:
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
     from hapair.store.redis import Store, connect
+    from hapair.store.urls import public_url
 
     files = _prepare_unit(settings)
     host, port = parse_host_port(settings.listen)
@@ -230,7 +258,7 @@ async def _serve(settings: Settings) -> int:
             extra={
                 "event": "start",
                 "address": settings.listen,
-                "redis": redis_url,
+                "redis": public_url(redis_url),
                 "unit": engine.name,
             },
         )
@@ -262,6 +290,9 @@ async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
     active. It runs on the event loop's thread: the parent-death signal of the child is tied
     to the thread that starts it.
     """
+    from hapair.store.redis import host_port
+    from hapair.store.urls import public_url
+
     while True:
         await asyncio.sleep(0.5)
         if embedded.pid is not None or (engine.ha and engine.role == "active"):
@@ -272,10 +303,10 @@ async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
         except RuntimeError:
             log.exception("redis-server restart failed", extra={"event": "redis-restart-failed"})
             continue
-        if url != redis_url:
+        if embedded.port != host_port(redis_url)[1]:
             log.error(
                 "redis-server restarted on another port",
-                extra={"event": "redis-restart-port", "url": url},
+                extra={"event": "redis-restart-port", "url": public_url(url)},
             )
 
 
@@ -569,6 +600,7 @@ def cmd_token(ns: argparse.Namespace) -> int:
     from hapair.store.embedded import EmbeddedRedis
     from hapair.store.redis import Store, connect
     from hapair.store.unitfile import UnitFiles
+    from hapair.store.urls import public_url
 
     data_dir = Path(ns.data_dir)
     url = ns.redis
@@ -598,7 +630,10 @@ def cmd_token(ns: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            print(f"hapair token: Redis at {url} is not reachable: {exc.detail}", file=sys.stderr)
+            print(
+                f"hapair token: Redis at {public_url(url)} is not reachable: {exc.detail}",
+                file=sys.stderr,
+            )
         return 2
     finally:
         if embedded is not None:

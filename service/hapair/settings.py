@@ -21,6 +21,7 @@ class Settings:
     listen: str = DEFAULT_LISTEN
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     redis_url: str | None = None
+    redis_server: str | None = None  # redis-server binary of the embedded Redis
     mode: str | None = None
     partner: str | None = None
     shared: str | None = None

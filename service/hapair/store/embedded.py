@@ -355,7 +355,10 @@ class EmbeddedRedis:
                 f"tls-key-file {_quote(self._tls.key)}",
                 f"tls-ca-cert-file {_quote(self._tls.ca)}",
                 "tls-replication yes",
-                "tls-auth-clients optional",
+                # clients prove themselves with the ACL password; a required (or optional,
+                # hence verified) client certificate would refuse the replica of a unit whose
+                # certificate is for servers only (extendedKeyUsage=serverAuth)
+                "tls-auth-clients no",
             ]
         return "\n".join(lines) + "\n"
 
