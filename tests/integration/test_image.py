@@ -204,14 +204,16 @@ def image(podman: Podman) -> Iterator[str]:
     finally:
         podman.cleanup()
         podman("rmi", "--force", name, check=False)
-        # old build layers of earlier runs (the recent ones are the next run's cache)
-        podman("image", "prune", "--force", "--filter", "until=72h", check=False)
+        # build layers of earlier runs; the recent ones are the next run's cache (and a
+        # concurrent run's build in progress is younger than that)
+        podman("image", "prune", "--force", "--filter", "until=6h", check=False)
 
 
 def _secret_args(podman: Podman, image: str, suffix: str) -> list[str]:
     """Secrets as files when this image's ``hapair serve`` takes them, else as variables."""
     help_text = podman("run", "--rm", "--entrypoint", "hapair", image, "serve", "--help").stdout
     if "--admin-token-file" not in help_text or "--pair-key-file" not in help_text:
+        print("this hapair has no --admin-token-file/--pair-key-file: secrets as variables")
         return ["-e", f"HAPAIR_ADMIN_TOKEN={TOKEN}", "-e", f"HAPAIR_PAIR_KEY={PAIR_KEY}"]
     args: list[str] = []
     for secret, value, variable in (
