@@ -1,0 +1,338 @@
+"""Trust between the units (issue 8, points 2 and 3; SPEC section 6 "Unit to unit").
+
+Each test attacks a real active unit: a fake partner process answers its heartbeats with
+forged ones, captured calls are replayed and reflected, a call claims to come from the unit
+itself, a stale one arrives. Each shows the call refused and the unit unchanged: still active,
+still serving the shared address, its Redis still a master.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from hapair.engine import pairauth
+from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, death_signal_preexec, free_port
+from hapair.store.redis import host_port
+from tests.integration.conftest import PARTNER_HOST, Unit, log_events, start_unit
+from tests.support import HapairFactory, RedisServer, poll
+
+pytestmark = pytest.mark.timeout(90)
+
+PAIR_KEY = "pair-trust-key-0123456789abcdef"
+HEARTBEAT = "/internal/v1/heartbeat"
+DEMOTE = "/internal/v1/demote"
+OFF_HOST_REDIS = "redis://192.0.2.1:6379/0"  # TEST-NET-1: not the partner's host
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FakePartner:
+    """A ``tests/fake_partner.py`` process on the partner's address, stopped by pid."""
+
+    proc: subprocess.Popen[bytes]
+    address: str
+    record: Path
+
+    def calls(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.record.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@contextlib.contextmanager
+def fake_partner(tmp_path: Path, answer: str, redis_url: str = "") -> Iterator[FakePartner]:
+    address = f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}"
+    record = tmp_path / f"fake-{answer}.jsonl"
+    with (tmp_path / f"fake-{answer}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.fake_partner",
+                "--listen",
+                address,
+                "--record",
+                str(record),
+                "--answer",
+                answer,
+                "--redis-url",
+                redis_url,
+                "--pair-key",
+                PAIR_KEY,
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            preexec_fn=death_signal_preexec(signal.SIGTERM),  # noqa: PLW1509
+        )
+    fake = FakePartner(proc, address, record)
+    try:
+
+        def up() -> bool:
+            assert proc.poll() is None, f"fake partner exited with {proc.returncode}"
+            return httpx.get(f"http://{address}/", timeout=1).status_code == 200
+
+        poll(up, timeout=10, what="the fake partner to listen")
+        yield fake
+    finally:
+        fake.stop()
+
+
+def unit_with_partner(factory: HapairFactory, tmp_path: Path, partner: str) -> Unit:
+    """An active HA unit ``first`` whose configured partner is ``partner``."""
+    return start_unit(
+        factory,
+        tmp_path / "first",
+        extra_args=["--partner", partner, "--pair-key", PAIR_KEY, "--heartbeat-interval", "0.2"],
+    )
+
+
+def redis_role(unit: Unit) -> dict[str, str]:
+    """``INFO replication`` of the unit's own Redis, read with its credentials."""
+    runtime: dict[str, Any] = json.loads((unit.data_dir / "runtime.json").read_text())
+    host, port = host_port(str(runtime["redis_url"]))
+    password_file = unit.data_dir / "redis" / PASSWORD_FILE
+    password = password_file.read_text().strip() if password_file.exists() else None
+    username = REDIS_USER if password else None
+    with redis.Redis(
+        host=host, port=port, username=username, password=password, socket_timeout=3
+    ) as client:
+        info: dict[str, Any] = client.info("replication")
+    return {k: str(v) for k, v in info.items()}
+
+
+def snapshot(unit: Unit) -> dict[str, Any]:
+    """What an attack must not change: roles, who serves the shared address, Redis, revision."""
+    with unit.client(shared=False) as client:
+        status = client.get("/api/v1/ha/status").json()
+        revision = client.get("/api/v1/ha/parameters").json()["revision"]
+    me = next(u for u in status["units"] if u["name"] == "first")
+    partner = next(u for u in status["units"] if u["name"] == "second")
+    assert unit.shared is not None
+    shared = httpx.get(f"{unit.shared}/readyz", timeout=2).json()
+    info = redis_role(unit)
+    return {
+        "role": me["role"],
+        "role_since": me.get("role_since"),
+        "partner_role": partner["role"],
+        "partner_revision": partner.get("revision"),
+        "shared_role": shared.get("role"),
+        "redis_role": info["role"],
+        "redis_master_host": info.get("master_host"),
+        "revision": revision,
+    }
+
+
+def assert_untouched(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert after == before
+    assert after["role"] == "active" and after["shared_role"] == "active"
+    assert after["redis_role"] == "master" and after["redis_master_host"] is None
+
+
+def post(unit: Unit, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(
+        f"{unit.direct}{path}",
+        content=body,
+        headers={"content-type": "application/json", **headers},
+        timeout=5,
+    )
+
+
+def refused(resp: httpx.Response) -> None:
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["type"] == "urn:hapair:problem:unauthorized"
+    assert pairauth.SIGNATURE_HEADER not in resp.headers
+
+
+def heartbeat_body(
+    role: str = "active", revision: int = 99, redis_url: str = "", shared: str | None = None
+) -> bytes:
+    """A heartbeat of ``second`` (``shared``: the pair's shared address, as a real partner's)."""
+    return json.dumps(
+        {
+            "shared_address": shared,
+            "unit": "second",
+            "mode": "second",
+            "role": role,
+            "boot_id": "e" * 32,
+            "booted_at": time.time() - 3600,
+            "revision": revision,
+            "redis_url": redis_url,
+            "sent_at": time.time(),
+        }
+    ).encode()
+
+
+# ---- (a) forged answers from a fake partner ----------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["unsigned", "wrong-key", "pair-key"])
+def test_forged_partner_answers_are_refused_and_active_stays(
+    hapair_factory: HapairFactory, tmp_path: Path, answer: str
+) -> None:
+    """A fake partner claims active, revision 99, its own Redis: the unit keeps its role.
+
+    ``pair-key``: the fake holds the pair key but its Redis is on another host (192.0.2.1):
+    the unit uses only Redis addresses on its partner's host.
+    """
+    attacker_redis = RedisServer(tmp_path / "attacker-redis").start()
+    try:
+        redis_url = OFF_HOST_REDIS if answer == "pair-key" else attacker_redis.url
+        with fake_partner(tmp_path, answer, redis_url) as fake:
+            unit = unit_with_partner(hapair_factory, tmp_path, fake.address)
+            before = snapshot(unit)
+            assert before["partner_role"] == "not_operational"
+            # a dozen exchanges (0.2 s apart) with forged answers, each one refused
+            start = len(fake.calls())
+            poll(
+                lambda: len(fake.calls()) >= start + 12,
+                timeout=15,
+                what="a dozen heartbeats answered by the fake partner",
+            )
+            calls = fake.calls()
+            assert all(c["path"] == HEARTBEAT for c in calls)
+            assert all(c["headers"][pairauth.FROM_HEADER] == "first" for c in calls)
+            assert_untouched(before, snapshot(unit))
+            expected = "redis-url-refused" if answer == "pair-key" else "partner-answer-refused"
+            events = [e for e in log_events(unit.proc) if e.get("event") == expected]
+            assert events and events[0]["level"] == "warning", events
+            with attacker_redis.client() as client:
+                assert client.info("replication")["connected_slaves"] == 0
+    finally:
+        attacker_redis.close()
+
+
+def test_signed_call_with_off_host_redis_is_refused(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    """A validly signed heartbeat whose Redis is not on the partner's host: 403, not heard."""
+    unit = unit_with_partner(hapair_factory, tmp_path, f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}")
+    before = snapshot(unit)
+    auth = pairauth.PairAuth(PAIR_KEY, "second")
+    body = heartbeat_body(redis_url=OFF_HOST_REDIS)
+    resp = post(unit, HEARTBEAT, body, auth.sign_call("POST", HEARTBEAT, body))
+    assert resp.status_code == 403, resp.text
+    assert_untouched(before, snapshot(unit))
+    assert any(e.get("event") == "redis-url-refused" for e in log_events(unit.proc))
+
+
+# ---- (b) replayed and reflected captured messages ----------------------------------------------
+
+
+def test_captured_own_heartbeat_replayed_and_reflected_is_refused(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    """The unit's own heartbeat, captured on the wire, sent back to it on both endpoints."""
+    with fake_partner(tmp_path, "unsigned") as fake:
+        unit = unit_with_partner(hapair_factory, tmp_path, fake.address)
+        captured = poll(fake.calls, timeout=10, what="a captured heartbeat")[-1]
+    before = snapshot(unit)
+    body = captured["body"].encode()
+    headers = {k: v for k, v in captured["headers"].items() if k.startswith("x-hapair-")}
+    assert headers[pairauth.FROM_HEADER] == "first" and headers[pairauth.TO_HEADER] == "second"
+    for path in (HEARTBEAT, DEMOTE, HEARTBEAT, DEMOTE):
+        refused(post(unit, path, body, headers))
+    # relabelled as coming from the partner: the MAC covers sender and recipient
+    relabelled = {**headers, pairauth.FROM_HEADER: "second", pairauth.TO_HEADER: "first"}
+    for path in (HEARTBEAT, DEMOTE):
+        refused(post(unit, path, body, relabelled))
+    assert_untouched(before, snapshot(unit))
+
+
+def test_partner_call_replayed_or_reflected_to_demote_is_refused(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    """A validly signed heartbeat from the partner is accepted once; its replays are not.
+
+    Signing with the pair key in the test stands for capturing one from the wire.
+    """
+    unit = unit_with_partner(hapair_factory, tmp_path, f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}")
+    auth = pairauth.PairAuth(PAIR_KEY, "second")
+    body = heartbeat_body(role="standby", revision=0, shared=unit.shared_address)
+    headers = auth.sign_call("POST", HEARTBEAT, body)
+    first = post(unit, HEARTBEAT, body, headers)
+    assert first.status_code == 200, first.text
+    auth.verify_answer(
+        "POST", HEARTBEAT, headers[pairauth.NONCE_HEADER], first.headers, first.content
+    )
+    before = snapshot(unit)
+    assert before["role"] == "active"
+    for path in (DEMOTE, HEARTBEAT, DEMOTE, HEARTBEAT):
+        refused(post(unit, path, body, headers))
+    # a demote body under the heartbeat's signature is refused too (the MAC covers the body)
+    refused(post(unit, DEMOTE, b'{"by":"second","boot_id":"x"}', headers))
+    assert_untouched(before, snapshot(unit))
+
+
+# ---- (c) a message claiming to come from this unit itself --------------------------------------
+
+
+def test_call_claiming_to_come_from_this_unit_is_refused(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    unit = unit_with_partner(hapair_factory, tmp_path, f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}")
+    before = snapshot(unit)
+    key = pairauth.derive_key(PAIR_KEY)
+    for path, body in ((HEARTBEAT, heartbeat_body()), (DEMOTE, b'{"by":"first","boot_id":"x"}')):
+        for sender, recipient in (("first", "first"), ("first", "second"), ("third", "first")):
+            ts, nonce = f"{time.time():.3f}", pairauth.new_nonce()
+            signature = pairauth.mac(
+                key,
+                kind=pairauth.CALL,
+                method="POST",
+                path=path,
+                sender=sender,
+                recipient=recipient,
+                timestamp=ts,
+                nonce=nonce,
+                body=body,
+            )
+            headers = {
+                pairauth.FROM_HEADER: sender,
+                pairauth.TO_HEADER: recipient,
+                pairauth.TIMESTAMP_HEADER: ts,
+                pairauth.NONCE_HEADER: nonce,
+                pairauth.SIGNATURE_HEADER: signature,
+            }
+            refused(post(unit, path, body, headers))
+    assert_untouched(before, snapshot(unit))
+
+
+# ---- (d) stale messages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("skew", [-10.5, -60.0, 10.5])
+def test_stale_call_is_refused(hapair_factory: HapairFactory, tmp_path: Path, skew: float) -> None:
+    unit = unit_with_partner(hapair_factory, tmp_path, f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}")
+    before = snapshot(unit)
+    auth = pairauth.PairAuth(PAIR_KEY, "second", clock=lambda: time.time() + skew)
+    for path, body in ((HEARTBEAT, heartbeat_body()), (DEMOTE, b'{"by":"second","boot_id":"x"}')):
+        resp = post(unit, path, body, auth.sign_call("POST", path, body))
+        refused(resp)
+        assert "stale" in resp.json()["detail"]
+    assert_untouched(before, snapshot(unit))
