@@ -21,15 +21,41 @@ from hapair.api.context import AppContext
 from hapair.api.ha import HAController
 from hapair.api.openapi import DocumentPlugin, openapi_json
 from hapair.api.problems import from_domain, from_http, from_recursion, from_unexpected
+from hapair.api.tokens import TokensController
 from hapair.api.unit import UnitController
 from hapair.domain.errors import DomainError
+from hapair.engine.listener import Limits
 from hapair.metrics import Metrics
 
 MAX_BODY_BYTES = 64 * 1024
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_METHOD_REFUSED_BODY = (
+    b'{"type":"urn:hapair:problem:method-not-allowed","title":"Method not allowed",'
+    b'"status":405,"detail":"hapair serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS"}'
+)
+_METHOD_REFUSED_START: Message = {
+    "type": "http.response.start",
+    "status": 405,
+    "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(_METHOD_REFUSED_BODY)).encode()),
+        (b"allow", b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"),
+    ],
+}
+
+
+async def refuse_method(send: Send) -> None:
+    """405 for a method outside the fixed set, before routing and metrics."""
+    await send(_METHOD_REFUSED_START)
+    await send({"type": "http.response.body", "body": _METHOD_REFUSED_BODY, "more_body": False})
 
 
 def metrics_middleware(metrics: Metrics) -> Any:
-    """Counts requests by route template and status, and times them."""
+    """Counts requests by route template and status, and times them.
+
+    A method outside ``METHODS`` is answered 405 here and counted nowhere: every label value
+    comes from a bounded set (route templates, the seven methods, the statuses hapair sends).
+    """
 
     # The labelled children, looked up once per (route, method, status): ``labels()`` builds
     # and locks on every call, a measurable share of a cheap request (bench/throughput.py).
@@ -52,6 +78,9 @@ def metrics_middleware(metrics: Metrics) -> Any:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":  # type: ignore[comparison-overlap]
                 await app(scope, receive, send)
+                return
+            if scope["method"] not in METHODS:  # type: ignore[typeddict-item]
+                await refuse_method(send)
                 return
             start = time.perf_counter()
             status = 500
@@ -78,7 +107,7 @@ def create_app(ctx: AppContext) -> Litestar:
     """The ASGI app of one unit; both its listeners serve this same app."""
     api = Router(
         path="/api/v1",
-        route_handlers=[HAController, UnitController],
+        route_handlers=[HAController, UnitController, TokensController],
         before_request=before_api_request,
         security=[{"bearer": []}],
     )
@@ -93,7 +122,15 @@ def create_app(ctx: AppContext) -> Litestar:
             openapi_json,
             *docs.handlers(),
         ],
-        state=State({"ctx": ctx}),
+        state=State(
+            {
+                "ctx": ctx,
+                "limits": Limits(
+                    max_connections=ctx.settings.max_connections,
+                    loopback_only=ctx.settings.no_auth,
+                ),
+            }
+        ),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(

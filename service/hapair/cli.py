@@ -9,16 +9,14 @@ import ipaddress
 import json
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hapair import logs
+from hapair import cli_token, logs
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings, env, env_bool, pacify_limits
 
 log = logging.getLogger("hapair")
@@ -75,8 +73,22 @@ def _serve_parser(sub: Any) -> None:
         default=int(env("SHARED_PREFIX") or 0) or None,
         help="prefix length of the virtual IP (default 32 for IPv4, 128 for IPv6)",
     )
-    p.add_argument("--pair-key", default=env("PAIR_KEY"))
-    p.add_argument("--admin-token", default=env("ADMIN_TOKEN"))
+    p.add_argument("--pair-key", default=env("PAIR_KEY"), help="prefer --pair-key-file (ps)")
+    p.add_argument(
+        "--pair-key-file", default=env("PAIR_KEY_FILE"), help="file holding the pair key"
+    )
+    p.add_argument("--admin-token", default=env("ADMIN_TOKEN"), help="prefer --admin-token-file")
+    p.add_argument(
+        "--admin-token-file",
+        default=env("ADMIN_TOKEN_FILE"),
+        help="file holding a bootstrap admin token",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=int(env("MAX_CONNECTIONS") or 256),
+        help="concurrent connections per unit (default 256)",
+    )
     p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
     p.add_argument(
         "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
@@ -120,6 +132,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
         tls_cert=ns.tls_cert,
         tls_key=ns.tls_key,
         tls_ca=ns.tls_ca,
+        max_connections=ns.max_connections,
         pacify_window_s=window,
         pacify_max_boots=max_boots,
         log_level=ns.log_level,
@@ -158,11 +171,19 @@ def _prepare_unit(settings: Settings) -> Any:
     except ValidationFailed as exc:
         raise SystemExit("hapair: " + "; ".join(f.detail for f in exc.errors)) from None
     if target.mode != "non_ha" and not settings.pair_key:
-        raise SystemExit("hapair: --pair-key (HAPAIR_PAIR_KEY) is required in HA mode")
+        raise SystemExit(
+            "hapair: a pair key is required in HA mode (--pair-key-file, HAPAIR_PAIR_KEY_FILE)"
+        )
     if settings.no_auth:
-        addresses = [settings.listen] + ([target.shared_address] if target.shared_address else [])
-        if not all(_is_loopback(a) for a in addresses):
-            raise SystemExit("hapair: --no-auth is refused unless every listen address is loopback")
+        import msgspec
+
+        from hapair.services.unit import no_auth_refusal
+
+        # the settings the engine runs with, pending ones applied (the boot applies them)
+        applied = {**msgspec.structs.asdict(uf.settings), **(uf.pending or {})}
+        refusal = no_auth_refusal(settings.listen, applied)
+        if refusal is not None:
+            raise SystemExit(f"hapair: {refusal}")
     files.save_unit(uf)
     return files
 
@@ -217,6 +238,7 @@ async def _serve(settings: Settings) -> int:
     from hapair.engine.listener import Listener
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
+    from hapair.services.tokens import TokensService
     from hapair.store.redis import Store, connect
     from hapair.store.urls import public_url
 
@@ -229,14 +251,16 @@ async def _serve(settings: Settings) -> int:
     engine = HAEngine(
         settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics
     )
+    tokens = TokensService(store)
     ctx = AppContext(
         settings=settings,
         store=store,
         engine=engine,
         metrics=metrics,
-        auth=Authenticator(store, admin_token=settings.admin_token, enabled=not settings.no_auth),
+        auth=Authenticator(tokens, admin_token=settings.admin_token, enabled=not settings.no_auth),
         files=files,
         parameters=ParametersService(store, engine, metrics),
+        tokens=tokens,
     )
     app = create_app(ctx)
     ssl = (
@@ -310,8 +334,30 @@ async def _keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
             )
 
 
+def _resolve_secrets(ns: argparse.Namespace) -> str | None:
+    """Reads ``--pair-key-file``/``--admin-token-file`` into ``ns``; the refusal, if any."""
+    from hapair.secretfiles import SecretError, check_pair_key, choose, scrub_process_environment
+
+    try:
+        ns.pair_key = choose(ns.pair_key, ns.pair_key_file, what="pair key", flag="--pair-key")
+        ns.admin_token = choose(
+            ns.admin_token, ns.admin_token_file, what="admin token", flag="--admin-token"
+        )
+        check_pair_key(ns.pair_key)
+    except SecretError as exc:
+        return str(exc)
+    if ns.max_connections < 1:
+        return "--max-connections must be at least 1"
+    scrub_process_environment()  # read: no child (role hook, redis-server) inherits them
+    return None
+
+
 def cmd_serve(ns: argparse.Namespace) -> int:
     """``hapair serve``."""
+    refusal = _resolve_secrets(ns)
+    if refusal is not None:
+        print(f"hapair: {refusal}", file=sys.stderr)
+        return 2
     if bool(ns.tls_cert) != bool(ns.tls_key):
         print(
             "hapair: --tls-cert and --tls-key (HAPAIR_TLS_CERT, HAPAIR_TLS_KEY) go together: "
@@ -341,15 +387,6 @@ def _pdeathsig() -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def _read_or_create(path: Path, make: Any) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    value: str = make()
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return value
 
 
 def _start_unit(
@@ -382,6 +419,11 @@ def _start_unit(
             shared,
             "--heartbeat-interval",
             str(ns.heartbeat_interval),
+            # files, not values: argv is visible to every user in `ps`
+            "--pair-key-file",
+            str(data_dir / "pair.key"),
+            "--admin-token-file",
+            str(data_dir / "admin.token"),
         ],
         env=env,
         stdin=subprocess.DEVNULL,
@@ -447,17 +489,23 @@ def cmd_up(ns: argparse.Namespace) -> int:
     taken over (or after 20 s), as a rebooted appliance would be: it comes back as the
     standby, or pacified after too many boots.
     """
-    from hapair.api.auth import new_token
+    from hapair.secretfiles import SECRET_ENV, SecretError, new_pair_key, read_or_create
+    from hapair.services.tokens import new_token
 
     data_dir = Path(ns.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    pair_key = _read_or_create(data_dir / "pair.key", lambda: secrets.token_urlsafe(32))
-    token = _read_or_create(data_dir / "admin.token", new_token)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        read_or_create(data_dir / "pair.key", new_pair_key)  # created 0600, read by the units
+        token = read_or_create(data_dir / "admin.token", new_token)
+    except (OSError, SecretError) as exc:
+        print(f"hapair up: {exc}", file=sys.stderr)
+        return 2
     shared = f"127.0.0.10:{ns.port}"
     units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
     # `hapair status` run in the same folder finds the pair without flags
     (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
-    env = {**os.environ, "HAPAIR_PAIR_KEY": pair_key, "HAPAIR_ADMIN_TOKEN": token}
+    # the units read their secrets from the files above; no secret in their environment
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -466,7 +514,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         stopping = True
 
     def start(name: str) -> None:
-        (data_dir / name).mkdir(parents=True, exist_ok=True)
+        (data_dir / name).mkdir(mode=0o700, parents=True, exist_ok=True)
         with (data_dir / name / "hapair.log").open("ab") as log_file:
             procs[name] = _start_unit(
                 name,
@@ -588,61 +636,6 @@ def cmd_status(ns: argparse.Namespace) -> int:
     return 0
 
 
-# ---- token ---------------------------------------------------------------------------------
-
-
-def cmd_token(ns: argparse.Namespace) -> int:
-    """``hapair token create --role admin|viewer``: printed once, stored hashed."""
-    from redis.exceptions import ReadOnlyError
-
-    from hapair.api.auth import digest, new_token
-    from hapair.domain.errors import StoreUnavailable
-    from hapair.store.embedded import EmbeddedRedis
-    from hapair.store.redis import Store, connect
-    from hapair.store.unitfile import UnitFiles
-    from hapair.store.urls import public_url
-
-    data_dir = Path(ns.data_dir)
-    url = ns.redis
-    embedded = None
-    if url is None:
-        runtime = UnitFiles(data_dir).load_runtime()
-        url = str(runtime["redis_url"]) if runtime and runtime.get("redis_url") else None
-    if url is None:
-        embedded = EmbeddedRedis(data_dir)
-        url = embedded.start()
-    token = new_token()
-    token_id = secrets.token_hex(4)
-
-    async def add() -> None:
-        store = Store(connect(url))
-        try:
-            await store.add_token(digest(token), ns.role, token_id, datetime.now(UTC).isoformat())
-        finally:
-            await store.close()
-
-    try:
-        asyncio.run(add())
-    except StoreUnavailable as exc:
-        if isinstance(exc.__cause__, ReadOnlyError):
-            print(
-                "hapair token: this unit is a standby (read-only); create tokens on the active",
-                file=sys.stderr,
-            )
-        else:
-            print(
-                f"hapair token: Redis at {public_url(url)} is not reachable: {exc.detail}",
-                file=sys.stderr,
-            )
-        return 2
-    finally:
-        if embedded is not None:
-            embedded.stop()
-    print(token)
-    print(f"role {ns.role}, id {token_id}; shown once, stored hashed", file=sys.stderr)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hapair`` command."""
     parser = argparse.ArgumentParser(prog="hapair", description="Management plane of an HA pair")
@@ -673,12 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     st.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     st.add_argument("--color", action="store_true", help="colour even when not a terminal")
-    tok = sub.add_parser("token", help="API tokens")
-    tok_sub = tok.add_subparsers(dest="token_command", required=True)
-    create = tok_sub.add_parser("create", help="create a token")
-    create.add_argument("--role", choices=["admin", "viewer"], required=True)
-    create.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    create.add_argument("--redis", default=env("REDIS"))
+    cli_token.add_parsers(sub, env, DEFAULT_DATA_DIR)
     ns = parser.parse_args(argv)
     if ns.command == "serve":
         return cmd_serve(ns)
@@ -690,4 +678,6 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_up(ns)
     if ns.command == "status":
         return cmd_status(ns)
-    return cmd_token(ns)
+    if ns.command == "key":
+        return cli_token.cmd_key(ns)
+    return cli_token.cmd_token(ns)

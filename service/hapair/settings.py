@@ -36,6 +36,7 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
+    max_connections: int = 256  # concurrent connections over the unit's listeners
     pacify_window_s: float = 300.0
     pacify_max_boots: int = 3
     log_level: str = "info"

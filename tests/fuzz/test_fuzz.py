@@ -91,7 +91,7 @@ def test_fuzz_ha_unit_on_shared_address_has_no_failures(
             "--shared",
             shared,
             "--pair-key",
-            "fuzz-pair-key",
+            "fuzz-pair-key-0123456789",
             "--admin-token",
             TOKEN,
         ],
@@ -120,7 +120,7 @@ def test_fuzz_non_ha_unit_every_operation_has_no_failures(
             str(tmp_path / "standalone"),
             # with a pair key, PATCH /unit may stage an HA mode (it is refused without one)
             "--pair-key",
-            "fuzz-pair-key",
+            "fuzz-pair-key-0123456789",
             "--admin-token",
             TOKEN,
         ],

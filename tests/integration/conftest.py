@@ -104,7 +104,7 @@ def start_unit(
             "--mode", "first",
             "--partner", f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}",
             "--shared", shared_address,
-            "--pair-key", "it-pair-key",
+            "--pair-key", "it-pair-key-0123456789",
         ]  # fmt: skip
     if token:
         args += ["--admin-token", token]

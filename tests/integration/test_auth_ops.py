@@ -178,7 +178,7 @@ def test_no_auth_with_non_loopback_shared_address_is_refused(tmp_path: Path) -> 
             "--shared",
             "192.0.2.10:8080",
             "--pair-key",
-            "k",
+            "k-0123456789abcdef",
             "--no-auth",
         ],
         tmp_path,

@@ -97,7 +97,7 @@ def test_request_bodies_are_closed_with_ranges_and_enums() -> None:
             assert schema["additionalProperties"] is False, f"{method} {path} {media_type}"
         if op["operationId"] in {"patch_parameters", "patch_unit"}:
             assert set(content) == {"application/json", "application/merge-patch+json"}
-    assert bodies == 6
+    assert bodies == 7
     put = doc["components"]["schemas"]["HAParametersWrite"]["properties"]
     assert put["ha_timeout"]["enum"] == [3, 6, 9, 12, 15]
     assert put["ha_timeout"]["type"] == "integer"
@@ -114,6 +114,8 @@ def test_request_bodies_are_closed_with_ranges_and_enums() -> None:
     assert (wait["minimum"], wait["maximum"]) == (0, 180)
     unit = doc["components"]["schemas"]["UnitPatch"]["properties"]
     assert unit["mode"] == {"enum": ["first", "non_ha", "second"], "type": "string"}
+    token = doc["components"]["schemas"]["TokenCreate"]["properties"]
+    assert token["role"] == {"enum": ["admin", "viewer"], "type": "string"}
 
 
 def test_writes_declare_if_match_and_their_answer_headers() -> None:

@@ -195,7 +195,7 @@ def test_hard_reboot_on_link_failure_ends_pacified(
                 "--shared",
                 f"127.0.0.10:{port}",
                 "--pair-key",
-                "k",
+                "k-0123456789abcdef",
                 "--admin-token",
                 token,
                 "--heartbeat-interval",

@@ -242,7 +242,7 @@ def test_boot_times_persist_across_process_restarts(make_unit: MakeUnit) -> None
 
 
 def test_unit_endpoints_on_non_ha_unit(make_unit: MakeUnit) -> None:
-    unit = make_unit(ha=False, extra_args=["--pair-key", "it-pair-key"])
+    unit = make_unit(ha=False, extra_args=["--pair-key", "it-pair-key-0123456789"])
     client = unit.client()
     view = client.get(UNIT).json()
     assert (view["name"], view["mode"], view["shared_address"]) == ("standalone", "non_ha", None)

@@ -25,7 +25,7 @@ def test_reboot_applies_pending_mode_and_unit_goes_active(
             "--data-dir",
             str(tmp_path / "u"),
             "--pair-key",
-            "k",
+            "k-0123456789abcdef",
             "--admin-token",
             "adm",
             "--heartbeat-interval",

@@ -12,6 +12,7 @@ from hapair.app import create_app
 from hapair.engine.engine import HAEngine
 from hapair.metrics import Metrics
 from hapair.services.parameters import ParametersService
+from hapair.services.tokens import TokensService
 from hapair.settings import Settings
 from hapair.store.redis import Store, connect
 from hapair.store.unitfile import UnitFiles
@@ -25,14 +26,16 @@ def test_every_api_operation_resolves_the_router_checks(tmp_path: Path) -> None:
     engine = HAEngine(
         settings=settings, files=files, store=store, redis_url="redis://x", metrics=metrics
     )
+    tokens = TokensService(store)
     ctx = AppContext(
         settings=settings,
         store=store,
         engine=engine,
         metrics=metrics,
-        auth=Authenticator(store, admin_token=None, enabled=True),
+        auth=Authenticator(tokens, admin_token=None, enabled=True),
         files=files,
         parameters=ParametersService(store, engine, metrics),
+        tokens=tokens,
     )
     app = create_app(ctx)
     api_handlers = [

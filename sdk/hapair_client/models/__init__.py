@@ -26,6 +26,13 @@ from .pair_status import PairStatus
 from .problem import Problem
 from .problem_field import ProblemField
 from .rollback_request import RollbackRequest
+from .token_create import TokenCreate
+from .token_create_role import TokenCreateRole
+from .token_created import TokenCreated
+from .token_created_role import TokenCreatedRole
+from .token_item import TokenItem
+from .token_item_role import TokenItemRole
+from .token_list import TokenList
 from .unit_patch import UnitPatch
 from .unit_patch_mode import UnitPatchMode
 from .unit_pending import UnitPending
@@ -63,6 +70,13 @@ __all__ = (
     "Problem",
     "ProblemField",
     "RollbackRequest",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenCreatedRole",
+    "TokenCreateRole",
+    "TokenItem",
+    "TokenItemRole",
+    "TokenList",
     "UnitPatch",
     "UnitPatchMode",
     "UnitPending",

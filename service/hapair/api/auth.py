@@ -6,10 +6,10 @@ only, so health, metrics, docs and the OpenAPI document stay open.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -17,27 +17,26 @@ from litestar.connection import ASGIConnection
 from hapair.api.media import require_json, require_merge_patch
 from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
-from hapair.store.redis import Store
+from hapair.services.tokens import TokensService, digest, new_token
+
+__all__ = [
+    "Authenticator",
+    "authorize",
+    "before_api_request",
+    "check_same_origin",
+    "digest",
+    "new_token",
+]
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RANK = {"viewer": 1, "admin": 2}
 
 
-def digest(token: str) -> str:
-    """The SHA-256 hex digest a token is stored and looked up by."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    """A fresh random token."""
-    return "hp_" + secrets.token_urlsafe(32)
-
-
 class Authenticator:
     """Resolves a bearer token to a role and an actor name."""
 
-    def __init__(self, store: Store, *, admin_token: str | None, enabled: bool) -> None:
-        self.store = store
+    def __init__(self, tokens: TokensService, *, admin_token: str | None, enabled: bool) -> None:
+        self.tokens = tokens
         self.enabled = enabled
         self._bootstrap = digest(admin_token) if admin_token else None
 
@@ -46,11 +45,10 @@ class Authenticator:
         d = digest(token)
         if self._bootstrap is not None and hmac.compare_digest(d, self._bootstrap):
             return "admin", "bootstrap-admin"
-        record = await self.store.token_record(d)
+        record = await self.tokens.resolve(token)
         if record is None:
             return None
-        role, token_id = record
-        return role, f"token:{token_id}"
+        return record.role, f"token:{record.id}"
 
 
 async def before_api_request(request: Request[Any, Any, Any]) -> None:
@@ -72,9 +70,15 @@ async def before_api_request(request: Request[Any, Any, Any]) -> None:
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """401 without a valid token, 403 when the role is too low; records the actor."""
+    """401 without a valid token, 403 when the role is too low; records the actor.
+
+    Reads need ``viewer`` and writes ``admin``, unless the handler's ``opt["role"]`` names
+    the role it needs (the token list is admin-only).
+    """
     auth: Authenticator = connection.app.state.ctx.auth
     if not auth.enabled:
+        if connection.scope.get("method", "GET") not in READ_METHODS:
+            check_same_origin(connection)
         connection.scope["state"]["actor"] = "anonymous"
         return
     header = connection.headers.get("authorization", "")
@@ -86,7 +90,60 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         raise Unauthorized("the bearer token is not valid")
     role, actor = found
     method = connection.scope.get("method", "GET")
-    needed = "viewer" if method in READ_METHODS else "admin"
+    handler = connection.scope.get("route_handler")
+    needed = (handler.opt.get("role") if handler is not None else None) or (
+        "viewer" if method in READ_METHODS else "admin"
+    )
     if RANK.get(role, 0) < RANK[needed]:
         raise Forbidden(f"this operation needs the {needed} role; the token has {role}")
     connection.scope["state"]["actor"] = actor
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _own_origins(scheme: str, server: tuple[str, int | None]) -> set[tuple[str, str, int]]:
+    """(scheme, host, port) of this listener, and ``localhost`` for 127.0.0.1 or ::1."""
+    host, port = server
+    port = port or DEFAULT_PORTS.get(scheme, 0)
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return {(scheme, host.lower(), port)}
+    own = {(scheme, ip.compressed, port)}
+    if ip in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")):
+        own.add((scheme, "localhost", port))
+    return own
+
+
+def _origin(value: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    try:
+        host = ipaddress.ip_address(host).compressed
+    except ValueError:
+        host = host.lower()
+    return parts.scheme, host, port
+
+
+def check_same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """403 for a state-changing request whose ``Origin`` is not this listener's own.
+
+    Only without auth (``--no-auth``), where a page from anywhere could otherwise make a
+    browser post to the unit on loopback. The unit's own origin is the scheme and address
+    the request arrived on (``localhost`` too, for 127.0.0.1 and ::1), never the ``Host``
+    header, which a DNS-rebinding page controls. A request without ``Origin`` (curl, the
+    SDK) is not a browser's cross-origin request and passes.
+    """
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return
+    server = connection.scope.get("server")
+    scheme = str(connection.scope.get("scheme", "http"))
+    if server is not None and _origin(origin) in _own_origins(scheme, server):
+        return
+    raise Forbidden(f"cross-origin request refused: Origin {origin[:100]!r} is not this unit")

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from hapair.engine.engine import HAEngine
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
+    from hapair.services.tokens import TokensService
     from hapair.settings import Settings
     from hapair.store.redis import Store
     from hapair.store.unitfile import UnitFiles
@@ -26,6 +27,7 @@ class AppContext:
     auth: Authenticator
     files: UnitFiles
     parameters: ParametersService
+    tokens: TokensService
 
 
 def ctx_of(request: Any) -> AppContext:

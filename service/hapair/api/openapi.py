@@ -30,6 +30,7 @@ CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
     "HAParametersPatch": wire.HAParametersPatch,
     "RollbackRequest": wire.RollbackRequest,
     "UnitPatch": wire.UnitPatch,
+    "TokenCreate": wire.TokenCreate,
 }
 
 # Read-only fields a client may send back from a GET: the server ignores them.
@@ -79,6 +80,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "HAParametersPatch": {"ha_timeout": 3, "l4_sync_period": 100},
     "RollbackRequest": {"revision": 1},
     "UnitPatch": {"partner_address": "127.0.0.12:8080"},
+    "TokenCreate": {"role": "viewer", "description": "grafana", "expires_in_s": 86400},
 }
 
 # OpenAPI links: how an answer feeds the next call (the docs show them; schemathesis' stateful
@@ -257,8 +259,10 @@ def offline_render() -> bytes:
     from hapair.api.context import AppContext
     from hapair.app import create_app
     from hapair.metrics import Metrics
+    from hapair.settings import Settings
 
     ctx = AppContext.__new__(AppContext)
+    ctx.settings = Settings()
     ctx.metrics = Metrics()
     ctx.engine = _NoEngine()  # type: ignore[assignment]
     return render(create_app(ctx))

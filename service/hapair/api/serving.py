@@ -16,12 +16,16 @@ async def served_here(
     """``ha``: HA resources (409 on a non-HA unit).
 
     ``pair-write``: also only on the active unit's shared address.
+    ``token-write``: a pair-wide write in HA mode; anywhere on a non-HA unit.
     """
     kind = handler.opt.get("serve")
     if kind is None:
         return
     engine = ctx_of(connection).engine
-    if kind == "pair-write":
+    if kind == "token-write":
+        if engine.ha:
+            engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))
+    elif kind == "pair-write":
         engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))
     else:
         engine.check_ha()

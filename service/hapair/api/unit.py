@@ -44,10 +44,12 @@ class UnitController(Controller):
         operation_id="reboot_unit",
         summary="Restart the HA engine, applying pending settings",
         status_code=202,
-        responses=responses(401, 403),
+        responses=responses(401, 403, 422),
     )
     async def reboot_unit(self, request: Request[Any, Any, Any]) -> wire.Accepted:
-        ctx_of(request).engine.schedule_reboot()
+        ctx = ctx_of(request)
+        unit_service.check_reboot(ctx.engine, ctx.files)
+        ctx.engine.schedule_reboot()
         return wire.Accepted(
             status="rebooting", detail="the HA engine restarts; this counts as a boot"
         )

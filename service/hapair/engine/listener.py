@@ -8,9 +8,12 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("hapair.listener")
 
@@ -21,6 +24,105 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+HEAD_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 10.0
+DEFAULT_MAX_CONNECTIONS = 256
+
+_FULL_BODY = (
+    b'{"type":"urn:hapair:problem:too-many-connections","title":"Too many connections",'
+    b'"status":503,"detail":"the connection limit is reached; retry later"}'
+)
+_FULL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+    b"Connection: close\r\nRetry-After: 2\r\nContent-Length: %d\r\n\r\n%s"
+) % (len(_FULL_BODY), _FULL_BODY)
+
+
+@dataclass
+class Limits:
+    """Connection limits of one unit, shared by all its listeners (SPEC section 6).
+
+    ``loopback_only``: a ``--no-auth`` unit, which must never listen off loopback; a
+    listener asked for another address refuses to bind, whatever settings a reboot applied.
+    """
+
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    head_timeout_s: float = HEAD_TIMEOUT_S
+    body_timeout_s: float = BODY_TIMEOUT_S
+    loopback_only: bool = False
+    open: set[asyncio.Protocol] = field(default_factory=set)
+
+
+def limits_of(app: Any) -> Limits:
+    """The limits the wiring put on the app's state (defaults otherwise)."""
+    limits = getattr(getattr(app, "state", None), "limits", None)
+    return limits if isinstance(limits, Limits) else Limits()
+
+
+def limited_protocol(limits: Limits) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a connection cap and request head and body deadlines.
+
+    uvicorn's keep-alive timeout runs only between requests and stops at the first byte, so
+    a client sending half a head (or a body slowly) would hold the connection forever. Here
+    a deadline runs from the start of each wait for a head (connection made, previous
+    response sent) and, once the head is in, for the body; the connection is closed when it
+    passes. One timer per request, as uvicorn's own keep-alive.
+    """
+
+    class LimitedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _phase: object = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if len(limits.open) >= limits.max_connections:
+                self.transport = transport  # type: ignore[assignment]
+                self.flow = None  # type: ignore[assignment]
+                transport.write(_FULL)  # type: ignore[attr-defined]
+                transport.close()
+                return
+            limits.open.add(self)
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._watch()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            limits.open.discard(self)
+            self._arm(None)
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._watch()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._watch()
+
+        def _watch(self) -> None:
+            state = self.conn.their_state
+            phase = (
+                h11.IDLE if state is h11.IDLE else h11.SEND_BODY if state is h11.SEND_BODY else None
+            )
+            if phase is not self._phase:
+                self._arm(phase)
+
+        def _arm(self, phase: object) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            self._phase = phase
+            if phase is None or self.transport is None or self.transport.is_closing():
+                return
+            seconds = limits.head_timeout_s if phase is h11.IDLE else limits.body_timeout_s
+            self._deadline = self.loop.call_later(seconds, self._expired)
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return LimitedH11Protocol
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -43,16 +145,32 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Listener:
     """Serves an ASGI app on one address until stopped."""
 
     def __init__(
-        self, app: Any, host: str, port: int, *, ssl: dict[str, str] | None = None
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        *,
+        ssl: dict[str, str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.ssl = ssl or {}
+        self.limits = limits if limits is not None else limits_of(app)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -65,9 +183,15 @@ class Listener:
         """Binds the address and serves; raises OSError if the address is not bindable."""
         if self.running:
             return
+        if self.limits.loopback_only and not _loopback_host(self.host):
+            raise OSError(
+                f"refused to listen on {self.host}:{self.port}: "
+                "a --no-auth unit listens on loopback only"
+            )
         sock = bind_socket(self.host, self.port)
         config = uvicorn.Config(
             self.app,
+            http=limited_protocol(self.limits),
             lifespan="off",
             access_log=False,
             log_level="warning",

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from hapair.api import wire
 from hapair.domain.errors import FieldError, ValidationFailed
-from hapair.domain.unit import UnitSettings, check_unit_settings
+from hapair.domain.unit import UnitSettings, check_unit_settings, parse_host_port
 from hapair.engine.engine import HAEngine
 from hapair.store.unitfile import UnitFiles
 
 UNIT_FIELDS = ("mode", "partner_address", "shared_address")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether HOST:PORT names a loopback host (``localhost`` or 127.0.0.0/8, ::1)."""
+    try:
+        host, _ = parse_host_port(address)
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def no_auth_refusal(listen: str, unit: Mapping[str, object]) -> str | None:
+    """Why a ``--no-auth`` unit may not run with these settings, or None when it may.
+
+    Without auth every address the unit listens on must be loopback: its direct address
+    and the shared address (which it serves while active). Checked at start, when a change
+    is staged, and before every reboot applies staged settings.
+    """
+    shared = unit.get("shared_address")
+    addresses = [listen, *([shared] if isinstance(shared, str) and shared else [])]
+    outside = [a for a in addresses if not is_loopback(a)]
+    if not outside:
+        return None
+    return (
+        "--no-auth is refused unless every address the unit listens on is loopback; "
+        f"not loopback: {', '.join(outside)}"
+    )
 
 
 def view(engine: HAEngine) -> wire.UnitView:
@@ -58,10 +92,28 @@ def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
     target = UnitSettings(**staged)
     check_unit_settings(target)
     if target.mode != "non_ha" and not engine.settings.pair_key:
-        detail = f"mode {target.mode} needs a pair key: start the unit with --pair-key"
+        detail = f"mode {target.mode} needs a pair key: start the unit with --pair-key-file"
         raise ValidationFailed([FieldError("/mode", detail)])
+    if engine.settings.no_auth:
+        refusal = no_auth_refusal(engine.settings.listen, msgspec.structs.asdict(target))
+        if refusal is not None:
+            raise ValidationFailed([FieldError("/shared_address", refusal)])
     pending = {k: staged[k] for k in UNIT_FIELDS if staged[k] != getattr(current, k)}
     uf = files.load_unit()
     files.save_unit(type(uf)(settings=uf.settings, pending=pending or None))
     engine.pending = pending or None
     return view(engine)
+
+
+def check_reboot(engine: HAEngine, files: UnitFiles) -> None:
+    """422 when the settings a reboot would apply are refused (``--no-auth`` off loopback).
+
+    The staging check catches this first; this one covers a unit file changed by hand.
+    """
+    if not engine.settings.no_auth:
+        return
+    uf = files.load_unit()
+    applied = {**msgspec.structs.asdict(uf.settings), **(uf.pending or {})}
+    refusal = no_auth_refusal(engine.settings.listen, applied)
+    if refusal is not None:
+        raise ValidationFailed([FieldError("/shared_address", refusal)])

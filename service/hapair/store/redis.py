@@ -1,4 +1,4 @@
-"""The store: revisioned compare-and-set of the HA parameters, history, conflicts, tokens.
+"""The store: revisioned compare-and-set of the HA parameters, history, conflicts.
 
 This is the only module that talks to Redis. Every read-modify-write is one Lua script, so
 a reader never sees half a change and a change makes exactly one revision.
@@ -164,6 +164,10 @@ class Store:
         self._fail_fast_if_down()
         return guarded()
 
+    def fail_fast_if_down(self) -> None:
+        """StoreUnavailable at once while the probe knows Redis is down (see ``_guarded``)."""
+        self._fail_fast_if_down()
+
     def _fail_fast_if_down(self) -> None:
         if self._probe is not None and self._last_ok and not self.recently_ok():
             raise StoreUnavailable(
@@ -309,24 +313,6 @@ class Store:
         mapping = {f"{e.unit}:{e.id or e.revision}": _encoder.encode(e) for e in entries}
         async with self._guarded():
             await self.client.hset(keys.CONFLICTS, mapping=mapping)  # type: ignore[arg-type]
-
-    async def token_record(self, digest: str) -> tuple[str, str] | None:
-        """(role, token id) of a token, looked up by its SHA-256 digest."""
-        async with self._guarded():
-            raw = await self.client.hget(keys.TOKENS, digest)
-        if raw is None:
-            return None
-        record: dict[str, Any] = msgspec.json.decode(raw)
-        role, token_id = record.get("role"), record.get("id")
-        if not isinstance(role, str):
-            return None
-        return role, str(token_id or "")
-
-    async def add_token(self, digest: str, role: str, token_id: str, created_at: str) -> None:
-        """Stores a token's digest and role (never the token)."""
-        record = {"role": role, "id": token_id, "created_at": created_at}
-        async with self._guarded():
-            await self.client.hset(keys.TOKENS, digest, _encoder.encode(record))
 
     async def replication(self) -> dict[str, Any]:
         """``INFO replication`` as a dict."""

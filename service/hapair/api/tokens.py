@@ -1,0 +1,61 @@
+"""``/api/v1/tokens``: the pair's API tokens (admin only; writes are pair-wide writes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter, SkipValidation
+
+from hapair.api import wire
+from hapair.api.context import ctx_of
+from hapair.api.problems import responses
+
+
+class TokensController(Controller):
+    """Create, list and revoke API tokens."""
+
+    path = "/tokens"
+    tags = ["tokens"]  # noqa: RUF012
+
+    @get(
+        "",
+        operation_id="list_tokens",
+        opt={"role": "admin"},
+        summary="List API tokens",
+        description="Every token with its role, description and expiry; never the token.",
+        responses=responses(401, 403, 503),
+    )
+    async def list_tokens(self, request: Request[Any, Any, Any]) -> wire.TokenList:
+        return await ctx_of(request).tokens.list()
+
+    @post(
+        "",
+        operation_id="create_token",
+        opt={"role": "admin", "serve": "token-write", "media": "json"},
+        summary="Create an API token",
+        description="The token is in this answer only; the pair stores its SHA-256 digest.",
+        status_code=201,
+        responses=responses(400, 401, 403, 409, 413, 415, 422, 503),
+    )
+    async def create_token(
+        self, request: Request[Any, Any, Any], data: SkipValidation[wire.TokenCreate]
+    ) -> Response[wire.TokenCreated]:
+        created = await ctx_of(request).tokens.create(data)
+        return Response(created, status_code=201)
+
+    @delete(
+        "/{token_id:str}",
+        operation_id="revoke_token",
+        opt={"role": "admin", "serve": "token-write"},
+        summary="Revoke an API token",
+        description="At once on both units: the next request with it answers 401.",
+        status_code=204,
+        responses=responses(400, 401, 403, 404, 409, 503),
+    )
+    async def revoke_token(
+        self,
+        request: Request[Any, Any, Any],
+        token_id: Annotated[str, Parameter(max_length=64, description="The token's id.")],
+    ) -> None:
+        await ctx_of(request).tokens.revoke(token_id)

@@ -1,0 +1,106 @@
+"""Secrets off the command line: read from files, written 0600 from creation, kept out of hooks.
+
+``ps`` shows every process's argv to every user, and a role hook inherits the environment it is
+given; so the pair key and the admin token come from files (``--pair-key-file``,
+``--admin-token-file``, ``HAPAIR_*_FILE``), files hapair writes are created with mode 0600 (never
+widened then narrowed), and a hook's environment is built from a clean copy.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+MIN_PAIR_KEY_CHARS = 16
+
+# Environment variables that hold a secret, or tell where one is: never handed to a hook.
+SECRET_ENV = frozenset(
+    {
+        "HAPAIR_PAIR_KEY",
+        "HAPAIR_PAIR_KEY_FILE",
+        "HAPAIR_ADMIN_TOKEN",
+        "HAPAIR_ADMIN_TOKEN_FILE",
+        "HAPAIR_TOKEN",
+        "HAPAIR_REDIS",  # a --redis URL may carry a password
+    }
+)
+
+
+class SecretError(ValueError):
+    """A secret that cannot be used; the message says why (never the secret)."""
+
+
+def new_pair_key() -> str:
+    """A new pair key: 43 URL-safe characters (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def read_secret(path: str | Path, what: str) -> str:
+    """The first line of a secret file, stripped; SecretError when unreadable or empty."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise SecretError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    value = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not value:
+        raise SecretError(f"the {what} file {path} is empty")
+    return value
+
+
+def choose(value: str | None, file: str | None, *, what: str, flag: str) -> str | None:
+    """A secret given either as a value or as a file (not both)."""
+    if value and file:
+        raise SecretError(f"give {flag} or {flag}-file, not both")
+    if file:
+        return read_secret(file, what)
+    return value or None
+
+
+def check_pair_key(key: str | None) -> None:
+    """SecretError unless the pair key is absent or has at least 16 characters."""
+    if key is not None and len(key) < MIN_PAIR_KEY_CHARS:
+        raise SecretError(
+            f"the pair key has {len(key)} characters; it needs at least {MIN_PAIR_KEY_CHARS} "
+            "(`hapair key generate` prints a new one)"
+        )
+
+
+def write_secret(path: Path, value: str) -> None:
+    """Creates ``path`` with mode 0600 from the start and writes ``value`` (fails if it exists)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+
+
+def read_or_create(path: Path, make: object) -> str:
+    """The secret in ``path``, or a new one from ``make()`` written 0600."""
+    if path.exists():
+        return read_secret(path, path.name)
+    assert callable(make)
+    value = str(make())
+    write_secret(path, value)
+    return value
+
+
+def hook_environment(
+    extra: Mapping[str, str], base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a role hook: ``base`` (default ``os.environ``) without any secret,
+    plus ``extra`` (``HAPAIR_ROLE`` and friends).
+
+    Every ``HAPAIR_*`` variable of the unit's own environment is dropped (they configure the
+    unit, and some hold or locate secrets); only the hook's own ``extra`` ones are set.
+    """
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if not k.startswith("HAPAIR_") and k not in SECRET_ENV}
+    env.update(extra)
+    return env
+
+
+def scrub_process_environment() -> None:
+    """Removes secret-bearing ``HAPAIR_*`` variables from this process's environment, once
+    they have been read, so no child (a role hook, a redis-server) inherits them."""
+    for name in SECRET_ENV:
+        os.environ.pop(name, None)

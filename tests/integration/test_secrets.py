@@ -1,0 +1,282 @@
+"""Secrets off the command line and out of hooks, and the ``--no-auth`` rules (SPEC section 6).
+
+Each test performs the attack against real processes: reads ``/proc/PID/cmdline`` (what ``ps``
+shows every user) of a unit and of ``hapair up``'s units, reads the environment a role hook
+got, stages a non-loopback address on a no-auth unit and reboots it, posts cross-origin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from hapair.store.embedded import death_signal_preexec, free_port
+from tests.integration.conftest import (
+    DIRECT_HOST,
+    PARAMS,
+    PARTNER_HOST,
+    SHARED_HOST,
+    MakeUnit,
+    problem,
+    wait_active_on_shared,
+)
+from tests.support import HapairFactory, children_of, poll
+
+PAIR_KEY = "secret-pair-key-" + "7" * 24
+ADMIN = "secret-admin-token-" + "9" * 20
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for child in children_of(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _ha_args(data_dir: Path) -> tuple[list[str], str, str]:
+    direct = f"{DIRECT_HOST}:{free_port(DIRECT_HOST)}"
+    shared = f"{SHARED_HOST}:{free_port(SHARED_HOST)}"
+    args = [
+        "--listen", direct, "--data-dir", str(data_dir), "--mode", "first",
+        "--partner", f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}", "--shared", shared,
+    ]  # fmt: skip
+    return args, f"http://{direct}", f"http://{shared}"
+
+
+def _serve(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hapair", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _secret_file(path: Path, value: str) -> str:
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_short_pair_key_is_refused_at_start(tmp_path: Path) -> None:
+    args, _, _ = _ha_args(tmp_path / "d")
+    for extra, env in (
+        (["--pair-key", "k1"], None),
+        (["--pair-key-file", _secret_file(tmp_path / "short.key", "fifteen-chars-x")], None),
+        ([], {"HAPAIR_PAIR_KEY": "0123456789abcde"}),
+    ):
+        out = _serve([*args, *extra], env)
+        assert out.returncode == 2, (extra, out.stderr)
+        assert "at least 16" in out.stderr, out.stderr
+        assert "hapair key generate" in out.stderr
+
+
+def test_secret_flag_and_file_together_are_refused(tmp_path: Path) -> None:
+    args, _, _ = _ha_args(tmp_path / "d")
+    key_file = _secret_file(tmp_path / "pair.key", PAIR_KEY)
+    out = _serve([*args, "--pair-key", PAIR_KEY, "--pair-key-file", key_file])
+    assert out.returncode == 2
+    assert "not both" in out.stderr
+    out = _serve([*args, "--pair-key-file", str(tmp_path / "missing.key")])
+    assert out.returncode == 2
+    assert "cannot read" in out.stderr
+
+
+def test_unit_reads_secrets_from_files_and_argv_holds_none(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    args, direct, shared = _ha_args(tmp_path / "d")
+    admin_file = _secret_file(tmp_path / "admin.token", ADMIN)
+    key_file = _secret_file(tmp_path / "pair.key", PAIR_KEY)
+    # one through flags, one through the environment variable naming the file
+    proc = hapair_factory(
+        [*args, "--admin-token-file", admin_file], env={"HAPAIR_PAIR_KEY_FILE": key_file}
+    )
+    proc.wait_ready(direct, timeout=15)
+    r = httpx.get(f"{direct}/api/v1/unit", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["mode"] == "first"  # HA mode: the pair key was read
+    cmdline = _cmdline(proc.pid)
+    assert "--admin-token-file" in cmdline
+    assert ADMIN not in cmdline
+    assert PAIR_KEY not in cmdline
+    for pid in _descendants(proc.pid):  # the embedded redis-server
+        assert PAIR_KEY not in _cmdline(pid)
+        assert ADMIN not in _cmdline(pid)
+    del shared
+
+
+def test_role_hook_environment_holds_no_secret(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    args, direct, _ = _ha_args(tmp_path / "d")
+    hook_out = tmp_path / "hook-env"
+    # the worst case: both secrets in the unit's own environment
+    env = {"HAPAIR_PAIR_KEY": PAIR_KEY, "HAPAIR_ADMIN_TOKEN": ADMIN}
+    proc = hapair_factory([*args, "--on-role-change", f"env >> {hook_out}"], env=env)
+    proc.wait_ready(direct, timeout=15)
+
+    def hook_ran_as_active() -> str:
+        text = hook_out.read_text() if hook_out.exists() else ""
+        return text if "HAPAIR_ROLE=active" in text else ""
+
+    text = poll(hook_ran_as_active, timeout=15, what="the hook to run for the active role")
+    assert PAIR_KEY not in text
+    assert ADMIN not in text
+    assert "HAPAIR_PAIR_KEY" not in text
+    assert "HAPAIR_ADMIN_TOKEN" not in text
+    assert "HAPAIR_UNIT=first" in text
+    r = httpx.get(f"{direct}/api/v1/unit", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status_code == 200  # the unit itself still has them
+
+
+def test_key_generate_prints_a_new_url_safe_key(tmp_path: Path) -> None:
+    keys = set()
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-m", "hapair", "key", "generate"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        key = out.stdout.strip()
+        assert len(key) >= 32
+        assert all(c.isalnum() or c in "-_" for c in key), key
+        keys.add(key)
+    assert len(keys) == 2
+    target = tmp_path / "pair.key"
+    subprocess.run(
+        [sys.executable, "-m", "hapair", "key", "generate", "--out", str(target)],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert len(target.read_text().strip()) >= 32
+
+
+def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path) -> None:
+    port = free_port(SHARED_HOST)
+    data_dir = tmp_path / "up"
+    old_umask = os.umask(0o022)
+    log = (tmp_path / "up.log").open("wb")
+    try:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "hapair", "up", "--port", str(port),
+             "--data-dir", str(data_dir), "--heartbeat-interval", "0.5"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+            preexec_fn=death_signal_preexec(signal.SIGTERM),  # noqa: PLW1509
+        )  # fmt: skip
+    finally:
+        os.umask(old_umask)
+        log.close()
+    try:
+
+        def both_ready() -> bool:
+            return all(
+                httpx.get(f"http://{h}:{port}/readyz", timeout=1).status_code == 200
+                for h in ("127.0.0.11", "127.0.0.12")
+            )
+
+        poll(both_ready, timeout=40, interval=0.2, what="hapair up's units")
+        pair_key = (data_dir / "pair.key").read_text().strip()
+        token = (data_dir / "admin.token").read_text().strip()
+        assert len(pair_key) >= 32
+        for name in ("pair.key", "admin.token"):
+            assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        pids = [up.pid, *_descendants(up.pid)]
+        units = [p for p in pids if "-m hapair serve" in _cmdline(p)]
+        assert len(units) == 2, [_cmdline(p) for p in pids]
+        for pid in pids:
+            cmdline = _cmdline(pid)
+            assert pair_key not in cmdline, cmdline
+            assert token not in cmdline, cmdline
+        for pid in units:
+            assert "--pair-key-file" in _cmdline(pid)
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+            assert pair_key not in environ
+            assert token not in environ
+        r = httpx.get(
+            f"http://{SHARED_HOST}:{port}/api/v1/unit",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        assert r.status_code == 200
+    finally:
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            up.wait()
+
+
+def test_no_auth_unit_refuses_to_stage_a_non_loopback_address(make_unit: MakeUnit) -> None:
+    unit = make_unit(token=None, no_auth=True)
+    client = unit.client(shared=False, token=None)
+    for body in ({"shared_address": "192.0.2.10:8080"}, {"shared_address": "0.0.0.0:8080"}):
+        r = client.patch("/api/v1/unit", json=body)
+        got = problem(r, 422, "validation")
+        assert got["errors"][0]["pointer"] == "/shared_address"
+        assert "--no-auth" in got["errors"][0]["detail"]
+    assert client.get("/api/v1/unit").json()["pending"] is None
+    ok = client.patch("/api/v1/unit", json={"shared_address": f"127.0.0.13:{free_port()}"})
+    assert ok.status_code == 202, ok.text
+
+
+def test_no_auth_reboot_and_restart_refuse_a_hand_staged_address(
+    make_unit: MakeUnit, tmp_path: Path
+) -> None:
+    unit = make_unit(token=None, no_auth=True)
+    client = unit.client(shared=False, token=None)
+    unit_file = unit.data_dir / "unit.json"
+    stored = json.loads(unit_file.read_text())
+    stored["pending"] = {"shared_address": "192.0.2.10:8080"}
+    unit_file.write_text(json.dumps(stored))
+    got = problem(client.post("/api/v1/unit/reboot"), 422, "validation")
+    assert "192.0.2.10:8080" in got["errors"][0]["detail"]
+    assert unit.shared is not None
+    wait_active_on_shared(unit)  # not rebooted: still serving its loopback shared address
+    assert unit.proc.terminate() == 0
+    out = _serve(["--listen", unit.direct.removeprefix("http://"),
+                  "--data-dir", str(unit.data_dir), "--no-auth",
+                  "--pair-key", "it-pair-key-0123456789"])  # fmt: skip
+    assert out.returncode != 0
+    assert "192.0.2.10:8080" in out.stderr, out.stderr
+    del tmp_path
+
+
+def test_no_auth_cross_origin_write_is_403(make_unit: MakeUnit) -> None:
+    unit = make_unit(token=None, no_auth=True)
+    assert unit.shared is not None
+    client = unit.client(token=None)
+    own = unit.shared
+    for origin in ("http://evil.example", "null", f"https://{own.removeprefix('http://')}",
+                   unit.direct, "http://localhost:1"):  # fmt: skip
+        r = client.patch(PARAMS, json={"ha_timeout": 3}, headers={"Origin": origin})
+        problem(r, 403, "forbidden")
+        r = client.post("/api/v1/tokens", json={"role": "admin"}, headers={"Origin": origin})
+        problem(r, 403, "forbidden")
+    assert client.get(PARAMS).json()["ha_timeout"] != 3
+    # reads from any origin, writes from its own origin or from no browser at all
+    assert client.get(PARAMS, headers={"Origin": "http://evil.example"}).status_code == 200
+    r = client.patch(PARAMS, json={"ha_timeout": 3}, headers={"Origin": own})
+    assert r.status_code == 200, r.text
+    r = client.patch(PARAMS, json={"ha_timeout": 6})
+    assert r.status_code == 200, r.text
