@@ -531,7 +531,13 @@ def test_short_replication_outage_resyncs_partially(pair: Pair) -> None:
     try:
         before = int(master.info("stats")["sync_partial_ok"])
         full_before = int(master.info("stats")["sync_full"])
-        replica.client_kill_filter(_type="master")  # drop the replication link
+        # Drop the replication link, as a short outage would. hapair's Redis user may not
+        # CLIENT KILL (an admin command), but it may re-point replication: pointed at the same
+        # master under another spelling of its address (127.1), the replica drops its link
+        # and continues on a new one with PSYNC, from its cached master state.
+        link = replica.info("replication")
+        assert link["master_host"] == "127.0.0.1", link
+        replica.execute_command("REPLICAOF", "127.1", link["master_port"])
         assert pair.patch({"initial_wait_time": 5}).status_code == 200
         poll(
             lambda: int(master.info("stats")["sync_partial_ok"]) > before,

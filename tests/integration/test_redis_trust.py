@@ -187,6 +187,7 @@ def test_password_in_no_command_line_and_files_private(make_unit: MakeUnit) -> N
     assert {str(p): oct(mode(p)) for p in redis_dir.rglob("*") if p.is_file()} == {
         str(p): "0o600" for p in redis_dir.rglob("*") if p.is_file()
     }
+    assert password not in (redis_dir / "redis.log").read_text()
     config = (redis_dir / "redis.conf").read_text()
     assert "protected-mode yes" in config
     assert "user default off" in config
