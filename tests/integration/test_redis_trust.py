@@ -22,6 +22,7 @@ import redis
 from hapair.store import keys
 from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, EmbeddedRedis, supports_tls
 from hapair.store.redis import host_port
+from hapair.store.urls import public_url
 from tests.integration.conftest import MERGE_PATCH, MakeUnit, Unit
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair
 from tests.support import HapairFactory, children_of, poll, process_name
@@ -295,3 +296,27 @@ def test_pair_replicates_over_tls_with_tls_redis_server(
             assert password not in unit.proc.log_text()
     finally:
         pair.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="integration pending: engine/driver.py heartbeat() must advertise "
+    "hapair.store.urls.public_url(self.redis_url) (and _remote_store connect to "
+    "partner_store_url(url, self.redis_url)); remove this mark then",
+)
+def test_heartbeat_advertises_redis_url_without_credentials(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    from tests.integration.test_pair_trust import fake_partner, unit_with_partner
+
+    with fake_partner(tmp_path, "unsigned") as fake:
+        unit = unit_with_partner(hapair_factory, tmp_path, fake.address)
+        sent = poll(
+            lambda: [c for c in fake.calls() if c["path"].endswith("/heartbeat")],
+            timeout=10,
+            what="a heartbeat the unit sent",
+        )
+    advertised = json.loads(sent[-1]["body"])["redis_url"]
+    assert advertised.startswith("redis://"), advertised
+    assert _password(unit) not in advertised
+    assert advertised == public_url(advertised)
