@@ -179,3 +179,42 @@ def test_redis_url_must_be_on_the_partner_host(
     redis_url: str, partner: str | None, allowed: bool
 ) -> None:
     assert redis_on_partner_host(redis_url, partner) is allowed
+
+
+def test_same_name_unit_with_the_key_is_refused_but_told_apart() -> None:
+    """Two processes both configured as ``first``: refused, yet recognisable (same-mode)."""
+    clock = Clock()
+    me = PairAuth(KEY, "first", sent=NonceCache(), clock=clock)
+    twin = PairAuth(KEY, "first", sent=NonceCache(), clock=clock)
+    call = twin.sign_call("POST", PATH, BODY)
+    with pytest.raises(pairauth.SameName, match="configured as first too"):
+        me.verify_call("POST", PATH, call, BODY)
+    with pytest.raises(AuthFailed, match="replayed") as replayed:
+        me.verify_call("POST", PATH, call, BODY)
+    assert type(replayed.value) is AuthFailed
+
+
+def test_own_call_reflected_is_not_taken_for_a_same_name_unit() -> None:
+    me = PairAuth(KEY, "first", sent=NonceCache())
+    call = me.sign_call("POST", PATH, BODY)
+    with pytest.raises(AuthFailed, match="reflected") as reflected:
+        me.verify_call("POST", PATH, call, BODY)
+    assert type(reflected.value) is AuthFailed
+
+
+def test_same_name_needs_the_key_and_the_partner_as_recipient() -> None:
+    me = PairAuth(KEY, "first", sent=NonceCache())
+    forged = PairAuth("another-key-0123456789", "first", sent=NonceCache())
+    with pytest.raises(AuthFailed, match="bad signature") as bad:
+        me.verify_call("POST", PATH, forged.sign_call("POST", PATH, BODY), BODY)
+    assert type(bad.value) is AuthFailed
+    twin = PairAuth(KEY, "first", sent=NonceCache())
+    to_self = {**twin.sign_call("POST", PATH, BODY), pairauth.TO_HEADER: "first"}
+    with pytest.raises(AuthFailed, match="this unit itself") as itself:
+        me.verify_call("POST", PATH, to_self, BODY)
+    assert type(itself.value) is AuthFailed
+    # an answer is never taken for a same-name call
+    answer = twin.sign_answer("POST", PATH, "a" * 32, b"{}")
+    with pytest.raises(AuthFailed, match="this unit itself") as as_answer:
+        me.verify_answer("POST", PATH, "a" * 32, answer, b"{}")
+    assert type(as_answer.value) is AuthFailed

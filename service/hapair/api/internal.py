@@ -2,17 +2,20 @@
 
 A call is accepted only when signed by the configured partner for this unit, fresh and never
 seen before (``engine/pairauth.py``); the answer is signed the same way and bound to the call.
+One refused call still informs the engine: a heartbeat signed with the pair key by another unit
+configured in this unit's mode (``SameName``) is shown to it, so the pair shows ``same-mode``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
 
 from hapair.api.context import AppContext, ctx_of
-from hapair.domain.errors import Forbidden, Malformed, Unauthorized
+from hapair.domain.errors import Forbidden, Malformed, StoreUnavailable, Unauthorized
 from hapair.engine import pairauth
 from hapair.engine.messages import demote_request_decoder, encoder, hb_decoder
 from hapair.engine.partner import (
@@ -37,12 +40,22 @@ def _auth(ctx: AppContext) -> pairauth.PairAuth:
     return pairauth.PairAuth(ctx.settings.pair_key, own, nonces=NONCES)
 
 
-async def _verified(request: Request[Any, Any, Any]) -> tuple[bytes, pairauth.PairAuth, str]:
-    """The body of an authentic call, this unit's signer and the call's nonce."""
+async def _verified(
+    request: Request[Any, Any, Any], *, same_name: bool = False
+) -> tuple[bytes, pairauth.PairAuth, str]:
+    """The body of an authentic call, this unit's signer and the call's nonce.
+
+    ``same_name``: a :class:`pairauth.SameName` refusal is raised as is (the caller shows the
+    misconfiguration to the engine, then refuses).
+    """
     body = await request.body()
     auth = _auth(ctx_of(request))
     try:
         nonce = auth.verify_call(request.method, request.scope["path"], request.headers, body)
+    except pairauth.SameName:
+        if same_name:
+            raise
+        raise Unauthorized("unit-to-unit call refused: it claims to come from this unit") from None
     except pairauth.AuthFailed as exc:
         warn_once_in_a_while(
             f"call:{exc}",
@@ -73,15 +86,34 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
 async def heartbeat(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
-    body, auth, nonce = await _verified(request)
-    hb = _decode(body, hb_decoder, "heartbeat")
     ctx = ctx_of(request)
+    try:
+        body, auth, nonce = await _verified(request, same_name=True)
+    except pairauth.SameName as exc:
+        await _same_name(ctx, await request.body(), exc)
+        raise Unauthorized(f"unit-to-unit call refused: {exc}") from None
+    hb = _decode(body, hb_decoder, "heartbeat")
     try:
         check_redis_url(hb, ctx.engine.unit.partner_address, direction="sent")
     except PartnerError as exc:
         raise Forbidden(str(exc)) from None
     mine = await ctx.engine.on_heartbeat(hb)
     return _signed(request, auth, nonce, encoder.encode(mine))
+
+
+async def _same_name(ctx: AppContext, body: bytes, exc: pairauth.SameName) -> None:
+    """Shows the engine a same-mode unit's heartbeat (its body must say so too)."""
+    warn_once_in_a_while(
+        "call:same-name", "unit-to-unit call refused", event="same-name", reason=str(exc)
+    )
+    try:
+        hb = hb_decoder.decode(body)
+    except msgspec.DecodeError:
+        return
+    if hb.mode == ctx.engine.unit.mode and hb.boot_id != ctx.engine.boot_id:
+        with contextlib.suppress(PartnerError, StoreUnavailable):
+            check_redis_url(hb, ctx.engine.unit.partner_address, direction="sent")
+            await ctx.engine.on_heartbeat(hb)
 
 
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)

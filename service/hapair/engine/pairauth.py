@@ -12,6 +12,12 @@ the body:
   call's nonce, a fresh timestamp. A captured answer cannot be replayed as a call (direction)
   nor as the answer to another call (nonce).
 
+A call that claims to come from this unit itself is refused. One case is told apart, so that
+two units configured in the same mode still see it (status ``same-mode``): a call signed with
+the pair key by a unit that calls itself by this unit's name, addressed to the partner's name,
+fresh and with a nonce this process never sent (so not a reflection of one of its own calls)
+raises :class:`SameName`, still a refusal.
+
 A unit also uses only Redis addresses on its partner's host: :func:`redis_on_partner_host`.
 """
 
@@ -46,6 +52,14 @@ _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}\.[0-9]{3}")
 
 class AuthFailed(Exception):
     """A unit-to-unit message is not authentic, not fresh, replayed or misaddressed."""
+
+
+class SameName(AuthFailed):
+    """A holder of the pair key calls itself by this unit's name: both units have one mode.
+
+    The call is refused like any other that claims to come from this unit itself; it is only
+    evidence of the misconfiguration (never a reflection: its nonce was not sent from here).
+    """
 
 
 def derive_key(pair_key: str) -> bytes:
@@ -108,6 +122,9 @@ class NonceCache:
     def __len__(self) -> int:
         return len(self._expiry)
 
+    def __contains__(self, nonce: object) -> bool:
+        return nonce in self._expiry
+
     def add(self, nonce: str, timestamp: float, now: float) -> bool:
         """Records ``nonce``; False if it was seen already or the cache is full."""
         self._expiry = {n: t for n, t in self._expiry.items() if t >= now}
@@ -118,6 +135,9 @@ class NonceCache:
         return True
 
 
+SENT = NonceCache()  # the nonces of the calls this process sent, for the same-name rule
+
+
 class PairAuth:
     """Signs and checks the messages of one unit with its partner.
 
@@ -126,6 +146,7 @@ class PairAuth:
         own: this unit's name (``first`` or ``second``).
         window_s: the largest accepted clock difference (at most 10 s).
         nonces: the process's nonce cache for incoming calls (a new one if omitted).
+        sent: the nonces of the calls this process sent (default: the process's ``SENT``).
         clock: wall-clock seconds (tests pass their own).
     """
 
@@ -136,6 +157,7 @@ class PairAuth:
         *,
         window_s: float = WINDOW_S,
         nonces: NonceCache | None = None,
+        sent: NonceCache | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         partner = partner_name(own)
@@ -147,6 +169,7 @@ class PairAuth:
         self.partner = partner
         self.window_s = min(window_s, WINDOW_S)
         self.nonces = nonces if nonces is not None else NonceCache(window_s=self.window_s)
+        self.sent = sent if sent is not None else SENT
         self.clock = clock
         self._key = derive_key(pair_key)
 
@@ -175,7 +198,10 @@ class PairAuth:
 
     def sign_call(self, method: str, path: str, body: bytes) -> dict[str, str]:
         """The headers of a call to the partner (a fresh nonce in ``x-hapair-nonce``)."""
-        return self._headers(CALL, method, path, new_nonce(), body)
+        nonce = new_nonce()
+        now = self.clock()
+        self.sent.add(nonce, now, now)
+        return self._headers(CALL, method, path, nonce, body)
 
     def sign_answer(self, method: str, path: str, nonce: str, body: bytes) -> dict[str, str]:
         """The headers of this unit's answer to the partner's call that carried ``nonce``."""
@@ -197,11 +223,12 @@ class PairAuth:
         signature = headers.get(SIGNATURE_HEADER)
         if not (sender and recipient and timestamp and got_nonce and signature):
             raise AuthFailed("not signed with the pair key")
-        if sender == self.own:
+        same_name = kind == CALL and sender == self.own and recipient == self.partner
+        if sender == self.own and not same_name:
             raise AuthFailed(f"claims to come from this unit itself ({sender})")
-        if sender != self.partner:
+        if sender != self.partner and not same_name:
             raise AuthFailed(f"not from the partner ({self.partner}): {sender[:20]!r}")
-        if recipient != self.own:
+        if recipient != self.own and not same_name:
             raise AuthFailed(f"addressed to {recipient[:20]!r}, not to this unit ({self.own})")
         if not _NONCE_RE.fullmatch(got_nonce):
             raise AuthFailed("malformed nonce")
@@ -233,12 +260,20 @@ class PairAuth:
         """Checks a call from the partner and records its nonce; returns the nonce.
 
         Raises:
-            AuthFailed: unsigned, forged, misaddressed, stale or replayed.
+            SameName: signed with the pair key by another unit that calls itself ``own``.
+            AuthFailed: unsigned, forged, misaddressed, stale, replayed or reflected.
         """
         ts = self._check(CALL, method, path, headers, body, None)
         nonce = headers[NONCE_HEADER]
+        if headers[FROM_HEADER] == self.own and nonce in self.sent:
+            raise AuthFailed(f"claims to come from this unit itself ({self.own}): a reflected call")
         if not self.nonces.add(nonce, ts, self.clock()):
             raise AuthFailed("replayed (nonce already seen)")
+        if headers[FROM_HEADER] == self.own:
+            raise SameName(
+                f"claims to come from this unit itself ({self.own}): another unit holding the "
+                f"pair key is configured as {self.own} too"
+            )
         return nonce
 
     def verify_answer(
