@@ -234,7 +234,7 @@ async def _serve(settings: Settings) -> int:
     from hapair.api.context import AppContext
     from hapair.app import create_app
     from hapair.domain.unit import parse_host_port
-    from hapair.engine.engine import HAEngine
+    from hapair.engine.driver import Engine
     from hapair.engine.listener import Listener
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
@@ -248,7 +248,7 @@ async def _serve(settings: Settings) -> int:
     store = Store(connect(redis_url))
     store.start_probe()
     metrics = Metrics()
-    engine = HAEngine(
+    engine = Engine(
         settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics
     )
     tokens = TokensService(store)

@@ -298,12 +298,6 @@ def test_pair_replicates_over_tls_with_tls_redis_server(
         pair.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="integration pending: engine/driver.py heartbeat() must advertise "
-    "hapair.store.urls.public_url(self.redis_url) (and _remote_store connect to "
-    "partner_store_url(url, self.redis_url)); remove this mark then",
-)
 def test_heartbeat_advertises_redis_url_without_credentials(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ from litestar.handlers import HTTPRouteHandler
 from hapair.api.auth import Authenticator, before_api_request
 from hapair.api.context import AppContext
 from hapair.app import create_app
-from hapair.engine.engine import HAEngine
+from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.services.parameters import ParametersService
 from hapair.services.tokens import TokensService
@@ -23,7 +23,7 @@ def test_every_api_operation_resolves_the_router_checks(tmp_path: Path) -> None:
     store = Store(connect("redis://127.0.0.1:1/0"))  # never contacted: nothing here does I/O
     metrics = Metrics()
     files = UnitFiles(tmp_path)
-    engine = HAEngine(
+    engine = Engine(
         settings=settings, files=files, store=store, redis_url="redis://x", metrics=metrics
     )
     tokens = TokensService(store)

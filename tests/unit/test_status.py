@@ -108,4 +108,7 @@ def test_pair_status_encodes_like_spec() -> None:
         "revision": 12,
         "last_heartbeat_at": "2024-01-01T00:00:00Z",
         "in_sync": True,
+        "serving_shared": False,
+        "role_since": None,
+        "last_transition": None,
     }

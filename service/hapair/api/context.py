@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hapair.api.auth import Authenticator
-    from hapair.engine.engine import HAEngine
+    from hapair.engine.driver import Engine
     from hapair.metrics import Metrics
     from hapair.services.parameters import ParametersService
     from hapair.services.tokens import TokensService
@@ -22,7 +22,7 @@ class AppContext:
 
     settings: Settings
     store: Store
-    engine: HAEngine
+    engine: Engine
     metrics: Metrics
     auth: Authenticator
     files: UnitFiles

@@ -7,7 +7,15 @@ from typing import Literal
 import msgspec
 
 Role = Literal["active", "standby", "not_operational", "pacified", "indeterminate"]
-Reason = Literal["unreachable", "same-mode", "shared-address-mismatch", "not-synced", "starting"]
+Reason = Literal[
+    "unreachable",
+    "same-mode",
+    "shared-address-mismatch",
+    "not-synced",
+    "starting",
+    "shared-address-unavailable",
+    "maintenance",
+]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
 
 ICONS: dict[Role, str] = {
@@ -17,6 +25,22 @@ ICONS: dict[Role, str] = {
     "pacified": "blue",
     "indeterminate": "grey",
 }
+
+
+def icon_for(role: Role, reason: str | None = None) -> str:
+    """The seed's status icon of a role (maintenance is the yellow square)."""
+    if role == "not_operational" and reason == "maintenance":
+        return "yellow"
+    return ICONS[role]
+
+
+class LastTransition(msgspec.Struct, kw_only=True):
+    """A unit's last change of role, and why (``cause``)."""
+
+    from_role: str = msgspec.field(name="from")
+    to_role: str = msgspec.field(name="to")
+    cause: str
+    at: str
 
 
 class UnitStatus(msgspec.Struct, kw_only=True):
@@ -30,6 +54,9 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     revision: int | None = None
     last_heartbeat_at: str | None = None
     in_sync: bool | None = None
+    serving_shared: bool = False
+    role_since: str | None = None
+    last_transition: LastTransition | None = None
 
 
 class PairInfo(msgspec.Struct, kw_only=True):
@@ -55,6 +82,9 @@ def unit_status(
     revision: int | None = None,
     last_heartbeat_at: str | None = None,
     in_sync: bool | None = None,
+    serving_shared: bool = False,
+    role_since: str | None = None,
+    last_transition: LastTransition | None = None,
 ) -> UnitStatus:
     """Build a unit status, with the icon that goes with the role.
 
@@ -66,6 +96,9 @@ def unit_status(
         revision: The unit's parameter revision.
         last_heartbeat_at: RFC 3339 time of the last heartbeat heard.
         in_sync: Whether the unit's data matches the active's.
+        serving_shared: Whether the unit answers on the shared address.
+        role_since: RFC 3339 time it took its current role.
+        last_transition: Its last role change and the cause.
 
     Returns:
         The unit status.
@@ -73,12 +106,15 @@ def unit_status(
     return UnitStatus(
         name=name,
         role=role,
-        icon=ICONS[role],
+        icon=icon_for(role, reason),
         reason=reason,
         address=address,
         revision=revision,
         last_heartbeat_at=last_heartbeat_at,
         in_sync=in_sync,
+        serving_shared=serving_shared,
+        role_since=role_since,
+        last_transition=last_transition,
     )
 
 

@@ -9,8 +9,21 @@ from __future__ import annotations
 import msgspec
 
 
+class TransitionInfo(msgspec.Struct, kw_only=True):
+    """A unit's last change of public role, as its heartbeat reports it."""
+
+    from_role: str = ""
+    to_role: str = ""
+    cause: str = ""
+    at: float = 0.0
+
+
 class Heartbeat(msgspec.Struct, kw_only=True):
-    """What a unit tells its partner every heartbeat interval (and answers with its own)."""
+    """What a unit tells its partner every heartbeat interval (and answers with its own).
+
+    ``role`` is the role the unit decided; ``status_role``/``status_reason`` what its API shows
+    (an active unit that cannot serve the shared address shows not_operational).
+    """
 
     unit: str = ""
     mode: str = ""
@@ -24,6 +37,13 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     shared_address: str | None = None
     pacified: bool = False
     preferred_server: str = "none"
+    maintenance: bool = False
+    serving_shared: bool = False
+    active_since: float = 0.0  # wall clock: when the unit last became active (split brain tie)
+    status_role: str = "not_operational"
+    status_reason: str | None = "starting"
+    role_since: float = 0.0
+    last_transition: TransitionInfo | None = None
     sent_at: float = 0.0
 
 

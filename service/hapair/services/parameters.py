@@ -12,9 +12,10 @@ from typing import Any, Literal
 import msgspec
 
 from hapair.api import wire
+from hapair.clock import utc_now
 from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
-from hapair.engine.engine import HAEngine, utc_now
+from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.store.redis import Snapshot, Store
 
@@ -66,7 +67,7 @@ def _revision_of(raw: object) -> int | None:
 class ParametersService:
     """The HA parameters of the pair."""
 
-    def __init__(self, store: Store, engine: HAEngine, metrics: Metrics) -> None:
+    def __init__(self, store: Store, engine: Engine, metrics: Metrics) -> None:
         self.store = store
         self.engine = engine
         self.metrics = metrics

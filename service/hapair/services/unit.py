@@ -11,7 +11,7 @@ import msgspec
 from hapair.api import wire
 from hapair.domain.errors import FieldError, ValidationFailed
 from hapair.domain.unit import UnitSettings, check_unit_settings, parse_host_port
-from hapair.engine.engine import HAEngine
+from hapair.engine.driver import Engine
 from hapair.store.unitfile import UnitFiles
 
 UNIT_FIELDS = ("mode", "partner_address", "shared_address")
@@ -49,7 +49,7 @@ def no_auth_refusal(listen: str, unit: Mapping[str, object]) -> str | None:
     )
 
 
-def view(engine: HAEngine) -> wire.UnitView:
+def view(engine: Engine) -> wire.UnitView:
     """``GET /unit``."""
     pending = engine.pending
     return wire.UnitView(
@@ -67,7 +67,7 @@ def view(engine: HAEngine) -> wire.UnitView:
     )
 
 
-def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
+def stage(engine: Engine, files: UnitFiles, raw: object) -> wire.UnitView:
     """``PATCH /unit``: validates the settings the change would make; stores it pending."""
     if not isinstance(raw, dict):
         raise ValidationFailed([FieldError("", "request body must be a JSON object")])
@@ -105,7 +105,7 @@ def stage(engine: HAEngine, files: UnitFiles, raw: object) -> wire.UnitView:
     return view(engine)
 
 
-def check_reboot(engine: HAEngine, files: UnitFiles) -> None:
+def check_reboot(engine: Engine, files: UnitFiles) -> None:
     """422 when the settings a reboot would apply are refused (``--no-auth`` off loopback).
 
     The staging check catches this first; this one covers a unit file changed by hand.

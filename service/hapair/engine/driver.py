@@ -1,7 +1,10 @@
-"""The HA engine of one unit: boots, heartbeats its partner, decides roles and applies them.
+"""The HA engine's I/O shell: one event queue into ``machine.step``, actions carried out.
 
-Applying a role means: the active unit's Redis is a master and the shared address is served;
-a standby's Redis is a replica of the active's; everything else serves only its direct address.
+Nothing changes the engine's state but ``step``: heartbeats, store reads, API calls (takeover,
+demote from the partner, reboot) and the results of actions all arrive as events on one queue,
+so a takeover and a tick can never interleave. Actions are carried out in order by the one loop
+that steps; the slow ones that wait on the partner (heartbeat exchange, asking it to step down)
+run beside it and report back as events.
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hapair.clock import iso, utc_now
 from hapair.domain.errors import (
     HADisabled,
     NotActive,
@@ -26,7 +28,13 @@ from hapair.domain.errors import (
     UseSharedAddress,
 )
 from hapair.domain.parameters import HAParameters, effective_virtual_id
-from hapair.domain.status import PairStatus, UnitStatus, pair_state, unit_status
+from hapair.domain.status import (
+    LastTransition,
+    PairStatus,
+    UnitStatus,
+    pair_state,
+    unit_status,
+)
 from hapair.domain.unit import (
     BootRecord,
     UnitSettings,
@@ -35,30 +43,23 @@ from hapair.domain.unit import (
     record_boot,
     unit_name,
 )
+from hapair.engine import machine as m
 from hapair.engine.listener import Listener
-from hapair.engine.messages import DemoteReply, DemoteRequest, Heartbeat
+from hapair.engine.messages import DemoteReply, DemoteRequest, Heartbeat, TransitionInfo
 from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
-from hapair.engine.roles import Decision, EngineRole, Facts, PartnerFacts, decide, wants_takeover
 from hapair.metrics import Metrics
 from hapair.settings import Settings
 from hapair.store.redis import ConflictEntry, Snapshot, Store, connect, host_port
 from hapair.store.unitfile import UnitFiles
+from hapair.store.urls import partner_store_url, public_url
 
 log = logging.getLogger("hapair.engine")
 
-PUBLIC_ROLE: dict[str, str] = {
-    "starting": "not_operational",
-    "active": "active",
-    "standby": "standby",
-    "not_operational": "not_operational",
-    "pacified": "pacified",
-    "indeterminate": "indeterminate",
+_ERRORS: dict[str, type[Exception]] = {
+    "pacified": Pacified,
+    "partner-unavailable": PartnerUnavailable,
+    "not-active": NotActive,
 }
-
-
-def utc_now() -> str:
-    """RFC 3339 UTC timestamp with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def link_is_up(name: str, sys_class_net: Path = Path("/sys/class/net")) -> bool:
@@ -70,8 +71,24 @@ def link_is_up(name: str, sys_class_net: Path = Path("/sys/class/net")) -> bool:
     return state in ("up", "unknown")
 
 
-class HAEngine:
-    """One unit's HA state machine and its side effects."""
+def machine_params(params: HAParameters) -> m.Params:
+    """The parameters the role rules read."""
+    return m.Params(
+        ha_timeout=float(params.ha_timeout),
+        initial_wait_time=float(params.initial_wait_time),
+        preferred_server=params.preferred_server,
+        hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
+    )
+
+
+def _transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition | None:
+    if t is None:
+        return None
+    return LastTransition(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=iso(t.at))
+
+
+class Engine:
+    """One unit's HA engine: boots, feeds the state machine, carries out its actions."""
 
     def __init__(
         self,
@@ -81,14 +98,12 @@ class HAEngine:
         store: Store,
         redis_url: str,
         metrics: Metrics,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.files = files
         self.store = store
         self.redis_url = redis_url
         self.metrics = metrics
-        self.clock = clock
         self.address = settings.listen
         self.app: Any = None  # the ASGI app the shared listener serves; set by the wiring
         self.unit = UnitSettings()
@@ -96,30 +111,26 @@ class HAEngine:
         self.boots = BootRecord()
         self.boot_id = ""
         self.booted_at = ""
-        self._boot_mono = 0.0
         self.pacified = False
-        self.role: EngineRole | str = "starting"
-        self.reason: str | None = None
+        self.state: m.State | None = None
         self.snapshot = Snapshot(revision=0, params=HAParameters(), updated_at=None)
-        self.partner: Heartbeat | None = None
-        self._last_heard = 0.0
         self.last_heard_at: str | None = None
         self.last_sent_at: str | None = None
         self.write_lock = asyncio.Lock()
-        self._role_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
+        self._queue: asyncio.Queue[m.Event] = asyncio.Queue()
+        self._loop: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._requests: dict[int, asyncio.Future[m.Reply]] = {}
+        self._next_request = 0
         self._shared: Listener | None = None
         self._client: PartnerClient | None = None
         self._remote: tuple[str, Store] | None = None
-        self._replicating_from: tuple[str, int] | None = None
-        self._hold_until = 0.0
-        self._both_standby_since: float | None = None
+        self._exchanges = 0
         self._background: set[asyncio.Task[Any]] = set()
         self._rebooting = False
         self._closed = False
-        self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
-        self._master_epoch = -1  # the role epoch in which this unit's Redis was made a master
-        self._store_down_since: float | None = None
+        self._standalone = False
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -137,49 +148,46 @@ class HAEngine:
     def running(self) -> bool:
         """Whether the engine is running (the non-HA engine has no loop to run)."""
         if not self.ha:
-            return self.boot_id != ""
-        return self._task is not None and not self._task.done()
+            return self._standalone
+        return self._loop is not None and not self._loop.done()
+
+    @property
+    def role(self) -> str:
+        """The role this unit decided (``standalone`` outside HA)."""
+        if not self.ha:
+            return "standalone"
+        return self.state.role if self.state is not None else "starting"
 
     @property
     def public_role(self) -> str:
         """The role as the API shows it."""
-        return PUBLIC_ROLE.get(str(self.role), str(self.role))
+        if self.state is None:
+            return "not_operational"
+        return self.state.public_role
 
-    def _interval(self) -> float:
-        return self.settings.heartbeat_interval
-
-    def _ha_timeout(self) -> float:
-        return float(self.snapshot.params.ha_timeout)
+    def _now(self) -> float:
+        return time.monotonic()
 
     def partner_fresh(self) -> Heartbeat | None:
         """The partner's last heartbeat if heard within ``ha_timeout``."""
-        if self.partner is None:
+        if self.state is None:
             return None
-        if time.monotonic() - self._last_heard >= self._ha_timeout():
-            return None
-        return self.partner
+        return m.fresh_partner(self.state, self._now())
 
     def heartbeat(self) -> Heartbeat:
         """This unit's heartbeat."""
-        return Heartbeat(
-            unit=self.name,
-            mode=self.unit.mode,
-            role=str(self.role),
-            reason=self.reason,
-            boot_id=self.boot_id,
-            booted_at=self._boot_mono,
-            revision=self.snapshot.revision,
-            redis_url=self.redis_url,
-            address=self.address,
-            shared_address=self.unit.shared_address,
-            pacified=self.pacified,
-            preferred_server=self.snapshot.params.preferred_server,
-            sent_at=self.clock(),
-        )
+        if self.state is None:
+            base = Heartbeat(unit=self.name, mode=self.unit.mode)
+        else:
+            base = m.heartbeat(self.state, self._now())
+        base.boot_id = self.boot_id
+        base.redis_url = public_url(self.redis_url)  # never the credentials
+        base.address = self.address
+        return base
 
     def boots_in_window(self) -> int:
         """Boots within the pacify window, this one included."""
-        return boots_in_window(self.boots, self.clock(), self.settings.pacify_window_s)
+        return boots_in_window(self.boots, time.time(), self.settings.pacify_window_s)
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -199,7 +207,7 @@ class HAEngine:
         self.pending = uf.pending
         self.boots = record_boot(
             self.files.load_boots(),
-            self.clock(),
+            time.time(),
             window_s=self.settings.pacify_window_s,
             max_boots=self.settings.pacify_max_boots,
         )
@@ -208,10 +216,6 @@ class HAEngine:
         self.role_epoch += 1
         self.boot_id = uuid.uuid4().hex
         self.booted_at = utc_now()
-        self._boot_mono = time.monotonic()
-        self._replicating_from = None
-        self._both_standby_since = None
-        self._hold_until = 0.0
         self.metrics.boots.set(self.boots_in_window())
         with contextlib.suppress(StoreUnavailable):
             self.snapshot = await self.store.read()
@@ -227,30 +231,55 @@ class HAEngine:
             },
         )
         if not self.ha:
-            self.role, self.reason = "standalone", None
+            self._standalone = True
             self.metrics.set_role("standalone")
             with contextlib.suppress(StoreUnavailable):
                 await self.store.promote()
             return
-        self.role = "pacified" if self.pacified else "starting"
-        self.reason = None if self.pacified else "starting"
-        self.metrics.set_role(str(self.role))
-        if self.pacified:
-            with contextlib.suppress(StoreUnavailable):
-                await self.store.promote()
         self._client = partner_client_for(self.settings, self.name, self.unit.partner_address)
         if self._closed:
             return
-        self._task = asyncio.create_task(self._run(), name="hapair-engine")
+        config = m.Config(
+            unit=self.name,
+            mode=self.unit.mode,
+            shared_address=self.unit.shared_address,
+            pacified=self.pacified,
+            has_partner=self._client is not None,
+        )
+        self.state, actions = m.boot(
+            config,
+            machine_params(self.snapshot.params),
+            self.snapshot.revision,
+            self._now(),
+            time.time(),
+        )
+        self.metrics.set_role(self.state.role)
+        self._queue = asyncio.Queue()
+        self._loop = asyncio.create_task(self._run(actions), name="hapair-engine")
+        self._ticker = asyncio.create_task(self._tick_forever(), name="hapair-ticker")
 
     async def shutdown(self) -> None:
-        """Stops the loop, the shared listener and partner connections."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
+        """Stops the loop (the shared address is released first), and partner connections."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await ticker
+        loop = self._loop
+        if loop is not None and not loop.done():
+            self._queue.put_nowait(m.Shutdown(now=self._now()))
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(loop), timeout=8)
+        self._loop = None
+        if loop is not None and not loop.done():
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loop
         await self._stop_shared()
+        for fut in self._requests.values():
+            if not fut.done():
+                fut.set_result(m.Reply(0, "not-active", "the unit is stopping"))
+        self._requests.clear()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -261,6 +290,7 @@ class HAEngine:
         for t in list(self._background):
             if t is not current:  # a reboot runs as a background task: it must not cancel itself
                 t.cancel()
+        self._standalone = False
 
     async def close(self) -> None:
         """Final stop of the process: no reboot may start the loop again afterwards."""
@@ -279,16 +309,17 @@ class HAEngine:
         try:
             log.info("reboot", extra={"event": "reboot", "unit": self.name})
             await self.shutdown()
-            await self.boot()
+            if not self._closed:
+                await self.boot()
         finally:
             self._rebooting = False
 
     def schedule_reboot(self) -> None:
         """Reboots in the background (a request that asks for it can answer first)."""
-        self._spawn(self.reboot())
+        self._spawn(self.reboot(), "reboot")
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         self._background.add(task)
         task.add_done_callback(self._background_done)
 
@@ -301,162 +332,198 @@ class HAEngine:
                 extra={"event": "background-error", "task": task.get_name()},
             )
 
-    # ---- the loop --------------------------------------------------------------------------
+    # ---- the loop ------------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        # Fixed rate: a slow heartbeat does not stretch the period (failover detection).
+    def _put(self, event: m.Event) -> None:
+        self._queue.put_nowait(event)
+
+    async def _run(self, first: list[m.Action]) -> None:
+        await self._execute(first)
+        while True:
+            event = await self._queue.get()
+            await self._step(event)
+            if isinstance(event, m.Shutdown):
+                return
+
+    async def _step(self, event: m.Event) -> None:
+        """Steps one event and carries out its actions; the result of an action carried out
+        here is stepped at once, before anything else (status never lags the world)."""
+        state = self.state
+        if state is None:
+            return
+        new, actions = m.step(state, event)
+        if new.role != state.role:
+            self.role_epoch += 1
+        self.state = new
+        try:
+            await self._execute(actions)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("engine action failed", extra={"event": "action-error"})
+
+    async def _tick_forever(self) -> None:
+        # Fixed rate: a slow store read does not stretch the period (failover detection).
+        interval = self.settings.heartbeat_interval
         next_tick = time.monotonic()
         while True:
             try:
-                await self._tick()
+                await self._observe()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("engine tick failed", extra={"event": "tick-error"})
-            next_tick = max(next_tick + self._interval(), time.monotonic())
+            self._put(m.Tick(now=self._now()))
+            next_tick = max(next_tick + interval, time.monotonic())
             await asyncio.sleep(next_tick - time.monotonic())
 
-    def heard(self, hb: Heartbeat) -> None:
-        """Records a heartbeat from the partner (sent by it or answered to ours)."""
-        self.partner = hb
-        self._last_heard = time.monotonic()
-        self.last_heard_at = utc_now()
-
-    async def _tick(self) -> None:
+    async def _observe(self) -> None:
+        """What a tick looks at: the partner (one heartbeat exchange), this unit's Redis and
+        its monitored links."""
+        if self._client is not None:
+            self._exchanges += 1
+            exchange = asyncio.create_task(self._exchange())
+        else:
+            exchange = None
         try:
             self.snapshot = await self.store.read()
-            self.metrics.revision.set(self.snapshot.revision)
-            self._store_down_since = None
         except StoreUnavailable:
-            if self._store_down_since is None:
-                self._store_down_since = time.monotonic()
-        if self._client is not None:
-            try:
-                self.heard(await self._client.heartbeat(self.heartbeat()))
-            except PartnerError as exc:
-                log.debug(
-                    "heartbeat failed", extra={"event": "heartbeat-failed", "error": str(exc)}
-                )
-            self.last_sent_at = utc_now()
-        params = self.snapshot.params
-        if params.hard_reboot_on_link_failure and not self.pacified:
-            down = [name for name in self.settings.interfaces if not link_is_up(name)]
-            if down:
-                log.warning(
-                    "link failure: hard reboot",
-                    extra={"event": "link-failure", "unit": self.name, "interfaces": down},
-                )
-                self.schedule_reboot()
-                return
-        facts = self._facts()
-        async with self._role_lock:
-            await self._apply(decide(facts))
-        if self.role == "active":
-            await self._ensure_master()
-            await self._ensure_shared()
-        elif self.role == "standby":
-            await self._ensure_replicating()
-            if wants_takeover(self._facts(), in_sync=self._in_sync_with_partner()):
-                log.info("preferred server takes over", extra={"event": "preferred-takeover"})
-                with contextlib.suppress(PartnerUnavailable, NotActive, StoreUnavailable):
-                    await self.takeover()
-
-    def _facts(self) -> Facts:
-        p = self.partner_fresh()
-        now = time.monotonic()
-        if self.role == "standby" and p is not None and p.role == "standby":
-            if self._both_standby_since is None:
-                self._both_standby_since = now
+            self._put(m.StoreFailed(now=self._now()))
         else:
-            self._both_standby_since = None
-        return Facts(
-            unit=self.name,
-            mode=self.unit.mode,
-            role=self.role if self.role != "standalone" else "starting",  # type: ignore[arg-type]
-            revision=self.snapshot.revision,
-            shared_address=self.unit.shared_address,
-            pacified=self.pacified,
-            preferred_server=self.snapshot.params.preferred_server,
-            initial_wait_time=float(self.snapshot.params.initial_wait_time),
-            ha_timeout=self._ha_timeout(),
-            booted_for=now - self._boot_mono,
-            partner=None
-            if p is None
-            else PartnerFacts(
-                unit=p.unit,
-                mode=p.mode,
-                role=p.role,
-                revision=p.revision,
-                shared_address=p.shared_address,
-                pacified=p.pacified,
-            ),
-            holding=now < self._hold_until,
-            both_standby_for=0.0
-            if self._both_standby_since is None
-            else now - self._both_standby_since,
-            store_down_for=0.0 if self._store_down_since is None else now - self._store_down_since,
+            self.metrics.revision.set(self.snapshot.revision)
+            self._put(self._store_read(self.snapshot))
+        if exchange is not None:
+            await exchange
+        down = tuple(name for name in self.settings.interfaces if not link_is_up(name))
+        if down:
+            self._put(m.LinkDown(now=self._now(), interfaces=down))
+
+    def _store_read(self, snapshot: Snapshot) -> m.StoreRead:
+        return m.StoreRead(
+            now=self._now(), revision=snapshot.revision, params=machine_params(snapshot.params)
         )
 
-    def _in_sync_with_partner(self) -> bool:
-        p = self.partner_fresh()
-        return (
-            p is not None
-            and self._replicating_from is not None
-            and p.revision == self.snapshot.revision
-        )
+    async def _execute(self, actions: list[m.Action]) -> None:
+        for action in actions:
+            match action:
+                case m.SendHeartbeat():
+                    if self._client is not None and self._exchanges < 2:
+                        self._exchanges += 1
+                        self._spawn(self._exchange(), "heartbeat")
+                case m.Promote():
+                    try:
+                        await self.store.promote()
+                    except StoreUnavailable:
+                        continue
+                    await self._step(m.Promoted(now=self._now()))
+                case m.ReplicateFrom(url=url):
+                    ok = await self._ensure_replicating(url)
+                    await self._step(
+                        m.Replicating(now=self._now(), url=url)
+                        if ok
+                        else m.ReplicateFailed(now=self._now())
+                    )
+                case m.ServeShared():
+                    error = await self._ensure_shared()
+                    await self._step(
+                        m.SharedServed(now=self._now())
+                        if error is None
+                        else m.SharedFailed(now=self._now(), error=error)
+                    )
+                case m.StopShared():
+                    await self._stop_shared()
+                case m.AskDemote(request=request):
+                    self._spawn(self._ask_demote(request), "ask-demote")
+                case m.Reply(request=request):
+                    fut = self._requests.pop(request, None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(action)
+                case m.Transitioned(transition=t, role=role):
+                    self._transitioned(t, role)
+                case m.Reboot(cause=cause):
+                    log.warning(
+                        "rebooting",
+                        extra={"event": "reboot-asked", "unit": self.name, "cause": cause},
+                    )
+                    self.schedule_reboot()
+                case m.Note(event=event, fields=fields):
+                    log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
+                case _:
+                    raise AssertionError(f"unknown action {action!r}")
 
-    async def _apply(self, d: Decision) -> None:
-        self.reason = d.reason
-        if d.role != self.role:
-            await self._transition(d.role)
-
-    async def _transition(self, new: EngineRole) -> None:
-        old = self.role
-        self.role = new
-        self.role_epoch += 1
+    def _transitioned(self, t: m.Transition, role: str) -> None:
         log.info(
             "role change",
-            extra={"event": "role-change", "unit": self.name, "from": old, "to": new},
+            extra={
+                "event": "role-change",
+                "unit": self.name,
+                "from": t.from_role,
+                "to": t.to_role,
+                "cause": t.cause,
+            },
         )
-        if new == "active":
-            self._replicating_from = None
-            await self._ensure_master()
-            await self._ensure_shared()
-        else:
-            await self._stop_shared()
-            self._replicating_from = None  # a standby re-points at its partner next tick
-            if new != "standby":  # nobody else's copy: replicate nothing
-                with contextlib.suppress(StoreUnavailable):
-                    await self.store.promote()
-        if new != "not_operational":
-            self.reason = None if new != "starting" else "starting"
-        self.metrics.set_role(new)
+        self.metrics.set_role(role)
         self.metrics.role_changes.inc()
-        self._run_hook(new)
-        # Tell the partner now rather than at the next tick: both views converge at once.
-        self._spawn(self._exchange())
+        self._run_hook(t.to_role)
 
     async def _exchange(self) -> None:
-        """One heartbeat exchange with the partner, outside the tick."""
-        if self._client is None:
-            return
-        with contextlib.suppress(PartnerError):
-            self.heard(await self._client.heartbeat(self.heartbeat()))
+        """One heartbeat exchange with the partner; its answer is an event."""
+        try:
+            if self._client is None:
+                return
+            with contextlib.suppress(PartnerError):
+                answer = await self._client.heartbeat(self.heartbeat())
+                self.last_heard_at = utc_now()
+                self._put(m.Heard(now=self._now(), heartbeat=answer))
+            self.last_sent_at = utc_now()
+        finally:
+            self._exchanges -= 1
 
-    async def _ensure_master(self) -> None:
-        """The active's Redis must be a master; retried every tick until it is (Redis outages)."""
-        if self._master_epoch == self.role_epoch:
+    async def _request(self, make: Any) -> m.Reply:
+        """Puts an API request on the queue as an event and waits for its reply."""
+        if self.state is None or not self.running:
+            return m.Reply(0, "not-active", "the engine is not running")
+        self._next_request += 1
+        request = self._next_request
+        fut: asyncio.Future[m.Reply] = asyncio.get_running_loop().create_future()
+        self._requests[request] = fut
+        self._put(make(request))
+        return await fut
+
+    async def _ask_demote(self, request: int | None) -> None:
+        client = self._client
+        if client is None:
+            self._put(m.PartnerDemoteFailed(now=self._now(), request=request, error="no partner"))
             return
         try:
-            await self.store.promote()
-        except StoreUnavailable:
+            reply = await client.demote(DemoteRequest(by=self.name, boot_id=self.boot_id), wait=5.0)
+        except PartnerError as exc:
+            self._put(
+                m.PartnerDemoteFailed(
+                    now=self._now(), request=request, error=f"the partner did not step down: {exc}"
+                )
+            )
             return
-        self._master_epoch = self.role_epoch
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                if await self.store.revision() >= reply.revision:
+                    break
+            except StoreUnavailable:
+                pass
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(StoreUnavailable):
+            self.snapshot = await self.store.read()
+            self._put(self._store_read(self.snapshot))
+        self._put(m.PartnerDemoted(now=self._now(), request=request))
 
-    async def _ensure_shared(self) -> None:
+    # ---- applying roles ------------------------------------------------------------------
+
+    async def _ensure_shared(self) -> str | None:
+        """Serves the shared address; the error when it cannot (yet)."""
         shared = self.unit.shared_address
         if not shared or (self._shared is not None and self._shared.running):
-            return
+            return None
         host, port = parse_host_port(shared, require_ip=True)
         ssl = (
             {
@@ -474,8 +541,9 @@ class HAEngine:
                 "cannot bind the shared address yet",
                 extra={"event": "shared-bind-failed", "address": shared, "error": str(exc)},
             )
-            return
+            return str(exc)
         self._shared = listener
+        return None
 
     async def _stop_shared(self) -> None:
         listener, self._shared = self._shared, None
@@ -487,38 +555,33 @@ class HAEngine:
             return self._remote[1]
         if self._remote is not None:
             await self._remote[1].close()
-        store = Store(connect(url, max_connections=4))
+        try:
+            full = partner_store_url(url, self.redis_url)  # this unit's credentials
+        except ValueError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        store = Store(connect(full, max_connections=4))
         self._remote = (url, store)
         return store
 
-    async def _ensure_replicating(self) -> None:
-        p = self.partner_fresh()
-        if p is None or p.role != "active" or not p.redis_url:
-            return
-        target = host_port(p.redis_url)
-        if self._replicating_from == target:
-            # Someone (or a restart of our Redis) may have changed it behind our back: verify.
-            try:
-                info = await self.store.replication()
-            except StoreUnavailable:
-                return
-            master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
-            if info.get("role") == "slave" and master == target:
-                return
-            log.warning(
-                "replication was changed; re-pointing", extra={"event": "replication-drift"}
-            )
-            self._replicating_from = None
+    async def _ensure_replicating(self, url: str) -> bool:
+        """Points this unit's Redis at the partner's (archiving first what only it holds)."""
+        target = host_port(url)
         try:
-            remote = await self._remote_store(p.redis_url)
+            info = await self.store.replication()
+        except StoreUnavailable:
+            return False
+        master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
+        if info.get("role") == "slave" and master == target:
+            return True
+        try:
+            remote = await self._remote_store(url)
             archived = await self._archive_divergent(remote)
             await self.store.replicate_from(*target)
         except StoreUnavailable as exc:
             log.warning(
                 "cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)}
             )
-            return
-        self._replicating_from = target
+            return False
         log.info(
             "replicating",
             extra={
@@ -527,15 +590,17 @@ class HAEngine:
                 "archived": archived,
             },
         )
+        return True
 
     async def _archive_divergent(self, remote: Store) -> int:
         """Archives into the active's Redis the revisions only this unit holds."""
-        mine = await self.store.history(limit=1000, before=None)
+        keep = 1000
+        mine = await self.store.history(limit=keep, before=None)
         if not mine:
             return 0
-        theirs = await remote.history(limit=1000, before=None)
+        theirs = await remote.history(limit=keep, before=None)
         their_ids = {e.id for e in theirs}
-        complete = len(theirs) < 1000
+        complete = len(theirs) < keep
         oldest = min((e.revision for e in theirs), default=0)
         now = utc_now()
         divergent = [
@@ -558,12 +623,12 @@ class HAEngine:
         vid, _ = effective_virtual_id(self.snapshot.params, self.unit.shared_address)
         env = {
             **os.environ,
-            "HAPAIR_ROLE": PUBLIC_ROLE.get(role, role) if role != "starting" else "starting",
+            "HAPAIR_ROLE": role,
             "HAPAIR_UNIT": self.name,
             "HAPAIR_SHARED_ADDRESS": self.unit.shared_address or "",
             "HAPAIR_VIRTUAL_ID": str(vid),
         }
-        self._spawn(self._hook(cmd, env))
+        self._spawn(self._hook(cmd, env), "role-hook")
 
     async def _hook(self, cmd: str, env: dict[str, str]) -> None:
         proc = await asyncio.create_subprocess_shell(cmd, env=env)
@@ -609,6 +674,8 @@ class HAEngine:
         revision = snapshot.revision
         if revision > self.snapshot.revision:
             self.snapshot = snapshot
+            if self.running and self.state is not None:
+                self._put(self._store_read(snapshot))
         log.info(
             "revision committed",
             extra={"event": "commit", "revision": revision, "actor": actor, "fields": fields},
@@ -616,9 +683,10 @@ class HAEngine:
 
     async def on_heartbeat(self, hb: Heartbeat) -> Heartbeat:
         """Handles the partner's heartbeat; answers with ours."""
-        if not self.boot_id:
+        if not self.boot_id or not self.running:
             raise StoreUnavailable("this unit is still booting")
-        self.heard(hb)
+        self.last_heard_at = utc_now()
+        self._put(m.Heard(now=self._now(), heartbeat=hb))
         return self.heartbeat()
 
     async def takeover(self) -> None:
@@ -626,45 +694,21 @@ class HAEngine:
         self.check_ha()
         if self.pacified:
             raise Pacified
-        if self.role == "active":
-            return
-        p = self.partner_fresh()
-        if self._client is None or p is None:
-            raise PartnerUnavailable(
-                "the partner is not reachable; it cannot be asked to step down"
-            )
-        if self.role != "standby" or p.role != "active":
-            raise NotActive(
-                f"takeover needs this unit standby and the partner active (partner: {p.role})"
-            )
-        try:
-            reply: DemoteReply = await self._client.demote(
-                DemoteRequest(by=self.name, boot_id=self.boot_id), wait=5.0
-            )
-        except PartnerError as exc:
-            raise PartnerUnavailable(f"the partner did not step down: {exc}") from exc
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            try:
-                if await self.store.revision() >= reply.revision:
-                    break
-            except StoreUnavailable:
-                pass
-            await asyncio.sleep(0.02)
-        async with self._role_lock:
-            self.snapshot = await self.store.read()
-            await self._transition("active")
-        await self._exchange()  # the answer shows the pair as it now is
+        reply = await self._request(lambda r: m.TakeoverAsked(now=self._now(), request=r))
+        if reply.error is not None:
+            raise _ERRORS.get(reply.error, NotActive)(reply.detail)
+        if self._client is not None:  # the answer shows the pair as it now is
+            self._exchanges += 1
+            await self._exchange()
 
     async def demote(self, request: DemoteRequest) -> DemoteReply:
         """The partner takes over: step down, and tell it the last revision to wait for."""
-        async with self._role_lock, self.write_lock:
-            if self.role == "active":
-                self._hold_until = time.monotonic() + 2 * self._ha_timeout()
-                await self._transition("standby")
+        reply = await self._request(
+            lambda r: m.DemoteAsked(now=self._now(), request=r, by=request.by)
+        )
+        async with self.write_lock:  # a write under way finishes first
             revision = await self.store.revision()
-        log.info("demoted", extra={"event": "demote", "by": request.by, "revision": revision})
-        return DemoteReply(revision=revision, demoted=True)
+        return DemoteReply(revision=revision, demoted=reply.demoted)
 
     async def partner_revision(self) -> int | None:
         """The partner's revision read from its own Redis (fresh), else from its heartbeat."""
@@ -711,6 +755,7 @@ class HAEngine:
         """``GET /ha/status``: both units as this unit sees them."""
         if not self.ha:
             return PairStatus(pair=pair_state([]), units=[])
+        s = self.state
         try:
             my_revision: int | None = await self.store.revision()
         except StoreUnavailable:
@@ -723,32 +768,40 @@ class HAEngine:
             active_revision = my_revision
         elif p is not None and p.role == "active":
             active_revision = partner_revision
+        my_role = s.public_role if s is not None else "not_operational"
         me = unit_status(
             self.name,
-            self.public_role,  # type: ignore[arg-type]
-            reason=self.reason if self.public_role == "not_operational" else None,  # type: ignore[arg-type]
+            my_role,  # type: ignore[arg-type]
+            reason=(s.public_reason if s is not None else "starting")  # type: ignore[arg-type]
+            if my_role == "not_operational"
+            else None,
             address=self.address,
             revision=my_revision,
             last_heartbeat_at=self.last_sent_at,
             in_sync=True
             if self.role == "active"
             else (active_revision is not None and my_revision == active_revision),
+            serving_shared=s.serving if s is not None else False,
+            role_since=iso(s.role_since) if s is not None else None,
+            last_transition=_transition_view(s.last_transition if s is not None else None),
         )
+        last = s.partner if s is not None else None
         if p is None:
             other = unit_status(
                 partner_name,
                 "not_operational",
                 reason="unreachable",
                 address=self.unit.partner_address,
-                revision=self.partner.revision if self.partner else None,
+                revision=last.revision if last else None,
                 last_heartbeat_at=self.last_heard_at,
                 in_sync=False,
+                serving_shared=last.serving_shared if last else False,
+                role_since=iso(last.role_since) if last and last.role_since else None,
+                last_transition=_transition_view(last.last_transition if last else None),
             )
         else:
-            role = PUBLIC_ROLE.get(p.role, "not_operational")
-            reason = p.reason if role == "not_operational" else None
-            if role == "not_operational" and reason is None:
-                reason = "starting"
+            role = p.status_role or "not_operational"
+            reason = (p.status_reason or "starting") if role == "not_operational" else None
             other = unit_status(
                 p.unit or partner_name,
                 role,  # type: ignore[arg-type]
@@ -757,8 +810,11 @@ class HAEngine:
                 revision=partner_revision,
                 last_heartbeat_at=self.last_heard_at,
                 in_sync=True
-                if role == "active"
+                if p.role == "active"
                 else (active_revision is not None and partner_revision == active_revision),
+                serving_shared=p.serving_shared,
+                role_since=iso(p.role_since) if p.role_since else None,
+                last_transition=_transition_view(p.last_transition),
             )
         units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
         return PairStatus(pair=pair_state(units), units=units)

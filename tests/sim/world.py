@@ -1,0 +1,331 @@
+"""A simulated world for two HA engines: the real ``machine.step`` against a simulated network,
+simulated Redis replication and a logical clock.
+
+What is simulated, and how it matches the driver (``engine/driver.py``):
+- time: one logical clock; ``first`` ticks at whole heartbeat intervals, ``second`` half an
+  interval later. Before each ``Tick`` a unit reads its Redis (``StoreRead``/``StoreFailed``)
+  and exchanges heartbeats with its partner (``Heard`` both ways), as the driver's ticker does.
+- the network: directed links between the units that can be cut (one-way or both ways); a
+  heartbeat needs the request to arrive, and its answer needs the way back.
+- the shared address on one host: the unit whose process holds the listening socket keeps it
+  while frozen (SIGSTOP) and loses it when killed; another unit's bind then fails.
+- Redis: each unit's own server with its history of revisions (each with a unique id), a
+  master or a replica of the other's; replicas follow their master whenever the network lets
+  them (a full resync replaces what they held); ``WAIT`` acknowledges a write when the
+  replica holds it.
+- processes: kill (state gone, Redis lives on), restart (a boot, counted for the pacify rule),
+  pause and resume (a frozen process hears nothing and answers nothing).
+Results of actions are fed back as events in order, as the driver does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+
+from hapair.domain.unit import BootRecord, record_boot
+from hapair.engine import machine as m
+from hapair.engine.messages import Heartbeat
+
+INTERVAL = 1.0
+NAMES = ("first", "second")
+SHARED = "127.0.0.10:8080"
+
+
+def other(name: str) -> str:
+    """The partner's name."""
+    return "second" if name == "first" else "first"
+
+
+@dataclass
+class Redis:
+    """One unit's simulated Redis."""
+
+    up: bool = True
+    entries: list[tuple[int, str]] = field(default_factory=list)  # (revision, unique id)
+    params: m.Params = field(default_factory=m.Params)
+    replica_of: str | None = None  # the unit whose Redis this one follows, None: master
+    conflicts: set[str] = field(default_factory=set)
+
+    @property
+    def revision(self) -> int:
+        """The newest revision held."""
+        return self.entries[-1][0] if self.entries else 0
+
+    def ids(self) -> set[str]:
+        """The unique ids of the revisions held."""
+        return {i for _, i in self.entries}
+
+
+@dataclass
+class Unit:
+    """One simulated unit: its process (``state``, None when dead) and its Redis."""
+
+    name: str
+    redis: Redis = field(default_factory=Redis)
+    state: m.State | None = None
+    paused: bool = False
+    link_up: bool = True
+    boots: BootRecord = field(default_factory=BootRecord)
+    replies: dict[int, m.Reply] = field(default_factory=dict)
+
+    @property
+    def alive(self) -> bool:
+        """The process runs and is not frozen."""
+        return self.state is not None and not self.paused and not self.state.stopped
+
+
+@dataclass
+class RoleChange:
+    """A transition a unit announced, for the invariants."""
+
+    unit: str
+    at: float
+    transition: m.Transition
+    holding_before: bool
+
+
+class World:
+    """Two units, a network, Redis replication and a clock."""
+
+    def __init__(self, *, ha_timeout: float = 3.0, initial_wait: float = 0.0) -> None:
+        self.now = 0.0
+        self.units = {n: Unit(n) for n in NAMES}
+        for u in self.units.values():
+            u.redis.params = m.Params(ha_timeout=ha_timeout, initial_wait_time=initial_wait)
+        self.blocked: set[tuple[str, str]] = set()  # (from, to) directions cut
+        self.shared_holder: str | None = None
+        self.acknowledged: set[str] = set()
+        self.changes: list[RoleChange] = []
+        self.log: list[str] = []
+        self.silently_dropped: list[tuple[str, set[str]]] = []
+        self._ids = itertools.count(1)
+        self._queue: deque[tuple[str, m.Event]] = deque()
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def reaches(self, a: str, b: str) -> bool:
+        """Whether a message from ``a`` gets to ``b``."""
+        return (a, b) not in self.blocked
+
+    def heartbeat_of(self, u: Unit) -> Heartbeat:
+        """What ``u`` sends (the driver adds the Redis URL: here the unit's name)."""
+        assert u.state is not None
+        hb = m.heartbeat(u.state, self.now)
+        hb.redis_url = u.name
+        return hb
+
+    def note(self, text: str) -> None:
+        """Keeps a line of what happened (printed when an invariant fails)."""
+        self.log.append(f"t={self.now:6.2f} {text}")
+
+    # ---- processes -------------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Boots ``name``'s process (its Redis keeps what it held)."""
+        u = self.units[name]
+        u.boots = record_boot(u.boots, self.now, window_s=300.0, max_boots=3)
+        config = m.Config(unit=name, mode=name, shared_address=SHARED, pacified=u.boots.pacified)
+        r = u.redis
+        state, actions = m.boot(
+            config, r.params, r.revision if r.up else 0, self.now, 1_000_000 + self.now
+        )
+        u.state, u.paused, u.replies = state, False, {}
+        self.note(f"{name} boots (pacified={u.boots.pacified})")
+        self._execute(u, actions)
+        self.run()
+
+    def kill(self, name: str) -> None:
+        """kill -9: the process is gone (its socket with it), its Redis lives on."""
+        u = self.units[name]
+        u.state, u.paused = None, False
+        if self.shared_holder == name:
+            self.shared_holder = None
+        self.note(f"{name} killed")
+
+    # ---- delivering events -----------------------------------------------------------------
+
+    def deliver(self, name: str, event: m.Event) -> None:
+        """Queues ``event`` for ``name``'s engine."""
+        self._queue.append((name, event))
+
+    def run(self) -> None:
+        """Steps queued events until none is left."""
+        budget = 10_000
+        while self._queue:
+            budget -= 1
+            assert budget > 0, "livelock: events keep causing events\n" + "\n".join(self.log[-40:])
+            name, event = self._queue.popleft()
+            self._step(self.units[name], event)
+
+    def _step(self, u: Unit, event: m.Event) -> None:
+        if not u.alive:
+            return  # a dead or frozen process hears nothing
+        assert u.state is not None
+        before = u.state
+        new, actions = m.step(before, event)
+        u.state = new
+        for a in actions:
+            if isinstance(a, m.Transitioned):
+                self.changes.append(
+                    RoleChange(
+                        unit=u.name,
+                        at=self.now,
+                        transition=a.transition,
+                        holding_before=m.holding(before, self.now),
+                    )
+                )
+                t = a.transition
+                self.note(f"{u.name}: {t.from_role} -> {t.to_role} ({t.cause})")
+        self._execute(u, actions)
+
+    def _execute(self, u: Unit, actions: list[m.Action]) -> None:
+        for a in actions:
+            self._carry_out(u, a)
+
+    def _carry_out(self, u: Unit, a: m.Action) -> None:
+        name, now = u.name, self.now
+        match a:
+            case m.SendHeartbeat():
+                self.exchange(name)
+            case m.Promote():
+                if u.redis.up:
+                    u.redis.replica_of = None
+                    self._step(u, m.Promoted(now=now))
+            case m.ReplicateFrom(url=source):
+                self._step(u, self._replicate(u, source))
+            case m.ServeShared():
+                if self.shared_holder in (None, name):
+                    self.shared_holder = name
+                    self._step(u, m.SharedServed(now=now))
+                else:
+                    self._step(u, m.SharedFailed(now=now, error="address in use"))
+            case m.StopShared():
+                if self.shared_holder == name:
+                    self.shared_holder = None
+            case m.AskDemote(request=request):
+                self._ask_demote(u, request)
+            case m.Reply(request=request):
+                u.replies[request] = a
+            case m.Reboot(cause=cause):
+                self.note(f"{name} reboots ({cause})")
+                self.kill(name)
+                self.start(name)
+            case m.Transitioned() | m.Note():
+                pass
+            case _:
+                raise AssertionError(f"unknown action {a!r}")
+
+    def _replicate(self, u: Unit, source: str) -> m.Event:
+        """``ReplicateFrom``: archive what only ``u`` holds into the source, then follow it."""
+        src = self.units[source].redis
+        if not (u.redis.up and src.up and self.reaches(u.name, source)):
+            return m.ReplicateFailed(now=self.now)
+        if u.redis.replica_of != source:
+            src.conflicts |= u.redis.ids() - src.ids()
+            u.redis.replica_of = source
+            self.sync()
+        return m.Replicating(now=self.now, url=source)
+
+    def _ask_demote(self, u: Unit, request: int | None) -> None:
+        p = self.units[other(u.name)]
+        if not (p.alive and self.reaches(u.name, p.name) and self.reaches(p.name, u.name)):
+            self.deliver(u.name, m.PartnerDemoteFailed(now=self.now, request=request, error="x"))
+            return
+        rid = next(self._ids)
+        self._step(p, m.DemoteAsked(now=self.now, request=rid, by=u.name))
+        self.sync()  # the driver waits for its Redis to hold the partner's last revision
+        if u.redis.up:
+            self.deliver(u.name, m.StoreRead(now=self.now, revision=u.redis.revision,
+                                              params=u.redis.params))  # fmt: skip
+        self.deliver(u.name, m.PartnerDemoted(now=self.now, request=request))
+
+    # ---- the world moving ------------------------------------------------------------------
+
+    def exchange(self, name: str) -> None:
+        """One heartbeat exchange started by ``name``."""
+        u, p = self.units[name], self.units[other(name)]
+        if not u.alive or not p.alive or not self.reaches(name, p.name):
+            return
+        self.deliver(p.name, m.Heard(now=self.now, heartbeat=self.heartbeat_of(u)))
+        if self.reaches(p.name, name):
+            self.deliver(name, m.Heard(now=self.now, heartbeat=self.heartbeat_of(p)))
+
+    def sync(self) -> None:
+        """Replicas follow their masters wherever the network lets them (full resync)."""
+        for _ in range(2):  # a chain of two at most
+            for u in self.units.values():
+                src_name = u.redis.replica_of
+                if src_name is None or not u.redis.up:
+                    continue
+                src = self.units[src_name].redis
+                if src.up and self.reaches(src_name, u.name):
+                    dropped = u.redis.ids() - src.ids() - src.conflicts - u.redis.conflicts
+                    if dropped:
+                        self.silently_dropped.append((u.name, dropped))
+                    u.redis.entries = list(src.entries)
+                    u.redis.params = src.params
+                    u.redis.conflicts |= src.conflicts
+
+    def tick(self, name: str) -> None:
+        """What the driver's ticker does: read the store, heartbeat, look at links, tick."""
+        u = self.units[name]
+        if not u.alive:
+            return
+        now = self.now
+        if u.redis.up:
+            self.deliver(name, m.StoreRead(now=now, revision=u.redis.revision,
+                                           params=u.redis.params))  # fmt: skip
+        else:
+            self.deliver(name, m.StoreFailed(now=now))
+        self.exchange(name)
+        if not u.link_up:
+            self.deliver(name, m.LinkDown(now=now, interfaces=("eth0",)))
+        self.deliver(name, m.Tick(now=now))
+        self.run()
+
+    def advance(self, half_intervals: int, check: object = None) -> None:
+        """Moves the clock on, half an interval at a time; each unit ticks on its phase."""
+        for _ in range(half_intervals):
+            self.now = round(self.now + INTERVAL / 2, 6)
+            phase = round(self.now / (INTERVAL / 2)) % 2
+            self.tick("first" if phase == 0 else "second")
+            self.sync()
+            if callable(check):
+                check()
+
+    def write(self, params: m.Params | None = None) -> str | None:
+        """A client's write through the shared address; its id if committed (acknowledged ones
+        are remembered)."""
+        name = self.shared_holder
+        if name is None:
+            return None
+        u = self.units[name]
+        if not u.alive or u.state is None or u.state.role != "active":
+            return None
+        r = u.redis
+        if not r.up or r.replica_of is not None:
+            return None  # a replica refuses writes
+        wid = f"w{next(self._ids)}"
+        r.entries.append((r.revision + 1, wid))
+        if params is not None:
+            r.params = params
+        self.deliver(name, m.StoreRead(now=self.now, revision=r.revision, params=r.params))
+        self.sync()
+        partner = self.units[other(name)].redis
+        if partner.replica_of == name and wid in partner.ids():
+            self.acknowledged.add(wid)
+        self.note(f"{name} commits {r.revision} ({wid}, ack={wid in self.acknowledged})")
+        self.run()
+        return wid
+
+    def ask(self, name: str, make: type[m.TakeoverAsked]) -> m.Reply | None:
+        """An API request to ``name``; its reply if it answered."""
+        u = self.units[name]
+        if not u.alive:
+            return None
+        rid = next(self._ids)
+        self.deliver(name, make(now=self.now, request=rid))
+        self.run()
+        return u.replies.get(rid)
