@@ -68,12 +68,13 @@ def limited_protocol(limits: Limits) -> type[H11Protocol]:
     a client sending half a head (or a body slowly) would hold the connection forever. Here
     a deadline runs from the start of each wait for a head (connection made, previous
     response sent) and, once the head is in, for the body; the connection is closed when it
-    passes. One timer per request, as uvicorn's own keep-alive.
+    passes.
     """
 
     class LimitedH11Protocol(H11Protocol):
-        _deadline: asyncio.TimerHandle | None = None
-        _phase: object = None
+        _phase: object = None  # h11.IDLE (waiting for a head), h11.SEND_BODY, or None
+        _deadline_at = 0.0  # loop time by which the phase must end; 0.0: no phase running
+        _timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             if len(limits.open) >= limits.max_connections:
@@ -88,7 +89,9 @@ def limited_protocol(limits: Limits) -> type[H11Protocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             limits.open.discard(self)
-            self._arm(None)
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
@@ -104,23 +107,28 @@ def limited_protocol(limits: Limits) -> type[H11Protocol]:
             phase = (
                 h11.IDLE if state is h11.IDLE else h11.SEND_BODY if state is h11.SEND_BODY else None
             )
-            if phase is not self._phase:
-                self._arm(phase)
-
-        def _arm(self, phase: object) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+            if phase is self._phase:
+                return
             self._phase = phase
-            if phase is None or self.transport is None or self.transport.is_closing():
+            if phase is None:
+                self._deadline_at = 0.0  # an armed timer finds no phase and lapses
                 return
             seconds = limits.head_timeout_s if phase is h11.IDLE else limits.body_timeout_s
-            self._deadline = self.loop.call_later(seconds, self._expired)
+            self._deadline_at = self.loop.time() + seconds
+            if self._timer is None:
+                # One timer per connection, re-armed only when it fires early: a keep-alive
+                # client costs no timer handle per request.
+                self._timer = self.loop.call_at(self._deadline_at, self._check)
 
-        def _expired(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
+        def _check(self) -> None:
+            self._timer = None
+            at = self._deadline_at
+            if not at or self.transport.is_closing():
+                return
+            if self.loop.time() >= at:
                 self.transport.close()
+            else:
+                self._timer = self.loop.call_at(at, self._check)
 
     return LimitedH11Protocol
 
