@@ -198,3 +198,21 @@ class HAController(Controller):
             partner_revision=partner_revision,
             duration_ms=round(seconds * 1000, 3),
         )
+
+    @post(
+        "/actions/announce",
+        operation_id="announce_virtual_ip",
+        opt={"serve": "pair-write"},
+        summary="Re-announce the virtual IP",
+        description=(
+            "On the active started with --shared-interface: gratuitous ARPs (IPv4) or "
+            "unsolicited neighbour advertisements (IPv6) for the shared IP, now."
+        ),
+        responses=responses(401, 403, 409, 503),
+        status_code=200,
+    )
+    async def announce(self, request: Request[Any, Any, Any]) -> wire.AnnounceResult:
+        ctx = ctx_of(request)
+        ctx.engine.check_pair_write(via_shared=ctx.engine.is_shared(request.scope.get("server")))
+        address, interface, sent = await ctx.engine.announce()
+        return wire.AnnounceResult(address=address, interface=interface, sent=sent)

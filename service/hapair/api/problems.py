@@ -33,6 +33,8 @@ DOMAIN: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.ValidationFailed: (422, "validation", "Validation failed"),
     e.StoreUnavailable: (503, "store-unavailable", "Store unavailable"),
     e.PartnerUnavailable: (503, "partner-unavailable", "Partner unavailable"),
+    e.SwitchoverRefused: (409, "switchover-refused", "Switchover refused"),
+    e.NoSharedInterface: (409, "no-shared-interface", "No shared interface"),
 }
 
 # framework HTTP status -> (slug, title)
@@ -75,9 +77,11 @@ def from_domain(exc: e.DomainError) -> ProblemDetailsException:
     status, slug, title = next(
         (v for k, v in DOMAIN.items() if isinstance(exc, k)), (500, "internal", "Internal error")
     )
-    extra = None
+    extra: dict[str, Any] | None = None
     if isinstance(exc, e.ValidationFailed):
         extra = {"errors": [{"pointer": f.pointer, "detail": f.detail} for f in exc.errors]}
+    if isinstance(exc, e.SwitchoverRefused):
+        extra = {"checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in exc.checks]}
     return _exc(status, slug, title, exc.detail, extra)
 
 

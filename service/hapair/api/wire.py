@@ -140,6 +140,14 @@ class ConflictsPage(msgspec.Struct, kw_only=True):
     items: list[Conflict]
 
 
+class AnnounceResult(msgspec.Struct, kw_only=True):
+    """What ``POST /ha/actions/announce`` sent."""
+
+    address: str
+    interface: str
+    sent: int
+
+
 class ForcePartnerUpdateResult(msgspec.Struct, kw_only=True):
     """The standby holds the active's revision."""
 

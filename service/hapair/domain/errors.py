@@ -139,3 +139,35 @@ class Forbidden(DomainError):
     """The credentials do not allow the operation."""
 
     default_detail = "the operation is not allowed with these credentials"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hand-over check of a switchover: its name, whether it passed and why."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class SwitchoverRefused(DomainError):
+    """A planned switchover (or maintenance hand-over) whose checks failed."""
+
+    default_detail = "the switchover checks failed"
+
+    def __init__(self, checks: list[Check], detail: str | None = None) -> None:
+        """Create the error.
+
+        Args:
+            checks: Every check, passed or not.
+            detail: Human-readable summary.
+        """
+        self.checks: list[Check] = list(checks)
+        failed = ", ".join(c.name for c in checks if not c.ok)
+        super().__init__(detail or f"the switchover checks failed: {failed}")
+
+
+class NoSharedInterface(DomainError):
+    """An action on the virtual IP of a unit started without ``--shared-interface``."""
+
+    default_detail = "this unit was started without --shared-interface: it has no virtual IP"

@@ -21,6 +21,7 @@ from typing import Any
 from hapair.clock import iso, utc_now
 from hapair.domain.errors import (
     HADisabled,
+    NoSharedInterface,
     NotActive,
     Pacified,
     PartnerUnavailable,
@@ -47,6 +48,7 @@ from hapair.engine import machine as m
 from hapair.engine.listener import Listener
 from hapair.engine.messages import DemoteReply, DemoteRequest, Heartbeat, TransitionInfo
 from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
+from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
 from hapair.metrics import Metrics
 from hapair.settings import Settings
 from hapair.store.redis import ConflictEntry, Snapshot, Store, connect, host_port
@@ -124,6 +126,7 @@ class Engine:
         self._requests: dict[int, asyncio.Future[m.Reply]] = {}
         self._next_request = 0
         self._shared: Listener | None = None
+        self._vip: VirtualIP | None = None
         self._client: PartnerClient | None = None
         self._remote: tuple[str, Store] | None = None
         self._exchanges = 0
@@ -239,6 +242,7 @@ class Engine:
         self._client = partner_client_for(self.settings, self.name, self.unit.partner_address)
         if self._closed:
             return
+        await self._remove_vip(leftover=True)  # not active yet: a crash may have left it
         config = m.Config(
             unit=self.name,
             mode=self.unit.mode,
@@ -519,12 +523,39 @@ class Engine:
 
     # ---- applying roles ------------------------------------------------------------------
 
+    def _virtual_ip(self) -> VirtualIP | None:
+        """The shared IP as a virtual IP (``--shared-interface``), with the virtual MAC when
+        ``use_virtual_mac`` is on; None when the shared IP is an operator's business."""
+        iface = self.settings.shared_interface
+        shared = self.unit.shared_address
+        if not iface or not shared:
+            return None
+        host, _ = parse_host_port(shared, require_ip=True)
+        params = self.snapshot.params
+        vmac = None
+        if params.use_virtual_mac:
+            vid, _ = effective_virtual_id(params, shared)
+            vmac = vrrp_mac(vid, ipv6=":" in host)
+        return VirtualIP(host, iface, self.settings.shared_prefix, virtual_mac=vmac)
+
     async def _ensure_shared(self) -> str | None:
-        """Serves the shared address; the error when it cannot (yet)."""
+        """Serves the shared address (virtual IP first, then the listener, then the
+        announcement); the error when it cannot (yet)."""
         shared = self.unit.shared_address
         if not shared or (self._shared is not None and self._shared.running):
             return None
         host, port = parse_host_port(shared, require_ip=True)
+        vip = self._virtual_ip()
+        if vip is not None:
+            try:
+                await asyncio.to_thread(vip.add)
+            except (VipError, OSError) as exc:
+                log.warning(
+                    "cannot add the virtual IP",
+                    extra={"event": "vip-add-failed", "address": shared, "error": str(exc)},
+                )
+                return f"virtual IP: {exc}"
+            self._vip = vip
         ssl = (
             {
                 "ssl_certfile": self.settings.tls_cert or "",
@@ -543,12 +574,52 @@ class Engine:
             )
             return str(exc)
         self._shared = listener
+        if vip is not None:
+            self._spawn(self._announce(vip), "announce")
         return None
+
+    async def _announce(self, vip: VirtualIP) -> int:
+        try:
+            sent = await asyncio.to_thread(vip.announce)
+        except (VipError, OSError) as exc:
+            log.warning("announce failed", extra={"event": "announce-failed", "error": str(exc)})
+            return 0
+        log.info(
+            "announced", extra={"event": "announce", "address": str(vip.address), "sent": sent}
+        )
+        return sent
+
+    async def announce(self) -> tuple[str, str, int]:
+        """``POST /ha/actions/announce``: the active re-announces its virtual IP now."""
+        if self.settings.shared_interface is None:
+            raise NoSharedInterface
+        vip = self._vip
+        if vip is None or self.role != "active":
+            raise NotActive("this unit does not hold the virtual IP")
+        return str(vip.address), vip.carrier, await self._announce(vip)
 
     async def _stop_shared(self) -> None:
         listener, self._shared = self._shared, None
         if listener is not None:
             await listener.stop()
+        await self._remove_vip()
+
+    async def _remove_vip(self, *, leftover: bool = False) -> None:
+        vip = self._vip if not leftover else self._virtual_ip()
+        self._vip = None
+        if vip is None:
+            return
+        try:
+            if leftover and not await asyncio.to_thread(vip.present):
+                return
+            await asyncio.to_thread(vip.remove)
+        except (VipError, OSError) as exc:
+            log.warning(
+                "cannot remove the virtual IP",
+                extra={"event": "vip-remove-failed", "error": str(exc)},
+            )
+            return
+        log.info("virtual IP removed", extra={"event": "vip-removed", "leftover": leftover})
 
     async def _remote_store(self, url: str) -> Store:
         if self._remote is not None and self._remote[0] == url:
