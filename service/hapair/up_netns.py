@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -196,6 +195,9 @@ def _start_unit(
         "--shared-interface", INTERFACE,
         "--shared-prefix", str(PREFIX4),
         "--heartbeat-interval", str(heartbeat_interval),
+        # files, not values: argv is visible to every user in `ps`
+        "--pair-key-file", str(data_dir / "pair.key"),
+        "--admin-token-file", str(data_dir / "admin.token"),
     ]  # fmt: skip
     with (unit_dir / "hapair.log").open("ab") as log_file:
         # `ip netns exec` execs the command: the pid is the unit's own
@@ -252,11 +254,14 @@ def cmd_up_netns(ns: argparse.Namespace, *, prefix: str = "hapair") -> int:
         )
         return 2
     data_dir = Path(ns.data_dir).resolve() / "netns"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    pair_key = _read_or_create(data_dir / "pair.key", lambda: secrets.token_urlsafe(32))
-    # the admin token format of `hapair up` (the token module is being moved; one helper later)
-    token = _read_or_create(data_dir / "admin.token", lambda: "hp_" + secrets.token_urlsafe(32))
-    env = {**os.environ, "HAPAIR_PAIR_KEY": pair_key, "HAPAIR_ADMIN_TOKEN": token}
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from hapair.secretfiles import SECRET_ENV, new_pair_key, read_or_create
+    from hapair.services.tokens import new_token
+
+    # created 0600 from the start; the units get the file names, never the values
+    read_or_create(data_dir / "pair.key", new_pair_key)
+    token = read_or_create(data_dir / "admin.token", new_token)
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     topology = LanTopology(prefix)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -330,12 +335,3 @@ def _banner(
         f"Watch a failover: kill -9 {procs['first'].pid}, then ask the shared address again.\n"
         "Ctrl-C stops both units and removes the namespaces."
     )
-
-
-def _read_or_create(path: Path, make: Callable[[], str]) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    value = make()
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return value
