@@ -11,6 +11,7 @@ suffix and removed on exit.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import random
@@ -18,6 +19,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -28,6 +30,8 @@ Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 _NETNS_ETC = Path("/etc/netns")
 _BOTH_WAYS: tuple[tuple[Which, Which], ...] = (("a", "b"), ("b", "a"))
+_CLONE_NEWNET = 0x40000000
+_NETNS_RUN = Path("/run/netns")
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -55,6 +59,30 @@ def netns_available() -> str | None:
         _ip("link", "del", veth, check=False)
         _ip("netns", "del", ns, check=False)
     return None
+
+
+def enter_netns(ns: str) -> None:
+    """Move the calling thread (only it: ``setns(2)`` is per thread) into network namespace ``ns``.
+
+    Sockets the thread creates afterwards live in ``ns`` for good, wherever they are used.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(_NETNS_RUN / ns, os.O_RDONLY)
+    try:
+        if libc.setns(fd, _CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns into {ns}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:
+    """Threads that live in network namespace ``ns``: ``ex.submit(fn).result()`` runs ``fn``
+    there (an HTTP client inside a namespace, without a process per request). Shut it down."""
+    return ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix=f"netns-{ns}", initializer=enter_netns,
+        initargs=(ns,),
+    )  # fmt: skip
 
 
 def _pick_subnet() -> int:
@@ -337,3 +365,16 @@ class Lan(LanTopology):
     def addresses(self, host: str) -> str:
         """``ip -n NS addr`` of ``host``'s namespace."""
         return _ip("-n", self.ns(host), "addr").stdout
+
+    def set_port(self, host: str, up: bool) -> None:
+        """Take ``host``'s bridge port down (cuts it from every other host) or up again."""
+        _ip("-n", self.lan, "link", "set", f"v-{host}", "up" if up else "down")
+
+    def holders(self, address: str, hosts: tuple[str, ...] = ("first", "second")) -> list[str]:
+        """The hosts whose namespace holds ``address`` (on ``eth0`` or the macvlan)."""
+        held = []
+        for host in hosts:
+            out = _ip("-n", self.ns(host), "-o", "addr", "show").stdout
+            if any(f" {address}/" in line for line in out.splitlines()):
+                held.append(host)
+        return held
