@@ -18,6 +18,7 @@ from hapair.api import docs, internal, ops
 from hapair.api.allow import fix_allow_header
 from hapair.api.auth import before_api_request
 from hapair.api.context import AppContext
+from hapair.api.events import EventsController
 from hapair.api.ha import HAController
 from hapair.api.openapi import DocumentPlugin, openapi_json
 from hapair.api.problems import from_domain, from_http, from_recursion, from_unexpected
@@ -107,7 +108,7 @@ def create_app(ctx: AppContext) -> Litestar:
     """The ASGI app of one unit; both its listeners serve this same app."""
     api = Router(
         path="/api/v1",
-        route_handlers=[HAController, UnitController, TokensController],
+        route_handlers=[HAController, EventsController, UnitController, TokensController],
         before_request=before_api_request,
         security=[{"bearer": []}],
     )

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hapair import cli_token, logs
+from hapair import cli_events, cli_token, logs
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings, env, env_bool, pacify_limits
 
 log = logging.getLogger("hapair")
@@ -237,8 +237,11 @@ async def _serve(settings: Settings) -> int:
     from hapair.engine.driver import Engine
     from hapair.engine.listener import Listener
     from hapair.metrics import Metrics
+    from hapair.services.events import Events
     from hapair.services.parameters import ParametersService
     from hapair.services.tokens import TokensService
+    from hapair.settings import events_limits
+    from hapair.store.events import EventStream
     from hapair.store.redis import Store, connect
     from hapair.store.urls import public_url
 
@@ -248,6 +251,13 @@ async def _serve(settings: Settings) -> int:
     store = Store(connect(redis_url))
     store.start_probe()
     metrics = Metrics()
+    keepalive_s, events_keep, events_queue = events_limits()
+    # the event stream's fan-out reader blocks in XREAD on a connection of its own
+    events = Events(
+        EventStream(store.client, connect(redis_url, max_connections=1), keep=events_keep),
+        keepalive_s=keepalive_s,
+        queue=events_queue,
+    )
     engine = Engine(
         settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics
     )
@@ -259,8 +269,9 @@ async def _serve(settings: Settings) -> int:
         metrics=metrics,
         auth=Authenticator(tokens, admin_token=settings.admin_token, enabled=not settings.no_auth),
         files=files,
-        parameters=ParametersService(store, engine, metrics),
+        parameters=ParametersService(store, engine, metrics, events=events),
         tokens=tokens,
+        events=events,
     )
     app = create_app(ctx)
     ssl = (
@@ -297,6 +308,7 @@ async def _serve(settings: Settings) -> int:
     finally:
         log.info("hapair stopping", extra={"event": "stop"})
         await engine.close()
+        await events.close()
         await direct.stop()
         await store.close()
         files.clear_runtime()
@@ -667,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     st.add_argument("--color", action="store_true", help="colour even when not a terminal")
     cli_token.add_parsers(sub, env, DEFAULT_DATA_DIR)
+    cli_events.add_parser(sub, env, DEFAULT_DATA_DIR, DEFAULT_LISTEN)
     ns = parser.parse_args(argv)
     if ns.command == "serve":
         return cmd_serve(ns)
@@ -678,6 +691,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_up(ns)
     if ns.command == "status":
         return cmd_status(ns)
+    if ns.command == "events":
+        return cli_events.cmd_events(ns)
     if ns.command == "key":
         return cli_token.cmd_key(ns)
     return cli_token.cmd_token(ns)

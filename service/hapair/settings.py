@@ -57,6 +57,19 @@ def env_bool(name: str) -> bool:
     return (env(name) or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def events_limits() -> tuple[float, int, int]:
+    """The event stream's keepalive interval (s), events kept, per-client queue (events).
+
+    ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP`` (10000),
+    ``HAPAIR_EVENTS_QUEUE`` (1000): overridable for tests and labs.
+    """
+    return (
+        float(env("EVENTS_KEEPALIVE_S") or 15.0),
+        int(env("EVENTS_KEEP") or 10_000),
+        int(env("EVENTS_QUEUE") or 1000),
+    )
+
+
 def pacify_limits() -> tuple[float, int]:
     """The pacify window and boot limit, overridable for tests and labs."""
     return float(env("PACIFY_WINDOW_S") or 300.0), int(env("PACIFY_MAX_BOOTS") or 3)

@@ -1,6 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accepted import Accepted
+from .announce_result import AnnounceResult
 from .conflict import Conflict
 from .conflict_changes import ConflictChanges
 from .conflict_parameters import ConflictParameters
@@ -20,6 +21,7 @@ from .health import Health
 from .history_item import HistoryItem
 from .history_item_changes import HistoryItemChanges
 from .history_page import HistoryPage
+from .last_transition import LastTransition
 from .pair_info import PairInfo
 from .pair_info_state import PairInfoState
 from .pair_status import PairStatus
@@ -45,6 +47,7 @@ from .unit_view_mode import UnitViewMode
 
 __all__ = (
     "Accepted",
+    "AnnounceResult",
     "Conflict",
     "ConflictChanges",
     "ConflictParameters",
@@ -64,6 +67,7 @@ __all__ = (
     "HistoryItem",
     "HistoryItemChanges",
     "HistoryPage",
+    "LastTransition",
     "PairInfo",
     "PairInfoState",
     "PairStatus",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -9,6 +9,10 @@ from attrs import field as _attrs_field
 from ..models.unit_status_reason_type_0 import UnitStatusReasonType0, check_unit_status_reason_type_0
 from ..models.unit_status_role import UnitStatusRole, check_unit_status_role
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.last_transition import LastTransition
+
 
 T = TypeVar("T", bound="UnitStatus")
 
@@ -25,6 +29,9 @@ class UnitStatus:
         revision (int | None | Unset):
         last_heartbeat_at (None | str | Unset):
         in_sync (bool | None | Unset):
+        serving_shared (bool | Unset):  Default: False.
+        role_since (None | str | Unset):
+        last_transition (LastTransition | None | Unset):
     """
 
     name: str
@@ -35,9 +42,14 @@ class UnitStatus:
     revision: int | None | Unset = UNSET
     last_heartbeat_at: None | str | Unset = UNSET
     in_sync: bool | None | Unset = UNSET
+    serving_shared: bool | Unset = False
+    role_since: None | str | Unset = UNSET
+    last_transition: LastTransition | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.last_transition import LastTransition  # noqa: PLC0415
+
         name = self.name
 
         role: str = self.role
@@ -76,6 +88,22 @@ class UnitStatus:
         else:
             in_sync = self.in_sync
 
+        serving_shared = self.serving_shared
+
+        role_since: None | str | Unset
+        if isinstance(self.role_since, Unset):
+            role_since = UNSET
+        else:
+            role_since = self.role_since
+
+        last_transition: dict[str, Any] | None | Unset
+        if isinstance(self.last_transition, Unset):
+            last_transition = UNSET
+        elif isinstance(self.last_transition, LastTransition):
+            last_transition = self.last_transition.to_dict()
+        else:
+            last_transition = self.last_transition
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -95,11 +123,19 @@ class UnitStatus:
             field_dict["last_heartbeat_at"] = last_heartbeat_at
         if in_sync is not UNSET:
             field_dict["in_sync"] = in_sync
+        if serving_shared is not UNSET:
+            field_dict["serving_shared"] = serving_shared
+        if role_since is not UNSET:
+            field_dict["role_since"] = role_since
+        if last_transition is not UNSET:
+            field_dict["last_transition"] = last_transition
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.last_transition import LastTransition  # noqa: PLC0415
+
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -160,6 +196,34 @@ class UnitStatus:
 
         in_sync = _parse_in_sync(d.pop("in_sync", UNSET))
 
+        serving_shared = d.pop("serving_shared", UNSET)
+
+        def _parse_role_since(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        role_since = _parse_role_since(d.pop("role_since", UNSET))
+
+        def _parse_last_transition(data: object) -> LastTransition | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                last_transition_type_0 = LastTransition.from_dict(data)
+
+                return last_transition_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(LastTransition | None | Unset, data)
+
+        last_transition = _parse_last_transition(d.pop("last_transition", UNSET))
+
         unit_status = cls(
             name=name,
             role=role,
@@ -169,6 +233,9 @@ class UnitStatus:
             revision=revision,
             last_heartbeat_at=last_heartbeat_at,
             in_sync=in_sync,
+            serving_shared=serving_shared,
+            role_since=role_since,
+            last_transition=last_transition,
         )
 
         unit_status.additional_properties = d

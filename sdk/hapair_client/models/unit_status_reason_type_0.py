@@ -1,11 +1,21 @@
 from typing import Literal
 
-UnitStatusReasonType0 = Literal["not-synced", "same-mode", "shared-address-mismatch", "starting", "unreachable"]
-
-UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
+UnitStatusReasonType0 = Literal[
+    "maintenance",
     "not-synced",
     "same-mode",
     "shared-address-mismatch",
+    "shared-address-unavailable",
+    "starting",
+    "unreachable",
+]
+
+UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
+    "maintenance",
+    "not-synced",
+    "same-mode",
+    "shared-address-mismatch",
+    "shared-address-unavailable",
     "starting",
     "unreachable",
 }

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from hapair.api.auth import Authenticator
     from hapair.engine.driver import Engine
     from hapair.metrics import Metrics
+    from hapair.services.events import Events
     from hapair.services.parameters import ParametersService
     from hapair.services.tokens import TokensService
     from hapair.settings import Settings
@@ -28,6 +29,7 @@ class AppContext:
     files: UnitFiles
     parameters: ParametersService
     tokens: TokensService
+    events: Events | None = None  # the pair's event stream (SPEC 5a)
 
 
 def ctx_of(request: Any) -> AppContext:

@@ -17,6 +17,7 @@ from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
+from hapair.services.events import Events
 from hapair.store.redis import Snapshot, Store
 
 _encode = msgspec.json.Encoder().encode
@@ -67,10 +68,13 @@ def _revision_of(raw: object) -> int | None:
 class ParametersService:
     """The HA parameters of the pair."""
 
-    def __init__(self, store: Store, engine: Engine, metrics: Metrics) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, metrics: Metrics, *, events: Events | None = None
+    ) -> None:
         self.store = store
         self.engine = engine
         self.metrics = metrics
+        self.events = events
         self._cache: Current | None = None
 
     def resource(
@@ -178,6 +182,13 @@ class ParametersService:
                 self.metrics.commits.inc()
                 self.metrics.revision.set(revision)
                 self.engine.note_commit(committed.snap, actor, list(changes))
+                if self.events is not None:
+                    # appended by a background task, in commit order: not on the write path
+                    self.events.emit(
+                        "revision",
+                        {"revision": revision, "actor": actor, "changes": changes},
+                        at=now,
+                    )
                 result = WriteResult(committed.resource, None, committed=True)
         return WriteResult(result.resource, await self._acknowledged(), result.committed)
 

@@ -9,3 +9,6 @@ CONFLICTS = f"{PREFIX}:conflicts"
 TOKENS = f"{PREFIX}:tokens"
 
 HISTORY_KEEP = 1000
+
+EVENTS = f"{PREFIX}:events"
+EVENTS_KEEP = 10_000  # at least this many events are kept (SPEC 5a)

@@ -1,0 +1,185 @@
+"""``GET /api/v1/ha/events``: the pair's event stream (Server-Sent Events, SPEC 5a)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from hapair.api.context import ctx_of
+from hapair.api.problems import responses
+from hapair.domain.errors import Malformed, StoreUnavailable
+from hapair.engine.listener import limits_of
+from hapair.services.events import TYPES, Events, Subscription, frame, reset_frame
+from hapair.store.events import EventId, format_id, parse_id
+
+BACKLOG_PAGE = 500
+
+ID_HELP = (
+    "An event id (`<milliseconds>-<sequence>`, the Redis stream id): the stream starts with "
+    "every kept event after it, then live ones."
+)
+
+
+def _parse_types(raw: str | None) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    asked = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    unknown = sorted(asked - TYPES)
+    if unknown or not asked:
+        raise Malformed(
+            f"types: unknown event type(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(sorted(TYPES))}"
+        )
+    return asked
+
+
+def _parse_since(raw: str | None, what: str) -> EventId | None:
+    if raw is None:
+        return None
+    eid = parse_id(raw)
+    if eid is None:
+        raise Malformed(f"{what} must be an event id such as 1732540000000-0, got {raw[:60]!r}")
+    return eid
+
+
+def _abort_connection(request: Request[Any, Any, Any]) -> None:
+    """Closes this request's TCP connection at once (its unsent data discarded).
+
+    A client that reads nothing leaves the response's writes waiting for socket buffer room,
+    so ending the response would not reach it; aborting the transport does, and releases the
+    waiting write.
+    """
+    client, server = request.scope.get("client"), request.scope.get("server")
+    for proto in list(limits_of(request.app).open):
+        if getattr(proto, "client", None) == client and getattr(proto, "server", None) == server:
+            transport = getattr(proto, "transport", None)
+            if transport is not None:
+                transport.abort()
+            return
+
+
+async def _frames(
+    events: Events,
+    sub: Subscription,
+    since: EventId | None,
+    reset: str | None | bool,
+) -> AsyncIterator[bytes]:
+    try:
+        last = since
+        if reset is not False:
+            yield reset_frame(reset if isinstance(reset, str) else None)
+        if last is not None:
+            while True:
+                batch = await events.after(last, count=BACKLOG_PAGE)
+                for event in batch:
+                    last = event.id
+                    if sub.wants(event.type):
+                        yield frame(event)
+                if len(batch) < BACKLOG_PAGE:
+                    break
+        while not sub.dropped:
+            try:
+                async with asyncio.timeout(events.keepalive_s):
+                    got = await sub.queue.get()
+            except TimeoutError:
+                yield b": keepalive\n\n"
+                continue
+            if got is None:
+                return
+            if last is not None and got.id <= last:
+                continue  # already sent from the backlog
+            last = got.id
+            yield frame(got)
+    except StoreUnavailable:
+        return  # the client reconnects with its last id
+    finally:
+        events.unsubscribe(sub)
+
+
+class EventsController(Controller):
+    """The pair's event stream."""
+
+    path = "/ha"
+    tags = ["ha"]  # noqa: RUF012
+
+    @get(
+        "/events",
+        operation_id="stream_events",
+        opt={"serve": "ha"},
+        summary="Follow the pair's events (Server-Sent Events)",
+        description=(
+            "`text/event-stream`: each event has an `id` (increasing), an `event` type "
+            "(`revision`, `role`, `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. "
+            "With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that "
+            "id, then live ones, no gap and no duplicate; an id older than the oldest kept "
+            "(or newer than the newest) starts the stream with an event `reset` "
+            '(`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. '
+            "A client that does not keep up is disconnected: it reconnects with its last id."
+        ),
+        media_type="text/event-stream",
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/event-stream",
+                generate_examples=False,
+                description="The event stream (never ends while the client reads it).",
+            ),
+            **responses(400, 401, 403, 409, 503),
+        },
+    )
+    async def stream_events(
+        self,
+        request: Request[Any, Any, Any],
+        since: Annotated[
+            str | None, Parameter(query="since", max_length=60, description=ID_HELP)
+        ] = None,
+        types: Annotated[
+            str | None,
+            Parameter(
+                query="types",
+                max_length=200,
+                description="Comma-separated event types to receive (default: all).",
+            ),
+        ] = None,
+        last_event_id: Annotated[
+            str | None,
+            Parameter(
+                header="Last-Event-ID",
+                required=False,
+                max_length=60,
+                description="As `since`; sent by SSE clients when they reconnect.",
+            ),
+        ] = None,
+    ) -> Stream:
+        ctx = ctx_of(request)
+        events = ctx.events
+        if events is None:
+            raise StoreUnavailable("this unit serves no event stream")
+        wanted = _parse_types(types)
+        start = _parse_since(since, "since")
+        header = _parse_since(last_event_id, "Last-Event-ID")
+        if header is not None:
+            start = header  # an SSE client reconnects with the header and its original URL
+        sub = await events.subscribe(wanted)
+        try:
+            reset: str | None | bool = False
+            if start is not None:
+                kept = await events.bounds()
+                if kept is not None and (start < kept[0] or start > kept[1]):
+                    reset = format_id(kept[0])
+                    start = (0, 0)
+        except BaseException:
+            events.unsubscribe(sub)
+            raise
+        sub.on_drop = lambda: _abort_connection(request)
+        return Stream(
+            _frames(events, sub, start, reset),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )

@@ -1,0 +1,131 @@
+"""``hapair events``: follows the pair's event stream, one line per event.
+
+Reconnects by itself with the last id it received (``Last-Event-ID``), so it misses nothing
+the unit still keeps; ``--json`` prints one JSON object per line for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RETRY_S = 1.0
+
+
+def add_parser(sub: Any, env: Any, default_data_dir: str, default_listen: str) -> None:
+    """The ``events`` subcommand."""
+    ev = sub.add_parser("events", help="follow the pair's event stream")
+    ev.add_argument(
+        "--url",
+        default=env("URL"),
+        help=f"a unit or the shared address; default: the pair of `hapair up` in --data-dir, "
+        f"else http://{default_listen}",
+    )
+    ev.add_argument(
+        "--token",
+        default=env("TOKEN") or env("ADMIN_TOKEN"),
+        help="default: the admin token of `hapair up` in --data-dir",
+    )
+    ev.add_argument("--data-dir", default=env("DATA_DIR", default_data_dir))
+    ev.add_argument("--since", default=None, help="start after this event id")
+    ev.add_argument("--types", default=None, help="comma-separated event types, e.g. role,pair")
+    ev.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def describe(event: str, data: dict[str, Any]) -> str:
+    """A readable summary of one event's data."""
+    if event == "revision":
+        fields = ", ".join(
+            f"{k} {json.dumps(v[0])} -> {json.dumps(v[1])}"
+            for k, v in (data.get("changes") or {}).items()
+        )
+        return f"revision {data.get('revision')} by {data.get('actor')}: {fields}"
+    if event == "role":
+        return f"{data.get('unit')} {data.get('from')} -> {data.get('to')} ({data.get('cause')})"
+    if event == "pair":
+        return f"{data.get('state')}, active: {data.get('active') or '-'}"
+    if event == "conflict":
+        return f"{data.get('unit')} archived revisions {data.get('revisions')}"
+    if event == "maintenance":
+        state = "on" if data.get("enabled") else "off"
+        reason = f" ({data['reason']})" if data.get("reason") else ""
+        return f"{data.get('unit')} maintenance {state}{reason}"
+    if event == "reset":
+        return f"events before {data.get('oldest')} are no longer kept: re-read the state"
+    return json.dumps(data)
+
+
+def line(event: str, event_id: str | None, data: dict[str, Any], *, as_json: bool) -> str:
+    """The printed line of one event."""
+    if as_json:
+        return json.dumps({"id": event_id, "event": event, "data": data}, separators=(",", ":"))
+    at = str(data.get("at") or "")
+    clock = at[11:23] if len(at) >= 23 else at  # HH:MM:SS.mmm of the RFC 3339 time
+    return f"{clock}  {event:<11}  {describe(event, data)}"
+
+
+def cmd_events(ns: argparse.Namespace) -> int:
+    """Follows the stream until interrupted; 2 on a refusal (bad token, bad id, non-HA)."""
+    try:
+        return _follow(ns)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _follow(ns: argparse.Namespace) -> int:
+    import httpx
+    from httpx_sse import SSEError, connect_sse
+
+    url, token = ns.url, ns.token
+    up_dir = Path(ns.data_dir)
+    if url is None:
+        up = up_dir / "up.json"
+        url = json.loads(up.read_text())["url"] if up.exists() else "http://127.0.0.1:8080"
+    if token is None and (up_dir / "admin.token").exists():
+        token = (up_dir / "admin.token").read_text().strip()
+    params = {"types": ns.types} if ns.types else {}
+    last: str | None = ns.since
+    warned = False
+    # read timeout: several keepalive periods (15 s) without a byte means a dead connection
+    timeout = httpx.Timeout(5.0, read=60.0)
+    with httpx.Client(timeout=timeout, verify=False) as client:  # noqa: S501 - self-signed units
+        while True:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            if last is not None:
+                headers["Last-Event-ID"] = last
+            try:
+                with connect_sse(
+                    client, "GET", f"{url.rstrip('/')}/api/v1/ha/events", params=params,
+                    headers=headers,
+                ) as source:  # fmt: skip
+                    resp = source.response
+                    if resp.status_code in (400, 401, 403, 404, 409):
+                        resp.read()
+                        print(f"hapair events: {resp.status_code} {resp.text}", file=sys.stderr)
+                        return 2
+                    if resp.status_code != 200:
+                        raise httpx.HTTPStatusError("retry", request=resp.request, response=resp)
+                    if warned:
+                        print("hapair events: reconnected", file=sys.stderr, flush=True)
+                        warned = False
+                    for sse in source.iter_sse():
+                        try:
+                            data = json.loads(sse.data) if sse.data else {}
+                        except ValueError:
+                            data = {"raw": sse.data}
+                        if sse.id:
+                            last = sse.id
+                        print(line(sse.event, sse.id or None, data, as_json=ns.json), flush=True)
+            except (httpx.HTTPError, SSEError) as exc:
+                if not warned:
+                    print(
+                        f"hapair events: {url} not reachable ({type(exc).__name__}); retrying",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    warned = True
+            time.sleep(RETRY_S)

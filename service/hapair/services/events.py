@@ -1,0 +1,312 @@
+"""The pair's event stream (SPEC 5a): publishing, and one fan-out reader per unit.
+
+Only the active unit's Redis accepts writes (a standby's is a read-only replica), so an event
+is appended by the unit whose Redis is writable; the others keep theirs in a bounded buffer
+and append it, in order, once their Redis takes writes (the engine calls ``flush()`` when the
+unit becomes active). Appended events replicate with the rest of the Redis.
+
+Clients are served by one reader task per unit, blocked in ``XREAD`` on a dedicated
+connection, which hands every new event to each subscriber's bounded queue. A subscriber
+whose queue is full (a slow or vanished client) is dropped, never waited for: writers and the
+other clients never feel it, and the client resumes with ``Last-Event-ID``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from redis.exceptions import RedisError
+
+from hapair.clock import utc_now
+from hapair.domain.errors import StoreUnavailable
+from hapair.store.events import EventId, EventStream, StoredEvent
+
+log = logging.getLogger("hapair.events")
+
+TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance"})
+"""The event types a unit publishes (``reset`` is sent to one client, never kept)."""
+
+BUFFER = 1000
+QUEUE = 1000
+KEEPALIVE_S = 15.0
+BLOCK_MS = 500  # XREAD's wait; below the client's 1.5 s socket timeout
+READY_TIMEOUT_S = 2.0
+APPEND_BATCH = 200
+
+_encode = msgspec.json.Encoder().encode
+
+
+class Subscription:
+    """One client's bounded queue of live events."""
+
+    def __init__(self, types: frozenset[str] | None, size: int) -> None:
+        self.types = types
+        self.queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(maxsize=size)
+        self.dropped = False
+        self.on_drop: Callable[[], None] | None = None
+
+    def wants(self, type_: str) -> bool:
+        """Whether the client asked for this type."""
+        return self.types is None or type_ in self.types
+
+    def offer(self, event: StoredEvent) -> bool:
+        """Queues an event; False (and dropped) when the queue is full."""
+        if not self.wants(event.type):
+            return True
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.drop()
+            return False
+        return True
+
+    def drop(self) -> None:
+        """Ends this client's stream: its queue overflowed or the stream was replaced."""
+        if self.dropped:
+            return
+        self.dropped = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        if self.on_drop is not None:
+            with contextlib.suppress(Exception):
+                self.on_drop()
+
+
+class Events:
+    """Publishes the pair's events and serves them to the unit's ``/ha/events`` clients."""
+
+    def __init__(
+        self,
+        stream: EventStream,
+        *,
+        buffer: int = BUFFER,
+        queue: int = QUEUE,
+        keepalive_s: float = KEEPALIVE_S,
+        block_ms: int = BLOCK_MS,
+    ) -> None:
+        self.stream = stream
+        self.queue_size = queue
+        self.keepalive_s = keepalive_s
+        self.block_ms = block_ms
+        self._pending: deque[tuple[str, bytes]] = deque()
+        self._buffer = buffer
+        self._lock = asyncio.Lock()
+        self._flush_scheduled = False
+        self._flush_tasks: set[asyncio.Task[None]] = set()
+        self._subs: set[Subscription] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._position: EventId | None = None
+        self._ready = asyncio.Event()
+        self._warned = False
+
+    # ---- publishing ----------------------------------------------------------------------
+
+    def _queue(self, type_: str, data: dict[str, object], at: str | None) -> None:
+        payload = _encode({"at": at or utc_now(), **data})
+        if len(self._pending) >= self._buffer:
+            dropped = self._pending.popleft()
+            log.warning(
+                "event buffer full: oldest unpublished event dropped",
+                extra={"event": "events-buffer-full", "type": dropped[0]},
+            )
+        self._pending.append((type_, payload))
+
+    def emit(self, type: str, data: dict[str, object], *, at: str | None = None) -> None:
+        """``publish`` without waiting: the append runs in a background task, in order.
+
+        For the write path: it costs the caller a buffer append.
+        """
+        self._queue(type, data, at)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            task = asyncio.get_running_loop().create_task(self._scheduled_flush())
+            self._flush_tasks.add(task)
+            task.add_done_callback(self._flush_tasks.discard)
+
+    async def _scheduled_flush(self) -> None:
+        # Cleared before flushing: an event queued from here on schedules another flush,
+        # so none is left behind once this one has looked at the buffer.
+        self._flush_scheduled = False
+        await self.flush()
+
+    async def publish(self, type: str, data: dict[str, object], *, at: str | None = None) -> None:
+        """Appends an event, after any still buffered; never raises.
+
+        Args:
+            type: ``revision``, ``role``, ``pair``, ``conflict`` or ``maintenance``.
+            data: The event's fields (``at`` is added: ``at`` or now, RFC 3339).
+            at: When it happened; now when omitted.
+
+        When this unit's Redis does not take writes (a read-only replica, or unreachable) the
+        event stays in a bounded buffer (``BUFFER``, oldest dropped first) and is appended
+        by the next successful ``publish`` or ``flush``.
+        """
+        self._queue(type, data, at)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Appends the buffered events in order; never raises (logs a warning)."""
+        async with self._lock:
+            while self._pending:
+                batch = list(self._pending)[:APPEND_BATCH]
+                try:
+                    await self.stream.append(batch)
+                except (RedisError, OSError, StoreUnavailable) as exc:
+                    if not self._warned:
+                        log.warning(
+                            "events kept in memory: this unit's Redis takes no writes",
+                            extra={
+                                "event": "events-buffered",
+                                "error": type(exc).__name__,
+                                "buffered": len(self._pending),
+                            },
+                        )
+                        self._warned = True
+                    return
+                self._warned = False
+                for _ in batch:
+                    self._pending.popleft()
+
+    @property
+    def buffered(self) -> int:
+        """Events waiting for a writable Redis."""
+        return len(self._pending)
+
+    # ---- serving -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the fan-out reader (idempotent)."""
+        if self._reader is None or self._reader.done():
+            self._ready.clear()
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_forever(), name="hapair-events-reader"
+            )
+
+    async def close(self) -> None:
+        """Stops the reader, ends every client's stream, tries a last flush."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        for sub in list(self._subs):
+            sub.drop()
+        self._subs.clear()
+        for task in list(self._flush_tasks):
+            with contextlib.suppress(Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.stream.reader.aclose()
+
+    async def subscribe(self, types: frozenset[str] | None) -> Subscription:
+        """A new client's queue of live events (every event appended from now on).
+
+        Waits until the reader knows its position, so a backlog read after this call and the
+        live events together leave no gap. StoreUnavailable when Redis does not answer.
+        """
+        self.start()
+        try:
+            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise StoreUnavailable("the unit's Redis does not answer the event stream") from exc
+        sub = Subscription(types, self.queue_size)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forgets a client."""
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        """Connected clients."""
+        return len(self._subs)
+
+    async def after(self, eid: EventId, *, count: int = 500) -> list[StoredEvent]:
+        """Kept events above ``eid``, oldest first (StoreUnavailable if Redis does not answer)."""
+        try:
+            return await self.stream.after(eid, count=count)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(
+                f"the unit's Redis is unreachable: {type(exc).__name__}"
+            ) from exc
+
+    async def bounds(self) -> tuple[EventId, EventId] | None:
+        """Oldest and newest kept ids, None for an empty stream."""
+        try:
+            return await self.stream.bounds()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(
+                f"the unit's Redis is unreachable: {type(exc).__name__}"
+            ) from exc
+
+    def _deliver(self, events: list[StoredEvent]) -> None:
+        for sub in list(self._subs):
+            for event in events:
+                if not sub.offer(event):
+                    self._subs.discard(sub)
+                    log.warning(
+                        "event stream client too slow: disconnected",
+                        extra={"event": "events-client-dropped"},
+                    )
+                    break
+
+    async def _read_forever(self) -> None:
+        failing = False
+        while True:
+            try:
+                if self._position is None:
+                    self._position = await self.stream.last_id()
+                    self._ready.set()
+                events = await self.stream.wait_after(self._position, block_ms=self.block_ms)
+                if events:
+                    self._position = events[-1].id
+                    self._deliver(events)
+                else:
+                    await self._check_replaced()
+                failing = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failing:
+                    log.warning(
+                        "event stream reader: Redis error, retrying",
+                        extra={"event": "events-reader-error", "error": type(exc).__name__},
+                    )
+                    failing = True
+                await asyncio.sleep(0.2)
+
+    async def _check_replaced(self) -> None:
+        """After a full resync from another master the stream may end below our position."""
+        last = await self.stream.last_id()
+        position = self._position
+        if position is not None and last < position:
+            log.warning(
+                "event stream replaced by a resync: clients reconnect",
+                extra={"event": "events-stream-replaced"},
+            )
+            self._position = last
+            for sub in list(self._subs):
+                sub.drop()
+            self._subs.clear()
+
+
+def frame(event: StoredEvent) -> bytes:
+    """One event in the SSE wire format."""
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (
+        event.id_text.encode(),
+        event.type.encode(),
+        event.data,
+    )
+
+
+def reset_frame(oldest: str | None) -> bytes:
+    """The ``reset`` event (no id: the client's last id stays what it was)."""
+    data: dict[str, Any] = {"at": utc_now(), "oldest": oldest}
+    return b"event: reset\ndata: %s\n\n" % _encode(data)
