@@ -120,6 +120,7 @@ def create_app(ctx: AppContext) -> Litestar:
             ops.metrics,
             internal.heartbeat,
             internal.demote,
+            internal.handover,
             openapi_json,
             *docs.handlers(),
         ],

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from hapair.engine import machine as m
 from tests.sim.world import INTERVAL, NAMES, World, other
 
-EXAMPLES = int(os.environ.get("HAPAIR_SIM_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("HAPAIR_SIM_EXAMPLES", "500"))
 units = st.sampled_from(NAMES)
 
 
@@ -66,7 +66,14 @@ class PairUnderFaults(RuleBasedStateMachine):
         )
 
     def healthy_pair(self) -> bool:
-        return not self.w.blocked and all(self.healthy_unit(n) for n in NAMES)
+        both_in_maintenance = all(
+            u.state is not None and u.state.maintenance for u in self.w.units.values()
+        )
+        return (
+            not self.w.blocked
+            and not both_in_maintenance
+            and all(self.healthy_unit(n) for n in NAMES)
+        )
 
     def ha_timeout(self) -> float:
         return max(u.redis.params.ha_timeout for u in self.w.units.values())
@@ -103,8 +110,8 @@ class PairUnderFaults(RuleBasedStateMachine):
         s = survivor.state
         if role != "active" or not self.healthy_unit(survivor.name) or s is None:
             return
-        if s.role != "standby" or self.w.blocked:
-            return
+        if s.role != "standby" or s.maintenance or self.w.blocked:
+            return  # a unit in maintenance never takes over
         start = max(self.w.now, s.hold_until - s.params.ha_timeout)
         self.expect_failover = (survivor.name, start + s.params.ha_timeout + INTERVAL)
 
@@ -189,8 +196,25 @@ class PairUnderFaults(RuleBasedStateMachine):
     @rule(name=units)
     def takeover(self, name: str) -> None:
         self.fault()
-        reply = self.w.ask(name, m.TakeoverAsked)
+        reply = self.w.ask(name, lambda now, r: m.TakeoverAsked(now=now, request=r))
         self.w.note(f"takeover on {name}: {reply}")
+
+    @rule(name=units, dry_run=st.booleans())
+    def switchover(self, name: str, dry_run: bool) -> None:
+        self.fault()
+        reply = self.w.ask(
+            name, lambda now, r: m.SwitchoverAsked(now=now, request=r, dry_run=dry_run)
+        )
+        self.w.note(f"switchover on {name} (dry run {dry_run}): {reply}")
+
+    @rule(name=units, enabled=st.booleans(), force=st.booleans())
+    def maintenance(self, name: str, enabled: bool, force: bool) -> None:
+        self.fault()
+        reply = self.w.ask(
+            name,
+            lambda now, r: m.MaintenanceSet(now=now, request=r, enabled=enabled, force=force),
+        )
+        self.w.note(f"maintenance {enabled} on {name} (force {force}): {reply}")
 
     # ---- invariants ------------------------------------------------------------------------
 
@@ -233,6 +257,12 @@ class PairUnderFaults(RuleBasedStateMachine):
         for u in self.w.units.values():
             if u.state is not None and u.state.config.pacified:
                 assert u.state.role != "active", self.report(f"{u.name} pacified and active")
+
+    @invariant()
+    def maintenance_never_active(self) -> None:
+        for u in self.w.units.values():
+            if u.state is not None and u.state.maintenance:
+                assert u.state.role != "active", self.report(f"{u.name} in maintenance, active")
 
     @invariant()
     def holding_unit_never_takes_the_role_back(self) -> None:

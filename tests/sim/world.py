@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hapair.domain.unit import BootRecord, record_boot
@@ -69,6 +70,7 @@ class Unit:
     link_up: bool = True
     boots: BootRecord = field(default_factory=BootRecord)
     replies: dict[int, m.Reply] = field(default_factory=dict)
+    maintenance: bool = False  # kept in the data dir: survives restarts
 
     @property
     def alive(self) -> bool:
@@ -102,6 +104,7 @@ class World:
         self.silently_dropped: list[tuple[str, set[str]]] = []
         self._ids = itertools.count(1)
         self._queue: deque[tuple[str, m.Event]] = deque()
+        self._handovers: list[tuple[str, int, int]] = []  # (asking unit, request, partner's)
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -126,7 +129,13 @@ class World:
         """Boots ``name``'s process (its Redis keeps what it held)."""
         u = self.units[name]
         u.boots = record_boot(u.boots, self.now, window_s=300.0, max_boots=3)
-        config = m.Config(unit=name, mode=name, shared_address=SHARED, pacified=u.boots.pacified)
+        config = m.Config(
+            unit=name,
+            mode=name,
+            shared_address=SHARED,
+            pacified=u.boots.pacified,
+            maintenance=u.maintenance,
+        )
         r = u.redis
         state, actions = m.boot(
             config, r.params, r.revision if r.up else 0, self.now, 1_000_000 + self.now
@@ -153,11 +162,26 @@ class World:
     def run(self) -> None:
         """Steps queued events until none is left."""
         budget = 10_000
-        while self._queue:
+        while self._queue or self._resolve_handovers():
             budget -= 1
             assert budget > 0, "livelock: events keep causing events\n" + "\n".join(self.log[-40:])
             name, event = self._queue.popleft()
             self._step(self.units[name], event)
+
+    def _resolve_handovers(self) -> bool:
+        """The partner's answer to a hand-over, once it has one (or is gone)."""
+        moved = False
+        for item in list(self._handovers):
+            name, request, rid = item
+            p = self.units[other(name)]
+            reply = p.replies.get(rid)
+            if reply is None and p.alive:
+                continue
+            self._handovers.remove(item)
+            error = "partner-unavailable" if reply is None else reply.error
+            self.deliver(name, m.HandoverDone(now=self.now, request=request, error=error))
+            moved = True
+        return moved
 
     def _step(self, u: Unit, event: m.Event) -> None:
         if not u.alive:
@@ -166,6 +190,7 @@ class World:
         before = u.state
         new, actions = m.step(before, event)
         u.state = new
+        u.maintenance = new.maintenance
         for a in actions:
             if isinstance(a, m.Transitioned):
                 self.changes.append(
@@ -204,8 +229,16 @@ class World:
             case m.StopShared():
                 if self.shared_holder == name:
                     self.shared_holder = None
-            case m.AskDemote(request=request):
-                self._ask_demote(u, request)
+            case m.AskDemote(request=request, cause=cause):
+                self._ask_demote(u, request, cause)
+            case m.AskHandover(request=request, cause=cause):
+                p = self.units[other(name)]
+                if p.alive and self.reaches(name, p.name) and self.reaches(p.name, name):
+                    rid = next(self._ids)
+                    self._handovers.append((name, request, rid))
+                    self.deliver(p.name, m.TakeoverAsked(now=now, request=rid, cause=cause))
+                else:
+                    self.deliver(name, m.HandoverDone(now=now, request=request, error="x"))
             case m.Reply(request=request):
                 u.replies[request] = a
             case m.Reboot(cause=cause):
@@ -228,13 +261,13 @@ class World:
             self.sync()
         return m.Replicating(now=self.now, url=source)
 
-    def _ask_demote(self, u: Unit, request: int | None) -> None:
+    def _ask_demote(self, u: Unit, request: int | None, cause: str) -> None:
         p = self.units[other(u.name)]
         if not (p.alive and self.reaches(u.name, p.name) and self.reaches(p.name, u.name)):
             self.deliver(u.name, m.PartnerDemoteFailed(now=self.now, request=request, error="x"))
             return
         rid = next(self._ids)
-        self._step(p, m.DemoteAsked(now=self.now, request=rid, by=u.name))
+        self._step(p, m.DemoteAsked(now=self.now, request=rid, by=u.name, cause=cause))
         self.sync()  # the driver waits for its Redis to hold the partner's last revision
         if u.redis.up:
             self.deliver(u.name, m.StoreRead(now=self.now, revision=u.redis.revision,
@@ -320,12 +353,12 @@ class World:
         self.run()
         return wid
 
-    def ask(self, name: str, make: type[m.TakeoverAsked]) -> m.Reply | None:
-        """An API request to ``name``; its reply if it answered."""
+    def ask(self, name: str, make: Callable[[float, int], m.Event]) -> m.Reply | None:
+        """An API request to ``name`` (``make(now, request)``); its reply if it answered."""
         u = self.units[name]
         if not u.alive:
             return None
         rid = next(self._ids)
-        self.deliver(name, make(now=self.now, request=rid))
+        self.deliver(name, make(self.now, rid))
         self.run()
         return u.replies.get(rid)

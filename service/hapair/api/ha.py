@@ -200,6 +200,37 @@ class HAController(Controller):
         )
 
     @post(
+        "/actions/switchover",
+        operation_id="switchover",
+        opt={"serve": "pair-write"},
+        summary="Planned switchover to the standby",
+        description=(
+            "On the active: runs the checks (`partner-reachable`, `partner-standby`, "
+            "`partner-in-sync`, `partner-not-pacified`, `partner-not-in-maintenance`, "
+            "`preferred-server`); when all pass the standby becomes active and this unit "
+            "standby, and the answer comes once the new active serves the shared address. "
+            "One failed check: 409 `switchover-refused` with `checks`. `?dry_run=true` runs "
+            "only the checks."
+        ),
+        responses=responses(401, 403, 409, 503),
+        status_code=200,
+    )
+    async def switchover(
+        self, request: Request[Any, Any, Any], dry_run: DryRun = False
+    ) -> wire.SwitchoverResult:
+        ctx = ctx_of(request)
+        ok, checks, to, seconds = await ctx.engine.switchover(dry_run=dry_run)
+        found = [wire.SwitchoverCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
+        if dry_run:
+            return wire.SwitchoverResult(ok=ok, checks=found)
+        return wire.SwitchoverResult(
+            from_unit=ctx.engine.name,
+            to_unit=to,
+            duration_ms=round(seconds * 1000, 3),
+            checks=found,
+        )
+
+    @post(
         "/actions/announce",
         operation_id="announce_virtual_ip",
         opt={"serve": "pair-write"},

@@ -17,9 +17,15 @@ from litestar import Request, Response, post
 from hapair.api.context import AppContext, ctx_of
 from hapair.domain.errors import Forbidden, Malformed, StoreUnavailable, Unauthorized
 from hapair.engine import pairauth
-from hapair.engine.messages import demote_request_decoder, encoder, hb_decoder
+from hapair.engine.messages import (
+    demote_request_decoder,
+    encoder,
+    handover_request_decoder,
+    hb_decoder,
+)
 from hapair.engine.partner import (
     DEMOTE_PATH,
+    HANDOVER_PATH,
     HEARTBEAT_PATH,
     PartnerError,
     check_redis_url,
@@ -122,4 +128,13 @@ async def demote(request: Request[Any, Any, Any]) -> Response[bytes]:
     body, auth, nonce = await _verified(request)
     req = _decode(body, demote_request_decoder, "demote request")
     reply = await ctx_of(request).engine.demote(req)
+    return _signed(request, auth, nonce, encoder.encode(reply))
+
+
+@post(HANDOVER_PATH, include_in_schema=False, status_code=200)
+async def handover(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The active hands the role over (planned switchover, maintenance): take it."""
+    body, auth, nonce = await _verified(request)
+    req = _decode(body, handover_request_decoder, "handover request")
+    reply = await ctx_of(request).engine.handover(req)
     return _signed(request, auth, nonce, encoder.encode(reply))

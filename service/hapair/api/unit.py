@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import SkipValidation
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
 from hapair.api.context import ctx_of
@@ -66,3 +66,30 @@ class UnitController(Controller):
         engine = ctx_of(request).engine
         await engine.takeover()
         return await engine.status()
+
+    @put(
+        "/maintenance",
+        operation_id="set_maintenance",
+        opt={"serve": "ha"},
+        summary="Maintenance on or off for this unit",
+        description=(
+            "A unit in maintenance never becomes active, keeps its Redis a replica of the "
+            "active's and shows `not_operational` / `yellow` / `maintenance`. An active unit "
+            "first hands over as in a planned switchover (409 `switchover-refused` when a "
+            "check fails, unless `?force=true`). Kept in the data dir until disabled."
+        ),
+        status_code=200,
+        responses=responses(400, 401, 403, 409, 413, 415, 422, 503),
+    )
+    async def set_maintenance(
+        self,
+        request: Request[Any, Any, Any],
+        data: SkipValidation[wire.MaintenanceWrite],
+        force: Annotated[
+            bool, Parameter(description="Skip the hand-over checks of an active unit.")
+        ] = False,
+    ) -> wire.UnitView:
+        engine = ctx_of(request).engine
+        enabled, reason = unit_service.parse_maintenance(data)
+        await engine.set_maintenance(enabled=enabled, reason=reason, force=force)
+        return unit_service.view(engine)

@@ -140,6 +140,40 @@ class ConflictsPage(msgspec.Struct, kw_only=True):
     items: list[Conflict]
 
 
+class SwitchoverCheck(msgspec.Struct, kw_only=True):
+    """One hand-over check."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class SwitchoverResult(msgspec.Struct, kw_only=True):
+    """A planned switchover done: the new active serves the shared address. A dry run
+    answers only ``ok`` and ``checks``."""
+
+    checks: list[SwitchoverCheck]
+    ok: bool | UnsetType = UNSET
+    from_unit: str | UnsetType = msgspec.field(default=UNSET, name="from")
+    to_unit: str | UnsetType = msgspec.field(default=UNSET, name="to")
+    duration_ms: float | UnsetType = UNSET
+
+
+class MaintenanceWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Maintenance on or off for this unit."""
+
+    enabled: bool
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class MaintenanceView(msgspec.Struct, kw_only=True):
+    """A unit's maintenance mode."""
+
+    enabled: bool
+    reason: str | None
+    since: str | None
+
+
 class AnnounceResult(msgspec.Struct, kw_only=True):
     """What ``POST /ha/actions/announce`` sent."""
 
@@ -178,6 +212,7 @@ class UnitView(msgspec.Struct, kw_only=True):
     booted_at: str
     boots_in_window: int
     pacified: bool
+    maintenance: MaintenanceView
 
 
 class UnitPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -125,6 +125,14 @@ def check_unit_settings(s: UnitSettings) -> None:
         raise ValidationFailed(errors, "invalid unit settings")
 
 
+class Maintenance(msgspec.Struct, kw_only=True):
+    """A unit's maintenance mode: it never becomes active while enabled (kept per unit)."""
+
+    enabled: bool = False
+    reason: str | None = None
+    since: str | None = None
+
+
 class BootRecord(msgspec.Struct, kw_only=True):
     """Persisted boot history: recent boot times and the pacified flag."""
 

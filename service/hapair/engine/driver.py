@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.clock import iso, utc_now
+from hapair.domain.errors import Check as CheckResult
 from hapair.domain.errors import (
     HADisabled,
     NoSharedInterface,
@@ -26,6 +27,7 @@ from hapair.domain.errors import (
     Pacified,
     PartnerUnavailable,
     StoreUnavailable,
+    SwitchoverRefused,
     UseSharedAddress,
 )
 from hapair.domain.parameters import HAParameters, effective_virtual_id
@@ -38,6 +40,7 @@ from hapair.domain.status import (
 )
 from hapair.domain.unit import (
     BootRecord,
+    Maintenance,
     UnitSettings,
     boots_in_window,
     parse_host_port,
@@ -46,7 +49,14 @@ from hapair.domain.unit import (
 )
 from hapair.engine import machine as m
 from hapair.engine.listener import Listener
-from hapair.engine.messages import DemoteReply, DemoteRequest, Heartbeat, TransitionInfo
+from hapair.engine.messages import (
+    DemoteReply,
+    DemoteRequest,
+    HandoverReply,
+    HandoverRequest,
+    Heartbeat,
+    TransitionInfo,
+)
 from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
 from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
 from hapair.metrics import Metrics
@@ -114,6 +124,7 @@ class Engine:
         self.boot_id = ""
         self.booted_at = ""
         self.pacified = False
+        self.maintenance = Maintenance()
         self.state: m.State | None = None
         self.snapshot = Snapshot(revision=0, params=HAParameters(), updated_at=None)
         self.last_heard_at: str | None = None
@@ -216,6 +227,7 @@ class Engine:
         )
         self.files.save_boots(self.boots)
         self.pacified = self.ha and self.boots.pacified
+        self.maintenance = self.files.load_maintenance()
         self.role_epoch += 1
         self.boot_id = uuid.uuid4().hex
         self.booted_at = utc_now()
@@ -249,6 +261,7 @@ class Engine:
             shared_address=self.unit.shared_address,
             pacified=self.pacified,
             has_partner=self._client is not None,
+            maintenance=self.maintenance.enabled,
         )
         self.state, actions = m.boot(
             config,
@@ -436,8 +449,10 @@ class Engine:
                     )
                 case m.StopShared():
                     await self._stop_shared()
-                case m.AskDemote(request=request):
-                    self._spawn(self._ask_demote(request), "ask-demote")
+                case m.AskDemote(request=request, cause=cause):
+                    self._spawn(self._ask_demote(request, cause), "ask-demote")
+                case m.AskHandover(request=request, cause=cause):
+                    self._spawn(self._ask_handover(request, cause), "ask-handover")
                 case m.Reply(request=request):
                     fut = self._requests.pop(request, None)
                     if fut is not None and not fut.done():
@@ -494,13 +509,33 @@ class Engine:
         self._put(make(request))
         return await fut
 
-    async def _ask_demote(self, request: int | None) -> None:
+    async def _ask_handover(self, request: int, cause: str) -> None:
+        client = self._client
+        try:
+            if client is None:
+                raise PartnerError("no partner")  # noqa: TRY301 - one refusal path for both
+            reply = await client.handover(HandoverRequest(by=self.name, cause=cause), wait=20.0)
+        except PartnerError as exc:
+            detail = f"the partner did not take over: {exc}"
+            self._put(
+                m.HandoverDone(
+                    now=self._now(), request=request, error="partner-unavailable", detail=detail
+                )
+            )
+            return
+        error = None if reply.ok else (reply.error or "partner-unavailable")
+        self._put(
+            m.HandoverDone(now=self._now(), request=request, error=error, detail=reply.detail)
+        )
+
+    async def _ask_demote(self, request: int | None, cause: str = "takeover") -> None:
         client = self._client
         if client is None:
             self._put(m.PartnerDemoteFailed(now=self._now(), request=request, error="no partner"))
             return
         try:
-            reply = await client.demote(DemoteRequest(by=self.name, boot_id=self.boot_id), wait=5.0)
+            ask = DemoteRequest(by=self.name, boot_id=self.boot_id, cause=cause)
+            reply = await client.demote(ask, wait=5.0)
         except PartnerError as exc:
             self._put(
                 m.PartnerDemoteFailed(
@@ -601,7 +636,7 @@ class Engine:
     async def _stop_shared(self) -> None:
         listener, self._shared = self._shared, None
         if listener is not None:
-            await listener.stop()
+            await listener.stop(drain=not self._closed)
         await self._remove_vip()
 
     async def _remove_vip(self, *, leftover: bool = False) -> None:
@@ -775,11 +810,77 @@ class Engine:
     async def demote(self, request: DemoteRequest) -> DemoteReply:
         """The partner takes over: step down, and tell it the last revision to wait for."""
         reply = await self._request(
-            lambda r: m.DemoteAsked(now=self._now(), request=r, by=request.by)
+            lambda r: m.DemoteAsked(now=self._now(), request=r, by=request.by, cause=request.cause)
         )
         async with self.write_lock:  # a write under way finishes first
             revision = await self.store.revision()
         return DemoteReply(revision=revision, demoted=reply.demoted)
+
+    async def handover(self, request: HandoverRequest) -> HandoverReply:
+        """The active hands the role over: take it, answer once serving the shared address."""
+        reply = await self._request(
+            lambda r: m.TakeoverAsked(now=self._now(), request=r, cause=request.cause)
+        )
+        if reply.error is not None:
+            return HandoverReply(ok=False, error=reply.error, detail=reply.detail)
+        return HandoverReply(ok=True)
+
+    def _checks(self, *, maintenance: bool = False) -> list[CheckResult]:
+        if self.state is None:
+            return []
+        found = m.checks(self.state, self._now(), maintenance=maintenance)
+        return [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in found]
+
+    async def switchover(self, *, dry_run: bool) -> tuple[bool, list[CheckResult], str, float]:
+        """``POST /ha/actions/switchover``: (ok, checks, new active, seconds taken)."""
+        self.check_ha()
+        if self.pacified:
+            raise Pacified
+        start = time.monotonic()
+        found = self._checks()
+        reply = await self._request(
+            lambda r: m.SwitchoverAsked(now=self._now(), request=r, dry_run=dry_run)
+        )
+        if reply.checks:
+            found = [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in reply.checks]
+        if reply.error == "switchover-refused":
+            raise SwitchoverRefused(found)
+        if reply.error is not None:
+            raise _ERRORS.get(reply.error, NotActive)(reply.detail)
+        if dry_run:
+            return all(c.ok for c in found), found, self.name, 0.0
+        if self._client is not None:  # the answer shows the pair as it now is
+            self._exchanges += 1
+            await self._exchange()
+        partner = "second" if self.name == "first" else "first"
+        return True, found, partner, time.monotonic() - start
+
+    async def set_maintenance(self, *, enabled: bool, reason: str | None, force: bool) -> None:
+        """``PUT /unit/maintenance``: hands over first when active (unless forced), keeps it
+        in the data dir."""
+        self.check_ha()
+        reply = await self._request(
+            lambda r: m.MaintenanceSet(now=self._now(), request=r, enabled=enabled, force=force)
+        )
+        if reply.error == "switchover-refused":
+            found = [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in reply.checks]
+            raise SwitchoverRefused(found, "the hand-over checks failed; ?force=true skips them")
+        if reply.error is not None:
+            raise _ERRORS.get(reply.error, NotActive)(reply.detail)
+        if enabled != self.maintenance.enabled or (enabled and reason != self.maintenance.reason):
+            self.maintenance = Maintenance(
+                enabled=enabled,
+                reason=reason if enabled else None,
+                since=utc_now() if enabled else None,
+            )
+            self.files.save_maintenance(self.maintenance)
+            log.info(
+                "maintenance",
+                extra={"event": "maintenance", "unit": self.name, "enabled": enabled},
+            )
+        if self._client is not None:
+            self._exchanges += 1
+            await self._exchange()
 
     async def partner_revision(self) -> int | None:
         """The partner's revision read from its own Redis (fresh), else from its heartbeat."""

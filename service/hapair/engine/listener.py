@@ -162,6 +162,10 @@ def _loopback_host(host: str) -> bool:
         return False
 
 
+DRAIN_S = 30  # how long requests under way may finish once the address is released
+_draining: set[asyncio.Task[None]] = set()  # listeners finishing in the background
+
+
 class Listener:
     """Serves an ASGI app on one address until stopped."""
 
@@ -223,19 +227,34 @@ class Listener:
             raise OSError(f"listener on {self.host}:{self.port} failed: {exc}")
         log.info("listening", extra={"event": "listen", "address": f"{self.host}:{self.port}"})
 
-    async def stop(self) -> None:
-        """Stops serving and releases the address."""
+    async def stop(self, *, drain: bool = False) -> None:
+        """Stops serving and releases the address.
+
+        With ``drain`` it returns as soon as the address no longer accepts connections and
+        lets the requests under way finish in the background (up to ``DRAIN_S``): the shared
+        address is released at once for the partner, and a request that caused the release
+        (a switchover asked on the shared address) still gets its answer.
+        """
         server, task = self._server, self._task
         self._server, self._task = None, None
         if server is None or task is None:
             return
         server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=3)
-        except TimeoutError:
-            server.force_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, timeout=2)
+        if drain:
+            server.config.timeout_graceful_shutdown = DRAIN_S
+            for _ in range(300):  # uvicorn closes its listening sockets first
+                if task.done() or not any(srv.is_serving() for srv in server.servers):
+                    break
+                await asyncio.sleep(0.01)
+            _draining.add(task)
+            task.add_done_callback(_draining.discard)
+        else:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=3)
+            except TimeoutError:
+                server.force_exit = True
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=2)
         log.info(
             "stopped listening", extra={"event": "unlisten", "address": f"{self.host}:{self.port}"}
         )

@@ -58,7 +58,7 @@ class Config:
     shared_address: str | None
     pacified: bool = False
     has_partner: bool = True  # a partner address and pair key are configured
-    maintenance: bool = False
+    maintenance: bool = False  # in maintenance at boot (kept in the data dir)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +116,8 @@ class State:
     master: bool = False  # its Redis was confirmed a master in the current role
     replica_of: str | None = None  # the partner Redis URL it was confirmed to replicate from
     takeover: Takeover | None = None
+    handover: Takeover | None = None  # a switchover or maintenance hand-over under way
+    maintenance: bool = False
     stopped: bool = False
 
 
@@ -192,9 +194,37 @@ class ReplicateFailed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class TakeoverAsked(Event):
-    """``POST /unit/takeover`` on this unit."""
+    """``POST /unit/takeover`` on this unit, or the active's hand-over (``cause`` switchover
+    or maintenance)."""
 
     request: int
+    cause: str = "takeover"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchoverAsked(Event):
+    """``POST /ha/actions/switchover`` on the active (``dry_run``: only the checks)."""
+
+    request: int
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceSet(Event):
+    """``PUT /unit/maintenance``; ``force`` skips the hand-over checks."""
+
+    request: int
+    enabled: bool
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoverDone(Event):
+    """The standby took the role over (``error`` None) or could not."""
+
+    request: int
+    error: str | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +248,7 @@ class DemoteAsked(Event):
 
     request: int
     by: str
+    cause: str = "takeover"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,6 +299,25 @@ class AskDemote(Action):
     ``PartnerDemoteFailed``."""
 
     request: int | None
+    cause: str = "takeover"
+
+
+@dataclass(frozen=True)
+class AskHandover(Action):
+    """Ask the standby partner to take the role over (it asks this unit to step down) and
+    answer once it serves the shared address; answers ``HandoverDone``."""
+
+    request: int
+    cause: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hand-over check (``partner-reachable``, ``partner-standby``, ...)."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -278,6 +328,7 @@ class Reply(Action):
     error: str | None = None
     detail: str = ""
     demoted: bool = False
+    checks: tuple[Check, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,6 +389,8 @@ def in_sync(s: State, now: float) -> bool:
 
 def public(s: State) -> tuple[str, str | None]:
     """The role and reason the API shows for the decided role: never more than is true."""
+    if s.maintenance and s.role != "pacified":
+        return "not_operational", "maintenance"
     if s.role == "starting":
         return "not_operational", "starting"
     if s.role == "active" and s.config.shared_address and not s.serving:
@@ -360,7 +413,8 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         revision=s.revision,
         shared_address=s.config.shared_address,
         pacified=s.config.pacified,
-        maintenance=s.config.maintenance,
+        maintenance=s.maintenance,
+        replicating=s.replica_of is not None,
         preferred_server=s.params.preferred_server,
         serving_shared=s.serving,
         active_since=s.active_since or 0.0,
@@ -417,6 +471,7 @@ def boot(
         booted=now,
         wall_offset=wall_now - now,
         role_since=wall_now,
+        maintenance=config.maintenance,
     )
     if config.pacified:
         s = replace(s, role="pacified", reason=None, cause="pacified")
@@ -450,18 +505,20 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
                 s = replace(s, stopped=True)
                 actions.append(Reboot("link-failure"))
                 return _publish(s, actions, now)
-        case TakeoverAsked(request=request):
-            s = _takeover_asked(s, request, now, actions)
-        case PartnerDemoted(request=request):
-            s = _partner_demoted(s, request, now, actions)
-        case PartnerDemoteFailed(request=request, error=error):
-            s = replace(s, takeover=None)
-            if request is not None:
-                actions.append(Reply(request, "partner-unavailable", error))
-        case DemoteAsked(request=request, by=by):
+        case (
+            TakeoverAsked()
+            | SwitchoverAsked()
+            | MaintenanceSet()
+            | HandoverDone()
+            | PartnerDemoted()
+            | PartnerDemoteFailed()
+        ):
+            s = _on_request(s, event, actions)
+        case DemoteAsked(request=request, by=by, cause=asked):
             was_active = s.role in ("active", "indeterminate")
             if was_active:
-                s = _enter(s, "standby", "demoted", now, actions)
+                why = asked if asked in ("switchover", "maintenance") else "demoted"
+                s = _enter(s, "standby", why, now, actions)
                 s = replace(s, hold_until=now + 2 * s.params.ha_timeout)
             actions.append(Note("demote", (("by", by),)))
             actions.append(Reply(request, demoted=was_active))
@@ -476,6 +533,27 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
     if tick:
         s = _maintain(s, now, actions)
     return _publish(s, actions, now)
+
+
+def _on_request(s: State, event: Event, actions: list[Action]) -> State:
+    """A request of the API or of the partner, or the answer to one this unit made."""
+    now = event.now
+    match event:
+        case TakeoverAsked(request=request, cause=cause):
+            return _takeover_asked(s, request, cause, now, actions)
+        case SwitchoverAsked(request=request, dry_run=dry_run):
+            return _switchover_asked(s, request, dry_run, now, actions)
+        case MaintenanceSet():
+            return _maintenance_set(s, event, actions)
+        case HandoverDone(request=request, error=error, detail=detail):
+            return _handover_done(s, request, error, detail, actions)
+        case PartnerDemoted(request=request):
+            return _partner_demoted(s, request, now, actions)
+        case PartnerDemoteFailed(request=request, error=error):
+            if request is not None:
+                actions.append(Reply(request, "partner-unavailable", error))
+            return replace(s, takeover=None)
+    return s
 
 
 def _on_result(s: State, event: Event, actions: list[Action]) -> State:
@@ -498,7 +576,7 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
 
 def _refusals(event: Event) -> list[Action]:
     """A stopped engine answers pending requests instead of leaving them waiting."""
-    if isinstance(event, TakeoverAsked):
+    if isinstance(event, TakeoverAsked | SwitchoverAsked | MaintenanceSet | HandoverDone):
         return [Reply(event.request, "not-active", "the unit is stopping")]
     if isinstance(event, DemoteAsked):
         return [Reply(event.request, demoted=False)]
@@ -544,6 +622,11 @@ def _decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State
     def cause(default: str) -> str:
         return "store-back" if back_from == "not-synced" else default
 
+    if s.maintenance and role != "active":
+        # in maintenance: never active; its Redis follows the active's (it stays in sync)
+        if contending:
+            return _enter(s, "standby", cause("maintenance"), now, actions)
+        return s
     if role == "starting":
         if p is None:
             if now - s.booted >= s.params.initial_wait_time:
@@ -573,13 +656,15 @@ def _decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State
 
     # standby
     if p is None:
-        if holding(s, now) or s.config.maintenance:
+        if holding(s, now):
             return s
         return _enter(s, "active", "partner-lost", now, actions)
-    if contending or p.role == "starting" or s.config.maintenance:
+    if contending or p.role == "starting":
         return s
     if p.role == "pacified" or p.pacified:
         return _enter(s, "active", "pacified", now, actions)
+    if p.maintenance:
+        return _enter(s, "active", "maintenance", now, actions)
     if p.role == "not_operational":
         why = {"not-synced": "store-lost", "maintenance": "maintenance"}.get(p.reason or "")
         return _enter(s, "active", why or "partner-lost", now, actions)
@@ -615,7 +700,7 @@ def _maintain(s: State, now: float, actions: list[Action]) -> State:
             and p.role == "active"
             and s.params.preferred_server == s.config.unit
             and not holding(s, now)
-            and not s.config.maintenance
+            and not s.maintenance
             and in_sync(s, now)
         ):
             # The preferred server is back and in sync: it takes the role back.
@@ -624,10 +709,12 @@ def _maintain(s: State, now: float, actions: list[Action]) -> State:
     return s
 
 
-def _takeover_asked(s: State, request: int, now: float, actions: list[Action]) -> State:
+def _takeover_asked(s: State, request: int, cause: str, now: float, actions: list[Action]) -> State:
     p = fresh_partner(s, now)
     if s.config.pacified:
         actions.append(Reply(request, "pacified", "this unit is pacified"))
+    elif s.maintenance:
+        actions.append(Reply(request, "not-active", "this unit is in maintenance"))
     elif s.role == "active":
         actions.append(Reply(request))
     elif not s.config.has_partner or p is None:
@@ -649,8 +736,116 @@ def _takeover_asked(s: State, request: int, now: float, actions: list[Action]) -
     elif s.takeover is not None:
         actions.append(Reply(request, "not-active", "a takeover is already under way"))
     else:
-        s = replace(s, takeover=Takeover(request=request, cause="takeover"))
-        actions.append(AskDemote(request))
+        s = replace(s, takeover=Takeover(request=request, cause=cause))
+        actions.append(AskDemote(request, cause))
+    return s
+
+
+def checks(s: State, now: float, *, maintenance: bool = False) -> tuple[Check, ...]:
+    """The hand-over checks of a planned switchover (SPEC section 5); a maintenance hand-over
+    skips ``preferred-server`` (maintenance is the way to move a preferred active aside)."""
+    p = fresh_partner(s, now)
+    out = [
+        Check(
+            "partner-reachable",
+            p is not None,
+            "heard within ha_timeout" if p else f"not heard for {s.params.ha_timeout:g} s",
+        )
+    ]
+    if p is None:
+        names = ("partner-standby", "partner-in-sync", "partner-not-pacified")
+        out += [Check(n, False, "the partner is not reachable") for n in names]
+        out.append(Check("partner-not-in-maintenance", False, "the partner is not reachable"))
+    else:
+        out.append(Check("partner-standby", p.role == "standby", f"the partner is {p.role}"))
+        synced = p.replicating and p.revision == s.revision
+        out.append(
+            Check(
+                "partner-in-sync",
+                synced,
+                f"partner at revision {p.revision}, this unit at {s.revision}, replication "
+                + ("up" if p.replicating else "down"),
+            )
+        )
+        paced = p.pacified or p.role == "pacified"
+        out.append(
+            Check("partner-not-pacified", not paced, "pacified" if paced else "not pacified")
+        )
+        out.append(
+            Check(
+                "partner-not-in-maintenance",
+                not p.maintenance,
+                "in maintenance" if p.maintenance else "not in maintenance",
+            )
+        )
+    if not maintenance:
+        pref = s.params.preferred_server == s.config.unit
+        out.append(
+            Check(
+                "preferred-server",
+                not pref,
+                f"{s.config.unit} is the preferred server: it would take the role back at "
+                "once; put it in maintenance instead"
+                if pref
+                else f"preferred_server is {s.params.preferred_server}",
+            )
+        )
+    return tuple(out)
+
+
+def _switchover_asked(
+    s: State, request: int, dry_run: bool, now: float, actions: list[Action]
+) -> State:
+    if s.role != "active":
+        actions.append(Reply(request, "not-active", f"this unit is {s.role}"))
+        return s
+    found = checks(s, now)
+    if dry_run:
+        actions.append(Reply(request, checks=found))
+    elif not all(c.ok for c in found):
+        actions.append(Reply(request, "switchover-refused", checks=found))
+    elif s.handover is not None or s.takeover is not None:
+        actions.append(Reply(request, "not-active", "a hand-over is already under way"))
+    else:
+        s = replace(s, handover=Takeover(request=request, cause="switchover"))
+        actions.append(AskHandover(request, "switchover"))
+    return s
+
+
+def _maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> State:
+    request, enabled, now = event.request, event.enabled, event.now
+    if not enabled or s.maintenance:
+        s = replace(s, maintenance=enabled, cause="maintenance")
+        actions.append(Reply(request))
+        return s
+    if s.role not in ("active", "indeterminate"):
+        actions.append(Reply(request))
+        return replace(s, maintenance=True, cause="maintenance")
+    found = checks(s, now, maintenance=True)
+    if all(c.ok for c in found) and s.handover is None and s.takeover is None:
+        s = replace(s, handover=Takeover(request=request, cause="maintenance"))
+        actions.append(AskHandover(request, "maintenance"))
+        return s
+    if not event.force:
+        actions.append(Reply(request, "switchover-refused", checks=found))
+        return s
+    # forced: step aside at once; the partner takes over when it hears of the maintenance
+    s = _enter(s, "standby", "maintenance", now, actions)
+    actions.append(Reply(request, checks=found))
+    return replace(s, maintenance=True, cause="maintenance")
+
+
+def _handover_done(
+    s: State, request: int, error: str | None, detail: str, actions: list[Action]
+) -> State:
+    pending = s.handover
+    s = replace(s, handover=None)
+    if error is not None:
+        actions.append(Reply(request, error, detail))
+        return s
+    if pending is not None and pending.cause == "maintenance":
+        s = replace(s, maintenance=True, cause="maintenance")
+    actions.append(Reply(request))
     return s
 
 

@@ -38,6 +38,7 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     pacified: bool = False
     preferred_server: str = "none"
     maintenance: bool = False
+    replicating: bool = False  # its Redis follows its partner's (a standby's link is up)
     serving_shared: bool = False
     active_since: float = 0.0  # wall clock: when the unit last became active (split brain tie)
     status_role: str = "not_operational"
@@ -52,6 +53,22 @@ class DemoteRequest(msgspec.Struct, kw_only=True):
 
     by: str = ""
     boot_id: str = ""
+    cause: str = "takeover"  # takeover, preferred-return, switchover or maintenance
+
+
+class HandoverRequest(msgspec.Struct, kw_only=True):
+    """The active asks the standby to take the role over (planned switchover, maintenance)."""
+
+    by: str = ""
+    cause: str = "switchover"
+
+
+class HandoverReply(msgspec.Struct, kw_only=True):
+    """The standby's answer, once it serves the shared address (or why it could not)."""
+
+    ok: bool = False
+    error: str | None = None
+    detail: str = ""
 
 
 class DemoteReply(msgspec.Struct, kw_only=True):
@@ -64,4 +81,6 @@ class DemoteReply(msgspec.Struct, kw_only=True):
 hb_decoder = msgspec.json.Decoder(Heartbeat)
 demote_request_decoder = msgspec.json.Decoder(DemoteRequest)
 demote_reply_decoder = msgspec.json.Decoder(DemoteReply)
+handover_request_decoder = msgspec.json.Decoder(HandoverRequest)
+handover_reply_decoder = msgspec.json.Decoder(HandoverReply)
 encoder = msgspec.json.Encoder()

@@ -14,15 +14,19 @@ from hapair.engine import pairauth
 from hapair.engine.messages import (
     DemoteReply,
     DemoteRequest,
+    HandoverReply,
+    HandoverRequest,
     Heartbeat,
     demote_reply_decoder,
     encoder,
+    handover_reply_decoder,
     hb_decoder,
 )
 from hapair.settings import Settings
 
 HEARTBEAT_PATH = "/internal/v1/heartbeat"
 DEMOTE_PATH = "/internal/v1/demote"
+HANDOVER_PATH = "/internal/v1/handover"
 
 log = logging.getLogger("hapair.partner")
 
@@ -157,6 +161,14 @@ class PartnerClient:
             return demote_reply_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad demote reply: {exc}") from exc
+
+    async def handover(self, request: HandoverRequest, wait: float) -> HandoverReply:
+        """Asks the standby partner to take the role over (planned switchover, maintenance)."""
+        raw = await self._post(HANDOVER_PATH, encoder.encode(request), wait=wait)
+        try:
+            return handover_reply_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise PartnerError(f"bad handover reply: {exc}") from exc
 
 
 def partner_client_for(

@@ -64,6 +64,11 @@ def view(engine: Engine) -> wire.UnitView:
         booted_at=engine.booted_at,
         boots_in_window=engine.boots_in_window(),
         pacified=engine.pacified,
+        maintenance=wire.MaintenanceView(
+            enabled=engine.maintenance.enabled,
+            reason=engine.maintenance.reason,
+            since=engine.maintenance.since,
+        ),
     )
 
 
@@ -117,3 +122,22 @@ def check_reboot(engine: Engine, files: UnitFiles) -> None:
     refusal = no_auth_refusal(engine.settings.listen, applied)
     if refusal is not None:
         raise ValidationFailed([FieldError("/shared_address", refusal)])
+
+
+def parse_maintenance(raw: object) -> tuple[bool, str | None]:
+    """``PUT /unit/maintenance``'s body: ``enabled`` (bool) and ``reason`` (string or null)."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed([FieldError("", "request body must be a JSON object")])
+    errors = [
+        FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k not in ("enabled", "reason")
+    ]
+    enabled = raw.get("enabled")
+    if not isinstance(enabled, bool):
+        got = "nothing" if "enabled" not in raw else repr(enabled)
+        errors.append(FieldError("/enabled", f"enabled must be true or false, got {got}"))
+    reason = raw.get("reason")
+    if reason is not None and not (isinstance(reason, str) and len(reason) <= 500):
+        errors.append(FieldError("/reason", "reason must be a string of at most 500 characters"))
+    if errors:
+        raise ValidationFailed(errors)
+    return bool(enabled), reason

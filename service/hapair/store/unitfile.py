@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from hapair.domain.unit import BootRecord, UnitSettings
+from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
 
 
 class UnitFile(msgspec.Struct, kw_only=True):
@@ -40,6 +40,7 @@ class UnitFiles:
         self.unit_path = data_dir / "unit.json"
         self.boots_path = data_dir / "boots.json"
         self.runtime_path = data_dir / "runtime.json"
+        self.maintenance_path = data_dir / "maintenance.json"
 
     def load_unit(self) -> UnitFile:
         """The unit file, or defaults when there is none yet."""
@@ -60,6 +61,16 @@ class UnitFiles:
     def save_boots(self, record: BootRecord) -> None:
         """Persists the boot history atomically."""
         _write_atomic(self.boots_path, msgspec.json.encode(record))
+
+    def load_maintenance(self) -> Maintenance:
+        """The unit's maintenance mode (off when never set)."""
+        if not self.maintenance_path.exists():
+            return Maintenance()
+        return msgspec.json.decode(self.maintenance_path.read_bytes(), type=Maintenance)
+
+    def save_maintenance(self, maintenance: Maintenance) -> None:
+        """Persists the maintenance mode atomically (it survives reboots until disabled)."""
+        _write_atomic(self.maintenance_path, msgspec.json.encode(maintenance))
 
     def save_runtime(self, info: dict[str, str | int | None]) -> None:
         """Where the running unit can be reached (its Redis URL, API address, pid)."""

@@ -1,0 +1,208 @@
+"""Planned switchover and maintenance (SPEC section 5) on a real pair of processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.pairs import Pair, Unit
+from tests.support import HapairFactory, poll
+
+CHECKS = [
+    "partner-reachable",
+    "partner-standby",
+    "partner-in-sync",
+    "partner-not-pacified",
+    "partner-not-in-maintenance",
+    "preferred-server",
+]
+
+
+@pytest.fixture
+def pair(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Pair]:
+    p = Pair(hapair_factory, tmp_path)
+    try:
+        p.start_both()
+        poll(lambda: ready(p), timeout=10, what="every switchover check passes")
+        yield p
+    finally:
+        p.close()
+
+
+def ready(p: Pair) -> bool:
+    resp = switchover(p, dry_run="true")
+    return resp.status_code == 200 and bool(resp.json()["ok"])
+
+
+def switchover(p: Pair, **params: str) -> httpx.Response:
+    return p.http.post(f"{p.shared_url}/api/v1/ha/actions/switchover", params=params)
+
+
+def maintenance(p: Pair, unit: Unit, enabled: bool, **params: str) -> httpx.Response:
+    return p.http.put(
+        f"{unit.url}/api/v1/unit/maintenance",
+        json={"enabled": enabled, "reason": "kernel upgrade" if enabled else None},
+        params=params,
+    )
+
+
+def own(p: Pair, unit: Unit) -> dict[str, Any]:
+    return next(u for u in p.status(unit)["units"] if u["name"] == unit.name)
+
+
+def test_switchover_dry_run_runs_the_checks_and_changes_nothing(pair: Pair) -> None:
+    resp = switchover(pair, dry_run="true")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["ok"] is True
+    assert [c["name"] for c in body["checks"]] == CHECKS
+    assert all(c["ok"] for c in body["checks"]), body
+    assert pair.roles(pair.first) == {"first": "active", "second": "standby"}
+
+
+def test_switchover_moves_the_role_and_answers_once_the_new_active_serves(pair: Pair) -> None:
+    resp = switchover(pair)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["from"], body["to"]) == ("first", "second")
+    assert body["duration_ms"] > 0 and all(c["ok"] for c in body["checks"])
+    # answered once the new active serves (a new connection: the one this answer came on
+    # belonged to first, which closes it once the answer is out)
+    fresh = httpx.Client(headers=pair.http.headers, timeout=2)
+    try:
+        assert fresh.get(f"{pair.shared_url}/api/v1/unit").json()["name"] == "second"
+    finally:
+        fresh.close()
+    second = own(pair, pair.second)
+    assert (second["role"], second["serving_shared"]) == ("active", True)
+    assert second["last_transition"]["cause"] == "switchover"
+    poll(
+        lambda: own(pair, pair.first)["role"] == "standby",
+        timeout=5,
+        what="first standby",
+    )
+    first = own(pair, pair.first)
+    assert first["last_transition"] == {**first["last_transition"], "from": "active",
+                                        "to": "standby", "cause": "switchover"}  # fmt: skip
+    # no double failover back: both stay as they are
+    assert pair.wait_roles({"first": "standby", "second": "active"}, via=pair.first)
+
+
+def test_switchover_refused_when_the_active_is_the_preferred_server(pair: Pair) -> None:
+    assert pair.patch({"preferred_server": "first"}).status_code == 200
+
+    def failed_checks() -> list[str]:
+        checks = switchover(pair, dry_run="true").json()["checks"]
+        return [c["name"] for c in checks if not c["ok"]]
+
+    poll(lambda: failed_checks() == ["preferred-server"], timeout=5, what="only preferred")
+    resp = switchover(pair)
+    assert resp.status_code == 409, resp.text
+    body = resp.json()
+    assert body["type"] == "urn:hapair:problem:switchover-refused"
+    assert [c["name"] for c in body["checks"] if not c["ok"]] == ["preferred-server"]
+    assert pair.roles(pair.first) == {"first": "active", "second": "standby"}
+
+
+def test_switchover_refused_when_the_partner_is_gone(pair: Pair) -> None:
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    pair.second.kill9()
+    poll(
+        lambda: own(pair, pair.first) and pair.roles(pair.first)["second"] == "not_operational",
+        timeout=10,
+        what="second unreachable",
+    )
+    resp = switchover(pair)
+    assert resp.status_code == 409, resp.text
+    failed = {c["name"] for c in resp.json()["checks"] if not c["ok"]}
+    assert "partner-reachable" in failed
+    assert pair.shared_unit_name() == "first"
+
+
+def test_switchover_on_a_direct_address_is_use_shared_address(pair: Pair) -> None:
+    resp = pair.http.post(f"{pair.first.url}/api/v1/ha/actions/switchover")
+    assert resp.status_code == 409
+    assert resp.json()["type"] == "urn:hapair:problem:use-shared-address"
+
+
+def test_maintenance_on_the_standby_is_yellow_survives_reboot_and_blocks_switchover(
+    pair: Pair,
+) -> None:
+    resp = maintenance(pair, pair.second, True)
+    assert resp.status_code == 200, resp.text
+    unit = resp.json()
+    assert unit["maintenance"]["enabled"] is True
+    assert unit["maintenance"]["reason"] == "kernel upgrade"
+    assert unit["maintenance"]["since"]
+    second = own(pair, pair.second)
+    assert (second["role"], second["icon"], second["reason"]) == (
+        "not_operational",
+        "yellow",
+        "maintenance",
+    )
+    assert second["last_transition"]["cause"] == "maintenance"
+    # the partner sees it too, and a switchover is refused
+    poll(
+        lambda: (
+            next(u for u in pair.status(pair.first)["units"] if u["name"] == "second")["icon"]
+            == "yellow"
+        ),
+        timeout=5,
+        what="first sees second in maintenance",
+    )
+    resp = switchover(pair)
+    assert resp.status_code == 409
+    failed = [c["name"] for c in resp.json()["checks"] if not c["ok"]]
+    assert failed == ["partner-not-in-maintenance"]
+    # it keeps replicating: a write reaches it
+    assert pair.patch({"initial_wait_time": 17}).status_code == 200
+    poll(lambda: pair.params(pair.second)["initial_wait_time"] == 17, timeout=5, what="synced")
+    # kept across a reboot
+    assert pair.http.post(f"{pair.second.url}/api/v1/unit/reboot").status_code == 202
+    poll(
+        lambda: pair.http.get(f"{pair.second.url}/api/v1/unit").json()["boots_in_window"] == 2,
+        timeout=10,
+        what="second rebooted",
+    )
+    poll(lambda: own(pair, pair.second)["icon"] == "yellow", timeout=10, what="still yellow")
+    # off again: standby
+    assert maintenance(pair, pair.second, False).status_code == 200
+    poll(lambda: own(pair, pair.second)["role"] == "standby", timeout=10, what="standby again")
+
+
+def test_maintenance_on_the_active_hands_over_first(pair: Pair) -> None:
+    resp = maintenance(pair, pair.first, True)
+    assert resp.status_code == 200, resp.text
+    poll(lambda: pair.shared_unit_name() == "second", timeout=2, what="second serves")
+    first = own(pair, pair.first)
+    assert (first["role"], first["icon"]) == ("not_operational", "yellow")
+    assert pair.wait_roles({"second": "active"}, via=pair.second)
+
+
+def test_maintenance_on_a_lone_active_is_refused_unless_forced(pair: Pair) -> None:
+    assert pair.patch({"ha_timeout": 3}).status_code == 200
+    pair.second.kill9()
+    poll(
+        lambda: pair.roles(pair.first)["second"] == "not_operational",
+        timeout=10,
+        what="second unreachable",
+    )
+    resp = maintenance(pair, pair.first, True)
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["type"] == "urn:hapair:problem:switchover-refused"
+    assert pair.shared_unit_name() == "first"
+    resp = maintenance(pair, pair.first, True, force="true")
+    assert resp.status_code == 200, resp.text
+    assert own(pair, pair.first)["icon"] == "yellow"
+    assert pair.shared_unit_name(timeout=0.5) is None
+
+
+def test_maintenance_body_is_validated(pair: Pair) -> None:
+    resp = pair.http.put(f"{pair.first.url}/api/v1/unit/maintenance", json={"enable": True})
+    assert resp.status_code == 422
+    assert resp.json()["type"] == "urn:hapair:problem:validation"
+    assert own(pair, pair.first)["role"] == "active"
