@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -166,8 +167,24 @@ def test_key_generate_prints_a_new_url_safe_key(tmp_path: Path) -> None:
     assert len(target.read_text().strip()) >= 32
 
 
+def _port_free_on_pair_hosts() -> int:
+    """A port free on 127.0.0.10, .11 and .12 at once (hapair up uses the same on all three)."""
+
+    def free_everywhere() -> int | None:
+        port = free_port(SHARED_HOST)
+        for host in ("127.0.0.11", "127.0.0.12"):
+            with socket.socket() as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    return None
+        return port
+
+    return poll(free_everywhere, timeout=5, interval=0, what="a port free on the pair's hosts")
+
+
 def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path) -> None:
-    port = free_port(SHARED_HOST)
+    port = _port_free_on_pair_hosts()
     data_dir = tmp_path / "up"
     old_umask = os.umask(0o022)
     log = (tmp_path / "up.log").open("wb")
@@ -192,7 +209,10 @@ def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path
                 for h in ("127.0.0.11", "127.0.0.12")
             )
 
-        poll(both_ready, timeout=40, interval=0.2, what="hapair up's units")
+        try:
+            poll(both_ready, timeout=40, interval=0.2, what="hapair up's units")
+        except AssertionError:
+            raise AssertionError((tmp_path / "up.log").read_text(errors="replace")) from None
         pair_key = (data_dir / "pair.key").read_text().strip()
         token = (data_dir / "admin.token").read_text().strip()
         assert len(pair_key) >= 32
