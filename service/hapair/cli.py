@@ -251,12 +251,13 @@ async def _serve(settings: Settings) -> int:
     store = Store(connect(redis_url))
     store.start_probe()
     metrics = Metrics()
-    keepalive_s, events_keep, events_queue = events_limits()
+    keepalive_s, events_keep, events_queue, client_buffer = events_limits()
     # the event stream's fan-out reader blocks in XREAD on a connection of its own
     events = Events(
         EventStream(store.client, connect(redis_url, max_connections=1), keep=events_keep),
         keepalive_s=keepalive_s,
         queue=events_queue,
+        client_buffer=client_buffer,
     )
     engine = Engine(
         settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics

@@ -57,16 +57,19 @@ def env_bool(name: str) -> bool:
     return (env(name) or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def events_limits() -> tuple[float, int, int]:
-    """The event stream's keepalive interval (s), events kept, per-client queue (events).
+def events_limits() -> tuple[float, int, int, int]:
+    """The event stream's keepalive interval (s), events kept, and how far a client may lag:
+    events queued for it, bytes its connection holds unread.
 
     ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP`` (10000),
-    ``HAPAIR_EVENTS_QUEUE`` (1000): overridable for tests and labs.
+    ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144): overridable for
+    tests and labs.
     """
     return (
         float(env("EVENTS_KEEPALIVE_S") or 15.0),
         int(env("EVENTS_KEEP") or 10_000),
         int(env("EVENTS_QUEUE") or 1000),
+        int(env("EVENTS_CLIENT_BUFFER") or 256 * 1024),
     )
 
 

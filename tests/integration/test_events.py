@@ -263,7 +263,11 @@ def _timed_writes(client: httpx.Client, n: int) -> float:
 def test_events_slow_client_is_disconnected_and_never_slows_writes(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:
-    u = start_unit(hapair_factory, tmp_path / "unit", env={"HAPAIR_EVENTS_QUEUE": "20"})
+    u = start_unit(
+        hapair_factory,
+        tmp_path / "unit",
+        env={"HAPAIR_EVENTS_QUEUE": "20", "HAPAIR_EVENTS_CLIENT_BUFFER": "16384"},
+    )
     try:
         c = u.client()
         baseline = _timed_writes(c, 300)

@@ -48,6 +48,22 @@ def _parse_since(raw: str | None, what: str) -> EventId | None:
     return eid
 
 
+def _transport(request: Request[Any, Any, Any]) -> Any:
+    """The transport of this request's connection, found among the unit's open connections
+    (the listener's protocols, see engine/listener.py) by its two addresses; None if absent.
+
+    ASGI gives a handler no way to drop a connection or to write without a task wake-up per
+    message; the event stream needs both (see ``Subscription``).
+    """
+    client, server = request.scope.get("client"), request.scope.get("server")
+    if client is None or server is None:
+        return None
+    for proto in list(limits_of(request.app).open):
+        if getattr(proto, "client", None) == client and getattr(proto, "server", None) == server:
+            return getattr(proto, "transport", None)
+    return None
+
+
 def _abort_connection(request: Request[Any, Any, Any]) -> None:
     """Closes this request's TCP connection at once (its unsent data discarded).
 
@@ -55,13 +71,9 @@ def _abort_connection(request: Request[Any, Any, Any]) -> None:
     so ending the response would not reach it; aborting the transport does, and releases the
     waiting write.
     """
-    client, server = request.scope.get("client"), request.scope.get("server")
-    for proto in list(limits_of(request.app).open):
-        if getattr(proto, "client", None) == client and getattr(proto, "server", None) == server:
-            transport = getattr(proto, "transport", None)
-            if transport is not None:
-                transport.abort()
-            return
+    transport = _transport(request)
+    if transport is not None:
+        transport.abort()
 
 
 async def _frames(
@@ -69,6 +81,7 @@ async def _frames(
     sub: Subscription,
     since: EventId | None,
     reset: str | None | bool,
+    transport: Any,
 ) -> AsyncIterator[bytes]:
     try:
         last = since
@@ -83,6 +96,18 @@ async def _frames(
                         yield frame(event)
                 if len(batch) < BACKLOG_PAGE:
                     break
+        if transport is not None:
+            # Everything sent so far went through the server (its writes are synchronous
+            # unless the client lags, and then this generator waits): from here on the
+            # fan-out writes each batch into the transport itself, in order.
+            sub.go_direct(transport, last)
+            while not sub.dropped:
+                try:
+                    async with asyncio.timeout(events.keepalive_s):
+                        await sub.done.wait()
+                except TimeoutError:
+                    sub.write(b": keepalive\n\n")
+            return
         while not sub.dropped:
             try:
                 async with asyncio.timeout(events.keepalive_s):
@@ -92,10 +117,9 @@ async def _frames(
                 continue
             if got is None:
                 return
-            if last is not None and got.id <= last:
-                continue  # already sent from the backlog
-            last = got.id
-            yield frame(got)
+            chunk, last = sub.take(got, last)
+            if chunk:
+                yield chunk
     except StoreUnavailable:
         return  # the client reconnects with its last id
     finally:
@@ -178,8 +202,10 @@ class EventsController(Controller):
             events.unsubscribe(sub)
             raise
         sub.on_drop = lambda: _abort_connection(request)
+        # direct writes frame HTTP/1.1 chunks themselves (an HTTP/1.0 body is not chunked)
+        transport = _transport(request) if request.scope.get("http_version") == "1.1" else None
         return Stream(
-            _frames(events, sub, start, reset),
+            _frames(events, sub, start, reset, transport),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
