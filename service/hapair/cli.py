@@ -260,7 +260,12 @@ async def _serve(settings: Settings) -> int:
         client_buffer=client_buffer,
     )
     engine = Engine(
-        settings=settings, files=files, store=store, redis_url=redis_url, metrics=metrics
+        settings=settings,
+        files=files,
+        store=store,
+        redis_url=redis_url,
+        metrics=metrics,
+        events=events,
     )
     tokens = TokensService(store)
     ctx = AppContext(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import uuid
 from pathlib import Path
@@ -60,6 +59,8 @@ from hapair.engine.messages import (
 from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
 from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
 from hapair.metrics import Metrics
+from hapair.secretfiles import hook_environment
+from hapair.services.events import Events
 from hapair.settings import Settings
 from hapair.store.redis import ConflictEntry, Snapshot, Store, connect, host_port
 from hapair.store.unitfile import UnitFiles
@@ -110,8 +111,10 @@ class Engine:
         store: Store,
         redis_url: str,
         metrics: Metrics,
+        events: Events | None = None,
     ) -> None:
         self.settings = settings
+        self.events = events
         self.files = files
         self.store = store
         self.redis_url = redis_url
@@ -145,6 +148,9 @@ class Engine:
         self._rebooting = False
         self._closed = False
         self._standalone = False
+        self._pair_published: tuple[str, str | None] | None = None
+        self._partner_published: float = 0.0  # ``at`` of the partner's last role event
+        self._partner_maintenance: bool | None = None  # as last published
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -197,6 +203,7 @@ class Engine:
         base.boot_id = self.boot_id
         base.redis_url = public_url(self.redis_url)  # never the credentials
         base.address = self.address
+        base.maintenance_reason = self.maintenance.reason
         return base
 
     def boots_in_window(self) -> int:
@@ -371,7 +378,12 @@ class Engine:
         new, actions = m.step(state, event)
         if new.role != state.role:
             self.role_epoch += 1
+            if new.role == "active" and new.partner is not None and new.partner.last_transition:
+                # what the partner did before: it published that itself, as the active
+                self._partner_published = new.partner.last_transition.at
         self.state = new
+        if new.role == "active" and isinstance(event, m.Heard):
+            self._publish_partner(event.heartbeat)
         try:
             await self._execute(actions)
         except asyncio.CancelledError:
@@ -470,6 +482,52 @@ class Engine:
                 case _:
                     raise AssertionError(f"unknown action {action!r}")
 
+    def _emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
+        if self.events is not None:
+            self.events.emit(type_, data, at=None if at is None else iso(at))
+
+    def _publish_partner(self, hb: Heartbeat) -> None:
+        """The active writes the stream: its partner's role changes, learned by heartbeat."""
+        t = hb.last_transition
+        if t is not None and t.at > self._partner_published:
+            self._partner_published = t.at
+            data: dict[str, object] = {
+                "unit": hb.unit,
+                "from": t.from_role,
+                "to": t.to_role,
+                "cause": t.cause,
+            }
+            self._emit("role", data, t.at)
+        if self._partner_maintenance is not None and hb.maintenance != self._partner_maintenance:
+            data = {"unit": hb.unit, "enabled": hb.maintenance, "reason": hb.maintenance_reason}
+            self._emit("maintenance", data)
+        self._partner_maintenance = hb.maintenance
+        self._publish_pair()
+
+    def _publish_pair(self) -> None:
+        """A ``pair`` event when the pair state or the active unit changes (as the active sees
+        it)."""
+        s = self.state
+        if s is None or s.role != "active":
+            return
+        now = self._now()
+        p = m.fresh_partner(s, now)
+        me = unit_status(self.name, s.public_role, reason=s.public_reason)  # type: ignore[arg-type]
+        other_name = "second" if self.name == "first" else "first"
+        if p is None:
+            other = unit_status(other_name, "not_operational", reason="unreachable")
+        else:
+            other = unit_status(
+                p.unit or other_name,
+                p.status_role,  # type: ignore[arg-type]
+                reason=p.status_reason if p.status_role == "not_operational" else None,  # type: ignore[arg-type]
+            )
+        info = pair_state([me, other])
+        key = (info.state, info.active)
+        if key != self._pair_published:
+            self._pair_published = key
+            self._emit("pair", {"state": info.state, "active": info.active})
+
     def _transitioned(self, t: m.Transition, role: str) -> None:
         log.info(
             "role change",
@@ -484,6 +542,18 @@ class Engine:
         self.metrics.set_role(role)
         self.metrics.role_changes.inc()
         self._run_hook(t.to_role)
+        if role == "active" or t.from_role == "active":
+            # its Redis is (still) a master: this unit writes its own change to the stream
+            data: dict[str, object] = {
+                "unit": self.name,
+                "from": t.from_role,
+                "to": t.to_role,
+                "cause": t.cause,
+            }
+            self._emit("role", data, t.at)
+            if role == "active" and self.events is not None:
+                self._spawn(self.events.flush(), "events-flush")
+        self._publish_pair()
 
     async def _exchange(self) -> None:
         """One heartbeat exchange with the partner; its answer is an event."""
@@ -715,6 +785,14 @@ class Engine:
             if e.id not in their_ids and (complete or e.revision >= oldest)
         ]
         await remote.archive_conflicts(divergent)
+        if divergent and self.events is not None:
+            # into the active's stream (this unit's Redis is about to become its replica)
+            data: dict[str, object] = {
+                "unit": self.name,
+                "revisions": [c.revision for c in divergent],
+            }
+            with contextlib.suppress(Exception):
+                await self.events.append_to(remote.client, "conflict", data)
         if divergent:
             log.warning(
                 "archived conflicting revisions",
@@ -727,13 +805,14 @@ class Engine:
         if not cmd:
             return
         vid, _ = effective_virtual_id(self.snapshot.params, self.unit.shared_address)
-        env = {
-            **os.environ,
-            "HAPAIR_ROLE": role,
-            "HAPAIR_UNIT": self.name,
-            "HAPAIR_SHARED_ADDRESS": self.unit.shared_address or "",
-            "HAPAIR_VIRTUAL_ID": str(vid),
-        }
+        env = hook_environment(
+            {
+                "HAPAIR_ROLE": role,
+                "HAPAIR_UNIT": self.name,
+                "HAPAIR_SHARED_ADDRESS": self.unit.shared_address or "",
+                "HAPAIR_VIRTUAL_ID": str(vid),
+            }
+        )  # no secret: every other HAPAIR_* variable is dropped
         self._spawn(self._hook(cmd, env), "role-hook")
 
     async def _hook(self, cmd: str, env: dict[str, str]) -> None:
@@ -874,6 +953,12 @@ class Engine:
                 since=utc_now() if enabled else None,
             )
             self.files.save_maintenance(self.maintenance)
+            if self.role == "active" or self.partner_fresh() is None:
+                # otherwise the active partner publishes it, learned by heartbeat
+                self._emit(
+                    "maintenance",
+                    {"unit": self.name, "enabled": enabled, "reason": self.maintenance.reason},
+                )
             log.info(
                 "maintenance",
                 extra={"event": "maintenance", "unit": self.name, "enabled": enabled},

@@ -38,6 +38,7 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     pacified: bool = False
     preferred_server: str = "none"
     maintenance: bool = False
+    maintenance_reason: str | None = None
     replicating: bool = False  # its Redis follows its partner's (a standby's link is up)
     serving_shared: bool = False
     active_since: float = 0.0  # wall clock: when the unit last became active (split brain tie)
