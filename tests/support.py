@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ _PORT_IN_USE = "Address already in use"
 def poll(fn: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "") -> T:
     """Call ``fn`` until it returns something truthy and return that.
 
-    Exceptions raised by ``fn`` count as "not yet". At the deadline an AssertionError names
-    ``what`` and the last value or exception.
+    Exceptions raised by ``fn`` count as "not yet", except a failed assertion, which fails at
+    once (a check that went wrong is not retried into a pass). At the deadline an
+    AssertionError names ``what`` and the last value or exception.
     """
     deadline = time.monotonic() + timeout
     last_value: object = None
@@ -44,6 +46,8 @@ def poll(fn: Callable[[], T], *, timeout: float, interval: float = 0.05, what: s
     while True:
         try:
             value = fn()
+        except AssertionError:
+            raise
         except Exception as exc:
             last_exc, last_value = exc, None
         else:
@@ -428,6 +432,7 @@ class WriteStorm:
         self.lock = threading.Lock()
         self.written: list[Written] = []
         self.refused = 0  # non-200 answers (409 while nobody is active, 503, ...)
+        self.refused_by: Counter[str] = Counter()  # "409 not-active": count
         self.failed = 0  # connection errors and timeouts
         self._threads: list[threading.Thread] = []
         self._futures: list[Future[None]] = []
@@ -464,6 +469,7 @@ class WriteStorm:
                         )
                     else:
                         self.refused += 1
+                        self.refused_by[f"{r.status_code} {_problem_slug(r)}".strip()] += 1
                 if r.status_code != 200:
                     self.stop.wait(0.02)
 
@@ -489,8 +495,18 @@ class WriteStorm:
             acked = sum(w.acknowledged for w in self.written)
             return (
                 f"{self.clients} clients: answered 200 {len(self.written)} (acknowledged "
-                f"{acked}), refused {self.refused}, connection errors/timeouts {self.failed}"
+                f"{acked}), refused {self.refused} {dict(self.refused_by)}, connection "
+                f"errors/timeouts {self.failed}"
             )
+
+
+def _problem_slug(r: httpx.Response) -> str:
+    """``not-active`` for a problem of type ``urn:hapair:problem:not-active``, else ''."""
+    try:
+        kind = r.json().get("type", "")
+    except ValueError:
+        return ""
+    return str(kind).rpartition(":")[2] if isinstance(kind, str) else ""
 
 
 def read_history(http: httpx.Client, base: str) -> dict[int, dict[str, Any]]:
