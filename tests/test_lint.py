@@ -19,8 +19,9 @@ PATHS = ["service", "tests", "bench", "scripts"]
         [sys.executable, "-m", "ruff", "check", *PATHS],
         [sys.executable, "-m", "ruff", "format", "--check", *PATHS],
         [sys.executable, "-m", "mypy"],
+        [str(Path(sys.executable).parent / "lint-imports")],
     ],
-    ids=["ruff-check", "ruff-format", "mypy-strict"],
+    ids=["ruff-check", "ruff-format", "mypy-strict", "import-contracts"],
 )
 def test_tool_reports_nothing(command: list[str]) -> None:
     result = subprocess.run(

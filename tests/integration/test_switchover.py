@@ -206,3 +206,33 @@ def test_maintenance_body_is_validated(pair: Pair) -> None:
     assert resp.status_code == 422
     assert resp.json()["type"] == "urn:hapair:problem:validation"
     assert own(pair, pair.first)["role"] == "active"
+
+
+def test_wait_in_sync_answers_once_both_units_hold_the_revision(pair: Pair) -> None:
+    resp = pair.patch({"initial_wait_time": 23})
+    assert resp.status_code == 200, resp.text
+    revision = resp.json()["revision"]
+    got = pair.http.get(
+        f"{pair.second.url}/api/v1/ha/status",
+        params={"wait_in_sync": str(revision), "timeout": "10"},
+    )
+    assert got.status_code == 200
+    assert got.headers["HA-In-Sync"] == "true"
+    assert {u["name"]: u["revision"] for u in got.json()["units"]} == {
+        "first": revision,
+        "second": revision,
+    }
+    # a revision nobody holds: false once the timeout has passed
+    late = pair.http.get(
+        f"{pair.first.url}/api/v1/ha/status",
+        params={"wait_in_sync": str(revision + 5), "timeout": "1"},
+    )
+    assert late.status_code == 200
+    assert late.headers["HA-In-Sync"] == "false"
+
+
+@pytest.mark.parametrize("params", [{"timeout": "0"}, {"timeout": "61"}, {"wait_in_sync": "x"}])
+def test_wait_in_sync_bad_query_is_malformed(pair: Pair, params: dict[str, str]) -> None:
+    resp = pair.http.get(f"{pair.first.url}/api/v1/ha/status", params=params)
+    assert resp.status_code == 400
+    assert resp.json()["type"] == "urn:hapair:problem:malformed"

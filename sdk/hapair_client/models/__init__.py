@@ -22,12 +22,16 @@ from .history_item import HistoryItem
 from .history_item_changes import HistoryItemChanges
 from .history_page import HistoryPage
 from .last_transition import LastTransition
+from .maintenance_view import MaintenanceView
+from .maintenance_write import MaintenanceWrite
 from .pair_info import PairInfo
 from .pair_info_state import PairInfoState
 from .pair_status import PairStatus
 from .problem import Problem
 from .problem_field import ProblemField
 from .rollback_request import RollbackRequest
+from .switchover_check import SwitchoverCheck
+from .switchover_result import SwitchoverResult
 from .token_create import TokenCreate
 from .token_create_role import TokenCreateRole
 from .token_created import TokenCreated
@@ -68,12 +72,16 @@ __all__ = (
     "HistoryItemChanges",
     "HistoryPage",
     "LastTransition",
+    "MaintenanceView",
+    "MaintenanceWrite",
     "PairInfo",
     "PairInfoState",
     "PairStatus",
     "Problem",
     "ProblemField",
     "RollbackRequest",
+    "SwitchoverCheck",
+    "SwitchoverResult",
     "TokenCreate",
     "TokenCreated",
     "TokenCreatedRole",

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..models.unit_view_mode import UnitViewMode, check_unit_view_mode
 
 if TYPE_CHECKING:
+    from ..models.maintenance_view import MaintenanceView
     from ..models.unit_pending import UnitPending
 
 
@@ -30,6 +31,7 @@ class UnitView:
         booted_at (str):
         boots_in_window (int):
         pacified (bool):
+        maintenance (MaintenanceView):
     """
 
     name: str
@@ -43,6 +45,7 @@ class UnitView:
     booted_at: str
     boots_in_window: int
     pacified: bool
+    maintenance: MaintenanceView
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +79,8 @@ class UnitView:
 
         pacified = self.pacified
 
+        maintenance = self.maintenance.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -91,6 +96,7 @@ class UnitView:
                 "booted_at": booted_at,
                 "boots_in_window": boots_in_window,
                 "pacified": pacified,
+                "maintenance": maintenance,
             }
         )
 
@@ -98,6 +104,7 @@ class UnitView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.maintenance_view import MaintenanceView  # noqa: PLC0415
         from ..models.unit_pending import UnitPending  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -146,6 +153,8 @@ class UnitView:
 
         pacified = d.pop("pacified")
 
+        maintenance = MaintenanceView.from_dict(d.pop("maintenance"))
+
         unit_view = cls(
             name=name,
             mode=mode,
@@ -158,6 +167,7 @@ class UnitView:
             booted_at=booted_at,
             boots_in_window=boots_in_window,
             pacified=pacified,
+            maintenance=maintenance,
         )
 
         unit_view.additional_properties = d

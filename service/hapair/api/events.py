@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 
 from hapair.api.context import ctx_of
@@ -160,21 +160,18 @@ class EventsController(Controller):
     async def stream_events(
         self,
         request: Request[Any, Any, Any],
-        since: Annotated[
-            str | None, Parameter(query="since", max_length=60, description=ID_HELP)
-        ] = None,
+        since: Annotated[str | None, Parameter(max_length=60, description=ID_HELP)] = None,
         types: Annotated[
             str | None,
             Parameter(
-                query="types",
                 max_length=200,
                 description="Comma-separated event types to receive (default: all).",
             ),
         ] = None,
         last_event_id: Annotated[
             str | None,
-            Parameter(
-                header="Last-Event-ID",
+            HeaderParameter(
+                name="Last-Event-ID",
                 required=False,
                 max_length=60,
                 description="As `since`; sent by SSE clients when they reconnect.",

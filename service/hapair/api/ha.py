@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
@@ -173,10 +174,35 @@ class HAController(Controller):
         "/status",
         operation_id="get_status",
         summary="The pair's status (the seed's icons)",
-        responses=responses(401, 403, 503),
+        description=(
+            "With `wait_in_sync=N` it answers as soon as the active and the standby both hold "
+            "revision N or later, or when `timeout` seconds have passed; header `HA-In-Sync` "
+            "says which (without `wait_in_sync`: whether the standby holds the active's "
+            "revision)."
+        ),
+        responses=responses(400, 401, 403, 503),
+        response_headers=[
+            ResponseHeader(
+                name="HA-In-Sync",
+                description="`true` when the active and the standby hold the revision asked "
+                "for (or the same revision)",
+                documentation_only=True,
+            )
+        ],
     )
-    async def get_status(self, request: Request[Any, Any, Any]) -> PairStatus:
-        return await ctx_of(request).engine.status()
+    async def get_status(
+        self,
+        request: Request[Any, Any, Any],
+        wait_in_sync: Annotated[
+            int | None, Parameter(ge=0, description="Wait until both units hold this revision.")
+        ] = None,
+        timeout: Annotated[  # noqa: ASYNC109 - the query parameter the SPEC names
+            float, Parameter(ge=1, le=60, description="Longest wait, seconds (1..60).")
+        ] = 10,
+    ) -> Response[PairStatus]:
+        engine = ctx_of(request).engine
+        status, in_sync = await engine.status_in_sync(wait_in_sync, wait_s=timeout)
+        return Response(status, headers={"HA-In-Sync": "true" if in_sync else "false"})
 
     @post(
         "/actions/force-partner-update",
@@ -212,7 +238,7 @@ class HAController(Controller):
             "One failed check: 409 `switchover-refused` with `checks`. `?dry_run=true` runs "
             "only the checks."
         ),
-        responses=responses(401, 403, 409, 503),
+        responses=responses(400, 401, 403, 409, 503),
         status_code=200,
     )
     async def switchover(

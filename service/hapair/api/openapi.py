@@ -31,6 +31,7 @@ CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
     "RollbackRequest": wire.RollbackRequest,
     "UnitPatch": wire.UnitPatch,
     "TokenCreate": wire.TokenCreate,
+    "MaintenanceWrite": wire.MaintenanceWrite,
 }
 
 # Read-only fields a client may send back from a GET: the server ignores them.
@@ -81,6 +82,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "RollbackRequest": {"revision": 1},
     "UnitPatch": {"partner_address": "127.0.0.12:8080"},
     "TokenCreate": {"role": "viewer", "description": "grafana", "expires_in_s": 86400},
+    "MaintenanceWrite": {"enabled": True, "reason": "kernel upgrade"},
 }
 
 # OpenAPI links: how an answer feeds the next call (the docs show them; schemathesis' stateful

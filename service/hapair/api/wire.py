@@ -148,15 +148,15 @@ class SwitchoverCheck(msgspec.Struct, kw_only=True):
     detail: str
 
 
-class SwitchoverResult(msgspec.Struct, kw_only=True):
-    """A planned switchover done: the new active serves the shared address. A dry run
-    answers only ``ok`` and ``checks``."""
+class SwitchoverResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A planned switchover done (``from``, ``to``, ``duration_ms``: the new active serves
+    the shared address), or a dry run (``ok``). ``checks`` lists every check."""
 
     checks: list[SwitchoverCheck]
-    ok: bool | UnsetType = UNSET
-    from_unit: str | UnsetType = msgspec.field(default=UNSET, name="from")
-    to_unit: str | UnsetType = msgspec.field(default=UNSET, name="to")
-    duration_ms: float | UnsetType = UNSET
+    ok: bool | None = None
+    from_unit: str | None = msgspec.field(default=None, name="from")
+    to_unit: str | None = msgspec.field(default=None, name="to")
+    duration_ms: float | None = None
 
 
 class MaintenanceWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

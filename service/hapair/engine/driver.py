@@ -1008,6 +1008,29 @@ class Engine:
             )
         return revision, partner_revision, time.monotonic() - start
 
+    async def status_in_sync(
+        self, revision: int | None, *, wait_s: float
+    ) -> tuple[PairStatus, bool]:
+        """The status, once the active and the standby both hold ``revision`` (or later) or
+        ``wait_s`` has passed; and whether they do. Without ``revision``: at once, and
+        whether the standby holds the active's revision."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            status = await self.status()
+            roles = {u.role: u for u in status.units}
+            active, standby = roles.get("active"), roles.get("standby")
+            if active is None or standby is None:
+                in_sync = False
+            elif revision is None:
+                in_sync = active.revision is not None and standby.revision == active.revision
+            else:
+                in_sync = all(
+                    u.revision is not None and u.revision >= revision for u in (active, standby)
+                )
+            if in_sync or revision is None or time.monotonic() >= deadline:
+                return status, in_sync
+            await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+
     async def status(self) -> PairStatus:
         """``GET /ha/status``: both units as this unit sees them."""
         if not self.ha:

@@ -7,14 +7,32 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.pair_status import PairStatus
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    wait_in_sync: int | None | Unset = UNSET,
+    timeout: float | Unset = 10.0,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_wait_in_sync: int | None | Unset
+    if isinstance(wait_in_sync, Unset):
+        json_wait_in_sync = UNSET
+    else:
+        json_wait_in_sync = wait_in_sync
+    params["wait_in_sync"] = json_wait_in_sync
+
+    params["timeout"] = timeout
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/ha/status",
+        "params": params,
     }
 
     return _kwargs
@@ -25,6 +43,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_200 = PairStatus.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -61,8 +84,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    wait_in_sync: int | None | Unset = UNSET,
+    timeout: float | Unset = 10.0,
 ) -> Response[PairStatus | Problem]:
     """The pair's status (the seed's icons)
+
+     With `wait_in_sync=N` it answers as soon as the active and the standby both hold revision N or
+    later, or when `timeout` seconds have passed; header `HA-In-Sync` says which (without
+    `wait_in_sync`: whether the standby holds the active's revision).
+
+    Args:
+        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -72,7 +105,10 @@ def sync_detailed(
         Response[PairStatus | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        wait_in_sync=wait_in_sync,
+        timeout=timeout,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -84,8 +120,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    wait_in_sync: int | None | Unset = UNSET,
+    timeout: float | Unset = 10.0,
 ) -> PairStatus | Problem | None:
     """The pair's status (the seed's icons)
+
+     With `wait_in_sync=N` it answers as soon as the active and the standby both hold revision N or
+    later, or when `timeout` seconds have passed; header `HA-In-Sync` says which (without
+    `wait_in_sync`: whether the standby holds the active's revision).
+
+    Args:
+        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,14 +143,26 @@ def sync(
 
     return sync_detailed(
         client=client,
+        wait_in_sync=wait_in_sync,
+        timeout=timeout,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    wait_in_sync: int | None | Unset = UNSET,
+    timeout: float | Unset = 10.0,
 ) -> Response[PairStatus | Problem]:
     """The pair's status (the seed's icons)
+
+     With `wait_in_sync=N` it answers as soon as the active and the standby both hold revision N or
+    later, or when `timeout` seconds have passed; header `HA-In-Sync` says which (without
+    `wait_in_sync`: whether the standby holds the active's revision).
+
+    Args:
+        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,7 +172,10 @@ async def asyncio_detailed(
         Response[PairStatus | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        wait_in_sync=wait_in_sync,
+        timeout=timeout,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -124,8 +185,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    wait_in_sync: int | None | Unset = UNSET,
+    timeout: float | Unset = 10.0,
 ) -> PairStatus | Problem | None:
     """The pair's status (the seed's icons)
+
+     With `wait_in_sync=N` it answers as soon as the active and the standby both hold revision N or
+    later, or when `timeout` seconds have passed; header `HA-In-Sync` says which (without
+    `wait_in_sync`: whether the standby holds the active's revision).
+
+    Args:
+        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,5 +209,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            wait_in_sync=wait_in_sync,
+            timeout=timeout,
         )
     ).parsed
