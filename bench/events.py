@@ -3,11 +3,12 @@
 Run from the repository root: ``python -m bench.events [--writes 200] [--clients 200]``.
 
 - latency: a lone unit (active, embedded Redis); ``N`` connected ``/ha/events`` clients (1,
-  then 200) read raw SSE over their own TCP connections in one asyncio loop of this process;
-  sequential PATCHes on the shared address, one every 20 ms. For every (client, revision):
-  the time from the write's commit (the event's ``at``, milliseconds, same host clock) and
-  from sending the write (an upper bound: it includes the request) to the client reading
-  the event.
+  then 200), raw SSE over their own TCP connections; sequential PATCHes on the shared
+  address, one every 20 ms. For every (client, revision): the time from the write's commit
+  (the event's ``at``, milliseconds, same host clock) and from sending the write (an upper
+  bound: it includes the request) until the event reached the client's socket, as the
+  kernel stamped it (``SO_TIMESTAMPNS``), so the figure does not include this process
+  getting round to 200 sockets.
 - throughput: wrk PATCH on the shared address (``-c32``), with 0 and with 200 connected
   clients reading every event, interleaved 0, 200, 0, 200, ... (medians).
 
@@ -21,7 +22,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import secrets
+import socket
+import struct
 import sys
 import threading
 import time
@@ -44,6 +48,8 @@ from bench.common import (
 from bench.throughput import start_hapair
 
 PARAMS = "/api/v1/ha/parameters"
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; the module may lack the name
+_REVISION = re.compile(rb'data: \{"at":"[^"]*","revision":(\d+)')
 EVENTS = "/api/v1/ha/events"
 
 
@@ -60,6 +66,7 @@ class Clients:
         self.received = 0
         self._loop = asyncio.new_event_loop()
         self._tasks: list[asyncio.Task[None]] = []
+        self._socks: list[socket.socket] = []
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def __enter__(self) -> Clients:
@@ -71,7 +78,55 @@ class Clients:
         return self
 
     async def _spawn(self) -> None:
-        self._tasks.append(asyncio.ensure_future(self._client()))
+        if self.parse:
+            self._timestamped()
+        else:
+            self._tasks.append(asyncio.ensure_future(self._client()))
+
+    def _timestamped(self) -> None:
+        """A client whose arrival times are the kernel's (``SO_TIMESTAMPNS``): when the bytes
+        reached the client's socket, whatever this process's loop is busy with."""
+        sock = socket.create_connection((self.url.host, self.url.port or 80), timeout=5)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.sendall(
+            f"GET {EVENTS}?types=revision HTTP/1.1\r\nHost: {self.url.host}\r\n"
+            f"Authorization: Bearer {self.token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            got = sock.recv(4096)
+            assert got, "closed before the headers"
+            head += got
+        assert b" 200 " in head.split(b"\r\n", 1)[0], head
+        sock.setblocking(False)
+        pending = [head.split(b"\r\n\r\n", 1)[1]]
+        self._socks.append(sock)
+
+        def readable() -> None:
+            try:
+                data, anc, _flags, _addr = sock.recvmsg(1 << 16, socket.CMSG_SPACE(16))
+            except BlockingIOError:
+                return
+            except OSError:
+                self._loop.remove_reader(sock.fileno())
+                return
+            if not data:
+                self._loop.remove_reader(sock.fileno())
+                return
+            at = time.time()
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", raw[:16])
+                    at = sec + nsec / 1e9
+            buf = pending[0] + data
+            cut = buf.rfind(b"\n")
+            pending[0] = buf[cut + 1 :]
+            for rev in _REVISION.findall(buf[: cut + 1]):
+                self.arrivals[int(rev)].append(at)
+                self.received += 1
+
+        self._loop.add_reader(sock.fileno(), readable)
+        self.connected += 1
 
     async def _client(self) -> None:
         host, port = self.url.host, self.url.port or 80
@@ -113,8 +168,14 @@ class Clients:
                 t.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+        def close_socks() -> None:
+            for sock in self._socks:
+                self._loop.remove_reader(sock.fileno())
+                sock.close()
+
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(cancel(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(close_socks)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()

@@ -40,8 +40,9 @@ CLIENT_BUFFER = 256 * 1024  # bytes a directly written client may leave unread
 KEEPALIVE_S = 15.0
 BLOCK_MS = 500  # XREAD's wait; below the client's 1.5 s socket timeout
 READY_TIMEOUT_S = 2.0
-COALESCE_FROM_S = 0.0005  # a fan-out shorter than this (few clients) is never delayed
-COALESCE_MAX_S = 0.02
+COALESCE_FROM_S = 0.0001  # a fan-out shorter than this (a few clients) is never delayed
+COALESCE_S = 0.02
+COALESCE_MAX_S = 0.025
 APPEND_BATCH = 200
 
 _encode = msgspec.json.Encoder().encode
@@ -354,6 +355,7 @@ class Events:
 
     async def _read_forever(self) -> None:
         failing = False
+        last_fanout = time.perf_counter()
         while True:
             try:
                 if self._position is None:
@@ -365,12 +367,17 @@ class Events:
                     started = time.perf_counter()
                     self._deliver(events)
                     spent = time.perf_counter() - started
-                    if spent > COALESCE_FROM_S:
-                        # Many clients: let the next events gather for a few times what this
-                        # fan-out cost, so a write storm is delivered in batches (one write per
-                        # client per batch) and the fan-out never takes more than about a
-                        # fifth of the loop from the writes. Bounded: delivery stays < 50 ms.
-                        await asyncio.sleep(min(COALESCE_MAX_S, spent * 4))
+                    # back to back: these events were already waiting when the reader came
+                    # back from the last fan-out (its pause included)
+                    recent = started - last_fanout < COALESCE_S / 2
+                    if spent > COALESCE_FROM_S and recent:
+                        # Many clients and fan-outs back to back (a write storm): at most one
+                        # fan-out per 20 ms (or ten times its cost, at most 25 ms), so the
+                        # clients get the storm in batches (one write per client per batch)
+                        # and the fan-out takes a small share of the loop from the writes.
+                        # An event after a quiet spell goes at once.
+                        await asyncio.sleep(min(COALESCE_MAX_S, max(COALESCE_S, spent * 10)))
+                    last_fanout = time.perf_counter()
                 else:
                     await self._check_replaced()
                 failing = False
