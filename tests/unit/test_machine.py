@@ -242,3 +242,21 @@ def test_every_cause_is_one_the_spec_lists() -> None:
         "split-brain-lost", "store-lost", "store-back", "link-failure", "pacified",
         "maintenance", "misconfigured", "shared-address-unavailable", "shutdown",
     }  # fmt: skip
+
+
+def test_active_winner_is_not_turned_grey_by_the_yielding_loser() -> None:
+    """The loser of a split brain goes grey and stops serving: no rival for the winner."""
+    s = active()
+    loser = hb(role="indeterminate", serving_shared=False, active_since=900.0)
+    s, actions = run(s, m.Heard(now=102.0, heartbeat=loser), m.Tick(now=102.5))
+    assert s.role == "active" and not transitions(actions)
+
+
+def test_a_heartbeat_older_than_the_last_one_heard_decides_nothing() -> None:
+    """A request that waited in the socket while this unit was frozen is stale."""
+    s = active()
+    fresh = hb(role="standby", sent_at=1010.0, boot_id="b")
+    s, _ = run(s, m.Heard(now=110.0, heartbeat=fresh))
+    stale = hb(role="active", sent_at=1005.0, boot_id="b", revision=0, active_since=1004.0)
+    s2, actions = m.step(s, m.Heard(now=110.1, heartbeat=stale))
+    assert s2 == s and actions == []

@@ -21,7 +21,6 @@ from hapair.clock import iso, utc_now
 from hapair.domain.errors import Check as CheckResult
 from hapair.domain.errors import (
     HADisabled,
-    NoSharedInterface,
     NotActive,
     Pacified,
     PartnerUnavailable,
@@ -33,9 +32,6 @@ from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.domain.status import (
     LastTransition,
     PairStatus,
-    UnitStatus,
-    pair_state,
-    unit_status,
 )
 from hapair.domain.unit import (
     BootRecord,
@@ -47,7 +43,8 @@ from hapair.domain.unit import (
     unit_name,
 )
 from hapair.engine import machine as m
-from hapair.engine.listener import Listener
+from hapair.engine import status_view
+from hapair.engine.announce import Announcer
 from hapair.engine.messages import (
     DemoteReply,
     DemoteRequest,
@@ -57,14 +54,14 @@ from hapair.engine.messages import (
     TransitionInfo,
 )
 from hapair.engine.partner import PartnerClient, PartnerError, partner_client_for
-from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
+from hapair.engine.partner_store import PartnerStore
+from hapair.engine.shared import SharedAddress
 from hapair.metrics import Metrics
-from hapair.secretfiles import hook_environment
 from hapair.services.events import Events
 from hapair.settings import Settings
-from hapair.store.redis import ConflictEntry, Snapshot, Store, connect, host_port
+from hapair.store.redis import Snapshot, Store
 from hapair.store.unitfile import UnitFiles
-from hapair.store.urls import partner_store_url, public_url
+from hapair.store.urls import public_url
 
 log = logging.getLogger("hapair.engine")
 
@@ -120,7 +117,6 @@ class Engine:
         self.redis_url = redis_url
         self.metrics = metrics
         self.address = settings.listen
-        self.app: Any = None  # the ASGI app the shared listener serves; set by the wiring
         self.unit = UnitSettings()
         self.pending: dict[str, str | None] | None = None
         self.boots = BootRecord()
@@ -139,20 +135,28 @@ class Engine:
         self._ticker: asyncio.Task[None] | None = None
         self._requests: dict[int, asyncio.Future[m.Reply]] = {}
         self._next_request = 0
-        self._shared: Listener | None = None
-        self._vip: VirtualIP | None = None
+        self.shared = SharedAddress(settings, self._spawn)
+        self.partner_store = PartnerStore(store, redis_url, "", events)
+        self.announcer = Announcer(
+            "", metrics=metrics, events=events, hook=settings.on_role_change, spawn=self._spawn
+        )
         self._client: PartnerClient | None = None
-        self._remote: tuple[str, Store] | None = None
         self._exchanges = 0
         self._background: set[asyncio.Task[Any]] = set()
         self._rebooting = False
         self._closed = False
         self._standalone = False
-        self._pair_published: tuple[str, str | None] | None = None
-        self._partner_published: float = 0.0  # ``at`` of the partner's last role event
-        self._partner_maintenance: bool | None = None  # as last published
 
     # ---- facts ---------------------------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        """The ASGI app the shared listener serves."""
+        return self.shared.app
+
+    @app.setter
+    def app(self, app: Any) -> None:
+        self.shared.app = app
 
     @property
     def name(self) -> str:
@@ -261,7 +265,9 @@ class Engine:
         self._client = partner_client_for(self.settings, self.name, self.unit.partner_address)
         if self._closed:
             return
-        await self._remove_vip(leftover=True)  # not active yet: a crash may have left it
+        self.partner_store.name = self.announcer.name = self.name
+        # not active yet: a virtual IP a crash left behind goes
+        await self.shared.remove_leftover(self.unit.shared_address, self.snapshot.params)
         config = m.Config(
             unit=self.name,
             mode=self.unit.mode,
@@ -299,7 +305,7 @@ class Engine:
             loop.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loop
-        await self._stop_shared()
+        await self.shared.stop(drain=not self._closed)
         for fut in self._requests.values():
             if not fut.done():
                 fut.set_result(m.Reply(0, "not-active", "the unit is stopping"))
@@ -307,9 +313,7 @@ class Engine:
         if self._client is not None:
             await self._client.close()
             self._client = None
-        if self._remote is not None:
-            await self._remote[1].close()
-            self._remote = None
+        await self.partner_store.close()
         current = asyncio.current_task()
         for t in list(self._background):
             if t is not current:  # a reboot runs as a background task: it must not cancel itself
@@ -378,12 +382,13 @@ class Engine:
         new, actions = m.step(state, event)
         if new.role != state.role:
             self.role_epoch += 1
-            if new.role == "active" and new.partner is not None and new.partner.last_transition:
-                # what the partner did before: it published that itself, as the active
-                self._partner_published = new.partner.last_transition.at
+            if new.role == "active":
+                self.announcer.became_active(new.partner)
         self.state = new
-        if new.role == "active" and isinstance(event, m.Heard):
-            self._publish_partner(event.heartbeat)
+        if new.role == "active":
+            if isinstance(event, m.Heard):
+                self.announcer.partner(event.heartbeat)
+            self.announcer.pair(new, self._now())
         try:
             await self._execute(actions)
         except asyncio.CancelledError:
@@ -446,21 +451,21 @@ class Engine:
                         continue
                     await self._step(m.Promoted(now=self._now()))
                 case m.ReplicateFrom(url=url):
-                    ok = await self._ensure_replicating(url)
+                    ok = await self.partner_store.replicate_from(url)
                     await self._step(
                         m.Replicating(now=self._now(), url=url)
                         if ok
                         else m.ReplicateFailed(now=self._now())
                     )
                 case m.ServeShared():
-                    error = await self._ensure_shared()
+                    error = await self.shared.serve(self.unit.shared_address, self.snapshot.params)
                     await self._step(
                         m.SharedServed(now=self._now())
                         if error is None
                         else m.SharedFailed(now=self._now(), error=error)
                     )
                 case m.StopShared():
-                    await self._stop_shared()
+                    await self.shared.stop(drain=not self._closed)
                 case m.AskDemote(request=request, cause=cause):
                     self._spawn(self._ask_demote(request, cause), "ask-demote")
                 case m.AskHandover(request=request, cause=cause):
@@ -470,7 +475,9 @@ class Engine:
                     if fut is not None and not fut.done():
                         fut.set_result(action)
                 case m.Transitioned(transition=t, role=role):
-                    self._transitioned(t, role)
+                    vid, _ = effective_virtual_id(self.snapshot.params, self.unit.shared_address)
+                    shared = self.unit.shared_address
+                    self.announcer.transitioned(t, role, shared=shared, virtual_id=vid)
                 case m.Reboot(cause=cause):
                     log.warning(
                         "rebooting",
@@ -481,79 +488,6 @@ class Engine:
                     log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
                 case _:
                     raise AssertionError(f"unknown action {action!r}")
-
-    def _emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
-        if self.events is not None:
-            self.events.emit(type_, data, at=None if at is None else iso(at))
-
-    def _publish_partner(self, hb: Heartbeat) -> None:
-        """The active writes the stream: its partner's role changes, learned by heartbeat."""
-        t = hb.last_transition
-        if t is not None and t.at > self._partner_published:
-            self._partner_published = t.at
-            data: dict[str, object] = {
-                "unit": hb.unit,
-                "from": t.from_role,
-                "to": t.to_role,
-                "cause": t.cause,
-            }
-            self._emit("role", data, t.at)
-        if self._partner_maintenance is not None and hb.maintenance != self._partner_maintenance:
-            data = {"unit": hb.unit, "enabled": hb.maintenance, "reason": hb.maintenance_reason}
-            self._emit("maintenance", data)
-        self._partner_maintenance = hb.maintenance
-        self._publish_pair()
-
-    def _publish_pair(self) -> None:
-        """A ``pair`` event when the pair state or the active unit changes (as the active sees
-        it)."""
-        s = self.state
-        if s is None or s.role != "active":
-            return
-        now = self._now()
-        p = m.fresh_partner(s, now)
-        me = unit_status(self.name, s.public_role, reason=s.public_reason)  # type: ignore[arg-type]
-        other_name = "second" if self.name == "first" else "first"
-        if p is None:
-            other = unit_status(other_name, "not_operational", reason="unreachable")
-        else:
-            other = unit_status(
-                p.unit or other_name,
-                p.status_role,  # type: ignore[arg-type]
-                reason=p.status_reason if p.status_role == "not_operational" else None,  # type: ignore[arg-type]
-            )
-        info = pair_state([me, other])
-        key = (info.state, info.active)
-        if key != self._pair_published:
-            self._pair_published = key
-            self._emit("pair", {"state": info.state, "active": info.active})
-
-    def _transitioned(self, t: m.Transition, role: str) -> None:
-        log.info(
-            "role change",
-            extra={
-                "event": "role-change",
-                "unit": self.name,
-                "from": t.from_role,
-                "to": t.to_role,
-                "cause": t.cause,
-            },
-        )
-        self.metrics.set_role(role)
-        self.metrics.role_changes.inc()
-        self._run_hook(t.to_role)
-        if role == "active" or t.from_role == "active":
-            # its Redis is (still) a master: this unit writes its own change to the stream
-            data: dict[str, object] = {
-                "unit": self.name,
-                "from": t.from_role,
-                "to": t.to_role,
-                "cause": t.cause,
-            }
-            self._emit("role", data, t.at)
-            if role == "active" and self.events is not None:
-                self._spawn(self.events.flush(), "events-flush")
-        self._publish_pair()
 
     async def _exchange(self) -> None:
         """One heartbeat exchange with the partner; its answer is an event."""
@@ -625,206 +559,6 @@ class Engine:
             self.snapshot = await self.store.read()
             self._put(self._store_read(self.snapshot))
         self._put(m.PartnerDemoted(now=self._now(), request=request))
-
-    # ---- applying roles ------------------------------------------------------------------
-
-    def _virtual_ip(self) -> VirtualIP | None:
-        """The shared IP as a virtual IP (``--shared-interface``), with the virtual MAC when
-        ``use_virtual_mac`` is on; None when the shared IP is an operator's business."""
-        iface = self.settings.shared_interface
-        shared = self.unit.shared_address
-        if not iface or not shared:
-            return None
-        host, _ = parse_host_port(shared, require_ip=True)
-        params = self.snapshot.params
-        vmac = None
-        if params.use_virtual_mac:
-            vid, _ = effective_virtual_id(params, shared)
-            vmac = vrrp_mac(vid, ipv6=":" in host)
-        return VirtualIP(host, iface, self.settings.shared_prefix, virtual_mac=vmac)
-
-    async def _ensure_shared(self) -> str | None:
-        """Serves the shared address (virtual IP first, then the listener, then the
-        announcement); the error when it cannot (yet)."""
-        shared = self.unit.shared_address
-        if not shared or (self._shared is not None and self._shared.running):
-            return None
-        host, port = parse_host_port(shared, require_ip=True)
-        vip = self._virtual_ip()
-        if vip is not None:
-            try:
-                await asyncio.to_thread(vip.add)
-            except (VipError, OSError) as exc:
-                log.warning(
-                    "cannot add the virtual IP",
-                    extra={"event": "vip-add-failed", "address": shared, "error": str(exc)},
-                )
-                return f"virtual IP: {exc}"
-            self._vip = vip
-        ssl = (
-            {
-                "ssl_certfile": self.settings.tls_cert or "",
-                "ssl_keyfile": self.settings.tls_key or "",
-            }
-            if self.settings.tls
-            else None
-        )
-        listener = Listener(self.app, host, port, ssl=ssl)
-        try:
-            await listener.start()
-        except OSError as exc:
-            log.warning(
-                "cannot bind the shared address yet",
-                extra={"event": "shared-bind-failed", "address": shared, "error": str(exc)},
-            )
-            return str(exc)
-        self._shared = listener
-        if vip is not None:
-            self._spawn(self._announce(vip), "announce")
-        return None
-
-    async def _announce(self, vip: VirtualIP) -> int:
-        try:
-            sent = await asyncio.to_thread(vip.announce)
-        except (VipError, OSError) as exc:
-            log.warning("announce failed", extra={"event": "announce-failed", "error": str(exc)})
-            return 0
-        log.info(
-            "announced", extra={"event": "announce", "address": str(vip.address), "sent": sent}
-        )
-        return sent
-
-    async def announce(self) -> tuple[str, str, int]:
-        """``POST /ha/actions/announce``: the active re-announces its virtual IP now."""
-        if self.settings.shared_interface is None:
-            raise NoSharedInterface
-        vip = self._vip
-        if vip is None or self.role != "active":
-            raise NotActive("this unit does not hold the virtual IP")
-        return str(vip.address), vip.carrier, await self._announce(vip)
-
-    async def _stop_shared(self) -> None:
-        listener, self._shared = self._shared, None
-        if listener is not None:
-            await listener.stop(drain=not self._closed)
-        await self._remove_vip()
-
-    async def _remove_vip(self, *, leftover: bool = False) -> None:
-        vip = self._vip if not leftover else self._virtual_ip()
-        self._vip = None
-        if vip is None:
-            return
-        try:
-            if leftover and not await asyncio.to_thread(vip.present):
-                return
-            await asyncio.to_thread(vip.remove)
-        except (VipError, OSError) as exc:
-            log.warning(
-                "cannot remove the virtual IP",
-                extra={"event": "vip-remove-failed", "error": str(exc)},
-            )
-            return
-        log.info("virtual IP removed", extra={"event": "vip-removed", "leftover": leftover})
-
-    async def _remote_store(self, url: str) -> Store:
-        if self._remote is not None and self._remote[0] == url:
-            return self._remote[1]
-        if self._remote is not None:
-            await self._remote[1].close()
-        try:
-            full = partner_store_url(url, self.redis_url)  # this unit's credentials
-        except ValueError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        store = Store(connect(full, max_connections=4))
-        self._remote = (url, store)
-        return store
-
-    async def _ensure_replicating(self, url: str) -> bool:
-        """Points this unit's Redis at the partner's (archiving first what only it holds)."""
-        target = host_port(url)
-        try:
-            info = await self.store.replication()
-        except StoreUnavailable:
-            return False
-        master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
-        if info.get("role") == "slave" and master == target:
-            return True
-        try:
-            remote = await self._remote_store(url)
-            archived = await self._archive_divergent(remote)
-            await self.store.replicate_from(*target)
-        except StoreUnavailable as exc:
-            log.warning(
-                "cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)}
-            )
-            return False
-        log.info(
-            "replicating",
-            extra={
-                "event": "replicaof",
-                "master": f"{target[0]}:{target[1]}",
-                "archived": archived,
-            },
-        )
-        return True
-
-    async def _archive_divergent(self, remote: Store) -> int:
-        """Archives into the active's Redis the revisions only this unit holds."""
-        keep = 1000
-        mine = await self.store.history(limit=keep, before=None)
-        if not mine:
-            return 0
-        theirs = await remote.history(limit=keep, before=None)
-        their_ids = {e.id for e in theirs}
-        complete = len(theirs) < keep
-        oldest = min((e.revision for e in theirs), default=0)
-        now = utc_now()
-        divergent = [
-            ConflictEntry.of(e, unit=self.name, archived_at=now)
-            for e in mine
-            if e.id not in their_ids and (complete or e.revision >= oldest)
-        ]
-        await remote.archive_conflicts(divergent)
-        if divergent and self.events is not None:
-            # into the active's stream (this unit's Redis is about to become its replica)
-            data: dict[str, object] = {
-                "unit": self.name,
-                "revisions": [c.revision for c in divergent],
-            }
-            with contextlib.suppress(Exception):
-                await self.events.append_to(remote.client, "conflict", data)
-        if divergent:
-            log.warning(
-                "archived conflicting revisions",
-                extra={"event": "conflicts-archived", "revisions": [c.revision for c in divergent]},
-            )
-        return len(divergent)
-
-    def _run_hook(self, role: str) -> None:
-        cmd = self.settings.on_role_change
-        if not cmd:
-            return
-        vid, _ = effective_virtual_id(self.snapshot.params, self.unit.shared_address)
-        env = hook_environment(
-            {
-                "HAPAIR_ROLE": role,
-                "HAPAIR_UNIT": self.name,
-                "HAPAIR_SHARED_ADDRESS": self.unit.shared_address or "",
-                "HAPAIR_VIRTUAL_ID": str(vid),
-            }
-        )  # no secret: every other HAPAIR_* variable is dropped
-        self._spawn(self._hook(cmd, env), "role-hook")
-
-    async def _hook(self, cmd: str, env: dict[str, str]) -> None:
-        proc = await asyncio.create_subprocess_shell(cmd, env=env)
-        try:
-            rc = await asyncio.wait_for(proc.wait(), timeout=30)
-        except TimeoutError:
-            proc.kill()
-            rc = await proc.wait()
-        log.info(
-            "role hook ran", extra={"event": "role-hook", "role": env["HAPAIR_ROLE"], "rc": rc}
-        )
 
     # ---- API-facing ----------------------------------------------------------------------
 
@@ -955,7 +689,7 @@ class Engine:
             self.files.save_maintenance(self.maintenance)
             if self.role == "active" or self.partner_fresh() is None:
                 # otherwise the active partner publishes it, learned by heartbeat
-                self._emit(
+                self.announcer.emit(
                     "maintenance",
                     {"unit": self.name, "enabled": enabled, "reason": self.maintenance.reason},
                 )
@@ -972,129 +706,27 @@ class Engine:
         p = self.partner_fresh()
         if p is None:
             return None
-        if p.redis_url:
-            try:
-                remote = await self._remote_store(p.redis_url)
-                return await remote.revision()
-            except StoreUnavailable:
-                pass
-        return p.revision
+        return await self.partner_store.revision(p.redis_url, p.revision)
 
     async def force_partner_update(self) -> tuple[int, int, float]:
         """Resyncs the standby now; returns (revision, partner revision, seconds taken)."""
-        start = time.monotonic()
         p = self.partner_fresh()
         if p is None or p.role != "standby" or not p.redis_url:
             raise PartnerUnavailable("the standby partner is not reachable")
-        revision = await self.store.revision()
-        try:
-            remote = await self._remote_store(p.redis_url)
-            me_host, me_port = host_port(self.redis_url)
-            # Re-point the standby: it drops its link and syncs again from the active now.
-            await remote.promote()
-            await remote.replicate_from(me_host, me_port)
-            await self.store.wait_partner(1000)
-            deadline = time.monotonic() + 5.0
-            while True:
-                partner_revision = await remote.revision()
-                if partner_revision >= revision or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.01)
-        except StoreUnavailable as exc:
-            raise PartnerUnavailable(f"the partner's Redis is not reachable: {exc}") from exc
-        if partner_revision < revision:
-            raise PartnerUnavailable(
-                f"the partner holds revision {partner_revision}, not {revision}, after 5 s"
-            )
-        return revision, partner_revision, time.monotonic() - start
+        return await self.partner_store.force_update(p.redis_url)
+
+    async def announce(self) -> tuple[str, str, int]:
+        """``POST /ha/actions/announce``: the active re-announces its virtual IP now."""
+        if self.role != "active" and self.settings.shared_interface is not None:
+            raise NotActive("this unit does not hold the virtual IP")
+        return await self.shared.announce()
 
     async def status_in_sync(
         self, revision: int | None, *, wait_s: float
     ) -> tuple[PairStatus, bool]:
-        """The status, once the active and the standby both hold ``revision`` (or later) or
-        ``wait_s`` has passed; and whether they do. Without ``revision``: at once, and
-        whether the standby holds the active's revision."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            status = await self.status()
-            roles = {u.role: u for u in status.units}
-            active, standby = roles.get("active"), roles.get("standby")
-            if active is None or standby is None:
-                in_sync = False
-            elif revision is None:
-                in_sync = active.revision is not None and standby.revision == active.revision
-            else:
-                in_sync = all(
-                    u.revision is not None and u.revision >= revision for u in (active, standby)
-                )
-            if in_sync or revision is None or time.monotonic() >= deadline:
-                return status, in_sync
-            await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+        """See ``status_view.status_in_sync``."""
+        return await status_view.status_in_sync(self, revision, wait_s=wait_s)
 
     async def status(self) -> PairStatus:
         """``GET /ha/status``: both units as this unit sees them."""
-        if not self.ha:
-            return PairStatus(pair=pair_state([]), units=[])
-        s = self.state
-        try:
-            my_revision: int | None = await self.store.revision()
-        except StoreUnavailable:
-            my_revision = None
-        p = self.partner_fresh()
-        partner_name = "second" if self.name == "first" else "first"
-        partner_revision = await self.partner_revision() if p is not None else None
-        active_revision: int | None = None
-        if self.role == "active":
-            active_revision = my_revision
-        elif p is not None and p.role == "active":
-            active_revision = partner_revision
-        my_role = s.public_role if s is not None else "not_operational"
-        me = unit_status(
-            self.name,
-            my_role,  # type: ignore[arg-type]
-            reason=(s.public_reason if s is not None else "starting")  # type: ignore[arg-type]
-            if my_role == "not_operational"
-            else None,
-            address=self.address,
-            revision=my_revision,
-            last_heartbeat_at=self.last_sent_at,
-            in_sync=True
-            if self.role == "active"
-            else (active_revision is not None and my_revision == active_revision),
-            serving_shared=s.serving if s is not None else False,
-            role_since=iso(s.role_since) if s is not None else None,
-            last_transition=_transition_view(s.last_transition if s is not None else None),
-        )
-        last = s.partner if s is not None else None
-        if p is None:
-            other = unit_status(
-                partner_name,
-                "not_operational",
-                reason="unreachable",
-                address=self.unit.partner_address,
-                revision=last.revision if last else None,
-                last_heartbeat_at=self.last_heard_at,
-                in_sync=False,
-                serving_shared=last.serving_shared if last else False,
-                role_since=iso(last.role_since) if last and last.role_since else None,
-                last_transition=_transition_view(last.last_transition if last else None),
-            )
-        else:
-            role = p.status_role or "not_operational"
-            reason = (p.status_reason or "starting") if role == "not_operational" else None
-            other = unit_status(
-                p.unit or partner_name,
-                role,  # type: ignore[arg-type]
-                reason=reason,  # type: ignore[arg-type]
-                address=p.address or self.unit.partner_address,
-                revision=partner_revision,
-                last_heartbeat_at=self.last_heard_at,
-                in_sync=True
-                if p.role == "active"
-                else (active_revision is not None and partner_revision == active_revision),
-                serving_shared=p.serving_shared,
-                role_since=iso(p.role_since) if p.role_since else None,
-                last_transition=_transition_view(p.last_transition),
-            )
-        units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
-        return PairStatus(pair=pair_state(units), units=units)
+        return await status_view.pair_status(self)

@@ -1,0 +1,143 @@
+"""What the engine tells the world when a role changes: the log, the metrics, the role hook and
+the event stream.
+
+Only a unit whose Redis is a master can write the pair's event stream, so the active writes it:
+its own role changes, and its partner's as the partner's heartbeats report them (with their
+cause and time); a ``pair`` event when the pair state or the active unit changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from hapair.clock import iso
+from hapair.domain.status import pair_state, unit_status
+from hapair.engine import machine as m
+from hapair.engine.messages import Heartbeat
+from hapair.metrics import Metrics
+from hapair.secretfiles import hook_environment
+from hapair.services.events import Events
+
+log = logging.getLogger("hapair.engine")
+
+Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
+
+
+class Announcer:
+    """Logs, counts, runs the hook and writes the event stream for one unit."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        metrics: Metrics,
+        events: Events | None,
+        hook: str | None,
+        spawn: Spawn,
+    ) -> None:
+        self.name = name
+        self.metrics = metrics
+        self.events = events
+        self.hook = hook
+        self._spawn = spawn
+        self._pair: tuple[str, str | None] | None = None
+        self._partner_at = 0.0  # ``at`` of the partner's last role change written
+        self._partner_maintenance: bool | None = None
+
+    def emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
+        """One event for the stream (kept in memory while this unit's Redis is a replica)."""
+        if self.events is not None:
+            self.events.emit(type_, data, at=None if at is None else iso(at))
+
+    def became_active(self, partner: Heartbeat | None) -> None:
+        """What the partner did before this unit became active it wrote itself, as active."""
+        if partner is not None and partner.last_transition is not None:
+            self._partner_at = partner.last_transition.at
+        if self.events is not None:
+            self._spawn(self.events.flush(), "events-flush")
+
+    def transitioned(
+        self, t: m.Transition, role: str, *, shared: str | None, virtual_id: int
+    ) -> None:
+        """This unit's public role changed."""
+        extra = {
+            "event": "role-change",
+            "unit": self.name,
+            "from": t.from_role,
+            "to": t.to_role,
+            "cause": t.cause,
+        }
+        log.info("role change", extra=extra)
+        self.metrics.set_role(role)
+        self.metrics.role_changes.inc()
+        self._run_hook(t.to_role, shared, virtual_id)
+        if role == "active" or t.from_role == "active":
+            # its Redis is (still) a master: this unit writes its own change to the stream
+            data: dict[str, object] = {
+                "unit": self.name,
+                "from": t.from_role,
+                "to": t.to_role,
+                "cause": t.cause,
+            }
+            self.emit("role", data, t.at)
+
+    def partner(self, hb: Heartbeat) -> None:
+        """As the active: the partner's role and maintenance changes its heartbeat reports."""
+        t = hb.last_transition
+        if t is not None and t.at > self._partner_at:
+            self._partner_at = t.at
+            data: dict[str, object] = {
+                "unit": hb.unit,
+                "from": t.from_role,
+                "to": t.to_role,
+                "cause": t.cause,
+            }
+            self.emit("role", data, t.at)
+        if self._partner_maintenance is not None and hb.maintenance != self._partner_maintenance:
+            data = {"unit": hb.unit, "enabled": hb.maintenance, "reason": hb.maintenance_reason}
+            self.emit("maintenance", data)
+        self._partner_maintenance = hb.maintenance
+
+    def pair(self, state: m.State, now: float) -> None:
+        """As the active: a ``pair`` event when the pair state or the active unit changes."""
+        if state.role != "active":
+            return
+        p = m.fresh_partner(state, now)
+        me = unit_status(self.name, state.public_role, reason=state.public_reason)  # type: ignore[arg-type]
+        other_name = "second" if self.name == "first" else "first"
+        if p is None:
+            other = unit_status(other_name, "not_operational", reason="unreachable")
+        else:
+            reason = p.status_reason if p.status_role == "not_operational" else None
+            other = unit_status(p.unit or other_name, p.status_role, reason=reason)  # type: ignore[arg-type]
+        info = pair_state([me, other])
+        key = (info.state, info.active)
+        if key != self._pair:
+            self._pair = key
+            self.emit("pair", {"state": info.state, "active": info.active})
+
+    def _run_hook(self, role: str, shared: str | None, virtual_id: int) -> None:
+        if not self.hook:
+            return
+        env = hook_environment(
+            {
+                "HAPAIR_ROLE": role,
+                "HAPAIR_UNIT": self.name,
+                "HAPAIR_SHARED_ADDRESS": shared or "",
+                "HAPAIR_VIRTUAL_ID": str(virtual_id),
+            }
+        )  # no secret: every other HAPAIR_* variable is dropped
+        self._spawn(self._hook(self.hook, env), "role-hook")
+
+    async def _hook(self, cmd: str, env: dict[str, str]) -> None:
+        proc = await asyncio.create_subprocess_shell(cmd, env=env)
+        try:
+            rc = await asyncio.wait_for(proc.wait(), timeout=30)
+        except TimeoutError:
+            proc.kill()
+            rc = await proc.wait()
+        extra = {"event": "role-hook", "role": env["HAPAIR_ROLE"], "rc": rc}
+        log.info("role hook ran", extra=extra)

@@ -1,0 +1,183 @@
+"""The rules of moving the role on request: takeover, planned switchover, maintenance, and
+the hand-over checks. Part of the engine's pure core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import msgspec
+
+from hapair.engine.apply import enter
+from hapair.engine.messages import Heartbeat
+from hapair.engine.state import State, Takeover, fresh_partner
+from hapair.engine.steps import (
+    Action,
+    AskDemote,
+    AskHandover,
+    Check,
+    MaintenanceSet,
+    Reply,
+)
+
+
+def takeover_asked(s: State, request: int, cause: str, now: float, actions: list[Action]) -> State:
+    p = fresh_partner(s, now)
+    if s.config.pacified:
+        actions.append(Reply(request, "pacified", "this unit is pacified"))
+    elif s.maintenance:
+        actions.append(Reply(request, "not-active", "this unit is in maintenance"))
+    elif s.role == "active":
+        actions.append(Reply(request))
+    elif not s.config.has_partner or p is None:
+        actions.append(
+            Reply(
+                request,
+                "partner-unavailable",
+                "the partner is not reachable; it cannot be asked to step down",
+            )
+        )
+    elif s.role != "standby" or p.role != "active":
+        actions.append(
+            Reply(
+                request,
+                "not-active",
+                f"takeover needs this unit standby and the partner active (partner: {p.role})",
+            )
+        )
+    elif s.takeover is not None:
+        actions.append(Reply(request, "not-active", "a takeover is already under way"))
+    else:
+        s = replace(s, takeover=Takeover(request=request, cause=cause))
+        actions.append(AskDemote(request, cause))
+    return s
+
+
+def checks(s: State, now: float, *, maintenance: bool = False) -> tuple[Check, ...]:
+    """The hand-over checks of a planned switchover (SPEC section 5); a maintenance hand-over
+    skips ``preferred-server`` (maintenance is the way to move a preferred active aside)."""
+    p = fresh_partner(s, now)
+    out = [
+        Check(
+            "partner-reachable",
+            p is not None,
+            "heard within ha_timeout" if p else f"not heard for {s.params.ha_timeout:g} s",
+        )
+    ]
+    if p is None:
+        names = ("partner-standby", "partner-in-sync", "partner-not-pacified")
+        out += [Check(n, False, "the partner is not reachable") for n in names]
+        out.append(Check("partner-not-in-maintenance", False, "the partner is not reachable"))
+    else:
+        out.append(Check("partner-standby", p.role == "standby", f"the partner is {p.role}"))
+        synced = p.replicating and p.revision == s.revision
+        out.append(
+            Check(
+                "partner-in-sync",
+                synced,
+                f"partner at revision {p.revision}, this unit at {s.revision}, replication "
+                + ("up" if p.replicating else "down"),
+            )
+        )
+        paced = p.pacified or p.role == "pacified"
+        out.append(
+            Check("partner-not-pacified", not paced, "pacified" if paced else "not pacified")
+        )
+        out.append(
+            Check(
+                "partner-not-in-maintenance",
+                not p.maintenance,
+                "in maintenance" if p.maintenance else "not in maintenance",
+            )
+        )
+    if not maintenance:
+        pref = s.params.preferred_server == s.config.unit
+        out.append(
+            Check(
+                "preferred-server",
+                not pref,
+                f"{s.config.unit} is the preferred server: it would take the role back at "
+                "once; put it in maintenance instead"
+                if pref
+                else f"preferred_server is {s.params.preferred_server}",
+            )
+        )
+    return tuple(out)
+
+
+def switchover_asked(
+    s: State, request: int, dry_run: bool, now: float, actions: list[Action]
+) -> State:
+    if s.role != "active":
+        actions.append(Reply(request, "not-active", f"this unit is {s.role}"))
+        return s
+    found = checks(s, now)
+    if dry_run:
+        actions.append(Reply(request, checks=found))
+    elif not all(c.ok for c in found):
+        actions.append(Reply(request, "switchover-refused", checks=found))
+    elif s.handover is not None or s.takeover is not None:
+        actions.append(Reply(request, "not-active", "a hand-over is already under way"))
+    else:
+        s = replace(s, handover=Takeover(request=request, cause="switchover"))
+        actions.append(AskHandover(request, "switchover"))
+    return s
+
+
+def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> State:
+    request, enabled, now = event.request, event.enabled, event.now
+    if not enabled or s.maintenance:
+        s = replace(s, maintenance=enabled, cause="maintenance")
+        actions.append(Reply(request))
+        return s
+    if s.role not in ("active", "indeterminate"):
+        actions.append(Reply(request))
+        return replace(s, maintenance=True, cause="maintenance")
+    found = checks(s, now, maintenance=True)
+    if all(c.ok for c in found) and s.handover is None and s.takeover is None:
+        s = replace(s, handover=Takeover(request=request, cause="maintenance"))
+        actions.append(AskHandover(request, "maintenance"))
+        return s
+    if not event.force:
+        actions.append(Reply(request, "switchover-refused", checks=found))
+        return s
+    # forced: step aside at once; the partner takes over when it hears of the maintenance
+    s = enter(s, "standby", "maintenance", now, actions)
+    actions.append(Reply(request, checks=found))
+    return replace(s, maintenance=True, cause="maintenance")
+
+
+def handover_done(
+    s: State, request: int, error: str | None, detail: str, actions: list[Action]
+) -> State:
+    pending = s.handover
+    s = replace(s, handover=None)
+    if error is not None:
+        actions.append(Reply(request, error, detail))
+        return s
+    if pending is not None and pending.cause == "maintenance":
+        s = replace(s, maintenance=True, cause="maintenance")
+    actions.append(Reply(request))
+    return s
+
+
+def partner_demoted(s: State, request: int | None, now: float, actions: list[Action]) -> State:
+    pending = s.takeover
+    s = replace(s, takeover=None)
+    if s.role != "standby" or s.config.pacified:
+        if request is not None:
+            actions.append(Reply(request, "not-active", f"this unit is {s.role} now"))
+        return s
+    cause = pending.cause if pending is not None else "takeover"
+    # What the partner said before it stepped down is stale: it is standby now.
+    partner = s.partner
+    if partner is not None:
+        s = replace(s, partner=_replace_hb(partner, role="standby"))
+    s = enter(s, "active", cause, now, actions)
+    if request is not None:
+        actions.append(Reply(request))
+    return s
+
+
+def _replace_hb(hb: Heartbeat, **changes: object) -> Heartbeat:
+    return msgspec.structs.replace(hb, **changes)

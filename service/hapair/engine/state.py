@@ -1,0 +1,210 @@
+"""The HA engine's state: roles, causes, what a unit knows, and pure queries on it.
+
+Part of the engine's pure core (``machine.py`` steps it): no I/O, no clock, no asyncio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hapair.engine.messages import Heartbeat, TransitionInfo
+
+EngineRole = Literal[
+    "starting", "active", "standby", "not_operational", "pacified", "indeterminate"
+]
+Cause = Literal[
+    "boot-alone",
+    "boot-partner-active",
+    "boot-negotiated",
+    "partner-lost",
+    "preferred-return",
+    "takeover",
+    "demoted",
+    "switchover",
+    "split-brain-won",
+    "split-brain-lost",
+    "store-lost",
+    "store-back",
+    "link-failure",
+    "pacified",
+    "maintenance",
+    "misconfigured",
+    "shared-address-unavailable",
+    "shutdown",
+]
+CAUSES: tuple[str, ...] = Cause.__args__  # type: ignore[attr-defined]
+
+# ---- state ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """What a unit is for one boot: fixed until it reboots."""
+
+    unit: str  # "first" or "second"
+    mode: str
+    shared_address: str | None
+    pacified: bool = False
+    has_partner: bool = True  # a partner address and pair key are configured
+    maintenance: bool = False  # in maintenance at boot (kept in the data dir)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Params:
+    """The replicated HA parameters the rules read."""
+
+    ha_timeout: float = 9.0
+    initial_wait_time: float = 0.0
+    preferred_server: str = "none"
+    hard_reboot_on_link_failure: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """One change of the role the API shows."""
+
+    from_role: str
+    to_role: str
+    cause: str
+    at: float  # wall clock seconds
+
+
+@dataclass(frozen=True, kw_only=True)
+class Takeover:
+    """A takeover this unit asked its partner for, awaiting the answer."""
+
+    request: int | None  # the API request waiting for it; None when the engine asked itself
+    cause: str  # "takeover" or "preferred-return"
+
+
+@dataclass(frozen=True, kw_only=True)
+class State:
+    """Everything one unit's engine knows. Replaced, never mutated."""
+
+    config: Config
+    params: Params = Params()
+    booted: float = 0.0  # ``now`` at boot
+    wall_offset: float = 0.0  # wall clock = now + wall_offset
+    role: EngineRole = "starting"
+    reason: str | None = "starting"
+    cause: str = "boot-alone"  # why the decided role was taken
+    public_role: str = "not_operational"
+    public_reason: str | None = "starting"
+    role_since: float = 0.0  # wall clock, of the public role
+    last_transition: Transition | None = None
+    active_since: float | None = None  # wall clock, when this unit last decided to be active
+    revision: int = 0
+    store_down_since: float | None = None
+    partner: Heartbeat | None = None
+    heard_at: float | None = None
+    hold_until: float = 0.0
+    both_standby_since: float | None = None
+    serving: bool = False  # this unit serves the shared address
+    bind_failed: bool = False  # a bind of the shared address failed since it became active
+    master: bool = False  # its Redis was confirmed a master in the current role
+    replica_of: str | None = None  # the partner Redis URL it was confirmed to replicate from
+    takeover: Takeover | None = None
+    handover: Takeover | None = None  # a switchover or maintenance hand-over under way
+    maintenance: bool = False
+    stopped: bool = False
+
+
+def wall(s: State, now: float) -> float:
+    """The wall clock reading of ``now``."""
+    return now + s.wall_offset
+
+
+def fresh_partner(s: State, now: float) -> Heartbeat | None:
+    """The partner's last heartbeat if heard within ``ha_timeout``."""
+    if s.partner is None or s.heard_at is None:
+        return None
+    if now - s.heard_at >= s.params.ha_timeout:
+        return None
+    return s.partner
+
+
+def holding(s: State, now: float) -> bool:
+    """Just demoted for a takeover: the unit does not take the role back for a while."""
+    return now < s.hold_until
+
+
+def in_sync(s: State, now: float) -> bool:
+    """This standby replicates from the active partner and holds its revision."""
+    p = fresh_partner(s, now)
+    return (
+        p is not None
+        and s.replica_of is not None
+        and s.replica_of == p.redis_url
+        and p.revision == s.revision
+    )
+
+
+def public(s: State) -> tuple[str, str | None]:
+    """The role and reason the API shows for the decided role: never more than is true."""
+    if s.maintenance and s.role != "pacified":
+        return "not_operational", "maintenance"
+    if s.role == "starting":
+        return "not_operational", "starting"
+    if s.role == "active" and s.config.shared_address and not s.serving:
+        if s.bind_failed:
+            return "not_operational", "shared-address-unavailable"
+        return s.public_role, s.public_reason  # the bind is under way: nothing new to claim yet
+    if s.role == "not_operational":
+        return "not_operational", s.reason
+    return s.role, None
+
+
+def heartbeat(s: State, now: float) -> Heartbeat:
+    """What this unit tells its partner (the driver adds identity, address and Redis URL)."""
+    t = s.last_transition
+    return Heartbeat(
+        unit=s.config.unit,
+        mode=s.config.mode,
+        role=s.role,
+        reason=s.reason,
+        revision=s.revision,
+        shared_address=s.config.shared_address,
+        pacified=s.config.pacified,
+        maintenance=s.maintenance,
+        replicating=s.replica_of is not None,
+        preferred_server=s.params.preferred_server,
+        serving_shared=s.serving,
+        active_since=s.active_since or 0.0,
+        status_role=s.public_role,
+        status_reason=s.public_reason,
+        role_since=s.role_since,
+        last_transition=None
+        if t is None
+        else TransitionInfo(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=t.at),
+        sent_at=wall(s, now),
+    )
+
+
+def boot_wins(s: State, p: Heartbeat) -> bool:
+    """Both starting: the preferred server wins, then the higher revision, then ``first``."""
+    pref = s.params.preferred_server
+    if pref == s.config.unit:
+        return True
+    if pref == p.unit:
+        return False
+    if s.revision != p.revision:
+        return s.revision > p.revision
+    return s.config.unit == "first"
+
+
+def split_brain_wins(s: State, p: Heartbeat) -> bool:
+    """Both active: the higher revision stays; on a tie the unit that became active more
+    recently (a unit back from a freeze or a partition yields), then the preferred server,
+    then ``first``."""
+    if s.revision != p.revision:
+        return s.revision > p.revision
+    mine, theirs = s.active_since or 0.0, p.active_since or 0.0
+    if mine != theirs:
+        return mine > theirs
+    pref = s.params.preferred_server
+    if pref == s.config.unit:
+        return True
+    if pref == p.unit:
+        return False
+    return s.config.unit == "first"

@@ -1,0 +1,122 @@
+"""``GET /ha/status``: both units as one unit sees them, built from its engine's state.
+
+This unit's entry comes from its own state; the partner's from its last heartbeat when heard
+within ``ha_timeout`` (its role, reason, ``serving_shared``, last transition as it reported
+them), else ``not_operational`` / ``unreachable``. Revisions are read from each Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from hapair.clock import iso
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.status import LastTransition, PairStatus, UnitStatus, pair_state, unit_status
+from hapair.engine import machine as m
+from hapair.engine.messages import TransitionInfo
+
+if TYPE_CHECKING:
+    from hapair.engine.driver import Engine
+
+
+def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition | None:
+    """A last transition as the API shows it."""
+    if t is None:
+        return None
+    return LastTransition(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=iso(t.at))
+
+
+async def pair_status(engine: Engine) -> PairStatus:
+    """Both units as ``engine``'s unit sees them."""
+    if not engine.ha:
+        return PairStatus(pair=pair_state([]), units=[])
+    s = engine.state
+    try:
+        my_revision: int | None = await engine.store.revision()
+    except StoreUnavailable:
+        my_revision = None
+    p = engine.partner_fresh()
+    partner_name = "second" if engine.name == "first" else "first"
+    partner_revision = await engine.partner_revision() if p is not None else None
+    active_revision: int | None = None
+    if engine.role == "active":
+        active_revision = my_revision
+    elif p is not None and p.role == "active":
+        active_revision = partner_revision
+    my_role = s.public_role if s is not None else "not_operational"
+    my_reason = (
+        (s.public_reason if s is not None else "starting") if my_role == "not_operational" else None
+    )
+    me = unit_status(
+        engine.name,
+        my_role,  # type: ignore[arg-type]
+        reason=my_reason,  # type: ignore[arg-type]
+        address=engine.address,
+        revision=my_revision,
+        last_heartbeat_at=engine.last_sent_at,
+        in_sync=True
+        if engine.role == "active"
+        else (active_revision is not None and my_revision == active_revision),
+        serving_shared=s.serving if s is not None else False,
+        role_since=iso(s.role_since) if s is not None else None,
+        last_transition=transition_view(s.last_transition if s is not None else None),
+    )
+    last = s.partner if s is not None else None
+    if p is None:
+        other = unit_status(
+            partner_name,
+            "not_operational",
+            reason="unreachable",
+            address=engine.unit.partner_address,
+            revision=last.revision if last else None,
+            last_heartbeat_at=engine.last_heard_at,
+            in_sync=False,
+            serving_shared=last.serving_shared if last else False,
+            role_since=iso(last.role_since) if last and last.role_since else None,
+            last_transition=transition_view(last.last_transition if last else None),
+        )
+    else:
+        role = p.status_role or "not_operational"
+        reason = (p.status_reason or "starting") if role == "not_operational" else None
+        other = unit_status(
+            p.unit or partner_name,
+            role,  # type: ignore[arg-type]
+            reason=reason,  # type: ignore[arg-type]
+            address=p.address or engine.unit.partner_address,
+            revision=partner_revision,
+            last_heartbeat_at=engine.last_heard_at,
+            in_sync=True
+            if p.role == "active"
+            else (active_revision is not None and partner_revision == active_revision),
+            serving_shared=p.serving_shared,
+            role_since=iso(p.role_since) if p.role_since else None,
+            last_transition=transition_view(p.last_transition),
+        )
+    units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
+    return PairStatus(pair=pair_state(units), units=units)
+
+
+async def status_in_sync(
+    engine: Engine, revision: int | None, *, wait_s: float
+) -> tuple[PairStatus, bool]:
+    """The status, once the active and the standby both hold ``revision`` (or later) or
+    ``wait_s`` has passed; and whether they do. Without ``revision``: at once, and whether the
+    standby holds the active's revision."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        status = await pair_status(engine)
+        roles = {u.role: u for u in status.units}
+        active, standby = roles.get("active"), roles.get("standby")
+        if active is None or standby is None:
+            in_sync = False
+        elif revision is None:
+            in_sync = active.revision is not None and standby.revision == active.revision
+        else:
+            in_sync = all(
+                u.revision is not None and u.revision >= revision for u in (active, standby)
+            )
+        if in_sync or revision is None or time.monotonic() >= deadline:
+            return status, in_sync
+        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))

@@ -1,0 +1,240 @@
+"""What goes into the engine's ``step`` (events, each at ``now``) and what comes out (actions
+the driver carries out). Pure data: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hapair.engine.messages import Heartbeat
+from hapair.engine.state import EngineRole, Params, Transition
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened, at ``now`` (monotonic seconds of this unit's clock)."""
+
+    now: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick(Event):
+    """A heartbeat interval has passed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Heard(Event):
+    """The partner's heartbeat, sent to us or answered to ours."""
+
+    heartbeat: Heartbeat
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreRead(Event):
+    """This unit's Redis answered: its revision and parameters (also after a commit)."""
+
+    revision: int
+    params: Params
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreFailed(Event):
+    """This unit's Redis did not answer."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkDown(Event):
+    """A monitored interface is down."""
+
+    interfaces: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedServed(Event):
+    """The shared address is served (the result of ``ServeShared``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedFailed(Event):
+    """The shared address could not be served (bind or virtual IP failed)."""
+
+    error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Promoted(Event):
+    """This unit's Redis is a master."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replicating(Event):
+    """This unit's Redis replicates from ``url``."""
+
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicateFailed(Event):
+    """Pointing this unit's Redis at the partner's failed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakeoverAsked(Event):
+    """``POST /unit/takeover`` on this unit, or the active's hand-over (``cause`` switchover
+    or maintenance)."""
+
+    request: int
+    cause: str = "takeover"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchoverAsked(Event):
+    """``POST /ha/actions/switchover`` on the active (``dry_run``: only the checks)."""
+
+    request: int
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceSet(Event):
+    """``PUT /unit/maintenance``; ``force`` skips the hand-over checks."""
+
+    request: int
+    enabled: bool
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoverDone(Event):
+    """The standby took the role over (``error`` None) or could not."""
+
+    request: int
+    error: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartnerDemoted(Event):
+    """The partner stepped down and this unit's Redis holds its last revision."""
+
+    request: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartnerDemoteFailed(Event):
+    """The partner could not be asked to step down."""
+
+    request: int | None
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoteAsked(Event):
+    """The partner takes over and asks this unit to step down."""
+
+    request: int
+    by: str
+    cause: str = "takeover"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shutdown(Event):
+    """The unit stops (process exit or reboot)."""
+
+
+# ---- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the driver must do."""
+
+
+@dataclass(frozen=True)
+class SendHeartbeat(Action):
+    """Exchange heartbeats with the partner now; the answer comes back as ``Heard``."""
+
+
+@dataclass(frozen=True)
+class Promote(Action):
+    """Make this unit's Redis a master (``REPLICAOF NO ONE``); answers ``Promoted``."""
+
+
+@dataclass(frozen=True)
+class ReplicateFrom(Action):
+    """Make this unit's Redis a replica of ``url``, archiving first into the partner's Redis
+    the revisions only this unit holds; answers ``Replicating`` or ``ReplicateFailed``."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class ServeShared(Action):
+    """Add the virtual IP (if any), announce it, bind the shared listener; answers
+    ``SharedServed`` or ``SharedFailed``."""
+
+
+@dataclass(frozen=True)
+class StopShared(Action):
+    """Stop the shared listener and remove the virtual IP (if any)."""
+
+
+@dataclass(frozen=True)
+class AskDemote(Action):
+    """Ask the partner to step down, wait for its last revision; answers ``PartnerDemoted`` or
+    ``PartnerDemoteFailed``."""
+
+    request: int | None
+    cause: str = "takeover"
+
+
+@dataclass(frozen=True)
+class AskHandover(Action):
+    """Ask the standby partner to take the role over (it asks this unit to step down) and
+    answer once it serves the shared address; answers ``HandoverDone``."""
+
+    request: int
+    cause: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hand-over check (``partner-reachable``, ``partner-standby``, ...)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Reply(Action):
+    """Answer the API request ``request``: ``error`` is None, or a problem slug with a detail."""
+
+    request: int
+    error: str | None = None
+    detail: str = ""
+    demoted: bool = False
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transitioned(Action):
+    """The public role changed: log it, count it, run the hook, publish it."""
+
+    transition: Transition
+    role: EngineRole
+
+
+@dataclass(frozen=True)
+class Reboot(Action):
+    """Restart the engine (a boot)."""
+
+    cause: str
+
+
+@dataclass(frozen=True)
+class Note(Action):
+    """A log line worth keeping (``event`` and fields)."""
+
+    event: str
+    fields: tuple[tuple[str, object], ...] = field(default=())
