@@ -81,6 +81,12 @@ class Proc:
         fields = raw.rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
+    def native_modules(self, *names: str) -> list[str]:
+        """Which of the named compiled modules (e.g. ``uvloop``, ``httptools``) the process has
+        loaded, from /proc/PID/maps: proof of the server stack a bench measured."""
+        maps = Path(f"/proc/{self.pid}/maps").read_text()
+        return [name for name in names if f"/{name}/" in maps]
+
     def kill9(self) -> None:
         if self.alive():
             with contextlib.suppress(ProcessLookupError):

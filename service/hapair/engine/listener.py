@@ -7,15 +7,29 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from http import HTTPStatus
+from typing import Any, TypeVar
 
-import h11
+import httptools
+import msgspec
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+import uvloop
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("hapair.listener")
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Runs ``hapair serve``'s main coroutine on uvloop: one loop holds every listener.
+
+    The loop is chosen by factory, not by a process-wide policy: threads that make their own
+    loop (pyroute2's netlink calls in ``asyncio.to_thread``) keep asyncio's default one.
+    """
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 class _Server(uvicorn.Server):
@@ -29,15 +43,57 @@ class _Server(uvicorn.Server):
 HEAD_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 10.0
 DEFAULT_MAX_CONNECTIONS = 256
+# A request head larger than this is refused (431): h11's default bound, which uvicorn's h11
+# protocol enforced; httptools (llhttp) has none, so without it a head could grow for 10 s.
+MAX_HEAD_BYTES = 16 * 1024
+METHODS = frozenset({b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
 
-_FULL_BODY = (
-    b'{"type":"urn:hapair:problem:too-many-connections","title":"Too many connections",'
-    b'"status":503,"detail":"the connection limit is reached; retry later"}'
+
+def _problem(status: HTTPStatus, slug: str, title: str, detail: str, extra: bytes = b"") -> bytes:
+    """A whole RFC 9457 answer that closes the connection, for the protocol to write itself."""
+    body = msgspec.json.encode(
+        {"type": f"urn:hapair:problem:{slug}", "title": title, "status": status, "detail": detail}
+    )
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\nConnection: close\r\n"
+        b"%sContent-Length: %d\r\n\r\n%s"
+    ) % (status, status.phrase.encode(), extra, len(body), body)
+
+
+_FULL = _problem(
+    HTTPStatus.SERVICE_UNAVAILABLE,
+    "too-many-connections",
+    "Too many connections",
+    "the connection limit is reached; retry later",
+    b"Retry-After: 2\r\n",
 )
-_FULL = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-    b"Connection: close\r\nRetry-After: 2\r\nContent-Length: %d\r\n\r\n%s"
-) % (len(_FULL_BODY), _FULL_BODY)
+# The same answer as the app's own refusal (app.py), given here to methods the parser does not
+# know (llhttp knows a fixed list) and to known ones outside the set (CONNECT, TRACE, ...).
+_METHOD_REFUSED = _problem(
+    HTTPStatus.METHOD_NOT_ALLOWED,
+    "method-not-allowed",
+    "Method not allowed",
+    "hapair serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS",
+    b"Allow: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT\r\n",
+)
+_HEAD_TOO_LARGE = _problem(
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+    "request-head-too-large",
+    "Request head too large",
+    f"a request head (request line and headers) may hold at most {MAX_HEAD_BYTES} bytes",
+)
+
+_BAD_REQUEST = _problem(
+    HTTPStatus.BAD_REQUEST, "malformed", "Malformed request", "the request is not valid HTTP/1.1"
+)
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop parsing and answer ``response``, then close."""
+
+    def __init__(self, response: bytes) -> None:
+        super().__init__()
+        self.response = response
 
 
 @dataclass
@@ -61,30 +117,36 @@ def limits_of(app: Any) -> Limits:
     return limits if isinstance(limits, Limits) else Limits()
 
 
-def limited_protocol(limits: Limits) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a connection cap and request head and body deadlines.
+_HEAD, _BODY, _DONE = "head", "body", "done"  # what the parser reads: a head, a body, nothing
+
+
+def limited_protocol(limits: Limits) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with a connection cap, request head and body deadlines,
+    a bound on the head's size and the method set enforced before the app.
 
     uvicorn's keep-alive timeout runs only between requests and stops at the first byte, so
     a client sending half a head (or a body slowly) would hold the connection forever. Here
     a deadline runs from the start of each wait for a head (connection made, previous
     response sent) and, once the head is in, for the body; the connection is closed when it
-    passes.
+    passes. The parser's callbacks tell the phases: ``on_headers_complete`` ends the head,
+    ``on_message_complete`` the body.
     """
 
-    class LimitedH11Protocol(H11Protocol):
-        _phase: object = None  # h11.IDLE (waiting for a head), h11.SEND_BODY, or None
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        _reading = _HEAD
+        _head_bytes = 0  # bytes received since the last request was complete
+        _phase: str | None = None  # _HEAD (waiting for a head), _BODY, or None
         _deadline_at = 0.0  # loop time by which the phase must end; 0.0: no phase running
         _timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             if len(limits.open) >= limits.max_connections:
-                self.transport = transport  # type: ignore[assignment]
-                self.flow = None  # type: ignore[assignment]
-                transport.write(_FULL)  # type: ignore[attr-defined]
+                self.transport = transport
+                transport.write(_FULL)
                 transport.close()
                 return
             limits.open.add(self)
-            super().connection_made(transport)  # type: ignore[arg-type]
+            super().connection_made(transport)
             self._watch()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -95,25 +157,81 @@ def limited_protocol(limits: Limits) -> type[H11Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            super().data_received(data)
+            if self._reading != _BODY:
+                self._head_bytes += len(data)
+            self._unset_keepalive_if_required()
+            try:
+                self._feed(data)
+            except _Refused as refused:
+                self._refuse(refused.response)
+                return
+            if self._reading == _HEAD and self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(_HEAD_TOO_LARGE)
+                return
             self._watch()
+
+        def _feed(self, data: bytes) -> None:
+            """uvicorn's parsing, with refusals of the limits and no WebSocket upgrade."""
+            while data:
+                try:
+                    self.parser.feed_data(data)
+                except httptools.HttpParserInvalidMethodError:
+                    raise _Refused(_METHOD_REFUSED) from None
+                except httptools.HttpParserCallbackError as exc:
+                    if isinstance(exc.__context__, _Refused):
+                        raise exc.__context__ from None
+                    raise _Refused(_BAD_REQUEST) from None
+                except httptools.HttpParserUpgrade as exc:
+                    # hapair serves no upgrade: the request was answered as plain HTTP (an
+                    # Upgrade header may be ignored); parsing goes on after it.
+                    parsed = int(exc.args[0]) if exc.args else len(data)
+                    data = data[parsed:] if parsed > 0 else b""
+                    continue
+                except httptools.HttpParserError:
+                    raise _Refused(_BAD_REQUEST) from None
+                return
+
+        def _refuse(self, response: bytes) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.write(response)
+            self.transport.close()
+
+        def on_message_begin(self) -> None:
+            self._reading = _HEAD
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            if self.parser.get_method() not in METHODS:
+                raise _Refused(_METHOD_REFUSED)
+            size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
+            if size > MAX_HEAD_BYTES:
+                raise _Refused(_HEAD_TOO_LARGE)
+            self._reading = _BODY
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._reading = _DONE
+            self._head_bytes = 0
+            super().on_message_complete()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
             self._watch()
 
         def _watch(self) -> None:
-            state = self.conn.their_state
-            phase = (
-                h11.IDLE if state is h11.IDLE else h11.SEND_BODY if state is h11.SEND_BODY else None
-            )
+            if self._reading == _BODY:
+                phase: str | None = _BODY
+            elif self.cycle is None or self.cycle.response_complete:
+                phase = _HEAD  # no request under way: waiting for (the rest of) a head
+            else:
+                phase = None  # a request under way; the next head's wait starts after it
             if phase is self._phase:
                 return
             self._phase = phase
             if phase is None:
                 self._deadline_at = 0.0  # an armed timer finds no phase and lapses
                 return
-            seconds = limits.head_timeout_s if phase is h11.IDLE else limits.body_timeout_s
+            seconds = limits.head_timeout_s if phase is _HEAD else limits.body_timeout_s
             self._deadline_at = self.loop.time() + seconds
             if self._timer is None:
                 # One timer per connection, re-armed only when it fires early: a keep-alive
@@ -130,7 +248,7 @@ def limited_protocol(limits: Limits) -> type[H11Protocol]:
             else:
                 self._timer = self.loop.call_at(at, self._check)
 
-    return LimitedH11Protocol
+    return LimitedHttpToolsProtocol
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -204,6 +322,7 @@ class Listener:
         config = uvicorn.Config(
             self.app,
             http=limited_protocol(self.limits),
+            ws="none",
             lifespan="off",
             access_log=False,
             log_level="warning",
