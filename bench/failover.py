@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 import httpx
 
 from bench.common import Proc, Procs, hapair_args, machine_note, poll
+from hapair.cli.up_netns import IPV4, PREFIX4, SHARED_IP, LanTopology, ip
 from hapair.store.embedded import free_port
-from hapair.up_netns import IPV4, PREFIX4, SHARED_IP, LanTopology, ip
 
 T = TypeVar("T")
 HEARTBEAT = 0.5

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from hapair.up_netns import INTERFACE, LanTopology
+from hapair.cli.up_netns import INTERFACE, LanTopology
 
 Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")

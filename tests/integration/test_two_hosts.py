@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from hapair.up_netns import IPV4, PREFIX4, SHARED_IP
+from hapair.cli.up_netns import IPV4, PREFIX4, SHARED_IP
 from tests.netns import Lan, netns_available, netns_executor
 from tests.support import (
     HapairFactory,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from hapair.up_netns import IPV4, LanTopology, existing_namespaces, fetch_from, ip
-from hapair.up_netns import kill_namespace_processes as kill_inside
+from hapair.cli.up_netns import IPV4, LanTopology, existing_namespaces, fetch_from, ip
+from hapair.cli.up_netns import kill_namespace_processes as kill_inside
 from tests.netns import netns_available
 from tests.support import poll
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hapair.up_netns import IPV4, PREFIX4, PREFIX6, SHARED_IP, SHARED_IP6
+from hapair.cli.up_netns import IPV4, PREFIX4, PREFIX6, SHARED_IP, SHARED_IP6
 from tests.netns import Lan, netns_available
 from tests.support import poll
 

@@ -1,7 +1,8 @@
 """``GET /``: a small status page showing the pair as the seed's squares.
 
 Rendered on the server from the same facts as ``GET /ha/status`` (pair state, each unit's role,
-icon, reason and direct address; no parameters, no tokens), so it needs no script. It is open
+icon, reason, direct address, whether it serves the shared address, and its last transition with
+the cause; no parameters, no tokens), so it needs no script. It is open
 without a token, like ``/healthz``: a browser on the operator's desk cannot send a bearer
 token, and it shows nothing ``hapair status`` would not. It refreshes itself every few seconds.
 """
@@ -19,11 +20,13 @@ from hapair.domain.status import PairStatus, UnitStatus
 
 REFRESH_S = 3
 
-# icon -> (fill colour, letter): the seed's squares (green with A, green, red, blue, grey).
+# icon -> (fill colour, letter): the seed's squares (green with A, green, red, yellow for
+# maintenance, blue, grey).
 SQUARES: dict[str, tuple[str, str]] = {
     "green-active": ("#2e9e44", "A"),
     "green": ("#2e9e44", ""),
     "red": ("#d2322d", ""),
+    "yellow": ("#e0b000", ""),
     "blue": ("#2f6fd6", ""),
     "grey": ("#8a8a8a", ""),
 }
@@ -39,8 +42,23 @@ h1{font-size:1.3rem;margin:0 0 .3rem}
 justify-content:center;color:#fff;font-weight:700;font-size:1.6rem;margin:0 auto .4rem;
 border:1px solid rgba(0,0,0,.25)}
 .muted{color:#666;font-size:.85rem}
+.shared{font-size:.85rem;font-weight:600}
 table{border-collapse:collapse;font-size:.85rem}td{padding:.1rem .8rem .1rem 0}
 """
+
+
+def _transition(unit: UnitStatus) -> str:
+    """``from -> to (cause)`` and when, of the unit's last change of role (or since when)."""
+    last = unit.last_transition
+    if last is not None:
+        text = f"{last.from_role} → {last.to_role} ({last.cause})"
+        return (
+            f'<div class="muted transition">{escape(text)}</div>'
+            f'<div class="muted">at {escape(last.at)}</div>'
+        )
+    if unit.role_since:
+        return f'<div class="muted">since {escape(unit.role_since)}</div>'
+    return ""
 
 
 def _square(unit: UnitStatus, scheme: str) -> str:
@@ -50,6 +68,8 @@ def _square(unit: UnitStatus, scheme: str) -> str:
         f'<div class="sq" style="background:{colour}" title="{escape(label)}">{letter}</div>'
         f"<div><b>{escape(unit.name)}</b></div><div>{escape(label)}</div>"
         f'<div class="muted">{escape(unit.address or "address unknown")}</div>'
+        + ('<div class="shared">serving the shared address</div>' if unit.serving_shared else "")
+        + _transition(unit)
     )
     css = f"unit icon-{escape(unit.icon)}"
     data = f'data-unit="{escape(unit.name)}" data-icon="{escape(unit.icon)}"'

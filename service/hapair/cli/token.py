@@ -1,4 +1,4 @@
-"""``hapair token create|list|revoke`` and ``hapair key generate``.
+"""``hapair token create|list|revoke``.
 
 Where ``hapair token`` acts, first match wins:
 
@@ -25,13 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hapair.secretfiles import SecretError, new_pair_key, read_secret, write_secret
+from hapair.secretfiles import SecretError, read_secret
 
 Env = Callable[..., str | None]
 
 
-def add_parsers(sub: Any, env: Env, default_data_dir: str) -> None:
-    """Adds ``token`` and ``key`` to the ``hapair`` command."""
+def add_parser(sub: Any, env: Env, default_data_dir: str) -> None:
+    """Adds ``token`` to the ``hapair`` command."""
     tok = sub.add_parser("token", help="API tokens: create, list, revoke")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)
     create = tok_sub.add_parser("create", help="create a token (printed once)")
@@ -49,25 +49,6 @@ def add_parsers(sub: Any, env: Env, default_data_dir: str) -> None:
         p.add_argument("--tls-ca", default=env("TLS_CA"), help="CA of the unit's certificate")
         p.add_argument("--redis", default=env("REDIS"), help="the unit's Redis (no --url)")
         p.add_argument("--json", action="store_true", help="print JSON")
-    key = sub.add_parser("key", help="pair keys")
-    key_sub = key.add_subparsers(dest="key_command", required=True)
-    gen = key_sub.add_parser("generate", help="print a new pair key (43 URL-safe characters)")
-    gen.add_argument("--out", default=None, help="write it to this new file (mode 0600) instead")
-
-
-def cmd_key(ns: argparse.Namespace) -> int:
-    """``hapair key generate [--out F]``."""
-    key = new_pair_key()
-    if ns.out is None:
-        print(key)
-        return 0
-    try:
-        write_secret(Path(ns.out), key)
-    except OSError as exc:
-        print(f"hapair key: cannot create {ns.out}: {exc.strerror}", file=sys.stderr)
-        return 2
-    print(f"pair key written to {ns.out} (mode 0600)", file=sys.stderr)
-    return 0
 
 
 def _fail(message: str) -> int:

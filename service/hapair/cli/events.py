@@ -31,6 +31,11 @@ def add_parser(sub: Any, env: Any, default_data_dir: str, default_listen: str) -
         help="default: the admin token of `hapair up` in --data-dir",
     )
     ev.add_argument("--data-dir", default=env("DATA_DIR", default_data_dir))
+    ev.add_argument(
+        "--tls-ca",
+        default=env("TLS_CA"),
+        help="CA file of the unit's certificate (default: the system store)",
+    )
     ev.add_argument("--since", default=None, help="start after this event id")
     ev.add_argument("--types", default=None, help="comma-separated event types, e.g. role,pair")
     ev.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -77,6 +82,8 @@ def cmd_events(ns: argparse.Namespace) -> int:
 
 
 def _follow(ns: argparse.Namespace) -> int:
+    import ssl
+
     import httpx
     from httpx_sse import SSEError, connect_sse
 
@@ -92,7 +99,15 @@ def _follow(ns: argparse.Namespace) -> int:
     warned = False
     # read timeout: several keepalive periods (15 s) without a byte means a dead connection
     timeout = httpx.Timeout(5.0, read=60.0)
-    with httpx.Client(timeout=timeout, verify=False) as client:  # noqa: S501 - self-signed units
+    # the bearer token goes only to a unit whose certificate checks out (issue 8)
+    try:
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ns.tls_ca) if ns.tls_ca else True
+        )
+    except (OSError, ssl.SSLError) as exc:
+        print(f"hapair events: --tls-ca {ns.tls_ca}: {exc}", file=sys.stderr)
+        return 2
+    with httpx.Client(timeout=timeout, verify=verify) as client:
         while True:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             if last is not None:

@@ -1,0 +1,94 @@
+"""The embedded Redis of ``hapair serve``: started with the unit, restarted if it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from typing import Any
+
+from hapair.settings import Settings
+
+log = logging.getLogger("hapair")
+
+
+def is_loopback(address: str) -> bool:
+    from hapair.domain.unit import parse_host_port
+
+    host, _ = parse_host_port(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
+    """The unit's Redis: ``--redis``, or the embedded one started now (and its URL).
+
+    The embedded one listens on loopback and, when the direct address is not loopback, on
+    that address too, so the partner can replicate from it; only the ``hapair`` user gets in,
+    with a password derived from the pair key when there is one (the partner's replica has
+    the same one).
+    With ``--tls-cert``/``--tls-key`` and a redis-server built with TLS it speaks TLS only,
+    replication included. The URL returned carries the credentials: log ``public_url`` of it.
+    """
+    from hapair.store.embedded import EmbeddedRedis, RedisTLS, derived_password, supports_tls
+
+    if settings.redis_url:
+        return None, settings.redis_url
+    loopback = is_loopback(settings.listen)
+    wildcard = host == "0.0.0.0"
+    bind = ["0.0.0.0"] if wildcard else ["127.0.0.1"] if loopback else ["127.0.0.1", host]
+    executable = settings.redis_server or None
+    tls = None
+    if settings.tls_cert and settings.tls_key:
+        if executable is not None and supports_tls(executable):
+            ca = settings.tls_ca or settings.tls_cert
+            tls = RedisTLS(cert=settings.tls_cert, key=settings.tls_key, ca=ca)
+        else:
+            log.warning(
+                "the embedded redis-server has no TLS: Redis replication is not encrypted "
+                "(--redis-server a TLS-capable one, e.g. Debian's /usr/bin/redis-server)",
+                extra={"event": "redis-no-tls"},
+            )
+    # Derived whenever there is a pair key, not only in HA mode: a unit turned from non_ha to
+    # HA by a reboot of the engine keeps this Redis, and its partner must get in.
+    password = derived_password(settings.pair_key) if settings.pair_key else None
+    embedded = EmbeddedRedis(
+        settings.data_dir, bind=bind, executable=executable, password=password, tls=tls
+    )
+    embedded.start()
+    if loopback or wildcard:
+        return embedded, embedded.url
+    return embedded, embedded.url_for(host)
+
+
+async def keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
+    """Restarts the embedded redis-server if it dies, once the unit is no longer active.
+
+    An active unit first steps aside (``ha_timeout`` without its Redis): restarted from its
+    append-only file, the Redis might lack the last writes its replica already has, so the unit
+    comes back through the boot negotiation (standby, conflicts archived) rather than as the
+    active. It runs on the event loop's thread: the parent-death signal of the child is tied
+    to the thread that starts it.
+    """
+    from hapair.store.redis import host_port
+    from hapair.store.urls import public_url
+
+    while True:
+        await asyncio.sleep(0.5)
+        if embedded.pid is not None or (engine.ha and engine.role == "active"):
+            continue
+        log.error("embedded redis-server is gone; restarting it", extra={"event": "redis-restart"})
+        try:
+            url = embedded.start()
+        except RuntimeError:
+            log.exception("redis-server restart failed", extra={"event": "redis-restart-failed"})
+            continue
+        if embedded.port != host_port(redis_url)[1]:
+            log.error(
+                "redis-server restarted on another port",
+                extra={"event": "redis-restart-port", "url": public_url(url)},
+            )

@@ -1,0 +1,268 @@
+"""``hapair up``: a whole pair on this host (``--netns``: as two hosts, see ``up_netns``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hapair.settings import DEFAULT_DATA_DIR, env
+
+
+def add_parser(sub: Any) -> None:
+    """The ``up`` subcommand."""
+    up = sub.add_parser("up", help="run a whole pair on this host")
+    up.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    up.add_argument("--port", type=int, default=int(env("PORT") or 8080))
+    up.add_argument(
+        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+    )
+    up.add_argument(
+        "--netns",
+        action="store_true",
+        help="the pair as two hosts in network namespaces hapair-first/-second/-client (root)",
+    )
+
+
+RESTART_AFTER_S = 20.0
+
+
+def should_restart(
+    exited_for_s: float, partner_status: dict[str, Any] | None, *, partner: str
+) -> bool:
+    """Whether ``hapair up`` starts an exited unit again (a pure rule).
+
+    Once its partner has taken over (it says it is the pair's active), or ``RESTART_AFTER_S``
+    after the exit in any case, as a rebooted appliance would come back.
+
+    Args:
+        exited_for_s: Seconds since the unit was seen exited.
+        partner_status: The partner's ``GET /ha/status`` body, None when it does not answer.
+        partner: The partner's name.
+
+    Returns:
+        True to start the unit now.
+    """
+    taken_over = partner_status is not None and partner_status["pair"]["active"] == partner
+    return exited_for_s >= RESTART_AFTER_S or taken_over
+
+
+def run(ns: argparse.Namespace) -> int:
+    """``hapair up [--netns]``."""
+    if ns.netns:
+        from hapair.cli.up_netns import cmd_up_netns
+
+        return cmd_up_netns(ns)
+    return cmd_up(ns)
+
+
+def _pdeathsig() -> None:
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _start_unit(
+    name: str,
+    address: str,
+    *,
+    partner: str,
+    shared: str,
+    data_dir: Path,
+    ns: argparse.Namespace,
+    env: dict[str, str],
+    log_file: Any,
+) -> subprocess.Popen[bytes]:
+    """One unit of ``hapair up``, its JSON log in its data dir."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hapair",
+            "serve",
+            "--listen",
+            address,
+            "--data-dir",
+            str(data_dir / name),
+            "--mode",
+            name,
+            "--partner",
+            partner,
+            "--shared",
+            shared,
+            "--heartbeat-interval",
+            str(ns.heartbeat_interval),
+            # files, not values: argv is visible to every user in `ps`
+            "--pair-key-file",
+            str(data_dir / "pair.key"),
+            "--admin-token-file",
+            str(data_dir / "admin.token"),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
+        start_new_session=True,
+    )
+
+
+def _wait_ready(
+    procs: dict[str, subprocess.Popen[bytes]], units: dict[str, str], stopping: Any
+) -> bool:
+    """Polls each unit's ``/readyz`` (30 s); False when a unit exits first."""
+    import httpx
+
+    deadline = time.monotonic() + 30
+    pending = set(units)
+    while pending and not stopping() and time.monotonic() < deadline:
+        for name in list(pending):
+            if procs[name].poll() is not None:
+                print(
+                    f"hapair up: unit {name} exited with {procs[name].returncode}", file=sys.stderr
+                )
+                return False
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://{units[name]}/readyz", timeout=1).status_code == 200:
+                    pending.discard(name)
+        time.sleep(0.1)
+    return True
+
+
+def _pair_status(address: str, token: str) -> dict[str, Any] | None:
+    """``GET /api/v1/ha/status`` of the unit at ``address``; None when it does not answer."""
+    import httpx
+
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        r = httpx.get(
+            f"http://{address}/api/v1/ha/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=1,
+        )
+        if r.status_code == 200:
+            body: dict[str, Any] = r.json()
+            return body
+    return None
+
+
+def _wait_paired(address: str, token: str, stopping: Any) -> None:
+    """Polls ``/ha/status`` until the pair is paired (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while not stopping() and time.monotonic() < deadline:
+        status = _pair_status(address, token)
+        if status is not None and status["pair"]["state"] == "paired":
+            return
+        time.sleep(0.1)
+
+
+def cmd_up(ns: argparse.Namespace) -> int:
+    """``hapair up``: a whole pair on this host, each unit with its embedded Redis.
+
+    A unit that exits (say, killed to watch a failover) is started again once its partner has
+    taken over (or after 20 s), as a rebooted appliance would be: it comes back as the
+    standby, or pacified after too many boots.
+    """
+    from hapair.secretfiles import SECRET_ENV, SecretError, new_pair_key, read_or_create
+    from hapair.services.tokens import new_token
+
+    data_dir = Path(ns.data_dir).resolve()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        read_or_create(data_dir / "pair.key", new_pair_key)  # created 0600, read by the units
+        token = read_or_create(data_dir / "admin.token", new_token)
+    except (OSError, SecretError) as exc:
+        print(f"hapair up: {exc}", file=sys.stderr)
+        return 2
+    shared = f"127.0.0.10:{ns.port}"
+    units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
+    # `hapair status` run in the same folder finds the pair without flags
+    (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
+    # the units read their secrets from the files above; no secret in their environment
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop_all(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    def start(name: str) -> None:
+        (data_dir / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (data_dir / name / "hapair.log").open("ab") as log_file:
+            procs[name] = _start_unit(
+                name,
+                units[name],
+                partner=units["second" if name == "first" else "first"],
+                shared=shared,
+                data_dir=data_dir,
+                ns=ns,
+                env=env,
+                log_file=log_file,
+            )
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    try:
+        # first, then second: the pair comes up paired with first active, not racing
+        for name, address in units.items():
+            start(name)
+            if not _wait_ready(procs, {name: address}, lambda: stopping):
+                return 1
+        _wait_paired(units["first"], token, lambda: stopping)
+        if not stopping:
+            print(
+                f"hapair pair is up\n"
+                f"  shared address : http://{shared}   (the active unit)\n"
+                f"  first          : http://{units['first']}   (pid {procs['first'].pid})\n"
+                f"  second         : http://{units['second']}   (pid {procs['second'].pid})\n"
+                f"  admin token    : {token}\n"
+                f"  docs           : http://{shared}/docs\n"
+                f"  logs           : {data_dir / 'first' / 'hapair.log'}, "
+                f"{data_dir / 'second' / 'hapair.log'}\n"
+                f"Ctrl-C stops both units.",
+                flush=True,
+            )
+        exited: dict[str, float] = {}
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None and name not in exited:
+                    exited[name] = time.monotonic()
+                    print(
+                        f"hapair up: unit {name} exited ({proc.returncode}); it starts again "
+                        "once its partner has taken over",
+                        flush=True,
+                    )
+            for name, since in list(exited.items()):
+                other = "second" if name == "first" else "first"
+                status = _pair_status(units[other], token)
+                if should_restart(time.monotonic() - since, status, partner=other):
+                    del exited[name]
+                    start(name)
+                    print(
+                        f"hapair up: unit {name} started again (pid {procs[name].pid})", flush=True
+                    )
+            time.sleep(0.2)
+    finally:
+        _stop_units(procs)
+    return 0
+
+
+def _stop_units(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    print("hapair pair stopped", flush=True)
