@@ -298,4 +298,6 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     settings = settings_from(ns)
     logs.setup(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_serve(settings))
+    from hapair.engine.listener import run
+
+    return run(_serve(settings))  # on uvloop, the loop of every listener of this process
