@@ -323,6 +323,10 @@ class Listener:
             self.app,
             http=limited_protocol(self.limits),
             ws="none",
+            # hapair is reached directly, never through a proxy: the client is the TCP peer
+            # (an X-Forwarded-For from a loopback client must not rename it in a log line or
+            # hide the connection from the event stream's transport lookup, api/events.py)
+            proxy_headers=False,
             lifespan="off",
             access_log=False,
             log_level="warning",
