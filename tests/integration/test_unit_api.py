@@ -63,7 +63,9 @@ def test_get_unit_answers_every_field(ha_unit: Unit) -> None:
         "booted_at",
         "boots_in_window",
         "pacified",
+        "maintenance",
     }
+    assert view["maintenance"] == {"enabled": False, "reason": None, "since": None}
     assert view["name"] == "first"
     assert view["mode"] == "first"
     assert view["pending"] is None

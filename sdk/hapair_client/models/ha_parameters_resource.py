@@ -32,14 +32,14 @@ class HAParametersResource:
         virtual_id_source (HAParametersResourceVirtualIdSource):
         use_broadcast (bool):
         preferred_server (HAParametersResourcePreferredServer): Unit that takes over whenever it is up, or none.
-        update_interface (str): Linux interface name (1..15 characters, no '/', ':' or whitespace).
+        update_interface (str): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
         hard_reboot_on_link_failure (bool):
         l4_connection_updates (bool):
         l4_sync_threshold (int): IPVS sync threshold in packets; less than l4_sync_period.
         l4_sync_period (int): IPVS sync period in packets; greater than the threshold.
         l4_sync_refresh_period (int): Seconds between IPVS connection refreshes (0 = off).
         l7_persistence_updates (bool):
-        multicast_interface (str): Linux interface name (1..15 characters, no '/', ':' or whitespace).
+        multicast_interface (str): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
         use_virtual_mac (bool):
         revision (int): Revision of the HA parameters.
         updated_at (None | str):

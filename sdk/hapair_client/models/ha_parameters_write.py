@@ -30,7 +30,7 @@ class HAParametersWrite:
         use_broadcast (bool | Unset): Send CARP to broadcast instead of multicast. Default: False.
         preferred_server (HAParametersWritePreferredServer | Unset): Unit that takes over whenever it is up, or none.
             Default: 'none'.
-        update_interface (str | Unset): Linux interface name (1..15 characters, no '/', ':' or whitespace). Default:
+        update_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..'). Default:
             'eth0'.
         hard_reboot_on_link_failure (bool | Unset): Reboot when a monitored link fails; only while preferred_server is
             none. Default: False.
@@ -39,8 +39,8 @@ class HAParametersWrite:
         l4_sync_period (int | Unset): IPVS sync period in packets; greater than the threshold. Default: 50.
         l4_sync_refresh_period (int | Unset): Seconds between IPVS connection refreshes (0 = off). Default: 0.
         l7_persistence_updates (bool | Unset): Replicate L7 persistence tables. Default: False.
-        multicast_interface (str | Unset): Linux interface name (1..15 characters, no '/', ':' or whitespace). Default:
-            'eth0'.
+        multicast_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
+            Default: 'eth0'.
         use_virtual_mac (bool | Unset): Use the CARP virtual MAC address. Default: False.
         revision (int | None | Unset):
         updated_at (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).

@@ -200,6 +200,9 @@ class HAController(Controller):
             float, Parameter(ge=1, le=60, description="Longest wait, seconds (1..60).")
         ] = 10,
     ) -> Response[PairStatus]:
+        if wait_in_sync is None and "wait_in_sync" in request.query_params:
+            # Litestar reads ``wait_in_sync=null`` as None; the document says an integer.
+            raise Malformed("wait_in_sync must be a non-negative integer (omit it not to wait)")
         engine = ctx_of(request).engine
         status, in_sync = await engine.status_in_sync(wait_in_sync, wait_s=timeout)
         return Response(status, headers={"HA-In-Sync": "true" if in_sync else "false"})

@@ -38,6 +38,8 @@ CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
 IGNORED_IN_WRITES = ("updated_at", "virtual_id_source")
 
 PATCH_OPERATIONS = ("patch_parameters", "patch_unit")
+# Optional integer query parameters whose lower bound Litestar leaves out of the document.
+OPTIONAL_MINIMUMS = {("list_history", "before"): 0, ("get_status", "wait_in_sync"): 0}
 WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
 RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)
 
@@ -220,14 +222,15 @@ def document(app: Litestar) -> dict[str, Any]:
             ok["links"] = links
         if op_id == "list_history":
             op["responses"]["200"]["links"] = copy.deepcopy(HISTORY_LINKS)
-            for param in op.get("parameters", []):
-                if param["name"] == "before":
-                    # Litestar drops ``ge=0`` from an optional parameter; absent means "newest".
-                    param["schema"] = {
-                        "type": "integer",
-                        "minimum": 0,
-                        "description": param["schema"].get("description", ""),
-                    }
+        for param in op.get("parameters", []):
+            minimum = OPTIONAL_MINIMUMS.get((str(op_id), str(param["name"])))
+            if minimum is not None:
+                # Litestar drops ``ge=`` from an optional parameter; absent means "not given".
+                param["schema"] = {
+                    "type": "integer",
+                    "minimum": minimum,
+                    "description": param["schema"].get("description", ""),
+                }
     return doc
 
 

@@ -29,13 +29,16 @@ PreferredServer = Annotated[
     Literal["none", "first", "second"],
     Meta(description="Unit that takes over whenever it is up, or none."),
 ]
+# One pattern in the OpenAPI document and in the server (ECMA-262 and Python agree on it): the
+# interface names Linux accepts that are also safe in a path, a shell and a log.
+INTERFACE_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$"
 InterfaceName = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=15,
-        pattern=r"^[^/:\s]+$",
-        description="Linux interface name (1..15 characters, no '/', ':' or whitespace).",
+        pattern=INTERFACE_PATTERN,
+        description="Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').",
     ),
 ]
 SyncThreshold = Annotated[
@@ -99,9 +102,9 @@ _INT_FIELDS = frozenset(
     }
 )
 _INTERFACE_FIELDS = frozenset({"update_interface", "multicast_interface"})
-_INTERFACE_RE = re.compile(r"[^/:\s]{1,15}")
+_INTERFACE_RE = re.compile(INTERFACE_PATTERN.removesuffix("$") + r"\Z")
 _BOOLEAN = "a boolean (true or false)"
-_INTERFACE = "an interface name of 1 to 15 characters without '/', ':' or whitespace"
+_INTERFACE = "an interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..')"
 _EXPECTED: dict[str, str] = {
     "ha_timeout": "one of 3, 6, 9, 12, 15",
     "initial_wait_time": "an integer from 0 to 180",

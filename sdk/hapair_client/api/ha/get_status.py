@@ -12,18 +12,13 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    wait_in_sync: int | None | Unset = UNSET,
+    wait_in_sync: int | Unset = UNSET,
     timeout: float | Unset = 10.0,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    json_wait_in_sync: int | None | Unset
-    if isinstance(wait_in_sync, Unset):
-        json_wait_in_sync = UNSET
-    else:
-        json_wait_in_sync = wait_in_sync
-    params["wait_in_sync"] = json_wait_in_sync
+    params["wait_in_sync"] = wait_in_sync
 
     params["timeout"] = timeout
 
@@ -84,7 +79,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    wait_in_sync: int | None | Unset = UNSET,
+    wait_in_sync: int | Unset = UNSET,
     timeout: float | Unset = 10.0,
 ) -> Response[PairStatus | Problem]:
     """The pair's status (the seed's icons)
@@ -94,7 +89,7 @@ def sync_detailed(
     `wait_in_sync`: whether the standby holds the active's revision).
 
     Args:
-        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        wait_in_sync (int | Unset): Wait until both units hold this revision.
         timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
@@ -120,7 +115,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    wait_in_sync: int | None | Unset = UNSET,
+    wait_in_sync: int | Unset = UNSET,
     timeout: float | Unset = 10.0,
 ) -> PairStatus | Problem | None:
     """The pair's status (the seed's icons)
@@ -130,7 +125,7 @@ def sync(
     `wait_in_sync`: whether the standby holds the active's revision).
 
     Args:
-        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        wait_in_sync (int | Unset): Wait until both units hold this revision.
         timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
@@ -151,7 +146,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    wait_in_sync: int | None | Unset = UNSET,
+    wait_in_sync: int | Unset = UNSET,
     timeout: float | Unset = 10.0,
 ) -> Response[PairStatus | Problem]:
     """The pair's status (the seed's icons)
@@ -161,7 +156,7 @@ async def asyncio_detailed(
     `wait_in_sync`: whether the standby holds the active's revision).
 
     Args:
-        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        wait_in_sync (int | Unset): Wait until both units hold this revision.
         timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
@@ -185,7 +180,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    wait_in_sync: int | None | Unset = UNSET,
+    wait_in_sync: int | Unset = UNSET,
     timeout: float | Unset = 10.0,
 ) -> PairStatus | Problem | None:
     """The pair's status (the seed's icons)
@@ -195,7 +190,7 @@ async def asyncio(
     `wait_in_sync`: whether the standby holds the active's revision).
 
     Args:
-        wait_in_sync (int | None | Unset): Wait until both units hold this revision.
+        wait_in_sync (int | Unset): Wait until both units hold this revision.
         timeout (float | Unset): Longest wait, seconds (1..60). Default: 10.0.
 
     Raises:
