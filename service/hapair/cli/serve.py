@@ -287,6 +287,20 @@ def cmd_serve(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    import re
+
+    from hapair.domain.parameters import INTERFACE_PATTERN
+
+    for flag, name in [("--shared-interface", ns.shared_interface)] + [
+        ("--interface", n) for n in ns.interface
+    ]:
+        if name and not re.fullmatch(INTERFACE_PATTERN.removesuffix("$"), name):
+            print(
+                f"hapair: {flag} {name!r}: an interface name is 1 to 15 of A-Z a-z 0-9 _ . - "
+                "(not '.' or '..')",
+                file=sys.stderr,
+            )
+            return 2
     if ns.shared_interface:
         from hapair.engine.vip import VipError, check_capabilities
 
