@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.pairs import Pair, Unit
-from tests.support import HapairFactory, poll
+from tests.support import poll
 
 CHECKS = [
     "partner-reachable",
@@ -23,14 +21,11 @@ CHECKS = [
 
 
 @pytest.fixture
-def pair(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Pair]:
-    p = Pair(hapair_factory, tmp_path)
-    try:
-        p.start_both()
-        poll(lambda: ready(p), timeout=10, what="every switchover check passes")
-        yield p
-    finally:
-        p.close()
+def pair(pair: Pair) -> Pair:
+    """conftest's pair, started, once every switchover check passes."""
+    pair.start_both()
+    poll(lambda: ready(pair), timeout=10, what="every switchover check passes")
+    return pair
 
 
 def ready(p: Pair) -> bool:
@@ -236,3 +231,25 @@ def test_wait_in_sync_bad_query_is_malformed(pair: Pair, params: dict[str, str])
     resp = pair.http.get(f"{pair.first.url}/api/v1/ha/status", params=params)
     assert resp.status_code == 400
     assert resp.json()["type"] == "urn:hapair:problem:malformed"
+
+
+def test_readme_automation_example_with_the_sdk(pair: Pair) -> None:
+    """The README's "write, wait until both units hold it, switch over" with the SDK."""
+    from hapair_client import AuthenticatedClient
+    from hapair_client.api.ha import get_status, patch_parameters
+    from hapair_client.api.ha import switchover as switchover_op
+    from hapair_client.models import HAParametersPatch, HAParametersResource, SwitchoverResult
+
+    token = pair.http.headers["Authorization"].removeprefix("Bearer ")
+    shared = AuthenticatedClient(base_url=pair.shared_url, token=token, timeout=15)
+    try:
+        written = patch_parameters.sync(client=shared, body=HAParametersPatch(ha_timeout=6))
+        assert isinstance(written, HAParametersResource)
+        reply = get_status.sync_detailed(client=shared, wait_in_sync=written.revision, timeout=10)
+        assert reply.headers["HA-In-Sync"] == "true"
+        poll(lambda: ready(pair), timeout=10, what="the standby reports the revision")
+        done = switchover_op.sync(client=shared)
+        assert isinstance(done, SwitchoverResult), done
+        assert (done.from_, done.to) == ("first", "second")
+    finally:
+        shared.get_httpx_client().close()
