@@ -8,8 +8,8 @@ from pathlib import Path
 
 from hapair.services.events import Events
 from hapair.store import keys
+from hapair.store.client import connect
 from hapair.store.events import EventStream
-from hapair.store.redis import connect
 from tests.support import RedisServer, poll
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from hapair.domain.parameters import HAParameters
 from hapair.engine import pairauth
-from hapair.store.redis import Store, connect
+from hapair.store.client import connect
+from hapair.store.redis import Store
 from tests.integration.pairs import Pair
 from tests.support import HapairFactory, RedisServer, children_of, pid_alive, poll
 

@@ -24,8 +24,8 @@ import pytest
 import redis
 
 from hapair.engine import pairauth
+from hapair.store.client import host_port
 from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, death_signal_preexec, free_port
-from hapair.store.redis import host_port
 from tests.integration.conftest import PARTNER_HOST, Unit, log_events, start_unit
 from tests.support import HapairFactory, RedisServer, poll
 

@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from hapair.store import keys
+from hapair.store.client import host_port
 from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, EmbeddedRedis, supports_tls
-from hapair.store.redis import host_port
 from hapair.store.urls import public_url
 from tests.integration.conftest import MERGE_PATCH, MakeUnit, Unit
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair

@@ -14,7 +14,8 @@ from hapair.metrics import Metrics
 from hapair.services.parameters import ParametersService
 from hapair.services.tokens import TokensService
 from hapair.settings import Settings
-from hapair.store.redis import Store, connect
+from hapair.store.client import connect
+from hapair.store.redis import Store
 from hapair.store.unitfile import UnitFiles
 
 

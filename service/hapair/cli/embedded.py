@@ -74,7 +74,7 @@ async def keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
     active. It runs on the event loop's thread: the parent-death signal of the child is tied
     to the thread that starts it.
     """
-    from hapair.store.redis import host_port
+    from hapair.store.client import host_port
     from hapair.store.urls import public_url
 
     while True:

@@ -162,7 +162,7 @@ def _prepare_unit(settings: Settings) -> Any:
     return files
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings) -> int:  # noqa: PLR0915 - linear wiring until bootstrap.py
     from hapair.api.auth import Authenticator
     from hapair.api.context import AppContext
     from hapair.app import create_app
@@ -174,8 +174,9 @@ async def _serve(settings: Settings) -> int:
     from hapair.services.parameters import ParametersService
     from hapair.services.tokens import TokensService
     from hapair.settings import events_limits
+    from hapair.store.client import connect
     from hapair.store.events import EventStream
-    from hapair.store.redis import Store, connect
+    from hapair.store.redis import Store
     from hapair.store.urls import public_url
 
     files = _prepare_unit(settings)

@@ -149,7 +149,8 @@ def _via_redis(ns: argparse.Namespace) -> int:
     from hapair.domain.errors import DomainError, StoreUnavailable
     from hapair.services.tokens import TokensService, item
     from hapair.store import tokens as token_store
-    from hapair.store.redis import Store, connect
+    from hapair.store.client import connect
+    from hapair.store.redis import Store
     from hapair.store.unitfile import UnitFiles
 
     url = ns.redis

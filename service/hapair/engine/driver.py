@@ -59,7 +59,8 @@ from hapair.engine.shared import SharedAddress
 from hapair.metrics import Metrics
 from hapair.services.events import Events
 from hapair.settings import Settings
-from hapair.store.redis import Snapshot, Store
+from hapair.store.parameters import Snapshot
+from hapair.store.redis import Store
 from hapair.store.unitfile import UnitFiles
 from hapair.store.urls import public_url
 

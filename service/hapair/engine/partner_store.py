@@ -15,8 +15,10 @@ import time
 from hapair.clock import utc_now
 from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
 from hapair.services.events import Events
+from hapair.store.client import connect, host_port
+from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
-from hapair.store.redis import ConflictEntry, Store, connect, host_port
+from hapair.store.redis import Store
 from hapair.store.urls import partner_store_url
 
 log = logging.getLogger("hapair.engine")

@@ -18,7 +18,8 @@ from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, Validat
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.services.events import Events
-from hapair.store.redis import Snapshot, Store
+from hapair.store.parameters import Snapshot
+from hapair.store.redis import Store
 
 _encode = msgspec.json.Encoder().encode
 
@@ -101,7 +102,7 @@ class ParametersService:
         The active unit is the only writer of its Redis, so it keeps what it last read or
         committed in memory and serves reads from there, as long as its role has not changed
         since (``role_epoch``) and its Redis answered the probe within the last second; after
-        that every Redis command fails at once (see ``Store._guarded``), so a Redis outage
+        that every Redis command fails at once (see ``Link.guard``), so a Redis outage
         answers 503 within about a second. Every other unit reads its Redis, which
         replication changes underneath it.
         """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from hapair.store import keys
-from hapair.store.redis import Store, guarded
+from hapair.store.redis import Store
 
 
 class TokenRecord(msgspec.Struct, kw_only=True):
@@ -41,23 +41,20 @@ def _decode(raw: bytes | str) -> TokenRecord | None:
 
 async def get(store: Store, digest: str) -> TokenRecord | None:
     """The record of a token, looked up by its digest."""
-    store.fail_fast_if_down()
-    async with guarded():
+    async with store.link.guard():
         raw = await store.client.hget(keys.TOKENS, digest)
     return None if raw is None else _decode(raw)
 
 
 async def add(store: Store, digest: str, record: TokenRecord) -> None:
     """Stores a token's record under its digest."""
-    store.fail_fast_if_down()
-    async with guarded():
+    async with store.link.guard():
         await store.client.hset(keys.TOKENS, digest, _encoder.encode(record))
 
 
 async def list_all(store: Store) -> list[TokenRecord]:
     """Every token record, oldest first."""
-    store.fail_fast_if_down()
-    async with guarded():
+    async with store.link.guard():
         raw = await store.client.hvals(keys.TOKENS)
     records = [r for r in map(_decode, raw) if r is not None]
     records.sort(key=lambda r: (r.created_at, r.id))
@@ -66,8 +63,7 @@ async def list_all(store: Store) -> list[TokenRecord]:
 
 async def remove(store: Store, token_id: str) -> bool:
     """Deletes the token with this id; False when there is none."""
-    store.fail_fast_if_down()
-    async with guarded():
+    async with store.link.guard():
         raw = await store.client.hgetall(keys.TOKENS)
         digests = [d for d, v in raw.items() if (r := _decode(v)) is not None and r.id == token_id]
         if not digests:

@@ -1,0 +1,115 @@
+"""The unit's Redis client: connecting, the fail-fast probe and the guarded call.
+
+Every concern module (parameters, conflicts, replication, tokens) sends its commands through
+one ``Link``, so a Redis failure is the domain's ``StoreUnavailable`` everywhere, and a Redis
+the probe knows is down fails at once instead of waiting out a socket timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlparse
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from hapair.domain.errors import StoreUnavailable
+
+SOCKET_TIMEOUT_S = 1.5
+DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
+CONNECT_TIMEOUT_S = 1.0
+
+
+@contextlib.asynccontextmanager
+async def guarded() -> AsyncIterator[None]:
+    """Turns any Redis failure into the domain's StoreUnavailable."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(f"the unit's Redis is unreachable: {type(exc).__name__}") from exc
+
+
+def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """An asyncio client with bounded timeouts, so Redis trouble is a quick 503, never a hang."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        max_connections=max_connections,
+        health_check_interval=0,
+        retry_on_timeout=False,
+        # One immediate retry (a pooled connection may have died with a Redis restart), no
+        # backoff: redis-py's default (3 retries, exponential backoff from 1 s) would turn an
+        # outage into multi-second waits instead of a quick 503.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """Host and port of a redis:// URL."""
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+class Link:
+    """One injected Redis client with the fail-fast probe in front of every command."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._last_ok = 0.0
+        self._probe: asyncio.Task[None] | None = None
+
+    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
+        """Pings Redis in the background so ``recently_ok`` knows whether it answers."""
+
+        async def run() -> None:
+            while True:
+                try:
+                    await asyncio.wait_for(self.client.ping(), timeout)
+                    self._last_ok = time.monotonic()
+                except (RedisError, OSError, TimeoutError):
+                    pass
+                await asyncio.sleep(interval)
+
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
+
+    async def stop_probe(self) -> None:
+        """Stops the background probe, if it runs."""
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+
+    def recently_ok(self, within: float = DOWN_AFTER_S) -> bool:
+        """Whether Redis answered the probe within the last ``within`` seconds."""
+        return time.monotonic() - self._last_ok < within
+
+    def fail_fast_if_down(self) -> None:
+        """StoreUnavailable at once while the probe knows Redis is down (see ``guard``)."""
+        if self._probe is not None and self._last_ok and not self.recently_ok():
+            raise StoreUnavailable(
+                f"the unit's Redis has not answered for more than {DOWN_AFTER_S:g} s"
+            )
+
+    def guard(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """``guarded()``, failing at once while the probe knows Redis is down.
+
+        Once the probe has gone ``DOWN_AFTER_S`` without an answer, a command would only wait
+        out its socket timeout (a hung Redis) before failing: answer 503 at once instead, so a
+        Redis outage shows as 503 well within 2 s. The probe notices Redis returning within
+        its interval (0.2 s).
+        """
+        self.fail_fast_if_down()
+        return guarded()
+
+    async def ping(self) -> bool:
+        """True when Redis answers."""
+        async with self.guard():
+            return bool(await self.client.ping())

@@ -1,0 +1,187 @@
+"""The HA parameters: revisioned compare-and-set, coalesced reads and the history.
+
+Every read-modify-write is one Lua script, so a reader never sees half a change and a change
+makes exactly one revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from hapair.domain.parameters import HAParameters
+from hapair.store import keys
+from hapair.store.client import Link
+
+_COMMIT = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur ~= tonumber(ARGV[1]) then
+  return {0, cur}
+end
+local new = cur + 1
+redis.call('SET', KEYS[1], new)
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], new, ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
+return {1, new}
+"""
+
+
+class StoredParameters(msgspec.Struct, kw_only=True):
+    """The current parameters as kept in Redis (the revision lives in its own key)."""
+
+    params: HAParameters
+    updated_at: str | None = None
+    commit_id: str | None = None
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    """One committed revision; ``id`` tells two units' revisions of the same number apart."""
+
+    revision: int
+    updated_at: str
+    actor: str
+    changes: dict[str, list[Any]]
+    params: HAParameters
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parameters at one revision."""
+
+    revision: int
+    params: HAParameters
+    updated_at: str | None
+
+
+_stored_decoder = msgspec.json.Decoder(StoredParameters)
+_entry_decoder = msgspec.json.Decoder(HistoryEntry)
+_encoder = msgspec.json.Encoder()
+
+
+class Parameters:
+    """The parameters, their revision and their history in one unit's Redis."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self._commit = link.client.register_script(_COMMIT)
+        # Read coalescing (see ``read``): callers waiting for the next MGET, and the task
+        # issuing MGETs one after another while there are callers waiting.
+        self._next_read: asyncio.Future[Snapshot] | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def stop_reader(self) -> None:
+        """Cancels the coalescing reader, if it runs."""
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def read(self) -> Snapshot:
+        """The current parameters; revision 0 (the defaults) before the first commit.
+
+        Concurrent readers share MGETs: a caller waits for the next MGET that starts after it
+        arrived (never one already on the wire), so it sees every write committed or
+        replicated before its call, as if it had read alone. Under load this turns N
+        concurrent reads into one Redis round trip, the biggest cost of a read. When the MGET
+        on the wire fails, the callers waiting for the next one fail with it (Redis was
+        unreachable while they waited), so a hung Redis costs at most one socket timeout.
+        """
+        self.link.fail_fast_if_down()  # rather than queue behind an MGET hanging on a dead Redis
+        waiter = self._next_read
+        if waiter is None:
+            waiter = self._next_read = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_batches())
+        return await asyncio.shield(waiter)
+
+    async def _read_batches(self) -> None:
+        """Serves the waiting readers with one MGET per batch until nobody waits."""
+        waiter: asyncio.Future[Snapshot] | None = None
+        try:
+            while (waiter := self._next_read) is not None:
+                self._next_read = None
+                try:
+                    snap = await self._read_once()
+                except Exception as exc:
+                    # Those who arrived while this read was failing get its error too rather
+                    # than a read of their own: with a hung Redis that would make them wait out
+                    # two socket timeouts instead of at most one.
+                    waiter.set_exception(exc)
+                    pending, self._next_read = self._next_read, None
+                    if pending is not None:
+                        pending.set_exception(exc)
+                else:
+                    waiter.set_result(snap)
+        finally:
+            for left in (waiter, self._next_read):
+                if left is not None and not left.done():
+                    left.cancel()
+
+    async def _read_once(self) -> Snapshot:
+        async with self.link.guard():
+            raw_rev, raw_params = await self.link.client.mget(keys.REVISION, keys.PARAMETERS)
+        if raw_params is None:
+            return Snapshot(revision=int(raw_rev or 0), params=HAParameters(), updated_at=None)
+        stored = _stored_decoder.decode(raw_params)
+        return Snapshot(
+            revision=int(raw_rev or 0), params=stored.params, updated_at=stored.updated_at
+        )
+
+    async def revision(self) -> int:
+        """The current revision only."""
+        async with self.link.guard():
+            raw = await self.link.client.get(keys.REVISION)
+        return int(raw or 0)
+
+    async def commit(
+        self,
+        *,
+        expected: int,
+        params: HAParameters,
+        changes: dict[str, list[Any]],
+        actor: str,
+        now: str,
+    ) -> int | None:
+        """Commits ``params`` as revision ``expected + 1`` if the revision is still ``expected``.
+
+        Returns:
+            The new revision, or None when another write got there first.
+        """
+        commit_id = uuid.uuid4().hex
+        stored = StoredParameters(params=params, updated_at=now, commit_id=commit_id)
+        entry = HistoryEntry(
+            revision=expected + 1,
+            updated_at=now,
+            actor=actor,
+            changes=changes,
+            params=params,
+            id=commit_id,
+        )
+        async with self.link.guard():
+            ok, revision = await self._commit(
+                keys=[keys.REVISION, keys.PARAMETERS, keys.HISTORY],
+                args=[expected, _encoder.encode(stored), _encoder.encode(entry), keys.HISTORY_KEEP],
+            )
+        return int(revision) if int(ok) == 1 else None
+
+    async def history(self, *, limit: int, before: int | None) -> list[HistoryEntry]:
+        """Newest first, revisions strictly below ``before`` when given."""
+        top: str | int = "+inf" if before is None else f"({before}"
+        async with self.link.guard():
+            raw = await self.link.client.zrevrangebyscore(
+                keys.HISTORY, top, "-inf", start=0, num=limit
+            )
+        return [_entry_decoder.decode(item) for item in raw]  # type: ignore[arg-type]
+
+    async def at_revision(self, revision: int) -> HistoryEntry | None:
+        """The history entry of one revision, if it is still kept."""
+        async with self.link.guard():
+            raw = await self.link.client.zrangebyscore(keys.HISTORY, revision, revision)
+        return _entry_decoder.decode(raw[0]) if raw else None  # type: ignore[arg-type]
