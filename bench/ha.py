@@ -10,7 +10,8 @@ Run from the repository root: ``python -m bench.ha [--writes 300] [--failovers 3
 - failover: ``ha_timeout`` 3, kill -9 of the active, time until the shared address answers
   from the other unit; the killed unit is restarted (it comes back standby) and the next kill
   goes the other way.
-- start: ``hapair serve`` with a fresh data dir (embedded Redis) until ``/readyz`` is 200.
+- start: ``hapair serve`` with a fresh data dir (embedded Redis) until ``/readyz`` is 200
+  (``bench/start.py``, which also runs alone with more starts).
 - Redis down: a lone unit on an external redis-server; the latency of the 503 when that Redis
   is killed and when it is frozen (SIGSTOP: the harder case, a hang rather than a refusal),
   and the time back to 200 once it returns.
@@ -25,7 +26,6 @@ import json
 import os
 import secrets
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -44,6 +44,7 @@ from bench.common import (
     start_redis,
     wait_http,
 )
+from bench.start import bench_start
 from hapair.store import keys
 from hapair.store.embedded import free_port
 
@@ -204,31 +205,6 @@ def bench_failover(pair: PairBench, rounds: int) -> None:
         f"  shared address answered by the new active after: "
         f"{', '.join(f'{t:.2f}' for t in times)} s; max {max(times):.2f} s "
         f"(target <= 4.00 s) {'OK' if max(times) <= 4.0 else 'MISSED'}"
-    )
-
-
-def bench_start(procs: Procs, rounds: int) -> None:
-    times = []
-    for i in range(rounds):
-        port = free_port(SHARED)
-        args = hapair_args(
-            procs.dir / f"start-{i}",
-            mode="first",
-            listen=f"{FIRST}:{port}",
-            partner=f"{SECOND}:{port}",
-            shared=f"{SHARED}:{port}",
-            pair_key=secrets.token_hex(16),
-            token="t-" + secrets.token_hex(8),
-        )
-        start = time.monotonic()
-        proc = procs.start(f"start-{i}", args)
-        wait_http(f"http://{FIRST}:{port}/readyz", proc)
-        times.append(time.monotonic() - start)
-        proc.stop()
-    print(f"start (fresh data dir, embedded Redis) to /readyz 200, {rounds} rounds:")
-    print(
-        f"  {', '.join(f'{t:.2f}' for t in times)} s; median {statistics.median(times):.2f} s, "
-        f"max {max(times):.2f} s (target < 3 s) {'OK' if max(times) < 3 else 'MISSED'}"
     )
 
 

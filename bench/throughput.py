@@ -14,6 +14,10 @@ throughput and says where a ratio comes from.
   uvicorn with uvloop and httptools (as hapair serves too), over its own redis-server (the same
   bundled binary and persistence settings).
 
+With ``--without-fastpath``, a second lone unit started with ``HAPAIR_FASTPATH=off`` (every
+request through Litestar's router, as before ``api/fastpath.py``) is measured in the same
+rounds: its own parameters / healthz ratio, side by side with the unit as it runs.
+
 Writes are ``PATCH`` merge patches whose value changes on every request (so each one commits a
 revision); neither side has a replica, so neither waits for one.
 """
@@ -48,6 +52,8 @@ GET_H = "hapair GET /api/v1/ha/parameters"
 GET_A = "fastapi GET /api/v1/ha/parameters"
 PATCH_H = "hapair PATCH /api/v1/ha/parameters"
 PATCH_A = "fastapi PATCH /api/v1/ha/parameters"
+HEALTH_P = "plain GET /healthz"
+GET_P = "plain GET /api/v1/ha/parameters"
 
 
 @dataclass
@@ -74,13 +80,15 @@ class Case:
         )
 
 
-def start_hapair(procs: Procs, token: str) -> tuple[Proc, str, str]:
+def start_hapair(
+    procs: Procs, token: str, name: str = "hapair", env: dict[str, str] | None = None
+) -> tuple[Proc, str, str]:
     """A lone unit (active, embedded Redis); returns it, its direct and its shared URL."""
     port = free_port("127.0.0.10")
     proc = procs.start(
-        "hapair",
+        name,
         hapair_args(
-            procs.dir / "unit",
+            procs.dir / name,
             mode="first",
             listen=f"127.0.0.11:{port}",
             partner=f"127.0.0.12:{port}",
@@ -88,6 +96,7 @@ def start_hapair(procs: Procs, token: str) -> tuple[Proc, str, str]:
             pair_key=secrets.token_hex(16),
             token=token,
         ),
+        env,
     )
     direct, shared = f"http://127.0.0.11:{port}", f"http://127.0.0.10:{port}"
     wait_http(f"{direct}/readyz", proc)
@@ -152,6 +161,14 @@ def report(cases: list[Case], ns: argparse.Namespace) -> None:
         f"  cpu per request: healthz {by[HEALTH].median('cpu_us_per_req'):.0f} us, "
         f"parameters {by[GET_H].median('cpu_us_per_req'):.0f} us"
     )
+    if GET_P in by:
+        print(
+            verdict(
+                "  without the fast path (plain: HAPAIR_FASTPATH=off)", ratio(GET_P, HEALTH_P), 0.90
+            )
+            + f"  (cpu per request: healthz {by[HEALTH_P].median('cpu_us_per_req'):.0f} us, "
+            f"parameters {by[GET_P].median('cpu_us_per_req'):.0f} us)"
+        )
     for what, ours, theirs in (("reads", GET_H, GET_A), ("writes", PATCH_H, PATCH_A)):
         if theirs in by:
             cpu = ratio(theirs, ours, "cpu_us_per_req")
@@ -170,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--skip-alt", action="store_true", help="only hapair's own ratio")
     parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument(
+        "--without-fastpath",
+        action="store_true",
+        help="also a unit without the fast path of GET parameters (HAPAIR_FASTPATH=off)",
+    )
     ns = parser.parse_args(argv)
     if not wrk_available():
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -184,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             Case(Series(HEALTH), direct + "/healthz", unit),
             Case(Series(GET_H), direct + PARAMS, unit, auth),
         ]
+        if ns.without_fastpath:
+            plain, plain_direct, _ = start_hapair(
+                procs, token, "hapair-plain", {"HAPAIR_FASTPATH": "off"}
+            )
+            cases += [
+                Case(Series(HEALTH_P), plain_direct + "/healthz", plain),
+                Case(Series(GET_P), plain_direct + PARAMS, plain, auth),
+            ]
         if not ns.skip_alt:
             alt, alt_url = start_alt(procs, token)
             sanity(alt_url, alt_url, auth)

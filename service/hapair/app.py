@@ -14,7 +14,7 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from hapair import __version__
-from hapair.api import docs, internal, ops
+from hapair.api import docs, fastpath, internal, ops
 from hapair.api.allow import fix_allow_header
 from hapair.api.auth import before_api_request
 from hapair.api.context import AppContext
@@ -163,8 +163,13 @@ def create_app(ctx: AppContext) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    handler = app.asgi_handler
+    if fastpath.enabled():
+        # GET /api/v1/ha/parameters without Litestar's per-request machinery (SPEC 7 ratio to
+        # /healthz); everything else, every refusal included, goes on to Litestar.
+        handler = fastpath.fast_parameters(app)(handler)
     # Around the whole ASGI handler, not as route middleware: unknown paths (404) and wrong
     # methods (405) never reach route middleware, and they must be counted too.
-    app.asgi_handler = metrics_middleware(ctx.metrics)(app.asgi_handler)
+    app.asgi_handler = metrics_middleware(ctx.metrics)(handler)
     ctx.engine.app = app
     return app

@@ -1,0 +1,206 @@
+"""A fast path for ``GET /api/v1/ha/parameters``, in front of Litestar's router.
+
+Why it exists: SPEC 7 wants the parameters read at >= 90 % of the same server's ``/healthz``
+throughput. The read itself is served from memory on the active (``ParametersService``), so
+what separated it from ``/healthz`` was Litestar's per-request machinery: building the header
+object in the API's ``before_request`` hook, parsing the handler's arguments, turning the
+handler's ``Response`` into an ASGI response (bench/README.md has the profile and the figures).
+
+What it must mirror: for the requests it answers, exactly what Litestar answers: same status,
+headers and body, and the same metrics label (``scope["path_template"]`` set from Litestar's own
+route, counted by the metrics middleware around it). It writes no rule of its own; it runs the
+same code as the routed request:
+
+- the token and role check is ``api.auth.authorize`` (the ``Authenticator``), the place check
+  ``api.serving.served_here``, both with the route's registered handler (its ``opt``);
+- the answer is the route handler's own function (``HAController.get_parameters``: the
+  ``ParametersService`` read with its cache, the pre-encoded body, the ``ETag``); only its
+  ``Response`` of bytes is sent here as two ASGI messages, as Litestar sends it.
+
+It answers only ``GET`` of exactly that path, without a query string, with one
+``Authorization`` header and no conditional (``If-*``) header, when all of the above pass.
+Everything else goes on to Litestar unchanged, every refusal included (401, 403, 409
+``ha-disabled``, 503 ``store-unavailable``: a ``DomainError`` here means "let Litestar
+answer", and Litestar runs the same checks and read again and maps the error as always; any
+other exception is logged once, event ``fastpath``, and handed on the same way), as do
+``HEAD``, conditional requests and any query parameter.
+
+``HAPAIR_FASTPATH=off`` in the environment leaves it out of the app. It exists only for
+comparisons: ``tests/integration/test_fastpath.py`` checks a unit with the fast path against
+one without it, answer by answer, and ``python -m bench.throughput --without-fastpath``
+measures both; it is not a setting to run a unit with.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from litestar import Litestar, Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from hapair.api.auth import authorize, before_api_request
+from hapair.api.serving import served_here
+from hapair.domain.errors import DomainError
+
+PATH = "/api/v1/ha/parameters"
+ENV = "HAPAIR_FASTPATH"
+
+log = logging.getLogger("hapair.api")
+
+
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """False only when ``HAPAIR_FASTPATH=off`` (the comparison unit of the test and bench)."""
+    return environ.get(ENV, "on") != "off"
+
+
+class _Connection:
+    """What ``authorize`` and ``served_here`` read of a connection, without Litestar's
+    ``Headers`` (a multidict of every header, built per request): the scope, the app, and the
+    one header they read."""
+
+    __slots__ = ("app", "headers", "scope")
+
+    def __init__(self, scope: Scope, app: Litestar, authorization: str) -> None:
+        self.scope = scope
+        self.app = app
+        self.headers = {"authorization": authorization}
+
+
+def _route(app: Litestar) -> tuple[HTTPRouteHandler, str]:
+    """The registered GET handler of ``PATH`` (with its layered ``opt``) and its template."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path == PATH:
+            handler, _kwargs = route.route_handler_map["GET"]
+            return handler, route.path_format
+    raise LookupError(f"no GET route {PATH}")
+
+
+def _authorization(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The one ``Authorization`` value; None when absent, repeated, or with an ``If-*``."""
+    found: bytes | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                return None
+            found = value
+        elif name.startswith(b"if-"):
+            return None
+    return None if found is None else found.decode("latin-1")
+
+
+def _not_mirrored(handler: HTTPRouteHandler) -> str | None:
+    """What of the route's Litestar configuration this module would not reproduce, if any.
+
+    It runs the API router's ``before_request`` steps for a body-less read (``authorize``,
+    ``served_here``) and the handler; guards, middleware, dependencies, after-request hooks,
+    layered response headers or cookies, or a body media check would be skipped.
+    """
+    layers = handler.ownership_layers
+    if handler.resolve_before_request() is not before_api_request:
+        return "a before_request hook other than before_api_request"
+    if handler.opt.get("media") is not None:
+        return "a body media type check"
+    if handler.resolve_guards() or handler.resolve_middleware() or handler.resolve_dependencies():
+        return "guards, middleware or dependencies"
+    if any(getattr(layer, "after_request", None) for layer in layers):
+        return "an after_request hook"
+    if handler.resolve_after_response() is not None:
+        return "an after_response hook"
+    if handler.resolve_response_headers() or handler.resolve_response_cookies():
+        return "layered response headers or cookies"
+    return None
+
+
+def fast_parameters(app: Litestar) -> Any:
+    """ASGI middleware factory: wrap ``app.asgi_handler`` (inside the metrics middleware).
+
+    When the route has gained something this module does not reproduce, the factory returns
+    the app unchanged (and says so in the log): every request then goes through Litestar.
+    """
+    handler, template = _route(app)
+    reason = _not_mirrored(handler)
+    if reason is not None:
+        log.warning(
+            "no fast path for GET %s: the route has %s", PATH, reason, extra={"event": "fastpath"}
+        )
+        return lambda next_app: next_app
+    fn = handler.fn
+    status = handler.status_code
+    failed: list[bool] = []
+
+    def factory(next_app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] != "http"  # type: ignore[comparison-overlap]
+                or scope["path"] != PATH
+                or scope["method"] != "GET"  # type: ignore[typeddict-item]
+                or scope["query_string"]
+            ):
+                await next_app(scope, receive, send)
+                return
+            authorization = _authorization(scope["headers"])
+            if authorization is None and app.state.ctx.auth.enabled:
+                await next_app(scope, receive, send)
+                return
+            scope["route_handler"] = handler
+            connection = cast(
+                "ASGIConnection[Any, Any, Any, Any]",
+                _Connection(scope, app, authorization or ""),
+            )
+            try:
+                await authorize(connection)
+                await served_here(connection, handler)
+                response = await fn(Request(scope, receive, send))  # bound to its controller
+            except DomainError:  # a refusal (401, 403, 409, 503): Litestar answers it
+                await next_app(scope, receive, send)
+                return
+            except Exception:  # a bug here: said once in the log, and Litestar answers
+                if not failed:
+                    failed.append(True)
+                    log.exception("fast path failed; Litestar answers", extra={"event": "fastpath"})
+                await next_app(scope, receive, send)
+                return
+            if not _plain(response):
+                await next_app(scope, receive, send)
+                return
+            scope["path_template"] = template
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code or status,
+                    "headers": _headers(response),
+                }
+            )
+            await send({"type": "http.response.body", "body": response.content, "more_body": False})
+
+        return middleware
+
+    return factory
+
+
+def _plain(response: object) -> bool:
+    """A ``Response`` this module can send as Litestar would: bytes, no cookies or tasks."""
+    return (
+        isinstance(response, Response)
+        and isinstance(response.content, bytes)
+        and not response.cookies
+        and response.background is None
+        and isinstance(response.media_type, str)
+    )
+
+
+def _headers(response: Response[Any]) -> list[tuple[bytes, bytes]]:
+    """The headers Litestar's ``ASGIResponse`` sends for a bytes body, in its order: the
+    handler's, then content type and length."""
+    out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    out += [
+        (b"content-type", str(response.media_type).encode("latin-1")),
+        (b"content-length", str(len(response.content)).encode("latin-1")),
+    ]
+    return out
