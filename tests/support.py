@@ -326,6 +326,18 @@ class HapairProcess:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+class NsHapairProcess(HapairProcess):
+    """``hapair serve`` inside a network namespace (``ip netns exec`` execs: same pid)."""
+
+    def __init__(self, prefix: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefix = prefix
+
+    @property
+    def command(self) -> list[str]:
+        return [*self.prefix, *super().command]
+
+
 class HapairFactory:
     """Starts hapair processes for one test and terminates all of them at teardown."""
 

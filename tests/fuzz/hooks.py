@@ -31,14 +31,12 @@ import os
 from typing import Any
 
 import httpx
+import msgspec
 import schemathesis
 
-DEFAULTS: dict[str, Any] = {
-    "l4_sync_threshold": 3,
-    "l4_sync_period": 50,
-    "hard_reboot_on_link_failure": False,
-    "preferred_server": "none",
-}
+from hapair.domain.parameters import HAParameters
+
+DEFAULTS: dict[str, Any] = msgspec.structs.asdict(HAParameters())
 WRITES = {"replace_parameters", "patch_parameters", "rollback_parameters"}
 
 

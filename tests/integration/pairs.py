@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,35 @@ from tests.support import HapairFactory, HapairProcess, poll
 FIRST_HOST = "127.0.0.11"
 SECOND_HOST = "127.0.0.12"
 SHARED_HOST = "127.0.0.10"
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
+
+
+def pair_certificate(directory: Path) -> tuple[str, str, str]:
+    """A test CA and a server certificate it signs for the pair's three IPs: (cert, key, CA).
+
+    Needs ``openssl`` on PATH (callers skip without it).
+    """
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", str(ca_key), "-out", str(ca), "-subj", "/CN=hapair-test-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hapair-unit",
+        "-CA", str(ca), "-CAkey", str(ca_key),
+        "-addext", f"subjectAltName=IP:{SHARED_HOST},IP:{FIRST_HOST},IP:{SECOND_HOST}",
+        "-addext", "basicConstraints=critical,CA:FALSE",
+        "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+        "-addext", "extendedKeyUsage=serverAuth",
+    )  # fmt: skip
+    return str(cert), str(key), str(ca)
 
 
 class Unit:

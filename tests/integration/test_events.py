@@ -16,7 +16,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from tests.integration.conftest import ADMIN_TOKEN, PARAMS, Unit, problem, start_unit
+from tests.integration.conftest import ADMIN_TOKEN, PARAMS, MakePair, Unit, problem, start_unit
 from tests.integration.pairs import Pair
 from tests.support import HapairFactory, poll
 
@@ -311,49 +311,46 @@ def test_events_slow_client_is_disconnected_and_never_slows_writes(
 
 
 def test_events_standby_direct_address_sees_write_and_survivor_keeps_history(
-    hapair_factory: HapairFactory, tmp_path: Path
+    make_pair: MakePair,
 ) -> None:
-    pair = Pair(hapair_factory, tmp_path, heartbeat=0.3)
+    pair = make_pair(heartbeat=0.3)
+    pair.start_both()
+    r = pair.http.patch(f"{pair.shared_url}{PARAMS}", json={"ha_timeout": 3})
+    assert r.status_code == 200, r.text
+    f = Follower(pair.second.url, token=pair.token)  # the standby's direct address
     try:
-        pair.start_both()
-        r = pair.http.patch(f"{pair.shared_url}{PARAMS}", json={"ha_timeout": 3})
-        assert r.status_code == 200, r.text
-        f = Follower(pair.second.url, token=pair.token)  # the standby's direct address
-        try:
-            seen = [_shared_patch(pair, n) for n in (4, 5)]
-            f.wait_revisions(seen)
-        finally:
-            f.close()
-        last_id = [e.id for e in f.events if e.event == "revision"][-1]
-        assert last_id is not None
-        missed = [_shared_patch(pair, n) for n in (6, 7)]
-        # replication is asynchronous: before the kill, the standby's Redis holds the events
-        probe = Follower(pair.second.url, token=pair.token, params={"since": last_id})
-        try:
-            probe.wait_revisions(missed)
-        finally:
-            probe.close()
-        pair.first.kill9()
-        pair.wait_roles({"second": "active"}, via=pair.second, timeout=15)
-        g = Follower(pair.second.url, token=pair.token, last_id=last_id)
-        try:
-            g.wait_revisions(missed)
-            live = _shared_patch(pair, 8)
-            g.wait_revisions([*missed, live], timeout=10)
-            assert g.revisions() == [*missed, live]
-            # the survivor's own role change, written by it once its Redis is the master
-            poll(
-                lambda: any(
-                    d["unit"] == "second" and d["to"] == "active" and d["cause"] == "partner-lost"
-                    for d in g.of("role")
-                ),
-                timeout=5,
-                what="second's role event (partner-lost)",
-            )
-        finally:
-            g.close()
+        seen = [_shared_patch(pair, n) for n in (4, 5)]
+        f.wait_revisions(seen)
     finally:
-        pair.close()
+        f.close()
+    last_id = [e.id for e in f.events if e.event == "revision"][-1]
+    assert last_id is not None
+    missed = [_shared_patch(pair, n) for n in (6, 7)]
+    # replication is asynchronous: before the kill, the standby's Redis holds the events
+    probe = Follower(pair.second.url, token=pair.token, params={"since": last_id})
+    try:
+        probe.wait_revisions(missed)
+    finally:
+        probe.close()
+    pair.first.kill9()
+    pair.wait_roles({"second": "active"}, via=pair.second, timeout=15)
+    g = Follower(pair.second.url, token=pair.token, last_id=last_id)
+    try:
+        g.wait_revisions(missed)
+        live = _shared_patch(pair, 8)
+        g.wait_revisions([*missed, live], timeout=10)
+        assert g.revisions() == [*missed, live]
+        # the survivor's own role change, written by it once its Redis is the master
+        poll(
+            lambda: any(
+                d["unit"] == "second" and d["to"] == "active" and d["cause"] == "partner-lost"
+                for d in g.of("role")
+            ),
+            timeout=5,
+            what="second's role event (partner-lost)",
+        )
+    finally:
+        g.close()
 
 
 def _shared_patch(pair: Pair, n: int) -> int:

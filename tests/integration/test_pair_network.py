@@ -17,24 +17,12 @@ import httpx
 import pytest
 
 from tests.netns import PairNetwork, VethLink, Which, netns_available
-from tests.support import HapairFactory, HapairProcess, poll
+from tests.support import HapairFactory, HapairProcess, NsHapairProcess, poll
 
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(netns_available() is not None, reason=str(netns_available())),
 ]
-
-
-class NsHapairProcess(HapairProcess):
-    """``hapair serve`` inside a network namespace (``ip netns exec`` keeps the pid)."""
-
-    def __init__(self, prefix: list[str], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.prefix = prefix
-
-    @property
-    def command(self) -> list[str]:
-        return [*self.prefix, *super().command]
 
 
 def _events(proc: HapairProcess) -> list[dict[str, Any]]:
@@ -207,41 +195,42 @@ def test_hard_reboot_on_link_failure_ends_pacified(
         )
         direct, shared = f"http://127.0.0.11:{port}", f"http://127.0.0.10:{port}"
         proc.wait_ready(direct)
-        c = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=3)
-        poll(
-            lambda: c.get(f"{direct}/api/v1/unit").status_code == 200 and _shared_up(c, shared),
-            timeout=10,
-        )
-        resp = c.patch(f"{shared}/api/v1/ha/parameters", json={"hard_reboot_on_link_failure": True})
-        assert resp.status_code == 200, resp.text
-        # refused together with a preferred server
-        bad = c.patch(f"{shared}/api/v1/ha/parameters", json={"preferred_server": "first"})
-        assert bad.status_code == 422
-        assert {e["pointer"] for e in bad.json()["errors"]} == {
-            "/hard_reboot_on_link_failure",
-            "/preferred_server",
-        }
-        first_boot = c.get(f"{direct}/api/v1/unit").json()
-        assert first_boot["boots_in_window"] == 1
-        link.set_down()
-        assert link.operstate() != "up"
-        # the link stays down: the unit reboots until it is pacified (more than 3 boots)
-        unit = poll(
-            lambda: (u := c.get(f"{direct}/api/v1/unit").json())["pacified"] and u,
-            timeout=20,
-            what="pacified",
-        )
-        assert unit["boots_in_window"] == 4
-        assert unit["boot_id"] != first_boot["boot_id"]
-        status = c.get(f"{direct}/api/v1/ha/status").json()
-        me = next(u for u in status["units"] if u["name"] == "first")
-        assert (me["role"], me["icon"]) == ("pacified", "blue")
-        reboots = [e for e in _events(proc) if e.get("event") == "link-failure"]
-        assert len(reboots) == 3
-        assert any(
-            e.get("event") == "role-change" and e.get("to") == "active" for e in _events(proc)
-        )
-        c.close()
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=3) as c:
+            poll(
+                lambda: c.get(f"{direct}/api/v1/unit").status_code == 200 and _shared_up(c, shared),
+                timeout=10,
+            )
+            resp = c.patch(
+                f"{shared}/api/v1/ha/parameters", json={"hard_reboot_on_link_failure": True}
+            )
+            assert resp.status_code == 200, resp.text
+            # refused together with a preferred server
+            bad = c.patch(f"{shared}/api/v1/ha/parameters", json={"preferred_server": "first"})
+            assert bad.status_code == 422
+            assert {e["pointer"] for e in bad.json()["errors"]} == {
+                "/hard_reboot_on_link_failure",
+                "/preferred_server",
+            }
+            first_boot = c.get(f"{direct}/api/v1/unit").json()
+            assert first_boot["boots_in_window"] == 1
+            link.set_down()
+            assert link.operstate() != "up"
+            # the link stays down: the unit reboots until it is pacified (more than 3 boots)
+            unit = poll(
+                lambda: (u := c.get(f"{direct}/api/v1/unit").json())["pacified"] and u,
+                timeout=20,
+                what="pacified",
+            )
+            assert unit["boots_in_window"] == 4
+            assert unit["boot_id"] != first_boot["boot_id"]
+            status = c.get(f"{direct}/api/v1/ha/status").json()
+            me = next(u for u in status["units"] if u["name"] == "first")
+            assert (me["role"], me["icon"]) == ("pacified", "blue")
+            reboots = [e for e in _events(proc) if e.get("event") == "link-failure"]
+            assert len(reboots) == 3
+            assert any(
+                e.get("event") == "role-change" and e.get("to") == "active" for e in _events(proc)
+            )
 
 
 def _shared_up(c: httpx.Client, shared: str) -> bool:

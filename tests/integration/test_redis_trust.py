@@ -23,8 +23,8 @@ from hapair.store import keys
 from hapair.store.client import host_port
 from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, EmbeddedRedis, supports_tls
 from hapair.store.urls import public_url
-from tests.integration.conftest import MERGE_PATCH, MakeUnit, Unit
-from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair
+from tests.integration.conftest import MERGE_PATCH, MakePair, MakeUnit, Unit
+from tests.integration.pairs import pair_certificate
 from tests.support import HapairFactory, children_of, poll, process_name
 
 UNIT = "/api/v1/unit"
@@ -212,90 +212,62 @@ def test_redis_server_argv_names_only_the_config_file(tmp_path: Path) -> None:
 DEBIAN_REDIS = "/usr/bin/redis-server"
 
 
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
-
-
-def _pair_certificate(tmp_path: Path) -> tuple[str, str, str]:
-    """A CA and a server certificate (serverAuth only) it signs for the pair's IPs."""
-    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca.key"
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-keyout", str(ca_key), "-out", str(ca), "-subj", "/CN=redis-trust-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    )  # fmt: skip
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hapair-unit",
-        "-CA", str(ca), "-CAkey", str(ca_key),
-        "-addext", f"subjectAltName=IP:{SHARED_HOST},IP:{FIRST_HOST},IP:{SECOND_HOST}",
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "extendedKeyUsage=serverAuth",
-    )  # fmt: skip
-    return str(cert), str(key), str(ca)
-
-
 @pytest.mark.skipif(
     not (os.access(DEBIAN_REDIS, os.X_OK) and supports_tls(DEBIAN_REDIS))
     or shutil.which("openssl") is None,
     reason="needs a redis-server built with TLS at /usr/bin/redis-server and openssl",
 )
 def test_pair_replicates_over_tls_with_tls_redis_server(
-    hapair_factory: HapairFactory, tmp_path: Path
+    make_pair: MakePair, tmp_path: Path
 ) -> None:
-    cert, key, ca = _pair_certificate(tmp_path)
+    cert, key, ca = pair_certificate(tmp_path)
     flags = ["--tls-ca", ca, "--redis-server", DEBIAN_REDIS]
-    pair = Pair(hapair_factory, tmp_path, tls=(cert, key), extra={"first": flags, "second": flags})
-    try:
-        pair.start_both()
-        resp = pair.patch({"initial_wait_time": 4})
-        assert resp.status_code == 200, resp.text
-        assert resp.headers["HA-Partner-Acknowledged"] == "true"  # WAIT: the replica has it
-        assert pair.params(pair.second)["initial_wait_time"] == 4
+    pair = make_pair(tls=(cert, key), extra={"first": flags, "second": flags})
+    pair.start_both()
+    resp = pair.patch({"initial_wait_time": 4})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["HA-Partner-Acknowledged"] == "true"  # WAIT: the replica has it
+    assert pair.params(pair.second)["initial_wait_time"] == 4
 
-        standby_dir = tmp_path / "second"
-        runtime = json.loads((standby_dir / "runtime.json").read_text())
-        host, port = host_port(str(runtime["redis_url"]))
-        password = (standby_dir / "redis" / PASSWORD_FILE).read_text().strip()
-        # Redis speaks TLS only: a cleartext client gets nothing from either unit
-        for data_dir in (tmp_path / "first", standby_dir):
-            run = json.loads((data_dir / "runtime.json").read_text())
-            plain_host, plain_port = host_port(str(run["redis_url"]))
-            with (
-                redis.Redis(
-                    host=plain_host,
-                    port=plain_port,
-                    username=REDIS_USER,
-                    password=password,
-                    socket_timeout=2,
-                    socket_connect_timeout=2,
-                ) as plain,
-                pytest.raises(redis.ConnectionError),
-            ):
-                plain.ping()
-        # over TLS, verified against the pair's CA: the standby replicates from the active
-        with redis.Redis(
-            host=host,
-            port=port,
-            username=REDIS_USER,
-            password=password,
-            ssl=True,
-            ssl_ca_certs=ca,
-            ssl_check_hostname=False,
-            socket_timeout=3,
-        ) as standby:
-            info = standby.info("replication")
-            assert info["role"] == "slave", info
-            assert info["master_link_status"] == "up", info
-        log = (standby_dir / "redis" / "redis.log").read_text()
-        assert "MASTER <-> REPLICA sync: Finished with success" in log
-        for unit in (pair.first, pair.second):
-            assert unit.proc is not None
-            assert password not in unit.proc.log_text()
-    finally:
-        pair.close()
+    standby_dir = tmp_path / "second"
+    runtime = json.loads((standby_dir / "runtime.json").read_text())
+    host, port = host_port(str(runtime["redis_url"]))
+    password = (standby_dir / "redis" / PASSWORD_FILE).read_text().strip()
+    # Redis speaks TLS only: a cleartext client gets nothing from either unit
+    for data_dir in (tmp_path / "first", standby_dir):
+        run = json.loads((data_dir / "runtime.json").read_text())
+        plain_host, plain_port = host_port(str(run["redis_url"]))
+        with (
+            redis.Redis(
+                host=plain_host,
+                port=plain_port,
+                username=REDIS_USER,
+                password=password,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+            ) as plain,
+            pytest.raises(redis.ConnectionError),
+        ):
+            plain.ping()
+    # over TLS, verified against the pair's CA: the standby replicates from the active
+    with redis.Redis(
+        host=host,
+        port=port,
+        username=REDIS_USER,
+        password=password,
+        ssl=True,
+        ssl_ca_certs=ca,
+        ssl_check_hostname=False,
+        socket_timeout=3,
+    ) as standby:
+        info = standby.info("replication")
+        assert info["role"] == "slave", info
+        assert info["master_link_status"] == "up", info
+    log = (standby_dir / "redis" / "redis.log").read_text()
+    assert "MASTER <-> REPLICA sync: Finished with success" in log
+    for unit in (pair.first, pair.second):
+        assert unit.proc is not None
+        assert password not in unit.proc.log_text()
 
 
 def test_heartbeat_advertises_redis_url_without_credentials(

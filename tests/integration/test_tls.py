@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,8 @@ from hapair.engine.messages import Heartbeat
 from hapair.engine.partner import PartnerError, partner_client_for
 from hapair.settings import Settings
 from hapair.store.embedded import free_port
-from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair
+from tests.integration.conftest import MakePair
+from tests.integration.pairs import Pair, pair_certificate
 from tests.support import HapairFactory, poll
 
 pytestmark = [
@@ -26,40 +26,14 @@ pytestmark = [
 ]
 
 
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
-
-
-def _certificate(tmp_path: Path) -> tuple[str, str, str]:
-    """A test CA and a certificate it signs for the pair's three IPs: (cert, key, CA file)."""
-    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca.key"
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-keyout", str(ca_key), "-out", str(ca), "-subj", "/CN=hapair-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    )  # fmt: skip
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hapair-unit",
-        "-CA", str(ca), "-CAkey", str(ca_key),
-        "-addext", f"subjectAltName=IP:{SHARED_HOST},IP:{FIRST_HOST},IP:{SECOND_HOST}",
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
-        "-addext", "extendedKeyUsage=serverAuth",
-    )  # fmt: skip
-    return str(cert), str(key), str(ca)
-
-
-def _tls_pair(hapair_factory: HapairFactory, tmp_path: Path) -> tuple[Pair, str]:
-    cert, key, ca = _certificate(tmp_path)
+def _tls_pair(make_pair: MakePair, tmp_path: Path) -> tuple[Pair, str]:
+    cert, key, ca = pair_certificate(tmp_path)
     extra = {name: ["--tls-ca", ca] for name in ("first", "second")}
-    return Pair(hapair_factory, tmp_path, tls=(cert, key), extra=extra), ca
+    return make_pair(tls=(cert, key), extra=extra), ca
 
 
-def test_pair_serves_https_and_pairs_over_it(hapair_factory: HapairFactory, tmp_path: Path) -> None:
-    pair, ca = _tls_pair(hapair_factory, tmp_path)
+def test_pair_serves_https_and_pairs_over_it(make_pair: MakePair, tmp_path: Path) -> None:
+    pair, ca = _tls_pair(make_pair, tmp_path)
     pair.start_both()  # the standby role needs heartbeats, which now go over verified HTTPS
     resp = pair.patch({"initial_wait_time": 3})
     assert resp.status_code == 200 and resp.headers["HA-Partner-Acknowledged"] == "true"
@@ -68,12 +42,11 @@ def test_pair_serves_https_and_pairs_over_it(hapair_factory: HapairFactory, tmp_
         assert verified.get(f"{pair.shared_url}/healthz", timeout=2).status_code == 200
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://{pair.first.address}/healthz", timeout=2)  # plain HTTP is not served
-    pair.close()
 
 
-def test_partner_certificate_is_verified(hapair_factory: HapairFactory, tmp_path: Path) -> None:
+def test_partner_certificate_is_verified(make_pair: MakePair, tmp_path: Path) -> None:
     """Without --tls-ca the system store does not know the pair's CA: no heartbeat passes."""
-    pair, ca = _tls_pair(hapair_factory, tmp_path)
+    pair, ca = _tls_pair(make_pair, tmp_path)
     pair.first.start()
 
     async def heartbeat(tls_ca: str | None) -> Heartbeat:
@@ -90,7 +63,6 @@ def test_partner_certificate_is_verified(hapair_factory: HapairFactory, tmp_path
     with pytest.raises(PartnerError, match="CERTIFICATE_VERIFY_FAILED"):
         asyncio.run(heartbeat(None))
     assert asyncio.run(heartbeat(ca)).unit == "first"
-    pair.close()
 
 
 @pytest.mark.parametrize("given", ["--tls-cert", "--tls-key"])

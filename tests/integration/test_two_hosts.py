@@ -35,6 +35,7 @@ from tests.netns import Lan, netns_available, netns_executor
 from tests.support import (
     HapairFactory,
     HapairProcess,
+    NsHapairProcess,
     WriteStorm,
     missing_writes,
     poll,
@@ -53,8 +54,9 @@ HEARTBEAT = 0.5
 HA_TIMEOUT = 3
 SHARED = f"http://{SHARED_IP}:{PORT}"
 VMAC = "00:00:5e:00:01:0a"  # VRRP MAC of the automatic virtual ID 10 (192.0.2.10)
-# a generous bound for a loaded 2-core CI machine; the figures themselves are printed
-FAILOVER_BOUND = HA_TIMEOUT + 1.0 + 1.0
+# a takeover, not a hang: an outer bound a loaded 2-core machine keeps; the figures are printed
+# here and measured by bench/failover.py (speed is never a timed assertion in tests)
+FAILOVER_BOUND = HA_TIMEOUT + 5.0
 # SPEC 7: one active and the address on one host within 2 heartbeats of the resumed unit's
 # first heartbeat exchange (its first ``split-brain`` log line). Measured 0.3 to 1.3 s: the
 # winner goes grey again on each heartbeat of the loser saying ``indeterminate`` (up to a
@@ -63,18 +65,6 @@ FAILOVER_BOUND = HA_TIMEOUT + 1.0 + 1.0
 SETTLE_BOUND = 3 * HEARTBEAT + 0.25
 # from SIGCONT or the heal: that first exchange may wait for a heartbeat timing out meanwhile
 RESUME_BOUND = HA_TIMEOUT
-
-
-class NsHapairProcess(HapairProcess):
-    """``hapair serve`` inside a network namespace (``ip netns exec`` execs: same pid)."""
-
-    def __init__(self, prefix: list[str], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.prefix = prefix
-
-    @property
-    def command(self) -> list[str]:
-        return [*self.prefix, *super().command]
 
 
 @dataclass

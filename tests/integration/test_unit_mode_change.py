@@ -33,47 +33,50 @@ def test_reboot_applies_pending_mode_and_unit_goes_active(
         ]
     )
     proc.wait_ready(direct)
-    c = httpx.Client(headers={"Authorization": "Bearer adm"}, timeout=3)
-    assert c.get(f"{direct}/api/v1/ha/status").json() == {
-        "pair": {"state": "disabled", "active": None},
-        "units": [],
-    }
-    bad = c.patch(f"{direct}/api/v1/unit", json={"mode": "first"})
-    assert bad.status_code == 422  # an HA mode needs both addresses
-    assert {e["pointer"] for e in bad.json()["errors"]} >= {"/partner_address", "/shared_address"}
-    assert c.get(f"{direct}/api/v1/unit").json()["pending"] is None
-    staged = c.patch(
-        f"{direct}/api/v1/unit",
-        json={
+    with httpx.Client(headers={"Authorization": "Bearer adm"}, timeout=3) as c:
+        assert c.get(f"{direct}/api/v1/ha/status").json() == {
+            "pair": {"state": "disabled", "active": None},
+            "units": [],
+        }
+        bad = c.patch(f"{direct}/api/v1/unit", json={"mode": "first"})
+        assert bad.status_code == 422  # an HA mode needs both addresses
+        assert {e["pointer"] for e in bad.json()["errors"]} >= {
+            "/partner_address",
+            "/shared_address",
+        }
+        assert c.get(f"{direct}/api/v1/unit").json()["pending"] is None
+        staged = c.patch(
+            f"{direct}/api/v1/unit",
+            json={
+                "mode": "first",
+                "partner_address": f"127.0.0.12:{port}",
+                "shared_address": f"127.0.0.10:{port}",
+            },
+        )
+        assert staged.status_code == 202, staged.text
+        unit = staged.json()
+        assert unit["mode"] == "non_ha" and unit["reboot_required"] is True
+        assert unit["pending"] == {
             "mode": "first",
             "partner_address": f"127.0.0.12:{port}",
             "shared_address": f"127.0.0.10:{port}",
-        },
-    )
-    assert staged.status_code == 202, staged.text
-    unit = staged.json()
-    assert unit["mode"] == "non_ha" and unit["reboot_required"] is True
-    assert unit["pending"] == {
-        "mode": "first",
-        "partner_address": f"127.0.0.12:{port}",
-        "shared_address": f"127.0.0.10:{port}",
-    }
-    assert c.post(f"{direct}/api/v1/unit/reboot").status_code == 202
-    after = poll(
-        lambda: (u := c.get(f"{direct}/api/v1/unit").json())["mode"] == "first" and u, timeout=10
-    )
-    assert (
-        after["pending"] is None
-        and after["reboot_required"] is False
-        and after["boots_in_window"] == 2
-    )
-    body = poll(
-        lambda: (
-            (s := c.get(f"{direct}/api/v1/ha/status").json())["pair"]["active"] == "first" and s
-        ),
-        timeout=10,
-        what="first active after the reboot",
-    )
-    assert body["units"][0]["name"] == "first"
-    assert c.patch(f"{shared}/api/v1/ha/parameters", json={"ha_timeout": 6}).status_code == 200
-    c.close()
+        }
+        assert c.post(f"{direct}/api/v1/unit/reboot").status_code == 202
+        after = poll(
+            lambda: (u := c.get(f"{direct}/api/v1/unit").json())["mode"] == "first" and u,
+            timeout=10,
+        )
+        assert (
+            after["pending"] is None
+            and after["reboot_required"] is False
+            and after["boots_in_window"] == 2
+        )
+        body = poll(
+            lambda: (
+                (s := c.get(f"{direct}/api/v1/ha/status").json())["pair"]["active"] == "first" and s
+            ),
+            timeout=10,
+            what="first active after the reboot",
+        )
+        assert body["units"][0]["name"] == "first"
+        assert c.patch(f"{shared}/api/v1/ha/parameters", json={"ha_timeout": 6}).status_code == 200

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.pairs import Pair
-from tests.support import HapairFactory, poll
+from tests.support import poll, read_history
 
 PARAMS = "/api/v1/ha/parameters"
 CLIENTS = 6
@@ -31,13 +29,6 @@ class Answer:
     client: int
     revision: int
     body: dict[str, Any]
-
-
-@pytest.fixture
-def pair(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Pair]:
-    p = Pair(hapair_factory, tmp_path)
-    yield p
-    p.close()
 
 
 class Storm:
@@ -91,21 +82,6 @@ class Storm:
             t.join(timeout=10)
 
 
-def history(http: httpx.Client, base: str) -> dict[int, dict[str, Any]]:
-    """Every history item the unit keeps, by revision."""
-    items: dict[int, dict[str, Any]] = {}
-    before: int | None = None
-    while True:
-        query: dict[str, int] = {"limit": 1000, **({"before": before} if before else {})}
-        page = http.get(f"{base}{PARAMS}/history", params=query)
-        assert page.status_code == 200, page.text
-        body = page.json()
-        items.update({item["revision"]: item for item in body["items"]})
-        before = body["next_before"]
-        if before is None:
-            return items
-
-
 @pytest.mark.timeout(90)
 def test_kill9_of_active_during_write_storm_loses_no_acknowledged_write(pair: Pair) -> None:
     pair.start_both()
@@ -124,7 +100,7 @@ def test_kill9_of_active_during_write_storm_loses_no_acknowledged_write(pair: Pa
         poll(lambda: storm.count() >= after + 20, timeout=10, what="writes on the new active")
 
     new_active = pair.second.url
-    kept = history(pair.http, new_active)
+    kept = read_history(pair.http, new_active)
     lost: list[str] = []
     for a in storm.acked:
         item = kept.get(a.revision)
