@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.pairs import Pair, Unit
-from tests.support import poll
+from tests.support import (
+    WriteStorm,
+    children_of,
+    missing_writes,
+    poll,
+    read_conflicts,
+    read_history,
+)
 
 CHECKS = [
     "partner-reachable",
@@ -253,3 +262,55 @@ def test_readme_automation_example_with_the_sdk(pair: Pair) -> None:
         assert (done.from_, done.to) == ("first", "second")
     finally:
         shared.get_httpx_client().close()
+
+
+def test_switchover_under_a_write_storm_loses_no_acknowledged_write(pair: Pair) -> None:
+    with WriteStorm(pair.shared_url, pair.token, clients=4, timeout=2.0) as storm:
+        poll(lambda: len(storm.acked) >= 20, timeout=15, what="20 acknowledged writes")
+        resp = switchover(pair)
+        assert resp.status_code == 200, resp.text
+        assert (resp.json()["from"], resp.json()["to"]) == ("first", "second")
+        after = len(storm.acked)
+        poll(lambda: len(storm.acked) >= after + 20, timeout=15, what="writes on second")
+    history = read_history(pair.http, pair.second.url)
+    conflicts = read_conflicts(pair.http, pair.second.url)
+    with storm.lock:
+        written = list(storm.written)
+    lost = missing_writes([w for w in written if w.acknowledged], history, conflicts)
+    print(f"switchover under a write storm: {storm.summary()}; acknowledged lost: {len(lost)}")
+    assert not lost, "\n".join(lost[:20])
+    # a planned hand-over leaves nothing behind to archive
+    assert conflicts == []
+    assert pair.roles(pair.second) == {"first": "standby", "second": "active"}
+
+
+def test_switchover_refused_while_the_standby_is_not_in_sync(pair: Pair) -> None:
+    """The standby's Redis is stopped: it cannot follow the active's revision."""
+    assert pair.second.proc is not None
+    redis_pid = _redis_pid_of(pair.second.proc.pid)
+    os.kill(redis_pid, signal.SIGSTOP)
+    try:
+        assert pair.patch({"initial_wait_time": 31}).status_code == 200
+
+        def refused_for_sync() -> list[str]:
+            body = switchover(pair, dry_run="true").json()
+            return [c["name"] for c in body["checks"] if not c["ok"]]
+
+        failed = poll(
+            lambda: "partner-in-sync" in refused_for_sync() and refused_for_sync(),
+            timeout=10,
+            what="partner-in-sync fails",
+        )
+        assert "partner-in-sync" in failed
+        resp = switchover(pair)
+        assert resp.status_code == 409
+        assert resp.json()["type"] == "urn:hapair:problem:switchover-refused"
+        assert pair.shared_unit_name() == "first"
+    finally:
+        os.kill(redis_pid, signal.SIGCONT)
+
+
+def _redis_pid_of(hapair_pid: int) -> int:
+    kids = children_of(hapair_pid)
+    assert kids, "no embedded redis-server"
+    return kids[0]

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,7 @@ class Engine:
         )
         self._client: PartnerClient | None = None
         self._exchanges = 0
+        self._quiesced = False  # a hand-over holds the write lock: the demote must not wait
         self._background: set[asyncio.Task[Any]] = set()
         self._rebooting = False
         self._closed = False
@@ -626,8 +628,11 @@ class Engine:
         reply = await self._request(
             lambda r: m.DemoteAsked(now=self._now(), request=r, by=request.by, cause=request.cause)
         )
-        async with self.write_lock:  # a write under way finishes first
+        if self._quiesced:  # this unit's own hand-over holds the writes already
             revision = await self.store.revision()
+        else:
+            async with self.write_lock:  # a write under way finishes first
+                revision = await self.store.revision()
         return DemoteReply(revision=revision, demoted=reply.demoted)
 
     async def handover(self, request: HandoverRequest) -> HandoverReply:
@@ -652,9 +657,17 @@ class Engine:
             raise Pacified
         start = time.monotonic()
         found = self._checks()
-        reply = await self._request(
-            lambda r: m.SwitchoverAsked(now=self._now(), request=r, dry_run=dry_run)
-        )
+        if dry_run:
+            synced = await self._synced()
+            reply = await self._request(
+                lambda r: m.SwitchoverAsked(now=self._now(), request=r, dry_run=True, synced=synced)
+            )
+        else:
+            async with self._writes_held():
+                synced = await self._synced()
+                reply = await self._request(
+                    lambda r: m.SwitchoverAsked(now=self._now(), request=r, synced=synced)
+                )
         if reply.checks:
             found = [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in reply.checks]
         if reply.error == "switchover-refused":
@@ -673,9 +686,18 @@ class Engine:
         """``PUT /unit/maintenance``: hands over first when active (unless forced), keeps it
         in the data dir."""
         self.check_ha()
-        reply = await self._request(
-            lambda r: m.MaintenanceSet(now=self._now(), request=r, enabled=enabled, force=force)
-        )
+        if enabled and self.role in ("active", "indeterminate"):
+            async with self._writes_held():  # it hands over first, as a switchover does
+                synced = await self._synced()
+                reply = await self._request(
+                    lambda r: m.MaintenanceSet(
+                        now=self._now(), request=r, enabled=True, force=force, synced=synced
+                    )
+                )
+        else:
+            reply = await self._request(
+                lambda r: m.MaintenanceSet(now=self._now(), request=r, enabled=enabled, force=force)
+            )
         if reply.error == "switchover-refused":
             found = [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in reply.checks]
             raise SwitchoverRefused(found, "the hand-over checks failed; ?force=true skips them")
@@ -701,6 +723,27 @@ class Engine:
         if self._client is not None:
             self._exchanges += 1
             await self._exchange()
+
+    @contextlib.asynccontextmanager
+    async def _writes_held(self) -> AsyncIterator[None]:
+        """No write commits while the role is handed over: the standby can be seen to hold
+        every revision, and a write that waited finds this unit no longer active (409)."""
+        async with self.write_lock:
+            self._quiesced = True
+            try:
+                yield
+            finally:
+                self._quiesced = False
+
+    async def _synced(self) -> m.Synced | None:
+        """This unit's revision and the partner's, read now (after a bounded ``WAIT`` for the
+        replica), for the ``partner-in-sync`` check."""
+        try:
+            revision = await self.store.revision()
+            await self.store.wait_partner(1000)
+        except StoreUnavailable:
+            return None
+        return m.Synced(revision=revision, partner_revision=await self.partner_revision())
 
     async def partner_revision(self) -> int | None:
         """The partner's revision read from its own Redis (fresh), else from its heartbeat."""

@@ -18,6 +18,8 @@ from hapair.engine.steps import (
     Check,
     MaintenanceSet,
     Reply,
+    SwitchoverAsked,
+    Synced,
 )
 
 
@@ -53,9 +55,12 @@ def takeover_asked(s: State, request: int, cause: str, now: float, actions: list
     return s
 
 
-def checks(s: State, now: float, *, maintenance: bool = False) -> tuple[Check, ...]:
+def checks(
+    s: State, now: float, *, maintenance: bool = False, synced: Synced | None = None
+) -> tuple[Check, ...]:
     """The hand-over checks of a planned switchover (SPEC section 5); a maintenance hand-over
-    skips ``preferred-server`` (maintenance is the way to move a preferred active aside)."""
+    skips ``preferred-server`` (maintenance is the way to move a preferred active aside).
+    ``synced``: revisions read with writes held, fresher than the partner's heartbeat."""
     p = fresh_partner(s, now)
     out = [
         Check(
@@ -70,12 +75,14 @@ def checks(s: State, now: float, *, maintenance: bool = False) -> tuple[Check, .
         out.append(Check("partner-not-in-maintenance", False, "the partner is not reachable"))
     else:
         out.append(Check("partner-standby", p.role == "standby", f"the partner is {p.role}"))
-        synced = p.replicating and p.revision == s.revision
+        mine, theirs = s.revision, p.revision
+        if synced is not None and synced.partner_revision is not None:
+            mine, theirs = synced.revision, synced.partner_revision
         out.append(
             Check(
                 "partner-in-sync",
-                synced,
-                f"partner at revision {p.revision}, this unit at {s.revision}, replication "
+                p.replicating and theirs == mine,
+                f"partner at revision {theirs}, this unit at {mine}, replication "
                 + ("up" if p.replicating else "down"),
             )
         )
@@ -105,13 +112,12 @@ def checks(s: State, now: float, *, maintenance: bool = False) -> tuple[Check, .
     return tuple(out)
 
 
-def switchover_asked(
-    s: State, request: int, dry_run: bool, now: float, actions: list[Action]
-) -> State:
+def switchover_asked(s: State, event: SwitchoverAsked, actions: list[Action]) -> State:
+    request, dry_run, now, synced = event.request, event.dry_run, event.now, event.synced
     if s.role != "active":
         actions.append(Reply(request, "not-active", f"this unit is {s.role}"))
         return s
-    found = checks(s, now)
+    found = checks(s, now, synced=synced)
     if dry_run:
         actions.append(Reply(request, checks=found))
     elif not all(c.ok for c in found):
@@ -133,7 +139,7 @@ def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> S
     if s.role not in ("active", "indeterminate"):
         actions.append(Reply(request))
         return replace(s, maintenance=True, cause="maintenance")
-    found = checks(s, now, maintenance=True)
+    found = checks(s, now, maintenance=True, synced=event.synced)
     if all(c.ok for c in found) and s.handover is None and s.takeover is None:
         s = replace(s, handover=Takeover(request=request, cause="maintenance"))
         actions.append(AskHandover(request, "maintenance"))

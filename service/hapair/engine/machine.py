@@ -73,6 +73,7 @@ from hapair.engine.steps import (
     StoreFailed,
     StoreRead,
     SwitchoverAsked,
+    Synced,
     TakeoverAsked,
     Tick,
     Transitioned,
@@ -115,6 +116,7 @@ __all__ = [
     "StoreFailed",
     "StoreRead",
     "SwitchoverAsked",
+    "Synced",
     "Takeover",
     "TakeoverAsked",
     "Tick",
@@ -223,8 +225,8 @@ def _on_request(s: State, event: Event, actions: list[Action]) -> State:
     match event:
         case TakeoverAsked(request=request, cause=cause):
             return takeover_asked(s, request, cause, now, actions)
-        case SwitchoverAsked(request=request, dry_run=dry_run):
-            return switchover_asked(s, request, dry_run, now, actions)
+        case SwitchoverAsked():
+            return switchover_asked(s, event, actions)
         case MaintenanceSet():
             return maintenance_set(s, event, actions)
         case HandoverDone(request=request, error=error, detail=detail):

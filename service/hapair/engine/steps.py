@@ -93,6 +93,16 @@ class SwitchoverAsked(Event):
 
     request: int
     dry_run: bool = False
+    synced: Synced | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Synced:
+    """Revisions read at the moment of a hand-over, writes held: this unit's and the partner's
+    (from its own Redis); fresher than the partner's last heartbeat."""
+
+    revision: int
+    partner_revision: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +112,7 @@ class MaintenanceSet(Event):
     request: int
     enabled: bool
     force: bool = False
+    synced: Synced | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
