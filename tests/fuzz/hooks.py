@@ -112,8 +112,12 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if op_id == "get_status" and isinstance(case.query, dict) and "wait_in_sync" in case.query:
         # every case that waits, negative ones too (an unknown query parameter is ignored);
         # a timeout the case made invalid on purpose stays as it is
-        timeout = case.query.get("timeout", 10)
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout >= 1:
+        raw = case.query.get("timeout", 10)
+        try:
+            timeout = float(raw)  # generated as a number or as its text
+        except (TypeError, ValueError):
+            timeout = 0.0
+        if not isinstance(raw, bool) and 1 <= timeout <= 60:
             case.query["timeout"] = 1
     if not _positive(case):
         return
