@@ -46,6 +46,10 @@ async def pair_status(engine: Engine) -> PairStatus:
     elif p is not None and p.role == "active":
         active_revision = partner_revision
     my_role = s.public_role if s is not None else "not_operational"
+    serving = s.serving if s is not None else False
+    if s is not None and s.role == "active" and engine.shared.serving:
+        # the listener answers already; its result event is a moment behind: tell what is
+        my_role, serving = "active", True
     my_reason = (
         (s.public_reason if s is not None else "starting") if my_role == "not_operational" else None
     )
@@ -59,7 +63,7 @@ async def pair_status(engine: Engine) -> PairStatus:
         in_sync=True
         if engine.role == "active"
         else (active_revision is not None and my_revision == active_revision),
-        serving_shared=s.serving if s is not None else False,
+        serving_shared=serving,
         role_since=iso(s.role_since) if s is not None else None,
         last_transition=transition_view(s.last_transition if s is not None else None),
     )
