@@ -78,15 +78,16 @@ class SharedAddress:
             else None
         )
         listener = Listener(self.app, host, port, ssl=ssl)
+        self._listener = listener  # answering from the moment it is bound (``serving``)
         try:
             await listener.start()
         except OSError as exc:
+            self._listener = None
             log.warning(
                 "cannot bind the shared address yet",
                 extra={"event": "shared-bind-failed", "address": shared, "error": str(exc)},
             )
             return str(exc)
-        self._listener = listener
         if vip is not None:
             self._spawn(self._announce(vip), "announce")
         return None
