@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair, Unit
 from tests.support import (
     WriteStorm,
@@ -314,3 +315,18 @@ def _redis_pid_of(hapair_pid: int) -> int:
     kids = children_of(hapair_pid)
     assert kids, "no embedded redis-server"
     return kids[0]
+
+
+def test_switchover_refused_while_the_standby_is_pacified(make_pair: MakePair) -> None:
+    """A pacified partner is neither standby nor fit to take over: both checks fail."""
+    p = make_pair()
+    p.second.env = {**p.second.env, "HAPAIR_PACIFY_MAX_BOOTS": "0"}  # its first boot pacifies it
+    p.first.start()
+    p.wait_roles({"first": "active"}, via=p.first)
+    p.second.start()
+    p.wait_roles({"first": "active", "second": "pacified"}, via=p.first)
+    resp = switchover(p)
+    assert resp.status_code == 409, resp.text
+    failed = {c["name"] for c in resp.json()["checks"] if not c["ok"]}
+    assert {"partner-standby", "partner-not-pacified"} <= failed
+    assert p.shared_unit_name() == "first"
