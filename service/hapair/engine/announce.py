@@ -103,8 +103,8 @@ class Announcer:
 
     def pair(self, state: m.State, now: float) -> None:
         """As the active: a ``pair`` event when the pair state or the active unit changes."""
-        if state.role != "active":
-            return
+        if state.role != "active" or state.public_role != "active":
+            return  # as the serving active only (not while its bind is under way)
         p = m.fresh_partner(state, now)
         me = unit_status(self.name, state.public_role, reason=state.public_reason)  # type: ignore[arg-type]
         other_name = "second" if self.name == "first" else "first"
