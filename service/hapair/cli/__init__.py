@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from hapair.cli import events, key, serve, status, token, up
-from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, env
+from hapair.settings import DEFAULT_DATA_DIR, env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     status.add_parser(sub)
     token.add_parser(sub, env, DEFAULT_DATA_DIR)
     key.add_parser(sub)
-    events.add_parser(sub, env, DEFAULT_DATA_DIR, DEFAULT_LISTEN)
+    events.add_parser(sub)
     ns = parser.parse_args(argv)
     if ns.command == "serve":
         return serve.cmd_serve(ns)

@@ -13,29 +13,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hapair.cli.status import add_unit_flags
+
 RETRY_S = 1.0
 
 
-def add_parser(sub: Any, env: Any, default_data_dir: str, default_listen: str) -> None:
+def add_parser(sub: Any) -> None:
     """The ``events`` subcommand."""
     ev = sub.add_parser("events", help="follow the pair's event stream")
-    ev.add_argument(
-        "--url",
-        default=env("URL"),
-        help=f"a unit or the shared address; default: the pair of `hapair up` in --data-dir, "
-        f"else http://{default_listen}",
-    )
-    ev.add_argument(
-        "--token",
-        default=env("TOKEN") or env("ADMIN_TOKEN"),
-        help="default: the admin token of `hapair up` in --data-dir",
-    )
-    ev.add_argument("--data-dir", default=env("DATA_DIR", default_data_dir))
-    ev.add_argument(
-        "--tls-ca",
-        default=env("TLS_CA"),
-        help="CA file of the unit's certificate (default: the system store)",
-    )
+    add_unit_flags(ev)
     ev.add_argument("--since", default=None, help="start after this event id")
     ev.add_argument("--types", default=None, help="comma-separated event types, e.g. role,pair")
     ev.add_argument("--json", action="store_true", help="one JSON object per line")

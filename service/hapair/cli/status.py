@@ -31,26 +31,32 @@ class _Model(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-def add_parser(sub: Any) -> None:
-    """The ``status`` subcommand."""
-    st = sub.add_parser("status", help="the pair's status as coloured squares")
-    st.add_argument(
+def add_unit_flags(parser: Any) -> None:
+    """How a command reaches a unit: ``--url``, ``--token``, ``--data-dir``, ``--tls-ca``
+    (``hapair status`` and ``hapair events``)."""
+    parser.add_argument(
         "--url",
         default=env("URL"),
         help=f"a unit or the shared address; default: the pair of `hapair up` in --data-dir, "
         f"else http://{DEFAULT_LISTEN}",
     )
-    st.add_argument(
+    parser.add_argument(
         "--token",
         default=env("TOKEN") or env("ADMIN_TOKEN"),
         help="default: the admin token of `hapair up` in --data-dir",
     )
-    st.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    st.add_argument(
+    parser.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    parser.add_argument(
         "--tls-ca",
         default=env("TLS_CA"),
         help="CA file of the unit's certificate (default: the system store)",
     )
+
+
+def add_parser(sub: Any) -> None:
+    """The ``status`` subcommand."""
+    st = sub.add_parser("status", help="the pair's status as coloured squares")
+    add_unit_flags(st)
     st.add_argument("--color", action="store_true", help="colour even when not a terminal")
 
 
