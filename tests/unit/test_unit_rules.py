@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -9,9 +11,10 @@ from hypothesis import strategies as st
 
 from hapair.domain.errors import ValidationFailed
 from hapair.domain.unit import (
+    HOST_PORT_PATTERN,
     BootRecord,
+    UnitPatch,
     UnitSettings,
-    UnitSettingsPatch,
     boots_in_window,
     check_unit_settings,
     parse_host_port,
@@ -131,12 +134,12 @@ def test_check_unit_settings_rejects_unknown_mode() -> None:
 
 
 def test_unit_settings_patch_distinguishes_unset_from_null() -> None:
-    patch = msgspec.json.decode(b'{"partner_address": null}', type=UnitSettingsPatch)
+    patch = msgspec.json.decode(b'{"partner_address": null}', type=UnitPatch)
     assert patch.partner_address is None
     assert patch.mode is msgspec.UNSET
     assert patch.shared_address is msgspec.UNSET
     with pytest.raises(msgspec.ValidationError):
-        msgspec.json.decode(b'{"mdoe": "first"}', type=UnitSettingsPatch)
+        msgspec.json.decode(b'{"mdoe": "first"}', type=UnitPatch)
 
 
 def test_record_boot_allows_exactly_max_boots() -> None:
@@ -226,3 +229,31 @@ def test_record_boot_matches_reference_rule(gaps: list[float]) -> None:
         count = sum(1 for b in times[start : i + 1] if now - b < window)
         pacified = pacified or count > max_boots
     assert boot_all(times, window_s=window, max_boots=max_boots).pacified is pacified
+
+
+_HOSTS = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda a: f"[{a}]"),
+    st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z0-9]{1,5}){0,3}\.?\Z"),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(host=_HOSTS, port=st.one_of(st.integers(0, 70000).map(str), st.text(max_size=6)))
+def test_host_port_pattern_admits_every_address_the_server_accepts(host: str, port: str) -> None:
+    value = f"{host}:{port}"
+    try:
+        parse_host_port(value)
+    except ValueError:
+        return  # the pattern may admit more (a port out of range): the server says why
+    assert re.search(HOST_PORT_PATTERN, value), value
+
+
+@pytest.mark.parametrize("value", ["", ":80", "host", "[::1]", "a b:80", "host:", "host:8o"])
+def test_host_port_pattern_refuses_what_is_not_host_port(value: str) -> None:
+    assert re.search(HOST_PORT_PATTERN, value) is None
+    with pytest.raises(ValueError, match="address"):
+        parse_host_port(value)
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"shared_address": value}, UnitPatch)

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_type_hints
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hapair.domain import parameters as p
-from hapair.domain.unit import Mode
+
+# The API answers these domain types as they are (their fields are the contract): re-exported
+# here so every struct the OpenAPI document names is found in one module.
+from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
+from hapair.domain.tokens import TokenCreate, TokenCreated, TokenItem, TokenList
+from hapair.domain.unit import MaintenanceView, UnitPatch, UnitView
+
+__all__ = [
+    "Accepted",
+    "AnnounceResult",
+    "Conflict",
+    "ConflictsPage",
+    "ForcePartnerUpdateResult",
+    "HAParametersPatch",
+    "HAParametersResource",
+    "HAParametersWrite",
+    "Health",
+    "HistoryItem",
+    "HistoryPage",
+    "MaintenanceView",
+    "MaintenanceWrite",
+    "Problem",
+    "ProblemField",
+    "Revision",
+    "RollbackRequest",
+    "SwitchoverCheck",
+    "SwitchoverResult",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenItem",
+    "TokenList",
+    "UnitPatch",
+    "UnitView",
+]
 
 Revision = Annotated[int, Meta(ge=0, description="Revision of the HA parameters.")]
 
@@ -30,114 +63,106 @@ class Problem(msgspec.Struct, kw_only=True):
     errors: list[ProblemField] | UnsetType = UNSET
 
 
-class HAParametersWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The HA parameters as written with PUT (omitted fields take their defaults).
+class ReadOnlyFields(msgspec.Struct, frozen=True, kw_only=True):
+    """What a GET answers next to the parameters (a write may send them back)."""
+
+    revision: Revision
+    updated_at: str | None
+    virtual_id_source: Literal["auto", "manual"]
+
+
+# The three wire forms of the HA parameters are derived from the domain's ``HAParameters`` (each
+# field's type, range, description and default written once there) and ``ReadOnlyFields``:
+# adding a parameter is one edit. Their docstrings are the components' descriptions.
+_PARAMETER_TYPES: dict[str, Any] = get_type_hints(p.HAParameters, include_extras=True)
+_READ_ONLY_TYPES: dict[str, Any] = get_type_hints(ReadOnlyFields, include_extras=True)
+
+
+def _derive(name: str, doc: str, fields: list[Any], *, closed: bool) -> type[msgspec.Struct]:
+    return msgspec.defstruct(
+        name,
+        fields,
+        module=__name__,
+        namespace={"__doc__": doc},
+        kw_only=True,
+        forbid_unknown_fields=closed,
+    )
+
+
+def _write_fields() -> list[Any]:
+    """Every parameter with its default, then the read-only fields, optional."""
+    fields: list[Any] = [
+        (name, _PARAMETER_TYPES[name], getattr(p.DEFAULTS, name)) for name in p.PARAMETER_FIELDS
+    ]
+    return fields + [(name, hint | None, None) for name, hint in _READ_ONLY_TYPES.items()]
+
+
+def _patch_fields() -> list[Any]:
+    """Every field of a write, nullable (``null`` resets) and absent unless sent."""
+    return [(name, hint | None | UnsetType, UNSET) for name, hint, _ in _write_fields()]
+
+
+def _resource_fields() -> list[Any]:
+    """Every parameter, all required; the virtual ID is the effective one (never null) and its
+    source follows it; the revision and its time close the object."""
+    fields: list[Any] = []
+    for name in p.PARAMETER_FIELDS:
+        hint = _PARAMETER_TYPES[name]
+        if name == "virtual_id":
+            (effective,) = [arg for arg in get_args(hint) if arg is not type(None)]
+            fields += [
+                (name, effective),
+                ("virtual_id_source", _READ_ONLY_TYPES["virtual_id_source"]),
+            ]
+        else:
+            fields.append((name, hint))
+    return fields + [(name, _READ_ONLY_TYPES[name]) for name in ("revision", "updated_at")]
+
+
+if TYPE_CHECKING:
+    # mypy cannot see the fields of a class msgspec.defstruct makes, so it reads this view. Typed
+    # code builds and reads the resource: it has the domain's fields and the read-only ones
+    # (mypy types virtual_id as the domain's ``int | None``; in a resource it is never null). No
+    # code builds or reads a write or a patch (the handlers take the raw JSON and the domain
+    # decodes it): they exist for the OpenAPI document, and mypy needs only their names.
+    class HAParametersWrite(msgspec.Struct):
+        """A PUT body (see the runtime definition)."""
+
+    class HAParametersPatch(msgspec.Struct):
+        """A merge-patch body (see the runtime definition)."""
+
+    class HAParametersResource(p.HAParameters, ReadOnlyFields, frozen=True, kw_only=True):
+        """The parameters as answered (see the runtime definition)."""
+
+else:
+    HAParametersWrite = _derive(
+        "HAParametersWrite",
+        """The HA parameters as written with PUT (omitted fields take their defaults).
 
     Read-only fields may be sent back as read: ``revision``, when given, must be the current
     revision; ``updated_at`` and ``virtual_id_source`` are ignored.
-    """
-
-    ha_timeout: p.HATimeout = 9
-    initial_wait_time: p.InitialWait = 0
-    virtual_id: p.VirtualId | None = None
-    use_broadcast: p.UseBroadcast = False
-    preferred_server: p.PreferredServer = "none"
-    update_interface: p.InterfaceName = "eth0"
-    hard_reboot_on_link_failure: p.HardReboot = False
-    l4_connection_updates: p.L4Updates = False
-    l4_sync_threshold: p.SyncThreshold = 3
-    l4_sync_period: p.SyncPeriod = 50
-    l4_sync_refresh_period: p.RefreshPeriod = 0
-    l7_persistence_updates: p.L7Updates = False
-    multicast_interface: p.InterfaceName = "eth0"
-    use_virtual_mac: p.UseVirtualMac = False
-    revision: Revision | None = None
-    updated_at: str | None = None
-    virtual_id_source: Literal["auto", "manual"] | None = None
-
-
-class HAParametersPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field."""
-
-    ha_timeout: p.HATimeout | None | UnsetType = UNSET
-    initial_wait_time: p.InitialWait | None | UnsetType = UNSET
-    virtual_id: p.VirtualId | None | UnsetType = UNSET
-    use_broadcast: p.UseBroadcast | None | UnsetType = UNSET
-    preferred_server: p.PreferredServer | None | UnsetType = UNSET
-    update_interface: p.InterfaceName | None | UnsetType = UNSET
-    hard_reboot_on_link_failure: p.HardReboot | None | UnsetType = UNSET
-    l4_connection_updates: p.L4Updates | None | UnsetType = UNSET
-    l4_sync_threshold: p.SyncThreshold | None | UnsetType = UNSET
-    l4_sync_period: p.SyncPeriod | None | UnsetType = UNSET
-    l4_sync_refresh_period: p.RefreshPeriod | None | UnsetType = UNSET
-    l7_persistence_updates: p.L7Updates | None | UnsetType = UNSET
-    multicast_interface: p.InterfaceName | None | UnsetType = UNSET
-    use_virtual_mac: p.UseVirtualMac | None | UnsetType = UNSET
-    revision: Revision | None | UnsetType = UNSET
-    updated_at: str | None | UnsetType = UNSET
-    virtual_id_source: Literal["auto", "manual"] | None | UnsetType = UNSET
-
-
-class HAParametersResource(msgspec.Struct, kw_only=True):
-    """The HA parameters as stored, with the effective virtual ID and the revision."""
-
-    ha_timeout: p.HATimeout
-    initial_wait_time: p.InitialWait
-    virtual_id: p.VirtualId
-    virtual_id_source: Literal["auto", "manual"]
-    use_broadcast: bool
-    preferred_server: p.PreferredServer
-    update_interface: p.InterfaceName
-    hard_reboot_on_link_failure: bool
-    l4_connection_updates: bool
-    l4_sync_threshold: p.SyncThreshold
-    l4_sync_period: p.SyncPeriod
-    l4_sync_refresh_period: p.RefreshPeriod
-    l7_persistence_updates: bool
-    multicast_interface: p.InterfaceName
-    use_virtual_mac: bool
-    revision: Revision
-    updated_at: str | None
-
-
-class HistoryItem(msgspec.Struct, kw_only=True):
-    """One committed revision: who changed what, and when."""
-
-    revision: int
-    updated_at: str
-    actor: str
-    changes: dict[str, list[Any]]
-
-
-class HistoryPage(msgspec.Struct, kw_only=True):
-    """Newest first; ``next_before`` continues the listing, null at the end."""
-
-    items: list[HistoryItem]
-    next_before: int | None
+    """,
+        _write_fields(),
+        closed=True,
+    )
+    HAParametersPatch = _derive(
+        "HAParametersPatch",
+        """A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field.""",
+        _patch_fields(),
+        closed=True,
+    )
+    HAParametersResource = _derive(
+        "HAParametersResource",
+        """The HA parameters as stored, with the effective virtual ID and the revision.""",
+        _resource_fields(),
+        closed=False,
+    )
 
 
 class RollbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The revision whose parameters become a new revision."""
 
     revision: Annotated[int, Meta(ge=0)]
-
-
-class Conflict(msgspec.Struct, kw_only=True):
-    """A revision a unit held that the pair never saw (split brain), archived when it rejoined."""
-
-    unit: str
-    archived_at: str
-    revision: int
-    updated_at: str
-    actor: str
-    changes: dict[str, list[Any]]
-    parameters: dict[str, Any]
-
-
-class ConflictsPage(msgspec.Struct, kw_only=True):
-    """Every archived conflict."""
-
-    items: list[Conflict]
 
 
 class SwitchoverCheck(msgspec.Struct, kw_only=True):
@@ -166,14 +191,6 @@ class MaintenanceWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
-class MaintenanceView(msgspec.Struct, kw_only=True):
-    """A unit's maintenance mode."""
-
-    enabled: bool
-    reason: str | None
-    since: str | None
-
-
 class AnnounceResult(msgspec.Struct, kw_only=True):
     """What ``POST /ha/actions/announce`` sent."""
 
@@ -190,39 +207,6 @@ class ForcePartnerUpdateResult(msgspec.Struct, kw_only=True):
     duration_ms: float
 
 
-class UnitPending(msgspec.Struct, kw_only=True):
-    """Unit settings waiting for a reboot (only the fields that change)."""
-
-    mode: Mode | UnsetType = UNSET
-    partner_address: str | None | UnsetType = UNSET
-    shared_address: str | None | UnsetType = UNSET
-
-
-class UnitView(msgspec.Struct, kw_only=True):
-    """This unit: its mode, addresses, boot and pacified state."""
-
-    name: str
-    mode: Mode
-    pending: UnitPending | None
-    reboot_required: bool
-    address: str
-    partner_address: str | None
-    shared_address: str | None
-    boot_id: str
-    booted_at: str
-    boots_in_window: int
-    pacified: bool
-    maintenance: MaintenanceView
-
-
-class UnitPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Unit settings to change at the next reboot."""
-
-    mode: Mode | UnsetType = UNSET
-    partner_address: str | None | UnsetType = UNSET
-    shared_address: str | None | UnsetType = UNSET
-
-
 class Accepted(msgspec.Struct, kw_only=True):
     """An accepted action."""
 
@@ -235,40 +219,3 @@ class Health(msgspec.Struct, kw_only=True):
 
     status: str
     role: str | None = None
-
-
-TokenRole = Literal["viewer", "admin"]
-MAX_TOKEN_LIFETIME_S = 10 * 365 * 24 * 3600
-
-
-class TokenCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A new API token: its role, a note for people, and how long it lives (null: forever)."""
-
-    role: TokenRole
-    description: Annotated[str, Meta(max_length=200)] | None = None
-    expires_in_s: Annotated[int, Meta(ge=1, le=MAX_TOKEN_LIFETIME_S)] | None = None
-
-
-class TokenCreated(msgspec.Struct, kw_only=True):
-    """A created token; ``token`` is shown this once (only its digest is stored)."""
-
-    id: str
-    token: str
-    role: TokenRole
-    expires_at: str | None
-
-
-class TokenItem(msgspec.Struct, kw_only=True):
-    """An API token as listed (never the token or its digest)."""
-
-    id: str
-    role: TokenRole
-    description: str | None
-    created_at: str
-    expires_at: str | None
-
-
-class TokenList(msgspec.Struct, kw_only=True):
-    """Every API token of the pair (the bootstrap admin token is not one of them)."""
-
-    items: list[TokenItem]

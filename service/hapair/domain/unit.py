@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from hapair.domain.errors import FieldError, ValidationFailed
 
@@ -80,12 +80,30 @@ class UnitSettings(msgspec.Struct, frozen=True, kw_only=True):
     shared_address: str | None = None
 
 
-class UnitSettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A partial update of the unit settings; unset fields are left unchanged."""
+# What ``parse_host_port`` accepts has this shape (the server checks more: the port's range, a
+# valid IP literal): the OpenAPI document states it, so a client knows ``""`` is refused.
+HOST_PORT_PATTERN = (
+    r"^(?:\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)"
+    r":[0-9]+$"
+)
+HostPort = Annotated[
+    str,
+    Meta(
+        pattern=HOST_PORT_PATTERN,
+        description="HOST:PORT, IPV4:PORT or [IPV6]:PORT (the shared address: an IP literal).",
+    ),
+]
+
+
+class UnitPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Unit settings to change at the next reboot (also: the changes waiting for it)."""
 
     mode: Mode | UnsetType = UNSET
-    partner_address: str | UnsetType | None = UNSET
-    shared_address: str | UnsetType | None = UNSET
+    partner_address: HostPort | None | UnsetType = UNSET
+    shared_address: HostPort | None | UnsetType = UNSET
+
+
+UNIT_FIELDS: tuple[str, ...] = UnitPatch.__struct_fields__
 
 
 def check_unit_settings(s: UnitSettings) -> None:
@@ -131,6 +149,31 @@ class Maintenance(msgspec.Struct, kw_only=True):
     enabled: bool = False
     reason: str | None = None
     since: str | None = None
+
+
+class MaintenanceView(msgspec.Struct, kw_only=True):
+    """A unit's maintenance mode."""
+
+    enabled: bool
+    reason: str | None
+    since: str | None
+
+
+class UnitView(msgspec.Struct, kw_only=True):
+    """This unit: its mode, addresses, boot and pacified state."""
+
+    name: str
+    mode: Mode
+    pending: UnitPatch | None
+    reboot_required: bool
+    address: str
+    partner_address: str | None
+    shared_address: str | None
+    boot_id: str
+    booted_at: str
+    boots_in_window: int
+    pacified: bool
+    maintenance: MaintenanceView
 
 
 class BootRecord(msgspec.Struct, kw_only=True):

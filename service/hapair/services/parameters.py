@@ -15,6 +15,7 @@ from hapair.api import wire
 from hapair.clock import utc_now
 from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
+from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.services.events import Events
@@ -225,19 +226,19 @@ class ParametersService:
             return False
         return await self.store.wait_partner(ACK_TIMEOUT_MS)
 
-    async def history(self, *, limit: int, before: int | None) -> wire.HistoryPage:
+    async def history(self, *, limit: int, before: int | None) -> HistoryPage:
         """A page of history, newest first."""
         self.engine.check_ha()
         entries = await self.store.history(limit=limit + 1, before=before)
         more = len(entries) > limit
         entries = entries[:limit]
         items = [
-            wire.HistoryItem(
+            HistoryItem(
                 revision=x.revision, updated_at=x.updated_at, actor=x.actor, changes=x.changes
             )
             for x in entries
         ]
-        return wire.HistoryPage(
+        return HistoryPage(
             items=items, next_before=entries[-1].revision if more and entries else None
         )
 
@@ -249,11 +250,11 @@ class ParametersService:
             raise NotFound(f"revision {revision} is not in the history")
         return self.resource(entry.params, entry.revision, entry.updated_at)
 
-    async def conflicts(self) -> wire.ConflictsPage:
+    async def conflicts(self) -> ConflictsPage:
         """Archived split-brain revisions."""
         self.engine.check_ha()
         items = [
-            wire.Conflict(
+            Conflict(
                 unit=c.unit,
                 archived_at=c.archived_at,
                 revision=c.revision,
@@ -264,4 +265,4 @@ class ParametersService:
             )
             for c in await self.store.conflicts()
         ]
-        return wire.ConflictsPage(items=items)
+        return ConflictsPage(items=items)

@@ -13,14 +13,18 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hapair.api import wire
 from hapair.domain.errors import FieldError, NotFound, ValidationFailed
+from hapair.domain.tokens import (
+    MAX_DESCRIPTION,
+    MAX_TOKEN_LIFETIME_S,
+    TOKEN_ROLES,
+    TokenCreated,
+    TokenItem,
+    TokenList,
+)
 from hapair.store import tokens as token_store
 from hapair.store.redis import Store
 from hapair.store.tokens import TokenRecord
-
-ROLES = ("viewer", "admin")
-MAX_DESCRIPTION = 200
 
 
 def digest(token: str) -> str:
@@ -76,7 +80,7 @@ def parse_create(raw: object) -> tuple[str, str | None, int | None]:
         if k not in ("role", "description", "expires_in_s")
     ]
     role = raw.get("role")
-    if role not in ROLES:
+    if role not in TOKEN_ROLES:
         got = "nothing" if "role" not in raw else repr(role)
         errors.append(FieldError("/role", f"role must be 'viewer' or 'admin', got {got}"))
     description = raw.get("description")
@@ -84,7 +88,10 @@ def parse_create(raw: object) -> tuple[str, str | None, int | None]:
         not isinstance(description, str) or len(description) > MAX_DESCRIPTION
     ):
         errors.append(
-            FieldError("/description", "description must be a string of at most 200 characters")
+            FieldError(
+                "/description",
+                f"description must be a string of at most {MAX_DESCRIPTION} characters",
+            )
         )
     expires = raw.get("expires_in_s")
     if isinstance(expires, float) and expires.is_integer():
@@ -92,12 +99,12 @@ def parse_create(raw: object) -> tuple[str, str | None, int | None]:
     if expires is not None and (
         isinstance(expires, bool)
         or not isinstance(expires, int)
-        or not 1 <= expires <= wire.MAX_TOKEN_LIFETIME_S
+        or not 1 <= expires <= MAX_TOKEN_LIFETIME_S
     ):
         errors.append(
             FieldError(
                 "/expires_in_s",
-                f"expires_in_s must be an integer from 1 to {wire.MAX_TOKEN_LIFETIME_S} "
+                f"expires_in_s must be an integer from 1 to {MAX_TOKEN_LIFETIME_S} "
                 f"or null (no expiry), got {expires!r}",
             )
         )
@@ -107,11 +114,11 @@ def parse_create(raw: object) -> tuple[str, str | None, int | None]:
     return role, description, expires
 
 
-def item(record: TokenRecord) -> wire.TokenItem:
+def item(record: TokenRecord) -> TokenItem:
     """The listed form of a record."""
-    return wire.TokenItem(
+    return TokenItem(
         id=record.id,
-        role=record.role,  # type: ignore[arg-type]  # only roles in ROLES are stored
+        role=record.role,  # type: ignore[arg-type]  # only roles in TOKEN_ROLES are stored
         description=record.description,
         created_at=record.created_at,
         expires_at=record.expires_at,
@@ -124,16 +131,16 @@ class TokensService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def list(self) -> wire.TokenList:
+    async def list(self) -> TokenList:
         """Every token (expired ones too, until revoked), never the token or its digest."""
-        return wire.TokenList(items=[item(r) for r in await token_store.list_all(self.store)])
+        return TokenList(items=[item(r) for r in await token_store.list_all(self.store)])
 
-    async def create(self, raw: object) -> wire.TokenCreated:
+    async def create(self, raw: object) -> TokenCreated:
         """Creates a token from a ``POST /tokens`` body; the token is in the answer only."""
         role, description, expires_in_s = parse_create(raw)
         made = make_token(role, description, expires_in_s, now=time.time())
         await token_store.add(self.store, made.digest, made.record)
-        return wire.TokenCreated(
+        return TokenCreated(
             id=made.record.id,
             token=made.token,
             role=role,  # type: ignore[arg-type]  # checked by parse_create
@@ -148,6 +155,6 @@ class TokensService:
     async def resolve(self, token: str) -> TokenRecord | None:
         """The record of a presented token, or None when unknown, expired or not usable."""
         record = await token_store.get(self.store, digest(token))
-        if record is None or record.role not in ROLES or record.expired(time.time()):
+        if record is None or record.role not in TOKEN_ROLES or record.expired(time.time()):
             return None
         return record

@@ -8,13 +8,19 @@ from typing import Any
 
 import msgspec
 
-from hapair.api import wire
 from hapair.domain.errors import FieldError, ValidationFailed
-from hapair.domain.unit import UnitSettings, check_unit_settings, parse_host_port
+from hapair.domain.unit import (
+    MODES,
+    UNIT_FIELDS,
+    MaintenanceView,
+    UnitPatch,
+    UnitSettings,
+    UnitView,
+    check_unit_settings,
+    parse_host_port,
+)
 from hapair.engine.driver import Engine
 from hapair.store.unitfile import UnitFiles
-
-UNIT_FIELDS = ("mode", "partner_address", "shared_address")
 
 
 def is_loopback(address: str) -> bool:
@@ -49,13 +55,13 @@ def no_auth_refusal(listen: str, unit: Mapping[str, object]) -> str | None:
     )
 
 
-def view(engine: Engine) -> wire.UnitView:
+def view(engine: Engine) -> UnitView:
     """``GET /unit``."""
     pending = engine.pending
-    return wire.UnitView(
+    return UnitView(
         name=engine.name,
         mode=engine.unit.mode,
-        pending=msgspec.convert(pending, wire.UnitPending) if pending else None,
+        pending=msgspec.convert(pending, UnitPatch) if pending else None,
         reboot_required=bool(pending),
         address=engine.address,
         partner_address=engine.unit.partner_address,
@@ -64,7 +70,7 @@ def view(engine: Engine) -> wire.UnitView:
         booted_at=engine.booted_at,
         boots_in_window=engine.boots_in_window(),
         pacified=engine.pacified,
-        maintenance=wire.MaintenanceView(
+        maintenance=MaintenanceView(
             enabled=engine.maintenance.enabled,
             reason=engine.maintenance.reason,
             since=engine.maintenance.since,
@@ -72,27 +78,43 @@ def view(engine: Engine) -> wire.UnitView:
     )
 
 
-def stage(engine: Engine, files: UnitFiles, raw: object) -> wire.UnitView:
-    """``PATCH /unit``: validates the settings the change would make; stores it pending."""
+def decode_patch(raw: object) -> UnitPatch:
+    """``PATCH /unit``'s body as a ``UnitPatch``; 422 naming every bad field otherwise."""
     if not isinstance(raw, dict):
         raise ValidationFailed([FieldError("", "request body must be a JSON object")])
+    try:
+        return msgspec.convert(raw, UnitPatch)
+    except msgspec.ValidationError:
+        pass  # said field by field below, in the words of the unit rules
     errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k not in UNIT_FIELDS]
-    for key in ("partner_address", "shared_address"):
-        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
-            errors.append(FieldError(f"/{key}", f"{key} must be a string HOST:PORT or null"))
-    if "mode" in raw and raw["mode"] not in ("non_ha", "first", "second"):
+    if "mode" in raw and raw["mode"] not in MODES:
         errors.append(
             FieldError("/mode", f"mode must be one of non_ha, first, second, got {raw['mode']!r}")
         )
-    if errors:
-        raise ValidationFailed(errors)
+    for key in ("partner_address", "shared_address"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors.append(FieldError(f"/{key}", f"{key} must be a string HOST:PORT or null"))
+            continue
+        try:
+            parse_host_port(value, require_ip=key == "shared_address")
+        except ValueError as exc:
+            errors.append(FieldError(f"/{key}", f"{key}: {exc}"))
+    raise ValidationFailed(errors or [FieldError("", "invalid unit settings")])
+
+
+def stage(engine: Engine, files: UnitFiles, raw: object) -> UnitView:
+    """``PATCH /unit``: validates the settings the change would make; stores it pending."""
+    patch = decode_patch(raw)
     current = engine.unit
     staged: dict[str, Any] = {
         "mode": current.mode,
         "partner_address": current.partner_address,
         "shared_address": current.shared_address,
         **(engine.pending or {}),
-        **{k: raw[k] for k in UNIT_FIELDS if k in raw},
+        **{k: v for k in UNIT_FIELDS if (v := getattr(patch, k)) is not msgspec.UNSET},
     }
     target = UnitSettings(**staged)
     check_unit_settings(target)
