@@ -77,9 +77,9 @@ def main() -> int:
     args = parser.parse_args()
     check_pins()
     sys.path.insert(0, str(ROOT / "service"))
-    from hapair.api.openapi import offline_render
+    from hapair.bootstrap import render_openapi
 
-    spec_bytes = offline_render()
+    spec_bytes = render_openapi()
     with tempfile.TemporaryDirectory(prefix="hapair-contract-") as tmp:
         spec = Path(tmp) / "openapi.json"
         spec.write_bytes(spec_bytes)

@@ -1,8 +1,13 @@
-"""``create_app()``: routes, problem handlers, metrics; all wiring here."""
+"""``create_app(deps)``: routes, providers, problem handlers, metrics, lifespan: the HTTP wiring.
+
+The parts themselves are built by ``bootstrap.build``; nothing here starts or builds one.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
@@ -17,7 +22,7 @@ from hapair import __version__
 from hapair.api import docs, fastpath, internal, ops
 from hapair.api.allow import fix_allow_header
 from hapair.api.auth import before_api_request
-from hapair.api.context import AppContext
+from hapair.api.deps import Deps, providers
 from hapair.api.events import EventsController
 from hapair.api.ha import HAController
 from hapair.api.openapi import DocumentPlugin, openapi_json
@@ -104,8 +109,29 @@ def metrics_middleware(metrics: Metrics) -> Any:
     return factory
 
 
-def create_app(ctx: AppContext) -> Litestar:
-    """The ASGI app of one unit; both its listeners serve this same app."""
+def lifespan_of(deps: Deps) -> Any:
+    """The app's lifespan: the engine boots before it serves and stops after (its Redis, its
+    listeners and its partner's calls are the bootstrap's, and outlive it)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            await deps.engine.boot()
+            yield
+        finally:
+            await deps.engine.close()
+            if deps.events is not None:
+                await deps.events.close()
+
+    return lifespan
+
+
+def create_app(deps: Deps) -> Litestar:
+    """The ASGI app of one unit; both its listeners serve this same app.
+
+    Handlers receive the parts as typed parameters (``api.deps.providers``); the lifespan boots
+    and stops the engine (whoever serves the app enters ``app.lifespan()``).
+    """
     api = Router(
         path="/api/v1",
         route_handlers=[HAController, EventsController, UnitController, TokensController],
@@ -124,12 +150,14 @@ def create_app(ctx: AppContext) -> Litestar:
             openapi_json,
             *docs.handlers(),
         ],
+        dependencies=providers(deps),
+        lifespan=[lifespan_of(deps)],
         state=State(
             {
-                "ctx": ctx,
+                "deps": deps,
                 "limits": Limits(
-                    max_connections=ctx.settings.max_connections,
-                    loopback_only=ctx.settings.no_auth,
+                    max_connections=deps.settings.max_connections,
+                    loopback_only=deps.settings.no_auth,
                 ),
             }
         ),
@@ -164,12 +192,11 @@ def create_app(ctx: AppContext) -> Litestar:
         logging_config=None,
     )
     handler = app.asgi_handler
-    if fastpath.enabled():
+    if deps.settings.fastpath:
         # GET /api/v1/ha/parameters without Litestar's per-request machinery (SPEC 7 ratio to
         # /healthz); everything else, every refusal included, goes on to Litestar.
         handler = fastpath.fast_parameters(app)(handler)
     # Around the whole ASGI handler, not as route middleware: unknown paths (404) and wrong
     # methods (405) never reach route middleware, and they must be counted too.
-    app.asgi_handler = metrics_middleware(ctx.metrics)(handler)
-    ctx.engine.app = app
+    app.asgi_handler = metrics_middleware(deps.metrics)(handler)
     return app

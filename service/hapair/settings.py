@@ -1,10 +1,22 @@
-"""One frozen settings object, built from CLI flags and ``HAPAIR_*`` environment variables."""
+"""One frozen settings object, built here and only here: ``hapair serve``'s flags, each with its
+``HAPAIR_*`` environment variable, the secret files, and the limits labs and tests may set.
+
+Nothing else in the package reads the environment for a setting (``hapair up`` and the role
+hook only pass an environment on to a child).
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from hapair.domain.parameters import INTERFACE_PATTERN
+from hapair.secretfiles import SecretError, check_pair_key, choose
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_DATA_DIR = ".hapair"
@@ -37,9 +49,18 @@ class Settings:
     tls_key: str | None = None
     tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
     max_connections: int = 256  # concurrent connections over the unit's listeners
+    log_level: str = "info"
+    # Limits for tests and labs (environment only): the pacify rule (SPEC: 3 boots in 300 s)...
     pacify_window_s: float = 300.0
     pacify_max_boots: int = 3
-    log_level: str = "info"
+    # ...the event stream: keepalive interval, events kept, how far a client may lag (events
+    # queued for it, bytes its connection holds unread)...
+    events_keepalive_s: float = 15.0
+    events_keep: int = 10_000
+    events_queue: int = 1000
+    events_client_buffer: int = 256 * 1024
+    # ...and the fast path of GET /ha/parameters (off only for side-by-side comparisons).
+    fastpath: bool = True
 
     @property
     def tls(self) -> bool:
@@ -57,22 +78,146 @@ def env_bool(name: str) -> bool:
     return (env(name) or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def events_limits() -> tuple[float, int, int, int]:
-    """The event stream's keepalive interval (s), events kept, and how far a client may lag:
-    events queued for it, bytes its connection holds unread.
+def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The limits only the environment sets: ``HAPAIR_PACIFY_WINDOW_S`` (300),
+    ``HAPAIR_PACIFY_MAX_BOOTS`` (3), ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP``
+    (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144) and
+    ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out)."""
 
-    ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP`` (10000),
-    ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144): overridable for
-    tests and labs.
-    """
-    return (
-        float(env("EVENTS_KEEPALIVE_S") or 15.0),
-        int(env("EVENTS_KEEP") or 10_000),
-        int(env("EVENTS_QUEUE") or 1000),
-        int(env("EVENTS_CLIENT_BUFFER") or 256 * 1024),
+    def get(name: str) -> str | None:
+        return environ.get(f"HAPAIR_{name}") or None
+
+    return {
+        "pacify_window_s": float(get("PACIFY_WINDOW_S") or 300.0),
+        "pacify_max_boots": int(get("PACIFY_MAX_BOOTS") or 3),
+        "events_keepalive_s": float(get("EVENTS_KEEPALIVE_S") or 15.0),
+        "events_keep": int(get("EVENTS_KEEP") or 10_000),
+        "events_queue": int(get("EVENTS_QUEUE") or 1000),
+        "events_client_buffer": int(get("EVENTS_CLIENT_BUFFER") or 256 * 1024),
+        "fastpath": environ.get("HAPAIR_FASTPATH", "on") != "off",
+    }
+
+
+def add_serve_flags(p: argparse.ArgumentParser) -> None:
+    """``hapair serve``'s flags, each defaulting to its ``HAPAIR_*`` variable."""
+    p.add_argument(
+        "--listen", default=env("LISTEN", DEFAULT_LISTEN), help="direct address HOST:PORT"
     )
+    p.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
+    p.add_argument(
+        "--redis", default=env("REDIS"), help="use this Redis instead of the embedded one"
+    )
+    p.add_argument(
+        "--redis-server",
+        default=env("REDIS_SERVER"),
+        help="redis-server binary of the embedded Redis (default: the bundled 6.2, no TLS)",
+    )
+    p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
+    p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
+    p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
+    p.add_argument(
+        "--shared-interface",
+        default=env("SHARED_INTERFACE"),
+        help="move the shared IP as a virtual IP on this interface (CAP_NET_ADMIN, CAP_NET_RAW)",
+    )
+    p.add_argument(
+        "--shared-prefix",
+        type=int,
+        default=int(env("SHARED_PREFIX") or 0) or None,
+        help="prefix length of the virtual IP (default 32 for IPv4, 128 for IPv6)",
+    )
+    p.add_argument("--pair-key", default=env("PAIR_KEY"), help="prefer --pair-key-file (ps)")
+    p.add_argument(
+        "--pair-key-file", default=env("PAIR_KEY_FILE"), help="file holding the pair key"
+    )
+    p.add_argument("--admin-token", default=env("ADMIN_TOKEN"), help="prefer --admin-token-file")
+    p.add_argument(
+        "--admin-token-file",
+        default=env("ADMIN_TOKEN_FILE"),
+        help="file holding a bootstrap admin token",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=int(env("MAX_CONNECTIONS") or 256),
+        help="concurrent connections per unit (default 256)",
+    )
+    p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
+    p.add_argument(
+        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+    )
+    p.add_argument(
+        "--interface",
+        action="append",
+        default=[x for x in (env("INTERFACE") or "").split(",") if x],
+        help="monitored interface (repeatable)",
+    )
+    p.add_argument("--on-role-change", default=env("ON_ROLE_CHANGE"))
+    p.add_argument("--tls-cert", default=env("TLS_CERT"))
+    p.add_argument("--tls-key", default=env("TLS_KEY"))
+    p.add_argument(
+        "--tls-ca",
+        default=env("TLS_CA"),
+        help="CA file that signs the partner's certificate (default: the system store)",
+    )
+    p.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
 
 
-def pacify_limits() -> tuple[float, int]:
-    """The pacify window and boot limit, overridable for tests and labs."""
-    return float(env("PACIFY_WINDOW_S") or 300.0), int(env("PACIFY_MAX_BOOTS") or 3)
+class SettingsRefused(ValueError):
+    """Flags that cannot make settings; the message says why, for a person (never a secret)."""
+
+
+def from_flags(ns: argparse.Namespace) -> Settings:
+    """The frozen settings of ``hapair serve``: flags, secret files and the lab limits.
+
+    Raises:
+        SettingsRefused: A secret is unusable, a pair of flags is half given, a number or an
+            interface name is out of its range.
+    """
+    try:
+        pair_key = choose(ns.pair_key, ns.pair_key_file, what="pair key", flag="--pair-key")
+        admin_token = choose(
+            ns.admin_token, ns.admin_token_file, what="admin token", flag="--admin-token"
+        )
+        check_pair_key(pair_key)
+    except SecretError as exc:
+        raise SettingsRefused(str(exc)) from None
+    if ns.max_connections < 1:
+        raise SettingsRefused("--max-connections must be at least 1")
+    if bool(ns.tls_cert) != bool(ns.tls_key):
+        raise SettingsRefused(
+            "--tls-cert and --tls-key (HAPAIR_TLS_CERT, HAPAIR_TLS_KEY) go together: "
+            "give both to serve HTTPS, or neither"
+        )
+    named = [("--shared-interface", ns.shared_interface)] + [
+        ("--interface", n) for n in ns.interface
+    ]
+    for flag, name in named:
+        if name and not re.fullmatch(INTERFACE_PATTERN.removesuffix("$"), name):
+            raise SettingsRefused(
+                f"{flag} {name!r}: an interface name is 1 to 15 of A-Z a-z 0-9 _ . - "
+                "(not '.' or '..')"
+            )
+    return Settings(
+        listen=ns.listen,
+        data_dir=Path(ns.data_dir).resolve(),
+        redis_url=ns.redis,
+        redis_server=ns.redis_server,
+        mode=ns.mode,
+        partner=ns.partner,
+        shared=ns.shared,
+        shared_interface=ns.shared_interface,
+        shared_prefix=ns.shared_prefix,
+        pair_key=pair_key,
+        admin_token=admin_token,
+        no_auth=ns.no_auth,
+        heartbeat_interval=ns.heartbeat_interval,
+        interfaces=tuple(ns.interface),
+        on_role_change=ns.on_role_change,
+        tls_cert=ns.tls_cert,
+        tls_key=ns.tls_key,
+        tls_ca=ns.tls_ca,
+        max_connections=ns.max_connections,
+        log_level=ns.log_level,
+        **lab_limits(),
+    )

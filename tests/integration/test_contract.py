@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hapair.api.openapi import offline_render
+from hapair.bootstrap import render_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "openapi.json"
@@ -43,7 +43,7 @@ def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_openapi_json_matches_app_document() -> None:
-    assert COMMITTED.read_bytes() == offline_render(), f"openapi.json is stale: run {REGEN}"
+    assert COMMITTED.read_bytes() == render_openapi(), f"openapi.json is stale: run {REGEN}"
 
 
 def test_openapi_json_matches_document_served_by_running_unit(make_unit: Any) -> None:

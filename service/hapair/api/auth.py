@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from litestar import Request
 from litestar.connection import ASGIConnection
 
+from hapair.api.deps import deps_of
 from hapair.api.media import require_json, require_merge_patch
 from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
@@ -75,7 +76,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     Reads need ``viewer`` and writes ``admin``, unless the handler's ``opt["role"]`` names
     the role it needs (the token list is admin-only).
     """
-    auth: Authenticator = connection.app.state.ctx.auth
+    auth = deps_of(connection).auth
     if not auth.enabled:
         if connection.scope.get("method", "GET") not in READ_METHODS:
             check_same_origin(connection)

@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 
-from hapair.api.context import ctx_of
 from hapair.api.problems import responses
 from hapair.domain.errors import Malformed, StoreUnavailable
+from hapair.domain.event_ids import EventId, format_id, parse_id
 from hapair.engine.listener import limits_of
 from hapair.services.events import TYPES, Events, Subscription, frame, reset_frame
-from hapair.store.events import EventId, format_id, parse_id
 
 BACKLOG_PAGE = 500
 
@@ -160,6 +160,7 @@ class EventsController(Controller):
     async def stream_events(
         self,
         request: Request[Any, Any, Any],
+        events: NamedDependency[Events | None],
         since: Annotated[str | None, Parameter(max_length=60, description=ID_HELP)] = None,
         types: Annotated[
             str | None,
@@ -178,8 +179,6 @@ class EventsController(Controller):
             ),
         ] = None,
     ) -> Stream:
-        ctx = ctx_of(request)
-        events = ctx.events
         if events is None:
             raise StoreUnavailable("this unit serves no event stream")
         wanted = _parse_types(types)

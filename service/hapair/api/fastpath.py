@@ -14,7 +14,8 @@ same code as the routed request:
 - the token and role check is ``api.auth.authorize`` (the ``Authenticator``), the place check
   ``api.serving.served_here``, both with the route's registered handler (its ``opt``);
 - the answer is the route handler's own function (``HAController.get_parameters``: the
-  ``ParametersService`` read with its cache, the pre-encoded body, the ``ETag``); only its
+  ``ParametersService`` read with its cache, the pre-encoded body, the ``ETag``), given the
+  same parts Litestar's providers give it (``api.deps``: one object each per app); only its
   ``Response`` of bytes is sent here as two ASGI messages, as Litestar sends it.
 
 It answers only ``GET`` of exactly that path, without a query string, with one
@@ -25,7 +26,8 @@ answer", and Litestar runs the same checks and read again and maps the error as 
 other exception is logged once, event ``fastpath``, and handed on the same way), as do
 ``HEAD``, conditional requests and any query parameter.
 
-``HAPAIR_FASTPATH=off`` in the environment leaves it out of the app. It exists only for
+``HAPAIR_FASTPATH=off`` in the environment (``Settings.fastpath``) leaves it out of the app. It
+exists only for
 comparisons: ``tests/integration/test_fastpath.py`` checks a unit with the fast path against
 one without it, answer by answer, and ``python -m bench.throughput --without-fastpath``
 measures both; it is not a setting to run a unit with.
@@ -34,29 +36,24 @@ measures both; it is not a setting to run a unit with.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any, cast
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hapair.api.auth import authorize, before_api_request
+from hapair.api.deps import Deps
 from hapair.api.serving import served_here
 from hapair.domain.errors import DomainError
 
 PATH = "/api/v1/ha/parameters"
-ENV = "HAPAIR_FASTPATH"
 
 log = logging.getLogger("hapair.api")
-
-
-def enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    """False only when ``HAPAIR_FASTPATH=off`` (the comparison unit of the test and bench)."""
-    return environ.get(ENV, "on") != "off"
 
 
 class _Connection:
@@ -79,6 +76,11 @@ def _route(app: Litestar) -> tuple[HTTPRouteHandler, str]:
             handler, _kwargs = route.route_handler_map["GET"]
             return handler, route.path_format
     raise LookupError(f"no GET route {PATH}")
+
+
+def providers_names() -> frozenset[str]:
+    """The names under which ``api.deps.providers`` gives the app's parts."""
+    return frozenset(f.name for f in fields(Deps))
 
 
 def _authorization(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -106,8 +108,10 @@ def _not_mirrored(handler: HTTPRouteHandler) -> str | None:
         return "a before_request hook other than before_api_request"
     if handler.opt.get("media") is not None:
         return "a body media type check"
-    if handler.resolve_guards() or handler.resolve_middleware() or handler.resolve_dependencies():
-        return "guards, middleware or dependencies"
+    if handler.resolve_guards() or handler.resolve_middleware():
+        return "guards or middleware"
+    if set(handler.resolve_dependencies()) - set(providers_names()):
+        return "dependencies other than the app's parts"
     if any(getattr(layer, "after_request", None) for layer in layers):
         return "an after_request hook"
     if handler.resolve_after_response() is not None:
@@ -132,6 +136,13 @@ def fast_parameters(app: Litestar) -> Any:
         return lambda next_app: next_app
     fn = handler.fn
     status = handler.status_code
+    deps: Deps = app.state.deps
+    # what the handler asks for by name, as Litestar's providers give it (the same objects)
+    kwargs = {
+        name: getattr(deps, name)
+        for name in handler.parsed_fn_signature.parameters
+        if name in providers_names()
+    }
     failed: list[bool] = []
 
     def factory(next_app: ASGIApp) -> ASGIApp:
@@ -145,7 +156,7 @@ def fast_parameters(app: Litestar) -> Any:
                 await next_app(scope, receive, send)
                 return
             authorization = _authorization(scope["headers"])
-            if authorization is None and app.state.ctx.auth.enabled:
+            if authorization is None and deps.auth.enabled:
                 await next_app(scope, receive, send)
                 return
             scope["route_handler"] = handler
@@ -156,7 +167,7 @@ def fast_parameters(app: Litestar) -> Any:
             try:
                 await authorize(connection)
                 await served_here(connection, handler)
-                response = await fn(Request(scope, receive, send))  # bound to its controller
+                response = await fn(**kwargs)  # bound to its controller
             except DomainError:  # a refusal (401, 403, 409, 503): Litestar answers it
                 await next_app(scope, receive, send)
                 return

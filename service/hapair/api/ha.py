@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
-from hapair.api.context import ctx_of
 from hapair.api.media import if_match
 from hapair.api.problems import responses
 from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.status import PairStatus
-from hapair.services.parameters import WriteKind, WriteResult
+from hapair.engine.driver import Engine
+from hapair.services.parameters import ParametersService, WriteKind, WriteResult
 
 READ = (401, 403, 409, 503)
 WRITE = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
@@ -34,21 +35,24 @@ def _write_response(result: WriteResult, dry_run: bool) -> Response[wire.HAParam
 
 
 async def _write(
-    request: Request[Any, Any, Any], kind: WriteKind, raw: object, dry_run: bool
+    request: Request[Any, Any, Any],
+    parameters: NamedDependency[ParametersService],
+    kind: WriteKind,
+    raw: object,
+    dry_run: bool,
 ) -> Response[wire.HAParametersResource]:
-    ctx = ctx_of(request)
     actor = request.scope["state"].get("actor", "anonymous")
-    via_shared = ctx.engine.is_shared(request.scope.get("server"))
+    via_shared = parameters.engine.is_shared(request.scope.get("server"))
     try:
         expected = if_match(request)
     except RevisionMismatch:
         # An If-Match naming no revision is a failed precondition, but only for a request that
         # would otherwise succeed (RFC 9110 13.2.1): validate it first (stores nothing).
-        await ctx.parameters.write(
+        await parameters.write(
             kind, raw, if_match=None, actor=actor, dry_run=True, via_shared=via_shared
         )
         raise
-    result = await ctx.parameters.write(
+    result = await parameters.write(
         kind, raw, if_match=expected, actor=actor, dry_run=dry_run, via_shared=via_shared
     )
     return _write_response(result, dry_run)
@@ -69,9 +73,9 @@ class HAController(Controller):
         responses=responses(*READ),
     )
     async def get_parameters(
-        self, request: Request[Any, Any, Any]
+        self, parameters: NamedDependency[ParametersService]
     ) -> Response[wire.HAParametersResource]:
-        current = await ctx_of(request).parameters.get()
+        current = await parameters.get()
         return Response(
             current.body,  # type: ignore[arg-type]  # pre-encoded HAParametersResource
             media_type="application/json",
@@ -90,10 +94,11 @@ class HAController(Controller):
     async def replace_parameters(
         self,
         request: Request[Any, Any, Any],
+        parameters: NamedDependency[ParametersService],
         data: SkipValidation[wire.HAParametersWrite],
         dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
-        return await _write(request, "put", data, dry_run)
+        return await _write(request, parameters, "put", data, dry_run)
 
     @patch(
         "/parameters",
@@ -106,10 +111,11 @@ class HAController(Controller):
     async def patch_parameters(
         self,
         request: Request[Any, Any, Any],
+        parameters: NamedDependency[ParametersService],
         data: SkipValidation[wire.HAParametersPatch],
         dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
-        return await _write(request, "patch", data, dry_run)
+        return await _write(request, parameters, "patch", data, dry_run)
 
     @get(
         "/parameters/history",
@@ -122,6 +128,7 @@ class HAController(Controller):
     async def list_history(
         self,
         request: Request[Any, Any, Any],
+        parameters: NamedDependency[ParametersService],
         limit: Annotated[int, Parameter(ge=1, le=1000, description="Items per page.")] = 50,
         before: Annotated[
             int | None, Parameter(ge=0, description="Only revisions below this one.")
@@ -130,7 +137,7 @@ class HAController(Controller):
         if before is None and "before" in request.query_params:
             # Litestar reads ``before=null`` as None; the document says an integer.
             raise Malformed("before must be a non-negative integer (omit it for the newest)")
-        return await ctx_of(request).parameters.history(limit=limit, before=before)
+        return await parameters.history(limit=limit, before=before)
 
     @get(
         "/parameters/history/{revision:int}",
@@ -140,9 +147,11 @@ class HAController(Controller):
         responses=responses(400, 404, *READ),
     )
     async def get_history_revision(
-        self, request: Request[Any, Any, Any], revision: Annotated[int, Parameter(ge=0)]
+        self,
+        parameters: NamedDependency[ParametersService],
+        revision: Annotated[int, Parameter(ge=0)],
     ) -> wire.HAParametersResource:
-        return await ctx_of(request).parameters.at_revision(revision)
+        return await parameters.at_revision(revision)
 
     @post(
         "/parameters/rollback",
@@ -155,10 +164,11 @@ class HAController(Controller):
     async def rollback_parameters(
         self,
         request: Request[Any, Any, Any],
+        parameters: NamedDependency[ParametersService],
         data: SkipValidation[wire.RollbackRequest],
         dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
-        return await _write(request, "rollback", data, dry_run)
+        return await _write(request, parameters, "rollback", data, dry_run)
 
     @get(
         "/conflicts",
@@ -167,8 +177,10 @@ class HAController(Controller):
         summary="Revisions archived after a split brain",
         responses=responses(*READ),
     )
-    async def list_conflicts(self, request: Request[Any, Any, Any]) -> wire.ConflictsPage:
-        return await ctx_of(request).parameters.conflicts()
+    async def list_conflicts(
+        self, parameters: NamedDependency[ParametersService]
+    ) -> wire.ConflictsPage:
+        return await parameters.conflicts()
 
     @get(
         "/status",
@@ -193,6 +205,7 @@ class HAController(Controller):
     async def get_status(
         self,
         request: Request[Any, Any, Any],
+        engine: NamedDependency[Engine],
         wait_in_sync: Annotated[
             int | None, Parameter(ge=0, description="Wait until both units hold this revision.")
         ] = None,
@@ -203,7 +216,6 @@ class HAController(Controller):
         if wait_in_sync is None and "wait_in_sync" in request.query_params:
             # Litestar reads ``wait_in_sync=null`` as None; the document says an integer.
             raise Malformed("wait_in_sync must be a non-negative integer (omit it not to wait)")
-        engine = ctx_of(request).engine
         status, in_sync = await engine.status_in_sync(wait_in_sync, wait_s=timeout)
         return Response(status, headers={"HA-In-Sync": "true" if in_sync else "false"})
 
@@ -217,11 +229,10 @@ class HAController(Controller):
         status_code=200,
     )
     async def force_partner_update(
-        self, request: Request[Any, Any, Any]
+        self, engine: NamedDependency[Engine]
     ) -> wire.ForcePartnerUpdateResult:
-        ctx = ctx_of(request)
-        ctx.engine.check_pair_write(via_shared=ctx.engine.is_shared(request.scope.get("server")))
-        revision, partner_revision, seconds = await ctx.engine.force_partner_update()
+        # where it may be served (the active's shared address) was checked before: opt serve
+        revision, partner_revision, seconds = await engine.force_partner_update()
         return wire.ForcePartnerUpdateResult(
             revision=revision,
             partner_revision=partner_revision,
@@ -245,15 +256,14 @@ class HAController(Controller):
         status_code=200,
     )
     async def switchover(
-        self, request: Request[Any, Any, Any], dry_run: DryRun = False
+        self, engine: NamedDependency[Engine], dry_run: DryRun = False
     ) -> wire.SwitchoverResult:
-        ctx = ctx_of(request)
-        ok, checks, to, seconds = await ctx.engine.switchover(dry_run=dry_run)
+        ok, checks, to, seconds = await engine.switchover(dry_run=dry_run)
         found = [wire.SwitchoverCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
         if dry_run:
             return wire.SwitchoverResult(ok=ok, checks=found)
         return wire.SwitchoverResult(
-            from_unit=ctx.engine.name,
+            from_unit=engine.name,
             to_unit=to,
             duration_ms=round(seconds * 1000, 3),
             checks=found,
@@ -271,8 +281,7 @@ class HAController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def announce(self, request: Request[Any, Any, Any]) -> wire.AnnounceResult:
-        ctx = ctx_of(request)
-        ctx.engine.check_pair_write(via_shared=ctx.engine.is_shared(request.scope.get("server")))
-        address, interface, sent = await ctx.engine.announce()
+    async def announce(self, engine: NamedDependency[Engine]) -> wire.AnnounceResult:
+        # where it may be served (the active's shared address) was checked before: opt serve
+        address, interface, sent = await engine.announce()
         return wire.AnnounceResult(address=address, interface=interface, sent=sent)

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 
-from hapair.api.context import AppContext, ctx_of
 from hapair.domain.errors import Forbidden, Malformed, StoreUnavailable, Unauthorized
 from hapair.engine import pairauth
+from hapair.engine.driver import Engine
 from hapair.engine.messages import (
     demote_request_decoder,
     encoder,
@@ -39,15 +40,15 @@ T = TypeVar("T")
 NONCES = pairauth.NonceCache()
 
 
-def _auth(ctx: AppContext) -> pairauth.PairAuth:
-    own = ctx.engine.name
-    if not ctx.settings.pair_key or pairauth.partner_name(own) is None:
+def _auth(engine: NamedDependency[Engine]) -> pairauth.PairAuth:
+    own = engine.name
+    if not engine.settings.pair_key or pairauth.partner_name(own) is None:
         raise Unauthorized("this unit is not in an HA mode with a pair key")
-    return pairauth.PairAuth(ctx.settings.pair_key, own, nonces=NONCES)
+    return pairauth.PairAuth(engine.settings.pair_key, own, nonces=NONCES)
 
 
 async def _verified(
-    request: Request[Any, Any, Any], *, same_name: bool = False
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine], *, same_name: bool = False
 ) -> tuple[bytes, pairauth.PairAuth, str]:
     """The body of an authentic call, this unit's signer and the call's nonce.
 
@@ -55,7 +56,7 @@ async def _verified(
     misconfiguration to the engine, then refuses).
     """
     body = await request.body()
-    auth = _auth(ctx_of(request))
+    auth = _auth(engine)
     try:
         nonce = auth.verify_call(request.method, request.scope["path"], request.headers, body)
     except pairauth.SameName:
@@ -90,24 +91,25 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
 
 
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
-async def heartbeat(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def heartbeat(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
-    ctx = ctx_of(request)
     try:
-        body, auth, nonce = await _verified(request, same_name=True)
+        body, auth, nonce = await _verified(request, engine, same_name=True)
     except pairauth.SameName as exc:
-        await _same_name(ctx, await request.body(), exc)
+        await _same_name(engine, await request.body(), exc)
         raise Unauthorized(f"unit-to-unit call refused: {exc}") from None
     hb = _decode(body, hb_decoder, "heartbeat")
     try:
-        check_redis_url(hb, ctx.engine.unit.partner_address, direction="sent")
+        check_redis_url(hb, engine.unit.partner_address, direction="sent")
     except PartnerError as exc:
         raise Forbidden(str(exc)) from None
-    mine = await ctx.engine.on_heartbeat(hb)
+    mine = await engine.on_heartbeat(hb)
     return _signed(request, auth, nonce, encoder.encode(mine))
 
 
-async def _same_name(ctx: AppContext, body: bytes, exc: pairauth.SameName) -> None:
+async def _same_name(engine: NamedDependency[Engine], body: bytes, exc: pairauth.SameName) -> None:
     """Shows the engine a same-mode unit's heartbeat (its body must say so too)."""
     warn_once_in_a_while(
         "call:same-name", "unit-to-unit call refused", event="same-name", reason=str(exc)
@@ -116,25 +118,29 @@ async def _same_name(ctx: AppContext, body: bytes, exc: pairauth.SameName) -> No
         hb = hb_decoder.decode(body)
     except msgspec.DecodeError:
         return
-    if hb.mode == ctx.engine.unit.mode and hb.boot_id != ctx.engine.boot_id:
+    if hb.mode == engine.unit.mode and hb.boot_id != engine.boot_id:
         with contextlib.suppress(PartnerError, StoreUnavailable):
-            check_redis_url(hb, ctx.engine.unit.partner_address, direction="sent")
-            await ctx.engine.on_heartbeat(hb)
+            check_redis_url(hb, engine.unit.partner_address, direction="sent")
+            await engine.on_heartbeat(hb)
 
 
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)
-async def demote(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def demote(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
     """The partner takes over: step down."""
-    body, auth, nonce = await _verified(request)
+    body, auth, nonce = await _verified(request, engine)
     req = _decode(body, demote_request_decoder, "demote request")
-    reply = await ctx_of(request).engine.demote(req)
+    reply = await engine.demote(req)
     return _signed(request, auth, nonce, encoder.encode(reply))
 
 
 @post(HANDOVER_PATH, include_in_schema=False, status_code=200)
-async def handover(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def handover(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
     """The active hands the role over (planned switchover, maintenance): take it."""
-    body, auth, nonce = await _verified(request)
+    body, auth, nonce = await _verified(request, engine)
     req = _decode(body, handover_request_decoder, "handover request")
-    reply = await ctx_of(request).engine.handover(req)
+    reply = await engine.handover(req)
     return _signed(request, auth, nonce, encoder.encode(reply))

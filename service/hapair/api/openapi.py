@@ -253,26 +253,6 @@ def cached_document(app: Litestar) -> bytes:
     return body
 
 
-class _NoEngine:
-    """Stands in for the HA engine when the app is built only to read its document."""
-
-    app: Any = None
-
-
-def offline_render() -> bytes:
-    """``openapi.json`` from the app's routes, with no Redis, engine or server running."""
-    from hapair.api.context import AppContext
-    from hapair.app import create_app
-    from hapair.metrics import Metrics
-    from hapair.settings import Settings
-
-    ctx = AppContext.__new__(AppContext)
-    ctx.settings = Settings()
-    ctx.metrics = Metrics()
-    ctx.engine = _NoEngine()  # type: ignore[assignment]
-    return render(create_app(ctx))
-
-
 class DocumentPlugin(JsonRenderPlugin):
     """Litestar's own schema route (``/_schema``) serves the same document as ``/openapi.json``."""
 

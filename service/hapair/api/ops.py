@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, get
+from litestar.di import NamedDependency
 
-from litestar import Request, Response, get
-
-from hapair.api.context import ctx_of
 from hapair.api.problems import responses
 from hapair.api.wire import Health
-from hapair.domain.errors import StoreUnavailable
+from hapair.metrics import Metrics
+from hapair.services.health import Readiness
 
 
 @get("/healthz", operation_id="healthz", summary="The process is up", tags=["ops"], security=[])
@@ -26,13 +25,9 @@ async def healthz() -> Health:
     responses=responses(503),
     security=[],
 )
-async def readyz(request: Request[Any, Any, Any]) -> Health:
+async def readyz(readiness: NamedDependency[Readiness]) -> Health:
     """Readiness: 503 store-unavailable while Redis is unreachable or the engine is not running."""
-    ctx = ctx_of(request)
-    await ctx.store.ping()
-    if not ctx.engine.running:
-        raise StoreUnavailable("the HA engine is not running (booting)")
-    return Health(status="ready", role=ctx.engine.public_role if ctx.engine.ha else "standalone")
+    return Health(status="ready", role=await readiness.role())
 
 
 @get(
@@ -43,8 +38,6 @@ async def readyz(request: Request[Any, Any, Any]) -> Health:
     media_type="text/plain; version=0.0.4; charset=utf-8",
     security=[],
 )
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
     """Prometheus text exposition."""
-    return Response(
-        ctx_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -10,13 +10,13 @@ token, and it shows nothing ``hapair status`` would not. It refreshes itself eve
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
-from hapair.api.context import ctx_of
 from hapair.domain.status import PairStatus, UnitStatus
+from hapair.engine.driver import Engine
 
 REFRESH_S = 3
 
@@ -108,15 +108,14 @@ def render(status: PairStatus, *, unit_name: str, address: str, scheme: str) -> 
 
 
 @get("/", include_in_schema=False)
-async def status_page(request: Request[Any, Any, Any]) -> Response[str]:
+async def status_page(engine: NamedDependency[Engine]) -> Response[str]:
     """``GET /``: the pair's status as coloured squares."""
-    ctx = ctx_of(request)
-    status = await ctx.engine.status()
+    status = await engine.status()
     html = render(
         status,
-        unit_name=ctx.engine.name,
-        address=ctx.engine.address,
-        scheme="https" if ctx.settings.tls else "http",
+        unit_name=engine.name,
+        address=engine.address,
+        scheme="https" if engine.settings.tls else "http",
     )
     return Response(
         html,

@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from hapair.api.context import ctx_of
+from hapair.api.deps import deps_of
 
 
 async def served_here(
@@ -21,7 +21,7 @@ async def served_here(
     kind = handler.opt.get("serve")
     if kind is None:
         return
-    engine = ctx_of(connection).engine
+    engine = deps_of(connection).engine
     if kind == "token-write":
         if engine.ha:
             engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))

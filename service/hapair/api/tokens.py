@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
-from hapair.api.context import ctx_of
 from hapair.api.problems import responses
+from hapair.services.tokens import TokensService
 
 
 class TokensController(Controller):
@@ -26,8 +27,8 @@ class TokensController(Controller):
         description="Every token with its role, description and expiry; never the token.",
         responses=responses(401, 403, 503),
     )
-    async def list_tokens(self, request: Request[Any, Any, Any]) -> wire.TokenList:
-        return await ctx_of(request).tokens.list()
+    async def list_tokens(self, tokens: NamedDependency[TokensService]) -> wire.TokenList:
+        return await tokens.list()
 
     @post(
         "",
@@ -39,9 +40,9 @@ class TokensController(Controller):
         responses=responses(400, 401, 403, 409, 413, 415, 422, 503),
     )
     async def create_token(
-        self, request: Request[Any, Any, Any], data: SkipValidation[wire.TokenCreate]
+        self, tokens: NamedDependency[TokensService], data: SkipValidation[wire.TokenCreate]
     ) -> Response[wire.TokenCreated]:
-        created = await ctx_of(request).tokens.create(data)
+        created = await tokens.create(data)
         return Response(created, status_code=201)
 
     @delete(
@@ -55,7 +56,7 @@ class TokensController(Controller):
     )
     async def revoke_token(
         self,
-        request: Request[Any, Any, Any],
+        tokens: NamedDependency[TokensService],
         token_id: Annotated[str, Parameter(max_length=64, description="The token's id.")],
     ) -> None:
-        await ctx_of(request).tokens.revoke(token_id)
+        await tokens.revoke(token_id)

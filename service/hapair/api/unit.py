@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Response, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
-from hapair.api.context import ctx_of
 from hapair.api.problems import responses
 from hapair.domain.status import PairStatus
-from hapair.services import unit as unit_service
+from hapair.engine.driver import Engine
+from hapair.services.unit import UnitService
 
 
 class UnitController(Controller):
@@ -21,8 +22,8 @@ class UnitController(Controller):
     tags = ["unit"]  # noqa: RUF012
 
     @get("", operation_id="get_unit", summary="This unit", responses=responses(401, 403))
-    async def get_unit(self, request: Request[Any, Any, Any]) -> wire.UnitView:
-        return unit_service.view(ctx_of(request).engine)
+    async def get_unit(self, unit: NamedDependency[UnitService]) -> wire.UnitView:
+        return unit.view()
 
     @patch(
         "",
@@ -34,10 +35,9 @@ class UnitController(Controller):
         responses=responses(400, 401, 403, 413, 415, 422),
     )
     async def patch_unit(
-        self, request: Request[Any, Any, Any], data: SkipValidation[wire.UnitPatch]
+        self, unit: NamedDependency[UnitService], data: SkipValidation[wire.UnitPatch]
     ) -> Response[wire.UnitView]:
-        ctx = ctx_of(request)
-        return Response(unit_service.stage(ctx.engine, ctx.files, data), status_code=202)
+        return Response(unit.stage(data), status_code=202)
 
     @post(
         "/reboot",
@@ -46,10 +46,8 @@ class UnitController(Controller):
         status_code=202,
         responses=responses(401, 403, 422),
     )
-    async def reboot_unit(self, request: Request[Any, Any, Any]) -> wire.Accepted:
-        ctx = ctx_of(request)
-        unit_service.check_reboot(ctx.engine, ctx.files)
-        ctx.engine.schedule_reboot()
+    async def reboot_unit(self, unit: NamedDependency[UnitService]) -> wire.Accepted:
+        unit.reboot()
         return wire.Accepted(
             status="rebooting", detail="the HA engine restarts; this counts as a boot"
         )
@@ -62,8 +60,7 @@ class UnitController(Controller):
         status_code=200,
         responses=responses(401, 403, 409, 503),
     )
-    async def takeover_unit(self, request: Request[Any, Any, Any]) -> PairStatus:
-        engine = ctx_of(request).engine
+    async def takeover_unit(self, engine: NamedDependency[Engine]) -> PairStatus:
         await engine.takeover()
         return await engine.status()
 
@@ -83,13 +80,10 @@ class UnitController(Controller):
     )
     async def set_maintenance(
         self,
-        request: Request[Any, Any, Any],
+        unit: NamedDependency[UnitService],
         data: SkipValidation[wire.MaintenanceWrite],
         force: Annotated[
             bool, Parameter(description="Skip the hand-over checks of an active unit.")
         ] = False,
     ) -> wire.UnitView:
-        engine = ctx_of(request).engine
-        enabled, reason = unit_service.parse_maintenance(data)
-        await engine.set_maintenance(enabled=enabled, reason=reason, force=force)
-        return unit_service.view(engine)
+        return await unit.set_maintenance(data, force=force)

@@ -1,4 +1,4 @@
-"""Unit use cases: the unit's view, staging settings for the next reboot."""
+"""Unit use cases: the unit's view, staging settings for the next reboot, maintenance."""
 
 from __future__ import annotations
 
@@ -163,3 +163,30 @@ def parse_maintenance(raw: object) -> tuple[bool, str | None]:
     if errors:
         raise ValidationFailed(errors)
     return bool(enabled), reason
+
+
+class UnitService:
+    """This unit's settings (kept in its data dir), reboot and maintenance."""
+
+    def __init__(self, engine: Engine, files: UnitFiles) -> None:
+        self.engine = engine
+        self.files = files
+
+    def view(self) -> UnitView:
+        """``GET /unit``."""
+        return view(self.engine)
+
+    def stage(self, raw: object) -> UnitView:
+        """``PATCH /unit``."""
+        return stage(self.engine, self.files, raw)
+
+    def reboot(self) -> None:
+        """``POST /unit/reboot``: refused (422) when the settings it would apply are."""
+        check_reboot(self.engine, self.files)
+        self.engine.schedule_reboot()
+
+    async def set_maintenance(self, raw: object, *, force: bool) -> UnitView:
+        """``PUT /unit/maintenance``."""
+        enabled, reason = parse_maintenance(raw)
+        await self.engine.set_maintenance(enabled=enabled, reason=reason, force=force)
+        return view(self.engine)

@@ -1,0 +1,61 @@
+"""The unit's parts the API is built from, and how handlers receive them.
+
+Handlers declare what they use as typed parameters, e.g.
+``parameters: NamedDependency[ParametersService]``; Litestar fills them from
+``providers(deps)``, registered once on the app by ``create_app``. Hooks that run before a
+handler (the token check, the place check) have no dependency injection in Litestar: they read
+the same ``Deps`` through ``deps_of(connection)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from litestar.di import Provide
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+    from hapair.api.auth import Authenticator
+    from hapair.engine.driver import Engine
+    from hapair.metrics import Metrics
+    from hapair.services.events import Events
+    from hapair.services.health import Readiness
+    from hapair.services.parameters import ParametersService
+    from hapair.services.tokens import TokensService
+    from hapair.services.unit import UnitService
+    from hapair.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deps:
+    """What ``bootstrap.build`` makes for one unit and ``create_app`` serves."""
+
+    settings: Settings
+    engine: Engine
+    metrics: Metrics
+    auth: Authenticator
+    parameters: ParametersService
+    tokens: TokensService
+    unit: UnitService
+    readiness: Readiness
+    events: Events | None = None  # the pair's event stream (SPEC 5a)
+
+
+def providers(deps: Deps) -> dict[str, Provide]:
+    """One provider per part, by its field name: the same object for every request."""
+
+    def constant(value: Any) -> Provide:
+        def provide() -> Any:
+            return value
+
+        return Provide(provide, use_cache=True, sync_to_thread=False)
+
+    return {f.name: constant(getattr(deps, f.name)) for f in fields(deps)}
+
+
+def deps_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Deps:
+    """The parts of the app serving ``connection`` (for hooks, which get no injection)."""
+    deps: Deps = connection.app.state.deps
+    return deps

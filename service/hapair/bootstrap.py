@@ -1,0 +1,162 @@
+"""The composition root: builds one unit's parts (store, engine, services, app) from settings.
+
+Nothing else constructs them: ``hapair serve`` runs what ``build`` returns, and the OpenAPI
+document is rendered from an app built here without starting anything (``render_openapi``).
+Building does no network I/O except starting the embedded Redis when no ``--redis`` is given
+(Redis clients connect on first use); ``Unit.close`` releases what ``build`` started.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from hapair.api.auth import Authenticator
+from hapair.api.deps import Deps
+from hapair.app import create_app
+from hapair.domain.errors import ValidationFailed
+from hapair.domain.unit import UnitSettings, check_unit_settings, parse_host_port
+from hapair.engine.driver import Engine
+from hapair.metrics import Metrics
+from hapair.services.events import Events
+from hapair.services.health import Readiness
+from hapair.services.parameters import ParametersService
+from hapair.services.tokens import TokensService
+from hapair.services.unit import UnitService, no_auth_refusal
+from hapair.settings import Settings
+from hapair.store.client import connect
+from hapair.store.events import EventStream
+from hapair.store.redis import Store
+from hapair.store.unitfile import UnitFiles
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+
+class UnusableSettings(Exception):
+    """The unit cannot start with these settings (the message says why, for a person)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unit:
+    """One unit's parts: what the API is given (``deps``), its app and what it runs on."""
+
+    deps: Deps
+    app: Litestar
+    store: Store
+    files: UnitFiles
+    redis_url: str
+    embedded: Any = None  # the embedded Redis (store.embedded.EmbeddedRedis), or None
+
+    async def close(self) -> None:
+        """Releases the store and stops the embedded Redis (after the app's lifespan)."""
+        await self.store.close()
+        self.files.clear_runtime()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def prepare_unit_files(settings: Settings) -> UnitFiles:
+    """Writes the unit settings given as flags to the data dir; refuses unusable ones.
+
+    Raises:
+        UnusableSettings: The settings do not check, an HA mode has no pair key, or
+            ``--no-auth`` is asked for with an address that is not loopback.
+    """
+    files = UnitFiles(settings.data_dir)
+    uf = files.load_unit()
+    given = {
+        k: v
+        for k, v in (
+            ("mode", settings.mode),
+            ("partner_address", settings.partner),
+            ("shared_address", settings.shared),
+        )
+        if v is not None
+    }
+    if given:
+        current = uf.settings
+        merged = UnitSettings(
+            mode=given.get("mode", current.mode),  # type: ignore[arg-type]
+            partner_address=given.get("partner_address", current.partner_address),
+            shared_address=given.get("shared_address", current.shared_address),
+        )
+        pending = {k: v for k, v in (uf.pending or {}).items() if k not in given} or None
+        uf = type(uf)(settings=merged, pending=pending)
+    try:
+        check_unit_settings(uf.settings)
+    except ValidationFailed as exc:
+        raise UnusableSettings("; ".join(f.detail for f in exc.errors)) from None
+    if uf.settings.mode != "non_ha" and not settings.pair_key:
+        raise UnusableSettings(
+            "a pair key is required in HA mode (--pair-key-file, HAPAIR_PAIR_KEY_FILE)"
+        )
+    if settings.no_auth:
+        # the settings the engine runs with, pending ones applied (the boot applies them)
+        applied = {**msgspec.structs.asdict(uf.settings), **(uf.pending or {})}
+        refusal = no_auth_refusal(settings.listen, applied)
+        if refusal is not None:
+            raise UnusableSettings(refusal)
+    files.save_unit(uf)
+    return files
+
+
+def build(settings: Settings) -> Unit:
+    """Every part of one unit, wired; the embedded Redis is started unless ``--redis`` is set.
+
+    Raises:
+        UnusableSettings: See ``prepare_unit_files``.
+    """
+    from hapair.cli.embedded import redis_for
+
+    files = prepare_unit_files(settings)
+    host, _port = parse_host_port(settings.listen)
+    embedded, redis_url = redis_for(settings, host)
+    store = Store(connect(redis_url))
+    metrics = Metrics()
+    # the event stream's fan-out reader blocks in XREAD on a connection of its own
+    events = Events(
+        EventStream(store.client, connect(redis_url, max_connections=1), keep=settings.events_keep),
+        keepalive_s=settings.events_keepalive_s,
+        queue=settings.events_queue,
+        client_buffer=settings.events_client_buffer,
+    )
+    engine = Engine(
+        settings=settings,
+        files=files,
+        store=store,
+        redis_url=redis_url,
+        metrics=metrics,
+        events=events,
+    )
+    tokens = TokensService(store)
+    deps = Deps(
+        settings=settings,
+        engine=engine,
+        metrics=metrics,
+        auth=Authenticator(tokens, admin_token=settings.admin_token, enabled=not settings.no_auth),
+        parameters=ParametersService(store, engine, metrics, events=events),
+        tokens=tokens,
+        unit=UnitService(engine, files),
+        readiness=Readiness(store, engine),
+        events=events,
+    )
+    app = create_app(deps)
+    engine.app = app  # the shared listener, bound while the unit is active, serves it too
+    return Unit(
+        deps=deps, app=app, store=store, files=files, redis_url=redis_url, embedded=embedded
+    )
+
+
+def render_openapi() -> bytes:
+    """``openapi.json`` from a unit's app, built on a scratch data dir; nothing is started
+    (the Redis URL given is never contacted)."""
+    from hapair.api.openapi import render
+
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(data_dir=Path(scratch), redis_url="redis://127.0.0.1:1/0")
+        return render(build(settings).app)
