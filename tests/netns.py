@@ -10,7 +10,6 @@ suffix and removed on exit.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 import random
@@ -27,6 +26,7 @@ from hapair.cli.lan import (
     LanTopology,
     configure_host,
     delete_namespace,
+    enter_netns,
     existing_namespaces,
     ip,
 )
@@ -35,8 +35,6 @@ Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 _NETNS_ETC = Path("/etc/netns")
 _BOTH_WAYS: tuple[tuple[Which, Which], ...] = (("a", "b"), ("b", "a"))
-_CLONE_NEWNET = 0x40000000
-_NETNS_RUN = Path("/run/netns")
 
 
 @functools.cache
@@ -57,21 +55,6 @@ def netns_available() -> str | None:
         ip("link", "del", veth, check=False)
         ip("netns", "del", ns, check=False)
     return None
-
-
-def enter_netns(ns: str) -> None:
-    """Move the calling thread (only it: ``setns(2)`` is per thread) into network namespace ``ns``.
-
-    Sockets the thread creates afterwards live in ``ns`` for good, wherever they are used.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(_NETNS_RUN / ns, os.O_RDONLY)
-    try:
-        if libc.setns(fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns into {ns}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:

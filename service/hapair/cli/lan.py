@@ -16,6 +16,7 @@ and ``bench/failover.py`` build, under a unique prefix; they share ``ip``,
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ SHARED_IP6 = "2001:db8::10"
 PREFIX4 = 24
 PREFIX6 = 64
 INTERFACE = "eth0"
+_CLONE_NEWNET = 0x40000000
 
 
 class TopologyError(RuntimeError):
@@ -146,6 +148,22 @@ def kill_namespace_processes(ns: str) -> None:
     for pid in ip("netns", "pids", ns, check=False).stdout.split():
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGKILL)
+
+
+def enter_netns(ns: str) -> None:
+    """Move the calling thread (only it: ``setns(2)`` is per thread) into network namespace ``ns``.
+
+    Sockets the thread creates afterwards live in ``ns`` for good, wherever they are used: an
+    HTTP client inside a namespace without a process per request (tests, ``bench/failover.py``).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if libc.setns(fd, _CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns into {ns}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
 
 
 def fetch_from(topology: LanTopology, host: str, url: str, token: str | None = None) -> int:
