@@ -1,4 +1,6 @@
-"""Shared bench helpers: processes started and stopped by pid, wrk runs, CPU accounting.
+"""Shared bench helpers: processes started and stopped by pid, and the kill -9 failover loop of
+a pair. Importable from here too: wrk runs with CPU accounting (``bench/wrk.py``), percentiles
+and summary lines (``bench/report.py``).
 
 Every child asks the kernel for a signal when this script dies (``PR_SET_PDEATHSIG``), so a
 bench interrupted by Ctrl-C or killed leaves no server behind.
@@ -8,25 +10,54 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 
+from bench.report import fmt, machine_note, percentile, seconds_line
+from bench.wrk import Series, WrkResult, patch_script, run_wrk, wrk_available
 from hapair.store.embedded import death_signal_preexec, default_executable, free_port
 
+__all__ = [
+    "FIRST",
+    "PARAMS",
+    "ROOT",
+    "SECOND",
+    "SHARED",
+    "KillablePair",
+    "Proc",
+    "Procs",
+    "Series",
+    "WrkResult",
+    "fmt",
+    "hapair_args",
+    "kill_failovers",
+    "machine_note",
+    "partner_of",
+    "patch_script",
+    "percentile",
+    "poll",
+    "run_wrk",
+    "seconds_line",
+    "set_ha_timeout",
+    "start_redis",
+    "wait_http",
+    "wrk_available",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
+PARAMS = "/api/v1/ha/parameters"
+# a pair on loopback: the units' direct addresses and the shared address
+FIRST, SECOND, SHARED = "127.0.0.11", "127.0.0.12", "127.0.0.10"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 T = TypeVar("T")
 
@@ -148,23 +179,6 @@ def wait_http(
     return time.monotonic() - start
 
 
-@dataclass
-class Unit:
-    """One ``hapair serve`` process."""
-
-    proc: Proc
-    direct: str  # host:port
-    shared: str  # host:port
-
-    @property
-    def direct_url(self) -> str:
-        return f"http://{self.direct}"
-
-    @property
-    def shared_url(self) -> str:
-        return f"http://{self.shared}"
-
-
 def hapair_args(
     data_dir: Path,
     *,
@@ -220,132 +234,66 @@ def start_redis(procs: Procs, name: str = "redis") -> tuple[Proc, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-# --- wrk ---------------------------------------------------------------------------------
-
-_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_REQS = re.compile(r"(\d+) requests in")
-_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-_ERRORS = re.compile(r"Socket errors: (.*)")
-_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+# --- failover of a pair ------------------------------------------------------------------
 
 
-@dataclass
-class WrkResult:
-    rps: float
-    requests: int
-    non2xx: int
-    errors: str
-    p50_ms: float
-    p99_ms: float
-    cpu_us_per_req: float  # the server's CPU time per request (user + system)
+def partner_of(name: str) -> str:
+    """The other unit of the pair: ``first`` <-> ``second``."""
+    return "second" if name == "first" else "first"
 
 
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+class KillablePair(Protocol):
+    """A pair a bench can kill units of (``bench/ha.py`` on loopback, ``bench/failover.py``)."""
+
+    def wait_settled(self, active: str, standby: str) -> None:
+        """Poll until ``active`` is the active and ``standby`` the standby."""
+
+    def kill9(self, name: str) -> None:
+        """SIGKILL unit ``name``."""
+
+    def failover_time(self, name: str, since: float) -> float:
+        """Seconds from ``since`` (monotonic) until unit ``name`` answers on the shared address."""
+
+    def start(self, name: str) -> object:
+        """Start unit ``name`` again and wait until it is ready."""
 
 
-def wrk_available() -> bool:
-    return shutil.which("wrk") is not None
+def set_ha_timeout(
+    request: Callable[..., httpx.Response], shared: str, standby: str, seconds: int
+) -> None:
+    """PATCH ``ha_timeout`` on the shared address, then poll until the standby holds it.
 
-
-def run_wrk(
-    url: str,
-    *,
-    server: Proc,
-    duration: float,
-    connections: int,
-    threads: int = 1,
-    headers: dict[str, str] | None = None,
-    script: Path | None = None,
-) -> WrkResult:
-    """One wrk run; the server's CPU seconds are read around it."""
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
-    for k, v in (headers or {}).items():
-        cmd += ["-H", f"{k}: {v}"]
-    if script is not None:
-        cmd += ["-s", str(script)]
-    cmd.append(url)
-    cpu0 = server.cpu_seconds()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 30)
-    out = done.stdout
-    cpu1 = server.cpu_seconds()
-    rps = float(_RPS.search(out).group(1))  # type: ignore[union-attr]
-    requests = int(_REQS.search(out).group(1))  # type: ignore[union-attr]
-    non2xx = int(m.group(1)) if (m := _NON2XX.search(out)) else 0
-    errors = m.group(1) if (m := _ERRORS.search(out)) else ""
-    lat = {p: _ms(v, u) for p, v, u in _LAT.findall(out)}
-    return WrkResult(
-        rps=rps,
-        requests=requests,
-        non2xx=non2xx,
-        errors=errors,
-        p50_ms=lat.get("50", float("nan")),
-        p99_ms=lat.get("99", float("nan")),
-        cpu_us_per_req=(cpu1 - cpu0) * 1e6 / max(requests, 1),
+    Args:
+        request: ``request(method, url, json=...)``, e.g. an ``httpx.Client``'s, with the token.
+        shared: The shared address's URL.
+        standby: The standby's direct URL.
+        seconds: The new ``ha_timeout``.
+    """
+    r = request("PATCH", shared + PARAMS, json={"ha_timeout": seconds})
+    assert r.status_code == 200, r.text
+    poll(
+        lambda: request("GET", standby + PARAMS).json()["ha_timeout"] == seconds,
+        timeout=5,
+        what=f"ha_timeout {seconds} on the standby",
     )
 
 
-def patch_script(
-    directory: Path, token: str, *, field_name: str = "initial_wait_time", span: int = 180
-) -> Path:
-    """A wrk Lua script sending merge patches whose value changes on every request."""
-    path = directory / "patch.lua"
-    path.write_text(
-        f"""
-local n = 0
-request = function()
-  n = n + 1
-  local body = '{{"{field_name}": ' .. (n % {span}) .. '}}'
-  return wrk.format("PATCH", nil, {{
-    ["Content-Type"] = "application/merge-patch+json",
-    ["Authorization"] = "Bearer {token}",
-  }}, body)
-end
-"""
-    )
-    return path
+def kill_failovers(pair: KillablePair, rounds: int, active: str) -> tuple[list[float], str]:
+    """``rounds`` times: kill -9 the settled active, time the failover to the standby, start
+    the killed unit again (it comes back standby, no preferred server) and wait until the pair
+    has settled the other way; the next round kills the new active.
 
-
-# --- summaries ---------------------------------------------------------------------------
-
-
-@dataclass
-class Series:
-    """Interleaved measurements of one thing; the report uses medians."""
-
-    name: str
-    runs: list[WrkResult] = field(default_factory=list)
-
-    def median(self, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in self.runs)
-
-    def ok_rps(self) -> float:
-        """Median of the 2xx answers per second (wrk's requests/s also counts 412s etc.)."""
-        return statistics.median(r.rps * (1 - r.non2xx / max(r.requests, 1)) for r in self.runs)
-
-    def describe(self) -> str:
-        rps = ", ".join(f"{r.rps:.0f}" for r in self.runs)
-        bad = sum(r.non2xx for r in self.runs)
-        errs = "; ".join(sorted({r.errors for r in self.runs if r.errors}))
-        return (
-            f"{self.name:<34} median {self.median('rps'):8.0f} req/s  "
-            f"p50 {self.median('p50_ms'):6.2f} ms  p99 {self.median('p99_ms'):6.2f} ms  "
-            f"cpu {self.median('cpu_us_per_req'):5.0f} us/req  runs [{rps}]"
-            + (f"  non-2xx {bad} (2xx median {self.ok_rps():.0f}/s)" if bad else "")
-            + (f"  socket errors {errs}" if errs else "")
-        )
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), nearest rank."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
-
-
-def machine_note() -> str:
-    """CPU count and load average, printed with every report (the machine is shared)."""
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    return f"machine: {os.cpu_count()} CPUs, load average {' '.join(load)} (shared, noisy)"
+    Returns:
+        The failover times in seconds, and the active at the end.
+    """
+    times: list[float] = []
+    for _ in range(rounds):
+        standby = partner_of(active)
+        pair.wait_settled(active, standby)
+        killed = time.monotonic()
+        pair.kill9(active)
+        times.append(pair.failover_time(standby, killed))
+        pair.start(active)
+        pair.wait_settled(standby, active)
+        active = standby
+    return times, active

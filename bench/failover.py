@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
 import secrets
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -39,27 +37,27 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bench.common import Proc, Procs, hapair_args, machine_note, poll
-from hapair.cli.up_netns import IPV4, PREFIX4, SHARED_IP, LanTopology, ip
+from bench.common import (
+    FIRST,
+    SECOND,
+    SHARED,
+    Proc,
+    Procs,
+    hapair_args,
+    kill_failovers,
+    machine_note,
+    partner_of,
+    poll,
+    seconds_line,
+    set_ha_timeout,
+)
+from hapair.cli.lan import IPV4, PREFIX4, SHARED_IP, LanTopology, enter_netns, ip
 from hapair.store.embedded import free_port
 
 T = TypeVar("T")
 HEARTBEAT = 0.5
 HA_TIMEOUT = 3
 PROBERS = 4
-_CLONE_NEWNET = 0x40000000
-
-
-def enter_netns(ns: str) -> None:
-    """Move the calling thread into network namespace ``ns`` (``setns(2)`` is per thread)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-    try:
-        if libc.setns(fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns into {ns}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 def netns_usable() -> bool:
@@ -88,9 +86,9 @@ class Site:
             self.hosts = {"first": IPV4["first"], "second": IPV4["second"]}
             self.shared_host = SHARED_IP
         else:
-            self.port = free_port("127.0.0.10")
-            self.hosts = {"first": "127.0.0.11", "second": "127.0.0.12"}
-            self.shared_host = "127.0.0.10"
+            self.port = free_port(SHARED)
+            self.hosts = {"first": FIRST, "second": SECOND}
+            self.shared_host = SHARED
         self.units: dict[str, Proc] = {}
         self.starts = {"first": 0, "second": 0}
 
@@ -150,7 +148,7 @@ class Site:
 
     # the units ------------------------------------------------------------------------------
     def start(self, name: str) -> None:
-        other = "second" if name == "first" else "first"
+        other = partner_of(name)
         extra = ["--log-level", "info"]
         if self.topology is not None:
             extra += ["--shared-interface", "eth0", "--shared-prefix", str(PREFIX4)]
@@ -188,7 +186,10 @@ class Site:
         poll(lambda: self.settled(active, standby), timeout=timeout, interval=0.02,
              what=f"{active} active, {standby} standby")  # fmt: skip
 
-    def first_answer_from(self, name: str, since: float, timeout: float = 15) -> float:
+    def kill9(self, name: str) -> None:
+        self.units[name].kill9()
+
+    def failover_time(self, name: str, since: float, timeout: float = 15) -> float:
         """Seconds from ``since`` to the first answer naming ``name`` on the shared address,
         as the first of ``PROBERS`` staggered client threads sees it."""
         found = threading.Event()
@@ -219,25 +220,10 @@ class Site:
         return min(at) - since
 
 
-def run_kills(site: Site, runs: int, active: str) -> tuple[list[float], str]:
-    """Failover times (client's view), and the active at the end."""
-    times = []
-    standby = "first" if active == "second" else "second"
-    for _ in range(runs):
-        site.wait_settled(active, standby)
-        killed = time.monotonic()
-        site.units[active].kill9()
-        times.append(site.first_answer_from(standby, killed))
-        site.start(active)  # comes back standby (no preferred server)
-        site.wait_settled(standby, active)
-        active, standby = standby, active
-    return times, active
-
-
 def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[float]]:
     """Failover times (client's view) and, after SIGCONT, the time to one active."""
     times, resumes = [], []
-    standby = "first" if active == "second" else "second"
+    standby = partner_of(active)
     for _ in range(runs):
         site.wait_settled(active, standby)
         pid = site.units[active].pid
@@ -245,7 +231,7 @@ def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[f
         os.kill(pid, signal.SIGSTOP)
         try:
             if site.netns:
-                times.append(site.first_answer_from(standby, stopped))
+                times.append(site.failover_time(standby, stopped))
             else:
 
                 def unavailable(s: str = standby) -> bool:
@@ -266,18 +252,8 @@ def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[f
 
         winner = poll(one_active, timeout=20, interval=0.02, what="one active after SIGCONT")
         resumes.append(time.monotonic() - resumed)
-        active, standby = winner, ("first" if winner == "second" else "second")
+        active, standby = winner, partner_of(winner)
     return times, resumes
-
-
-def describe(label: str, values: list[float], target: float | None = None) -> str:
-    text = (
-        f"{label}: median {statistics.median(values):.2f} s, min {min(values):.2f}, max "
-        f"{max(values):.2f} (n={len(values)}: {', '.join(f'{v:.2f}' for v in values)})"
-    )
-    if target is not None:
-        text += f"; target <= {target:.2f} s: {'OK' if max(values) <= target else 'MISSED'}"
-    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,36 +269,23 @@ def main(argv: list[str] | None = None) -> int:
         poll(lambda: site.shared_name() == "first", timeout=20, what="first on the shared address")
         site.start("second")
         site.wait_settled("first", "second")
-        r = site.request("PATCH", f"{site.shared}/api/v1/ha/parameters",
-                         json={"ha_timeout": HA_TIMEOUT})  # fmt: skip
-        assert r.status_code == 200, r.text
-        poll(
-            lambda: (
-                site.request("GET", f"{site.url('second')}/api/v1/ha/parameters").json()[
-                    "ha_timeout"
-                ]
-                == HA_TIMEOUT
-            ),
-            timeout=5,
-            what="ha_timeout on the standby",
-        )
+        set_ha_timeout(site.request, site.shared, site.url("second"), HA_TIMEOUT)
         target = HA_TIMEOUT + 1.0
         print(f"ha_timeout {HA_TIMEOUT} s, heartbeat {HEARTBEAT} s, {ns.runs} runs each")
-        kills, active = run_kills(site, ns.runs, "first")
-        print(describe("kill -9 of the active -> new active answers on the shared address",
-                       kills, target))  # fmt: skip
+        kills, active = kill_failovers(site, ns.runs, "first")
+        answers = "new active answers on the shared address"
+        print(seconds_line(f"kill -9 of the active -> {answers}", kills, target))
         freezes, resumes = run_freezes(site, ns.runs, active)
         if site.netns:
-            print(describe("SIGSTOP of the active -> new active answers on the shared address",
-                           freezes, target))  # fmt: skip
+            print(seconds_line(f"SIGSTOP of the active -> {answers}", freezes, target))
         else:
             label = (
                 "SIGSTOP of the active -> survivor says shared-address-unavailable "
                 "(one host: it cannot bind the frozen unit's socket)"
             )
-            print(describe(label, freezes))
-        print(describe("SIGCONT -> one active serving, the other standby", resumes,
-                       2 * HEARTBEAT))  # fmt: skip
+            print(seconds_line(label, freezes))
+        resumed = "SIGCONT -> one active serving, the other standby"
+        print(seconds_line(resumed, resumes, 2 * HEARTBEAT))
     except BaseException:
         for name, proc in site.units.items():
             print(f"--- {name} ({proc.log}):\n{proc.tail(15)}", file=sys.stderr)

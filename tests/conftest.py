@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import HapairFactory, RedisServer
+from hapair.store.embedded import EmbeddedRedis
+from tests.support import HapairFactory, make_redis
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A started redis-server on a free port; stopped at teardown whatever happened."""
-    server = RedisServer(tmp_path / "redis-server")
-    try:
-        server.start()
+def redis_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A started redis-server on a free port, hapair's own ``EmbeddedRedis`` (locked down:
+    connect with its ``url``); stopped by pid at teardown whatever happened."""
+    with make_redis(tmp_path / "redis-server") as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

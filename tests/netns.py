@@ -10,35 +10,31 @@ suffix and removed on exit.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from hapair.cli.up_netns import INTERFACE, LanTopology
+from hapair.cli.lan import (
+    INTERFACE,
+    LanTopology,
+    configure_host,
+    delete_namespace,
+    enter_netns,
+    existing_namespaces,
+    ip,
+)
 
 Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 _NETNS_ETC = Path("/etc/netns")
 _BOTH_WAYS: tuple[tuple[Which, Which], ...] = (("a", "b"), ("b", "a"))
-_CLONE_NEWNET = 0x40000000
-_NETNS_RUN = Path("/run/netns")
-
-
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
 
 
 @functools.cache
@@ -51,29 +47,14 @@ def netns_available() -> str | None:
     suffix = secrets.token_hex(3)
     ns, veth = f"hpchk-{suffix}", f"hpc-{suffix}"
     try:
-        _ip("netns", "add", ns)
-        _ip("link", "add", veth, "type", "veth", "peer", "name", f"{veth}p", "netns", ns)
+        ip("netns", "add", ns)
+        ip("link", "add", veth, "type", "veth", "peer", "name", f"{veth}p", "netns", ns)
     except RuntimeError as exc:
         return f"cannot create a network namespace with a veth pair: {exc}"
     finally:
-        _ip("link", "del", veth, check=False)
-        _ip("netns", "del", ns, check=False)
+        ip("link", "del", veth, check=False)
+        ip("netns", "del", ns, check=False)
     return None
-
-
-def enter_netns(ns: str) -> None:
-    """Move the calling thread (only it: ``setns(2)`` is per thread) into network namespace ``ns``.
-
-    Sockets the thread creates afterwards live in ``ns`` for good, wherever they are used.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(_NETNS_RUN / ns, os.O_RDONLY)
-    try:
-        if libc.setns(fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns into {ns}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:
@@ -87,7 +68,7 @@ def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:
 
 def _pick_subnet() -> int:
     """A second octet n in 200..250 with no 10.n.x.x address or route in the root namespace."""
-    used = _ip("-4", "addr", "show").stdout + _ip("-4", "route", "show", "table", "all").stdout
+    used = ip("-4", "addr", "show").stdout + ip("-4", "route", "show", "table", "all").stdout
     free = [n for n in range(200, 251) if f"10.{n}." not in used]
     if not free:
         raise RuntimeError("no free 10.n.0.0/16 (n in 200..250) for a PairNetwork")
@@ -180,17 +161,15 @@ class PairNetwork:
         for which in ("a", "b"):
             ns, idx = self.ns(which), self._index(which)
             root_if, ns_if = self._root_if[which], self._ns_if[which]
-            _ip("netns", "add", ns)
+            ip("netns", "add", ns)
             self._created_ns.append(ns)
             self._write_etc(ns)
-            _ip("link", "add", root_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
-            _ip("addr", "add", f"10.{self.n}.{idx}.1/24", "dev", root_if)
-            _ip("link", "set", root_if, "up")
-            _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "addr", "add", f"10.{self.n}.{idx}.2/24", "dev", ns_if)
-            _ip("-n", ns, "link", "set", ns_if, "up")
-            _ip("-n", ns, "route", "add", "default", "via", f"10.{self.n}.{idx}.1")
-            _ip("-n", ns, "addr", "add", f"{self.shared_ip}/32", "dev", "lo")
+            ip("link", "add", root_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
+            ip("addr", "add", f"10.{self.n}.{idx}.1/24", "dev", root_if)
+            ip("link", "set", root_if, "up")
+            configure_host(ns, ns_if, [f"10.{self.n}.{idx}.2/24"])
+            ip("-n", ns, "route", "add", "default", "via", f"10.{self.n}.{idx}.1")
+            ip("-n", ns, "addr", "add", f"{self.shared_ip}/32", "dev", "lo")
         self._prev_forward = _IP_FORWARD.read_text().strip()
         _IP_FORWARD.write_text("1\n")
         self.point_shared_to("a")
@@ -198,14 +177,13 @@ class PairNetwork:
     def close(self) -> None:
         """Remove everything this network created; safe to call twice and after a failure."""
         if self._shared_route:
-            _ip("route", "del", f"{self.shared_ip}/32", check=False)
+            ip("route", "del", f"{self.shared_ip}/32", check=False)
             self._shared_route = False
         for which in ("a", "b"):
             # Deleting the root end removes the pair even if a process still pins the namespace.
-            _ip("link", "del", self._root_if[which], check=False)
+            ip("link", "del", self._root_if[which], check=False)
         for ns in self._created_ns:
-            self._kill_leftovers(ns)
-            _ip("netns", "del", ns, check=False)
+            delete_namespace(ns)  # SIGKILLs, by pid, what a test left in our own namespace
             shutil.rmtree(_NETNS_ETC / ns, ignore_errors=True)
         self._created_ns.clear()
         self._restore_forwarding()
@@ -221,22 +199,10 @@ class PairNetwork:
         )
         (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
 
-    @staticmethod
-    def _kill_leftovers(ns: str) -> None:
-        """SIGKILL, by pid, processes a test left inside our own (uniquely named) namespace."""
-        pids = _ip("netns", "pids", ns, check=False).stdout.split()
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid), signal.SIGKILL)
-
     def _restore_forwarding(self) -> None:
         if self._prev_forward is None:
             return
-        others = [
-            line
-            for line in _ip("netns", "list", check=False).stdout.splitlines()
-            if line.startswith("hpA-")
-        ]
+        others = [ns for ns in existing_namespaces() if ns.startswith("hpA-")]
         # Another PairNetwork still needs forwarding: leave it on; the last one restores it.
         if not others:
             _IP_FORWARD.write_text(self._prev_forward + "\n")
@@ -245,7 +211,7 @@ class PairNetwork:
     # topology changes --------------------------------------------------------------------
     def point_shared_to(self, which: Which) -> None:
         """Route the root namespace's traffic for the shared address to namespace ``which``."""
-        _ip("route", "replace", f"{self.shared_ip}/32", "via", self.addr(which))
+        ip("route", "replace", f"{self.shared_ip}/32", "via", self.addr(which))
         self._shared_route = True
 
     def partition(self, kind: Literal["prohibit", "blackhole"] = "prohibit") -> None:
@@ -257,14 +223,14 @@ class PairNetwork:
         if self._partitioned:
             self.heal()
         for which, other in _BOTH_WAYS:
-            _ip("-n", self.ns(which), "route", "replace", kind, f"{self.addr(other)}/32")
+            ip("-n", self.ns(which), "route", "replace", kind, f"{self.addr(other)}/32")
         self._partitioned = True
         self._partition_kind = kind
 
     def heal(self) -> None:
         """Undo ``partition()``."""
         for which, other in _BOTH_WAYS:
-            _ip(
+            ip(
                 "-n", self.ns(which), "route", "del", self._partition_kind,
                 f"{self.addr(other)}/32", check=False,
             )  # fmt: skip
@@ -272,7 +238,7 @@ class PairNetwork:
 
     def set_link(self, which: Which, up: bool) -> None:
         """Take namespace ``which``'s veth down or up (cuts it from root and the partner)."""
-        _ip("link", "set", self._root_if[which], "up" if up else "down")
+        ip("link", "set", self._root_if[which], "up" if up else "down")
 
     @staticmethod
     def _index(which: Which) -> int:
@@ -290,10 +256,10 @@ class VethLink:
 
     def __enter__(self) -> VethLink:
         try:
-            _ip("link", "add", self.monitored, "type", "veth", "peer", "name", self.peer)
+            ip("link", "add", self.monitored, "type", "veth", "peer", "name", self.peer)
             self._created = True
-            _ip("link", "set", self.monitored, "up")
-            _ip("link", "set", self.peer, "up")
+            ip("link", "set", self.monitored, "up")
+            ip("link", "set", self.peer, "up")
         except BaseException:
             self.close()
             raise
@@ -309,14 +275,14 @@ class VethLink:
 
     def close(self) -> None:
         if self._created:
-            _ip("link", "del", self.monitored, check=False)
+            ip("link", "del", self.monitored, check=False)
             self._created = False
 
     def set_down(self) -> None:
-        _ip("link", "set", self.monitored, "down")
+        ip("link", "set", self.monitored, "down")
 
     def set_up(self) -> None:
-        _ip("link", "set", self.monitored, "up")
+        ip("link", "set", self.monitored, "up")
 
     def operstate(self) -> str:
         """``/sys/class/net/<monitored>/operstate``: ``up``, ``down``, ``lowerlayerdown``..."""
@@ -353,28 +319,28 @@ class Lan(LanTopology):
 
     def neighbour(self, host: str, address: str) -> str | None:
         """The MAC ``host``'s neighbour table holds for ``address`` (None: no entry or failed)."""
-        out = _ip("-n", self.ns(host), "neigh", "show", address, "dev", INTERFACE).stdout
+        out = ip("-n", self.ns(host), "neigh", "show", address, "dev", INTERFACE).stdout
         words = out.split()
         return words[words.index("lladdr") + 1].lower() if "lladdr" in words else None
 
     def set_neighbour(self, host: str, address: str, mac: str) -> None:
         """Give ``host`` a stale neighbour entry ``address -> mac`` (as after earlier traffic)."""
-        _ip("-n", self.ns(host), "neigh", "replace", address, "lladdr", mac, "dev", INTERFACE,
+        ip("-n", self.ns(host), "neigh", "replace", address, "lladdr", mac, "dev", INTERFACE,
             "nud", "stale")  # fmt: skip
 
     def addresses(self, host: str) -> str:
         """``ip -n NS addr`` of ``host``'s namespace."""
-        return _ip("-n", self.ns(host), "addr").stdout
+        return ip("-n", self.ns(host), "addr").stdout
 
     def set_port(self, host: str, up: bool) -> None:
         """Take ``host``'s bridge port down (cuts it from every other host) or up again."""
-        _ip("-n", self.lan, "link", "set", f"v-{host}", "up" if up else "down")
+        ip("-n", self.lan, "link", "set", f"v-{host}", "up" if up else "down")
 
     def holders(self, address: str, hosts: tuple[str, ...] = ("first", "second")) -> list[str]:
         """The hosts whose namespace holds ``address`` (on ``eth0`` or the macvlan)."""
         held = []
         for host in hosts:
-            out = _ip("-n", self.ns(host), "-o", "addr", "show").stdout
+            out = ip("-n", self.ns(host), "-o", "addr", "show").stdout
             if any(f" {address}/" in line for line in out.splitlines()):
                 held.append(host)
         return held

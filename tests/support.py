@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -23,14 +22,11 @@ from typing import Any, TypeVar
 
 import httpx
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from hapair.store.embedded import death_signal_preexec, default_executable, free_port
+from hapair.store.embedded import EmbeddedRedis, death_signal_preexec
+from hapair.store.redis_process import stop_process
 
 T = TypeVar("T")
-
-_PORT_IN_USE = "Address already in use"
 
 
 def poll(fn: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "") -> T:
@@ -62,166 +58,36 @@ def poll(fn: Callable[[], T], *, timeout: float, interval: float = 0.05, what: s
         time.sleep(interval)
 
 
-def _stop_pid_process(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """SIGTERM ``proc`` by pid, wait, SIGKILL if it lingers; return its exit status."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait()
-    code = proc.returncode
-    assert code is not None
-    return code
+def redis_client(server: EmbeddedRedis) -> redis.Redis:
+    """A sync client of ``server`` as its ``hapair`` user (close it, or use it in a with)."""
+    return redis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _read_from(path: Path, offset: int) -> str:
-    try:
-        return path.read_bytes()[offset:].decode(errors="replace")
-    except FileNotFoundError:
-        return ""
+def make_redis(directory: Path, *, password: str | None = None) -> EmbeddedRedis:
+    """The production :class:`EmbeddedRedis` as tests run it (not started yet).
 
-
-class RedisServer:
-    """A real redis-server for tests, on a free port, with its files in ``directory``.
-
-    ``start()`` after ``stop()`` or ``kill()`` restarts it on the same port with the same data
-    (append-only file), which is how tests take Redis away and bring it back.
+    Locked down as ``hapair serve`` runs it: tests connect with ``server.url`` (the ``hapair``
+    user and its password) and hand that URL to ``hapair serve --redis``. Two servers that
+    replicate from each other need the same ``password`` (a pair: ``derived_password``).
+    ``appendfsync always``: fault tests SIGKILL it right after a write and expect the write.
     """
-
-    def __init__(self, directory: Path | None = None, *, port: int | None = None) -> None:
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if directory is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="hapair-redis-")
-            directory = Path(self._tmp.name)
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._fixed_port = port is not None
-        self.port = port if port is not None else free_port()
-        self._started_once = False
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def pid(self) -> int | None:
-        if self._proc is None or self._proc.poll() is not None:
-            return None
-        return self._proc.pid
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "redis.log"
-
-    def client(self) -> redis.Redis:
-        """A sync client (close it, or use it as a context manager)."""
-        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-
-    def start(self, timeout: float = 5.0) -> RedisServer:
-        if self.pid is not None:
-            return self
-        for _ in range(5):
-            offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            self._spawn()
-            try:
-                self._wait_ready(timeout, offset)
-            except _PortTaken:
-                self._proc = None
-                # Only a fresh server may move: a restart must keep its port.
-                if self._fixed_port or self._started_once:
-                    raise AssertionError(
-                        f"port {self.port} taken: {_read_from(self.log_path, offset)}"
-                    ) from None
-                self.port = free_port()
-            except BaseException:
-                self.kill()
-                raise
-            else:
-                self._started_once = True
-                return self
-        raise AssertionError("no free port for redis-server after 5 attempts")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM by pid (Redis flushes its AOF), SIGKILL fallback. Idempotent."""
-        if self._proc is not None:
-            _stop_pid_process(self._proc, timeout)
-            self._proc = None
-
-    def kill(self) -> None:
-        """SIGKILL by pid: a crash. Idempotent."""
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
-    def close(self) -> None:
-        """Stop the server and remove its directory if this object created it."""
-        self.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def _spawn(self) -> None:
-        cmd = [
-            default_executable(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--appendonly", "yes",
-            # always: with everysec, Redis may postpone the AOF write by up to 2 s while a
-            # background fsync runs, and a test that kills it right after a write loses it
-            "--appendfsync", "always",
-            "--save", "",
-            "--daemonize", "no",
-            "--protected-mode", "no",
-            "--logfile", str(self.log_path),
-        ]  # fmt: skip
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=death_signal_preexec(signal.SIGKILL),  # noqa: PLW1509
-        )
-
-    def _wait_ready(self, timeout: float, offset: int) -> None:
-        proc = self._proc
-        assert proc is not None
-        probe = redis.Redis(
-            port=self.port,
-            socket_timeout=0.25,
-            socket_connect_timeout=0.25,
-            retry=Retry(NoBackoff(), 0),
-        )
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                if proc.poll() is None:
-                    with contextlib.suppress(redis.RedisError):
-                        if probe.ping():
-                            return
-                code = proc.poll()
-                if code is not None:
-                    log = _read_from(self.log_path, offset)
-                    if _PORT_IN_USE in log:
-                        raise _PortTaken
-                    raise AssertionError(f"redis-server exited with {code}: {log}")
-                if time.monotonic() >= deadline:
-                    raise AssertionError(f"redis-server on {self.port} not ready after {timeout}s")
-                time.sleep(0.02)
-        finally:
-            probe.close()
+    return EmbeddedRedis(directory, password=password, appendfsync="always")
 
 
-class _PortTaken(Exception):
-    pass
+def kill9(server: EmbeddedRedis) -> None:
+    """SIGKILL the server by pid (a crash), then reap it; ``start()`` brings it back."""
+    pid = server.pid
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.stop()  # reaps it (SIGTERM to a process already gone is a no-op)
+
+
+def restart(server: EmbeddedRedis) -> None:
+    """Start a stopped or killed server again, on the same port (its clients' URLs hold it)."""
+    port = server.port
+    server.start()
+    assert server.port == port, f"redis-server came back on {server.port}, not {port}"
 
 
 class _Exited(AssertionError):
@@ -305,7 +171,7 @@ class HapairProcess:
         """SIGTERM by pid, wait, SIGKILL fallback; return the exit status."""
         if self._proc is None:
             return None
-        return _stop_pid_process(self._proc, timeout)
+        return stop_process(self._proc, timeout)
 
     def kill9(self) -> int | None:
         """SIGKILL by pid and reap; return the exit status."""

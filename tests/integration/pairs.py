@@ -100,11 +100,13 @@ class Pair:
         shared: tuple[str, str] | None = None,
         redis: dict[str, str] | None = None,
         tls: tuple[str, str] | None = None,
+        pair_key: str | None = None,
     ) -> None:
         self.scheme = "https" if tls else "http"
         self.port = free_port(SHARED_HOST)
         self.token = "adm-" + secrets.token_hex(8)
-        self.pair_key = secrets.token_hex(16)
+        # given when the units' ``redis`` servers were started with ``derived_password`` of it
+        self.pair_key = pair_key or secrets.token_hex(16)
         self.shared_address = f"{SHARED_HOST}:{self.port}"
         hosts = {"first": FIRST_HOST, "second": SECOND_HOST}
         self.units: dict[str, Unit] = {}

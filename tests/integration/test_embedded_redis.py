@@ -16,7 +16,15 @@ import redis
 
 from hapair.store import embedded
 from hapair.store.embedded import EmbeddedRedis, free_port
-from tests.support import RedisServer, children_of, pid_alive, poll, process_name
+from tests.support import (
+    children_of,
+    kill9,
+    pid_alive,
+    poll,
+    process_name,
+    redis_client,
+    restart,
+)
 
 
 def _kill_if_redis(pid: int) -> None:
@@ -147,21 +155,46 @@ def test_redis_dies_when_parent_is_sigkilled(tmp_path: Path) -> None:
                 _kill_if_redis(redis_pid)
 
 
-def test_redis_server_fixture_restarts_on_same_port(redis_server: RedisServer) -> None:
+def test_restart_after_stop_or_kill9_keeps_port_and_data(redis_server: EmbeddedRedis) -> None:
+    """What fault tests (and ``keep_embedded``) do: stop or kill -9, then start again."""
     port = redis_server.port
-    with redis_server.client() as client:
+    with redis_client(redis_server) as client:
         client.set("k", "v")
     redis_server.stop()
-    with pytest.raises(redis.ConnectionError), redis_server.client() as client:
+    with pytest.raises(redis.ConnectionError), redis_client(redis_server) as client:
         client.ping()
-    redis_server.start()
+    restart(redis_server)
     assert redis_server.port == port
-    with redis_server.client() as client:
+    with redis_client(redis_server) as client:
         assert client.get("k") == b"v"
     pid = redis_server.pid
     assert pid is not None
-    redis_server.kill()
+    kill9(redis_server)
     assert not pid_alive(pid)
-    redis_server.start()
-    with redis_server.client() as client:
+    restart(redis_server)
+    with redis_client(redis_server) as client:
         assert client.ping()
+
+
+def test_default_server_is_locked_down(tmp_path: Path) -> None:
+    """No password-less access, no default user, and the ``hapair`` user cannot run CONFIG."""
+    with EmbeddedRedis(tmp_path) as server:
+        with (
+            redis.Redis(port=server.port, socket_timeout=2) as anonymous,
+            pytest.raises(redis.AuthenticationError),
+        ):
+            anonymous.ping()
+        with (
+            redis.Redis(
+                port=server.port, username="default", password="", socket_timeout=2
+            ) as default,
+            pytest.raises((redis.AuthenticationError, redis.ResponseError)),
+        ):
+            default.ping()
+        with redis.Redis.from_url(server.url, socket_timeout=2) as insider:
+            assert insider.ping()
+            with pytest.raises(redis.ResponseError, match="no permissions"):
+                insider.config_get("appendfsync")
+        config = server.config()
+        assert "appendfsync everysec" in config
+        assert "user default off" in config

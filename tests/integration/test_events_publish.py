@@ -9,22 +9,23 @@ from pathlib import Path
 from hapair.services.events import Events
 from hapair.store import keys
 from hapair.store.client import connect
+from hapair.store.embedded import EmbeddedRedis
 from hapair.store.events import EventStream
-from tests.support import RedisServer, poll
+from tests.support import make_redis, poll, redis_client, restart
 
 
-def _types_and_units(server: RedisServer) -> list[tuple[str, str]]:
-    with server.client() as c:
+def _types_and_units(server: EmbeddedRedis) -> list[tuple[str, str]]:
+    with redis_client(server) as c:
         raw = c.xrange(keys.EVENTS)
     return [(f[b"type"].decode(), json.loads(f[b"data"])["unit"]) for _, f in raw]
 
 
 def test_publish_on_read_only_replica_buffers_then_flushes_in_order(
-    redis_server: RedisServer, tmp_path: Path
+    redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    replica = RedisServer(tmp_path / "replica").start()
-    try:
-        with replica.client() as c:
+    # the primary's password: the replica authenticates as its masteruser/masterauth
+    with make_redis(tmp_path / "replica", password=redis_server.password) as replica:
+        with redis_client(replica) as c:
             c.execute_command("REPLICAOF", "127.0.0.1", redis_server.port)
             poll(
                 lambda: c.info("replication")["master_link_status"] == "up",
@@ -56,11 +57,9 @@ def test_publish_on_read_only_replica_buffers_then_flushes_in_order(
             ("role", "d"),
             ("pair", "e"),
         ]
-    finally:
-        replica.close()
 
 
-def test_publish_never_raises_when_redis_is_gone(redis_server: RedisServer) -> None:
+def test_publish_never_raises_when_redis_is_gone(redis_server: EmbeddedRedis) -> None:
     async def run() -> None:
         client = connect(redis_server.url)
         events = Events(EventStream(client, connect(redis_server.url, max_connections=1)))
@@ -68,7 +67,7 @@ def test_publish_never_raises_when_redis_is_gone(redis_server: RedisServer) -> N
             redis_server.stop()
             await events.publish("maintenance", {"unit": "first", "enabled": True})
             assert events.buffered == 1
-            redis_server.start()
+            restart(redis_server)
             await events.flush()
             assert events.buffered == 0
         finally:

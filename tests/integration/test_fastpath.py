@@ -24,8 +24,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hapair.store.embedded import EmbeddedRedis
 from tests.integration.conftest import ADMIN_TOKEN, PARAMS, SHARED_HOST, Unit, start_unit
-from tests.support import HapairFactory, RedisServer, poll
+from tests.support import HapairFactory, make_redis, poll
 
 OFF = {"HAPAIR_FASTPATH": "off"}
 PLAIN_SHARED_HOST = "127.0.0.20"
@@ -50,17 +51,13 @@ class Tokens:
 
 
 @pytest.fixture(scope="module")
-def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("fastpath-redis"))
-    server.start()
-    try:
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    with make_redis(tmp_path_factory.mktemp("fastpath-redis")) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
-def ha(module_factory: HapairFactory, shared_redis: RedisServer) -> Iterator[Pair]:
+def ha(module_factory: HapairFactory, shared_redis: EmbeddedRedis) -> Iterator[Pair]:
     d = module_factory.directory
     fast = start_unit(module_factory, d / "fast", redis_url=shared_redis.url)
     plain = start_unit(
@@ -234,7 +231,7 @@ def test_non_ha_unit_answers_as_litestar(non_ha: Pair) -> None:
 
 
 def test_redis_stopped_answers_as_litestar(
-    ha: Pair, tokens: Tokens, shared_redis: RedisServer
+    ha: Pair, tokens: Tokens, shared_redis: EmbeddedRedis
 ) -> None:
     shared_redis.stop()
     bearer = [("Authorization", f"Bearer {ADMIN_TOKEN}")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,10 +18,11 @@ import pytest
 from hapair.domain.parameters import HAParameters
 from hapair.engine import pairauth
 from hapair.store.client import connect
+from hapair.store.embedded import derived_password
 from hapair.store.redis import Store
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
-from tests.support import RedisServer, children_of, pid_alive, poll
+from tests.support import children_of, make_redis, pid_alive, poll
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -107,34 +109,37 @@ def test_boot_tie_break_when_both_start(
     second_commits: list[dict[str, object]],
     expected_active: str,
 ) -> None:
+    # the units' Redis servers as ``hapair serve`` would start them for this pair: each one's
+    # replica gets into the other with the password both derive from the pair key
+    key = secrets.token_hex(16)
     servers = {
-        name: RedisServer(tmp_path / f"redis-{name}").start() for name in ("first", "second")
+        name: make_redis(tmp_path / f"redis-{name}", password=derived_password(key))
+        for name in ("first", "second")
     }
     try:
+        for server in servers.values():
+            server.start()
         seed(servers["first"].url, first_commits)
         seed(servers["second"].url, second_commits)
-        p = make_pair(redis={k: v.url for k, v in servers.items()})
+        p = make_pair(redis={k: v.url for k, v in servers.items()}, pair_key=key)
         p.first.start(wait=False)
         p.second.start(wait=False)
         other = "first" if expected_active == "second" else "second"
         # initial_wait_time is 60 s: a role within 15 s can only come from meeting the partner
         p.wait_roles({expected_active: "active", other: "standby"}, via=p.units[other], timeout=15)
     finally:
-        for s in servers.values():
-            s.close()
+        for server in servers.values():
+            server.stop()
 
 
 def test_boot_alone_becomes_active_after_initial_wait(make_pair: MakePair, tmp_path: Path) -> None:
-    server = RedisServer(tmp_path / "redis").start()
-    try:
+    with make_redis(tmp_path / "redis") as server:
         seed(server.url, [{"initial_wait_time": 2}])
         p = make_pair(redis={"first": server.url})
         started = time.monotonic()
         p.first.start()
         p.wait_roles({"first": "active"}, via=p.first, timeout=10)
         assert time.monotonic() - started >= 2.0
-    finally:
-        server.close()
 
 
 def test_write_on_shared_is_readable_on_standby_when_acknowledged(pair: Pair) -> None:

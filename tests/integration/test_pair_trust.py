@@ -25,9 +25,15 @@ import redis
 
 from hapair.engine import pairauth
 from hapair.store.client import host_port
-from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, death_signal_preexec, free_port
+from hapair.store.embedded import (
+    PASSWORD_FILE,
+    REDIS_USER,
+    death_signal_preexec,
+    derived_password,
+    free_port,
+)
 from tests.integration.conftest import PARTNER_HOST, Unit, log_events, start_unit
-from tests.support import HapairFactory, RedisServer, poll
+from tests.support import HapairFactory, make_redis, poll, redis_client
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -200,9 +206,13 @@ def test_forged_partner_answers_are_refused_and_active_stays(
     ``pair-key``: the fake holds the pair key but its Redis is on another host (192.0.2.1):
     the unit uses only Redis addresses on its partner's host.
     """
-    attacker_redis = RedisServer(tmp_path / "attacker-redis").start()
-    try:
-        redis_url = OFF_HOST_REDIS if answer == "pair-key" else attacker_redis.url
+    # The attacker's Redis would let the unit's replica in (the password the unit derives from
+    # PAIR_KEY): no connected replica below means the unit never followed it, not that it
+    # tried and was refused.
+    with make_redis(
+        tmp_path / "attacker-redis", password=derived_password(PAIR_KEY)
+    ) as attacker_redis:
+        redis_url = OFF_HOST_REDIS if answer == "pair-key" else attacker_redis.public_url
         with fake_partner(tmp_path, answer, redis_url) as fake:
             unit = unit_with_partner(hapair_factory, tmp_path, fake.address)
             before = snapshot(unit)
@@ -221,10 +231,8 @@ def test_forged_partner_answers_are_refused_and_active_stays(
             expected = "redis-url-refused" if answer == "pair-key" else "partner-answer-refused"
             events = [e for e in log_events(unit.proc) if e.get("event") == expected]
             assert events and events[0]["level"] == "warning", events
-            with attacker_redis.client() as client:
+            with redis_client(attacker_redis) as client:
                 assert client.info("replication")["connected_slaves"] == 0
-    finally:
-        attacker_redis.close()
 
 
 def test_signed_call_with_off_host_redis_is_refused(

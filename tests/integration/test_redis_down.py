@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
+from hapair.store.embedded import EmbeddedRedis, free_port
 from tests.integration.conftest import (
     ADMIN_TOKEN,
     DIRECT_HOST,
@@ -21,7 +21,7 @@ from tests.integration.conftest import (
     create_token,
     problem,
 )
-from tests.support import HapairFactory, RedisServer, poll
+from tests.support import HapairFactory, kill9, poll, restart
 
 # (method, path, body): what a client does while Redis is away.
 REQUESTS: list[tuple[str, str, object]] = [
@@ -36,7 +36,7 @@ REQUESTS: list[tuple[str, str, object]] = [
 
 
 @pytest.fixture
-def unit_on_redis(make_unit: MakeUnit, redis_server: RedisServer) -> Unit:
+def unit_on_redis(make_unit: MakeUnit, redis_server: EmbeddedRedis) -> Unit:
     unit = make_unit(redis_url=redis_server.url)
     client = unit.client()
     r = client.patch(PARAMS, json={"ha_timeout": 15})
@@ -101,32 +101,32 @@ def _wait_recovered(unit: Unit, revision: int) -> float:
 
 
 def test_redis_stopped_answers_503_quickly_then_recovers(
-    unit_on_redis: Unit, redis_server: RedisServer
+    unit_on_redis: Unit, redis_server: EmbeddedRedis
 ) -> None:
     client = unit_on_redis.client()
     revision = client.get(PARAMS).json()["revision"]
     redis_server.stop()
     _assert_unavailable_fast(unit_on_redis)
     _assert_unavailable_fast(unit_on_redis)  # still quick on a second round
-    redis_server.start()
+    restart(redis_server)
     elapsed = _wait_recovered(unit_on_redis, revision)
     print(f"recovered {elapsed:.2f} s after Redis came back")
     assert elapsed < 2.0  # SPEC 7: back to 200 within 2 s of Redis returning
 
 
 def test_redis_killed_answers_503_quickly_then_recovers(
-    unit_on_redis: Unit, redis_server: RedisServer
+    unit_on_redis: Unit, redis_server: EmbeddedRedis
 ) -> None:
     client = unit_on_redis.client()
     revision = client.get(PARAMS).json()["revision"]
-    redis_server.kill()
+    kill9(redis_server)
     _assert_unavailable_fast(unit_on_redis)
-    redis_server.start()
+    restart(redis_server)
     _wait_recovered(unit_on_redis, revision)
 
 
 def test_redis_hung_answers_503_without_hanging(
-    unit_on_redis: Unit, redis_server: RedisServer
+    unit_on_redis: Unit, redis_server: EmbeddedRedis
 ) -> None:
     """A Redis that accepts connections but never answers (SIGSTOP) must not hang requests."""
     client = unit_on_redis.client()
@@ -144,7 +144,7 @@ def test_redis_hung_answers_503_without_hanging(
 
 
 def test_viewer_token_while_redis_down_answers_503_not_401(
-    unit_on_redis: Unit, redis_server: RedisServer
+    unit_on_redis: Unit, redis_server: EmbeddedRedis
 ) -> None:
     viewer = create_token(unit_on_redis.data_dir, "viewer")
     client = unit_on_redis.client(token=viewer)
@@ -153,12 +153,12 @@ def test_viewer_token_while_redis_down_answers_503_not_401(
     r, elapsed = _timed(client, "GET", PARAMS, None)
     problem(r, 503, "store-unavailable")
     assert elapsed < 2.0
-    redis_server.start()
+    restart(redis_server)
     poll(lambda: client.get(PARAMS).status_code == 200, timeout=10, what="viewer reads again")
 
 
 def test_unit_started_while_redis_down_becomes_ready_when_it_returns(
-    hapair_factory: HapairFactory, redis_server: RedisServer, tmp_path: Path
+    hapair_factory: HapairFactory, redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
     redis_server.stop()
     port = free_port(DIRECT_HOST)
@@ -174,7 +174,7 @@ def test_unit_started_while_redis_down_becomes_ready_when_it_returns(
 
     r = poll(not_ready, timeout=15, what="/readyz 503 while Redis is down")
     problem(r, 503, "store-unavailable")
-    redis_server.start()
+    restart(redis_server)
     poll(
         lambda: httpx.get(f"{direct}/readyz", timeout=3).status_code == 200,
         timeout=10,

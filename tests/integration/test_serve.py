@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from hapair.store import keys
-from hapair.store.embedded import free_port
+from hapair.store.embedded import EmbeddedRedis, free_port
 from tests.integration.conftest import (
     ADMIN_TOKEN,
     DIRECT_HOST,
@@ -23,7 +23,14 @@ from tests.integration.conftest import (
     revision_of,
     start_unit,
 )
-from tests.support import HapairFactory, RedisServer, children_of, pid_alive, poll, process_name
+from tests.support import (
+    HapairFactory,
+    children_of,
+    pid_alive,
+    poll,
+    process_name,
+    redis_client,
+)
 
 
 def _redis_children(pid: int) -> list[int]:
@@ -102,7 +109,7 @@ def test_sigterm_stops_hapair_and_leaves_no_redis_server(
 
 
 def test_serve_with_redis_url_uses_that_server(
-    make_unit: MakeUnit, redis_server: RedisServer
+    make_unit: MakeUnit, redis_server: EmbeddedRedis
 ) -> None:
     unit = make_unit(redis_url=redis_server.url)
     assert _redis_children(unit.proc.pid) == []
@@ -110,7 +117,7 @@ def test_serve_with_redis_url_uses_that_server(
     before = revision_of(client)
     r = client.patch(PARAMS, json={"ha_timeout": 15})
     assert r.status_code == 200, r.text
-    with redis_server.client() as rc:
+    with redis_client(redis_server) as rc:
         assert int(rc.get(keys.REVISION) or 0) == before + 1
         assert b'"ha_timeout":15' in (rc.get(keys.PARAMETERS) or b"")
 

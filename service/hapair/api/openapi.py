@@ -43,13 +43,22 @@ OPTIONAL_MINIMUMS = {("list_history", "before"): 0, ("get_status", "wait_in_sync
 WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
 RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)
 
+# Exactly the If-Match values ``api.media.if_match`` accepts (tests/unit/test_openapi_patterns.py
+# holds the two together): ``*``, or a comma-separated list in which at least one element is a
+# revision, strong or weak and however quoted (``"7"``, ``W/"7"``, ``7``); the server ignores
+# the other elements. ``_OWS`` is what ``str.strip()`` removes among the characters a header
+# value can carry (Latin-1). ECMA-262 and Python read the pattern alike. Revisions are ASCII
+# digits: the parser's isdigit() also takes '²', '³', '¹' and then fails on them (a 500).
+_OWS = r"[\t-\r\x1c-\x20\x85\xa0]"
+_REVISION_TAG = rf'{_OWS}*(?:W/)?"*[0-9]+"*{_OWS}*'
+IF_MATCH_PATTERN = rf"^(?:{_OWS}*\*{_OWS}*|(?:[^,]*,)*{_REVISION_TAG}(?:,[^,]*)*)$"
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
     "description": 'The ETag of a GET (`"<revision>"`): the write is refused with 412 '
     "revision-mismatch unless it names the current revision. `*` matches any.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
 }
 
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_type_hints
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -43,7 +43,7 @@ __all__ = [
     "UnitView",
 ]
 
-Revision = Annotated[int, Meta(ge=0, description="Revision of the HA parameters.")]
+Revision = p.Revision
 
 
 class ProblemField(msgspec.Struct, kw_only=True):
@@ -63,19 +63,11 @@ class Problem(msgspec.Struct, kw_only=True):
     errors: list[ProblemField] | UnsetType = UNSET
 
 
-class ReadOnlyFields(msgspec.Struct, frozen=True, kw_only=True):
-    """What a GET answers next to the parameters (a write may send them back)."""
-
-    revision: Revision
-    updated_at: str | None
-    virtual_id_source: Literal["auto", "manual"]
-
-
 # The three wire forms of the HA parameters are derived from the domain's ``HAParameters`` (each
 # field's type, range, description and default written once there) and ``ReadOnlyFields``:
 # adding a parameter is one edit. Their docstrings are the components' descriptions.
 _PARAMETER_TYPES: dict[str, Any] = get_type_hints(p.HAParameters, include_extras=True)
-_READ_ONLY_TYPES: dict[str, Any] = get_type_hints(ReadOnlyFields, include_extras=True)
+_READ_ONLY_TYPES: dict[str, Any] = get_type_hints(p.ReadOnlyFields, include_extras=True)
 
 
 def _derive(name: str, doc: str, fields: list[Any], *, closed: bool) -> type[msgspec.Struct]:
@@ -131,12 +123,13 @@ if TYPE_CHECKING:
     class HAParametersPatch(msgspec.Struct):
         """A merge-patch body (see the runtime definition)."""
 
-    class HAParametersResource(p.HAParameters, ReadOnlyFields, frozen=True, kw_only=True):
+    class HAParametersResource(p.HAParameters, p.ReadOnlyFields, frozen=True, kw_only=True):
         """The parameters as answered (see the runtime definition)."""
 
 else:
     HAParametersWrite = _derive(
         "HAParametersWrite",
+        # The text of a class docstring, indented as one (the document shows it as written).
         """The HA parameters as written with PUT (omitted fields take their defaults).
 
     Read-only fields may be sent back as read: ``revision``, when given, must be the current
@@ -147,13 +140,13 @@ else:
     )
     HAParametersPatch = _derive(
         "HAParametersPatch",
-        """A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field.""",
+        "A JSON merge patch (RFC 7396) of the HA parameters; ``null`` resets a field.",
         _patch_fields(),
         closed=True,
     )
     HAParametersResource = _derive(
         "HAParametersResource",
-        """The HA parameters as stored, with the effective virtual ID and the revision.""",
+        "The HA parameters as stored, with the effective virtual ID and the revision.",
         _resource_fields(),
         closed=False,
     )

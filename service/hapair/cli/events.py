@@ -10,10 +10,9 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from hapair.cli.status import add_unit_flags
+from hapair.cli.status import add_unit_flags, unit_client
 
 RETRY_S = 1.0
 
@@ -68,41 +67,24 @@ def cmd_events(ns: argparse.Namespace) -> int:
 
 
 def _follow(ns: argparse.Namespace) -> int:
-    import ssl
-
     import httpx
     from httpx_sse import SSEError, connect_sse
 
-    url, token = ns.url, ns.token
-    up_dir = Path(ns.data_dir)
-    if url is None:
-        up = up_dir / "up.json"
-        url = json.loads(up.read_text())["url"] if up.exists() else "http://127.0.0.1:8080"
-    if token is None and (up_dir / "admin.token").exists():
-        token = (up_dir / "admin.token").read_text().strip()
     params = {"types": ns.types} if ns.types else {}
     last: str | None = ns.since
     warned = False
-    # read timeout: several keepalive periods (15 s) without a byte means a dead connection
-    timeout = httpx.Timeout(5.0, read=60.0)
-    # the bearer token goes only to a unit whose certificate checks out (issue 8)
-    try:
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=ns.tls_ca) if ns.tls_ca else True
-        )
-    except (OSError, ssl.SSLError) as exc:
-        print(f"hapair events: --tls-ca {ns.tls_ca}: {exc}", file=sys.stderr)
+    # read timeout: several keepalive periods (15 s) without a byte means a dead connection;
+    # the SDK's client (bearer token, certificate check) carries the stream: it has no SSE call
+    url, sdk = unit_client(ns, "events", httpx.Timeout(5.0, read=60.0))
+    if sdk is None:
         return 2
-    with httpx.Client(timeout=timeout, verify=verify) as client:
+    with sdk.get_httpx_client() as client:
         while True:
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            if last is not None:
-                headers["Last-Event-ID"] = last
+            headers = {} if last is None else {"Last-Event-ID": last}
             try:
                 with connect_sse(
-                    client, "GET", f"{url.rstrip('/')}/api/v1/ha/events", params=params,
-                    headers=headers,
-                ) as source:  # fmt: skip
+                    client, "GET", "/api/v1/ha/events", params=params, headers=headers
+                ) as source:
                     resp = source.response
                     if resp.status_code in (400, 401, 403, 404, 409):
                         resp.read()

@@ -1,7 +1,8 @@
 """``hapair status``: the two units as the seed's coloured squares.
 
 ``render`` is pure (the status in, the text out); ``cmd_status`` fetches ``GET /ha/status``
-with certificate verification on (``--tls-ca``, else the system store) and prints it.
+through the generated SDK (``hapair_client``), with certificate verification on (``--tls-ca``,
+else the system store), and prints it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, env
+
+if TYPE_CHECKING:
+    import httpx
+    from hapair_client import AuthenticatedClient
 
 ICON_COLOURS = {
     "green-active": "\033[42;30m A \033[0m",
@@ -106,12 +111,8 @@ def render(status: Mapping[str, Any] | _Model, *, color: bool) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def cmd_status(ns: argparse.Namespace) -> int:
-    """``hapair status``: the two units as the seed's coloured squares."""
-    import ssl
-
-    import httpx
-
+def unit_target(ns: argparse.Namespace) -> tuple[str, str | None]:
+    """The unit's URL and token from the flags, else from ``hapair up``'s ``--data-dir``."""
     url, token = ns.url, ns.token
     up_dir = Path(ns.data_dir)
     if url is None:
@@ -119,24 +120,60 @@ def cmd_status(ns: argparse.Namespace) -> int:
         url = json.loads(up.read_text())["url"] if up.exists() else f"http://{DEFAULT_LISTEN}"
     if token is None and (up_dir / "admin.token").exists():
         token = (up_dir / "admin.token").read_text().strip()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    # the bearer token goes only to a unit whose certificate checks out (issue 8)
+    return str(url), token
+
+
+def unit_client(
+    ns: argparse.Namespace, command: str, timeout: httpx.Timeout
+) -> tuple[str, AuthenticatedClient | None]:
+    """The unit's URL (see :func:`unit_target`) and the SDK client of ``hapair status`` and
+    ``hapair events`` for it; the client is None (said on stderr) when ``--tls-ca`` cannot be
+    read.
+
+    Certificate verification stays on (``--tls-ca``, else the system store): the bearer token
+    goes only to a unit whose certificate checks out (issue 8). Without a token no
+    ``Authorization`` header is sent.
+    """
+    import ssl
+
+    from hapair_client import AuthenticatedClient
+
+    url, token = unit_target(ns)
     verify: ssl.SSLContext | bool = True
     if ns.tls_ca:
         try:
             verify = ssl.create_default_context(cafile=ns.tls_ca)
         except (OSError, ssl.SSLError) as exc:
-            print(f"hapair status: --tls-ca {ns.tls_ca}: {exc}", file=sys.stderr)
+            print(f"hapair {command}: --tls-ca {ns.tls_ca}: {exc}", file=sys.stderr)
+            return url, None
+    client = AuthenticatedClient(
+        base_url=url.rstrip("/"), token=token or "", timeout=timeout, verify_ssl=verify
+    )
+    if not token:
+        client.get_httpx_client().headers.pop("Authorization", None)
+    return url, client
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    """``hapair status``: the two units as the seed's coloured squares."""
+    import httpx
+    from hapair_client.api.ha import get_status
+    from hapair_client.models import PairStatus
+    from hapair_client.types import UNSET
+
+    url, client = unit_client(ns, "status", httpx.Timeout(5))
+    if client is None:
+        return 2
+    with client:
+        try:
+            # timeout=UNSET: no query string, as the plain GET (the server's fast path)
+            resp = get_status.sync_detailed(client=client, timeout=UNSET)
+        except httpx.HTTPError as exc:
+            print(f"hapair status: {url} is not reachable: {exc}", file=sys.stderr)
             return 2
-    try:
-        resp = httpx.get(
-            f"{url.rstrip('/')}/api/v1/ha/status", headers=headers, timeout=5, verify=verify
-        )
-    except httpx.HTTPError as exc:
-        print(f"hapair status: {url} is not reachable: {exc}", file=sys.stderr)
+    if resp.status_code != 200 or not isinstance(resp.parsed, PairStatus):
+        text = resp.content.decode(errors="replace")
+        print(f"hapair status: {int(resp.status_code)} {text}", file=sys.stderr)
         return 2
-    if resp.status_code != 200:
-        print(f"hapair status: {resp.status_code} {resp.text}", file=sys.stderr)
-        return 2
-    print(render(resp.json(), color=sys.stdout.isatty() or ns.color), end="")
+    print(render(resp.parsed, color=sys.stdout.isatty() or ns.color), end="")
     return 0

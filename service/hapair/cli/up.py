@@ -5,14 +5,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hapair.cli.units import (
+    StopFlag,
+    pair_secrets,
+    serve_command,
+    spawn_unit,
+    stop_units,
+    unit_env,
+)
 from hapair.settings import DEFAULT_DATA_DIR, env
 
 
@@ -63,60 +70,8 @@ def run(ns: argparse.Namespace) -> int:
     return cmd_up(ns)
 
 
-def _pdeathsig() -> None:
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def _start_unit(
-    name: str,
-    address: str,
-    *,
-    partner: str,
-    shared: str,
-    data_dir: Path,
-    ns: argparse.Namespace,
-    env: dict[str, str],
-    log_file: Any,
-) -> subprocess.Popen[bytes]:
-    """One unit of ``hapair up``, its JSON log in its data dir."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hapair",
-            "serve",
-            "--listen",
-            address,
-            "--data-dir",
-            str(data_dir / name),
-            "--mode",
-            name,
-            "--partner",
-            partner,
-            "--shared",
-            shared,
-            "--heartbeat-interval",
-            str(ns.heartbeat_interval),
-            # files, not values: argv is visible to every user in `ps`
-            "--pair-key-file",
-            str(data_dir / "pair.key"),
-            "--admin-token-file",
-            str(data_dir / "admin.token"),
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
-        start_new_session=True,
-    )
-
-
 def _wait_ready(
-    procs: dict[str, subprocess.Popen[bytes]], units: dict[str, str], stopping: Any
+    procs: dict[str, subprocess.Popen[bytes]], units: dict[str, str], stopping: Callable[[], bool]
 ) -> bool:
     """Polls each unit's ``/readyz`` (30 s); False when a unit exits first."""
     import httpx
@@ -153,7 +108,7 @@ def _pair_status(address: str, token: str) -> dict[str, Any] | None:
     return None
 
 
-def _wait_paired(address: str, token: str, stopping: Any) -> None:
+def _wait_paired(address: str, token: str, stopping: Callable[[], bool]) -> None:
     """Polls ``/ha/status`` until the pair is paired (10 s at most)."""
     deadline = time.monotonic() + 10
     while not stopping() and time.monotonic() < deadline:
@@ -170,14 +125,12 @@ def cmd_up(ns: argparse.Namespace) -> int:
     taken over (or after 20 s), as a rebooted appliance would be: it comes back as the
     standby, or pacified after too many boots.
     """
-    from hapair.secretfiles import SECRET_ENV, SecretError, new_pair_key, read_or_create
-    from hapair.services.tokens import new_token
+    from hapair.secretfiles import SecretError
 
     data_dir = Path(ns.data_dir).resolve()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        read_or_create(data_dir / "pair.key", new_pair_key)  # created 0600, read by the units
-        token = read_or_create(data_dir / "admin.token", new_token)
+        token = pair_secrets(data_dir)
     except (OSError, SecretError) as exc:
         print(f"hapair up: {exc}", file=sys.stderr)
         return 2
@@ -185,39 +138,29 @@ def cmd_up(ns: argparse.Namespace) -> int:
     units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
     # `hapair status` run in the same folder finds the pair without flags
     (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
-    # the units read their secrets from the files above; no secret in their environment
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env = unit_env()
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def stop_all(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
 
     def start(name: str) -> None:
-        (data_dir / name).mkdir(mode=0o700, parents=True, exist_ok=True)
-        with (data_dir / name / "hapair.log").open("ab") as log_file:
-            procs[name] = _start_unit(
-                name,
-                units[name],
-                partner=units["second" if name == "first" else "first"],
-                shared=shared,
-                data_dir=data_dir,
-                ns=ns,
-                env=env,
-                log_file=log_file,
-            )
+        command = serve_command(
+            name,
+            listen=units[name],
+            partner=units[_other(name)],
+            shared=shared,
+            data_dir=data_dir,
+            heartbeat_interval=ns.heartbeat_interval,
+        )
+        procs[name] = spawn_unit(command, unit_dir=data_dir / name, env=env)
 
-    signal.signal(signal.SIGINT, stop_all)
-    signal.signal(signal.SIGTERM, stop_all)
+    stopping = StopFlag().install()
     try:
         # first, then second: the pair comes up paired with first active, not racing
         for name, address in units.items():
             start(name)
-            if not _wait_ready(procs, {name: address}, lambda: stopping):
+            if not _wait_ready(procs, {name: address}, stopping):
                 return 1
-        _wait_paired(units["first"], token, lambda: stopping)
-        if not stopping:
+        _wait_paired(units["first"], token, stopping)
+        if not stopping():
             print(
                 f"hapair pair is up\n"
                 f"  shared address : http://{shared}   (the active unit)\n"
@@ -231,7 +174,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
                 flush=True,
             )
         exited: dict[str, float] = {}
-        while not stopping:
+        while not stopping():
             for name, proc in procs.items():
                 if proc.poll() is not None and name not in exited:
                     exited[name] = time.monotonic()
@@ -241,9 +184,8 @@ def cmd_up(ns: argparse.Namespace) -> int:
                         flush=True,
                     )
             for name, since in list(exited.items()):
-                other = "second" if name == "first" else "first"
-                status = _pair_status(units[other], token)
-                if should_restart(time.monotonic() - since, status, partner=other):
+                status = _pair_status(units[_other(name)], token)
+                if should_restart(time.monotonic() - since, status, partner=_other(name)):
                     del exited[name]
                     start(name)
                     print(
@@ -251,18 +193,10 @@ def cmd_up(ns: argparse.Namespace) -> int:
                     )
             time.sleep(0.2)
     finally:
-        _stop_units(procs)
+        stop_units(procs)
+        print("hapair pair stopped", flush=True)
     return 0
 
 
-def _stop_units(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    print("hapair pair stopped", flush=True)
+def _other(name: str) -> str:
+    return "second" if name == "first" else "first"

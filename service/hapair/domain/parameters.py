@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
-import typing
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from hapair.domain.errors import FieldError, ValidationFailed
+from hapair.domain.parameter_rules import field_rules
 
 HATimeout = Annotated[
     Literal[3, 6, 9, 12, 15],
@@ -23,7 +22,12 @@ InitialWait = Annotated[
 ]
 VirtualId = Annotated[
     int,
-    Meta(ge=1, le=255, description="CARP virtual ID; null in a write means auto."),
+    Meta(
+        ge=1,
+        le=255,
+        description="CARP virtual ID; null in a write means auto.",
+        extra={"null": "auto"},
+    ),
 ]
 PreferredServer = Annotated[
     Literal["none", "first", "second"],
@@ -32,13 +36,15 @@ PreferredServer = Annotated[
 # One pattern in the OpenAPI document and in the server (ECMA-262 and Python agree on it): the
 # interface names Linux accepts that are also safe in a path, a shell and a log.
 INTERFACE_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$"
+_INTERFACE_CHARS = "1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..')"
 InterfaceName = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=15,
         pattern=INTERFACE_PATTERN,
-        description="Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').",
+        description=f"Linux interface name: {_INTERFACE_CHARS}.",
+        extra={"expected": f"an interface name: {_INTERFACE_CHARS}"},
     ),
 ]
 SyncThreshold = Annotated[
@@ -82,71 +88,27 @@ class HAParameters(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     use_virtual_mac: UseVirtualMac = False
 
 
-PARAMETER_FIELDS: tuple[str, ...] = HAParameters.__struct_fields__
-READ_ONLY_FIELDS = frozenset({"revision", "updated_at", "virtual_id_source"})
-DEFAULTS = HAParameters()
+Revision = Annotated[int, Meta(ge=0, description="Revision of the HA parameters.")]
+VirtualIdSource = Literal["auto", "manual"]
 
-_FIELD_TYPES: dict[str, Any] = {
-    name: hint
-    for name, hint in typing.get_type_hints(HAParameters, include_extras=True).items()
-    if name in PARAMETER_FIELDS
-}
-_INT_FIELDS = frozenset(
-    {
-        "ha_timeout",
-        "initial_wait_time",
-        "virtual_id",
-        "l4_sync_threshold",
-        "l4_sync_period",
-        "l4_sync_refresh_period",
-    }
-)
-_INTERFACE_FIELDS = frozenset({"update_interface", "multicast_interface"})
-_INTERFACE_RE = re.compile(INTERFACE_PATTERN.removesuffix("$") + r"\Z")
-_BOOLEAN = "a boolean (true or false)"
-_INTERFACE = "an interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..')"
-_EXPECTED: dict[str, str] = {
-    "ha_timeout": "one of 3, 6, 9, 12, 15",
-    "initial_wait_time": "an integer from 0 to 180",
-    "virtual_id": "an integer from 1 to 255, or null for auto",
-    "use_broadcast": _BOOLEAN,
-    "preferred_server": "one of none, first, second",
-    "update_interface": _INTERFACE,
-    "hard_reboot_on_link_failure": _BOOLEAN,
-    "l4_connection_updates": _BOOLEAN,
-    "l4_sync_threshold": "an integer from 1 to 254",
-    "l4_sync_period": "an integer from 2 to 255",
-    "l4_sync_refresh_period": "an integer from 0 to 10",
-    "l7_persistence_updates": _BOOLEAN,
-    "multicast_interface": _INTERFACE,
-    "use_virtual_mac": _BOOLEAN,
-}
+
+class ReadOnlyFields(msgspec.Struct, frozen=True, kw_only=True):
+    """What a read answers next to the parameters (a write may send them back: ignored)."""
+
+    revision: Revision
+    updated_at: str | None
+    virtual_id_source: VirtualIdSource
+
+
+PARAMETER_FIELDS: tuple[str, ...] = HAParameters.__struct_fields__
+READ_ONLY_FIELDS = frozenset(ReadOnlyFields.__struct_fields__)
+DEFAULTS = HAParameters()
+# What each field accepts and the words for it, read from the annotations above.
+_RULES = field_rules(HAParameters)
 
 
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _convert(name: str, value: Any) -> tuple[Any, str | None]:
-    if name in _INT_FIELDS and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not (name in _INT_FIELDS and isinstance(value, bool)):
-        try:
-            converted = msgspec.convert(value, _FIELD_TYPES[name], strict=True)
-        except msgspec.ValidationError:
-            pass
-        else:
-            # msgspec patterns use re.search, where "$" also matches before a final newline.
-            if name not in _INTERFACE_FIELDS or _INTERFACE_RE.fullmatch(converted):
-                return converted, None
-    return None, f"{name} must be {_EXPECTED[name]}, got {_show(value)}"
 
 
 def decode_fields(
@@ -178,14 +140,14 @@ def decode_fields(
     for key, value in raw.items():
         if key in READ_ONLY_FIELDS:
             continue
-        if key not in _FIELD_TYPES:
+        if key not in _RULES:
             pointer = f"{pointer_prefix}/{_escape(str(key))}"
             errors.append(FieldError(pointer, f"unknown field '{key}'"))
             continue
-        if value is None and (allow_null or key == "virtual_id"):
+        if value is None and (allow_null or _RULES[key].nullable):
             values[key] = None
             continue
-        converted, problem = _convert(key, value)
+        converted, problem = _RULES[key].convert(key, value)
         if problem is not None:
             errors.append(FieldError(f"{pointer_prefix}/{key}", problem))
         else:
@@ -304,7 +266,7 @@ def auto_virtual_id(shared_address: str | None) -> int:
 
 def effective_virtual_id(
     p: HAParameters, shared_address: str | None
-) -> tuple[int, Literal["auto", "manual"]]:
+) -> tuple[int, VirtualIdSource]:
     """Return the virtual ID in effect and where it comes from.
 
     Args:

@@ -18,20 +18,41 @@ the pair key by a unit that calls itself by this unit's name, addressed to the p
 fresh and with a nonce this process never sent (so not a reflection of one of its own calls)
 raises :class:`SameName`, still a refusal.
 
-A unit also uses only Redis addresses on its partner's host: :func:`redis_on_partner_host`.
+The nonce window is ``engine/nonces.py``; the rule that a unit uses only Redis addresses on
+its partner's host, :func:`redis_on_partner_host`, is ``engine/hosts.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
 import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+
+from hapair.engine.hosts import redis_on_partner_host
+from hapair.engine.nonces import SENT, WINDOW_S, NonceCache, new_nonce
+
+__all__ = [
+    "ANSWER",
+    "CALL",
+    "FROM_HEADER",
+    "NONCE_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "TO_HEADER",
+    "WINDOW_S",
+    "AuthFailed",
+    "NonceCache",
+    "PairAuth",
+    "SameName",
+    "derive_key",
+    "mac",
+    "new_nonce",
+    "partner_name",
+    "redis_on_partner_host",
+]
 
 FROM_HEADER = "x-hapair-from"
 TO_HEADER = "x-hapair-to"
@@ -40,8 +61,6 @@ NONCE_HEADER = "x-hapair-nonce"
 SIGNATURE_HEADER = "x-hapair-signature"
 
 UNITS = ("first", "second")
-WINDOW_S = 10.0
-MAX_NONCES = 4096
 CALL = "call"
 ANSWER = "answer"
 
@@ -74,11 +93,6 @@ def partner_name(own: str) -> str | None:
     return UNITS[1] if own == UNITS[0] else UNITS[0]
 
 
-def new_nonce() -> str:
-    """128 random bits, hex."""
-    return secrets.token_hex(16)
-
-
 def mac(
     key: bytes,
     *,
@@ -104,38 +118,6 @@ def mac(
     )
     message = b"".join(f"{len(p.encode())}:".encode() + p.encode() for p in parts)
     return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-class NonceCache:
-    """Nonces seen within the window, bounded: full means refuse, never forget early.
-
-    Forgetting a nonce before its message has gone stale would let that message be replayed,
-    so when the cache is full of live nonces a new message is refused instead. Only messages
-    with a valid MAC are recorded, so only a holder of the pair key can fill it.
-    """
-
-    def __init__(self, *, window_s: float = WINDOW_S, max_entries: int = MAX_NONCES) -> None:
-        self.window_s = window_s
-        self.max_entries = max_entries
-        self._expiry: dict[str, float] = {}
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-    def __contains__(self, nonce: object) -> bool:
-        return nonce in self._expiry
-
-    def add(self, nonce: str, timestamp: float, now: float) -> bool:
-        """Records ``nonce``; False if it was seen already or the cache is full."""
-        self._expiry = {n: t for n, t in self._expiry.items() if t >= now}
-        if nonce in self._expiry or len(self._expiry) >= self.max_entries:
-            return False
-        # A message is accepted while |now - timestamp| <= window: keep its nonce that long.
-        self._expiry[nonce] = max(timestamp, now) + self.window_s
-        return True
-
-
-SENT = NonceCache()  # the nonces of the calls this process sent, for the same-name rule
 
 
 class PairAuth:
@@ -285,54 +267,3 @@ class PairAuth:
             AuthFailed: unsigned, forged, misaddressed, stale or not bound to this call.
         """
         self._check(ANSWER, method, path, headers, body, nonce)
-
-
-def _host_of_url(url: str) -> str | None:
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    return host.lower() if host else None
-
-
-def _host_of_address(address: str) -> str | None:
-    if "//" not in address:
-        address = "//" + address
-    return _host_of_url(address)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _same_host(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return a == b
-
-
-def redis_on_partner_host(redis_url: str, partner_address: str | None) -> bool:
-    """Whether a Redis URL the partner advertises is on the partner's configured host.
-
-    An empty URL (the partner advertises none) is allowed: there is nothing to use. A loopback
-    URL is allowed only when the partner's address is loopback too (both units on this host,
-    as in ``hapair up``); otherwise the hosts must be equal (IP addresses compared as such,
-    names as lowercase strings: no DNS lookup).
-    """
-    if not redis_url:
-        return True
-    if not partner_address:
-        return False
-    redis_host = _host_of_url(redis_url)
-    partner_host = _host_of_address(partner_address)
-    if redis_host is None or partner_host is None:
-        return False
-    if _is_loopback(partner_host):
-        return _is_loopback(redis_host)
-    return _same_host(redis_host, partner_host)

@@ -25,6 +25,17 @@ log = logging.getLogger("hapair.engine")
 Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
 
 
+def addressed(shared: str | None, server: tuple[str, int | None] | None) -> bool:
+    """Whether a request's server address (the ASGI ``server``) is the shared address."""
+    if server is None or not shared:
+        return False
+    try:
+        host, port = parse_host_port(shared, require_ip=True)
+    except ValueError:
+        return False
+    return server[0] == host and server[1] == port
+
+
 class SharedAddress:
     """Serves and releases one unit's shared address."""
 

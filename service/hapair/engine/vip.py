@@ -4,15 +4,12 @@
 ``IPRoute``, no ``ip`` subprocess), optionally on a macvlan carrying the VRRP virtual MAC, and
 announces the address to the segment so neighbours drop the previous owner's MAC at once:
 
-- IPv4: gratuitous ARP requests (sender IP = target IP = the virtual IP, broadcast), written as
-  whole Ethernet frames to a raw ``AF_PACKET`` socket bound to the interface. The frame is
-  42 bytes built with ``struct``: pyroute2 has ARP constants but no sender, and scapy is far
-  too heavy a dependency for one fixed frame. This is what keepalived's ``vrrp_arp.c`` does.
-- IPv6: unsolicited neighbour advertisements (override flag set, solicited flag clear, target
-  link-layer address option) to ff02::1 from a raw ``ICMPv6`` socket with hop limit 255 (a
-  receiver drops NAs with any other hop limit); the kernel fills in the ICMPv6 checksum. IPv6
-  virtual addresses are added with ``IFA_F_NODAD`` (as keepalived does) so they are usable,
-  and can be the NA's source, at once.
+- IPv4: gratuitous ARP requests from a raw ``AF_PACKET`` socket bound to the interface;
+- IPv6: unsolicited neighbour advertisements to ff02::1 from a raw ``ICMPv6`` socket with hop
+  limit 255; IPv6 virtual addresses are added with ``IFA_F_NODAD`` (as keepalived does) so
+  they are usable, and can be the NA's source, at once.
+
+The frames themselves are built in ``engine/frames.py``.
 
 A receiver only *updates* an existing neighbour entry from these (Linux ignores them for
 addresses it has no entry for unless ``arp_accept``/``accept_untracked_na`` say otherwise),
@@ -35,7 +32,6 @@ import contextlib
 import errno
 import ipaddress
 import socket
-import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -43,20 +39,24 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from hapair.engine.frames import ETH_P_ARP, gratuitous_arp, unsolicited_na, vrrp_mac
+
+__all__ = [
+    "VipError",
+    "VirtualIP",
+    "check_capabilities",
+    "effective_capabilities",
+    "gratuitous_arp",
+    "unsolicited_na",
+    "vrrp_mac",
+]
+
 CAP_NET_ADMIN = 12
 CAP_NET_RAW = 13
 VMAC_INTERFACE = "hapair-vmac"
 IFA_F_NODAD = 0x02
 
-_ETH_P_ARP = 0x0806
-_ETH_P_IP = 0x0800
-_ARPOP_REQUEST = 1
-_ICMPV6_NA = 136
-_NA_OVERRIDE = 0x20000000
-_ND_OPT_TARGET_LLADDR = 2
 _ALL_NODES = "ff02::1"
-_ETH_ZLEN = 60
-_BROADCAST = b"\xff" * 6
 _PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
 # keepalived's set_interface_parameters: the parent answers ARP only for its own addresses,
 # the macvlan answers for the virtual IP and accepts it as a source.
@@ -66,13 +66,6 @@ _VMAC_SYSCTLS = {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}
 
 class VipError(Exception):
     """The virtual IP cannot be managed (missing capability, interface, netlink failure)."""
-
-
-def vrrp_mac(virtual_id: int, *, ipv6: bool = False) -> str:
-    """The VRRP virtual MAC of ``virtual_id`` (RFC 5798: 00:00:5e:00:01:XX, IPv6 ...:02:XX)."""
-    if not 1 <= virtual_id <= 255:
-        raise ValueError(f"virtual id {virtual_id} is not in 1..255")
-    return f"00:00:5e:00:{2 if ipv6 else 1:02x}:{virtual_id:02x}"
 
 
 def effective_capabilities(status: Path = Path("/proc/self/status")) -> int:
@@ -277,11 +270,11 @@ class VirtualIP:
     def _arp_sender(self, hw: bytes) -> Any:
         frame = gratuitous_arp(hw, self.address.packed)
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP))
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
         except OSError as exc:
             raise VipError(f"cannot open a raw packet socket: {exc}") from exc
         with sock:
-            sock.bind((self.carrier, _ETH_P_ARP))
+            sock.bind((self.carrier, ETH_P_ARP))
             yield lambda: sock.send(frame)
 
     @contextlib.contextmanager
@@ -301,23 +294,6 @@ class VirtualIP:
                 sock.bind((str(self.address), 0, 0, 0))
             target = (_ALL_NODES, 0, 0, index)
             yield lambda: sock.sendto(message, target)
-
-
-def gratuitous_arp(hw: bytes, ip: bytes) -> bytes:
-    """A broadcast Ethernet frame carrying an ARP request for ``ip`` from ``ip`` (RFC 5227)."""
-    ethernet = struct.pack("!6s6sH", _BROADCAST, hw, _ETH_P_ARP)
-    arp = struct.pack("!HHBBH6s4s6s4s", 1, _ETH_P_IP, 6, 4, _ARPOP_REQUEST, hw, ip, b"\x00" * 6, ip)
-    return (ethernet + arp).ljust(_ETH_ZLEN, b"\x00")
-
-
-def unsolicited_na(hw: bytes, target: bytes) -> bytes:
-    """An ICMPv6 neighbour advertisement for ``target`` with the override flag (RFC 4861 7.2.6).
-
-    The checksum is left zero: the kernel computes it for raw ICMPv6 sockets.
-    """
-    header = struct.pack("!BBHI16s", _ICMPV6_NA, 0, 0, _NA_OVERRIDE, target)
-    option = struct.pack("!BB6s", _ND_OPT_TARGET_LLADDR, 1, hw)
-    return header + option
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from redis.retry import Retry
 from hapair.store.redis_config import (
     PASSWORD_FILE,
     REDIS_USER,
+    AppendFsync,
     RedisTLS,
     client_url,
     config_text,
@@ -67,9 +68,9 @@ _PORT_ATTEMPTS = 5
 class EmbeddedRedis:
     """Starts and stops the unit's own redis-server, closed to anyone without its password.
 
-    Data lives in ``<data_dir>/redis`` (append-only file, fsync every second), so starting
-    again with the same ``data_dir`` reloads it. The log is ``<data_dir>/redis/redis.log``, the
-    configuration ``<data_dir>/redis/redis.conf`` (0600, it holds the password).
+    Data lives in ``<data_dir>/redis`` (append-only file), so starting again with the same
+    ``data_dir`` reloads it. The log is ``<data_dir>/redis/redis.log``, the configuration
+    ``<data_dir>/redis/redis.conf`` (0600, it holds the password).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class EmbeddedRedis:
         executable: str | None = None,
         password: str | None = None,
         tls: RedisTLS | None = None,
+        appendfsync: AppendFsync = "everysec",
     ) -> None:
         """Prepare a server; nothing runs until :meth:`start`.
 
@@ -92,6 +94,9 @@ class EmbeddedRedis:
             password: the ``hapair`` user's password (HA mode: ``derived_password``);
                 default: the one kept in the data dir, or a new random one kept there.
             tls: serve (and replicate) over TLS only; the server must support it.
+            appendfsync: ``everysec`` (what ``hapair serve`` runs) or ``always`` (every
+                write on disk before its answer: for fault tests that SIGKILL the server
+                right after a write). Either way the server stays locked down.
         """
         if not bind:
             raise ValueError("bind needs at least one address")
@@ -103,6 +108,7 @@ class EmbeddedRedis:
         self._executable = executable or default_executable()
         self._password = password
         self._tls = tls
+        self._appendfsync: AppendFsync = appendfsync
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -131,16 +137,6 @@ class EmbeddedRedis:
     def port(self) -> int:
         """The TCP port the server listens (or will listen) on (its TLS port with TLS)."""
         return self._port
-
-    @property
-    def tls(self) -> bool:
-        """Whether the server speaks TLS only."""
-        return self._tls is not None
-
-    @property
-    def username(self) -> str:
-        """The ACL user hapair connects as."""
-        return REDIS_USER
 
     @property
     def password(self) -> str:
@@ -175,6 +171,7 @@ class EmbeddedRedis:
             port=self._port,
             password=self.password,
             tls=self._tls,
+            appendfsync=self._appendfsync,
         )
 
     def command(self) -> list[str]:

@@ -1,5 +1,7 @@
 """Every Redis key hapair uses is built here."""
 
+from hapair.domain import limits
+
 PREFIX = "hapair"
 
 REVISION = f"{PREFIX}:params:revision"
@@ -8,7 +10,7 @@ HISTORY = f"{PREFIX}:params:history"
 CONFLICTS = f"{PREFIX}:conflicts"
 TOKENS = f"{PREFIX}:tokens"
 
-HISTORY_KEEP = 1000
+HISTORY_KEEP = limits.HISTORY_KEEP  # the store trims the history to it
 
 EVENTS = f"{PREFIX}:events"
 EVENTS_KEEP = 10_000  # at least this many events are kept (SPEC 5a)

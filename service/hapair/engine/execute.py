@@ -1,0 +1,126 @@
+"""Carrying out the machine's actions: Redis, the shared address, the partner, announcements.
+
+An action whose result decides something is answered by an event: the quick ones (promote,
+replicate, serve) are stepped at once, before anything else, so the status never lags the
+world; the ones that wait on the partner (asking it to step down or to take over) run in the
+background and put their answer on the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.parameters import effective_virtual_id
+from hapair.engine import heartbeats
+from hapair.engine import machine as m
+from hapair.engine.messages import DemoteRequest, HandoverRequest
+from hapair.engine.partner import PartnerError
+
+if TYPE_CHECKING:
+    from hapair.engine.driver import Engine
+
+log = logging.getLogger("hapair.engine")
+
+
+async def execute(engine: Engine, actions: list[m.Action]) -> None:
+    """Carries out ``actions`` in order."""
+    for action in actions:
+        match action:
+            case m.SendHeartbeat():
+                heartbeats.send(engine)
+            case m.Promote():
+                try:
+                    await engine.store.promote()
+                except StoreUnavailable:
+                    continue
+                await engine.step(m.Promoted(now=engine.now()))
+            case m.ReplicateFrom(url=url):
+                ok = await engine.partner_store.replicate_from(url)
+                await engine.step(
+                    m.Replicating(now=engine.now(), url=url)
+                    if ok
+                    else m.ReplicateFailed(now=engine.now())
+                )
+            case m.ServeShared():
+                error = await engine.shared.serve(
+                    engine.unit.shared_address, engine.snapshot.params
+                )
+                await engine.step(
+                    m.SharedServed(now=engine.now())
+                    if error is None
+                    else m.SharedFailed(now=engine.now(), error=error)
+                )
+            case m.StopShared():
+                await engine.shared.stop(drain=not engine.closed)
+            case m.AskDemote(request=request, cause=cause):
+                engine.background.spawn(_ask_demote(engine, request, cause), "ask-demote")
+            case m.AskHandover(request=request, cause=cause):
+                engine.background.spawn(_ask_handover(engine, request, cause), "ask-handover")
+            case m.Reply():
+                engine.requests.answer(action)
+            case m.Transitioned(transition=t, role=role):
+                shared = engine.unit.shared_address
+                vid, _ = effective_virtual_id(engine.snapshot.params, shared)
+                engine.announcer.transitioned(t, role, shared=shared, virtual_id=vid)
+            case m.Reboot(cause=cause):
+                log.warning(
+                    "rebooting",
+                    extra={"event": "reboot-asked", "unit": engine.name, "cause": cause},
+                )
+                engine.schedule_reboot()
+            case m.Note(event=event, fields=fields):
+                log.info(event, extra={"event": event, "unit": engine.name, **dict(fields)})
+            case _:
+                raise AssertionError(f"unknown action {action!r}")
+
+
+async def _ask_handover(engine: Engine, request: int, cause: str) -> None:
+    """Asks the standby partner to take the role over; answers ``HandoverDone``."""
+    client = engine.client
+    try:
+        if client is None:
+            raise PartnerError("no partner")  # noqa: TRY301 - one refusal path for both
+        reply = await client.handover(HandoverRequest(by=engine.name, cause=cause), wait=20.0)
+    except PartnerError as exc:
+        detail = f"the partner did not take over: {exc}"
+        engine.put(
+            m.HandoverDone(
+                now=engine.now(), request=request, error="partner-unavailable", detail=detail
+            )
+        )
+        return
+    error = None if reply.ok else (reply.error or "partner-unavailable")
+    engine.put(m.HandoverDone(now=engine.now(), request=request, error=error, detail=reply.detail))
+
+
+async def _ask_demote(engine: Engine, request: int | None, cause: str) -> None:
+    """Asks the active partner to step down and waits (5 s at most) until this unit's Redis
+    holds its last revision; answers ``PartnerDemoted`` or ``PartnerDemoteFailed``."""
+    client = engine.client
+    if client is None:
+        engine.put(m.PartnerDemoteFailed(now=engine.now(), request=request, error="no partner"))
+        return
+    try:
+        ask = DemoteRequest(by=engine.name, boot_id=engine.boot_id, cause=cause)
+        reply = await client.demote(ask, wait=5.0)
+    except PartnerError as exc:
+        error = f"the partner did not step down: {exc}"
+        engine.put(m.PartnerDemoteFailed(now=engine.now(), request=request, error=error))
+        return
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            if await engine.store.revision() >= reply.revision:
+                break
+        except StoreUnavailable:
+            pass
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(StoreUnavailable):
+        engine.snapshot = await engine.store.read()
+        engine.put(heartbeats.store_read(engine, engine.snapshot))
+    engine.put(m.PartnerDemoted(now=engine.now(), request=request))

@@ -1,0 +1,145 @@
+"""The engine's clock and senses: the fixed-rate tick, the heartbeat exchange with the partner,
+the partner's heartbeats received, this unit's Redis and its monitored links.
+
+What is seen becomes an event on the engine's queue (``Heard``, ``StoreRead``, ``StoreFailed``,
+``LinkDown``, ``Tick``); nothing here changes the engine's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hapair.clock import utc_now
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.parameters import HAParameters
+from hapair.engine import machine as m
+from hapair.engine.messages import Heartbeat
+from hapair.engine.partner import PartnerError
+from hapair.store.parameters import Snapshot
+from hapair.store.urls import public_url
+
+if TYPE_CHECKING:
+    from hapair.engine.driver import Engine
+
+log = logging.getLogger("hapair.engine")
+
+
+def link_is_up(name: str, sys_class_net: Path = Path("/sys/class/net")) -> bool:
+    """Whether an interface's operstate is up (``unknown`` counts as up: loopback, tun)."""
+    try:
+        state = (sys_class_net / name / "operstate").read_text().strip()
+    except OSError:
+        return False
+    return state in ("up", "unknown")
+
+
+def machine_params(params: HAParameters) -> m.Params:
+    """The parameters the role rules read."""
+    return m.Params(
+        ha_timeout=float(params.ha_timeout),
+        initial_wait_time=float(params.initial_wait_time),
+        preferred_server=params.preferred_server,
+        hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
+    )
+
+
+def store_read(engine: Engine, snapshot: Snapshot) -> m.StoreRead:
+    """The event of a read of this unit's Redis."""
+    return m.StoreRead(
+        now=engine.now(), revision=snapshot.revision, params=machine_params(snapshot.params)
+    )
+
+
+def heartbeat(engine: Engine) -> Heartbeat:
+    """This unit's heartbeat: the machine's part, plus identity, address and Redis URL."""
+    if engine.state is None:
+        base = Heartbeat(unit=engine.name, mode=engine.unit.mode)
+    else:
+        base = m.heartbeat(engine.state, engine.now())
+    base.boot_id = engine.boot_id
+    base.redis_url = public_url(engine.redis_url)  # never the credentials
+    base.address = engine.address
+    base.maintenance_reason = engine.maintenance.reason
+    return base
+
+
+def received(engine: Engine, hb: Heartbeat) -> Heartbeat:
+    """The partner's heartbeat, sent to this unit: an event; the answer is ours."""
+    if not engine.boot_id or not engine.running:
+        raise StoreUnavailable("this unit is still booting")
+    engine.last_heard_at = utc_now()
+    engine.put(m.Heard(now=engine.now(), heartbeat=hb))
+    return heartbeat(engine)
+
+
+async def exchange(engine: Engine) -> None:
+    """One heartbeat exchange with the partner; its answer is an event. The caller counted it
+    in ``engine.exchanges``."""
+    try:
+        if engine.client is None:
+            return
+        with contextlib.suppress(PartnerError):
+            answer = await engine.client.heartbeat(heartbeat(engine))
+            engine.last_heard_at = utc_now()
+            engine.put(m.Heard(now=engine.now(), heartbeat=answer))
+        engine.last_sent_at = utc_now()
+    finally:
+        engine.exchanges -= 1
+
+
+async def exchange_now(engine: Engine) -> None:
+    """One exchange, awaited (an API answer then shows the pair as it now is)."""
+    if engine.client is not None:
+        engine.exchanges += 1
+        await exchange(engine)
+
+
+def send(engine: Engine) -> None:
+    """``SendHeartbeat``: an exchange in the background (at most two under way)."""
+    if engine.client is not None and engine.exchanges < 2:
+        engine.exchanges += 1
+        engine.background.spawn(exchange(engine), "heartbeat")
+
+
+async def tick_forever(engine: Engine) -> None:
+    """Observes and ticks every heartbeat interval, at a fixed rate: a slow store read does not
+    stretch the period (failover detection)."""
+    interval = engine.settings.heartbeat_interval
+    next_tick = time.monotonic()
+    while True:
+        try:
+            await _observe(engine)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("engine tick failed", extra={"event": "tick-error"})
+        engine.put(m.Tick(now=engine.now()))
+        next_tick = max(next_tick + interval, time.monotonic())
+        await asyncio.sleep(next_tick - time.monotonic())
+
+
+async def _observe(engine: Engine) -> None:
+    """What a tick looks at: the partner (one heartbeat exchange), this unit's Redis and its
+    monitored links."""
+    if engine.client is not None:
+        engine.exchanges += 1
+        pending = asyncio.create_task(exchange(engine))
+    else:
+        pending = None
+    try:
+        engine.snapshot = await engine.store.read()
+    except StoreUnavailable:
+        engine.put(m.StoreFailed(now=engine.now()))
+    else:
+        engine.metrics.revision.set(engine.snapshot.revision)
+        engine.put(store_read(engine, engine.snapshot))
+    if pending is not None:
+        await pending
+    down = tuple(name for name in engine.settings.interfaces if not link_is_up(name))
+    if down:
+        engine.put(m.LinkDown(now=engine.now(), interfaces=down))

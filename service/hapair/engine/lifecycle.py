@@ -1,0 +1,182 @@
+"""Booting and stopping the engine: the unit's settings and boot count from its data dir, the
+machine's first state, the loop and the ticker; and their end, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from hapair.clock import utc_now
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.unit import UnitSettings, record_boot
+from hapair.engine import heartbeats
+from hapair.engine import machine as m
+from hapair.engine.partner import partner_client_for
+
+if TYPE_CHECKING:
+    from hapair.engine.driver import Engine
+
+log = logging.getLogger("hapair.engine")
+
+
+class Background:
+    """The engine's background tasks (heartbeat exchanges, partner calls, hooks, a reboot)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Runs ``coro`` in the background; a failure is logged, shutdown cancels it."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "background task failed",
+                exc_info=task.exception(),
+                extra={"event": "background-error", "task": task.get_name()},
+            )
+
+    def cancel(self) -> list[asyncio.Task[Any]]:
+        """Cancels every task but the calling one (a reboot runs as a background task: it must
+        not cancel itself); the tasks cancelled."""
+        current = asyncio.current_task()
+        cancelled = [t for t in self.tasks if t is not current]
+        for t in cancelled:
+            t.cancel()
+        return cancelled
+
+
+def _load_unit(engine: Engine) -> None:
+    """The unit's settings (pending ones applied now), maintenance and boot count."""
+    uf = engine.files.load_unit()
+    if uf.pending:
+        merged = {
+            "mode": uf.settings.mode,
+            "partner_address": uf.settings.partner_address,
+            "shared_address": uf.settings.shared_address,
+            **uf.pending,
+        }
+        uf = type(uf)(settings=UnitSettings(**merged), pending=None)  # type: ignore[arg-type]
+        engine.files.save_unit(uf)
+    engine.unit = uf.settings
+    engine.pending = uf.pending
+    engine.boots = record_boot(
+        engine.files.load_boots(),
+        time.time(),
+        window_s=engine.settings.pacify_window_s,
+        max_boots=engine.settings.pacify_max_boots,
+    )
+    engine.files.save_boots(engine.boots)
+    engine.pacified = engine.ha and engine.boots.pacified
+    engine.maintenance = engine.files.load_maintenance()
+
+
+async def boot(engine: Engine) -> None:
+    """Boots the engine: applies pending unit settings, counts the boot, starts the loop."""
+    _load_unit(engine)
+    engine.role_epoch += 1
+    engine.boot_id = uuid.uuid4().hex
+    engine.booted_at = utc_now()
+    engine.metrics.boots.set(engine.boots_in_window())
+    with contextlib.suppress(StoreUnavailable):
+        engine.snapshot = await engine.store.read()
+    log.info(
+        "boot",
+        extra={
+            "event": "boot",
+            "unit": engine.name,
+            "mode": engine.unit.mode,
+            "boot_id": engine.boot_id,
+            "boots_in_window": engine.boots_in_window(),
+            "pacified": engine.pacified,
+        },
+    )
+    if not engine.ha:
+        engine.standalone = True
+        engine.metrics.set_role("standalone")
+        with contextlib.suppress(StoreUnavailable):
+            await engine.store.promote()
+        return
+    engine.client = partner_client_for(engine.settings, engine.name, engine.unit.partner_address)
+    if engine.closed:
+        return
+    engine.partner_store.name = engine.announcer.name = engine.name
+    # not active yet: a virtual IP a crash left behind goes
+    await engine.shared.remove_leftover(engine.unit.shared_address, engine.snapshot.params)
+    config = m.Config(
+        unit=engine.name,
+        mode=engine.unit.mode,
+        shared_address=engine.unit.shared_address,
+        pacified=engine.pacified,
+        has_partner=engine.client is not None,
+        maintenance=engine.maintenance.enabled,
+    )
+    engine.state, actions = m.boot(
+        config,
+        heartbeats.machine_params(engine.snapshot.params),
+        engine.snapshot.revision,
+        engine.now(),
+        time.time(),
+    )
+    engine.metrics.set_role(engine.state.role)
+    engine.queue = asyncio.Queue()
+    engine.loop_task = asyncio.create_task(engine.run(actions), name="hapair-engine")
+    engine.ticker = asyncio.create_task(heartbeats.tick_forever(engine), name="hapair-ticker")
+
+
+async def shutdown(engine: Engine) -> None:
+    """Stops the loop (the shared address is released first), and partner connections."""
+    ticker, engine.ticker = engine.ticker, None
+    if ticker is not None:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await ticker
+    loop = engine.loop_task
+    if loop is not None and not loop.done():
+        engine.put(m.Shutdown(now=engine.now()))
+        with contextlib.suppress(TimeoutError, Exception):
+            await asyncio.wait_for(asyncio.shield(loop), timeout=8)
+    engine.loop_task = None
+    if loop is not None and not loop.done():
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await loop
+    await engine.shared.stop(drain=not engine.closed)
+    engine.requests.refuse_all()
+    if engine.client is not None:
+        await engine.client.close()
+        engine.client = None
+    await engine.partner_store.close()
+    engine.background.cancel()
+    engine.standalone = False
+
+
+async def close(engine: Engine) -> None:
+    """Final stop of the process: no reboot may start the loop again afterwards."""
+    engine.closed = True
+    await asyncio.gather(*engine.background.cancel(), return_exceptions=True)
+    await shutdown(engine)
+
+
+async def reboot(engine: Engine) -> None:
+    """Restarts the engine in-process, applying pending settings; counts as a boot."""
+    if engine.rebooting:
+        return
+    engine.rebooting = True
+    try:
+        log.info("reboot", extra={"event": "reboot", "unit": engine.name})
+        await shutdown(engine)
+        if not engine.closed:
+            await boot(engine)
+    finally:
+        engine.rebooting = False
