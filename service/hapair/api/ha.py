@@ -13,6 +13,7 @@ from hapair.api import wire
 from hapair.api.media import if_match
 from hapair.api.problems import responses
 from hapair.domain.errors import Malformed, RevisionMismatch
+from hapair.domain.limits import HISTORY_KEEP
 from hapair.domain.status import PairStatus
 from hapair.engine.driver import Engine
 from hapair.services.parameters import ParametersService, WriteKind, WriteResult
@@ -129,7 +130,7 @@ class HAController(Controller):
         self,
         request: Request[Any, Any, Any],
         parameters: NamedDependency[ParametersService],
-        limit: Annotated[int, Parameter(ge=1, le=1000, description="Items per page.")] = 50,
+        limit: Annotated[int, Parameter(ge=1, le=HISTORY_KEEP, description="Items per page.")] = 50,
         before: Annotated[
             int | None, Parameter(ge=0, description="Only revisions below this one.")
         ] = None,

@@ -40,7 +40,7 @@ def if_match(request: Request[Any, Any, Any], current_hint: int = 0) -> tuple[in
     revisions = []
     for tag in raw.split(","):
         value = tag.strip().removeprefix("W/").strip('"')
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not '²': int() refuses it
             revisions.append(int(value))
     if not revisions:
         exc = RevisionMismatch(-1, current_hint)

@@ -28,7 +28,6 @@ DOMAIN: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.NotActive: (409, "not-active", "Unit is not active"),
     e.Pacified: (409, "pacified", "Unit is pacified"),
     e.RevisionMismatch: (412, "revision-mismatch", "Revision mismatch"),
-    e.TooLarge: (413, "too-large", "Request body too large"),
     e.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     e.ValidationFailed: (422, "validation", "Validation failed"),
     e.StoreUnavailable: (503, "store-unavailable", "Store unavailable"),

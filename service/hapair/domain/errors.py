@@ -117,12 +117,6 @@ class PartnerUnavailable(DomainError):
     default_detail = "the partner unit is unavailable"
 
 
-class TooLarge(DomainError):
-    """The request body exceeds the size limit."""
-
-    default_detail = "the request body is too large"
-
-
 class UnsupportedMediaType(DomainError):
     """The request body has an unsupported content type."""
 

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 import msgspec
 
-from hapair.api import wire
 from hapair.clock import utc_now
 from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
 from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
+from hapair.domain.parameter_forms import HAParametersResource
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.services.events import Events
@@ -35,7 +35,7 @@ class Current:
 
     epoch: int
     snap: Snapshot
-    resource: wire.HAParametersResource
+    resource: HAParametersResource
     body: bytes
 
 
@@ -43,7 +43,7 @@ class Current:
 class WriteResult:
     """The resource after a write and whether the partner's Redis acknowledged it."""
 
-    resource: wire.HAParametersResource
+    resource: HAParametersResource
     acknowledged: bool | None  # None: nothing was committed (dry run)
     committed: bool
 
@@ -81,16 +81,16 @@ class ParametersService:
 
     def resource(
         self, params: dp.HAParameters, revision: int, updated_at: str | None
-    ) -> wire.HAParametersResource:
+    ) -> HAParametersResource:
         """The wire form: stored values, effective virtual ID, revision."""
         vid, source = dp.effective_virtual_id(params, self.engine.unit.shared_address)
-        return wire.HAParametersResource(
+        return HAParametersResource(
             **{**dp.to_dict(params), "virtual_id": vid, "virtual_id_source": source},
             revision=revision,
             updated_at=updated_at,
         )
 
-    def _of(self, snap: Snapshot) -> wire.HAParametersResource:
+    def _of(self, snap: Snapshot) -> HAParametersResource:
         return self.resource(snap.params, snap.revision, snap.updated_at)
 
     def _current_of(self, epoch: int, snap: Snapshot) -> Current:
@@ -242,7 +242,7 @@ class ParametersService:
             items=items, next_before=entries[-1].revision if more and entries else None
         )
 
-    async def at_revision(self, revision: int) -> wire.HAParametersResource:
+    async def at_revision(self, revision: int) -> HAParametersResource:
         """The full parameters as of one revision."""
         self.engine.check_ha()
         entry = await self.store.at_revision(revision)
