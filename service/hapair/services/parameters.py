@@ -136,8 +136,12 @@ class ParametersService:
         dry_run: bool,
         via_shared: bool,
     ) -> WriteResult:
-        """Validates and commits one change as exactly one new revision."""
-        self.engine.check_pair_write(via_shared=via_shared)
+        """Validates and commits one change as exactly one new revision.
+
+        Where a write may be served (the active's shared address) is checked before the body is
+        read (``api/serving.py``) and once more here under the write lock, where it counts: the
+        role may have changed while the write waited for the lock.
+        """
         body_revision: int | None = None
         target: int | None = None
         values: dict[str, Any] = {}
