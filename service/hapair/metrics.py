@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-ROLES = (
-    "starting",
-    "active",
-    "standby",
-    "not_operational",
-    "pacified",
-    "indeterminate",
-    "standalone",
-)
+from hapair.engine.state import ENGINE_ROLES, STANDALONE
+
+ROLES = (*ENGINE_ROLES, STANDALONE)  # the values of hapair_role's ``role`` label
 
 
 class Metrics:

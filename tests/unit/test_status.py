@@ -9,7 +9,9 @@ from hapair.domain.status import (
     ICONS,
     PairInfo,
     PairStatus,
+    Role,
     UnitStatus,
+    icon_for,
     pair_state,
     unit_status,
 )
@@ -26,9 +28,27 @@ from hapair.domain.status import (
     ],
 )
 def test_unit_status_fills_icon_from_role(role: str, icon: str) -> None:
-    status = unit_status("first", role)  # type: ignore[arg-type]
-    assert status.icon == icon == ICONS[role]  # type: ignore[index]
+    status = unit_status("first", role)
+    assert status.icon == icon == ICONS[role] == Role(role).icon  # type: ignore[index]
     assert status.reason is None
+    assert status.role is Role(role)
+
+
+def test_role_is_its_value_on_the_wire_and_in_comparisons() -> None:
+    assert [str(r) for r in Role] == [
+        "active", "standby", "not_operational", "pacified", "indeterminate",
+    ]  # fmt: skip
+    assert Role.ACTIVE == "active"
+    encoded = msgspec.json.encode(unit_status("first", Role.PACIFIED))
+    assert b'"role":"pacified","icon":"blue"' in encoded
+    decoded = msgspec.json.decode(encoded, type=UnitStatus)
+    assert decoded.role is Role.PACIFIED
+
+
+def test_maintenance_is_the_yellow_icon_of_not_operational_only() -> None:
+    assert icon_for(Role.NOT_OPERATIONAL, "maintenance") == "yellow"
+    assert icon_for(Role.NOT_OPERATIONAL, "starting") == "red"
+    assert icon_for(Role.PACIFIED, "maintenance") == "blue"
 
 
 def test_pair_state_empty_is_disabled() -> None:

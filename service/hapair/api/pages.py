@@ -15,7 +15,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
-from hapair.domain.status import PairStatus, UnitStatus
+from hapair.domain.status import MAINTENANCE_ICON, PairStatus, Role, UnitStatus
 from hapair.engine.driver import Engine
 
 REFRESH_S = 3
@@ -23,12 +23,12 @@ REFRESH_S = 3
 # icon -> (fill colour, letter): the seed's squares (green with A, green, red, yellow for
 # maintenance, blue, grey).
 SQUARES: dict[str, tuple[str, str]] = {
-    "green-active": ("#2e9e44", "A"),
-    "green": ("#2e9e44", ""),
-    "red": ("#d2322d", ""),
-    "yellow": ("#e0b000", ""),
-    "blue": ("#2f6fd6", ""),
-    "grey": ("#8a8a8a", ""),
+    Role.ACTIVE.icon: ("#2e9e44", "A"),
+    Role.STANDBY.icon: ("#2e9e44", ""),
+    Role.NOT_OPERATIONAL.icon: ("#d2322d", ""),
+    MAINTENANCE_ICON: ("#e0b000", ""),
+    Role.PACIFIED.icon: ("#2f6fd6", ""),
+    Role.INDETERMINATE.icon: ("#8a8a8a", ""),
 }
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Literal
 
 import msgspec
 
-Role = Literal["active", "standby", "not_operational", "pacified", "indeterminate"]
+
+class Role(enum.StrEnum):
+    """A unit's role as the API shows it."""
+
+    # A member equals its value (Role.ACTIVE == "active") and is encoded as it; ``icon`` is
+    # its status icon (the seed's squares). This docstring is the schema's description.
+
+    ACTIVE = "active"
+    STANDBY = "standby"
+    NOT_OPERATIONAL = "not_operational"
+    PACIFIED = "pacified"
+    INDETERMINATE = "indeterminate"
+
+    @property
+    def icon(self) -> str:
+        """``green-active``, ``green``, ``red``, ``blue`` or ``grey``."""
+        return ICONS[self]
+
+
+ICONS: dict[Role, str] = {
+    Role.ACTIVE: "green-active",
+    Role.STANDBY: "green",
+    Role.NOT_OPERATIONAL: "red",
+    Role.PACIFIED: "blue",
+    Role.INDETERMINATE: "grey",
+}
+MAINTENANCE_ICON = "yellow"  # a not_operational unit in maintenance
+
 Reason = Literal[
     "unreachable",
     "same-mode",
@@ -18,20 +46,12 @@ Reason = Literal[
 ]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
 
-ICONS: dict[Role, str] = {
-    "active": "green-active",
-    "standby": "green",
-    "not_operational": "red",
-    "pacified": "blue",
-    "indeterminate": "grey",
-}
 
-
-def icon_for(role: Role, reason: str | None = None) -> str:
+def icon_for(role: Role | str, reason: str | None = None) -> str:
     """The seed's status icon of a role (maintenance is the yellow square)."""
-    if role == "not_operational" and reason == "maintenance":
-        return "yellow"
-    return ICONS[role]
+    if role == Role.NOT_OPERATIONAL and reason == "maintenance":
+        return MAINTENANCE_ICON
+    return Role(role).icon
 
 
 class LastTransition(msgspec.Struct, kw_only=True):
@@ -75,7 +95,7 @@ class PairStatus(msgspec.Struct, kw_only=True):
 
 def unit_status(
     name: str,
-    role: Role,
+    role: Role | str,
     *,
     reason: Reason | None = None,
     address: str | None = None,
@@ -90,7 +110,7 @@ def unit_status(
 
     Args:
         name: Unit name.
-        role: Unit role.
+        role: Unit role (a plain string is taken as the Role of that value).
         reason: Why the unit is not operational, if it is not.
         address: The unit's direct address.
         revision: The unit's parameter revision.
@@ -103,6 +123,7 @@ def unit_status(
     Returns:
         The unit status.
     """
+    role = Role(role)
     return UnitStatus(
         name=name,
         role=role,
@@ -129,13 +150,13 @@ def pair_state(units: list[UnitStatus]) -> PairInfo:
     """
     if not units:
         return PairInfo(state="disabled")
-    actives = [u for u in units if u.role == "active"]
+    actives = [u for u in units if u.role == Role.ACTIVE]
     active = actives[0].name if len(actives) == 1 else None
-    if len(actives) > 1 or any(u.role == "indeterminate" for u in units):
+    if len(actives) > 1 or any(u.role == Role.INDETERMINATE for u in units):
         return PairInfo(state="split-brain", active=active)
     if any(u.reason in ("same-mode", "shared-address-mismatch") for u in units):
         return PairInfo(state="misconfigured", active=active)
-    standbys = [u for u in units if u.role == "standby"]
+    standbys = [u for u in units if u.role == Role.STANDBY]
     if (
         len(units) == 2
         and len(actives) == 1

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hapair.clock import iso
-from hapair.domain.status import pair_state, unit_status
+from hapair.domain.status import Role, pair_state, unit_status
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
 from hapair.metrics import Metrics
@@ -74,7 +74,7 @@ class Announcer:
         self.metrics.set_role(role)
         self.metrics.role_changes.inc()
         self._run_hook(t.to_role, shared, virtual_id)
-        if role == "active" or t.from_role == "active":
+        if Role.ACTIVE in (role, t.from_role):
             # its Redis is (still) a master: this unit writes its own change to the stream
             data: dict[str, object] = {
                 "unit": self.name,
@@ -103,15 +103,15 @@ class Announcer:
 
     def pair(self, state: m.State, now: float) -> None:
         """As the active: a ``pair`` event when the pair state or the active unit changes."""
-        if state.role != "active" or state.public_role != "active":
+        if state.role != Role.ACTIVE or state.public_role != Role.ACTIVE:
             return  # as the serving active only (not while its bind is under way)
         p = m.fresh_partner(state, now)
         me = unit_status(self.name, state.public_role, reason=state.public_reason)  # type: ignore[arg-type]
         other_name = "second" if self.name == "first" else "first"
         if p is None:
-            other = unit_status(other_name, "not_operational", reason="unreachable")
+            other = unit_status(other_name, Role.NOT_OPERATIONAL, reason="unreachable")
         else:
-            reason = p.status_reason if p.status_role == "not_operational" else None
+            reason = p.status_reason if p.status_role == Role.NOT_OPERATIONAL else None
             other = unit_status(p.unit or other_name, p.status_role, reason=reason)  # type: ignore[arg-type]
         info = pair_state([me, other])
         key = (info.state, info.active)

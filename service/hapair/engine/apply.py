@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hapair.engine.state import EngineRole, State, Transition, public, wall
+from hapair.domain.status import Role
+from hapair.engine.state import HOLDING, EngineRole, State, Transition, public, wall
 from hapair.engine.steps import (
     Action,
     Promote,
@@ -31,22 +32,22 @@ def enter(
         return replace(s, reason=reason, cause=cause)
     old = s.role
     s = replace(s, role=role, reason=reason, cause=cause, replica_of=None)
-    leaving_service = old in ("active", "indeterminate") and role not in ("active", "indeterminate")
-    if leaving_service and (s.serving or old == "active"):
+    leaving_service = old in HOLDING and role not in HOLDING
+    if leaving_service and (s.serving or old == Role.ACTIVE):
         s = replace(s, serving=False, bind_failed=False)
         actions.append(StopShared())
-    if role == "active":
-        s = replace(s, master=False, serving=s.serving and old == "indeterminate")
-        if old != "indeterminate":
+    if role == Role.ACTIVE:
+        s = replace(s, master=False, serving=s.serving and old == Role.INDETERMINATE)
+        if old != Role.INDETERMINATE:
             s = replace(s, active_since=wall(s, now))
         actions.append(Promote())
         if s.config.shared_address and not s.serving:
             actions.append(ServeShared())
-    elif role == "indeterminate":
+    elif role == Role.INDETERMINATE:
         if cause == "split-brain-lost" and s.serving:  # the expected loser stops serving now
             s = replace(s, serving=False)
             actions.append(StopShared())
-    elif role in ("not_operational", "pacified"):
+    elif role in (Role.NOT_OPERATIONAL, Role.PACIFIED):
         actions.append(Promote())  # nobody else's copy: its Redis replicates nothing
     if s.config.has_partner:
         actions.append(SendHeartbeat())  # both views converge at once

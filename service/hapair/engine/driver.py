@@ -22,7 +22,7 @@ from typing import Any
 
 from hapair.domain import errors
 from hapair.domain.parameters import HAParameters
-from hapair.domain.status import PairStatus
+from hapair.domain.status import PairStatus, Role
 from hapair.domain.unit import (
     BootRecord,
     Maintenance,
@@ -43,6 +43,7 @@ from hapair.engine.messages import (
 from hapair.engine.partner import PartnerClient
 from hapair.engine.partner_store import PartnerStore
 from hapair.engine.shared import SharedAddress, addressed
+from hapair.engine.state import STANDALONE, STARTING
 from hapair.metrics import Metrics
 from hapair.services.events import Events
 from hapair.settings import Settings
@@ -139,14 +140,14 @@ class Engine:
     def role(self) -> str:
         """The role this unit decided (``standalone`` outside HA)."""
         if not self.ha:
-            return "standalone"
-        return self.state.role if self.state is not None else "starting"
+            return STANDALONE
+        return self.state.role if self.state is not None else STARTING
 
     @property
     def public_role(self) -> str:
         """The role as the API shows it."""
         if self.state is None:
-            return "not_operational"
+            return Role.NOT_OPERATIONAL
         return self.state.public_role
 
     def now(self) -> float:
@@ -201,10 +202,10 @@ class Engine:
         new, actions = m.step(state, event)
         if new.role != state.role:
             self.role_epoch += 1
-            if new.role == "active":
+            if new.role == Role.ACTIVE:
                 self.announcer.became_active(new.partner)
         self.state = new
-        if new.role == "active":
+        if new.role == Role.ACTIVE:
             if isinstance(event, m.Heard):
                 self.announcer.partner(event.heartbeat)
             self.announcer.pair(new, self.now())
@@ -229,7 +230,7 @@ class Engine:
             raise errors.Pacified
         if not via_shared:
             raise errors.UseSharedAddress(self.unit.shared_address or "")
-        if self.role != "active":
+        if self.role != Role.ACTIVE:
             raise errors.NotActive
 
     def is_shared(self, server: tuple[str, int | None] | None) -> bool:
@@ -283,13 +284,13 @@ class Engine:
     async def force_partner_update(self) -> tuple[int, int, float]:
         """Resyncs the standby now; returns (revision, partner revision, seconds taken)."""
         p = self.partner_fresh()
-        if p is None or p.role != "standby" or not p.redis_url:
+        if p is None or p.role != Role.STANDBY or not p.redis_url:
             raise errors.PartnerUnavailable("the standby partner is not reachable")
         return await self.partner_store.force_update(p.redis_url)
 
     async def announce(self) -> tuple[str, str, int]:
         """``POST /ha/actions/announce``: the active re-announces its virtual IP now."""
-        if self.role != "active" and self.settings.shared_interface is not None:
+        if self.role != Role.ACTIVE and self.settings.shared_interface is not None:
             raise errors.NotActive("this unit does not hold the virtual IP")
         return await self.shared.announce()
 

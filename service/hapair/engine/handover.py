@@ -8,9 +8,10 @@ from dataclasses import replace
 
 import msgspec
 
+from hapair.domain.status import Role
 from hapair.engine.apply import enter
 from hapair.engine.messages import Heartbeat
-from hapair.engine.state import State, Takeover, fresh_partner
+from hapair.engine.state import HOLDING, State, Takeover, fresh_partner
 from hapair.engine.steps import (
     Action,
     AskDemote,
@@ -29,7 +30,7 @@ def takeover_asked(s: State, request: int, cause: str, now: float, actions: list
         actions.append(Reply(request, "pacified", "this unit is pacified"))
     elif s.maintenance:
         actions.append(Reply(request, "not-active", "this unit is in maintenance"))
-    elif s.role == "active":
+    elif s.role == Role.ACTIVE:
         actions.append(Reply(request))
     elif not s.config.has_partner or p is None:
         actions.append(
@@ -39,7 +40,7 @@ def takeover_asked(s: State, request: int, cause: str, now: float, actions: list
                 "the partner is not reachable; it cannot be asked to step down",
             )
         )
-    elif s.role != "standby" or p.role != "active":
+    elif s.role != Role.STANDBY or p.role != Role.ACTIVE:
         actions.append(
             Reply(
                 request,
@@ -74,7 +75,7 @@ def checks(
         out += [Check(n, False, "the partner is not reachable") for n in names]
         out.append(Check("partner-not-in-maintenance", False, "the partner is not reachable"))
     else:
-        out.append(Check("partner-standby", p.role == "standby", f"the partner is {p.role}"))
+        out.append(Check("partner-standby", p.role == Role.STANDBY, f"the partner is {p.role}"))
         mine, theirs = s.revision, p.revision
         if synced is not None and synced.partner_revision is not None:
             mine, theirs = synced.revision, synced.partner_revision
@@ -86,7 +87,7 @@ def checks(
                 + ("up" if p.replicating else "down"),
             )
         )
-        paced = p.pacified or p.role == "pacified"
+        paced = p.pacified or p.role == Role.PACIFIED
         out.append(
             Check("partner-not-pacified", not paced, "pacified" if paced else "not pacified")
         )
@@ -114,7 +115,7 @@ def checks(
 
 def switchover_asked(s: State, event: SwitchoverAsked, actions: list[Action]) -> State:
     request, dry_run, now, synced = event.request, event.dry_run, event.now, event.synced
-    if s.role != "active":
+    if s.role != Role.ACTIVE:
         actions.append(Reply(request, "not-active", f"this unit is {s.role}"))
         return s
     found = checks(s, now, synced=synced)
@@ -136,7 +137,7 @@ def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> S
         s = replace(s, maintenance=enabled, cause="maintenance")
         actions.append(Reply(request))
         return s
-    if s.role not in ("active", "indeterminate"):
+    if s.role not in HOLDING:
         actions.append(Reply(request))
         return replace(s, maintenance=True, cause="maintenance")
     found = checks(s, now, maintenance=True, synced=event.synced)
@@ -148,7 +149,7 @@ def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> S
         actions.append(Reply(request, "switchover-refused", checks=found))
         return s
     # forced: step aside at once; the partner takes over when it hears of the maintenance
-    s = enter(s, "standby", "maintenance", now, actions)
+    s = enter(s, Role.STANDBY, "maintenance", now, actions)
     actions.append(Reply(request, checks=found))
     return replace(s, maintenance=True, cause="maintenance")
 
@@ -170,7 +171,7 @@ def handover_done(
 def partner_demoted(s: State, request: int | None, now: float, actions: list[Action]) -> State:
     pending = s.takeover
     s = replace(s, takeover=None)
-    if s.role != "standby" or s.config.pacified:
+    if s.role != Role.STANDBY or s.config.pacified:
         if request is not None:
             actions.append(Reply(request, "not-active", f"this unit is {s.role} now"))
         return s
@@ -178,8 +179,8 @@ def partner_demoted(s: State, request: int | None, now: float, actions: list[Act
     # What the partner said before it stepped down is stale: it is standby now.
     partner = s.partner
     if partner is not None:
-        s = replace(s, partner=_replace_hb(partner, role="standby"))
-    s = enter(s, "active", cause, now, actions)
+        s = replace(s, partner=_replace_hb(partner, role=Role.STANDBY))
+    s = enter(s, Role.ACTIVE, cause, now, actions)
     if request is not None:
         actions.append(Reply(request))
     return s

@@ -18,6 +18,7 @@ from hapair.domain.unit import UnitSettings, record_boot
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.partner import partner_client_for
+from hapair.engine.state import STANDALONE
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -103,7 +104,7 @@ async def boot(engine: Engine) -> None:
     )
     if not engine.ha:
         engine.standalone = True
-        engine.metrics.set_role("standalone")
+        engine.metrics.set_role(STANDALONE)
         with contextlib.suppress(StoreUnavailable):
             await engine.store.promote()
         return

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hapair.domain.status import Role
 from hapair.engine.apply import enter, publish
 from hapair.engine.handover import (
     checks,
@@ -28,6 +29,7 @@ from hapair.engine.handover import (
 from hapair.engine.roles import boot, decide, maintain
 from hapair.engine.state import (
     CAUSES,
+    HOLDING,
     Cause,
     Config,
     EngineRole,
@@ -164,7 +166,7 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         case LinkDown(interfaces=names):
             if s.params.hard_reboot_on_link_failure and not s.config.pacified:
                 actions.append(Note("link-failure", (("interfaces", list(names)),)))
-                s = enter(s, "not_operational", "link-failure", now, actions, reason=None)
+                s = enter(s, Role.NOT_OPERATIONAL, "link-failure", now, actions, reason=None)
                 s = replace(s, stopped=True)
                 actions.append(Reboot("link-failure"))
                 return publish(s, actions, now)
@@ -178,15 +180,15 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         ):
             s = _on_request(s, event, actions)
         case DemoteAsked(request=request, by=by, cause=asked):
-            was_active = s.role in ("active", "indeterminate")
+            was_active = s.role in HOLDING
             if was_active:
                 why = asked if asked in ("switchover", "maintenance") else "demoted"
-                s = enter(s, "standby", why, now, actions)
+                s = enter(s, Role.STANDBY, why, now, actions)
                 s = replace(s, hold_until=now + 2 * s.params.ha_timeout)
             actions.append(Note("demote", (("by", by),)))
             actions.append(Reply(request, demoted=was_active))
         case Shutdown():
-            s = enter(s, "not_operational", "shutdown", now, actions, reason=None)
+            s = enter(s, Role.NOT_OPERATIONAL, "shutdown", now, actions, reason=None)
             s = replace(s, stopped=True)
             return publish(s, actions, now)
         case _:
@@ -223,15 +225,15 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
     """The result of an action the driver carried out."""
     match event:
         case SharedServed():
-            if s.role == "active":
+            if s.role == Role.ACTIVE:
                 return replace(s, serving=True, bind_failed=False)
             actions.append(StopShared())  # it stepped down while the bind was under way
         case SharedFailed():
-            return replace(s, serving=False, bind_failed=s.role == "active")
+            return replace(s, serving=False, bind_failed=s.role == Role.ACTIVE)
         case Promoted():
             return replace(s, master=True)
         case Replicating(url=url):
-            return replace(s, replica_of=url if s.role == "standby" else None)
+            return replace(s, replica_of=url if s.role == Role.STANDBY else None)
         case ReplicateFailed():
             return replace(s, replica_of=None)
     return s

@@ -24,10 +24,12 @@ from hapair.domain.errors import (
     StoreUnavailable,
     SwitchoverRefused,
 )
+from hapair.domain.status import Role
 from hapair.domain.unit import Maintenance
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.messages import DemoteReply, DemoteRequest, HandoverReply, HandoverRequest
+from hapair.engine.state import HOLDING
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -160,7 +162,7 @@ async def set_maintenance(
     """``PUT /unit/maintenance``: hands over first when active (unless forced), keeps it in
     the data dir."""
     engine.check_ha()
-    if enabled and engine.role in ("active", "indeterminate"):
+    if enabled and engine.role in HOLDING:
         async with writes_held(engine):  # it hands over first, as a switchover does
             synced = await _synced(engine)
             reply = await ask(
@@ -186,7 +188,7 @@ async def set_maintenance(
             since=utc_now() if enabled else None,
         )
         engine.files.save_maintenance(engine.maintenance)
-        if engine.role == "active" or engine.partner_fresh() is None:
+        if engine.role == Role.ACTIVE or engine.partner_fresh() is None:
             # otherwise the active partner publishes it, learned by heartbeat
             engine.announcer.emit(
                 "maintenance",

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hapair.domain.status import Role
 from hapair.engine.apply import enter, publish
 from hapair.engine.state import (
+    HOLDING,
+    STARTING,
     Config,
     Params,
     State,
@@ -43,7 +46,7 @@ def boot(
         maintenance=config.maintenance,
     )
     if config.pacified:
-        s = replace(s, role="pacified", reason=None, cause="pacified")
+        s = replace(s, role=Role.PACIFIED, reason=None, cause="pacified")
         return publish(s, [Promote()], now)
     return s, [SendHeartbeat()]
 
@@ -52,95 +55,94 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     """Takes the role the rules give for what the unit knows now."""
     p = fresh_partner(s, now)
     # both standby for a while (e.g. after both stepped aside): tracked for the stuck rule
-    both = s.role == "standby" and p is not None and p.role == "standby"
+    both = s.role == Role.STANDBY and p is not None and p.role == Role.STANDBY
     if not both:
         s = replace(s, both_standby_since=None)
     elif s.both_standby_since is None:
         s = replace(s, both_standby_since=now)
 
     if s.config.pacified:
-        return enter(s, "pacified", "pacified", now, actions)
+        return enter(s, Role.PACIFIED, "pacified", now, actions)
     if s.store_down_since is not None and now - s.store_down_since >= s.params.ha_timeout:
         # A unit without its Redis can neither serve nor keep the pair's data: it steps aside
         # (the partner takes over) until its Redis answers again.
-        return enter(s, "not_operational", "store-lost", now, actions, reason="not-synced")
+        return enter(s, Role.NOT_OPERATIONAL, "store-lost", now, actions, reason="not-synced")
     if p is not None:
         if p.mode == s.config.mode:
-            return enter(s, "not_operational", "misconfigured", now, actions, reason="same-mode")
+            return enter(s, Role.NOT_OPERATIONAL, "misconfigured", now, actions, reason="same-mode")
         if (p.shared_address or None) != (s.config.shared_address or None):
             return enter(
-                s, "not_operational", "misconfigured", now, actions,
+                s, Role.NOT_OPERATIONAL, "misconfigured", now, actions,
                 reason="shared-address-mismatch",
             )  # fmt: skip
-    contending = p is not None and p.role in ("active", "indeterminate")
+    contending = p is not None and p.role in HOLDING
     # An active unit contends only with a partner that holds or serves the role: a partner
     # that went grey and stopped serving is the loser of the split brain, yielding.
     rival = p is not None and (
-        p.role == "active" or (p.role == "indeterminate" and p.serving_shared)
+        p.role == Role.ACTIVE or (p.role == Role.INDETERMINATE and p.serving_shared)
     )
     role = s.role
     back_from: str | None = None
-    if role == "not_operational":
+    if role == Role.NOT_OPERATIONAL:
         back_from = s.reason
-        role = "starting"
+        role = STARTING
 
     def cause(default: str) -> str:
         return "store-back" if back_from == "not-synced" else default
 
-    if s.maintenance and role != "active":
+    if s.maintenance and role != Role.ACTIVE:
         # in maintenance: never active; its Redis follows the active's (it stays in sync)
         if contending:
-            return enter(s, "standby", cause("maintenance"), now, actions)
+            return enter(s, Role.STANDBY, cause("maintenance"), now, actions)
         return s
-    if role == "starting":
+    if role == STARTING:
         if p is None:
             if now - s.booted >= s.params.initial_wait_time:
-                return enter(s, "active", cause("boot-alone"), now, actions)
-            return enter(s, "starting", "boot-alone", now, actions, reason="starting")
+                return enter(s, Role.ACTIVE, cause("boot-alone"), now, actions)
+            return enter(s, STARTING, "boot-alone", now, actions, reason="starting")
         if contending:
-            return enter(s, "standby", cause("boot-partner-active"), now, actions)
-        if p.role == "starting" and not boot_wins(s, p):
-            return enter(s, "starting", "boot-negotiated", now, actions, reason="starting")
-        return enter(s, "active", cause("boot-negotiated"), now, actions)
+            return enter(s, Role.STANDBY, cause("boot-partner-active"), now, actions)
+        if p.role == STARTING and not boot_wins(s, p):
+            return enter(s, STARTING, "boot-negotiated", now, actions, reason="starting")
+        return enter(s, Role.ACTIVE, cause("boot-negotiated"), now, actions)
 
-    if role == "active":
+    if role == Role.ACTIVE:
         if rival and p is not None:
             won = split_brain_wins(s, p)
             actions.append(Note("split-brain", (("won", won),)))
-            return enter(
-                s, "indeterminate", "split-brain-won" if won else "split-brain-lost", now, actions
-            )
+            why = "split-brain-won" if won else "split-brain-lost"
+            return enter(s, Role.INDETERMINATE, why, now, actions)
         return s
 
-    if role == "indeterminate":
+    if role == Role.INDETERMINATE:
         if not tick:  # grey for at least one heartbeat: both sides see the split brain
             return s
         if p is None or not rival or split_brain_wins(s, p):
-            return enter(s, "active", "split-brain-won", now, actions)
-        return enter(s, "standby", "split-brain-lost", now, actions)
+            return enter(s, Role.ACTIVE, "split-brain-won", now, actions)
+        return enter(s, Role.STANDBY, "split-brain-lost", now, actions)
 
     # standby
     if p is None:
         if holding(s, now):
             return s
-        return enter(s, "active", "partner-lost", now, actions)
-    if contending or p.role == "starting":
+        return enter(s, Role.ACTIVE, "partner-lost", now, actions)
+    if contending or p.role == STARTING:
         return s
-    if p.role == "pacified" or p.pacified:
-        return enter(s, "active", "pacified", now, actions)
+    if p.role == Role.PACIFIED or p.pacified:
+        return enter(s, Role.ACTIVE, "pacified", now, actions)
     if p.maintenance:
-        return enter(s, "active", "maintenance", now, actions)
-    if p.role == "not_operational":
-        why = {"not-synced": "store-lost", "maintenance": "maintenance"}.get(p.reason or "")
-        return enter(s, "active", why or "partner-lost", now, actions)
+        return enter(s, Role.ACTIVE, "maintenance", now, actions)
+    if p.role == Role.NOT_OPERATIONAL:
+        lost = {"not-synced": "store-lost", "maintenance": "maintenance"}.get(p.reason or "")
+        return enter(s, Role.ACTIVE, lost or "partner-lost", now, actions)
     stuck = (
-        p.role == "standby"
+        p.role == Role.STANDBY
         and not holding(s, now)
         and s.both_standby_since is not None
         and now - s.both_standby_since >= s.params.ha_timeout
     )
     if stuck and boot_wins(s, p):
-        return enter(s, "active", "boot-negotiated", now, actions)
+        return enter(s, Role.ACTIVE, "boot-negotiated", now, actions)
     return s
 
 
@@ -151,18 +153,18 @@ def maintain(s: State, now: float, actions: list[Action]) -> State:
     decision at a tick has the partner's latest word.
     """
     p = fresh_partner(s, now)
-    if s.role == "active":
+    if s.role == Role.ACTIVE:
         if not s.master:
             actions.append(Promote())
         if s.config.shared_address and not s.serving:
             actions.append(ServeShared())
-    elif s.role == "standby":
-        if p is not None and p.role == "active" and p.redis_url:
+    elif s.role == Role.STANDBY:
+        if p is not None and p.role == Role.ACTIVE and p.redis_url:
             actions.append(ReplicateFrom(p.redis_url))
         if (
             s.takeover is None
             and p is not None
-            and p.role == "active"
+            and p.role == Role.ACTIVE
             and s.params.preferred_server == s.config.unit
             and not holding(s, now)
             and not s.maintenance

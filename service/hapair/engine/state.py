@@ -6,13 +6,18 @@ Part of the engine's pure core (``machine.py`` steps it): no I/O, no clock, no a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
+from hapair.domain.status import Role
 from hapair.engine.messages import Heartbeat, TransitionInfo
 
-EngineRole = Literal[
-    "starting", "active", "standby", "not_operational", "pacified", "indeterminate"
-]
+# The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
+# decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.
+STARTING: Final = "starting"
+STANDALONE: Final = "standalone"
+EngineRole = Role | Literal["starting"]
+ENGINE_ROLES: tuple[str, ...] = (STARTING, *(r.value for r in Role))
+HOLDING = (Role.ACTIVE, Role.INDETERMINATE)  # the roles of a unit that holds the pair's role
 Cause = Literal[
     "boot-alone",
     "boot-partner-active",
@@ -86,10 +91,10 @@ class State:
     params: Params = Params()
     booted: float = 0.0  # ``now`` at boot
     wall_offset: float = 0.0  # wall clock = now + wall_offset
-    role: EngineRole = "starting"
+    role: EngineRole = STARTING
     reason: str | None = "starting"
     cause: str = "boot-alone"  # why the decided role was taken
-    public_role: str = "not_operational"
+    public_role: Role = Role.NOT_OPERATIONAL
     public_reason: str | None = "starting"
     role_since: float = 0.0  # wall clock, of the public role
     last_transition: Transition | None = None
@@ -140,18 +145,18 @@ def in_sync(s: State, now: float) -> bool:
     )
 
 
-def public(s: State) -> tuple[str, str | None]:
+def public(s: State) -> tuple[Role, str | None]:
     """The role and reason the API shows for the decided role: never more than is true."""
-    if s.maintenance and s.role != "pacified":
-        return "not_operational", "maintenance"
-    if s.role == "starting":
-        return "not_operational", "starting"
-    if s.role == "active" and s.config.shared_address and not s.serving:
+    if s.maintenance and s.role != Role.PACIFIED:
+        return Role.NOT_OPERATIONAL, "maintenance"
+    if s.role == STARTING:
+        return Role.NOT_OPERATIONAL, "starting"
+    if s.role == Role.ACTIVE and s.config.shared_address and not s.serving:
         if s.bind_failed:
-            return "not_operational", "shared-address-unavailable"
+            return Role.NOT_OPERATIONAL, "shared-address-unavailable"
         return s.public_role, s.public_reason  # the bind is under way: nothing new to claim yet
-    if s.role == "not_operational":
-        return "not_operational", s.reason
+    if s.role == Role.NOT_OPERATIONAL:
+        return Role.NOT_OPERATIONAL, s.reason
     return s.role, None
 
 

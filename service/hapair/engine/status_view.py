@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from hapair.clock import iso
 from hapair.domain.errors import StoreUnavailable
-from hapair.domain.status import LastTransition, PairStatus, UnitStatus, pair_state, unit_status
+from hapair.domain.status import (
+    LastTransition,
+    PairStatus,
+    Role,
+    UnitStatus,
+    pair_state,
+    unit_status,
+)
 from hapair.engine import machine as m
 from hapair.engine.messages import TransitionInfo
 
@@ -41,27 +48,29 @@ async def pair_status(engine: Engine) -> PairStatus:
     partner_name = "second" if engine.name == "first" else "first"
     partner_revision = await engine.partner_revision() if p is not None else None
     active_revision: int | None = None
-    if engine.role == "active":
+    if engine.role == Role.ACTIVE:
         active_revision = my_revision
-    elif p is not None and p.role == "active":
+    elif p is not None and p.role == Role.ACTIVE:
         active_revision = partner_revision
-    my_role = s.public_role if s is not None else "not_operational"
+    my_role = s.public_role if s is not None else Role.NOT_OPERATIONAL
     serving = s.serving if s is not None else False
-    if s is not None and s.role == "active" and engine.shared.serving:
+    if s is not None and s.role == Role.ACTIVE and engine.shared.serving:
         # the listener answers already; its result event is a moment behind: tell what is
-        my_role, serving = "active", True
+        my_role, serving = Role.ACTIVE, True
     my_reason = (
-        (s.public_reason if s is not None else "starting") if my_role == "not_operational" else None
+        (s.public_reason if s is not None else "starting")
+        if my_role == Role.NOT_OPERATIONAL
+        else None
     )
     me = unit_status(
         engine.name,
-        my_role,  # type: ignore[arg-type]
+        my_role,
         reason=my_reason,  # type: ignore[arg-type]
         address=engine.address,
         revision=my_revision,
         last_heartbeat_at=engine.last_sent_at,
         in_sync=True
-        if engine.role == "active"
+        if engine.role == Role.ACTIVE
         else (active_revision is not None and my_revision == active_revision),
         serving_shared=serving,
         role_since=iso(s.role_since) if s is not None else None,
@@ -71,7 +80,7 @@ async def pair_status(engine: Engine) -> PairStatus:
     if p is None:
         other = unit_status(
             partner_name,
-            "not_operational",
+            Role.NOT_OPERATIONAL,
             reason="unreachable",
             address=engine.unit.partner_address,
             revision=last.revision if last else None,
@@ -82,17 +91,17 @@ async def pair_status(engine: Engine) -> PairStatus:
             last_transition=transition_view(last.last_transition if last else None),
         )
     else:
-        role = p.status_role or "not_operational"
-        reason = (p.status_reason or "starting") if role == "not_operational" else None
+        role = p.status_role or Role.NOT_OPERATIONAL
+        reason = (p.status_reason or "starting") if role == Role.NOT_OPERATIONAL else None
         other = unit_status(
             p.unit or partner_name,
-            role,  # type: ignore[arg-type]
+            role,
             reason=reason,  # type: ignore[arg-type]
             address=p.address or engine.unit.partner_address,
             revision=partner_revision,
             last_heartbeat_at=engine.last_heard_at,
             in_sync=True
-            if p.role == "active"
+            if p.role == Role.ACTIVE
             else (active_revision is not None and partner_revision == active_revision),
             serving_shared=p.serving_shared,
             role_since=iso(p.role_since) if p.role_since else None,
@@ -112,7 +121,7 @@ async def status_in_sync(
     while True:
         status = await pair_status(engine)
         roles = {u.role: u for u in status.units}
-        active, standby = roles.get("active"), roles.get("standby")
+        active, standby = roles.get(Role.ACTIVE), roles.get(Role.STANDBY)
         if active is None or standby is None:
             in_sync = False
         elif revision is None:
