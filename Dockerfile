@@ -5,7 +5,7 @@
 #
 # Configuration is by HAPAIR_* variables (every `hapair serve` flag has one) and secret files.
 # Offline builds (no package index): build the wheels on the host, mount them and say so:
-#   pip wheel . setuptools wheel -w /path/wheels
+#   pip wheel . ./sdk setuptools wheel -w /path/wheels
 #   podman build -v /path/wheels:/wheels:ro --build-arg PIP_NO_INDEX=1 \
 #       --build-arg PIP_FIND_LINKS=/wheels --build-arg BASE=localhost/hapair-base .
 # BASE needs python3 with venv (Debian's python3 + python3-venv, or the python images).
@@ -17,9 +17,11 @@ FROM ${BASE} AS build
 ARG PIP_NO_INDEX
 ARG PIP_FIND_LINKS
 COPY pyproject.toml README.md /src/
+COPY sdk /src/sdk
 COPY service /src/service
+# hapair status talks through the generated SDK (hapair-client), which is not on the index
 RUN python3 -m venv /opt/hapair \
-    && /opt/hapair/bin/pip install --no-cache-dir --disable-pip-version-check /src
+    && /opt/hapair/bin/pip install --no-cache-dir --disable-pip-version-check /src/sdk /src
 
 FROM ${BASE}
 RUN useradd --uid 10001 --user-group --no-create-home \

@@ -138,16 +138,19 @@ def _base_image(podman: Podman) -> None:
 
 
 def _wheels() -> Path:
-    """hapair's dependencies as wheels, rebuilt only when pyproject.toml changes."""
+    """hapair's dependencies (the SDK among them) as wheels, rebuilt only when a pyproject.toml
+    changes."""
     wheels = CACHE / "wheels"
     stamp = CACHE / "wheels.stamp"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "sdk" / "pyproject.toml").read_bytes()
+    ).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         shutil.rmtree(wheels, ignore_errors=True)
         result = subprocess.run(
             [
                 *(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"),
-                *("--wheel-dir", str(wheels), str(ROOT), *EXTRA_WHEELS),
+                *("--wheel-dir", str(wheels), str(ROOT), str(ROOT / "sdk"), *EXTRA_WHEELS),
             ],
             capture_output=True,
             text=True,

@@ -29,6 +29,7 @@ from .pair_info_state import PairInfoState
 from .pair_status import PairStatus
 from .problem import Problem
 from .problem_field import ProblemField
+from .role import Role
 from .rollback_request import RollbackRequest
 from .switchover_check import SwitchoverCheck
 from .switchover_result import SwitchoverResult
@@ -41,11 +42,8 @@ from .token_item_role import TokenItemRole
 from .token_list import TokenList
 from .unit_patch import UnitPatch
 from .unit_patch_mode import UnitPatchMode
-from .unit_pending import UnitPending
-from .unit_pending_mode import UnitPendingMode
 from .unit_status import UnitStatus
 from .unit_status_reason_type_0 import UnitStatusReasonType0
-from .unit_status_role import UnitStatusRole
 from .unit_view import UnitView
 from .unit_view_mode import UnitViewMode
 
@@ -79,6 +77,7 @@ __all__ = (
     "PairStatus",
     "Problem",
     "ProblemField",
+    "Role",
     "RollbackRequest",
     "SwitchoverCheck",
     "SwitchoverResult",
@@ -91,11 +90,8 @@ __all__ = (
     "TokenList",
     "UnitPatch",
     "UnitPatchMode",
-    "UnitPending",
-    "UnitPendingMode",
     "UnitStatus",
     "UnitStatusReasonType0",
-    "UnitStatusRole",
     "UnitView",
     "UnitViewMode",
 )

@@ -30,17 +30,17 @@ class HAParametersResource:
         initial_wait_time (int): Seconds a booting unit waits for its partner.
         virtual_id (int): CARP virtual ID; null in a write means auto.
         virtual_id_source (HAParametersResourceVirtualIdSource):
-        use_broadcast (bool):
+        use_broadcast (bool): Send CARP to broadcast instead of multicast.
         preferred_server (HAParametersResourcePreferredServer): Unit that takes over whenever it is up, or none.
         update_interface (str): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
-        hard_reboot_on_link_failure (bool):
-        l4_connection_updates (bool):
+        hard_reboot_on_link_failure (bool): Reboot when a monitored link fails; only while preferred_server is none.
+        l4_connection_updates (bool): Replicate L4 (IPVS) connection state.
         l4_sync_threshold (int): IPVS sync threshold in packets; less than l4_sync_period.
         l4_sync_period (int): IPVS sync period in packets; greater than the threshold.
         l4_sync_refresh_period (int): Seconds between IPVS connection refreshes (0 = off).
-        l7_persistence_updates (bool):
+        l7_persistence_updates (bool): Replicate L7 persistence tables.
         multicast_interface (str): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
-        use_virtual_mac (bool):
+        use_virtual_mac (bool): Use the CARP virtual MAC address.
         revision (int): Revision of the HA parameters.
         updated_at (None | str):
     """

@@ -13,7 +13,7 @@ T = TypeVar("T", bound="UnitPatch")
 
 @_attrs_define
 class UnitPatch:
-    """Unit settings to change at the next reboot.
+    """Unit settings to change at the next reboot (also: the changes waiting for it).
 
     Attributes:
         mode (UnitPatchMode | Unset):

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.role import Role, check_role
 from ..models.unit_status_reason_type_0 import UnitStatusReasonType0, check_unit_status_reason_type_0
-from ..models.unit_status_role import UnitStatusRole, check_unit_status_role
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ class UnitStatus:
     """
     Attributes:
         name (str):
-        role (UnitStatusRole):
+        role (Role): A unit's role as the API shows it.
         icon (str):
         reason (None | UnitStatusReasonType0 | Unset):
         address (None | str | Unset):
@@ -35,7 +35,7 @@ class UnitStatus:
     """
 
     name: str
-    role: UnitStatusRole
+    role: Role
     icon: str
     reason: None | UnitStatusReasonType0 | Unset = UNSET
     address: None | str | Unset = UNSET
@@ -139,7 +139,7 @@ class UnitStatus:
         d = dict(src_dict)
         name = d.pop("name")
 
-        role = check_unit_status_role(d.pop("role"))
+        role = check_role(d.pop("role"))
 
         icon = d.pop("icon")
 

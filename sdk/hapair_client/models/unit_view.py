@@ -10,7 +10,7 @@ from ..models.unit_view_mode import UnitViewMode, check_unit_view_mode
 
 if TYPE_CHECKING:
     from ..models.maintenance_view import MaintenanceView
-    from ..models.unit_pending import UnitPending
+    from ..models.unit_patch import UnitPatch
 
 
 T = TypeVar("T", bound="UnitView")
@@ -22,7 +22,7 @@ class UnitView:
     Attributes:
         name (str):
         mode (UnitViewMode):
-        pending (None | UnitPending):
+        pending (None | UnitPatch):
         reboot_required (bool):
         address (str):
         partner_address (None | str):
@@ -36,7 +36,7 @@ class UnitView:
 
     name: str
     mode: UnitViewMode
-    pending: None | UnitPending
+    pending: None | UnitPatch
     reboot_required: bool
     address: str
     partner_address: None | str
@@ -49,14 +49,14 @@ class UnitView:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.unit_pending import UnitPending  # noqa: PLC0415
+        from ..models.unit_patch import UnitPatch  # noqa: PLC0415
 
         name = self.name
 
         mode: str = self.mode
 
         pending: dict[str, Any] | None
-        if isinstance(self.pending, UnitPending):
+        if isinstance(self.pending, UnitPatch):
             pending = self.pending.to_dict()
         else:
             pending = self.pending
@@ -105,25 +105,25 @@ class UnitView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.maintenance_view import MaintenanceView  # noqa: PLC0415
-        from ..models.unit_pending import UnitPending  # noqa: PLC0415
+        from ..models.unit_patch import UnitPatch  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
 
         mode = check_unit_view_mode(d.pop("mode"))
 
-        def _parse_pending(data: object) -> None | UnitPending:
+        def _parse_pending(data: object) -> None | UnitPatch:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                pending_type_0 = UnitPending.from_dict(data)
+                pending_type_0 = UnitPatch.from_dict(data)
 
                 return pending_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | UnitPending, data)
+            return cast(None | UnitPatch, data)
 
         pending = _parse_pending(d.pop("pending"))
 

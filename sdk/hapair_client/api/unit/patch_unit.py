@@ -96,8 +96,10 @@ def sync_detailed(
      Mode, partner and shared address are pending until `POST /unit/reboot`.
 
     Args:
-        body (UnitPatch): Unit settings to change at the next reboot.
-        body (UnitPatch): Unit settings to change at the next reboot.
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,8 +130,10 @@ def sync(
      Mode, partner and shared address are pending until `POST /unit/reboot`.
 
     Args:
-        body (UnitPatch): Unit settings to change at the next reboot.
-        body (UnitPatch): Unit settings to change at the next reboot.
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,8 +159,10 @@ async def asyncio_detailed(
      Mode, partner and shared address are pending until `POST /unit/reboot`.
 
     Args:
-        body (UnitPatch): Unit settings to change at the next reboot.
-        body (UnitPatch): Unit settings to change at the next reboot.
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,8 +191,10 @@ async def asyncio(
      Mode, partner and shared address are pending until `POST /unit/reboot`.
 
     Args:
-        body (UnitPatch): Unit settings to change at the next reboot.
-        body (UnitPatch): Unit settings to change at the next reboot.
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
+        body (UnitPatch): Unit settings to change at the next reboot (also: the changes waiting
+            for it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
