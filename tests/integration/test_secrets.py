@@ -35,7 +35,12 @@ ADMIN = "secret-admin-token-" + "9" * 20
 
 
 def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    """A process's argv as one line; empty once it has exited (a short-lived child of a unit
+    may end between the listing of descendants and this read)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def _descendants(pid: int) -> list[int]:
