@@ -260,3 +260,13 @@ def test_a_heartbeat_older_than_the_last_one_heard_decides_nothing() -> None:
     stale = hb(role="active", sent_at=1005.0, boot_id="b", revision=0, active_since=1004.0)
     s2, actions = m.step(s, m.Heard(now=110.1, heartbeat=stale))
     assert s2 == s and actions == []
+
+
+def test_a_partner_heard_with_a_new_boot_id_is_noted_as_restarted() -> None:
+    s = active()
+    s, _ = run(s, m.Heard(now=110.0, heartbeat=hb(sent_at=1010.0, boot_id="a")))
+    s, actions = m.step(s, m.Heard(now=110.5, heartbeat=hb(sent_at=1010.5, boot_id="a")))
+    assert not [a for a in actions if isinstance(a, m.Note)]
+    s, actions = m.step(s, m.Heard(now=111.0, heartbeat=hb(sent_at=1011.0, boot_id="b")))
+    assert m.Note("partner-restarted", (("boot_id", "b"),)) in actions
+    assert s.role == "active" and not transitions(actions)

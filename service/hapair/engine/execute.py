@@ -85,7 +85,7 @@ async def _ask_handover(engine: Engine, request: int, cause: str) -> None:
     try:
         if client is None:
             raise PartnerError("no partner")  # noqa: TRY301 - one refusal path for both
-        reply = await client.handover(HandoverRequest(by=engine.name, cause=cause), wait=20.0)
+        reply = await client.handover(HandoverRequest(cause=cause), wait=20.0)
     except PartnerError as exc:
         detail = f"the partner did not take over: {exc}"
         engine.put(
@@ -106,12 +106,20 @@ async def _ask_demote(engine: Engine, request: int | None, cause: str) -> None:
         engine.put(m.PartnerDemoteFailed(now=engine.now(), request=request, error="no partner"))
         return
     try:
-        ask = DemoteRequest(by=engine.name, boot_id=engine.boot_id, cause=cause)
-        reply = await client.demote(ask, wait=5.0)
+        reply = await client.demote(DemoteRequest(by=engine.name, cause=cause), wait=5.0)
     except PartnerError as exc:
         error = f"the partner did not step down: {exc}"
         engine.put(m.PartnerDemoteFailed(now=engine.now(), request=request, error=error))
         return
+    log.info(
+        "partner stepped down",
+        extra={
+            "event": "partner-demoted",
+            "unit": engine.name,
+            "was_active": reply.demoted,
+            "revision": reply.revision,
+        },
+    )
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
         try:

@@ -26,6 +26,7 @@ from hapair.engine.handover import (
     switchover_asked,
     takeover_asked,
 )
+from hapair.engine.messages import Heartbeat
 from hapair.engine.roles import boot, decide, maintain
 from hapair.engine.state import (
     CAUSES,
@@ -156,6 +157,8 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
                 # older than what the partner already said (e.g. a request that waited in
                 # this unit's socket while it was frozen): stale, it decides nothing
                 return s, []
+            if _restarted(last, hb):
+                actions.append(Note("partner-restarted", (("boot_id", hb.boot_id),)))
             s = replace(s, partner=hb, heard_at=now)
             deciding = True
         case StoreRead(revision=revision, params=params):
@@ -237,6 +240,13 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
         case ReplicateFailed():
             return replace(s, replica_of=None)
     return s
+
+
+def _restarted(last: Heartbeat | None, hb: Heartbeat) -> bool:
+    """The partner booted since it last spoke (its ``boot_id`` changed): worth a log line."""
+    if last is None or not last.boot_id or not hb.boot_id or hb.unit != last.unit:
+        return False
+    return hb.boot_id != last.boot_id
 
 
 def _refusals(event: Event) -> list[Action]:

@@ -1,7 +1,8 @@
 """Messages between the two units.
 
 Every field has a default, so a unit one version newer (with more fields) or older (with
-fewer) still pairs: unknown fields are ignored and missing ones take their defaults.
+fewer) still pairs: unknown fields are ignored and missing ones take their defaults. A field
+nobody reads any more is dropped from the struct; an older unit's value for it is then ignored.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     address: str = ""
     shared_address: str | None = None
     pacified: bool = False
-    preferred_server: str = "none"
     maintenance: bool = False
     maintenance_reason: str | None = None
     replicating: bool = False  # its Redis follows its partner's (a standby's link is up)
@@ -53,14 +53,12 @@ class DemoteRequest(msgspec.Struct, kw_only=True):
     """The standby asks the active to step down for a takeover."""
 
     by: str = ""
-    boot_id: str = ""
     cause: str = "takeover"  # takeover, preferred-return, switchover or maintenance
 
 
 class HandoverRequest(msgspec.Struct, kw_only=True):
     """The active asks the standby to take the role over (planned switchover, maintenance)."""
 
-    by: str = ""
     cause: str = "switchover"
 
 
@@ -76,7 +74,7 @@ class DemoteReply(msgspec.Struct, kw_only=True):
     """The active's last revision, which the standby waits for before it promotes itself."""
 
     revision: int = 0
-    demoted: bool = False
+    demoted: bool = False  # it was active or grey and stepped down (logged by the asker)
 
 
 hb_decoder = msgspec.json.Decoder(Heartbeat)

@@ -173,7 +173,6 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         pacified=s.config.pacified,
         maintenance=s.maintenance,
         replicating=s.replica_of is not None,
-        preferred_server=s.params.preferred_server,
         serving_shared=s.serving,
         active_since=s.active_since or 0.0,
         status_role=s.public_role,
