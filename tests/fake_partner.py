@@ -41,7 +41,6 @@ def main() -> None:
     lock = threading.Lock()
     key = {"wrong-key": WRONG_KEY, "pair-key": ns.pair_key}.get(ns.answer)
     signer = pairauth.PairAuth(key, "second") if key else None
-    booted_at = time.time() - 3600
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -63,7 +62,6 @@ def main() -> None:
                         mode="second",
                         role="active",
                         boot_id="f" * 32,
-                        booted_at=booted_at,
                         revision=99,
                         redis_url=ns.redis_url,
                         address=ns.listen,

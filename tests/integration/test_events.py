@@ -198,6 +198,35 @@ def test_events_types_filter_and_bad_input_are_problems(unit: Unit) -> None:
     problem(unit.client(token=None).get(EVENTS), 401, "unauthorized")
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_events_unit_with_stream_clients_stops_at_once_on_sigterm(
+    hapair_factory: HapairFactory, tmp_path: Path, attempt: int
+) -> None:
+    """A stop once waited for the fan-out reader forever: the cancellation of its blocked XREAD
+    was lost (the reader task stayed 'cancelling', back in XREAD), until the SIGKILL 10 s later
+    or the 15 s watchdog. Timing decides whether a stop meets it (about one in two, here, before
+    the fix): three units. Each must exit by itself, status 0, no ``shutdown-stuck``."""
+    unit = start_unit(
+        hapair_factory, tmp_path / f"unit{attempt}", env={"HAPAIR_EVENTS_KEEPALIVE_S": "0.3"}
+    )
+    try:
+        c = unit.client()
+        filtered = Follower(unit.direct, params={"types": "role,pair"})
+        every = Follower(unit.direct, params={"types": "revision"})
+        try:
+            every.wait_revisions([_patch(c, 4)])
+        finally:
+            filtered.close()
+            every.close()
+        bogus = unit.client(shared=False).get(EVENTS, params={"types": "bogus"})
+        problem(bogus, 400, "malformed")
+    finally:
+        unit.close_clients()
+    status = unit.proc.terminate()
+    assert status == 0, f"exit {status} (-9: it had to be killed)\n{unit.proc.log_tail()}"
+    assert "shutdown-stuck" not in unit.proc.log_text()
+
+
 def test_events_viewer_token_on_direct_address(unit: Unit, tmp_path: Path) -> None:
     from tests.integration.conftest import create_token
 

@@ -11,6 +11,7 @@ import random
 import socket
 import string
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
@@ -61,14 +62,14 @@ def _wait_closed(sock: socket.socket, *, trickle: bytes = b"") -> float:
     return time.monotonic() - start
 
 
-def test_half_a_request_head_is_closed_within_10s(ha_unit: Unit) -> None:
+def _half_a_request_head_is_closed_within_10s(ha_unit: Unit) -> None:
     with _connect(ha_unit.direct) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: unit\r\n")  # no blank line: head not done
         elapsed = _wait_closed(sock)
     assert HEAD_TIMEOUT_S - 1 <= elapsed <= HEAD_TIMEOUT_S + MARGIN_S, elapsed
 
 
-def test_trickled_request_head_is_closed_within_10s(ha_unit: Unit) -> None:
+def _trickled_request_head_is_closed_within_10s(ha_unit: Unit) -> None:
     # one byte every 0.5 s: each byte arrives long before any idle timeout would fire
     head = b"GET /healthz HTTP/1.1\r\nHost: unit\r\nX-Slow: " + b"a" * 100
     with _connect(ha_unit.direct) as sock:
@@ -76,7 +77,7 @@ def test_trickled_request_head_is_closed_within_10s(ha_unit: Unit) -> None:
     assert elapsed <= HEAD_TIMEOUT_S + MARGIN_S, elapsed
 
 
-def test_slow_request_body_is_closed_within_10s(ha_unit: Unit) -> None:
+def _slow_request_body_is_closed_within_10s(ha_unit: Unit) -> None:
     body = b'{"ha_timeout": 3}'
     head = (
         f"PATCH {PARAMS} HTTP/1.1\r\nHost: unit\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
@@ -90,7 +91,7 @@ def test_slow_request_body_is_closed_within_10s(ha_unit: Unit) -> None:
     assert ha_unit.client().get(PARAMS).json()["ha_timeout"] != 3
 
 
-def test_keep_alive_connection_serves_requests_after_the_head_deadline(ha_unit: Unit) -> None:
+def _keep_alive_connection_serves_requests_after_the_head_deadline(ha_unit: Unit) -> None:
     # the deadline is per request head, not per connection: a busy keep-alive client lives on
     with httpx.Client(base_url=ha_unit.direct, timeout=5) as client:
         deadline = time.monotonic() + HEAD_TIMEOUT_S + 1
@@ -99,6 +100,29 @@ def test_keep_alive_connection_serves_requests_after_the_head_deadline(ha_unit: 
             assert client.get("/healthz").status_code == 200
             n += 1
     assert n > 10
+
+
+SLOW_CLIENTS = {
+    "half-head": _half_a_request_head_is_closed_within_10s,
+    "trickled-head": _trickled_request_head_is_closed_within_10s,
+    "slow-body": _slow_request_body_is_closed_within_10s,
+    "keep-alive": _keep_alive_connection_serves_requests_after_the_head_deadline,
+}
+
+
+def test_slow_clients_are_closed_within_10s_each_and_a_busy_keep_alive_lives_on(
+    ha_unit: Unit,
+) -> None:
+    """The four clients at once on one unit (each waits out the 10 s deadline: side by side
+    they cost 10 s, not 40): every one is judged on its own, as if it were alone."""
+    with ThreadPoolExecutor(max_workers=len(SLOW_CLIENTS)) as pool:
+        running = {name: pool.submit(check, ha_unit) for name, check in SLOW_CLIENTS.items()}
+        failed = {}
+        for name, future in running.items():
+            error = future.exception()
+            if error is not None:
+                failed[name] = error
+    assert not failed, failed
 
 
 def test_connections_over_max_connections_are_refused(make_unit: MakeUnit) -> None:

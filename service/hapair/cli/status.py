@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hapair.domain.status import MAINTENANCE_ICON, Role
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, env
 
 if TYPE_CHECKING:
@@ -21,12 +22,12 @@ if TYPE_CHECKING:
     from hapair_client import AuthenticatedClient
 
 ICON_COLOURS = {
-    "green-active": "\033[42;30m A \033[0m",
-    "green": "\033[42m   \033[0m",
-    "red": "\033[41m   \033[0m",
-    "yellow": "\033[43m   \033[0m",
-    "blue": "\033[44m   \033[0m",
-    "grey": "\033[100m   \033[0m",
+    Role.ACTIVE.icon: "\033[42;30m A \033[0m",
+    Role.STANDBY.icon: "\033[42m   \033[0m",
+    Role.NOT_OPERATIONAL.icon: "\033[41m   \033[0m",
+    MAINTENANCE_ICON: "\033[43m   \033[0m",
+    Role.PACIFIED.icon: "\033[44m   \033[0m",
+    Role.INDETERMINATE.icon: "\033[100m   \033[0m",
 }
 
 

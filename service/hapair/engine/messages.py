@@ -31,7 +31,6 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     role: str = "starting"
     reason: str | None = None
     boot_id: str = ""
-    booted_at: float = 0.0
     revision: int = 0
     redis_url: str = ""
     address: str = ""

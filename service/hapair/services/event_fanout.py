@@ -156,6 +156,9 @@ class Subscription:
                 self.on_drop()
 
 
+CLOSE_WAIT_S = 1.0
+
+
 class Fanout:
     """The unit's ``/ha/events`` clients and the reader task that feeds them."""
 
@@ -175,6 +178,7 @@ class Fanout:
         self._reader: asyncio.Task[None] | None = None
         self._position: EventId | None = None
         self._ready = asyncio.Event()
+        self._closing = False
 
     def start(self) -> None:
         """Starts the fan-out reader (idempotent)."""
@@ -186,11 +190,22 @@ class Fanout:
 
     async def close(self) -> None:
         """Stops the reader and ends every client's stream."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        self._closing = True
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            # redis-py may turn the cancellation of a blocked XREAD into a ConnectionError
+            # (which the loop retries): the loop also ends on ``_closing``, and a reader that
+            # still has not ended when its connection is closed under it is left behind
+            done, _ = await asyncio.wait({reader}, timeout=CLOSE_WAIT_S)
+            if not done:
+                with contextlib.suppress(Exception):
+                    await self.stream.reader.aclose()
+                done, _ = await asyncio.wait({reader}, timeout=CLOSE_WAIT_S)
+            if not done:
+                log.warning(
+                    "event stream reader did not stop", extra={"event": "events-reader-stuck"}
+                )
         for sub in list(self._subs):
             sub.drop()
         self._subs.clear()
@@ -232,7 +247,7 @@ class Fanout:
     async def _read_forever(self) -> None:
         failing = False
         last_fanout = time.perf_counter()
-        while True:
+        while not self._closing:
             try:
                 if self._position is None:
                     self._position = await self.stream.last_id()
@@ -260,6 +275,8 @@ class Fanout:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._closing:
+                    return
                 if not failing:
                     log.warning(
                         "event stream reader: Redis error, retrying",
