@@ -19,7 +19,11 @@ from hapair.api.auth import Authenticator
 from hapair.api.deps import Deps
 from hapair.app import create_app
 from hapair.domain.errors import ValidationFailed
-from hapair.domain.unit import UnitSettings, check_unit_settings, parse_host_port
+from hapair.domain.unit import (
+    check_unit_settings,
+    parse_host_port,
+    with_pending,
+)
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
 from hapair.services.events import Events
@@ -79,12 +83,7 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
         if v is not None
     }
     if given:
-        current = uf.settings
-        merged = UnitSettings(
-            mode=given.get("mode", current.mode),  # type: ignore[arg-type]
-            partner_address=given.get("partner_address", current.partner_address),
-            shared_address=given.get("shared_address", current.shared_address),
-        )
+        merged = with_pending(uf.settings, given)  # flags count as applied at once
         pending = {k: v for k, v in (uf.pending or {}).items() if k not in given} or None
         uf = type(uf)(settings=merged, pending=pending)
     try:
@@ -97,7 +96,7 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
         )
     if settings.no_auth:
         # the settings the engine runs with, pending ones applied (the boot applies them)
-        applied = {**msgspec.structs.asdict(uf.settings), **(uf.pending or {})}
+        applied = msgspec.structs.asdict(with_pending(uf.settings, uf.pending))
         refusal = no_auth_refusal(settings.listen, applied)
         if refusal is not None:
             raise UnusableSettings(refusal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
@@ -104,6 +105,15 @@ class UnitPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 UNIT_FIELDS: tuple[str, ...] = UnitPatch.__struct_fields__
+
+
+def with_pending(settings: UnitSettings, pending: Mapping[str, str | None] | None) -> UnitSettings:
+    """The settings a reboot applies: ``pending`` changes over ``settings`` (the one place the
+    two are merged: at boot, when a change is staged, before a reboot, at start)."""
+    if not pending:
+        return settings
+    changes = {k: v for k, v in pending.items() if k in UNIT_FIELDS}
+    return msgspec.structs.replace(settings, **changes)
 
 
 def check_unit_settings(s: UnitSettings) -> None:

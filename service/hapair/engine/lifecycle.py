@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hapair.clock import utc_now
 from hapair.domain.errors import StoreUnavailable
-from hapair.domain.unit import UnitSettings, record_boot
+from hapair.domain.unit import record_boot, with_pending
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.partner import partner_client_for
@@ -61,13 +61,7 @@ def _load_unit(engine: Engine) -> None:
     """The unit's settings (pending ones applied now), maintenance and boot count."""
     uf = engine.files.load_unit()
     if uf.pending:
-        merged = {
-            "mode": uf.settings.mode,
-            "partner_address": uf.settings.partner_address,
-            "shared_address": uf.settings.shared_address,
-            **uf.pending,
-        }
-        uf = type(uf)(settings=UnitSettings(**merged), pending=None)  # type: ignore[arg-type]
+        uf = type(uf)(settings=with_pending(uf.settings, uf.pending), pending=None)
         engine.files.save_unit(uf)
     engine.unit = uf.settings
     engine.pending = uf.pending

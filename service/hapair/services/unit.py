@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 
@@ -14,10 +13,10 @@ from hapair.domain.unit import (
     UNIT_FIELDS,
     MaintenanceView,
     UnitPatch,
-    UnitSettings,
     UnitView,
     check_unit_settings,
     parse_host_port,
+    with_pending,
 )
 from hapair.engine.driver import Engine
 from hapair.store.unitfile import UnitFiles
@@ -109,14 +108,8 @@ def stage(engine: Engine, files: UnitFiles, raw: object) -> UnitView:
     """``PATCH /unit``: validates the settings the change would make; stores it pending."""
     patch = decode_patch(raw)
     current = engine.unit
-    staged: dict[str, Any] = {
-        "mode": current.mode,
-        "partner_address": current.partner_address,
-        "shared_address": current.shared_address,
-        **(engine.pending or {}),
-        **{k: v for k in UNIT_FIELDS if (v := getattr(patch, k)) is not msgspec.UNSET},
-    }
-    target = UnitSettings(**staged)
+    asked = {k: v for k in UNIT_FIELDS if (v := getattr(patch, k)) is not msgspec.UNSET}
+    target = with_pending(with_pending(current, engine.pending), asked)
     check_unit_settings(target)
     if target.mode != "non_ha" and not engine.settings.pair_key:
         detail = f"mode {target.mode} needs a pair key: start the unit with --pair-key-file"
@@ -125,7 +118,9 @@ def stage(engine: Engine, files: UnitFiles, raw: object) -> UnitView:
         refusal = no_auth_refusal(engine.settings.listen, msgspec.structs.asdict(target))
         if refusal is not None:
             raise ValidationFailed([FieldError("/shared_address", refusal)])
-    pending = {k: staged[k] for k in UNIT_FIELDS if staged[k] != getattr(current, k)}
+    pending = {
+        k: getattr(target, k) for k in UNIT_FIELDS if getattr(target, k) != getattr(current, k)
+    }
     uf = files.load_unit()
     files.save_unit(type(uf)(settings=uf.settings, pending=pending or None))
     engine.pending = pending or None
@@ -140,7 +135,7 @@ def check_reboot(engine: Engine, files: UnitFiles) -> None:
     if not engine.settings.no_auth:
         return
     uf = files.load_unit()
-    applied = {**msgspec.structs.asdict(uf.settings), **(uf.pending or {})}
+    applied = msgspec.structs.asdict(with_pending(uf.settings, uf.pending))
     refusal = no_auth_refusal(engine.settings.listen, applied)
     if refusal is not None:
         raise ValidationFailed([FieldError("/shared_address", refusal)])
