@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from typing import Any
 
+from hapair.domain.unit import is_loopback
 from hapair.settings import Settings
 
 log = logging.getLogger("hapair")
-
-
-def is_loopback(address: str) -> bool:
-    from hapair.domain.unit import parse_host_port
-
-    host, _ = parse_host_port(address)
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def redis_for(settings: Settings, host: str) -> tuple[Any, str]:

@@ -73,6 +73,25 @@ def parse_host_port(value: str, *, require_ip: bool = False) -> tuple[str, int]:
     return host, port
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, or an address in 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback(address: str) -> bool:
+    """Whether HOST:PORT names a loopback host; False when it does not parse."""
+    try:
+        host, _ = parse_host_port(address)
+    except ValueError:
+        return False
+    return is_loopback_host(host)
+
+
 class UnitSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Per-unit settings kept in the data dir, never replicated."""
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from hapair.domain.unit import is_loopback_host
+
 
 def _host_of_url(url: str) -> str | None:
     try:
@@ -20,15 +22,6 @@ def _host_of_address(address: str) -> str | None:
     if "//" not in address:
         address = "//" + address
     return _host_of_url(address)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _same_host(a: str, b: str) -> bool:
@@ -54,6 +47,6 @@ def redis_on_partner_host(redis_url: str, partner_address: str | None) -> bool:
     partner_host = _host_of_address(partner_address)
     if redis_host is None or partner_host is None:
         return False
-    if _is_loopback(partner_host):
-        return _is_loopback(redis_host)
+    if is_loopback_host(partner_host):
+        return is_loopback_host(redis_host)
     return _same_host(redis_host, partner_host)

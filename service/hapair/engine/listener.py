@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import uvicorn
 import uvloop
 
+from hapair.domain.unit import is_loopback_host
 from hapair.engine.limits import Limits, limited_protocol, limits_of
 
 __all__ = ["Limits", "Listener", "bind_socket", "limits_of", "run"]
@@ -59,15 +60,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 DRAIN_S = 30  # how long requests under way may finish once the address is released
 _draining: set[asyncio.Task[None]] = set()  # listeners finishing in the background
 
@@ -101,7 +93,7 @@ class Listener:
         """Binds the address and serves; raises OSError if the address is not bindable."""
         if self.running:
             return
-        if self.limits.loopback_only and not _loopback_host(self.host):
+        if self.limits.loopback_only and not is_loopback_host(self.host):
             raise OSError(
                 f"refused to listen on {self.host}:{self.port}: "
                 "a --no-auth unit listens on loopback only"

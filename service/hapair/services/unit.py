@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 
 import msgspec
@@ -15,25 +14,12 @@ from hapair.domain.unit import (
     UnitPatch,
     UnitView,
     check_unit_settings,
+    is_loopback,
     parse_host_port,
     with_pending,
 )
 from hapair.engine.driver import Engine
 from hapair.store.unitfile import UnitFiles
-
-
-def is_loopback(address: str) -> bool:
-    """Whether HOST:PORT names a loopback host (``localhost`` or 127.0.0.0/8, ::1)."""
-    try:
-        host, _ = parse_host_port(address)
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def no_auth_refusal(listen: str, unit: Mapping[str, object]) -> str | None:
