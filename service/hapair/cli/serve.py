@@ -86,18 +86,34 @@ SHUTDOWN_BOUND_S = 15.0
 
 
 def _bound_shutdown() -> None:
-    """A stop never hangs: past ``SHUTDOWN_BOUND_S`` the process writes every thread's stack to
-    its log (so the step that hung can be found) and exits. The address and the engine are
-    released first, within seconds; a stop that hung in the clean-up after was seen twice
-    under load and not yet explained (see the README)."""
+    """A stop never hangs: past ``SHUTDOWN_BOUND_S`` the process writes every pending asyncio
+    task's stack and every thread's stack to its log (so the step that hung can be found) and
+    exits. The address and the engine are released first, within seconds. (A hang on the event
+    stream's reader was found this way: see the README.)"""
     import faulthandler
+    import io
     import threading
+
+    loop = asyncio.get_running_loop()
+    tasks_logged = threading.Event()
+
+    def log_tasks() -> None:  # on the loop's thread: a loop that still runs shows its tasks
+        for task in asyncio.all_tasks(loop):
+            out = io.StringIO()
+            task.print_stack(file=out)
+            log.error(
+                "pending at shutdown",
+                extra={"event": "shutdown-stuck-task", "stack": out.getvalue()},
+            )
+        tasks_logged.set()
 
     def give_up() -> None:
         log.error(
             "shutdown took too long: stacks follow, exiting",
             extra={"event": "shutdown-stuck", "after_s": SHUTDOWN_BOUND_S},
         )
+        loop.call_soon_threadsafe(log_tasks)
+        tasks_logged.wait(1.0)  # a blocked loop logs nothing: the threads' stacks say why
         faulthandler.dump_traceback(all_threads=True)
         os._exit(0)
 
