@@ -9,6 +9,7 @@ fresh unit (known revisions, environment overrides) start their own with :func:`
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ PARTNER_HOST = "127.0.0.12"
 SHARED_HOST = "127.0.0.10"
 PARAMS = "/api/v1/ha/parameters"
 MERGE_PATCH = "application/merge-patch+json"
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 
 # The defaults the API shows for the 13 stored fields with a fixed default (virtual_id's
 # effective value is computed from the shared address): from the domain struct, never restated.
@@ -144,6 +146,11 @@ def revision_of(client: httpx.Client) -> int:
     etag = r.headers["etag"]
     assert etag == f'"{r.json()["revision"]}"'
     return int(etag.strip('"'))
+
+
+def assert_unchanged(client: httpx.Client, revision: int) -> None:
+    """Asserts the parameters are still at ``revision``: a refused request stored nothing."""
+    assert revision_of(client) == revision, "a refused request must not change the parameters"
 
 
 def reset_parameters(client: httpx.Client) -> dict[str, Any]:
