@@ -1,12 +1,11 @@
-"""``GET /api/v1/ha/events`` (SPEC 5a) with a real SSE client (httpx-sse) against real processes."""
+"""``GET /api/v1/ha/events`` (SPEC 5a) with a real SSE client (httpx-sse) against real processes:
+what a client receives, resuming, filters, answers, keep-alives, stopping, ``hapair events``."""
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,77 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx_sse import ServerSentEvent, connect_sse
 
-from tests.integration.conftest import ADMIN_TOKEN, PARAMS, MakePair, Unit, problem, start_unit
-from tests.integration.pairs import Pair
-from tests.support import HapairFactory, poll
+from tests.integration.conftest import ADMIN_TOKEN, PARAMS, Unit, problem, start_unit
+from tests.integration.sse import EVENTS, Follower
+from tests.support import HapairFactory
 
-EVENTS = "/api/v1/ha/events"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-class Follower:
-    """A client following the stream in a thread; its events are collected as they arrive."""
-
-    def __init__(
-        self,
-        base: str,
-        token: str = ADMIN_TOKEN,
-        *,
-        last_id: str | None = None,
-        params: dict[str, str] | None = None,
-    ) -> None:
-        self.events: list[ServerSentEvent] = []
-        self.connected = threading.Event()
-        self.ended = threading.Event()
-        self.error: BaseException | None = None
-        self._stop = False
-        headers = {"Authorization": f"Bearer {token}"}
-        if last_id is not None:
-            headers["Last-Event-ID"] = last_id
-        self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=30.0))
-        self._args = (f"{base}{EVENTS}", headers, params or {})
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self.connected.wait(10), f"not connected: {self.error!r}"
-
-    def _run(self) -> None:
-        url, headers, params = self._args
-        try:
-            with connect_sse(self._client, "GET", url, headers=headers, params=params) as src:
-                assert src.response.status_code == 200, src.response.read()
-                self.connected.set()
-                for sse in src.iter_sse():
-                    if self._stop:
-                        return
-                    self.events.append(sse)
-        except BaseException as exc:  # reported by the test (the thread cannot raise)
-            self.error = exc
-        finally:
-            self.connected.set()
-            self.ended.set()
-
-    def of(self, type_: str) -> list[dict[str, Any]]:
-        return [json.loads(e.data) for e in self.events if e.event == type_]
-
-    def revisions(self) -> list[int]:
-        return [d["revision"] for d in self.of("revision")]
-
-    def wait_revisions(self, expected: list[int], timeout: float = 5) -> None:
-        poll(
-            lambda: (
-                self.revisions()[: len(expected)] == expected
-                and len(self.revisions()) >= len(expected)
-            ),
-            timeout=timeout,
-            what=f"revisions {expected} (have {self.revisions()})",
-        )
-
-    def close(self) -> None:
-        self._stop = True
-        self._client.close()
-        self._thread.join(5)
 
 
 @pytest.fixture
@@ -263,136 +197,6 @@ def test_events_keepalive_comment_arrives(unit: Unit) -> None:
                 break
         # HAPAIR_EVENTS_KEEPALIVE_S=0.3 here; 15 s by default
         assert time.monotonic() - start < 3
-
-
-ALT = {
-    "ha_timeout": 3,
-    "use_broadcast": True,
-    "update_interface": "eth1",
-    "hard_reboot_on_link_failure": True,
-    "l4_connection_updates": True,
-    "l4_sync_threshold": 4,
-    "l4_sync_period": 60,
-    "l4_sync_refresh_period": 10,
-    "l7_persistence_updates": True,
-    "multicast_interface": "eth1",
-    "use_virtual_mac": True,
-}
-
-
-def _timed_writes(client: httpx.Client, n: int) -> float:
-    """``n`` full replaces, each changing a dozen fields (revision events of ~700 bytes)."""
-    start = time.perf_counter()
-    for i in range(n):
-        r = client.put(PARAMS, json=ALT if i % 2 == 0 else {})
-        assert r.status_code == 200, r.text
-    return time.perf_counter() - start
-
-
-def test_events_slow_client_is_disconnected_and_never_slows_writes(
-    hapair_factory: HapairFactory, tmp_path: Path
-) -> None:
-    u = start_unit(
-        hapair_factory,
-        tmp_path / "unit",
-        env={"HAPAIR_EVENTS_QUEUE": "20", "HAPAIR_EVENTS_CLIENT_BUFFER": "16384"},
-    )
-    try:
-        c = u.client()
-        baseline = _timed_writes(c, 300)
-        host, port = u.direct.removeprefix("http://").split(":")
-        slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # a client that reads nothing, with small buffers (loopback's 64 KiB segments would
-        # let the kernel buffer megabytes before the unit notices)
-        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        slow.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
-        slow.connect((host, int(port)))
-        slow.sendall(
-            f"GET {EVENTS} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {ADMIN_TOKEN}"
-            "\r\n\r\n".encode()
-        )
-        live = Follower(u.direct)  # a client that keeps up, for comparison
-        try:
-            with_slow = _timed_writes(c, 300) + _timed_writes(c, 300)
-            assert with_slow / 2 < baseline * 1.5 + 0.5, (baseline, with_slow / 2)
-            # the slow client was cut off: its socket reaches EOF or a reset after what the
-            # kernel had buffered, instead of blocking forever
-            slow.settimeout(0.5)
-
-            def cut_off() -> bool:
-                try:
-                    return slow.recv(1 << 20) == b""
-                except ConnectionResetError:
-                    return True
-                except TimeoutError:
-                    return False
-
-            poll(cut_off, timeout=10, interval=0.01, what="the slow client disconnected")
-            assert "events-client-dropped" in u.proc.log_text()
-            # the client that kept up got every one of the 600 revisions
-            poll(lambda: len(live.revisions()) == 600, timeout=10, what="600 revisions")
-            assert live.error is None
-        finally:
-            live.close()
-            slow.close()
-    finally:
-        u.close_clients()
-
-
-def test_events_standby_direct_address_sees_write_and_survivor_keeps_history(
-    make_pair: MakePair,
-) -> None:
-    pair = make_pair(heartbeat=0.3)
-    pair.start_both()
-    r = pair.http.patch(f"{pair.shared_url}{PARAMS}", json={"ha_timeout": 3})
-    assert r.status_code == 200, r.text
-    f = Follower(pair.second.url, token=pair.token)  # the standby's direct address
-    try:
-        seen = [_shared_patch(pair, n) for n in (4, 5)]
-        f.wait_revisions(seen)
-    finally:
-        f.close()
-    last_id = [e.id for e in f.events if e.event == "revision"][-1]
-    assert last_id is not None
-    missed = [_shared_patch(pair, n) for n in (6, 7)]
-    # replication is asynchronous: before the kill, the standby's Redis holds the events
-    probe = Follower(pair.second.url, token=pair.token, params={"since": last_id})
-    try:
-        probe.wait_revisions(missed)
-    finally:
-        probe.close()
-    pair.first.kill9()
-    pair.wait_roles({"second": "active"}, via=pair.second, timeout=15)
-    g = Follower(pair.second.url, token=pair.token, last_id=last_id)
-    try:
-        g.wait_revisions(missed)
-        live = _shared_patch(pair, 8)
-        g.wait_revisions([*missed, live], timeout=10)
-        assert g.revisions() == [*missed, live]
-        # the survivor's own role change, written by it once its Redis is the master
-        poll(
-            lambda: any(
-                d["unit"] == "second" and d["to"] == "active" and d["cause"] == "partner-lost"
-                for d in g.of("role")
-            ),
-            timeout=5,
-            what="second's role event (partner-lost)",
-        )
-    finally:
-        g.close()
-
-
-def _shared_patch(pair: Pair, n: int) -> int:
-    def ok() -> int | None:
-        try:
-            r = pair.http.patch(f"{pair.shared_url}{PARAMS}", json={"l4_sync_threshold": n})
-        except httpx.HTTPError:
-            return None
-        return int(r.json()["revision"]) if r.status_code == 200 else None
-
-    revision = poll(ok, timeout=10, what="a write on the shared address")
-    assert revision is not None
-    return revision
 
 
 def test_hapair_events_json_prints_events(unit: Unit) -> None:
