@@ -1,0 +1,67 @@
+"""The parts of the simulated world (``world.py``): one unit's process and its Redis as plain
+data, the units' names and the heartbeat interval; what happens to them is :class:`World`'s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hapair.domain.unit import BootRecord
+from hapair.engine import machine as m
+
+INTERVAL = 1.0
+NAMES = ("first", "second")
+SHARED = "127.0.0.10:8080"
+
+
+def other(name: str) -> str:
+    """The partner's name."""
+    return "second" if name == "first" else "first"
+
+
+@dataclass
+class Redis:
+    """One unit's simulated Redis."""
+
+    up: bool = True
+    entries: list[tuple[int, str]] = field(default_factory=list)  # (revision, unique id)
+    params: m.Params = field(default_factory=m.Params)
+    replica_of: str | None = None  # the unit whose Redis this one follows, None: master
+    conflicts: set[str] = field(default_factory=set)
+
+    @property
+    def revision(self) -> int:
+        """The newest revision held."""
+        return self.entries[-1][0] if self.entries else 0
+
+    def ids(self) -> set[str]:
+        """The unique ids of the revisions held."""
+        return {i for _, i in self.entries}
+
+
+@dataclass
+class Unit:
+    """One simulated unit: its process (``state``, None when dead) and its Redis."""
+
+    name: str
+    redis: Redis = field(default_factory=Redis)
+    state: m.State | None = None
+    paused: bool = False
+    link_up: bool = True
+    boots: BootRecord = field(default_factory=BootRecord)
+    replies: dict[int, m.Reply] = field(default_factory=dict)
+    maintenance: bool = False  # kept in the data dir: survives restarts
+
+    @property
+    def alive(self) -> bool:
+        """The process runs and is not frozen."""
+        return self.state is not None and not self.paused and not self.state.stopped
+
+
+@dataclass
+class RoleChange:
+    """A transition a unit announced, for the invariants."""
+
+    unit: str
+    at: float
+    transition: m.Transition
+    holding_before: bool
