@@ -1,0 +1,132 @@
+"""What must hold of the simulated pair: invariants checked after every step, timed checks
+(failover, no flapping) after every half interval of simulated time. The rules that disturb the
+pair are in ``test_pair_sim.py``."""
+
+from __future__ import annotations
+
+from hypothesis.stateful import RuleBasedStateMachine, invariant
+
+from hapair.engine import machine as m
+from tests.sim.units import INTERVAL, NAMES
+from tests.sim.world import World
+
+
+class PairInvariants(RuleBasedStateMachine):
+    """The checks on two simulated units; a subclass adds the rules (faults, requests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = World()
+        self.disturbed = 0.0  # when the last fault or request happened
+        self.expect_failover: tuple[str, float] | None = None  # (unit, deadline)
+
+    def healthy_unit(self, name: str) -> bool:
+        u = self.w.units[name]
+        return (
+            u.alive
+            and u.redis.up
+            and u.link_up
+            and u.state is not None
+            and not u.state.config.pacified
+        )
+
+    def healthy_pair(self) -> bool:
+        both_in_maintenance = all(
+            u.state is not None and u.state.maintenance for u in self.w.units.values()
+        )
+        return (
+            not self.w.blocked
+            and not both_in_maintenance
+            and all(self.healthy_unit(n) for n in NAMES)
+        )
+
+    def ha_timeout(self) -> float:
+        return max(u.redis.params.ha_timeout for u in self.w.units.values())
+
+    # ---- invariants ------------------------------------------------------------------------
+
+    def check_timed(self) -> None:
+        """Checked after every half interval of simulated time."""
+        w, now = self.w, self.w.now
+        quiet = now - self.disturbed
+        actives = [n for n in NAMES if w.units[n].alive and w.units[n].state.role == "active"]  # type: ignore[union-attr]
+        if self.healthy_pair():
+            assert len(actives) <= 1 or quiet < 2 * INTERVAL + 1e-9, self.report(
+                f"two actives {quiet:.1f} s after the last fault"
+            )
+            settle = (
+                self.ha_timeout()
+                + 2 * INTERVAL
+                + max(u.redis.params.initial_wait_time for u in w.units.values())
+            )
+            assert len(actives) == 1 or quiet < settle + 1e-9, self.report(
+                f"{len(actives)} actives {quiet:.1f} s after the last fault"
+            )
+            # no flapping: a stable network changes no role without a fault or a request
+            stable_since = self.disturbed + settle + INTERVAL
+            flaps = [
+                c
+                for c in w.changes
+                if c.at > stable_since and c.transition.cause not in ("preferred-return", "demoted")
+            ]
+            assert not flaps, self.report(f"role changes on a stable network: {flaps}")
+        if self.expect_failover is not None:
+            name, deadline = self.expect_failover
+            if now >= deadline:
+                u = w.units[name]
+                assert u.state is not None and u.state.role == "active", self.report(
+                    f"{name} not active {ha_timeout_note(u)} by t={deadline}"
+                )
+                self.expect_failover = None
+
+    @invariant()
+    def pacified_never_active(self) -> None:
+        for u in self.w.units.values():
+            if u.state is not None and u.state.config.pacified:
+                assert u.state.role != "active", self.report(f"{u.name} pacified and active")
+
+    @invariant()
+    def maintenance_never_active(self) -> None:
+        for u in self.w.units.values():
+            if u.state is not None and u.state.maintenance:
+                assert u.state.role != "active", self.report(f"{u.name} in maintenance, active")
+
+    @invariant()
+    def holding_unit_never_takes_the_role_back(self) -> None:
+        # Holding (just handed the role over) it may still take over from a partner that
+        # cannot hold the role (pacified, lost its Redis...), never merely because it has not
+        # heard from it or by its own preference.
+        for c in self.w.changes:
+            if c.transition.to_role == "active" and c.holding_before:
+                assert c.transition.cause not in (
+                    "partner-lost",
+                    "boot-negotiated",
+                    "preferred-return",
+                ), self.report(f"{c.unit} took the role back while holding: {c}")
+
+    @invariant()
+    def no_acknowledged_revision_lost(self) -> None:
+        kept: set[str] = set()
+        for u in self.w.units.values():
+            kept |= u.redis.ids() | u.redis.conflicts
+        lost = self.w.acknowledged - kept
+        assert not lost, self.report(f"acknowledged revisions lost: {sorted(lost)}")
+
+    @invariant()
+    def dropped_revisions_are_archived(self) -> None:
+        assert not self.w.silently_dropped, self.report(
+            f"revisions dropped without an archive: {self.w.silently_dropped}"
+        )
+
+    @invariant()
+    def causes_are_from_the_spec(self) -> None:
+        for c in self.w.changes:
+            assert c.transition.cause in m.CAUSES, c
+
+    def report(self, what: str) -> str:
+        return what + "\n" + "\n".join(self.w.log[-60:])
+
+
+def ha_timeout_note(u: object) -> str:
+    state = getattr(u, "state", None)
+    return f"(role {getattr(state, 'role', None)})"
