@@ -9,6 +9,7 @@ fresh unit (known revisions, environment overrides) start their own with :func:`
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -159,6 +160,20 @@ def reset_parameters(client: httpx.Client) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def run_serve(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``hapair serve ARGS`` run to its end (a start that must fail), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "hapair", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def create_token(data_dir: Path, role: str) -> str:

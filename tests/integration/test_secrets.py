@@ -1,13 +1,13 @@
-"""Secrets off the command line and out of hooks, and the ``--no-auth`` rules (SPEC section 6).
+"""Secrets off the command line and out of hooks (SPEC section 6); the ``--no-auth`` rules are in
+``test_no_auth.py``.
 
 Each test performs the attack against real processes: reads ``/proc/PID/cmdline`` (what ``ps``
 shows every user) of a unit and of ``hapair up``'s units, reads the environment a role hook
-got, stages a non-loopback address on a no-auth unit and reboots it, posts cross-origin.
+got.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -21,12 +21,9 @@ import httpx
 from hapair.store.embedded import death_signal_preexec, free_port
 from tests.integration.conftest import (
     DIRECT_HOST,
-    PARAMS,
     PARTNER_HOST,
     SHARED_HOST,
-    MakeUnit,
-    problem,
-    wait_active_on_shared,
+    run_serve,
 )
 from tests.support import HapairFactory, children_of, poll
 
@@ -62,17 +59,6 @@ def _ha_args(data_dir: Path) -> tuple[list[str], str, str]:
     return args, f"http://{direct}", f"http://{shared}"
 
 
-def _serve(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hapair", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def _secret_file(path: Path, value: str) -> str:
     path.write_text(value + "\n")
     path.chmod(0o600)
@@ -86,7 +72,7 @@ def test_short_pair_key_is_refused_at_start(tmp_path: Path) -> None:
         (["--pair-key-file", _secret_file(tmp_path / "short.key", "fifteen-chars-x")], None),
         ([], {"HAPAIR_PAIR_KEY": "0123456789abcde"}),
     ):
-        out = _serve([*args, *extra], env)
+        out = run_serve([*args, *extra], env)
         assert out.returncode == 2, (extra, out.stderr)
         assert "at least 16" in out.stderr, out.stderr
         assert "hapair key generate" in out.stderr
@@ -95,10 +81,10 @@ def test_short_pair_key_is_refused_at_start(tmp_path: Path) -> None:
 def test_secret_flag_and_file_together_are_refused(tmp_path: Path) -> None:
     args, _, _ = _ha_args(tmp_path / "d")
     key_file = _secret_file(tmp_path / "pair.key", PAIR_KEY)
-    out = _serve([*args, "--pair-key", PAIR_KEY, "--pair-key-file", key_file])
+    out = run_serve([*args, "--pair-key", PAIR_KEY, "--pair-key-file", key_file])
     assert out.returncode == 2
     assert "not both" in out.stderr
-    out = _serve([*args, "--pair-key-file", str(tmp_path / "missing.key")])
+    out = run_serve([*args, "--pair-key-file", str(tmp_path / "missing.key")])
     assert out.returncode == 2
     assert "cannot read" in out.stderr
 
@@ -250,58 +236,3 @@ def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path
         except subprocess.TimeoutExpired:
             up.kill()
             up.wait()
-
-
-def test_no_auth_unit_refuses_to_stage_a_non_loopback_address(make_unit: MakeUnit) -> None:
-    unit = make_unit(token=None, no_auth=True)
-    client = unit.client(shared=False, token=None)
-    for body in ({"shared_address": "192.0.2.10:8080"}, {"shared_address": "0.0.0.0:8080"}):
-        r = client.patch("/api/v1/unit", json=body)
-        got = problem(r, 422, "validation")
-        assert got["errors"][0]["pointer"] == "/shared_address"
-        assert "--no-auth" in got["errors"][0]["detail"]
-    assert client.get("/api/v1/unit").json()["pending"] is None
-    ok = client.patch("/api/v1/unit", json={"shared_address": f"127.0.0.13:{free_port()}"})
-    assert ok.status_code == 202, ok.text
-
-
-def test_no_auth_reboot_and_restart_refuse_a_hand_staged_address(
-    make_unit: MakeUnit, tmp_path: Path
-) -> None:
-    unit = make_unit(token=None, no_auth=True)
-    client = unit.client(shared=False, token=None)
-    unit_file = unit.data_dir / "unit.json"
-    stored = json.loads(unit_file.read_text())
-    stored["pending"] = {"shared_address": "192.0.2.10:8080"}
-    unit_file.write_text(json.dumps(stored))
-    got = problem(client.post("/api/v1/unit/reboot"), 422, "validation")
-    assert "192.0.2.10:8080" in got["errors"][0]["detail"]
-    assert unit.shared is not None
-    wait_active_on_shared(unit)  # not rebooted: still serving its loopback shared address
-    assert unit.proc.terminate() == 0
-    out = _serve(["--listen", unit.direct.removeprefix("http://"),
-                  "--data-dir", str(unit.data_dir), "--no-auth",
-                  "--pair-key", "it-pair-key-0123456789"])  # fmt: skip
-    assert out.returncode != 0
-    assert "192.0.2.10:8080" in out.stderr, out.stderr
-    del tmp_path
-
-
-def test_no_auth_cross_origin_write_is_403(make_unit: MakeUnit) -> None:
-    unit = make_unit(token=None, no_auth=True)
-    assert unit.shared is not None
-    client = unit.client(token=None)
-    own = unit.shared
-    for origin in ("http://evil.example", "null", f"https://{own.removeprefix('http://')}",
-                   unit.direct, "http://localhost:1"):  # fmt: skip
-        r = client.patch(PARAMS, json={"ha_timeout": 3}, headers={"Origin": origin})
-        problem(r, 403, "forbidden")
-        r = client.post("/api/v1/tokens", json={"role": "admin"}, headers={"Origin": origin})
-        problem(r, 403, "forbidden")
-    assert client.get(PARAMS).json()["ha_timeout"] != 3
-    # reads from any origin, writes from its own origin or from no browser at all
-    assert client.get(PARAMS, headers={"Origin": "http://evil.example"}).status_code == 200
-    r = client.patch(PARAMS, json={"ha_timeout": 3}, headers={"Origin": own})
-    assert r.status_code == 200, r.text
-    r = client.patch(PARAMS, json={"ha_timeout": 6})
-    assert r.status_code == 200, r.text
