@@ -149,6 +149,19 @@ def test_split_brain_higher_revision_stays_and_keeps_serving() -> None:
     assert transitions(actions) == [("indeterminate", "active", "split-brain-won")]
 
 
+def test_split_brain_loser_yields_to_a_grey_winner_that_could_not_bind_yet() -> None:
+    """Found by the simulation: the winner (higher revision) could not bind the shared address
+    while the loser still held it, so it is grey and not serving; the loser must not read that
+    as a yielding partner and take the role back (the two then traded grey for ever)."""
+    s = active()  # revision 0
+    s, actions = run(s, m.Heard(now=102.0, heartbeat=hb(role="active", revision=1)))
+    assert transitions(actions) == [("active", "indeterminate", "split-brain-lost")]
+    winner = hb(role="indeterminate", revision=1, serving_shared=False, active_since=1050.0)
+    s, actions = run(s, m.Heard(now=102.2, heartbeat=winner), m.Tick(now=102.5))
+    assert s.role == "standby"
+    assert transitions(actions) == [("indeterminate", "standby", "split-brain-lost")]
+
+
 def test_store_lost_for_ha_timeout_steps_aside_and_comes_back_as_standby() -> None:
     s = active()
     s, _ = run(s, m.StoreFailed(now=102.0), m.Tick(now=104.9))

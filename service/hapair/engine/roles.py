@@ -117,7 +117,11 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     if role == Role.INDETERMINATE:
         if not tick:  # grey for at least one heartbeat: both sides see the split brain
             return s
-        if p is None or not rival or split_brain_wins(s, p):
+        # Both grey: the split-brain rule decides, the same way on both sides, whether or not
+        # the partner serves yet (a winner that could not bind while this unit still held the
+        # address is grey and not serving, and it is not yielding).
+        contest = p is not None and (rival or p.role == Role.INDETERMINATE)
+        if p is None or not contest or split_brain_wins(s, p):
             return enter(s, Role.ACTIVE, "split-brain-won", now, actions)
         return enter(s, Role.STANDBY, "split-brain-lost", now, actions)
 
