@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from hapair.store import embedded
 from hapair.store.embedded import EmbeddedRedis, free_port
@@ -25,6 +27,9 @@ from tests.support import (
     redis_client,
     restart,
 )
+
+# a refused client is the answer: redis-py would retry the refusal for about 4 s
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def _kill_if_redis(pid: int) -> None:
@@ -180,13 +185,17 @@ def test_default_server_is_locked_down(tmp_path: Path) -> None:
     """No password-less access, no default user, and the ``hapair`` user cannot run CONFIG."""
     with EmbeddedRedis(tmp_path) as server:
         with (
-            redis.Redis(port=server.port, socket_timeout=2) as anonymous,
+            redis.Redis(port=server.port, socket_timeout=2, retry=NO_RETRY) as anonymous,
             pytest.raises(redis.AuthenticationError),
         ):
             anonymous.ping()
         with (
             redis.Redis(
-                port=server.port, username="default", password="", socket_timeout=2
+                port=server.port,
+                username="default",
+                password="",
+                socket_timeout=2,
+                retry=NO_RETRY,
             ) as default,
             pytest.raises((redis.AuthenticationError, redis.ResponseError)),
         ):

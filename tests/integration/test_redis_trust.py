@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from hapair.store import keys
 from hapair.store.client import host_port
@@ -30,6 +32,9 @@ from tests.support import HapairFactory, children_of, poll, process_name
 UNIT = "/api/v1/unit"
 PLANTED_TOKEN = "planted-by-an-attacker-0123456789"
 PAIR_KEY = "redis-trust-pair-key-0123456789abcdef"
+
+
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def _unit(make_unit: MakeUnit) -> Unit:
@@ -61,6 +66,7 @@ def _outsider(host: str, port: int, **kwargs: Any) -> redis.Redis:
         protocol=2,
         socket_timeout=3,
         socket_connect_timeout=3,
+        retry=NO_RETRY,  # a refusal is the answer: redis-py would retry it for about 4 s
         **kwargs,
     )
 
@@ -245,6 +251,7 @@ def test_pair_replicates_over_tls_with_tls_redis_server(
                 password=password,
                 socket_timeout=2,
                 socket_connect_timeout=2,
+                retry=NO_RETRY,
             ) as plain,
             pytest.raises(redis.ConnectionError),
         ):
