@@ -3,7 +3,9 @@ in a thread and collects its events as they arrive."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from typing import Any
 
@@ -32,6 +34,7 @@ class Follower:
         self.ended = threading.Event()
         self.error: BaseException | None = None
         self._stop = False
+        self._socket: socket.socket | None = None
         headers = {"Authorization": f"Bearer {token}"}
         if last_id is not None:
             headers["Last-Event-ID"] = last_id
@@ -46,6 +49,8 @@ class Follower:
         try:
             with connect_sse(self._client, "GET", url, headers=headers, params=params) as src:
                 assert src.response.status_code == 200, src.response.read()
+                stream = src.response.extensions["network_stream"]
+                self._socket = stream.get_extra_info("socket")
                 self.connected.set()
                 for sse in src.iter_sse():
                     if self._stop:
@@ -73,7 +78,21 @@ class Follower:
             what=f"revisions {expected} (have {self.revisions()})",
         )
 
-    def close(self) -> None:
+    def abandon(self) -> None:
+        """Drops the client the way an application that closes its HTTP client from another
+        thread does: the reading thread stays blocked in ``recv`` until the next bytes arrive
+        (a keepalive), and only then does the unit see the connection go."""
         self._stop = True
         self._client.close()
         self._thread.join(5)
+
+    def close(self) -> None:
+        """Ends the stream at once: the reading thread is blocked in ``recv`` until something
+        arrives, so its socket is shut down under it (closing the client does not wake it)."""
+        self._stop = True
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)
+        assert not self._thread.is_alive(), "the follower's thread did not end"
+        self._client.close()
