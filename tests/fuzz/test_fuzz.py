@@ -7,7 +7,7 @@ because one process cannot show every operation at its best:
   operation except ``patch_unit``, ``reboot_unit`` and ``set_maintenance``, whose effects (a
   reboot, or a forced maintenance, drops the shared address until the unit is active again)
   would turn the rest of that run into connection errors (maintenance is tested directly in
-  tests/integration/test_switchover.py);
+  tests/integration/test_maintenance.py);
 - a non-HA unit on its direct address for every operation, ``patch_unit`` and ``reboot_unit``
   included (pair-wide resources answer the documented 409 ha-disabled there).
 

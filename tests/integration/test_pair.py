@@ -104,7 +104,7 @@ def test_failover_within_ha_timeout_after_kill9(pair: Pair) -> None:
         f"failover: shared address answered by second {elapsed:.2f} s after kill -9 (ha_timeout 3)"
     )
     # a takeover, not a hang (10x ha_timeout, which a loaded machine keeps). SPEC 7's "within
-    # ha_timeout" is proven on a logical clock by tests/sim/test_pair_sim.py (expect_failover:
+    # ha_timeout" is proven on a logical clock by tests/sim/invariants.py (expect_failover:
     # active within ha_timeout + 1 heartbeat of a kill or a freeze) and measured by
     # bench/failover.py (kill -9 of the active, medians)
     assert elapsed <= 10 * 3

@@ -130,7 +130,7 @@ def test_split_brain_resolves_and_archives_conflicts(
         print(f"split brain resolved {took:.2f} s after the partition healed (heartbeat 0.5 s)")
         # resolved, not stuck: 10x the 3 s this asserted before, which a loaded machine keeps.
         # How fast (one active within ha_timeout + 2 heartbeats of the heal, two actives for
-        # less than 2 heartbeats) is proven on a logical clock by tests/sim/test_pair_sim.py
+        # less than 2 heartbeats) is proven on a logical clock by tests/sim/invariants.py
         # (check_timed); the figure is printed, no bench measures a heal
         assert took < 30.0
 

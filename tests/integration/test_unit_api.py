@@ -15,6 +15,7 @@ from tests.integration.conftest import (
     MERGE_PATCH,
     PARAMS,
     PARTNER_HOST,
+    RFC3339_UTC,
     MakeUnit,
     Unit,
     problem,
@@ -23,7 +24,6 @@ from tests.integration.conftest import (
 from tests.support import poll
 
 UNIT = "/api/v1/unit"
-RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 
 
 def _reboot(client: httpx.Client) -> dict[str, Any]:
