@@ -283,3 +283,37 @@ def test_a_partner_heard_with_a_new_boot_id_is_noted_as_restarted() -> None:
     s, actions = m.step(s, m.Heard(now=111.0, heartbeat=hb(sent_at=1011.0, boot_id="b")))
     assert m.Note("partner-restarted", (("boot_id", "b"),)) in actions
     assert s.role == "active" and not transitions(actions)
+
+
+def test_a_lost_demote_reply_leaves_the_asker_the_role_not_an_empty_pair() -> None:
+    """Found by the simulation (message loss): first stepped down for second's takeover and
+    holds off for 2 x ha_timeout; its reply was lost, second's request failed. Both standby,
+    second lost the stuck rule's negotiation (``first`` wins a tie): no active for the whole
+    hold. The unit whose partner holds off after stepping down on request takes the role."""
+    first = active("first")
+    second, _ = run(booted("second"), m.Heard(now=101.0, heartbeat=m.heartbeat(first, 101.0)))
+    second, actions = run(second, m.TakeoverAsked(now=101.5, request=3))
+    first, actions = run(first, m.DemoteAsked(now=101.5, request=9, by="second"))
+    assert first.role == "standby" and m.Reply(9, demoted=True) in actions
+    for now in (102.0 + i / 2 for i in range(10)):  # up to ha_timeout + 2 heartbeats after
+        said = {u.config.unit: m.heartbeat(u, now) for u in (first, second)}
+        second, _ = run(second, m.Heard(now=now, heartbeat=said["first"]), m.Tick(now=now))
+        first, _ = run(first, m.Heard(now=now, heartbeat=said["second"]), m.Tick(now=now))
+    second, actions = run(second, m.PartnerDemoteFailed(now=106.5, request=3, error="x"))
+    assert m.Reply(3, "partner-unavailable", "x") in actions  # the request timed out
+    assert first.role == "standby"  # holding: it never takes the role back
+    assert second.role == "active" and second.cause == "boot-negotiated"
+
+
+def test_a_partner_starting_in_maintenance_is_not_waited_for() -> None:
+    """Found by the simulation (message loss): second restarted, the answer to its first
+    heartbeat was lost, and maintenance was enabled while it was still starting. A unit in
+    maintenance never decides: first (standby, or starting and losing the negotiation) waited
+    for it for ever, and the pair had no active."""
+    starting = hb(role="starting", maintenance=True)
+    s, actions = run(booted(), m.Heard(now=100.0, heartbeat=hb(role="active")))
+    s, actions = run(s, m.Heard(now=101.0, heartbeat=starting), m.Tick(now=101.0))
+    assert transitions(actions) == [("standby", "active", "maintenance")]
+    s = booted(params=m.Params(ha_timeout=3.0, preferred_server="second"))
+    s, actions = run(s, m.Heard(now=100.5, heartbeat=starting), m.Tick(now=101.0))
+    assert s.role == "active"

@@ -20,6 +20,7 @@ from hapair.engine.state import (
     holding,
     in_sync,
     split_brain_wins,
+    stepped_down,
 )
 from hapair.engine.steps import (
     Action,
@@ -76,6 +77,9 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
                 reason="shared-address-mismatch",
             )  # fmt: skip
     contending = p is not None and p.role in HOLDING
+    # a partner still starting will decide (wait for it), unless it is in maintenance: then
+    # it never takes the role
+    deciding = p is not None and p.role == STARTING and not p.maintenance
     # An active unit contends only with a partner that holds or serves the role: a partner
     # that went grey and stopped serving is the loser of the split brain, yielding.
     rival = p is not None and (
@@ -102,7 +106,7 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
             return enter(s, STARTING, "boot-alone", now, actions, reason="starting")
         if contending:
             return enter(s, Role.STANDBY, cause("boot-partner-active"), now, actions)
-        if p.role == STARTING and not boot_wins(s, p):
+        if deciding and not boot_wins(s, p):
             return enter(s, STARTING, "boot-negotiated", now, actions, reason="starting")
         return enter(s, Role.ACTIVE, cause("boot-negotiated"), now, actions)
 
@@ -130,7 +134,7 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         if holding(s, now):
             return s
         return enter(s, Role.ACTIVE, "partner-lost", now, actions)
-    if contending or p.role == STARTING:
+    if contending or deciding:
         return s
     if p.role == Role.PACIFIED or p.pacified:
         return enter(s, Role.ACTIVE, "pacified", now, actions)
@@ -145,7 +149,9 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         and s.both_standby_since is not None
         and now - s.both_standby_since >= s.params.ha_timeout
     )
-    if stuck and boot_wins(s, p):
+    if stuck and (boot_wins(s, p) or stepped_down(p, s.params)):
+        # a partner that stepped down on request holds off: this unit takes the role (the
+        # answer to its request may have been lost on the way)
         return enter(s, Role.ACTIVE, "boot-negotiated", now, actions)
     return s
 

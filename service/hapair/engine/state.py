@@ -185,6 +185,20 @@ def heartbeat(s: State, now: float) -> Heartbeat:
     )
 
 
+def stepped_down(p: Heartbeat, params: Params) -> bool:
+    """The partner stepped down on request (a takeover, a switchover, a maintenance hand-over)
+    and holds off for 2 x ``ha_timeout`` (its own clock: the heartbeat's send time against its
+    transition's)."""
+    t = p.last_transition
+    return (
+        p.role == Role.STANDBY
+        and t is not None
+        and t.to_role == Role.STANDBY
+        and t.cause in ("demoted", "switchover", "maintenance")
+        and p.sent_at - t.at < 2 * params.ha_timeout
+    )
+
+
 def boot_wins(s: State, p: Heartbeat) -> bool:
     """Both starting: the preferred server wins, then the higher revision, then ``first``."""
     pref = s.params.preferred_server
