@@ -317,3 +317,25 @@ def test_a_partner_starting_in_maintenance_is_not_waited_for() -> None:
     s = booted(params=m.Params(ha_timeout=3.0, preferred_server="second"))
     s, actions = run(s, m.Heard(now=100.5, heartbeat=starting), m.Tick(now=101.0))
     assert s.role == "active"
+
+
+def test_active_loser_yields_to_a_grey_winner_whose_active_heartbeat_was_lost() -> None:
+    """Found by the simulation (message loss): the winner could not bind (the loser held the
+    address) and went grey each time it heard the loser, active again at its tick; the one
+    heartbeat that said it was active was lost each time, and the loser stayed active."""
+    s = active("second")
+    won = {"from_role": "not_operational", "to_role": "indeterminate", "cause": "split-brain-won"}
+    winner = hb("first", role="indeterminate", active_since=2000.0, last_transition=won)
+    s, actions = run(s, m.Heard(now=102.0, heartbeat=winner))
+    assert s.role == "indeterminate" and m.StopShared() in actions
+
+
+def test_maintenance_enabled_while_the_partner_steps_down_keeps_this_unit_standby() -> None:
+    """Found by the simulation (a delayed demote): maintenance was enabled while the demote
+    asked for a takeover was on its way; the partner's answer made the unit active."""
+    s, _ = run(booted(), m.Heard(now=100.0, heartbeat=hb(role="active")))
+    s, actions = run(s, m.TakeoverAsked(now=100.5, request=3))
+    s, _ = run(s, m.MaintenanceSet(now=100.6, request=4, enabled=True))
+    s, actions = run(s, m.PartnerDemoted(now=100.8, request=3))
+    assert s.role == "standby" and not transitions(actions)
+    assert m.Reply(3, "not-active", "this unit is in maintenance now") in actions

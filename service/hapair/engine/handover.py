@@ -171,9 +171,12 @@ def handover_done(
 def partner_demoted(s: State, request: int | None, now: float, actions: list[Action]) -> State:
     pending = s.takeover
     s = replace(s, takeover=None)
-    if s.role != Role.STANDBY or s.config.pacified:
+    if s.role != Role.STANDBY or s.config.pacified or s.maintenance:
+        # (maintenance may have been enabled while the partner was stepping down: it takes
+        # the role back, seeing this unit in maintenance)
         if request is not None:
-            actions.append(Reply(request, "not-active", f"this unit is {s.role} now"))
+            what = "in maintenance" if s.maintenance else f"{s.role}"
+            actions.append(Reply(request, "not-active", f"this unit is {what} now"))
         return s
     cause = pending.cause if pending is not None else "takeover"
     # What the partner said before it stepped down is stale: it is standby now.

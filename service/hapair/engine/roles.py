@@ -21,6 +21,7 @@ from hapair.engine.state import (
     in_sync,
     split_brain_wins,
     stepped_down,
+    won_split_brain,
 )
 from hapair.engine.steps import (
     Action,
@@ -81,9 +82,12 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     # it never takes the role
     deciding = p is not None and p.role == STARTING and not p.maintenance
     # An active unit contends only with a partner that holds or serves the role: a partner
-    # that went grey and stopped serving is the loser of the split brain, yielding.
+    # that went grey and stopped serving is the loser of the split brain, yielding, unless it
+    # went grey as the winner (it could not bind while this unit held the address: the heartbeat
+    # that said it was active may have been lost)
     rival = p is not None and (
-        p.role == Role.ACTIVE or (p.role == Role.INDETERMINATE and p.serving_shared)
+        p.role == Role.ACTIVE
+        or (p.role == Role.INDETERMINATE and (p.serving_shared or won_split_brain(p)))
     )
     role = s.role
     back_from: str | None = None

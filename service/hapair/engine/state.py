@@ -199,6 +199,12 @@ def stepped_down(p: Heartbeat, params: Params) -> bool:
     )
 
 
+def won_split_brain(p: Heartbeat) -> bool:
+    """The partner is grey as the winner of a split brain (it takes the role at its tick)."""
+    t = p.last_transition
+    return t is not None and t.to_role == Role.INDETERMINATE and t.cause == "split-brain-won"
+
+
 def boot_wins(s: State, p: Heartbeat) -> bool:
     """Both starting: the preferred server wins, then the higher revision, then ``first``."""
     pref = s.params.preferred_server
