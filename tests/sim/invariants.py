@@ -1,13 +1,25 @@
 """What must hold of the simulated pair: invariants checked after every step, timed checks
 (failover, no flapping) after every half interval of simulated time. The rules that disturb the
-pair are in ``test_pair_sim.py``."""
+pair are in ``test_pair_sim.py``.
+
+The timed checks count from the last fault. What the network does counts as one where it
+changes what a unit may rightly decide (``lost``, ``held``, ``late``, ``gap``): a demote or
+hand-over request or reply lost or held back; a heartbeat lost or held back to or from a unit
+that has not decided its role yet (hearing nothing, it takes the role after its initial wait);
+a heartbeat that arrives late after its sender changed (stale news); heartbeats lost until none
+got through for a heartbeat interval (runs of losses: the partner's news stops, as in a short
+partition; after ``ha_timeout`` it is gone for the receiver). A single heartbeat lost, or held
+back with nothing new, is no fault: it must change no role (no failover, no flapping, no second
+active).
+"""
 
 from __future__ import annotations
 
 from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from hapair.engine import machine as m
-from tests.sim.units import INTERVAL, NAMES
+from tests.sim.network import HEARTBEAT
+from tests.sim.units import INTERVAL, NAMES, other
 from tests.sim.world import World
 
 
@@ -16,9 +28,52 @@ class PairInvariants(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.w = World()
         self.disturbed = 0.0  # when the last fault or request happened
         self.expect_failover: tuple[str, float] | None = None  # (unit, deadline)
+        self.attach(World())
+
+    def attach(self, world: World) -> None:
+        """Checks ``world``; what its network loses or delays is told to the bookkeeping."""
+        self.w = world
+        world.net.on_loss = self.lost
+        world.net.on_held = self.held
+        world.net.on_gap = self.gap
+        world.net.on_late = self.late
+
+    def lost(self, at: float, a: str, b: str, kind: str) -> None:
+        """A message lost: a fault if it is a request or its reply, or if it is a heartbeat
+        to or from a unit that has not decided its role yet (hearing nothing, it takes the role
+        after its initial wait; its request lost, no answer comes either). Other heartbeats
+        lost are faults only once none got through for a heartbeat interval (``check_timed``,
+        ``gap``): a single loss must change nothing."""
+        if kind != HEARTBEAT or self.starting(a) or self.starting(b):
+            self.disturbed = max(self.disturbed, at)
+
+    def gap(self, at: float, a: str, b: str, silent: float) -> None:
+        """Heartbeats get through again after ``silent`` seconds of losses: a fault if that
+        was a heartbeat interval or more (the receiver may have decided at this moment)."""
+        if silent >= INTERVAL - 1e-6:
+            self.disturbed = max(self.disturbed, at)
+
+    def held(self, at: float, a: str, b: str, kind: str) -> None:
+        """A message held back (when it is sent): as a loss, until it arrives."""
+        self.lost(at, a, b, kind)
+
+    def late(self, at: float, a: str, b: str, kind: str, stale: bool) -> None:
+        """A message held back arrives: a fault if it is a request or a reply (what it does
+        happens only now), or if its sender has changed since (stale news)."""
+        if kind != HEARTBEAT or stale:
+            self.disturbed = max(self.disturbed, at)
+
+    def starting(self, name: str) -> bool:
+        """A unit that has not decided its role: one that hears nothing takes it alone."""
+        s = self.w.units[name].state
+        return s is not None and s.role == "starting"
+
+    def settle(self) -> float:
+        """How long after the last fault the pair has one active (and keeps it)."""
+        waits = max(u.redis.params.initial_wait_time for u in self.w.units.values())
+        return self.ha_timeout() + 2 * INTERVAL + waits
 
     def healthy_unit(self, name: str) -> bool:
         u = self.w.units[name]
@@ -35,7 +90,7 @@ class PairInvariants(RuleBasedStateMachine):
             u.state is not None and u.state.maintenance for u in self.w.units.values()
         )
         return (
-            not self.w.blocked
+            not self.w.net.partitioned()
             and not both_in_maintenance
             and all(self.healthy_unit(n) for n in NAMES)
         )
@@ -48,17 +103,15 @@ class PairInvariants(RuleBasedStateMachine):
     def check_timed(self) -> None:
         """Checked after every half interval of simulated time."""
         w, now = self.w, self.w.now
+        if w.net.starved(now, INTERVAL - 1e-6):
+            self.disturbed = now  # heartbeats lost for a heartbeat interval or more
         quiet = now - self.disturbed
         actives = [n for n in NAMES if w.units[n].alive and w.units[n].state.role == "active"]  # type: ignore[union-attr]
         if self.healthy_pair():
             assert len(actives) <= 1 or quiet < 2 * INTERVAL + 1e-9, self.report(
                 f"two actives {quiet:.1f} s after the last fault"
             )
-            settle = (
-                self.ha_timeout()
-                + 2 * INTERVAL
-                + max(u.redis.params.initial_wait_time for u in w.units.values())
-            )
+            settle = self.settle()
             assert len(actives) == 1 or quiet < settle + 1e-9, self.report(
                 f"{len(actives)} actives {quiet:.1f} s after the last fault"
             )
@@ -72,6 +125,9 @@ class PairInvariants(RuleBasedStateMachine):
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
         if self.expect_failover is not None:
             name, deadline = self.expect_failover
+            # a heartbeat the gone unit sent may still have been on its way: counted from it
+            heard = w.net.links[other(name), name].heard_at
+            deadline = max(deadline, heard + self.ha_timeout() + INTERVAL)
             if now >= deadline:
                 u = w.units[name]
                 assert u.state is not None and u.state.role == "active", self.report(

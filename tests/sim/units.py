@@ -50,6 +50,7 @@ class Unit:
     boots: BootRecord = field(default_factory=BootRecord)
     replies: dict[int, m.Reply] = field(default_factory=dict)
     maintenance: bool = False  # kept in the data dir: survives restarts
+    incarnation: int = 0  # counts the boots: an answer to an older process is not waited for
 
     @property
     def alive(self) -> bool:

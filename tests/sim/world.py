@@ -5,8 +5,11 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
 - time: one logical clock; ``first`` ticks at whole heartbeat intervals, ``second`` half an
   interval later. Before each ``Tick`` a unit reads its Redis (``StoreRead``/``StoreFailed``)
   and exchanges heartbeats with its partner (``Heard`` both ways), as the driver's ticker does.
-- the network: directed links between the units that can be cut (one-way or both ways); a
-  heartbeat needs the request to arrive, and its answer needs the way back.
+- the network (``network.py``): directed links between the units that can be cut (one-way or
+  both ways), lose single messages and hold them back (reordering them); a heartbeat needs the
+  request to arrive, and its answer needs the way back; so do the partner requests (demote,
+  hand-over) and their replies. A request or reply lost makes the asker fail once its wait
+  runs out (the driver's: 5 s for a demote, 20 s for a hand-over); a cut link refuses at once.
 - the shared address on one host: the unit whose process holds the listening socket keeps it
   while frozen (SIGSTOP) and loses it when killed; another unit's bind then fails.
 - Redis: each unit's own server with its history of revisions (each with a unique id), a
@@ -27,6 +30,8 @@ from collections.abc import Callable
 from hapair.domain.unit import record_boot
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
+from tests.sim.network import Network
+from tests.sim.traffic import Traffic
 from tests.sim.units import INTERVAL, NAMES, SHARED, RoleChange, Unit, other
 
 
@@ -38,7 +43,7 @@ class World:
         self.units = {n: Unit(n) for n in NAMES}
         for u in self.units.values():
             u.redis.params = m.Params(ha_timeout=ha_timeout, initial_wait_time=initial_wait)
-        self.blocked: set[tuple[str, str]] = set()  # (from, to) directions cut
+        self.net = Network(NAMES)
         self.shared_holder: str | None = None
         self.acknowledged: set[str] = set()
         self.changes: list[RoleChange] = []
@@ -46,13 +51,13 @@ class World:
         self.silently_dropped: list[tuple[str, set[str]]] = []
         self._ids = itertools.count(1)
         self._queue: deque[tuple[str, m.Event]] = deque()
-        self._handovers: list[tuple[str, int, int]] = []  # (asking unit, request, partner's)
+        self.traffic = Traffic(self)
 
     # ---- helpers ---------------------------------------------------------------------------
 
     def reaches(self, a: str, b: str) -> bool:
-        """Whether a message from ``a`` gets to ``b``."""
-        return (a, b) not in self.blocked
+        """Whether the direction ``a -> b`` is not cut (a partition); see ``net`` for the rest."""
+        return self.net.reaches(a, b)
 
     def heartbeat_of(self, u: Unit) -> Heartbeat:
         """What ``u`` sends (the driver adds the Redis URL: here the unit's name)."""
@@ -60,6 +65,10 @@ class World:
         hb = m.heartbeat(u.state, self.now)
         hb.redis_url = u.name
         return hb
+
+    def new_id(self) -> int:
+        """A fresh request number (or a write's id)."""
+        return next(self._ids)
 
     def note(self, text: str) -> None:
         """Keeps a line of what happened (printed when an invariant fails)."""
@@ -83,6 +92,7 @@ class World:
             config, r.params, r.revision if r.up else 0, self.now, 1_000_000 + self.now
         )
         u.state, u.paused, u.replies = state, False, {}
+        u.incarnation += 1
         self.note(f"{name} boots (pacified={u.boots.pacified})")
         self._execute(u, actions)
         self.run()
@@ -104,28 +114,14 @@ class World:
     def run(self) -> None:
         """Steps queued events until none is left."""
         budget = 10_000
-        while self._queue or self._resolve_handovers():
+        while self._queue or self.traffic.resolve_handovers():
             budget -= 1
             assert budget > 0, "livelock: events keep causing events\n" + "\n".join(self.log[-40:])
-            name, event = self._queue.popleft()
-            self._step(self.units[name], event)
+            if self._queue:  # a reply held back by the network queues nothing yet
+                name, event = self._queue.popleft()
+                self.step(self.units[name], event)
 
-    def _resolve_handovers(self) -> bool:
-        """The partner's answer to a hand-over, once it has one (or is gone)."""
-        moved = False
-        for item in list(self._handovers):
-            name, request, rid = item
-            p = self.units[other(name)]
-            reply = p.replies.get(rid)
-            if reply is None and p.alive:
-                continue
-            self._handovers.remove(item)
-            error = "partner-unavailable" if reply is None else reply.error
-            self.deliver(name, m.HandoverDone(now=self.now, request=request, error=error))
-            moved = True
-        return moved
-
-    def _step(self, u: Unit, event: m.Event) -> None:
+    def step(self, u: Unit, event: m.Event) -> None:
         if not u.alive:
             return  # a dead or frozen process hears nothing
         assert u.state is not None
@@ -155,32 +151,26 @@ class World:
         name, now = u.name, self.now
         match a:
             case m.SendHeartbeat():
-                self.exchange(name)
+                self.traffic.exchange(name)
             case m.Promote():
                 if u.redis.up:
                     u.redis.replica_of = None
-                    self._step(u, m.Promoted(now=now))
+                    self.step(u, m.Promoted(now=now))
             case m.ReplicateFrom(url=source):
-                self._step(u, self._replicate(u, source))
+                self.step(u, self._replicate(u, source))
             case m.ServeShared():
                 if self.shared_holder in (None, name):
                     self.shared_holder = name
-                    self._step(u, m.SharedServed(now=now))
+                    self.step(u, m.SharedServed(now=now))
                 else:
-                    self._step(u, m.SharedFailed(now=now, error="address in use"))
+                    self.step(u, m.SharedFailed(now=now, error="address in use"))
             case m.StopShared():
                 if self.shared_holder == name:
                     self.shared_holder = None
             case m.AskDemote(request=request, cause=cause):
-                self._ask_demote(u, request, cause)
+                self.traffic.ask_demote(u, request, cause)
             case m.AskHandover(request=request, cause=cause):
-                p = self.units[other(name)]
-                if p.alive and self.reaches(name, p.name) and self.reaches(p.name, name):
-                    rid = next(self._ids)
-                    self._handovers.append((name, request, rid))
-                    self.deliver(p.name, m.TakeoverAsked(now=now, request=rid, cause=cause))
-                else:
-                    self.deliver(name, m.HandoverDone(now=now, request=request, error="x"))
+                self.traffic.ask_handover(u, request, cause)
             case m.Reply(request=request):
                 u.replies[request] = a
             case m.Reboot(cause=cause):
@@ -203,29 +193,7 @@ class World:
             self.sync()
         return m.Replicating(now=self.now, url=source)
 
-    def _ask_demote(self, u: Unit, request: int | None, cause: str) -> None:
-        p = self.units[other(u.name)]
-        if not (p.alive and self.reaches(u.name, p.name) and self.reaches(p.name, u.name)):
-            self.deliver(u.name, m.PartnerDemoteFailed(now=self.now, request=request, error="x"))
-            return
-        rid = next(self._ids)
-        self._step(p, m.DemoteAsked(now=self.now, request=rid, by=u.name, cause=cause))
-        self.sync()  # the driver waits for its Redis to hold the partner's last revision
-        if u.redis.up:
-            self.deliver(u.name, m.StoreRead(now=self.now, revision=u.redis.revision,
-                                              params=u.redis.params))  # fmt: skip
-        self.deliver(u.name, m.PartnerDemoted(now=self.now, request=request))
-
     # ---- the world moving ------------------------------------------------------------------
-
-    def exchange(self, name: str) -> None:
-        """One heartbeat exchange started by ``name``."""
-        u, p = self.units[name], self.units[other(name)]
-        if not u.alive or not p.alive or not self.reaches(name, p.name):
-            return
-        self.deliver(p.name, m.Heard(now=self.now, heartbeat=self.heartbeat_of(u)))
-        if self.reaches(p.name, name):
-            self.deliver(name, m.Heard(now=self.now, heartbeat=self.heartbeat_of(p)))
 
     def sync(self) -> None:
         """Replicas follow their masters wherever the network lets them (full resync)."""
@@ -254,7 +222,7 @@ class World:
                                            params=u.redis.params))  # fmt: skip
         else:
             self.deliver(name, m.StoreFailed(now=now))
-        self.exchange(name)
+        self.traffic.exchange(name)
         if not u.link_up:
             self.deliver(name, m.LinkDown(now=now, interfaces=("eth0",)))
         self.deliver(name, m.Tick(now=now))
@@ -263,7 +231,12 @@ class World:
     def advance(self, half_intervals: int, check: object = None) -> None:
         """Moves the clock on, half an interval at a time; each unit ticks on its phase."""
         for _ in range(half_intervals):
-            self.now = round(self.now + INTERVAL / 2, 6)
+            until = round(self.now + INTERVAL / 2, 6)
+            while (due := self.net.next_due(until)) is not None:  # messages held back arrive
+                self.now = max(self.now, due[0])
+                due[1]()
+                self.run()
+            self.now = until
             phase = round(self.now / (INTERVAL / 2)) % 2
             self.tick("first" if phase == 0 else "second")
             self.sync()
@@ -282,7 +255,7 @@ class World:
         r = u.redis
         if not r.up or r.replica_of is not None:
             return None  # a replica refuses writes
-        wid = f"w{next(self._ids)}"
+        wid = f"w{self.new_id()}"
         r.entries.append((r.revision + 1, wid))
         if params is not None:
             r.params = params
@@ -300,7 +273,7 @@ class World:
         u = self.units[name]
         if not u.alive:
             return None
-        rid = next(self._ids)
+        rid = self.new_id()
         self.deliver(name, make(self.now, rid))
         self.run()
         return u.replies.get(rid)

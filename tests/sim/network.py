@@ -1,0 +1,124 @@
+"""The simulated network between the two units (``world.py`` carries the messages over it).
+
+Each direction is a :class:`Link` that can be cut (a partition: every message is lost), lose
+single messages (the next ``n``, or each with a probability) and hold messages back (an extra
+delay up to a bound, which also reorders them). The randomness is a ``random.Random`` that
+hypothesis draws (``st.randoms(use_true_random=False)``): a run replays from hypothesis'
+choices. Messages held back wait in :class:`Network`'s flight until the clock reaches them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from random import Random
+
+HEARTBEAT = "heartbeat"  # a heartbeat request or its answer; the other kinds are requests
+
+
+@dataclass
+class Link:
+    """One direction between the units."""
+
+    cut: bool = False
+    lose_next: int = 0  # the next this many messages are lost
+    loss: float = 0.0  # each message is lost with this probability
+    delay: float = 0.0  # each message that gets through is held back up to this long
+    rnd: Random = field(default_factory=lambda: Random(0))
+    heard_at: float = 0.0  # when a heartbeat last got through
+    lost_since: float | None = None  # a heartbeat lost since then: the first one's time
+
+    def degraded(self) -> bool:
+        """The link loses or delays messages (cut aside)."""
+        return bool(self.lose_next or self.loss or self.delay)
+
+    def describe(self) -> str:
+        return f"lose next {self.lose_next}, loss {self.loss:g}, delay up to {self.delay:g} s"
+
+
+class Network:
+    """Two directed links and the messages in flight on them."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.links = {(a, b): Link() for a in names for b in names if a != b}
+        self._flight: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        # told of each message lost (time, from, to, kind): the invariants' fault bookkeeping
+        self.on_loss: Callable[[float, str, str, str], None] = lambda *_: None
+        # told of a heartbeat that gets through after some were lost (time, from, to, how long
+        # none got through)
+        self.on_gap: Callable[[float, str, str, float], None] = lambda *_: None
+        # told of each message held back (time sent, from, to, kind)
+        self.on_held: Callable[[float, str, str, str], None] = lambda *_: None
+        # told of each message delivered late (time of delivery, from, to, kind, whether its
+        # sender has changed since: stale news)
+        self.on_late: Callable[[float, str, str, str, bool], None] = lambda *_: None
+
+    def reaches(self, a: str, b: str) -> bool:
+        """Whether the direction ``a -> b`` is not cut."""
+        return not self.links[a, b].cut
+
+    def partitioned(self) -> bool:
+        return any(link.cut for link in self.links.values())
+
+    def degraded(self) -> bool:
+        return any(link.degraded() for link in self.links.values())
+
+    def heal(self) -> None:
+        """Every link as new: not cut, losing and delaying nothing (the bookkeeping stays)."""
+        for link in self.links.values():
+            link.cut, link.lose_next, link.loss, link.delay = False, 0, 0.0, 0.0
+
+    def send(self, a: str, b: str, now: float, kind: str) -> float | None:
+        """A message from ``a`` to ``b`` on a link that is not cut: None if it is lost, else
+        how long it is held back."""
+        link = self.links[a, b]
+        lost = False
+        if link.lose_next:
+            link.lose_next -= 1
+            lost = True
+        elif link.loss and link.rnd.random() < link.loss:
+            lost = True
+        if lost:
+            if kind == HEARTBEAT and link.lost_since is None:
+                link.lost_since = now
+            self.on_loss(now, a, b, kind)
+            return None
+        delay = round(link.rnd.uniform(0.0, link.delay), 2) if link.delay else 0.0
+        if delay:
+            self.on_held(now, a, b, kind)
+        return delay
+
+    def arrived(self, a: str, b: str, now: float, kind: str, *, late: bool, stale: bool) -> None:
+        """Bookkeeping of a message that got to ``b``."""
+        if kind == HEARTBEAT:
+            link = self.links[a, b]
+            if link.lost_since is not None:
+                self.on_gap(now, a, b, now - link.heard_at)
+            link.heard_at, link.lost_since = now, None
+        if late:
+            self.on_late(now, a, b, kind, stale)
+
+    def starved(self, now: float, longer_than: float) -> list[tuple[str, str]]:
+        """The directions on which heartbeats were lost and none got through for
+        ``longer_than``."""
+        return [
+            d
+            for d, link in self.links.items()
+            if link.lost_since is not None and now - link.heard_at >= longer_than
+        ]
+
+    # ---- messages held back ----------------------------------------------------------------
+
+    def later(self, due: float, deliver: Callable[[], None]) -> None:
+        """``deliver`` runs when the clock reaches ``due``."""
+        heapq.heappush(self._flight, (due, next(self._seq), deliver))
+
+    def next_due(self, until: float) -> tuple[float, Callable[[], None]] | None:
+        """The earliest message due by ``until``, taken out of flight."""
+        if self._flight and self._flight[0][0] <= until + 1e-9:
+            due, _, deliver = heapq.heappop(self._flight)
+            return due, deliver
+        return None
