@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 
 from hapair.cli import events, key, serve, status, token, up
+from hapair.domain.version import VERSION
 from hapair.settings import DEFAULT_DATA_DIR, env
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hapair`` command."""
     parser = argparse.ArgumentParser(prog="hapair", description="Management plane of an HA pair")
+    parser.add_argument(
+        "--version", action="version", version=f"hapair {VERSION}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(sub)
     up.add_parser(sub)
