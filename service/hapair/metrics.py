@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from hapair.engine.state import ENGINE_ROLES, STANDALONE
 
 ROLES = (*ENGINE_ROLES, STANDALONE)  # the values of hapair_role's ``role`` label
+APPLIED_STATES = ("applied", "pending", "unsupported", "failed")
 
 
 class Metrics:
@@ -39,9 +40,23 @@ class Metrics:
         self.role_changes = Counter(
             "hapair_role_changes", "Role changes of this unit.", registry=self.registry
         )
+        self.parameter_applied = Gauge(
+            "hapair_parameter_applied",
+            "1 for each HA parameter's applied state on this unit (applied, pending, "
+            "unsupported, failed).",
+            ["parameter", "state"],
+            registry=self.registry,
+        )
         self.commits = Counter(
             "hapair_commits", "Committed parameter revisions.", registry=self.registry
         )
+
+    def set_parameter_applied(self, parameter: str, state: str) -> None:
+        """Marks ``state`` as the parameter's current applied state on this unit."""
+        for st in APPLIED_STATES:
+            self.parameter_applied.labels(parameter=parameter, state=st).set(
+                1 if st == state else 0
+            )
 
     def set_role(self, role: str) -> None:
         """Marks ``role`` as the current one."""

@@ -50,6 +50,12 @@ class Settings:
     tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
     max_connections: int = 256  # concurrent connections over the unit's listeners
     log_level: str = "info"
+    # L7 persistence updates: the unit's HAProxy (master CLI socket) and the peers file
+    haproxy_socket: str | None = None
+    haproxy_peers_file: str | None = None
+    haproxy_peers_port: int = 10000
+    # where the IPVS sysctls are read and written (``HAPAIR_PROC_ROOT``, for tests and labs)
+    proc_root: Path = Path("/proc")
     # Limits for tests and labs (environment only): the pacify rule (SPEC: 3 boots in 300 s)...
     pacify_window_s: float = 300.0
     pacify_max_boots: int = 3
@@ -81,8 +87,9 @@ def env_bool(name: str) -> bool:
 def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The limits only the environment sets: ``HAPAIR_PACIFY_WINDOW_S`` (300),
     ``HAPAIR_PACIFY_MAX_BOOTS`` (3), ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP``
-    (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144) and
-    ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out)."""
+    (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144),
+    ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out) and ``HAPAIR_PROC_ROOT`` (``/proc``:
+    where the IPVS sysctls are)."""
 
     def get(name: str) -> str | None:
         return environ.get(f"HAPAIR_{name}") or None
@@ -95,6 +102,7 @@ def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "events_queue": int(get("EVENTS_QUEUE") or 1000),
         "events_client_buffer": int(get("EVENTS_CLIENT_BUFFER") or 256 * 1024),
         "fastpath": environ.get("HAPAIR_FASTPATH", "on") != "off",
+        "proc_root": Path(get("PROC_ROOT") or "/proc"),
     }
 
 
@@ -161,6 +169,28 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         help="CA file that signs the partner's certificate (default: the system store)",
     )
     p.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
+    p.add_argument(
+        "--haproxy-socket",
+        default=env("HAPROXY_SOCKET"),
+        metavar="PATH",
+        help="master CLI socket of this host's HAProxy (haproxy -W -S PATH), for "
+        "l7_persistence_updates (default: none; env HAPAIR_HAPROXY_SOCKET)",
+    )
+    p.add_argument(
+        "--haproxy-peers-file",
+        default=env("HAPROXY_PEERS_FILE"),
+        metavar="PATH",
+        help="file hapair writes the 'peers hapair' section into; HAProxy loads it with a "
+        "second -f (default: none; env HAPAIR_HAPROXY_PEERS_FILE)",
+    )
+    p.add_argument(
+        "--haproxy-peers-port",
+        type=int,
+        default=int(env("HAPROXY_PEERS_PORT") or 10000),
+        metavar="P",
+        help="TCP port of both units' HAProxy peers (default: 10000; env "
+        "HAPAIR_HAPROXY_PEERS_PORT)",
+    )
 
 
 class SettingsRefused(ValueError):
@@ -189,6 +219,14 @@ def from_flags(ns: argparse.Namespace) -> Settings:
             "--tls-cert and --tls-key (HAPAIR_TLS_CERT, HAPAIR_TLS_KEY) go together: "
             "give both to serve HTTPS, or neither"
         )
+    if bool(ns.haproxy_socket) != bool(ns.haproxy_peers_file):
+        raise SettingsRefused(
+            "--haproxy-socket and --haproxy-peers-file (HAPAIR_HAPROXY_SOCKET, "
+            "HAPAIR_HAPROXY_PEERS_FILE) go together: give both for l7_persistence_updates, "
+            "or neither"
+        )
+    if not 1 <= ns.haproxy_peers_port <= 65535:
+        raise SettingsRefused("--haproxy-peers-port must be a TCP port (1..65535)")
     named = [("--shared-interface", ns.shared_interface)] + [
         ("--interface", n) for n in ns.interface
     ]
@@ -219,5 +257,8 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         tls_ca=ns.tls_ca,
         max_connections=ns.max_connections,
         log_level=ns.log_level,
+        haproxy_socket=ns.haproxy_socket,
+        haproxy_peers_file=ns.haproxy_peers_file,
+        haproxy_peers_port=ns.haproxy_peers_port,
         **lab_limits(),
     )

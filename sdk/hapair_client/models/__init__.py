@@ -27,6 +27,9 @@ from .maintenance_write import MaintenanceWrite
 from .pair_info import PairInfo
 from .pair_info_state import PairInfoState
 from .pair_status import PairStatus
+from .parameter_applied import ParameterApplied
+from .parameter_applied_state import ParameterAppliedState
+from .parameters_applied import ParametersApplied
 from .problem import Problem
 from .problem_field import ProblemField
 from .role import Role
@@ -40,6 +43,8 @@ from .token_created_role import TokenCreatedRole
 from .token_item import TokenItem
 from .token_item_role import TokenItemRole
 from .token_list import TokenList
+from .unit_applied import UnitApplied
+from .unit_applied_parameters import UnitAppliedParameters
 from .unit_patch import UnitPatch
 from .unit_patch_mode import UnitPatchMode
 from .unit_status import UnitStatus
@@ -75,6 +80,9 @@ __all__ = (
     "PairInfo",
     "PairInfoState",
     "PairStatus",
+    "ParameterApplied",
+    "ParameterAppliedState",
+    "ParametersApplied",
     "Problem",
     "ProblemField",
     "Role",
@@ -88,6 +96,8 @@ __all__ = (
     "TokenItem",
     "TokenItemRole",
     "TokenList",
+    "UnitApplied",
+    "UnitAppliedParameters",
     "UnitPatch",
     "UnitPatchMode",
     "UnitStatus",

@@ -22,29 +22,29 @@ class HAParametersWrite:
     Read-only fields may be sent back as read: ``revision``, when given, must be the current
     revision; ``updated_at`` and ``virtual_id_source`` are ignored.
 
-    Attributes:
-        ha_timeout (HAParametersWriteHaTimeout | Unset): Seconds without a heartbeat before the standby takes over.
-            Default: 9.
-        initial_wait_time (int | Unset): Seconds a booting unit waits for its partner. Default: 0.
-        virtual_id (int | None | Unset):
-        use_broadcast (bool | Unset): Send CARP to broadcast instead of multicast. Default: False.
-        preferred_server (HAParametersWritePreferredServer | Unset): Unit that takes over whenever it is up, or none.
-            Default: 'none'.
-        update_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..'). Default:
-            'eth0'.
-        hard_reboot_on_link_failure (bool | Unset): Reboot when a monitored link fails; only while preferred_server is
-            none. Default: False.
-        l4_connection_updates (bool | Unset): Replicate L4 (IPVS) connection state. Default: False.
-        l4_sync_threshold (int | Unset): IPVS sync threshold in packets; less than l4_sync_period. Default: 3.
-        l4_sync_period (int | Unset): IPVS sync period in packets; greater than the threshold. Default: 50.
-        l4_sync_refresh_period (int | Unset): Seconds between IPVS connection refreshes (0 = off). Default: 0.
-        l7_persistence_updates (bool | Unset): Replicate L7 persistence tables. Default: False.
-        multicast_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
-            Default: 'eth0'.
-        use_virtual_mac (bool | Unset): Use the CARP virtual MAC address. Default: False.
-        revision (int | None | Unset):
-        updated_at (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
-        virtual_id_source (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
+        Attributes:
+            ha_timeout (HAParametersWriteHaTimeout | Unset): Seconds without a heartbeat before the standby takes over.
+                Default: 9.
+            initial_wait_time (int | Unset): Seconds a booting unit waits for its partner. Default: 0.
+            virtual_id (int | None | Unset):
+            use_broadcast (bool | Unset): Send CARP to broadcast instead of multicast. Default: False.
+            preferred_server (HAParametersWritePreferredServer | Unset): Unit that takes over whenever it is up, or none.
+                Default: 'none'.
+            update_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..'). Default:
+                'eth0'.
+            hard_reboot_on_link_failure (bool | Unset): Reboot when a monitored link fails; only while preferred_server is
+                none. Default: False.
+            l4_connection_updates (bool | Unset): Replicate L4 (IPVS) connection state. Default: False.
+            l4_sync_threshold (int | Unset): IPVS sync threshold in packets; less than l4_sync_period. Default: 3.
+            l4_sync_period (int | Unset): IPVS sync period in packets; greater than the threshold. Default: 50.
+            l4_sync_refresh_period (int | Unset): Seconds between IPVS connection refreshes (0 = off). Default: 0.
+            l7_persistence_updates (bool | Unset): Replicate L7 persistence tables. Default: False.
+            multicast_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
+                Default: 'eth0'.
+            use_virtual_mac (bool | Unset): Use the CARP virtual MAC address. Default: False.
+            revision (int | None | Unset):
+            updated_at (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
+            virtual_id_source (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
     """
 
     ha_timeout: HAParametersWriteHaTimeout | Unset = 9

@@ -12,6 +12,7 @@ from litestar.params import Parameter, SkipValidation
 from hapair.api import wire
 from hapair.api.media import if_match
 from hapair.api.problems import responses
+from hapair.domain.applied import ParametersApplied
 from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.limits import HISTORY_KEEP
 from hapair.domain.status import PairStatus
@@ -117,6 +118,24 @@ class HAController(Controller):
         dry_run: DryRun = False,
     ) -> Response[wire.HAParametersResource]:
         return await _write(request, parameters, "patch", data, dry_run)
+
+    @get(
+        "/parameters/applied",
+        operation_id="get_parameters_applied",
+        opt={"serve": "ha"},
+        summary="Whether each parameter is applied on each unit",
+        description=(
+            "Per unit, per parameter: `state` (`applied`, `pending`, `unsupported`, `failed`) "
+            "and `detail` (what it drives, or why it is not applied), and the unit's "
+            "`observed_revision` (the revision its data plane last applied). The answering "
+            "unit first; the partner's part as its last heartbeat said (`parameters` empty "
+            "when never heard). Served on any address in HA mode; 409 `ha-disabled` on a "
+            "`non_ha` unit."
+        ),
+        responses=responses(*READ),
+    )
+    async def get_parameters_applied(self, engine: NamedDependency[Engine]) -> ParametersApplied:
+        return engine.applied()
 
     @get(
         "/parameters/history",

@@ -46,6 +46,7 @@ class Announcer:
         self._pair: tuple[str, str | None] | None = None
         self._partner_at = 0.0  # ``at`` of the partner's last role change written
         self._partner_maintenance: bool | None = None
+        self._partner_applied: dict[str, str] | None = None  # parameter -> state last heard
 
     def emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
         """One event for the stream (kept in memory while this unit's Redis is a replica)."""
@@ -56,6 +57,7 @@ class Announcer:
         """What the partner did before this unit became active it wrote itself, as active."""
         if partner is not None and partner.last_transition is not None:
             self._partner_at = partner.last_transition.at
+        self._partner_applied = None  # the partner announced its own changes while active
         if self.events is not None:
             self._spawn(self.events.flush(), "events-flush")
 
@@ -100,6 +102,27 @@ class Announcer:
             data = {"unit": hb.unit, "enabled": hb.maintenance, "reason": hb.maintenance_reason}
             self.emit("maintenance", data)
         self._partner_maintenance = hb.maintenance
+        self._partner_applied_changes(hb)
+
+    def _partner_applied_changes(self, hb: Heartbeat) -> None:
+        """``applied`` events for the partner's parameters whose state changed (the first
+        report heard is the baseline: a unit does not announce its boot's states)."""
+        if hb.dataplane is None or not hb.dataplane.parameters:
+            return
+        now = {name: a.state for name, a in hb.dataplane.parameters.items()}
+        before = self._partner_applied
+        self._partner_applied = now
+        if before is None:
+            return
+        for name, a in hb.dataplane.parameters.items():
+            if before.get(name) != a.state:
+                data: dict[str, object] = {
+                    "unit": hb.unit,
+                    "parameter": name,
+                    "state": a.state,
+                    "detail": a.detail,
+                }
+                self.emit("applied", data)
 
     def pair(self, state: m.State, now: float) -> None:
         """As the active: a ``pair`` event when the pair state or the active unit changes."""

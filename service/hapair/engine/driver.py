@@ -20,7 +20,9 @@ import logging
 import time
 from typing import Any
 
+from hapair.clock import iso, utc_now
 from hapair.domain import errors
+from hapair.domain.applied import ParameterApplied, ParametersApplied, UnitApplied
 from hapair.domain.parameters import HAParameters
 from hapair.domain.status import PairStatus, Role
 from hapair.domain.unit import (
@@ -28,12 +30,16 @@ from hapair.domain.unit import (
     Maintenance,
     UnitSettings,
     boots_in_window,
+    is_loopback_host,
+    parse_host_port,
     unit_name,
 )
 from hapair.engine import execute, heartbeats, lifecycle, requests, status_view
 from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
+from hapair.engine.dataplane import plane
 from hapair.engine.messages import (
+    AppliedState,
     DemoteReply,
     DemoteRequest,
     HandoverReply,
@@ -102,6 +108,9 @@ class Engine:
             spawn=self.background.spawn,
         )
         self.client: PartnerClient | None = None
+        self.dataplane = plane.DataPlane(
+            settings, on_change=self._applied_changed, on_state_sync=self._state_sync_seen
+        )
         self.exchanges = 0  # heartbeat exchanges under way
         self.quiesced = False  # a hand-over holds the write lock: the demote must not wait
         self.rebooting = False
@@ -209,12 +218,93 @@ class Engine:
             if isinstance(event, m.Heard):
                 self.announcer.partner(event.heartbeat)
             self.announcer.pair(new, self.now())
+        self.dataplane.update(self.dataplane_inputs(new))
         try:
             await execute.execute(self, actions)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("engine action failed", extra={"event": "action-error"})
+
+    # ---- the data plane ------------------------------------------------------------------
+
+    def dataplane_inputs(self, state: m.State) -> plane.Inputs:
+        """What the data plane applies, after a step."""
+        local_host = _host(self.address)
+        partner_address = self.unit.partner_address
+        partner_host = _host(partner_address) if partner_address else None
+        p = state.partner
+        if p is not None and p.dataplane is not None and p.dataplane.peer_host:
+            partner_host = p.dataplane.peer_host
+        one_host = is_loopback_host(local_host) and (
+            partner_host is None or is_loopback_host(partner_host)
+        )
+        return plane.Inputs(
+            running=self.running and not state.stopped,
+            unit=self.name,
+            role=state.role,
+            revision=self.snapshot.revision,
+            engine_revision=state.revision,
+            params=self.snapshot.params,
+            shared_address=self.unit.shared_address,
+            local_host=local_host,
+            partner=("second" if self.name == "first" else "first") if self.ha else None,
+            partner_host=partner_host,
+            one_host=one_host,
+        )
+
+    def _applied_changed(self, name: str, state: AppliedState, initial: bool) -> None:
+        """A parameter's applied state on this unit changed: the metric, and (not at boot)
+        an ``applied`` event, written by this unit when it writes the stream (active, or
+        alone); otherwise the active writes it, learned by heartbeat."""
+        self.metrics.set_parameter_applied(name, state.state)
+        if initial:
+            return
+        data: dict[str, object] = {
+            "unit": self.name,
+            "parameter": name,
+            "state": state.state,
+            "detail": state.detail,
+        }
+        log.info("parameter applied state", extra={"event": "applied", **data})
+        if self.role == Role.ACTIVE or self.partner_fresh() is None:
+            self.announcer.emit("applied", data)
+
+    def _state_sync_seen(self, ok: bool, detail: str) -> None:
+        if self.state is not None and self.running:
+            self.put(m.StateSyncSeen(now=self.now(), ok=ok, detail=detail))
+
+    def applied(self) -> ParametersApplied:
+        """``GET /ha/parameters/applied``: this unit's part, then the partner's as its last
+        heartbeat said."""
+        self.check_ha()
+        mine = self.dataplane.report
+        units = [
+            UnitApplied(
+                name=self.name,
+                observed_revision=mine.observed_revision,
+                reported_at=utc_now(),
+                parameters=_wire(mine.parameters),
+            )
+        ]
+        other = "second" if self.name == "first" else "first"
+        p = self.state.partner if self.state is not None else None
+        heard = self.state.heard_at if self.state is not None else None
+        if p is None or heard is None:
+            units.append(
+                UnitApplied(name=other, observed_revision=None, reported_at=None, parameters={})
+            )
+        else:
+            report = p.dataplane
+            units.append(
+                UnitApplied(
+                    name=p.unit or other,
+                    observed_revision=report.observed_revision if report else None,
+                    reported_at=iso(time.time() - (self.now() - heard)),
+                    parameters=_wire(report.parameters) if report else {},
+                )
+            )
+        return ParametersApplied(units=units)
 
     # ---- API-facing ----------------------------------------------------------------------
 
@@ -303,3 +393,25 @@ class Engine:
     async def status(self) -> PairStatus:
         """``GET /ha/status``: both units as this unit sees them."""
         return await status_view.pair_status(self)
+
+
+def _host(address: str) -> str:
+    try:
+        return parse_host_port(address)[0]
+    except ValueError:
+        return address
+
+
+_STATES = ("applied", "pending", "unsupported", "failed")
+
+
+def _wire(parameters: dict[str, AppliedState]) -> dict[str, ParameterApplied]:
+    """The API's form; a state this version does not know (a newer partner's) is shown as
+    ``pending`` with that state named, never as ``applied``."""
+    out = {}
+    for name, a in parameters.items():
+        if a.state in _STATES:
+            out[name] = ParameterApplied(state=a.state, detail=a.detail)  # type: ignore[arg-type]
+        else:
+            out[name] = ParameterApplied(state="pending", detail=f"{a.state}: {a.detail}")
+    return out

@@ -98,6 +98,9 @@ def checks(
                 "in maintenance" if p.maintenance else "not in maintenance",
             )
         )
+    if s.params.l7_persistence_updates:
+        ok, detail = s.state_sync
+        out.append(Check("state-sync", ok, f"HAProxy peers: {detail}"))
     if not maintenance:
         pref = s.params.preferred_server == s.config.unit
         out.append(

@@ -45,6 +45,7 @@ def machine_params(params: HAParameters) -> m.Params:
         initial_wait_time=float(params.initial_wait_time),
         preferred_server=params.preferred_server,
         hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
+        l7_persistence_updates=params.l7_persistence_updates,
     )
 
 
@@ -65,6 +66,7 @@ def heartbeat(engine: Engine) -> Heartbeat:
     base.redis_url = public_url(engine.redis_url)  # never the credentials
     base.address = engine.address
     base.maintenance_reason = engine.maintenance.reason
+    base.dataplane = engine.dataplane.report
     return base
 
 

@@ -126,6 +126,8 @@ async def boot(engine: Engine) -> None:
     engine.metrics.set_role(engine.state.role)
     engine.queue = asyncio.Queue()
     engine.loop_task = asyncio.create_task(engine.run(actions), name="hapair-engine")
+    engine.dataplane.update(engine.dataplane_inputs(engine.state))
+    engine.dataplane.start()
     engine.ticker = asyncio.create_task(heartbeats.tick_forever(engine), name="hapair-ticker")
 
 
@@ -147,6 +149,7 @@ async def shutdown(engine: Engine) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await loop
     await engine.shared.stop(drain=not engine.closed)
+    await engine.dataplane.stop()
     engine.requests.refuse_all()
     if engine.client is not None:
         await engine.client.close()

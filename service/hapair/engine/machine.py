@@ -73,6 +73,7 @@ from hapair.engine.steps import (
     SharedFailed,
     SharedServed,
     Shutdown,
+    StateSyncSeen,
     StopShared,
     StoreFailed,
     StoreRead,
@@ -116,6 +117,7 @@ __all__ = [
     "SharedServed",
     "Shutdown",
     "State",
+    "StateSyncSeen",
     "StopShared",
     "StoreFailed",
     "StoreRead",
@@ -163,6 +165,8 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
             deciding = True
         case StoreRead(revision=revision, params=params):
             s = replace(s, revision=revision, params=params, store_down_since=None)
+        case StateSyncSeen(ok=ok, detail=detail):
+            s = replace(s, state_sync=(ok, detail))
         case StoreFailed():
             if s.store_down_since is None:
                 s = replace(s, store_down_since=now)

@@ -19,6 +19,24 @@ class TransitionInfo(msgspec.Struct, kw_only=True):
     at: float = 0.0
 
 
+class AppliedState(msgspec.Struct, kw_only=True):
+    """Whether one HA parameter is in effect on a unit (``GET /ha/parameters/applied``).
+
+    ``state`` is a plain string here (not an enum), so a state a newer unit adds never fails
+    a heartbeat's decoding."""
+
+    state: str = "pending"  # applied, pending, unsupported or failed
+    detail: str = ""
+
+
+class DataPlaneReport(msgspec.Struct, kw_only=True):
+    """A unit's applied parameters, as its heartbeat reports them."""
+
+    observed_revision: int | None = None  # the revision its data plane last applied
+    parameters: dict[str, AppliedState] = msgspec.field(default_factory=dict)
+    peer_host: str = ""  # its HAProxy peer's address (on multicast_interface), if any
+
+
 class Heartbeat(msgspec.Struct, kw_only=True):
     """What a unit tells its partner every heartbeat interval (and answers with its own).
 
@@ -46,6 +64,7 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     role_since: float = 0.0
     last_transition: TransitionInfo | None = None
     sent_at: float = 0.0
+    dataplane: DataPlaneReport | None = None  # absent from units before v3
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):

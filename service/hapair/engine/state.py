@@ -63,6 +63,7 @@ class Params:
     initial_wait_time: float = 0.0
     preferred_server: str = "none"
     hard_reboot_on_link_failure: bool = False
+    l7_persistence_updates: bool = False  # the switchover check ``state-sync`` applies
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +114,9 @@ class State:
     handover: Takeover | None = None  # a switchover or maintenance hand-over under way
     maintenance: bool = False
     stopped: bool = False
+    # the HAProxy peers link to the partner (L7 persistence updates) as the data plane last
+    # saw it: (up, detail)
+    state_sync: tuple[bool, str] = (False, "not checked yet")
 
 
 def wall(s: State, now: float) -> float:

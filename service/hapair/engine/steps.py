@@ -50,6 +50,14 @@ class LinkDown(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StateSyncSeen(Event):
+    """The data plane saw the HAProxy peers link to the partner up or down."""
+
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SharedServed(Event):
     """The shared address is served (the result of ``ServeShared``)."""
 

@@ -135,9 +135,8 @@ def sync_detailed(
         body (HAParametersWrite): The HA parameters as written with PUT (omitted fields take their
             defaults).
 
-                Read-only fields may be sent back as read: ``revision``, when given, must be the
-            current
-                revision; ``updated_at`` and ``virtual_id_source`` are ignored.
+            Read-only fields may be sent back as read: ``revision``, when given, must be the current
+            revision; ``updated_at`` and ``virtual_id_source`` are ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,9 +178,8 @@ def sync(
         body (HAParametersWrite): The HA parameters as written with PUT (omitted fields take their
             defaults).
 
-                Read-only fields may be sent back as read: ``revision``, when given, must be the
-            current
-                revision; ``updated_at`` and ``virtual_id_source`` are ignored.
+            Read-only fields may be sent back as read: ``revision``, when given, must be the current
+            revision; ``updated_at`` and ``virtual_id_source`` are ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -218,9 +216,8 @@ async def asyncio_detailed(
         body (HAParametersWrite): The HA parameters as written with PUT (omitted fields take their
             defaults).
 
-                Read-only fields may be sent back as read: ``revision``, when given, must be the
-            current
-                revision; ``updated_at`` and ``virtual_id_source`` are ignored.
+            Read-only fields may be sent back as read: ``revision``, when given, must be the current
+            revision; ``updated_at`` and ``virtual_id_source`` are ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -260,9 +257,8 @@ async def asyncio(
         body (HAParametersWrite): The HA parameters as written with PUT (omitted fields take their
             defaults).
 
-                Read-only fields may be sent back as read: ``revision``, when given, must be the
-            current
-                revision; ``updated_at`` and ``virtual_id_source`` are ignored.
+            Read-only fields may be sent back as read: ``revision``, when given, must be the current
+            revision; ``updated_at`` and ``virtual_id_source`` are ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,109 @@
+"""Whether each HA parameter is applied on a unit (SPEC 3 "Every parameter takes effect",
+``GET /ha/parameters/applied``). Pure: no I/O.
+
+A parameter's state is ``applied`` (in effect, as stored), ``pending`` (not yet: the unit is
+applying it), ``unsupported`` (this unit cannot apply it; the detail says why) or ``failed``
+(it tried, and the detail says what went wrong). Nothing is ever ``applied`` that is not.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from hapair.domain.parameters import HAParameters
+from hapair.engine.messages import AppliedState
+
+State = Literal["applied", "pending", "unsupported", "failed"]
+STATES: Final[tuple[str, ...]] = ("applied", "pending", "unsupported", "failed")
+
+# Applied by the HA engine itself (SPEC 5): in effect once the engine runs with the revision.
+ENGINE: Final = frozenset(
+    {
+        "ha_timeout",
+        "initial_wait_time",
+        "virtual_id",
+        "preferred_server",
+        "hard_reboot_on_link_failure",
+        "use_virtual_mac",
+        "failback_delay",
+    }
+)
+L4: Final = (
+    "l4_connection_updates",
+    "l4_sync_threshold",
+    "l4_sync_period",
+    "l4_sync_refresh_period",
+)
+L7: Final = "l7_persistence_updates"
+# The pair's links (SPEC 5b'): adverts and the update link are not built in this version.
+LINKS: Final = ("update_interface", "multicast_interface", "use_broadcast")
+# Read-only fields of the resource, not parameters.
+_NOT_PARAMETERS: Final = frozenset({"revision", "updated_at", "virtual_id_source"})
+
+
+def parameters() -> tuple[str, ...]:
+    """The HA parameters, in the resource's order (``failback_delay`` once it exists)."""
+    return tuple(f for f in HAParameters.__struct_fields__ if f not in _NOT_PARAMETERS)
+
+
+def engine_state(
+    name: str,
+    params: HAParameters,
+    *,
+    running: bool,
+    engine_revision: int,
+    revision: int,
+    shared_interface: bool,
+    interfaces: tuple[str, ...],
+) -> AppliedState:
+    """An engine-applied parameter: ``applied`` once the engine runs with ``revision``.
+
+    Args:
+        name: The parameter.
+        params: The parameters of ``revision``.
+        running: Whether the HA engine runs.
+        engine_revision: The revision the engine's rules run with.
+        revision: The revision being reported.
+        shared_interface: Whether the unit moves the shared IP as a virtual IP.
+        interfaces: The monitored interfaces (``--interface``).
+    """
+    if not running:
+        return AppliedState(state="pending", detail="the HA engine is not running")
+    if engine_revision < revision:
+        return AppliedState(
+            state="pending", detail=f"the engine runs with revision {engine_revision}"
+        )
+    if name == "use_virtual_mac" and params.use_virtual_mac and not shared_interface:
+        return AppliedState(
+            state="unsupported",
+            detail="no --shared-interface: the shared IP is not a virtual IP, no MAC moves",
+        )
+    detail = f"the engine runs with revision {engine_revision}"
+    if name == "hard_reboot_on_link_failure" and params.hard_reboot_on_link_failure:
+        watched = ", ".join(interfaces) if interfaces else "none (no --interface given)"
+        detail += f"; links watched: {watched}"
+    return AppliedState(state="applied", detail=detail)
+
+
+def links_state(name: str, *, one_host: bool) -> AppliedState:
+    """``update_interface``, ``multicast_interface``, ``use_broadcast``: the pair's links."""
+    if name == "update_interface":
+        return AppliedState(
+            state="unsupported",
+            detail="the update link is not implemented in this version: replication and "
+            "unit-to-unit calls use the direct addresses",
+        )
+    if one_host:
+        return AppliedState(state="unsupported", detail="one host: no adverts")
+    return AppliedState(state="unsupported", detail="adverts not implemented in this version")
+
+
+def changed(
+    before: dict[str, AppliedState], after: dict[str, AppliedState]
+) -> list[tuple[str, AppliedState]]:
+    """The parameters whose state (not only detail) differs, in ``after``'s order."""
+    return [
+        (name, now)
+        for name, now in after.items()
+        if name not in before or before[name].state != now.state
+    ]
