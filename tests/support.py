@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import httpx
 import redis
 
-from hapair.store.embedded import EmbeddedRedis, death_signal_preexec
+from hapair.store.embedded import EmbeddedRedis, RedisPasswords, death_signal_preexec
 from hapair.store.redis_process import stop_process
-from tests.procfs import children_of, pid_alive, process_name
+from tests.procfs import children_of, is_redis, pid_alive, process_name
 from tests.storm import (
     STORM_FIELD,
     WriteStorm,
@@ -68,15 +68,16 @@ def redis_client(server: EmbeddedRedis) -> redis.Redis:
     return redis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def make_redis(directory: Path, *, password: str | None = None) -> EmbeddedRedis:
+def make_redis(directory: Path, *, passwords: RedisPasswords | None = None) -> EmbeddedRedis:
     """The production :class:`EmbeddedRedis` as tests run it (not started yet).
 
     Locked down as ``hapair serve`` runs it: tests connect with ``server.url`` (the ``hapair``
     user and its password) and hand that URL to ``hapair serve --redis``. Two servers that
-    replicate from each other need the same ``password`` (a pair: ``derived_password``).
+    replicate from each other need the same ``passwords`` (a pair:
+    ``RedisPasswords.derived(pair_key)``).
     ``appendfsync always``: fault tests SIGKILL it right after a write and expect the write.
     """
-    return EmbeddedRedis(directory, password=password, appendfsync="always")
+    return EmbeddedRedis(directory, passwords=passwords, appendfsync="always")
 
 
 def kill9(server: EmbeddedRedis) -> None:
@@ -244,6 +245,7 @@ __all__ = [
     "WriteStorm",
     "Written",
     "children_of",
+    "is_redis",
     "kill9",
     "make_redis",
     "missing_writes",

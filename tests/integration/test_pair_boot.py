@@ -13,7 +13,7 @@ import pytest
 
 from hapair.domain.parameters import HAParameters
 from hapair.store.client import connect
-from hapair.store.embedded import derived_password
+from hapair.store.embedded import RedisPasswords
 from hapair.store.redis import Store
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
@@ -83,7 +83,7 @@ def test_boot_tie_break_when_both_start(
     # replica gets into the other with the password both derive from the pair key
     key = secrets.token_hex(16)
     servers = {
-        name: make_redis(tmp_path / f"redis-{name}", password=derived_password(key))
+        name: make_redis(tmp_path / f"redis-{name}", passwords=RedisPasswords.derived(key))
         for name in ("first", "second")
     }
     try:

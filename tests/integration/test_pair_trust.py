@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hapair.engine import pairauth
-from hapair.store.embedded import derived_password, free_port
+from hapair.store.embedded import RedisPasswords, free_port
 from tests.integration.conftest import PARTNER_HOST, log_events
 from tests.integration.partner_attack import (
     DEMOTE,
@@ -49,7 +49,7 @@ def test_forged_partner_answers_are_refused_and_active_stays(
     # PAIR_KEY): no connected replica below means the unit never followed it, not that it
     # tried and was refused.
     with make_redis(
-        tmp_path / "attacker-redis", password=derived_password(PAIR_KEY)
+        tmp_path / "attacker-redis", passwords=RedisPasswords.derived(PAIR_KEY)
     ) as attacker_redis:
         redis_url = OFF_HOST_REDIS if answer == "pair-key" else attacker_redis.public_url
         with fake_partner(tmp_path, answer, redis_url) as fake:

@@ -23,11 +23,17 @@ from redis.retry import Retry
 
 from hapair.store import keys
 from hapair.store.client import host_port
-from hapair.store.embedded import PASSWORD_FILE, REDIS_USER, EmbeddedRedis, supports_tls
+from hapair.store.embedded import (
+    PASSWORD_FILE,
+    REDIS_USER,
+    EmbeddedRedis,
+    RedisPasswords,
+    supports_tls,
+)
 from hapair.store.urls import public_url
 from tests.integration.conftest import MERGE_PATCH, MakePair, MakeUnit, Unit
 from tests.integration.pairs import pair_certificate
-from tests.support import HapairFactory, children_of, poll, process_name
+from tests.support import HapairFactory, children_of, is_redis, poll
 
 UNIT = "/api/v1/unit"
 PLANTED_TOKEN = "planted-by-an-attacker-0123456789"
@@ -49,7 +55,7 @@ def _redis_address(unit: Unit) -> tuple[str, int]:
 
 
 def _redis_pid(unit: Unit) -> int:
-    pids = [p for p in children_of(unit.proc.pid) if process_name(p) == "redis-server"]
+    pids = [p for p in children_of(unit.proc.pid) if is_redis(p)]
     assert len(pids) == 1, pids
     return pids[0]
 
@@ -202,17 +208,24 @@ def test_password_in_no_command_line_and_files_private(make_unit: MakeUnit) -> N
 
 def test_pair_key_gives_both_units_the_same_password(make_unit: MakeUnit) -> None:
     unit = _unit(make_unit)
-    from hapair.store.embedded import derived_password
+    from hapair.store.embedded import REPLICATION_PASSWORD_FILE
 
-    # its partner, started with the same pair key, derives the same password
-    assert _password(unit) == derived_password(PAIR_KEY)
-    assert os.stat(unit.data_dir / "redis" / PASSWORD_FILE).st_mode & 0o077 == 0
+    # its partner, started with the same pair key, derives the same passwords; the two users'
+    # passwords are unrelated (one label each)
+    derived = RedisPasswords.derived(PAIR_KEY)
+    assert _password(unit) == derived.api
+    replication = (unit.data_dir / "redis" / REPLICATION_PASSWORD_FILE).read_text().strip()
+    assert replication == derived.replication != derived.api
+    for name in (PASSWORD_FILE, REPLICATION_PASSWORD_FILE):
+        assert os.stat(unit.data_dir / "redis" / name).st_mode & 0o077 == 0
 
 
 def test_redis_server_argv_names_only_the_config_file(tmp_path: Path) -> None:
-    server = EmbeddedRedis(tmp_path, password="a-password-that-must-not-show")
+    passwords = RedisPasswords(api="api-password-not-shown", replication="repl-password-not-shown")
+    server = EmbeddedRedis(tmp_path, passwords=passwords)
     assert server.command() == [server.command()[0], str(tmp_path / "redis" / "redis.conf")]
-    assert "a-password-that-must-not-show" in server.config()
+    assert "api-password-not-shown" in server.config()
+    assert "repl-password-not-shown" in server.config()
 
 
 DEBIAN_REDIS = "/usr/bin/redis-server"

@@ -26,15 +26,15 @@ from tests.integration.conftest import (
 from tests.support import (
     HapairFactory,
     children_of,
+    is_redis,
     pid_alive,
     poll,
-    process_name,
     redis_client,
 )
 
 
 def _redis_children(pid: int) -> list[int]:
-    return [c for c in children_of(pid) if process_name(c) == "redis-server"]
+    return [c for c in children_of(pid) if is_redis(c)]
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,34 @@ from hapair.settings import Settings
 log = logging.getLogger("hapair")
 
 
+def redis_bind(settings: Settings, host: str) -> list[str]:
+    """The addresses the embedded Redis listens on: loopback and, in HA mode, the update link.
+
+    The update link's address is, until ``update_interface`` is read from the links
+    (SPEC 5b'), the direct address's host: this is the one place to change for it. A loopback
+    direct address (a pair on one host) or the wildcard binds loopback only: Redis never
+    listens on every address (with ``0.0.0.0`` the partner cannot reach it: give a concrete
+    ``--listen``).
+    """
+    if is_loopback(settings.listen) or host in {"0.0.0.0", "::", ""}:
+        return ["127.0.0.1"]
+    return ["127.0.0.1", host]
+
+
 def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
     """The unit's Redis: ``--redis``, or the embedded one started now (and its URL).
 
-    The embedded one listens on loopback and, when the direct address is not loopback, on
-    that address too, so the partner can replicate from it; only the ``hapair`` user gets in,
-    with a password derived from the pair key when there is one (the partner's replica has
-    the same one).
+    The embedded one listens on ``redis_bind``, on ``--redis-port`` when given (else a free
+    port); only hapair's two ACL users get in, with passwords derived from the pair key when
+    there is one (the partner's replica has the same ones).
     With ``--tls-cert``/``--tls-key`` and a redis-server built with TLS it speaks TLS only,
     replication included. The URL returned carries the credentials: log ``public_url`` of it.
     """
-    from hapair.store.embedded import EmbeddedRedis, RedisTLS, derived_password, supports_tls
+    from hapair.store.embedded import EmbeddedRedis, RedisPasswords, RedisTLS, supports_tls
 
     if settings.redis_url:
         return None, settings.redis_url
-    loopback = is_loopback(settings.listen)
-    wildcard = host == "0.0.0.0"
-    bind = ["0.0.0.0"] if wildcard else ["127.0.0.1"] if loopback else ["127.0.0.1", host]
+    bind = redis_bind(settings, host)
     executable = settings.redis_server or None
     tls = None
     if settings.tls_cert and settings.tls_key:
@@ -43,12 +54,26 @@ def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
             )
     # Derived whenever there is a pair key, not only in HA mode: a unit turned from non_ha to
     # HA by a reboot of the engine keeps this Redis, and its partner must get in.
-    password = derived_password(settings.pair_key) if settings.pair_key else None
+    passwords = RedisPasswords.derived(settings.pair_key) if settings.pair_key else None
     embedded = EmbeddedRedis(
-        settings.data_dir, bind=bind, executable=executable, password=password, tls=tls
+        settings.data_dir,
+        bind=bind,
+        port=settings.redis_port,
+        executable=executable,
+        passwords=passwords,
+        tls=tls,
     )
     embedded.start()
-    if loopback or wildcard:
+    log.info(
+        "embedded redis started",
+        extra={
+            "event": "redis-started",
+            "url": embedded.public_url,
+            "bind": bind,
+            "redis_version": embedded.version(),
+        },
+    )
+    if len(bind) == 1:
         return embedded, embedded.url
     return embedded, embedded.url_for(host)
 

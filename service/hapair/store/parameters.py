@@ -1,7 +1,9 @@
 """The HA parameters: revisioned compare-and-set, coalesced reads and the history.
 
-Every read-modify-write is one Lua script, so a reader never sees half a change and a change
-makes exactly one revision.
+Every read-modify-write is one optimistic transaction (``WATCH`` the revision, check it,
+``MULTI``/``EXEC`` the revision, the parameters and the history entry), so a reader never sees
+half a change, a change makes exactly one revision, and of two writers that read the same
+revision exactly one commits. No Lua: the ACL user runs none (SPEC 6, "Redis, v3").
 """
 
 from __future__ import annotations
@@ -13,23 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from redis.exceptions import WatchError
 
 from hapair.domain.parameters import HAParameters
 from hapair.store import keys
 from hapair.store.client import Link
-
-_COMMIT = """
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur ~= tonumber(ARGV[1]) then
-  return {0, cur}
-end
-local new = cur + 1
-redis.call('SET', KEYS[1], new)
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], new, ARGV[3])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
-return {1, new}
-"""
 
 
 class StoredParameters(msgspec.Struct, kw_only=True):
@@ -70,7 +60,6 @@ class Parameters:
 
     def __init__(self, link: Link) -> None:
         self.link = link
-        self._commit = link.client.register_script(_COMMIT)
         # Read coalescing (see ``read``): callers waiting for the next MGET, and the task
         # issuing MGETs one after another while there are callers waiting.
         self._next_read: asyncio.Future[Snapshot] | None = None
@@ -165,11 +154,31 @@ class Parameters:
             id=commit_id,
         )
         async with self.link.guard():
-            ok, revision = await self._commit(
-                keys=[keys.REVISION, keys.PARAMETERS, keys.HISTORY],
-                args=[expected, _encoder.encode(stored), _encoder.encode(entry), keys.HISTORY_KEEP],
+            return await self._compare_and_set(
+                expected, _encoder.encode(stored), _encoder.encode(entry)
             )
-        return int(revision) if int(ok) == 1 else None
+
+    async def _compare_and_set(self, expected: int, stored: bytes, entry: bytes) -> int | None:
+        """``WATCH`` the revision; if it is ``expected``, write revision ``expected + 1``, the
+        parameters and the history entry in one ``MULTI``/``EXEC`` (which fails, committing
+        nothing, if the revision changed meanwhile)."""
+        new = expected + 1
+        async with self.link.client.pipeline(transaction=True) as pipe:
+            await pipe.watch(keys.REVISION)
+            current = int(await pipe.get(keys.REVISION) or 0)
+            if current != expected:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return None
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(keys.REVISION, new)
+            pipe.set(keys.PARAMETERS, stored)
+            pipe.zadd(keys.HISTORY, {entry: new})
+            pipe.zremrangebyrank(keys.HISTORY, 0, -(keys.HISTORY_KEEP + 1))
+            try:
+                await pipe.execute()
+            except WatchError:
+                return None
+        return new
 
     async def history(self, *, limit: int, before: int | None) -> list[HistoryEntry]:
         """Newest first, revisions strictly below ``before`` when given."""

