@@ -139,7 +139,8 @@ class EventsController(Controller):
         summary="Follow the pair's events (Server-Sent Events)",
         description=(
             "`text/event-stream`: each event has an `id` (increasing), an `event` type "
-            "(`revision`, `role`, `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. "
+            "(`revision`, `role`, `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` "
+            "with `at`. "
             "With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that "
             "id, then live ones, no gap and no duplicate; an id older than the oldest kept "
             "(or newer than the newest) starts the stream with an event `reset` "

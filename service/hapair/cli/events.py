@@ -44,6 +44,11 @@ def describe(event: str, data: dict[str, Any]) -> str:
         state = "on" if data.get("enabled") else "off"
         reason = f" ({data['reason']})" if data.get("reason") else ""
         return f"{data.get('unit')} maintenance {state}{reason}"
+    if event == "applied":
+        return (
+            f"{data.get('unit')} {data.get('parameter')} {data.get('state')}: "
+            f"{data.get('detail')}"
+        )
     if event == "reset":
         return f"events before {data.get('oldest')} are no longer kept: re-read the state"
     return json.dumps(data)

@@ -53,7 +53,7 @@ __all__ = [
 
 log = logging.getLogger("hapair.events")
 
-TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance"})
+TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance", "applied"})
 """The event types a unit publishes (``reset`` is sent to one client, never kept)."""
 
 BUFFER = 1000
@@ -122,7 +122,8 @@ class Events:
         """Appends an event, after any still buffered; never raises.
 
         Args:
-            type: ``revision``, ``role``, ``pair``, ``conflict`` or ``maintenance``.
+            type: ``revision``, ``role``, ``pair``, ``conflict``, ``maintenance`` or
+                ``applied``.
             data: The event's fields (``at`` is added: ``at`` or now, RFC 3339).
             at: When it happened; now when omitted.
 

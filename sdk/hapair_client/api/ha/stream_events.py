@@ -102,9 +102,9 @@ def sync_detailed(
     """Follow the pair's events (Server-Sent Events)
 
      `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. With `Last-Event-ID` (wins over
-    `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate; an id
-    older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
+    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
+    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
+    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
     (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
     up is disconnected: it reconnects with its last id.
 
@@ -145,9 +145,9 @@ def sync(
     """Follow the pair's events (Server-Sent Events)
 
      `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. With `Last-Event-ID` (wins over
-    `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate; an id
-    older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
+    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
+    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
+    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
     (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
     up is disconnected: it reconnects with its last id.
 
@@ -183,9 +183,9 @@ async def asyncio_detailed(
     """Follow the pair's events (Server-Sent Events)
 
      `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. With `Last-Event-ID` (wins over
-    `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate; an id
-    older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
+    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
+    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
+    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
     (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
     up is disconnected: it reconnects with its last id.
 
@@ -224,9 +224,9 @@ async def asyncio(
     """Follow the pair's events (Server-Sent Events)
 
      `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`) and JSON `data` with `at`. With `Last-Event-ID` (wins over
-    `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate; an id
-    older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
+    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
+    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
+    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
     (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
     up is disconnected: it reconnects with its last id.
 

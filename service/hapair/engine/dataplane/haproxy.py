@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import time
 from pathlib import Path
 
 TIMEOUT_S = 5.0
@@ -67,13 +68,24 @@ def failed_reloads(show_proc: str) -> int | None:
 async def reload(socket_path: str, *, limit_s: float = TIMEOUT_S) -> None:
     """Reloads HAProxy (it re-reads its files) and waits until the master answers again.
 
+    The master re-executes itself on ``reload``: its socket refuses connections for a moment,
+    so the answer is awaited until ``limit_s`` has passed.
+
     Raises:
         HAProxyError: The master did not answer, or counts one more failed reload (the new
             configuration did not load: HAProxy's own log says why).
     """
     before = failed_reloads(await command(socket_path, "show proc", limit_s=limit_s))
     await command(socket_path, "reload", limit_s=limit_s)
-    after = failed_reloads(await command(socket_path, "show proc", limit_s=limit_s))
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            after = failed_reloads(await command(socket_path, "show proc", limit_s=limit_s))
+            break
+        except HAProxyError:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.05)
     if before is not None and after is not None and after > before:
         raise HAProxyError(
             "HAProxy did not load the new configuration (a failed reload: see HAProxy's log)"

@@ -92,6 +92,7 @@ def peer_health(show_peers: str, name: str, section: str = SECTION) -> PeerHealt
 
 LAST_STATUS = {
     "NONE": "no connection attempt yet",
+    "UNKN": "no session yet",
     "CONN": "connecting",
     "HSHK": "handshake under way",
     "ESTA": "was established",
