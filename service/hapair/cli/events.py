@@ -46,8 +46,7 @@ def describe(event: str, data: dict[str, Any]) -> str:
         return f"{data.get('unit')} maintenance {state}{reason}"
     if event == "applied":
         return (
-            f"{data.get('unit')} {data.get('parameter')} {data.get('state')}: "
-            f"{data.get('detail')}"
+            f"{data.get('unit')} {data.get('parameter')} {data.get('state')}: {data.get('detail')}"
         )
     if event == "reset":
         return f"events before {data.get('oldest')} are no longer kept: re-read the state"
