@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.integration.conftest import MakePair, problem
-from tests.integration.handover import started_and_ready, switchover
+from tests.integration.handover import ready, started_and_ready, switchover
 from tests.integration.pairs import Pair, Unit
 from tests.support import poll
 
@@ -181,7 +181,8 @@ def test_ipvs_sync_daemon_follows_the_role(make_pair: MakePair, tmp_path: Path) 
         timeout=10,
         what="master and backup swapped",
     )
-    # and back
+    # and back, once the pair is ready for it again (the new standby in sync)
+    poll(lambda: ready(p), timeout=10, what="every switchover check passes")
     before = {n: len(runs(n)) for n in logs}
     assert switchover(p).status_code == 200
     poll(

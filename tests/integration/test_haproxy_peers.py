@@ -17,7 +17,7 @@ import pytest
 
 from hapair.store.embedded import free_port
 from tests.integration.conftest import MakePair
-from tests.integration.handover import started_and_ready, switchover
+from tests.integration.handover import ready, started_and_ready, switchover
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, Pair, Unit
 from tests.integration.sse import Follower
 from tests.support import poll
@@ -194,6 +194,7 @@ def test_stick_tables_replicate_through_hapair_peers(
     cli(hx["first"].stats, "set table web key client-1 data.server_id 3")
     poll(lambda: "key=client-1" in hx["second"].table(), timeout=5, what="entry replicated")
     # after a switchover the new active holds it, and its own entries go the other way
+    poll(lambda: ready(p), timeout=10, what="every switchover check passes")
     assert switchover(p).status_code == 200
     p.wait_roles({"first": "standby", "second": "active"}, via=p.second)
     assert "server_id=3" in hx["second"].table()
@@ -212,6 +213,12 @@ def test_stick_tables_replicate_through_hapair_peers(
     wait_l7(p, "failed", "peer first", units=("second",))
     state_sync = check(p, "state-sync")
     assert state_sync is not None and not state_sync["ok"], state_sync
+
+    def only_state_sync_fails() -> bool:
+        checks = switchover(p, dry_run="true").json()["checks"]
+        return [c["name"] for c in checks if not c["ok"]] == ["state-sync"]
+
+    poll(only_state_sync_fails, timeout=10, what="every other check passes")
     refused = switchover(p)
     assert refused.status_code == 409, refused.text
     failed = [c["name"] for c in refused.json()["checks"] if not c["ok"]]
