@@ -94,6 +94,7 @@ class DataPlane:
     def start(self) -> None:
         """Starts the worker (at the engine's boot)."""
         if self._task is None or self._task.done():
+            self._state_sync = None  # a rebooted engine's state knows nothing of it yet
             self._dirty = asyncio.Event()
             if self._inputs is not None:
                 self._dirty.set()

@@ -1,0 +1,75 @@
+"""The data plane's shell in-process: what it reports and tells the engine, without HAProxy
+and with a kernel that has no IPVS (a proc root without ``sys/net/ipv4/vs``)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hapair.domain.parameters import HAParameters
+from hapair.engine.dataplane.plane import DataPlane, Inputs
+from hapair.engine.messages import AppliedState
+from hapair.settings import Settings
+
+
+def _inputs(revision: int, **kw: object) -> Inputs:
+    base: dict[str, object] = {
+        "running": True,
+        "unit": "first",
+        "role": "active",
+        "revision": revision,
+        "engine_revision": revision,
+        "params": HAParameters(),
+        "shared_address": "127.0.0.10:8080",
+        "local_host": "127.0.0.11",
+        "partner": "second",
+        "partner_host": "127.0.0.12",
+        "one_host": True,
+    }
+    base.update(kw)
+    return Inputs(**base)  # type: ignore[arg-type]
+
+
+def test_reports_every_parameter_and_announces_only_changes(tmp_path: Path) -> None:
+    changes: list[tuple[str, str, bool]] = []
+    syncs: list[tuple[bool, str]] = []
+
+    def changed(name: str, state: AppliedState, initial: bool) -> None:
+        changes.append((name, state.state, initial))
+
+    plane = DataPlane(
+        Settings(data_dir=tmp_path, proc_root=tmp_path),
+        on_change=changed,
+        on_state_sync=lambda ok, detail: syncs.append((ok, detail)),
+    )
+
+    async def run() -> None:
+        report = await plane.apply(_inputs(3))
+        assert report.observed_revision == 3
+        assert set(report.parameters) == set(HAParameters.__struct_fields__) - {
+            "revision",
+            "updated_at",
+            "virtual_id_source",
+        }
+        assert report.parameters["l7_persistence_updates"].detail.startswith(
+            "no HAProxy configured"
+        )
+        assert all(initial for _, _, initial in changes)  # the boot's states: metrics only
+        assert syncs == [(False, report.parameters["l7_persistence_updates"].detail)]
+        changes.clear()
+        # the engine not yet on the new revision: its parameters are pending, then applied
+        await plane.apply(_inputs(4, engine_revision=3))
+        assert ("ha_timeout", "pending", False) in changes
+        changes.clear()
+        await plane.apply(_inputs(4))
+        assert ("ha_timeout", "applied", False) in changes
+        assert len(syncs) == 1  # nothing new for the state-sync check
+        # an engine reboot: its new state learns the state-sync facts again
+        plane.start()
+        await plane.stop()
+        plane.start()
+        await plane.apply(_inputs(4))
+        assert len(syncs) == 2
+        await plane.stop()
+
+    asyncio.run(run())
