@@ -228,13 +228,17 @@ def test_stick_tables_replicate_through_hapair_peers(
     # the event stream tells of it (kept in Redis: read from the start)
     events = Follower(p.second.url, p.token, params={"types": "applied", "since": "0"})
     try:
+        # the active's own, and the standby's as its heartbeat told the active
+        expected = {
+            ("second", "l7_persistence_updates", "failed"),
+            ("first", "l7_persistence_updates", "failed"),
+        }
         poll(
             lambda: (
-                ("second", "l7_persistence_updates", "failed")
-                in {(e["unit"], e["parameter"], e["state"]) for e in events.of("applied")}
+                expected <= {(e["unit"], e["parameter"], e["state"]) for e in events.of("applied")}
             ),
             timeout=10,
-            what="an applied event: second's l7_persistence_updates failed",
+            what="applied events: both units' l7_persistence_updates failed",
         )
     finally:
         events.close()
