@@ -22,6 +22,7 @@ from hapair import __version__
 from hapair.api import docs, fastpath, internal, ops
 from hapair.api.allow import fix_allow_header
 from hapair.api.auth import before_api_request
+from hapair.api.backup import BackupController
 from hapair.api.deps import Deps, providers
 from hapair.api.events import EventsController
 from hapair.api.ha import HAController
@@ -134,7 +135,13 @@ def create_app(deps: Deps) -> Litestar:
     """
     api = Router(
         path="/api/v1",
-        route_handlers=[HAController, EventsController, UnitController, TokensController],
+        route_handlers=[
+            HAController,
+            BackupController,
+            EventsController,
+            UnitController,
+            TokensController,
+        ],
         before_request=before_api_request,
         security=[{"bearer": []}],
     )

@@ -26,6 +26,7 @@ from hapair.domain.unit import (
 )
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
+from hapair.services.backup import BackupService
 from hapair.services.events import Events
 from hapair.services.health import Readiness
 from hapair.services.parameters import ParametersService
@@ -133,16 +134,18 @@ def build(settings: Settings) -> Unit:
         events=events,
     )
     tokens = TokensService(store)
+    parameters = ParametersService(store, engine, metrics, events=events)
     deps = Deps(
         settings=settings,
         engine=engine,
         metrics=metrics,
         auth=Authenticator(tokens, admin_token=settings.admin_token, enabled=not settings.no_auth),
-        parameters=ParametersService(store, engine, metrics, events=events),
+        parameters=parameters,
         tokens=tokens,
         unit=UnitService(engine, files),
         readiness=Readiness(store, engine),
         events=events,
+        backup=BackupService(parameters),
     )
     app = create_app(deps)
     engine.app = app  # the shared listener, bound while the unit is active, serves it too

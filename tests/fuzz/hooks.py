@@ -17,6 +17,12 @@ the rules, before they are sent. Negative cases are never touched.
   an HA mode needs both addresses (semantic and cross-field): they are replaced by loopback
   addresses nobody listens on.
 
+- ``POST /ha/import``: ``If-Match`` as above; a bundle's ``checksum`` is the SHA-256 of its
+  other members, and its ``hapair_version`` must be at most one minor version from the
+  server's (neither a schema can state): the parameters are fixed as above, duplicate token
+  ids and digests dropped, times made ones Python reads (no leap second), the version set to
+  the server's and the checksum recomputed.
+
 - ``GET /ha/status?wait_in_sync=N&timeout=S`` waits up to S (1..60) seconds by design, and a
   unit fuzzed alone is never in sync: S is cut to 1 so a case does not run into the request
   timeout (the wait itself is tested in tests/integration/test_switchover.py).
@@ -34,7 +40,9 @@ import httpx
 import msgspec
 import schemathesis
 
+from hapair.domain.backup import checksum
 from hapair.domain.parameters import HAParameters
+from hapair.domain.version import VERSION
 
 DEFAULTS: dict[str, Any] = msgspec.structs.asdict(HAParameters())
 WRITES = {"replace_parameters", "patch_parameters", "rollback_parameters"}
@@ -55,8 +63,7 @@ def _current() -> tuple[dict[str, Any], str | None]:
     return body, r.headers.get("etag")
 
 
-def _fix_parameters(case: Any, op_id: str) -> None:
-    current, etag = _current()
+def _fix_if_match(case: Any, etag: str | None) -> None:
     headers = case.headers
     if headers:
         for name in list(headers):
@@ -65,6 +72,11 @@ def _fix_parameters(case: Any, op_id: str) -> None:
                     del headers[name]
                 else:
                     headers[name] = etag
+
+
+def _fix_parameters(case: Any, op_id: str) -> None:
+    current, etag = _current()
+    _fix_if_match(case, etag)
     body = case.body
     if not isinstance(body, dict) or op_id == "rollback_parameters":
         return
@@ -83,6 +95,44 @@ def _fix_parameters(case: Any, op_id: str) -> None:
         body["l4_sync_threshold"] = int(period) - 1
     if effective("hard_reboot_on_link_failure") and effective("preferred_server") != "none":
         body["hard_reboot_on_link_failure"] = False
+
+
+def _fix_bundle(case: Any) -> None:
+    _fix_if_match(case, _current()[1])
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    params = body.get("parameters")
+    if isinstance(params, dict):
+        period = params.get("l4_sync_period", DEFAULTS["l4_sync_period"])
+        if params.get("l4_sync_threshold", DEFAULTS["l4_sync_threshold"]) >= period:
+            params["l4_sync_threshold"] = int(period) - 1
+        if params.get("hard_reboot_on_link_failure") and params.get("preferred_server") not in (
+            None,
+            "none",
+        ):
+            params["hard_reboot_on_link_failure"] = False
+    tokens = body.get("tokens")
+    if isinstance(tokens, list):
+        ids: set[Any] = set()
+        digests: set[Any] = set()
+        kept = []
+        for token in tokens:
+            if not isinstance(token, dict):
+                continue
+            if token.get("id") in ids or token.get("digest") in digests:
+                continue
+            ids.add(token.get("id"))
+            digests.add(token.get("digest"))
+            for name in ("created_at", "expires_at"):
+                if isinstance(token.get(name), str):
+                    token[name] = "2026-01-01T00:00:00Z"
+            kept.append(token)
+        body["tokens"] = kept
+    if isinstance(body.get("exported_at"), str):
+        body["exported_at"] = "2026-01-01T00:00:00Z"
+    body["hapair_version"] = VERSION
+    body["checksum"] = checksum(body)
 
 
 def _fix_unit(case: Any) -> None:
@@ -125,6 +175,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         _fix_parameters(case, op_id)
     elif op_id == "patch_unit":
         _fix_unit(case)
+    elif op_id == "import_bundle":
+        _fix_bundle(case)
 
 
 @schemathesis.check

@@ -59,7 +59,8 @@ def _schemathesis(base: str, name: str, *extra: str) -> subprocess.Popen[str]:
     ]  # fmt: skip
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        # the tree under test first (hooks.py imports hapair), whatever is installed
+        "PYTHONPATH": os.pathsep.join(str(p) for p in (ROOT, ROOT / "service", ROOT / "sdk")),
         "HAPAIR_FUZZ_URL": base,
         "HAPAIR_FUZZ_TOKEN": TOKEN,
         "HAPAIR_FUZZ_PARTNER": f"127.0.0.12:{free_port('127.0.0.12')}",

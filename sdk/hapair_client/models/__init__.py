@@ -2,14 +2,20 @@
 
 from .accepted import Accepted
 from .announce_result import AnnounceResult
+from .bundle import Bundle
+from .bundle_token import BundleToken
+from .bundle_token_role import BundleTokenRole
 from .conflict import Conflict
 from .conflict_changes import ConflictChanges
 from .conflict_parameters import ConflictParameters
 from .conflicts_page import ConflictsPage
 from .force_partner_update_result import ForcePartnerUpdateResult
+from .ha_parameters import HAParameters
+from .ha_parameters_ha_timeout import HAParametersHaTimeout
 from .ha_parameters_patch import HAParametersPatch
 from .ha_parameters_patch_ha_timeout_type_0 import HAParametersPatchHaTimeoutType0
 from .ha_parameters_patch_preferred_server_type_0 import HAParametersPatchPreferredServerType0
+from .ha_parameters_preferred_server import HAParametersPreferredServer
 from .ha_parameters_resource import HAParametersResource
 from .ha_parameters_resource_ha_timeout import HAParametersResourceHaTimeout
 from .ha_parameters_resource_preferred_server import HAParametersResourcePreferredServer
@@ -21,6 +27,8 @@ from .health import Health
 from .history_item import HistoryItem
 from .history_item_changes import HistoryItemChanges
 from .history_page import HistoryPage
+from .import_result import ImportResult
+from .import_result_changes import ImportResultChanges
 from .last_transition import LastTransition
 from .maintenance_view import MaintenanceView
 from .maintenance_write import MaintenanceWrite
@@ -36,6 +44,7 @@ from .role import Role
 from .rollback_request import RollbackRequest
 from .switchover_check import SwitchoverCheck
 from .switchover_result import SwitchoverResult
+from .token_changes import TokenChanges
 from .token_create import TokenCreate
 from .token_create_role import TokenCreateRole
 from .token_created import TokenCreated
@@ -55,14 +64,20 @@ from .unit_view_mode import UnitViewMode
 __all__ = (
     "Accepted",
     "AnnounceResult",
+    "Bundle",
+    "BundleToken",
+    "BundleTokenRole",
     "Conflict",
     "ConflictChanges",
     "ConflictParameters",
     "ConflictsPage",
     "ForcePartnerUpdateResult",
+    "HAParameters",
+    "HAParametersHaTimeout",
     "HAParametersPatch",
     "HAParametersPatchHaTimeoutType0",
     "HAParametersPatchPreferredServerType0",
+    "HAParametersPreferredServer",
     "HAParametersResource",
     "HAParametersResourceHaTimeout",
     "HAParametersResourcePreferredServer",
@@ -74,6 +89,8 @@ __all__ = (
     "HistoryItem",
     "HistoryItemChanges",
     "HistoryPage",
+    "ImportResult",
+    "ImportResultChanges",
     "LastTransition",
     "MaintenanceView",
     "MaintenanceWrite",
@@ -89,6 +106,7 @@ __all__ = (
     "RollbackRequest",
     "SwitchoverCheck",
     "SwitchoverResult",
+    "TokenChanges",
     "TokenCreate",
     "TokenCreated",
     "TokenCreatedRole",

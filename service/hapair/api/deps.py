@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hapair.api.auth import Authenticator
     from hapair.engine.driver import Engine
     from hapair.metrics import Metrics
+    from hapair.services.backup import BackupService
     from hapair.services.events import Events
     from hapair.services.health import Readiness
     from hapair.services.parameters import ParametersService
@@ -41,6 +42,7 @@ class Deps:
     unit: UnitService
     readiness: Readiness
     events: Events | None = None  # the pair's event stream (SPEC 5a)
+    backup: BackupService | None = None  # export and import (SPEC 4)
 
 
 def providers(deps: Deps) -> dict[str, Provide]:

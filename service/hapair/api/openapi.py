@@ -32,7 +32,10 @@ CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
     "UnitPatch": wire.UnitPatch,
     "TokenCreate": wire.TokenCreate,
     "MaintenanceWrite": wire.MaintenanceWrite,
+    "Bundle": wire.Bundle,
 }
+# Structs inside a closed body, closed as well (the domain refuses their unknown fields too).
+CLOSED_PARTS = ("HAParameters", "BundleToken")
 
 # Read-only fields a client may send back from a GET: the server ignores them.
 IGNORED_IN_WRITES = ("updated_at", "virtual_id_source")
@@ -42,6 +45,7 @@ PATCH_OPERATIONS = ("patch_parameters", "patch_unit")
 OPTIONAL_MINIMUMS = {("list_history", "before"): 0, ("get_status", "wait_in_sync"): 0}
 WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
 RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)
+IF_MATCH_OPERATIONS = (*WRITE_OPERATIONS, "import_bundle")
 
 # Exactly the If-Match values ``api.media.if_match`` accepts (tests/unit/test_openapi_patterns.py
 # holds the two together): ``*``, or a comma-separated list in which at least one element is a
@@ -94,6 +98,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "UnitPatch": {"partner_address": "127.0.0.12:8080"},
     "TokenCreate": {"role": "viewer", "description": "grafana", "expires_in_s": 86400},
     "MaintenanceWrite": {"enabled": True, "reason": "kernel upgrade"},
+    "Bundle": wire.BUNDLE_EXAMPLE,
 }
 
 # OpenAPI links: how an answer feeds the next call (the docs show them; schemathesis' stateful
@@ -179,6 +184,11 @@ def _body_schemas() -> dict[str, Any]:
         tuple(CLOSED_BODIES.values()), ref_template="#/components/schemas/{name}"
     )
     out: dict[str, Any] = {}
+    for name in CLOSED_PARTS:
+        part = copy.deepcopy(components[name])
+        part["additionalProperties"] = False
+        _typed_enums(part)
+        out[name] = part
     for name in CLOSED_BODIES:
         schema = copy.deepcopy(components[name])
         schema["additionalProperties"] = False
@@ -219,8 +229,13 @@ def document(app: Litestar) -> dict[str, Any]:
         body = op.get("requestBody", {}).get("content", {})
         if op_id in PATCH_OPERATIONS and "application/json" in body:
             body["application/merge-patch+json"] = copy.deepcopy(body["application/json"])
-        if op_id in WRITE_OPERATIONS:
+        if op_id in IF_MATCH_OPERATIONS:
             op.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
+        if op_id == "import_bundle":
+            names = ["HA-Partner-Acknowledged", "HA-Dry-Run"]
+            op["responses"]["200"]["headers"] = {
+                n: copy.deepcopy(RESPONSE_HEADERS[n]) for n in names
+            }
         if op_id in RESOURCE_OPERATIONS:
             ok = op["responses"]["200"]
             names = ["ETag"] if op_id == "get_parameters" else list(RESPONSE_HEADERS)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hapair.domain import parameters as p
+from hapair.domain.backup import Bundle, BundleToken, ImportResult, TokenChanges, make_bundle
 
 # The API answers these domain types as they are (their fields are the contract): re-exported
 # here so every struct the OpenAPI document names is found in one module.
@@ -19,10 +21,13 @@ from hapair.domain.parameter_forms import (
 )
 from hapair.domain.tokens import TokenCreate, TokenCreated, TokenItem, TokenList
 from hapair.domain.unit import MaintenanceView, UnitPatch, UnitView
+from hapair.domain.version import VERSION
 
 __all__ = [
     "Accepted",
     "AnnounceResult",
+    "Bundle",
+    "BundleToken",
     "Conflict",
     "ConflictsPage",
     "ForcePartnerUpdateResult",
@@ -32,6 +37,7 @@ __all__ = [
     "Health",
     "HistoryItem",
     "HistoryPage",
+    "ImportResult",
     "MaintenanceView",
     "MaintenanceWrite",
     "Problem",
@@ -40,6 +46,7 @@ __all__ = [
     "RollbackRequest",
     "SwitchoverCheck",
     "SwitchoverResult",
+    "TokenChanges",
     "TokenCreate",
     "TokenCreated",
     "TokenItem",
@@ -49,6 +56,27 @@ __all__ = [
 ]
 
 Revision = p.Revision
+
+# A bundle as an example (the docs page shows it; schemathesis' examples phase imports it): its
+# checksum is computed, so it imports.
+BUNDLE_EXAMPLE: dict[str, object] = msgspec.to_builtins(
+    make_bundle(
+        version=VERSION,
+        exported_at="2026-01-01T00:00:00.000Z",
+        revision=12,
+        params=p.HAParameters(ha_timeout=6, preferred_server="first"),
+        tokens=[
+            BundleToken(
+                id="3f2a9c1d0b7e4a55",
+                role="viewer",
+                description="grafana",
+                created_at="2026-01-01T00:00:00.000Z",
+                expires_at=None,
+                digest=hashlib.sha256(b"hp_example").hexdigest(),
+            )
+        ],
+    )
+)
 
 
 class ProblemField(msgspec.Struct, kw_only=True):

@@ -1,7 +1,8 @@
 """The ``hapair`` command: one module per subcommand.
 
 ``serve`` (one unit; its embedded Redis in ``embedded``), ``up`` (a pair on this host;
-``--netns`` in ``up_netns``), ``status``, ``events``, ``token`` and ``key``. Every flag has an
+``--netns`` in ``up_netns``), ``status``, ``events``, ``token``, ``key``, ``backup`` and
+``restore``. Every flag has an
 ``HAPAIR_*`` environment variable.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from hapair.cli import events, key, serve, status, token, up
+from hapair.cli import backup, events, key, serve, status, token, up
 from hapair.domain.version import VERSION
 from hapair.settings import DEFAULT_DATA_DIR, env
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_parser(sub, env, DEFAULT_DATA_DIR)
     key.add_parser(sub)
     events.add_parser(sub)
+    backup.add_parser(sub)
     ns = parser.parse_args(argv)
     if ns.command == "serve":
         return serve.cmd_serve(ns)
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         return status.cmd_status(ns)
     if ns.command == "events":
         return events.cmd_events(ns)
+    if ns.command == "backup":
+        return backup.cmd_backup(ns)
+    if ns.command == "restore":
+        return backup.cmd_restore(ns)
     if ns.command == "key":
         return key.cmd_key(ns)
     return token.cmd_token(ns)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hapair.domain.status import MAINTENANCE_ICON, Role
+from hapair.secretfiles import SecretError, read_secret
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, env
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ class _Model(Protocol):
 
 
 def add_unit_flags(parser: Any) -> None:
-    """How a command reaches a unit: ``--url``, ``--token``, ``--data-dir``, ``--tls-ca``
-    (``hapair status`` and ``hapair events``)."""
+    """How a command reaches a unit: ``--url``, ``--token``, ``--token-file``, ``--data-dir``,
+    ``--tls-ca`` (``hapair status``, ``events``, ``backup`` and ``restore``)."""
     parser.add_argument(
         "--url",
         default=env("URL"),
@@ -49,7 +50,14 @@ def add_unit_flags(parser: Any) -> None:
     parser.add_argument(
         "--token",
         default=env("TOKEN") or env("ADMIN_TOKEN"),
-        help="default: the admin token of `hapair up` in --data-dir",
+        help="default: the admin token of `hapair up` in --data-dir (prefer --token-file: "
+        "argv shows in ps)",
+    )
+    parser.add_argument(
+        "--token-file",
+        default=env("TOKEN_FILE"),
+        metavar="F",
+        help="read the token from F (first line); wins over --token (env HAPAIR_TOKEN_FILE)",
     )
     parser.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     parser.add_argument(
@@ -113,8 +121,17 @@ def render(status: Mapping[str, Any] | _Model, *, color: bool) -> str:
 
 
 def unit_target(ns: argparse.Namespace) -> tuple[str, str | None]:
-    """The unit's URL and token from the flags, else from ``hapair up``'s ``--data-dir``."""
+    """The unit's URL and token from the flags, else from ``hapair up``'s ``--data-dir``.
+
+    The token: ``--token-file``, else ``--token``, else ``--data-dir``'s ``admin.token``.
+
+    Raises:
+        SecretError: The ``--token-file`` cannot be read or is empty.
+    """
     url, token = ns.url, ns.token
+    token_file = getattr(ns, "token_file", None)
+    if token_file:
+        token = read_secret(token_file, "token")
     up_dir = Path(ns.data_dir)
     if url is None:
         up = up_dir / "up.json"
@@ -128,8 +145,8 @@ def unit_client(
     ns: argparse.Namespace, command: str, timeout: httpx.Timeout
 ) -> tuple[str, AuthenticatedClient | None]:
     """The unit's URL (see :func:`unit_target`) and the SDK client of ``hapair status`` and
-    ``hapair events`` for it; the client is None (said on stderr) when ``--tls-ca`` cannot be
-    read.
+    ``hapair events`` for it; the client is None (said on stderr) when ``--tls-ca`` or
+    ``--token-file`` cannot be read.
 
     Certificate verification stays on (``--tls-ca``, else the system store): the bearer token
     goes only to a unit whose certificate checks out (issue 8). Without a token no
@@ -139,7 +156,11 @@ def unit_client(
 
     from hapair_client import AuthenticatedClient
 
-    url, token = unit_target(ns)
+    try:
+        url, token = unit_target(ns)
+    except SecretError as exc:
+        print(f"hapair {command}: --token-file: {exc}", file=sys.stderr)
+        return str(ns.url), None
     verify: ssl.SSLContext | bool = True
     if ns.tls_ca:
         try:

@@ -180,23 +180,36 @@ class ParametersService:
                 if revision is None:
                     self._cache = None
                     raise RevisionMismatch(snap.revision, await self.store.revision())
-                committed = self._current_of(
-                    current.epoch, Snapshot(revision=revision, params=new, updated_at=now)
+                committed = self.note_committed(
+                    current.epoch,
+                    Snapshot(revision=revision, params=new, updated_at=now),
+                    actor=actor,
+                    changes=changes,
                 )
-                if self.engine.role == "active" and current.epoch == self.engine.role_epoch:
-                    self._cache = committed
-                self.metrics.commits.inc()
-                self.metrics.revision.set(revision)
-                self.engine.note_commit(committed.snap, actor, list(changes))
-                if self.events is not None:
-                    # appended by a background task, in commit order: not on the write path
-                    self.events.emit(
-                        "revision",
-                        {"revision": revision, "actor": actor, "changes": changes},
-                        at=now,
-                    )
                 result = WriteResult(committed.resource, None, committed=True)
-        return WriteResult(result.resource, await self._acknowledged(), result.committed)
+        return WriteResult(result.resource, await self.acknowledged(), result.committed)
+
+    def note_committed(
+        self, epoch: int, snap: Snapshot, *, actor: str, changes: dict[str, list[Any]]
+    ) -> Current:
+        """After a commit (under the write lock): the cache, the metrics, the engine and the
+        event stream learn of the new revision."""
+        committed = self._current_of(epoch, snap)
+        if self.engine.role == "active" and epoch == self.engine.role_epoch:
+            self._cache = committed
+        else:
+            self._cache = None
+        self.metrics.commits.inc()
+        self.metrics.revision.set(snap.revision)
+        self.engine.note_commit(committed.snap, actor, list(changes))
+        if self.events is not None:
+            # appended by a background task, in commit order: not on the write path
+            self.events.emit(
+                "revision",
+                {"revision": snap.revision, "actor": actor, "changes": changes},
+                at=snap.updated_at,
+            )
+        return committed
 
     def _rollback_target(self, raw: object) -> int:
         if not isinstance(raw, dict):
@@ -224,7 +237,8 @@ class ParametersService:
         dp.check_rules(old)
         return old
 
-    async def _acknowledged(self) -> bool:
+    async def acknowledged(self) -> bool:
+        """Whether the partner's Redis holds every write so far (``WAIT``, at most 1 s)."""
         p = self.engine.partner_fresh()
         if p is None or p.role != "standby":
             return False

@@ -148,8 +148,9 @@ class TokensService:
         )
 
     async def revoke(self, token_id: str) -> None:
-        """Deletes a token at once (the standby's replica follows); 404 when unknown."""
-        if not await token_store.remove(self.store, token_id):
+        """Deletes a token at once (the standby's replica follows) and records the revocation,
+        which nothing undoes (an import skips it); 404 when unknown."""
+        if not await token_store.remove(self.store, token_id, now=timestamp(time.time())):
             raise NotFound(f"no token with id {token_id!r}")
 
     async def resolve(self, token: str) -> TokenRecord | None:

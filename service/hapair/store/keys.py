@@ -9,6 +9,7 @@ PARAMETERS = f"{PREFIX}:params:current"
 HISTORY = f"{PREFIX}:params:history"
 CONFLICTS = f"{PREFIX}:conflicts"
 TOKENS = f"{PREFIX}:tokens"
+TOKENS_REVOKED = f"{PREFIX}:tokens:revoked"  # digest -> {"id", "revoked_at"}: never undone
 
 HISTORY_KEEP = limits.HISTORY_KEEP  # the store trims the history to it
 

@@ -7,6 +7,8 @@ here caches a record, so a revocation takes effect on the next request on either
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from hapair.store import keys
@@ -52,6 +54,13 @@ async def add(store: Store, digest: str, record: TokenRecord) -> None:
         await store.client.hset(keys.TOKENS, digest, _encoder.encode(record))
 
 
+async def all_by_digest(store: Store) -> dict[str, TokenRecord]:
+    """Every token record by its digest."""
+    async with store.link.guard():
+        raw = await store.client.hgetall(keys.TOKENS)
+    return decode_all(raw)
+
+
 async def list_all(store: Store) -> list[TokenRecord]:
     """Every token record, oldest first."""
     async with store.link.guard():
@@ -61,12 +70,52 @@ async def list_all(store: Store) -> list[TokenRecord]:
     return records
 
 
-async def remove(store: Store, token_id: str) -> bool:
-    """Deletes the token with this id; False when there is none."""
+class Revoked(msgspec.Struct, kw_only=True):
+    """What is kept of a revoked token, so that nothing brings it back (an import of a bundle
+    made before the revocation, SPEC 4 ``DELETE /tokens/{id}``)."""
+
+    id: str
+    revoked_at: str
+
+
+_revoked_decoder = msgspec.json.Decoder(Revoked)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def remove(store: Store, token_id: str, *, now: str) -> bool:
+    """Deletes the token with this id and records its revocation; False when there is none."""
     async with store.link.guard():
         raw = await store.client.hgetall(keys.TOKENS)
         digests = [d for d, v in raw.items() if (r := _decode(v)) is not None and r.id == token_id]
         if not digests:
             return False
-        removed = await store.client.hdel(keys.TOKENS, *digests)
+        tombstone = _encoder.encode(Revoked(id=token_id, revoked_at=now))
+        async with store.client.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.TOKENS, *digests)
+            pipe.hset(keys.TOKENS_REVOKED, mapping=dict.fromkeys(digests, tombstone))
+            removed, _ = await pipe.execute()
     return int(removed) > 0
+
+
+def decode_all(raw: Mapping[bytes | str, bytes | str]) -> dict[str, TokenRecord]:
+    """``HGETALL`` of the token hash as digest -> record (records hapair did not write: none)."""
+    return {_text(d): r for d, v in raw.items() if (r := _decode(v)) is not None}
+
+
+def decode_revoked(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """``HGETALL`` of the revocations as digest -> token id."""
+    found: dict[str, str] = {}
+    for digest, value in raw.items():
+        try:
+            found[_text(digest)] = _revoked_decoder.decode(value).id
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            found[_text(digest)] = ""  # revoked all the same
+    return found
+
+
+def encode(record: TokenRecord) -> bytes:
+    """A record as stored."""
+    return _encoder.encode(record)
