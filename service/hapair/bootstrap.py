@@ -26,6 +26,7 @@ from hapair.domain.unit import (
 )
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
+from hapair.secretfiles import check_admin_token, read_secret
 from hapair.services.backup import BackupService
 from hapair.services.events import Events
 from hapair.services.health import Readiness
@@ -56,6 +57,28 @@ class Unit:
     files: UnitFiles
     redis_url: str
     embedded: Any = None  # the embedded Redis (store.embedded.EmbeddedRedis), or None
+
+    def reload_secrets(self) -> list[str]:
+        """``SIGHUP``: re-reads the secret files and puts them in force at once, no restart.
+
+        Today the admin token of ``--admin-token-file`` (the old one answers 401 from the next
+        request on). Every file is read and checked before anything changes: a file that is
+        missing, empty or too short changes nothing.
+
+        Returns:
+            What changed, for the log (never a value).
+
+        Raises:
+            SecretError: A file cannot be used; the message says which and why.
+        """
+        settings = self.deps.settings
+        changed: list[str] = []
+        if settings.admin_token_file:
+            token = read_secret(settings.admin_token_file, "admin token")
+            check_admin_token(token)
+            if self.deps.auth.set_admin_token(token):
+                changed.append("admin token")
+        return changed
 
     async def close(self) -> None:
         """Releases the store and stops the embedded Redis (after the app's lifespan)."""

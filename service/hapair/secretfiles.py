@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 MIN_PAIR_KEY_CHARS = 16
+MIN_ADMIN_TOKEN_CHARS = 16
 
 # Environment variables that hold a secret, or tell where one is: never handed to a hook.
 SECRET_ENV = frozenset(
@@ -107,6 +108,16 @@ def check_pair_key(key: str | None) -> None:
         raise SecretError(
             f"the pair key has {len(key)} characters; it needs at least {MIN_PAIR_KEY_CHARS} "
             "(`hapair key generate` prints a new one)"
+        )
+
+
+def check_admin_token(token: str | None) -> None:
+    """SecretError unless the admin token is absent or has at least 16 characters."""
+    if token is not None and len(token) < MIN_ADMIN_TOKEN_CHARS:
+        raise SecretError(
+            f"the admin token has {len(token)} characters; it needs at least "
+            f"{MIN_ADMIN_TOKEN_CHARS} (e.g. python3 -c 'import secrets; "
+            'print("hp_" + secrets.token_urlsafe(32))\')'
         )
 
 

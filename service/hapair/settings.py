@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from hapair.domain.parameters import INTERFACE_PATTERN
-from hapair.secretfiles import SecretError, check_pair_key, choose, choose_redis_url
+from hapair.secretfiles import (
+    SecretError,
+    check_admin_token,
+    check_pair_key,
+    choose,
+    choose_redis_url,
+)
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_DATA_DIR = ".hapair"
@@ -42,6 +48,7 @@ class Settings:
     shared_prefix: int | None = None  # its prefix length; None: 32 (IPv4) or 128 (IPv6)
     pair_key: str | None = None
     admin_token: str | None = None
+    admin_token_file: str | None = None  # re-read on SIGHUP (the token rotates without a restart)
     no_auth: bool = False
     heartbeat_interval: float = 1.0
     interfaces: tuple[str, ...] = ()
@@ -222,6 +229,7 @@ def from_flags(ns: argparse.Namespace) -> Settings:
             ns.admin_token, ns.admin_token_file, what="admin token", flag="--admin-token"
         )
         check_pair_key(pair_key)
+        check_admin_token(admin_token)
     except SecretError as exc:
         raise SettingsRefused(str(exc)) from None
     try:
@@ -272,6 +280,7 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         shared_prefix=ns.shared_prefix,
         pair_key=pair_key,
         admin_token=admin_token,
+        admin_token_file=ns.admin_token_file or None,
         no_auth=ns.no_auth,
         heartbeat_interval=ns.heartbeat_interval,
         interfaces=tuple(ns.interface),

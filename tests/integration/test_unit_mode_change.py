@@ -27,13 +27,13 @@ def test_reboot_applies_pending_mode_and_unit_goes_active(
             "--pair-key",
             "k-0123456789abcdef",
             "--admin-token",
-            "adm",
+            "adm-0123456789abcdef",
             "--heartbeat-interval",
             "0.3",
         ]
     )
     proc.wait_ready(direct)
-    with httpx.Client(headers={"Authorization": "Bearer adm"}, timeout=3) as c:
+    with httpx.Client(headers={"Authorization": "Bearer adm-0123456789abcdef"}, timeout=3) as c:
         assert c.get(f"{direct}/api/v1/ha/status").json() == {
             "pair": {"state": "disabled", "active": None},
             "units": [],

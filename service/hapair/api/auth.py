@@ -41,6 +41,14 @@ class Authenticator:
         self.enabled = enabled
         self._bootstrap = digest(admin_token) if admin_token else None
 
+    def set_admin_token(self, admin_token: str) -> bool:
+        """Replaces the bootstrap admin token (SIGHUP, ``--admin-token-file``): the next request
+        with the old one is a 401. Returns whether it changed."""
+        new = digest(admin_token)
+        changed = new != self._bootstrap
+        self._bootstrap = new
+        return changed
+
     async def identify(self, token: str) -> tuple[str, str] | None:
         """(role, actor) of a token, or None when it is unknown."""
         d = digest(token)

@@ -45,6 +45,7 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, _reload_secrets, unit)
     engine = unit.deps.engine
     keeper: asyncio.Task[None] | None = None
     async with AsyncExitStack() as stack:
@@ -80,6 +81,28 @@ async def _serve(settings: Settings) -> int:
                 log.info("hapair stopping", extra={"event": "stop"})
                 _bound_shutdown()
     return 0
+
+
+def _reload_secrets(unit: Any) -> None:
+    """``SIGHUP``: re-read the secret files (``Unit.reload_secrets``); a bad file changes
+    nothing and is said in the log."""
+    from hapair.secretfiles import SecretError
+
+    reason: str | None = None
+    try:
+        changed = unit.reload_secrets()
+    except SecretError as exc:
+        reason = str(exc)
+    if reason is not None:
+        log.error(
+            "secret files not reloaded",
+            extra={"event": "secrets-reload-failed", "reason": reason},
+        )
+        return
+    log.info(
+        "secret files reloaded",
+        extra={"event": "secrets-reloaded", "changed": changed},
+    )
 
 
 SHUTDOWN_BOUND_S = 15.0
