@@ -97,7 +97,7 @@ def test_request_bodies_are_closed_with_ranges_and_enums() -> None:
             assert schema["additionalProperties"] is False, f"{method} {path} {media_type}"
         if op["operationId"] in {"patch_parameters", "patch_unit"}:
             assert set(content) == {"application/json", "application/merge-patch+json"}
-    assert bodies == 8
+    assert bodies == 9
     put = doc["components"]["schemas"]["HAParametersWrite"]["properties"]
     assert put["ha_timeout"]["enum"] == [3, 6, 9, 12, 15]
     assert put["ha_timeout"]["type"] == "integer"
