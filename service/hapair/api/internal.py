@@ -15,19 +15,33 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
-from hapair.domain.errors import Forbidden, Malformed, StoreUnavailable, Unauthorized
+from hapair.domain.errors import (
+    Forbidden,
+    Malformed,
+    NotActive,
+    StoreUnavailable,
+    Unauthorized,
+)
 from hapair.engine import pairauth
 from hapair.engine.driver import Engine
 from hapair.engine.messages import (
+    ConflictsReply,
+    RevisionReply,
+    conflicts_request_decoder,
     demote_request_decoder,
     encoder,
     handover_request_decoder,
     hb_decoder,
+    resync_request_decoder,
 )
 from hapair.engine.partner import (
+    CONFLICTS_PATH,
     DEMOTE_PATH,
     HANDOVER_PATH,
     HEARTBEAT_PATH,
+    HISTORY_IDS_PATH,
+    RESYNC_PATH,
+    REVISION_PATH,
     PartnerError,
     check_redis_url,
     warn_once_in_a_while,
@@ -144,3 +158,60 @@ async def handover(
     req = _decode(body, handover_request_decoder, "handover request")
     reply = await engine.handover(req)
     return _signed(request, auth, nonce, encoder.encode(reply))
+
+
+# The partner's data, asked of the partner (SPEC 6, "Redis, v3": no unit logs into its
+# partner's Redis). Each answers from this unit's own Redis; Redis trouble is a 503.
+
+
+@post(REVISION_PATH, include_in_schema=False, status_code=200)
+async def revision(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
+    """This unit's revision, read from its own Redis."""
+    _body, auth, nonce = await _verified(request, engine)
+    held = await engine.partner_store.own_revision()
+    return _signed(request, auth, nonce, encoder.encode(RevisionReply(revision=held)))
+
+
+@post(RESYNC_PATH, include_in_schema=False, status_code=200)
+async def resync(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
+    """The active forces an update: re-point the replica at it now, wait for its revision."""
+    body, auth, nonce = await _verified(request, engine)
+    req = _decode(body, resync_request_decoder, "resync request")
+    partner = engine.partner_fresh()
+    if partner is None or partner.role != "active" or engine.role != "standby":
+        raise NotActive("this unit is not the standby of an active partner it hears")
+    held = await engine.partner_store.resync(partner.redis_url, req.revision)
+    return _signed(request, auth, nonce, encoder.encode(RevisionReply(revision=held)))
+
+
+@post(HISTORY_IDS_PATH, include_in_schema=False, status_code=200)
+async def history_ids(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
+    """The commit ids this unit's history keeps (the partner compares before it replicates)."""
+    _body, auth, nonce = await _verified(request, engine)
+    reply = await engine.partner_store.history_ids()
+    return _signed(request, auth, nonce, encoder.encode(reply))
+
+
+@post(CONFLICTS_PATH, include_in_schema=False, status_code=200)
+async def conflicts(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
+    """Revisions only the partner held, archived here (this unit is the active)."""
+    body, auth, nonce = await _verified(request, engine)
+    req = _decode(body, conflicts_request_decoder, "conflicts request")
+    if engine.role != "active":
+        raise NotActive("this unit is not the active one: it keeps no archive now")
+    unit = pairauth.partner_name(engine.name) or "partner"
+    try:
+        revisions = await engine.partner_store.archive_from_partner(
+            unit, [bytes(e) for e in req.entries]
+        )
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Malformed(f"bad history entry: {exc}") from exc
+    return _signed(request, auth, nonce, encoder.encode(ConflictsReply(revisions=revisions)))

@@ -99,7 +99,7 @@ class Engine:
         self.requests = requests.Pending()
         self.background = lifecycle.Background()
         self.shared = SharedAddress(settings, self.background.spawn)
-        self.partner_store = PartnerStore(store, redis_url, "", events)
+        self.partner_store = PartnerStore(store, redis_url, "", events, client=lambda: self.client)
         self.announcer = Announcer(
             "",
             metrics=metrics,

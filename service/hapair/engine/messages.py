@@ -95,7 +95,45 @@ class DemoteReply(msgspec.Struct, kw_only=True):
     demoted: bool = False  # it was active or grey and stepped down (logged by the asker)
 
 
+class RevisionReply(msgspec.Struct, kw_only=True):
+    """A unit's revision, read from its own Redis (``/internal/v1/revision``)."""
+
+    revision: int = 0
+
+
+class ResyncRequest(msgspec.Struct, kw_only=True):
+    """The active asks the standby to re-point its replica now and wait for ``revision``."""
+
+    revision: int = 0
+
+
+class HistoryIdsReply(msgspec.Struct, kw_only=True):
+    """The commit ids of the revisions a unit's history keeps (newest first)."""
+
+    ids: list[str] = msgspec.field(default_factory=list)
+    oldest: int = 0  # the oldest revision kept
+    complete: bool = True  # the history holds every revision (fewer than it keeps)
+
+
+class ConflictsRequest(msgspec.Struct, kw_only=True):
+    """Revisions only the sender held, for the active's conflict archive (raw history
+    entries as JSON, decoded by the store)."""
+
+    entries: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+class ConflictsReply(msgspec.Struct, kw_only=True):
+    """The revisions the active archived."""
+
+    revisions: list[int] = msgspec.field(default_factory=list)
+
+
 hb_decoder = msgspec.json.Decoder(Heartbeat)
+revision_reply_decoder = msgspec.json.Decoder(RevisionReply)
+resync_request_decoder = msgspec.json.Decoder(ResyncRequest)
+history_ids_decoder = msgspec.json.Decoder(HistoryIdsReply)
+conflicts_request_decoder = msgspec.json.Decoder(ConflictsRequest)
+conflicts_reply_decoder = msgspec.json.Decoder(ConflictsReply)
 demote_request_decoder = msgspec.json.Decoder(DemoteRequest)
 demote_reply_decoder = msgspec.json.Decoder(DemoteReply)
 handover_request_decoder = msgspec.json.Decoder(HandoverRequest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -12,21 +13,34 @@ import msgspec
 
 from hapair.engine import pairauth
 from hapair.engine.messages import (
+    ConflictsReply,
+    ConflictsRequest,
     DemoteReply,
     DemoteRequest,
     HandoverReply,
     HandoverRequest,
     Heartbeat,
+    HistoryIdsReply,
+    ResyncRequest,
+    conflicts_reply_decoder,
     demote_reply_decoder,
     encoder,
     handover_reply_decoder,
     hb_decoder,
+    history_ids_decoder,
+    revision_reply_decoder,
 )
 from hapair.settings import Settings
 
 HEARTBEAT_PATH = "/internal/v1/heartbeat"
 DEMOTE_PATH = "/internal/v1/demote"
 HANDOVER_PATH = "/internal/v1/handover"
+# the partner's data, asked of the partner itself (never read from its Redis): its revision,
+# a forced resync of its replica, its history's commit ids, the archive of divergent revisions
+REVISION_PATH = "/internal/v1/revision"
+RESYNC_PATH = "/internal/v1/resync"
+HISTORY_IDS_PATH = "/internal/v1/history-ids"
+CONFLICTS_PATH = "/internal/v1/conflicts"
 
 log = logging.getLogger("hapair.partner")
 
@@ -162,6 +176,34 @@ class PartnerClient:
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad demote reply: {exc}") from exc
 
+    async def revision(self) -> int:
+        """The partner's revision, read by the partner from its own Redis."""
+        raw = await self._post(REVISION_PATH, b"{}")
+        return _decode(raw, revision_reply_decoder, "revision").revision
+
+    async def resync(self, revision: int, wait: float) -> int:
+        """Asks the standby partner to re-point its replica at this unit now and to wait until
+        it holds ``revision``; the revision it holds then."""
+        body = encoder.encode(ResyncRequest(revision=revision))
+        raw = await self._post(RESYNC_PATH, body, wait=wait)
+        return _decode(raw, revision_reply_decoder, "resync reply").revision
+
+    async def history_ids(self) -> HistoryIdsReply:
+        """The commit ids of the revisions the partner's history keeps."""
+        raw = await self._post(HISTORY_IDS_PATH, b"{}", wait=5.0)
+        return _decode(raw, history_ids_decoder, "history ids")
+
+    async def archive(self, entries: list[bytes]) -> list[int]:
+        """Sends revisions only this unit held to the active partner's conflict archive, in
+        calls under the body limit; the revisions it archived."""
+        archived: list[int] = []
+        for batch in _batches(entries, CONFLICTS_BATCH_BYTES):
+            body = encoder.encode(ConflictsRequest(entries=[msgspec.Raw(e) for e in batch]))
+            raw = await self._post(CONFLICTS_PATH, body, wait=5.0)
+            reply: ConflictsReply = _decode(raw, conflicts_reply_decoder, "conflicts reply")
+            archived += reply.revisions
+        return archived
+
     async def handover(self, request: HandoverRequest, wait: float) -> HandoverReply:
         """Asks the standby partner to take the role over (planned switchover, maintenance)."""
         raw = await self._post(HANDOVER_PATH, encoder.encode(request), wait=wait)
@@ -169,6 +211,31 @@ class PartnerClient:
             return handover_reply_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad handover reply: {exc}") from exc
+
+
+CONFLICTS_BATCH_BYTES = 48 * 1024  # under the 64 KiB body limit, with room for the envelope
+
+D = TypeVar("D")
+
+
+def _decode(raw: bytes, decoder: msgspec.json.Decoder[D], what: str) -> D:
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise PartnerError(f"bad {what}: {exc}") from exc
+
+
+def _batches(items: list[bytes], limit: int) -> list[list[bytes]]:
+    """``items`` in order, in batches of at most ``limit`` bytes (one item alone may pass)."""
+    out: list[list[bytes]] = []
+    size = 0
+    for item in items:
+        if not out or size + len(item) > limit:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += len(item) + 1
+    return out
 
 
 def partner_client_for(

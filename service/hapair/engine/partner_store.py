@@ -1,62 +1,80 @@
-"""This unit's Redis and its partner's: replicating from the active, archiving what only this
-unit holds before it does, reading the partner's revision, a forced resync.
+"""This unit's Redis and its partner's data: replicating from the active, archiving what only
+this unit holds before it does, the partner's revision, a forced resync.
 
-The partner's Redis is reached at the URL its heartbeat advertises (never with credentials in
-it) with this unit's own credentials (both units share the pair-key-derived password).
+No unit logs into its partner's Redis (SPEC 6, "Redis, v3"): what it needs of the partner's
+data it asks the partner for, in signed unit-to-unit calls (``PartnerClient``), and the
+partner answers from its own Redis. The only connection to the partner's Redis is the
+replica's, as the replication-only ACL user. Both sides live here: the asking side
+(``replicate_from``, ``revision``, ``force_update``) and the answering side
+(``own_revision``, ``resync``, ``history_ids``, ``archive_from_partner``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Callable
+
+import msgspec
 
 from hapair.clock import utc_now
 from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
+from hapair.engine.messages import HistoryIdsReply
+from hapair.engine.partner import PartnerClient, PartnerError
 from hapair.services.events import Events
-from hapair.store.client import connect, host_port
+from hapair.store.client import host_port
 from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
+from hapair.store.parameters import HistoryEntry
 from hapair.store.redis import Store
-from hapair.store.urls import partner_store_url
 
 log = logging.getLogger("hapair.engine")
+
+RESYNC_WAIT_S = 5.0  # how long the standby waits for the active's revision on a forced update
+_entry_decoder = msgspec.json.Decoder(HistoryEntry)
+_encoder = msgspec.json.Encoder()
+
+
+def replication_target(advertised_url: str) -> tuple[str, int]:
+    """Where this unit's replica connects for the partner's advertised Redis URL: its host and
+    port (the hook for a tunnel that would carry replication over TLS)."""
+    return host_port(advertised_url)
 
 
 class PartnerStore:
     """One unit's view of the two Redis servers of the pair."""
 
-    def __init__(self, store: Store, redis_url: str, name: str, events: Events | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        redis_url: str,
+        name: str,
+        events: Events | None,
+        client: Callable[[], PartnerClient | None] = lambda: None,
+    ) -> None:
         self.store = store
         self.redis_url = redis_url
         self.name = name
         self.events = events
-        self._remote: tuple[str, Store] | None = None
+        self.client = client
+        self.target = replication_target
 
     async def close(self) -> None:
-        """Closes the connection to the partner's Redis."""
-        if self._remote is not None:
-            await self._remote[1].close()
-            self._remote = None
+        """Nothing to close: the partner is reached through the engine's client."""
 
-    async def remote(self, url: str) -> Store:
-        """The partner's Redis at its advertised ``url`` (one cached connection pool)."""
-        if self._remote is not None and self._remote[0] == url:
-            return self._remote[1]
-        await self.close()
-        try:
-            full = partner_store_url(url, self.redis_url)  # this unit's credentials
-        except ValueError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        store = Store(connect(full, max_connections=4))
-        self._remote = (url, store)
-        return store
+    def _partner(self) -> PartnerClient:
+        client = self.client()
+        if client is None:
+            raise PartnerError("no partner")
+        return client
+
+    # ---- asking the partner ----------------------------------------------------------------
 
     async def replicate_from(self, url: str) -> bool:
         """Points this unit's Redis at the partner's (archiving first what only it holds);
         whether it replicates from it now."""
-        target = host_port(url)
+        target = self.target(url)
         try:
             info = await self.store.replication()
         except StoreUnavailable:
@@ -65,10 +83,9 @@ class PartnerStore:
         if info.get("role") == "slave" and master == target:
             return True
         try:
-            remote = await self.remote(url)
-            archived = await self.archive_divergent(remote)
+            archived = await self.archive_divergent()
             await self.store.replicate_from(*target)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, PartnerError) as exc:
             log.warning(
                 "cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)}
             )
@@ -82,64 +99,101 @@ class PartnerStore:
         log.info("replicating", extra=extra)
         return True
 
-    async def archive_divergent(self, remote: Store) -> int:
-        """Archives into the active's Redis the revisions only this unit holds (and tells the
-        active's event stream); how many."""
+    async def archive_divergent(self) -> int:
+        """Sends the revisions only this unit holds to the active partner, which archives them
+        in its conflict archive (and tells its event stream); how many."""
         mine = await self.store.history(limit=HISTORY_KEEP, before=None)
         if not mine:
             return 0
-        theirs = await remote.history(limit=HISTORY_KEEP, before=None)
-        their_ids = {e.id for e in theirs}
-        complete = len(theirs) < HISTORY_KEEP
-        oldest = min((e.revision for e in theirs), default=0)
-        now = utc_now()
+        partner = self._partner()
+        theirs = await partner.history_ids()
+        their_ids = set(theirs.ids)
         divergent = [
-            ConflictEntry.of(e, unit=self.name, archived_at=now)
+            e
             for e in mine
-            if e.id not in their_ids and (complete or e.revision >= oldest)
+            if e.id not in their_ids and (theirs.complete or e.revision >= theirs.oldest)
         ]
         if not divergent:
             return 0
-        await remote.archive_conflicts(divergent)
-        revisions = [c.revision for c in divergent]
-        if self.events is not None:
-            # into the active's stream (this unit's Redis is about to become its replica)
-            data: dict[str, object] = {"unit": self.name, "revisions": revisions}
-            with contextlib.suppress(Exception):
-                await self.events.append_to(remote.client, "conflict", data)
+        revisions = await partner.archive([_encoder.encode(e) for e in divergent])
         extra = {"event": "conflicts-archived", "revisions": revisions}
         log.warning("archived conflicting revisions", extra=extra)
         return len(divergent)
 
     async def revision(self, url: str, advertised: int) -> int:
-        """The partner's revision read from its own Redis, else the one it advertised."""
-        if url:
-            with contextlib.suppress(StoreUnavailable):
-                return await (await self.remote(url)).revision()
+        """The partner's revision, asked of the partner (read from its Redis by itself), else
+        the one it advertised."""
+        client = self.client()
+        if url and client is not None:
+            try:
+                return await client.revision()
+            except PartnerError:
+                pass
         return advertised
 
     async def force_update(self, url: str) -> tuple[int, int, float]:
-        """Re-points the standby at ``url`` now and waits until it holds this unit's
-        revision: (revision, partner revision, seconds taken)."""
+        """Asks the standby to re-point its replica at this unit now and to wait until it
+        holds this unit's revision: (revision, partner revision, seconds taken)."""
+        del url  # the standby replicates from the address this unit advertises to it
         start = time.monotonic()
         revision = await self.store.revision()
         try:
-            remote = await self.remote(url)
-            me_host, me_port = host_port(self.redis_url)
-            # Re-point the standby: it drops its link and syncs again from the active now.
-            await remote.promote()
-            await remote.replicate_from(me_host, me_port)
-            await self.store.wait_partner(1000)
-            deadline = time.monotonic() + 5.0
-            while True:
-                partner_revision = await remote.revision()
-                if partner_revision >= revision or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.01)
-        except StoreUnavailable as exc:
-            raise PartnerUnavailable(f"the partner's Redis is not reachable: {exc}") from exc
+            partner_revision = await self._partner().resync(revision, wait=RESYNC_WAIT_S + 2.0)
+        except PartnerError as exc:
+            raise PartnerUnavailable(f"the partner did not resync: {exc}") from exc
         if partner_revision < revision:
             raise PartnerUnavailable(
-                f"the partner holds revision {partner_revision}, not {revision}, after 5 s"
+                f"the partner holds revision {partner_revision}, not {revision}, after "
+                f"{RESYNC_WAIT_S:g} s"
             )
         return revision, partner_revision, time.monotonic() - start
+
+    # ---- answering the partner ---------------------------------------------------------------
+
+    async def own_revision(self) -> int:
+        """This unit's revision (``/internal/v1/revision``)."""
+        return await self.store.revision()
+
+    async def resync(self, active_url: str | None, revision: int) -> int:
+        """``/internal/v1/resync`` on the standby: drop the replication link, sync again from
+        the active now, and wait (``RESYNC_WAIT_S`` at most) until this unit holds
+        ``revision``; the revision it holds then."""
+        if not active_url:
+            raise StoreUnavailable("the active partner advertises no Redis")
+        target = self.target(active_url)
+        await self.store.promote()
+        await self.store.replicate_from(*target)
+        deadline = time.monotonic() + RESYNC_WAIT_S
+        while True:
+            held = await self.store.revision()
+            if held >= revision or time.monotonic() > deadline:
+                return held
+            await asyncio.sleep(0.01)
+
+    async def history_ids(self) -> HistoryIdsReply:
+        """``/internal/v1/history-ids``: the commit ids this unit's history keeps."""
+        theirs = await self.store.history(limit=HISTORY_KEEP, before=None)
+        return HistoryIdsReply(
+            ids=[e.id for e in theirs],
+            oldest=min((e.revision for e in theirs), default=0),
+            complete=len(theirs) < HISTORY_KEEP,
+        )
+
+    async def archive_from_partner(self, unit: str, raw: list[bytes]) -> list[int]:
+        """``/internal/v1/conflicts`` on the active: archives the partner's divergent revisions
+        (idempotent: keyed by unit and commit id) and tells the event stream."""
+        now = utc_now()
+        entries = [
+            ConflictEntry.of(_entry_decoder.decode(r), unit=unit, archived_at=now) for r in raw
+        ]
+        if not entries:
+            return []
+        await self.store.archive_conflicts(entries)
+        revisions = [c.revision for c in entries]
+        if self.events is not None:
+            await self.events.publish("conflict", {"unit": unit, "revisions": revisions})
+        log.warning(
+            "archived the partner's conflicting revisions",
+            extra={"event": "conflicts-archived", "unit": unit, "revisions": revisions},
+        )
+        return revisions
