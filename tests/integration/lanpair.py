@@ -39,9 +39,10 @@ VMAC = "00:00:5e:00:01:0a"  # VRRP MAC of the automatic virtual ID 10 (192.0.2.1
 # happens (a takeover, one holder after the fault ends), not how fast. The tests print the
 # figures; bench/failover.py measures them (kill -9 and SIGSTOP of the active, medians; no bench
 # heals a partition). The SPEC 7 figures are proven on a logical clock by
-# tests/sim (invariants.py): the standby takes over within ha_timeout + 1 heartbeat of a kill
-# or a freeze (expect_failover), and after the last fault (SIGCONT, heal) there are two actives
-# for less than 2 heartbeats and one active within ha_timeout + 2 heartbeats (check_timed).
+# tests/sim (invariants.py): the standby takes over at its deadline (last heard + ha_timeout)
+# after a kill or a freeze (expect_failover), and after the last fault (SIGCONT, heal) there
+# are two actives for less than 2 heartbeats and one active within ha_timeout + 2 heartbeats
+# (check_timed).
 FAILOVER_BOUND = 10.0 * HA_TIMEOUT
 # From the resumed unit's first heartbeat exchange (its first ``split-brain`` log line) to one
 # active and the address on one host (SPEC 7: 2 heartbeats). Measured 0.3 to 1.3 s: the winner

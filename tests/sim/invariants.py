@@ -29,7 +29,7 @@ class PairInvariants(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.disturbed = 0.0  # when the last fault or request happened
-        self.expect_failover: tuple[str, float] | None = None  # (unit, deadline)
+        self.expect_failover: tuple[str, float] | None = None  # (unit, end of its hold)
         self.attach(World())
 
     def attach(self, world: World) -> None:
@@ -124,14 +124,19 @@ class PairInvariants(RuleBasedStateMachine):
             ]
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
         if self.expect_failover is not None:
-            name, deadline = self.expect_failover
-            # a heartbeat the gone unit sent may still have been on its way: counted from it
+            name, hold_until = self.expect_failover
+            # the deadline: the last heartbeat that reached the survivor (one may still have
+            # been on its way at the fault) + ha_timeout, or the end of its hold if later
             heard = w.net.links[other(name), name].heard_at
-            deadline = max(deadline, heard + self.ha_timeout() + INTERVAL)
-            if now >= deadline:
+            deadline = max(hold_until, heard + self.ha_timeout())
+            if now >= deadline - 1e-9:
                 u = w.units[name]
                 assert u.state is not None and u.state.role == "active", self.report(
                     f"{name} not active {ha_timeout_note(u)} by t={deadline}"
+                )
+                # decided at the deadline itself (a timer), never at a tick after it
+                assert u.active_at is not None and u.active_at <= deadline + 1e-9, self.report(
+                    f"{name} took over at t={u.active_at}, after its deadline t={deadline}"
                 )
                 self.expect_failover = None
 

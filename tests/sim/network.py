@@ -116,6 +116,12 @@ class Network:
         """``deliver`` runs when the clock reaches ``due``."""
         heapq.heappush(self._flight, (due, next(self._seq), deliver))
 
+    def peek_due(self, until: float) -> float | None:
+        """When the earliest message due by ``until`` arrives (None: none), left in flight."""
+        if self._flight and self._flight[0][0] <= until + 1e-9:
+            return self._flight[0][0]
+        return None
+
     def next_due(self, until: float) -> tuple[float, Callable[[], None]] | None:
         """The earliest message due by ``until``, taken out of flight."""
         if self._flight and self._flight[0][0] <= until + 1e-9:

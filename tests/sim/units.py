@@ -51,6 +51,8 @@ class Unit:
     replies: dict[int, m.Reply] = field(default_factory=dict)
     maintenance: bool = False  # kept in the data dir: survives restarts
     incarnation: int = 0  # counts the boots: an answer to an older process is not waited for
+    deadline_fired: float | None = None  # the last machine deadline whose timer fired
+    active_at: float | None = None  # when its engine last decided to be active
 
     @property
     def alive(self) -> bool:

@@ -128,6 +128,8 @@ class World:
         before = u.state
         new, actions = m.step(before, event)
         u.state = new
+        if new.role == "active" and before.role != "active":
+            u.active_at = self.now
         u.maintenance = new.maintenance
         for a in actions:
             if isinstance(a, m.Transitioned):
@@ -177,6 +179,8 @@ class World:
                 self.note(f"{name} reboots ({cause})")
                 self.kill(name)
                 self.start(name)
+            case m.RenewShared():
+                pass  # one host: the socket is the address, held while the process lives
             case m.Transitioned() | m.Note():
                 pass
             case _:
@@ -228,13 +232,36 @@ class World:
         self.deliver(name, m.Tick(now=now))
         self.run()
 
+    def next_deadline(self, until: float) -> tuple[float, str] | None:
+        """The earliest deadline of a unit's machine (``machine.deadline``) not yet fired, due
+        by ``until``: (time, unit). The driver's timer fires it at that time."""
+        due: list[tuple[float, str]] = []
+        for u in self.units.values():
+            if u.alive and u.state is not None:
+                at = m.deadline(u.state)
+                if at is not None and at != u.deadline_fired and at <= until:
+                    due.append((at, u.name))
+        return min(due, default=None)
+
     def advance(self, half_intervals: int, check: object = None) -> None:
-        """Moves the clock on, half an interval at a time; each unit ticks on its phase."""
+        """Moves the clock on, half an interval at a time; each unit ticks on its phase.
+        Between ticks, messages held back arrive and the units' deadlines fire, in time order
+        (a deadline already past, e.g. of a unit that was frozen, fires at once)."""
         for _ in range(half_intervals):
             until = round(self.now + INTERVAL / 2, 6)
-            while (due := self.net.next_due(until)) is not None:  # messages held back arrive
-                self.now = max(self.now, due[0])
-                due[1]()
+            while True:
+                arrives = self.net.peek_due(until)  # messages held back arrive
+                timer = self.next_deadline(until)
+                if timer is not None and (arrives is None or timer[0] <= arrives):
+                    self.now = max(self.now, timer[0])
+                    u = self.units[timer[1]]
+                    u.deadline_fired = timer[0]
+                    self.step(u, m.Deadline(now=self.now, due=timer[0]))
+                elif (message := self.net.next_due(until)) is not None:
+                    self.now = max(self.now, message[0])
+                    message[1]()
+                else:
+                    break
                 self.run()
             self.now = until
             phase = round(self.now / (INTERVAL / 2)) % 2

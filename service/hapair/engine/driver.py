@@ -96,6 +96,8 @@ class Engine:
         self.queue: asyncio.Queue[m.Event] = asyncio.Queue()
         self.loop_task: asyncio.Task[None] | None = None
         self.ticker: asyncio.Task[None] | None = None
+        self.deadline_due: float | None = None  # the machine's next deadline, timer set
+        self.deadline_timer: asyncio.TimerHandle | None = None
         self.requests = requests.Pending()
         self.background = lifecycle.Background()
         self.shared = SharedAddress(settings, self.background.spawn)
@@ -214,6 +216,7 @@ class Engine:
             if new.role == Role.ACTIVE:
                 self.announcer.became_active(new.partner)
         self.state = new
+        heartbeats.arm_deadline(self)
         if new.role == Role.ACTIVE:
             if isinstance(event, m.Heard):
                 self.announcer.partner(event.heartbeat)

@@ -56,7 +56,10 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                     else m.SharedFailed(now=engine.now(), error=error)
                 )
             case m.StopShared():
-                await engine.shared.stop(drain=not engine.closed)
+                await engine.shared.release(drain=not engine.closed)
+            case m.RenewShared():
+                if not await engine.shared.renew(engine.snapshot.params):
+                    await engine.step(m.LeaseLost(now=engine.now()))
             case m.AskDemote(request=request, cause=cause):
                 engine.background.spawn(_ask_demote(engine, request, cause), "ask-demote")
             case m.AskHandover(request=request, cause=cause):

@@ -108,6 +108,40 @@ def send(engine: Engine) -> None:
         engine.background.spawn(exchange(engine), "heartbeat")
 
 
+def arm_deadline(engine: Engine) -> None:
+    """Sets the timer for the machine's next deadline (``machine.deadline``: a standby's
+    failover at last heard + ``ha_timeout``), if it changed; called after every step. The
+    timer's event is stepped like any other, so the standby decides at the deadline itself
+    rather than at the next tick after it."""
+    state = engine.state
+    due = None if state is None or not engine.running else m.deadline(state)
+    if due == engine.deadline_due:
+        return
+    disarm_deadline(engine)
+    engine.deadline_due = due
+    if due is not None:
+        loop = asyncio.get_running_loop()
+        engine.deadline_timer = loop.call_later(max(0.0, due - engine.now()), _due, engine, due)
+
+
+def disarm_deadline(engine: Engine) -> None:
+    """Cancels the deadline's timer."""
+    timer, engine.deadline_timer = engine.deadline_timer, None
+    engine.deadline_due = None
+    if timer is not None:
+        timer.cancel()
+
+
+def _due(engine: Engine, due: float) -> None:
+    now = engine.now()
+    if now < due:  # the loop's timers have millisecond resolution: never decide early
+        loop = asyncio.get_running_loop()
+        engine.deadline_timer = loop.call_later(due - now, _due, engine, due)
+        return
+    engine.deadline_timer = None  # ``deadline_due`` stays: this deadline fires once
+    engine.put(m.Deadline(now=now, due=due))
+
+
 async def tick_forever(engine: Engine) -> None:
     """Observes and ticks every heartbeat interval, at a fixed rate: a slow store read does not
     stretch the period (failover detection)."""

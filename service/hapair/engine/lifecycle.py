@@ -108,6 +108,8 @@ async def boot(engine: Engine) -> None:
     engine.partner_store.name = engine.announcer.name = engine.name
     # not active yet: a virtual IP a crash left behind goes
     await engine.shared.remove_leftover(engine.unit.shared_address, engine.snapshot.params)
+    # with a virtual IP, the shared listener is bound before the address exists (bind ahead)
+    await engine.shared.bind_ahead(engine.unit.shared_address)
     config = m.Config(
         unit=engine.name,
         mode=engine.unit.mode,
@@ -129,10 +131,12 @@ async def boot(engine: Engine) -> None:
     engine.dataplane.update(engine.dataplane_inputs(engine.state))
     engine.dataplane.start()
     engine.ticker = asyncio.create_task(heartbeats.tick_forever(engine), name="hapair-ticker")
+    heartbeats.arm_deadline(engine)
 
 
 async def shutdown(engine: Engine) -> None:
     """Stops the loop (the shared address is released first), and partner connections."""
+    heartbeats.disarm_deadline(engine)
     ticker, engine.ticker = engine.ticker, None
     if ticker is not None:
         ticker.cancel()

@@ -40,8 +40,17 @@ class _Server(uvicorn.Server):
         yield
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; raising OSError when the address cannot be bound."""
+IP_FREEBIND = 15  # linux/in.h; not in Python's socket module
+IPV6_FREEBIND = 78  # linux/in6.h
+
+
+def bind_socket(host: str, port: int, *, freebind: bool = False) -> socket.socket:
+    """A listening TCP socket; raising OSError when the address cannot be bound.
+
+    ``freebind``: bound even while ``host`` is not (yet) an address of this host
+    (``IP_FREEBIND``/``IPV6_FREEBIND``): the shared listener of a unit that moves a virtual IP
+    is bound ahead, and answers once the address is added (SPEC 5b, bind ahead).
+    """
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
@@ -51,6 +60,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if freebind:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+            else:
+                sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
         sock.bind((host, port))
         sock.listen(1024)
         sock.setblocking(False)
@@ -75,8 +89,10 @@ class Listener:
         *,
         ssl: dict[str, str] | None = None,
         limits: Limits | None = None,
+        freebind: bool = False,
     ) -> None:
         self.app = app
+        self.freebind = freebind
         self.host = host
         self.port = port
         self.ssl = ssl or {}
@@ -98,7 +114,7 @@ class Listener:
                 f"refused to listen on {self.host}:{self.port}: "
                 "a --no-auth unit listens on loopback only"
             )
-        sock = bind_socket(self.host, self.port)
+        sock = bind_socket(self.host, self.port, freebind=self.freebind)
         config = uvicorn.Config(
             self.app,
             http=limited_protocol(self.limits),

@@ -30,6 +30,7 @@ from hapair.engine.messages import Heartbeat
 from hapair.engine.roles import boot, decide, maintain
 from hapair.engine.state import (
     CAUSES,
+    DEADLINE_SLACK,
     HOLDING,
     Cause,
     Config,
@@ -39,6 +40,7 @@ from hapair.engine.state import (
     Takeover,
     Transition,
     boot_wins,
+    deadline,
     fresh_partner,
     heartbeat,
     holding,
@@ -52,10 +54,12 @@ from hapair.engine.steps import (
     AskDemote,
     AskHandover,
     Check,
+    Deadline,
     DemoteAsked,
     Event,
     HandoverDone,
     Heard,
+    LeaseLost,
     LinkDown,
     MaintenanceSet,
     Note,
@@ -64,6 +68,7 @@ from hapair.engine.steps import (
     Promote,
     Promoted,
     Reboot,
+    RenewShared,
     ReplicateFailed,
     ReplicateFrom,
     Replicating,
@@ -87,17 +92,20 @@ from hapair.engine.steps import (
 # The machine's vocabulary: callers use ``machine.Tick``, ``machine.State``, ...
 __all__ = [
     "CAUSES",
+    "DEADLINE_SLACK",
     "Action",
     "AskDemote",
     "AskHandover",
     "Cause",
     "Check",
     "Config",
+    "Deadline",
     "DemoteAsked",
     "EngineRole",
     "Event",
     "HandoverDone",
     "Heard",
+    "LeaseLost",
     "LinkDown",
     "MaintenanceSet",
     "Note",
@@ -107,6 +115,7 @@ __all__ = [
     "Promote",
     "Promoted",
     "Reboot",
+    "RenewShared",
     "ReplicateFailed",
     "ReplicateFrom",
     "Replicating",
@@ -131,6 +140,7 @@ __all__ = [
     "boot",
     "boot_wins",
     "checks",
+    "deadline",
     "fresh_partner",
     "heartbeat",
     "holding",
@@ -153,6 +163,12 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
     match event:
         case Tick():
             deciding = tick = True
+        case Deadline(due=due):
+            if now - due > DEADLINE_SLACK:
+                # frozen over it: what this unit last heard is old news; the next tick
+                # exchanges heartbeats first, then decides
+                return s, [Note("deadline-missed", (("late_s", round(now - due, 3)),))]
+            deciding = True
         case Heard(heartbeat=hb):
             last = s.partner
             if last is not None and hb.boot_id == last.boot_id and hb.sent_at < last.sent_at:
@@ -233,8 +249,16 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
     match event:
         case SharedServed():
             if s.role == Role.ACTIVE:
-                return replace(s, serving=True, bind_failed=False)
+                return replace(s, serving=True, bind_failed=False, lease_lost_at=None)
             actions.append(StopShared())  # it stepped down while the bind was under way
+        case LeaseLost():
+            if s.serving:
+                # the address is gone (frozen past its lease): it does not claim to serve, and
+                # puts it back only after hearing its partner (``may_serve``)
+                actions.append(Note("lease-lost"))
+                return replace(
+                    s, serving=False, bind_failed=s.role == Role.ACTIVE, lease_lost_at=event.now
+                )
         case SharedFailed():
             return replace(s, serving=False, bind_failed=s.role == Role.ACTIVE)
         case Promoted():

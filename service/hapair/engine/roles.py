@@ -19,6 +19,7 @@ from hapair.engine.state import (
     fresh_partner,
     holding,
     in_sync,
+    may_serve,
     split_brain_wins,
     stepped_down,
     won_split_brain,
@@ -28,6 +29,7 @@ from hapair.engine.steps import (
     AskDemote,
     Note,
     Promote,
+    RenewShared,
     ReplicateFrom,
     SendHeartbeat,
     ServeShared,
@@ -167,10 +169,12 @@ def maintain(s: State, now: float, actions: list[Action]) -> State:
     decision at a tick has the partner's latest word.
     """
     p = fresh_partner(s, now)
+    if s.role in HOLDING and s.serving and s.config.shared_address:
+        actions.append(RenewShared())  # the virtual IP's lease (SPEC 5b)
     if s.role == Role.ACTIVE:
         if not s.master:
             actions.append(Promote())
-        if s.config.shared_address and not s.serving:
+        if s.config.shared_address and not s.serving and may_serve(s, now):
             actions.append(ServeShared())
     elif s.role == Role.STANDBY:
         if p is not None and p.role == Role.ACTIVE and p.redis_url:

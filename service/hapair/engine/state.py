@@ -107,6 +107,7 @@ class State:
     hold_until: float = 0.0
     both_standby_since: float | None = None
     serving: bool = False  # this unit serves the shared address
+    lease_lost_at: float | None = None  # when its virtual IP's lease ran out while serving
     bind_failed: bool = False  # a bind of the shared address failed since it became active
     master: bool = False  # its Redis was confirmed a master in the current role
     replica_of: str | None = None  # the partner Redis URL it was confirmed to replicate from
@@ -128,9 +129,36 @@ def fresh_partner(s: State, now: float) -> Heartbeat | None:
     """The partner's last heartbeat if heard within ``ha_timeout``."""
     if s.partner is None or s.heard_at is None:
         return None
-    if now - s.heard_at >= s.params.ha_timeout:
+    if now >= s.heard_at + s.params.ha_timeout:  # the same sum as ``deadline``: no rounding gap
         return None
     return s.partner
+
+
+# A deadline whose event comes later than this was missed: the process was frozen (or its
+# loop stalled) over it, so what it last heard is old news. The next tick, which exchanges
+# heartbeats first, decides instead.
+DEADLINE_SLACK = 0.25
+
+
+def deadline(s: State) -> float | None:
+    """When this unit must decide next, by the clock alone: a standby's failover deadline
+    (last heard + ``ha_timeout``, or the end of its hold if later). None: nothing is due."""
+    if s.stopped or s.role != Role.STANDBY or s.heard_at is None:
+        return None
+    if s.maintenance or s.config.pacified:
+        return None  # never takes the role by itself
+    return max(s.heard_at + s.params.ha_timeout, s.hold_until)
+
+
+def may_serve(s: State, now: float) -> bool:
+    """Whether an active unit may (again) put the shared address up. After its lease ran
+    out (frozen, SIGSTOP), only once it heard its partner since (who may have taken over:
+    the split-brain rules decide first), or heard nothing for ``ha_timeout`` (it is alone)."""
+    lost = s.lease_lost_at
+    if lost is None:
+        return True
+    heard_since = s.heard_at is not None and s.heard_at > lost
+    return heard_since or now - lost >= s.params.ha_timeout
 
 
 def holding(s: State, now: float) -> bool:

@@ -23,6 +23,20 @@ class Tick(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Deadline(Event):
+    """The time ``due`` that :func:`~hapair.engine.state.deadline` named has come: the standby
+    decides at its failover deadline itself, not at the next tick after it."""
+
+    due: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaseLost(Event):
+    """The virtual IP's lease ran out while this unit served it (its process was frozen or
+    its loop stalled for ``ha_timeout``): the address is gone from the host."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Heard(Event):
     """The partner's heartbeat, sent to us or answered to ours."""
 
@@ -191,6 +205,12 @@ class ReplicateFrom(Action):
 class ServeShared(Action):
     """Add the virtual IP (if any), announce it, bind the shared listener; answers
     ``SharedServed`` or ``SharedFailed``."""
+
+
+@dataclass(frozen=True)
+class RenewShared(Action):
+    """Renew the virtual IP's lease (``ha_timeout`` seconds), never adding it back; answers
+    ``LeaseLost`` when it ran out."""
 
 
 @dataclass(frozen=True)

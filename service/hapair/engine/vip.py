@@ -55,6 +55,7 @@ CAP_NET_ADMIN = 12
 CAP_NET_RAW = 13
 VMAC_INTERFACE = "hapair-vmac"
 IFA_F_NODAD = 0x02
+PERMANENT = 0xFFFFFFFF  # the lifetime the kernel reports for an address without a lease
 
 _ALL_NODES = "ff02::1"
 _PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
@@ -133,8 +134,13 @@ class VirtualIP:
 
     # ---- netlink ---------------------------------------------------------------------------
 
-    def add(self) -> None:
-        """Put the address on its interface (creating the macvlan first); idempotent."""
+    def add(self, lifetime: int | None = None) -> None:
+        """Put the address on its interface (creating the macvlan first); idempotent.
+
+        With ``lifetime`` (seconds) the address is a lease (SPEC 5b): its valid and preferred
+        lifetimes are set to it (also when it was already there), and the kernel removes it by
+        itself once that has run out without a :meth:`renew`. None: a permanent address.
+        """
         with _netlink() as ipr:
             parent = _index(ipr, self.interface)
             if self.virtual_mac:
@@ -143,16 +149,67 @@ class VirtualIP:
                 self._set_sysctls(VMAC_INTERFACE, _VMAC_SYSCTLS)
             else:
                 index = parent
+            if lifetime is not None:
+                self._replace(ipr, index, lifetime)
+                return
             if self._has_address(ipr, index):
                 return
-            extra: dict[str, Any] = {"flags": IFA_F_NODAD} if self.ipv6 else {}
             try:
-                ipr.addr(
-                    "add", index=index, address=str(self.address), prefixlen=self.prefix, **extra
-                )
+                ipr.addr("add", **self._addr_args(index))
             except NetlinkError as exc:
                 if exc.code != errno.EEXIST:
                     raise VipError(f"cannot add {self}: {exc}") from exc
+
+    def renew(self, lifetime: int) -> bool:
+        """Restart the lease: the address's lifetimes start again at ``lifetime`` seconds.
+
+        Never puts back an address that is gone: False when its lease ran out (or someone took
+        it off), or runs out within the second (the kernel counts the lifetime left in whole
+        seconds, so a lease at 0 may be removed at any moment: renewing it could race the
+        kernel's removal and add the address again). True when renewed.
+        """
+        with _netlink() as ipr:
+            index = _lookup(ipr, self.carrier)
+            if index is None:
+                return False
+            left = self._valid_left(ipr, index)
+            if left is None or left < 1:
+                return False
+            self._replace(ipr, index, lifetime)
+            return True
+
+    def lease_left(self) -> int | None:
+        """The address's valid lifetime left, in whole seconds (the kernel's count); None when
+        the address is not there; ``0xFFFFFFFF`` for a permanent address."""
+        with _netlink() as ipr:
+            index = _lookup(ipr, self.carrier)
+            return None if index is None else self._valid_left(ipr, index)
+
+    def _addr_args(self, index: int) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "index": index,
+            "address": str(self.address),
+            "prefixlen": self.prefix,
+        }
+        if self.ipv6:
+            args["flags"] = IFA_F_NODAD
+        return args
+
+    def _replace(self, ipr: Any, index: int, lifetime: int) -> None:
+        cacheinfo = {"ifa_preferred": lifetime, "ifa_valid": lifetime}
+        try:
+            ipr.addr("replace", **self._addr_args(index), IFA_CACHEINFO=cacheinfo)
+        except NetlinkError as exc:
+            raise VipError(f"cannot add {self} with a lease of {lifetime} s: {exc}") from exc
+
+    def _valid_left(self, ipr: Any, index: int) -> int | None:
+        family = socket.AF_INET6 if self.ipv6 else socket.AF_INET
+        for msg in ipr.get_addr(family=family, index=index):
+            value = msg.get_attr("IFA_ADDRESS")
+            if value is not None and ipaddress.ip_address(value) == self.address:
+                info = msg.get_attr("IFA_CACHEINFO")
+                return PERMANENT if info is None else int(info["ifa_valid"])
+        return None
 
     def remove(self) -> None:
         """Take the address off (and delete the macvlan); idempotent, also after a crash."""
