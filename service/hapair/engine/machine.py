@@ -163,12 +163,8 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
     match event:
         case Tick():
             deciding = tick = True
-        case Deadline(due=due):
-            if now - due > DEADLINE_SLACK:
-                # frozen over it: what this unit last heard is old news; the next tick
-                # exchanges heartbeats first, then decides
-                return s, [Note("deadline-missed", (("late_s", round(now - due, 3)),))]
-            deciding = True
+        case Deadline():
+            deciding = _on_time(event, actions)
         case Heard(heartbeat=hb):
             last = s.partner
             if last is not None and hb.boot_id == last.boot_id and hb.sent_at < last.sent_at:
@@ -268,6 +264,17 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
         case ReplicateFailed():
             return replace(s, replica_of=None)
     return s
+
+
+def _on_time(event: Deadline, actions: list[Action]) -> bool:
+    """Whether a deadline's event came in time to decide on. One more than ``DEADLINE_SLACK``
+    late was missed: the process was frozen over it, so what it last heard is old news; the
+    next tick exchanges heartbeats first, then decides."""
+    late = event.now - event.due
+    if late > DEADLINE_SLACK:
+        actions.append(Note("deadline-missed", (("late_s", round(late, 3)),)))
+        return False
+    return True
 
 
 def _restarted(last: Heartbeat | None, hb: Heartbeat) -> bool:
