@@ -1,6 +1,7 @@
-"""Failover as a client sees it (SPEC 7): kill -9 and SIGSTOP of the active, medians of runs.
+"""Failover as a client sees it (SPEC 7, issue 23): kill -9 and SIGSTOP of the active, hapair
+and keepalived side by side in the same namespaces, and what each costs at idle.
 
-Run from the repository root: ``python -m bench.failover [--runs 5]``.
+Run from the repository root: ``python -m bench.failover [--runs 10] [--keepalived]``.
 
 As root (network namespaces): ``hapair up --netns``'s topology under a unique prefix, each unit
 ``hapair serve`` in its namespace with its embedded Redis and the shared address 192.0.2.10 as a
@@ -10,14 +11,23 @@ loopback (127.0.0.11/.12, shared 127.0.0.10), where a frozen process keeps the s
 a SIGSTOP failover cannot complete before SIGCONT: the figure printed for it is when the
 survivor *says* it cannot serve (``shared-address-unavailable``).
 
-Each run: ``ha_timeout`` 3, heartbeat 0.5 s; the fault hits the active; four prober threads in
-the client (staggered, 0.3 s timeout, a new connection per request) GET ``/api/v1/unit`` on the
-shared address; the figure is the time from the fault to the first answer naming the other
-unit. After kill -9 the killed unit is started again (it comes back standby) and the next run
-goes the other way; after SIGSTOP the unit is resumed at once and the time until the pair has
-one active, serving, and one standby (each as it says itself) is printed too.
+Each run: ``--ha-timeout`` (3) and ``--heartbeat`` (1 s, the default of ``hapair serve``); the
+fault hits the active at a random phase of its heartbeat (a uniform delay of up to one interval
+after the pair has settled); four prober threads in the client (staggered, 0.3 s timeout, a new
+connection per request, each polling every 20 ms) GET ``/api/v1/unit`` on the shared address;
+the figure is the time from the fault to the first answer naming the other unit. After kill -9
+the killed unit is started again (it comes back standby) and the next run goes the other way;
+after SIGSTOP the unit is resumed at once and the time until the pair has one active, serving,
+and one standby (each as it says itself) is printed too. Then ``--idle`` seconds at rest: RSS
+(``VmRSS``) and CPU (utime + stime from ``/proc``) of each unit's hapair process and its Redis.
 
-Nothing here waits for a state with a fixed sleep: every wait polls with a deadline.
+``--keepalived`` (``bench/keepalived.py``): then the hapair units stop and keepalived 2.2.7 runs in
+the same two namespaces with the same virtual IP (advert 1 s, master-down 3.01 s), each beside a
+tiny TCP responder that answers its unit's name; the same probers, faults (to keepalived's
+whole process group) and idle measure.
+
+Nothing here waits for a state with a fixed sleep: every wait polls with a deadline. The only
+sleeps are the random phase before a fault and the probers' 20 ms period.
 """
 
 from __future__ import annotations
@@ -25,8 +35,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import secrets
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -44,7 +56,6 @@ from bench.common import (
     Proc,
     Procs,
     hapair_args,
-    kill_failovers,
     machine_note,
     partner_of,
     poll,
@@ -55,9 +66,10 @@ from hapair.cli.lan import IPV4, PREFIX4, SHARED_IP, LanTopology, enter_netns, i
 from hapair.store.embedded import free_port
 
 T = TypeVar("T")
-HEARTBEAT = 0.5
+HEARTBEAT = 1.0
 HA_TIMEOUT = 3
 PROBERS = 4
+PROBE_PERIOD = 0.02
 
 
 def netns_usable() -> bool:
@@ -67,8 +79,9 @@ def netns_usable() -> bool:
 class Site:
     """Where the pair runs and where the client stands: namespaces, or loopback."""
 
-    def __init__(self, procs: Procs, *, netns: bool) -> None:
+    def __init__(self, procs: Procs, *, netns: bool, heartbeat: float = HEARTBEAT) -> None:
         self.procs = procs
+        self.heartbeat = heartbeat
         self.netns = netns
         self.token = "bench-" + secrets.token_hex(8)
         self.key = secrets.token_hex(16)
@@ -160,7 +173,7 @@ class Site:
             shared=f"{self.shared_host}:{self.port}",
             pair_key=self.key,
             token=self.token,
-            heartbeat=HEARTBEAT,
+            heartbeat=self.heartbeat,
             extra=extra,
         )
         if self.topology is not None:
@@ -207,7 +220,7 @@ class Site:
                         at.append(time.monotonic())
                         found.set()
                     else:
-                        time.sleep(0.01)
+                        time.sleep(PROBE_PERIOD)
 
         pool = self.client or ThreadPoolExecutor(max_workers=PROBERS)
         futures = [pool.submit(probe, i * 0.3 / PROBERS) for i in range(PROBERS)]
@@ -220,13 +233,35 @@ class Site:
         return min(at) - since
 
 
-def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[float]]:
+def phase(interval: float) -> None:
+    """A random phase of the heartbeat before a fault (a delay, not a wait for a state)."""
+    time.sleep(random.uniform(0.0, interval))
+
+
+def run_kills(site: Site, runs: int, active: str) -> tuple[list[float], str]:
+    """kill -9 of the settled active at a random phase; the killed unit comes back standby."""
+    times: list[float] = []
+    for _ in range(runs):
+        standby = partner_of(active)
+        site.wait_settled(active, standby)
+        phase(site.heartbeat)
+        killed = time.monotonic()
+        site.kill9(active)
+        times.append(site.failover_time(standby, killed))
+        site.start(active)
+        site.wait_settled(standby, active)
+        active = standby
+    return times, active
+
+
+def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[float], str]:
     """Failover times (client's view) and, after SIGCONT, the time to one active."""
     times, resumes = [], []
     standby = partner_of(active)
     for _ in range(runs):
         site.wait_settled(active, standby)
         pid = site.units[active].pid
+        phase(site.heartbeat)
         stopped = time.monotonic()
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -253,39 +288,234 @@ def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[f
         winner = poll(one_active, timeout=20, interval=0.02, what="one active after SIGCONT")
         resumes.append(time.monotonic() - resumed)
         active, standby = winner, partner_of(winner)
-    return times, resumes
+    return times, resumes, active
+
+
+# ---- idle cost ------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (the embedded Redis of a hapair unit)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cost(groups: dict[str, list[int]], seconds: float) -> dict[str, tuple[float, float]]:
+    """Per group of pids: (RSS in MB at the end, % of one core over ``seconds`` at rest)."""
+    before = {k: sum(cpu_s(p) for p in pids) for k, pids in groups.items()}
+    start = time.monotonic()
+    time.sleep(seconds)  # the measurement window itself: nothing is waited for
+    took = time.monotonic() - start
+    out = {}
+    for k, pids in groups.items():
+        used = sum(cpu_s(p) for p in pids) - before[k]
+        out[k] = (sum(rss_mb(p) for p in pids), 100 * used / took)
+    return out
+
+
+def cost_line(label: str, cost: dict[str, tuple[float, float]]) -> str:
+    parts = [f"{k}: {mb:.1f} MB RSS, {pct:.2f} % of a core" for k, (mb, pct) in cost.items()]
+    return f"{label}: " + "; ".join(parts)
+
+
+def summary(values: list[float]) -> str:
+    """A table cell: median (min-max)."""
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+# ---- keepalived -----------------------------------------------------------------------------
+
+
+class KeepalivedSide:
+    """keepalived in the site's namespaces (``bench/keepalived.py``), probed like hapair."""
+
+    def __init__(self, site: Site) -> None:
+        from bench import keepalived as kad
+
+        assert site.topology is not None
+        self.kad = kad
+        self.site = site
+        self.k = kad.Keepalived(site.topology, site.procs.dir / "keepalived")
+        self.left_behind = False  # a killed keepalived left the virtual IP on its host
+
+    def master(self) -> str:
+        held = self.k.holders()
+        return held[0] if len(held) == 1 else ""
+
+    def answer_from(self, name: str, since: float, timeout: float = 15) -> float:
+        """Seconds from ``since`` to the first answer of ``name``'s responder through the
+        virtual IP, as the first of ``PROBERS`` staggered client threads sees it."""
+        found = threading.Event()
+        at: list[float] = []
+
+        def probe(delay: float) -> None:
+            time.sleep(delay)  # staggering the probers
+            while not found.is_set() and time.monotonic() - since < timeout:
+                if self.kad.ask_name(0.3) == name:
+                    at.append(time.monotonic())
+                    found.set()
+                else:
+                    time.sleep(PROBE_PERIOD)
+
+        assert self.site.client is not None
+        futures = [self.site.client.submit(probe, i * 0.3 / PROBERS) for i in range(PROBERS)]
+        for f in futures:
+            f.result()
+        if not at:
+            raise TimeoutError(f"{name} never answered on the virtual IP")
+        return min(at) - since
+
+    def start(self) -> str:
+        self.k.start_responders()
+        for name in ("first", "second"):
+            poll(lambda n=name: self.site.on_client(lambda: self.kad.direct_name(n)) == n,
+                 timeout=10, what=f"responder in {name}")  # fmt: skip
+        self.k.start("first")
+        self.k.start("second")
+        active = poll(self.master, timeout=self.kad.settle_time() + 10, what="a master")
+        self.answer_from(active, time.monotonic())
+        return active
+
+    def kills(self, runs: int, active: str) -> tuple[list[float], str]:
+        times: list[float] = []
+        for _ in range(runs):
+            standby = partner_of(active)
+            phase(1.0)
+            killed = time.monotonic()
+            self.k.units[active].signal(signal.SIGKILL)
+            times.append(self.answer_from(standby, killed))
+            self.k.units[active].popen.wait()
+            if active in self.k.holders():
+                self.left_behind = True  # keepalived leaves its address on SIGKILL
+                assert self.site.topology is not None
+                ip("-n", self.site.topology.ns(active), "addr", "del",
+                   f"{SHARED_IP}/{PREFIX4}", "dev", "eth0", check=False)  # fmt: skip
+            self.k.start(active)
+            poll(lambda a=standby: self.master() == a, timeout=15, what=f"{standby} master")
+            active = standby
+        return times, active
+
+    def freezes(self, runs: int, active: str) -> list[float]:
+        times: list[float] = []
+        for _ in range(runs):
+            standby = partner_of(active)
+            phase(1.0)
+            stopped = time.monotonic()
+            self.k.units[active].signal(signal.SIGSTOP)
+            try:
+                times.append(self.answer_from(standby, stopped))
+            finally:
+                self.k.units[active].signal(signal.SIGCONT)
+            active = poll(self.master, timeout=20, what="one master after SIGCONT")
+            poll(lambda a=active: self.site.on_client(lambda: self.kad.ask_name(0.3)) == a,
+                 timeout=15, what=f"{active} answering")  # fmt: skip
+        return times
+
+    def run(self, runs: int, idle: float) -> str:
+        """Both faults and the idle cost; prints them and returns the table's row."""
+        try:
+            active = self.start()
+            kills, active = self.kills(runs, active)
+            freezes = self.freezes(runs, active)
+            groups = {f"keepalived {n}": self.k.units[n].pids() for n in ("first", "second")}
+            cost = idle_cost(groups, idle)
+        finally:
+            self.k.close()
+        print(seconds_line("keepalived, kill -9 -> the other answers", kills))
+        print(seconds_line("keepalived, SIGSTOP -> the other answers", freezes))
+        print(f"keepalived left the virtual IP on a killed unit's host: {self.left_behind}")
+        print(cost_line(f"idle {idle:.0f} s, keepalived (parent + VRRP child)", cost))
+        return (
+            f"| keepalived 2.2.7, advert 1 s, master-down 3.01 s | {summary(kills)} | "
+            f"{summary(freezes)} |"
+        )
+
+
+def hapair_runs(site: Site, ns: argparse.Namespace) -> str:
+    """Both faults against the hapair pair and its idle cost; prints them, returns the row."""
+    site.start("first")
+    poll(lambda: site.shared_name() == "first", timeout=20, what="first on the shared address")
+    site.start("second")
+    site.wait_settled("first", "second")
+    set_ha_timeout(site.request, site.shared, site.url("second"), ns.ha_timeout)
+    target = ns.ha_timeout + 1.0
+    print(f"ha_timeout {ns.ha_timeout} s, heartbeat {ns.heartbeat} s, {ns.runs} runs each")
+    kills, active = run_kills(site, ns.runs, "first")
+    answers = "new active answers on the shared address"
+    print(seconds_line(f"kill -9 of the active -> {answers}", kills, target))
+    freezes, resumes, active = run_freezes(site, ns.runs, active)
+    if site.netns:
+        print(seconds_line(f"SIGSTOP of the active -> {answers}", freezes, target))
+    else:
+        label = (
+            "SIGSTOP of the active -> survivor says shared-address-unavailable "
+            "(one host: it cannot bind the frozen unit's socket)"
+        )
+        print(seconds_line(label, freezes))
+    resumed = "SIGCONT -> one active serving, the other standby"
+    print(seconds_line(resumed, resumes, 2 * ns.heartbeat))
+    site.wait_settled(active, partner_of(active))
+    groups = {
+        f"hapair {name} ({'active' if name == active else 'standby'})": [
+            proc.pid,
+            *children(proc.pid),
+        ]
+        for name, proc in site.units.items()
+    }
+    cost = idle_cost(groups, ns.idle)
+    print(cost_line(f"idle {ns.idle:.0f} s, hapair + its Redis", cost))
+    return (
+        f"| hapair, `ha_timeout` {ns.ha_timeout}, heartbeat {ns.heartbeat:g} s | "
+        f"{summary(kills)} | {summary(freezes)} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--heartbeat", type=float, default=HEARTBEAT)
+    parser.add_argument("--ha-timeout", type=int, default=HA_TIMEOUT)
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds at rest measured")
+    parser.add_argument("--keepalived", action="store_true", help="keepalived beside (netns)")
     parser.add_argument("--loopback", action="store_true", help="one host even as root")
     ns = parser.parse_args(argv)
     print(machine_note())
-    site = Site(Procs(prefix="hapair-failover-"), netns=netns_usable() and not ns.loopback)
+    site = Site(
+        Procs(prefix="hapair-failover-"),
+        netns=netns_usable() and not ns.loopback,
+        heartbeat=ns.heartbeat,
+    )
     print(f"where: {site.describe()}")
+    rows: list[str] = []
     try:
-        site.start("first")
-        poll(lambda: site.shared_name() == "first", timeout=20, what="first on the shared address")
-        site.start("second")
-        site.wait_settled("first", "second")
-        set_ha_timeout(site.request, site.shared, site.url("second"), HA_TIMEOUT)
-        target = HA_TIMEOUT + 1.0
-        print(f"ha_timeout {HA_TIMEOUT} s, heartbeat {HEARTBEAT} s, {ns.runs} runs each")
-        kills, active = kill_failovers(site, ns.runs, "first")
-        answers = "new active answers on the shared address"
-        print(seconds_line(f"kill -9 of the active -> {answers}", kills, target))
-        freezes, resumes = run_freezes(site, ns.runs, active)
-        if site.netns:
-            print(seconds_line(f"SIGSTOP of the active -> {answers}", freezes, target))
-        else:
-            label = (
-                "SIGSTOP of the active -> survivor says shared-address-unavailable "
-                "(one host: it cannot bind the frozen unit's socket)"
-            )
-            print(seconds_line(label, freezes))
-        resumed = "SIGCONT -> one active serving, the other standby"
-        print(seconds_line(resumed, resumes, 2 * HEARTBEAT))
+        rows.append(hapair_runs(site, ns))
+        if ns.keepalived and site.netns:
+            for proc in site.units.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGCONT)
+                proc.stop()
+            rows.insert(0, KeepalivedSide(site).run(ns.runs, ns.idle))
+        print("\n| system | kill -9, median (min-max) | SIGSTOP, median (min-max) |")
+        print("| --- | --- | --- |")
+        print("\n".join(rows))
     except BaseException:
         for name, proc in site.units.items():
             print(f"--- {name} ({proc.log}):\n{proc.tail(15)}", file=sys.stderr)
