@@ -57,6 +57,7 @@ class Unit:
     files: UnitFiles
     redis_url: str
     embedded: Any = None  # the embedded Redis (store.embedded.EmbeddedRedis), or None
+    tunnel: Any = None  # the replication TLS tunnel (engine.redis_tunnel.RedisTunnel), or None
 
     def reload_secrets(self) -> list[str]:
         """``SIGHUP``: re-reads the secret files and puts them in force at once, no restart.
@@ -84,6 +85,8 @@ class Unit:
         """Releases the store and stops the embedded Redis (after the app's lifespan)."""
         await self.store.close()
         self.files.clear_runtime()
+        if self.tunnel is not None:
+            await self.tunnel.stop()
         if self.embedded is not None:
             self.embedded.stop()
 
@@ -134,7 +137,7 @@ def build(settings: Settings) -> Unit:
     Raises:
         UnusableSettings: See ``prepare_unit_files``.
     """
-    from hapair.cli.embedded import redis_for
+    from hapair.cli.embedded import redis_for, tunnel_for
 
     files = prepare_unit_files(settings)
     host, _port = parse_host_port(settings.listen)
@@ -172,8 +175,18 @@ def build(settings: Settings) -> Unit:
     )
     app = create_app(deps)
     engine.app = app  # the shared listener, bound while the unit is active, serves it too
+    tunnel = tunnel_for(settings, host, embedded, engine.partner_host)
+    if tunnel is not None:
+        engine.partner_store.target = tunnel.target
+        engine.advertised_redis_url = tunnel.advertised_url
     return Unit(
-        deps=deps, app=app, store=store, files=files, redis_url=redis_url, embedded=embedded
+        deps=deps,
+        app=app,
+        store=store,
+        files=files,
+        redis_url=redis_url,
+        embedded=embedded,
+        tunnel=tunnel,
     )
 
 

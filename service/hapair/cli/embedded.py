@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from hapair.domain.unit import is_loopback
@@ -12,7 +13,7 @@ from hapair.settings import Settings
 log = logging.getLogger("hapair")
 
 
-def redis_bind(settings: Settings, host: str) -> list[str]:
+def redis_bind(settings: Settings, host: str, *, tunnel: bool = False) -> list[str]:
     """The addresses the embedded Redis listens on: loopback and, in HA mode, the update link.
 
     The update link's address is, until ``update_interface`` is read from the links
@@ -39,19 +40,20 @@ def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
 
     if settings.redis_url:
         return None, settings.redis_url
-    bind = redis_bind(settings, host)
     executable = settings.redis_server or None
     tls = None
+    tunnel = False
     if settings.tls_cert and settings.tls_key:
         if executable is not None and supports_tls(executable):
             ca = settings.tls_ca or settings.tls_cert
             tls = RedisTLS(cert=settings.tls_cert, key=settings.tls_key, ca=ca)
         else:
-            log.warning(
-                "the embedded redis-server has no TLS: Redis replication is not encrypted "
-                "(--redis-server a TLS-capable one, e.g. Debian's /usr/bin/redis-server)",
-                extra={"event": "redis-no-tls"},
+            tunnel = True
+            log.info(
+                "the embedded Redis has no TLS: replication goes through hapair's TLS tunnel",
+                extra={"event": "redis-tls-tunnel"},
             )
+    bind = redis_bind(settings, host, tunnel=tunnel)
     # Derived whenever there is a pair key, not only in HA mode: a unit turned from non_ha to
     # HA by a reboot of the engine keeps this Redis, and its partner must get in.
     passwords = RedisPasswords.derived(settings.pair_key) if settings.pair_key else None
@@ -76,6 +78,27 @@ def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
     if len(bind) == 1:
         return embedded, embedded.url
     return embedded, embedded.url_for(host)
+
+
+def tunnel_for(
+    settings: Settings, host: str, embedded: Any, partner_host: Callable[[], str | None]
+) -> Any:
+    """hapair's TLS tunnel for replication (``engine.redis_tunnel``), when TLS is on and the
+    embedded Redis has none; else None (no TLS, Redis's own TLS, or ``--redis``)."""
+    if embedded is None or embedded.tls is not None or not settings.tls:
+        return None
+    from hapair.engine.redis_tunnel import RedisTunnel
+
+    assert settings.tls_cert is not None
+    assert settings.tls_key is not None
+    return RedisTunnel(
+        listen_host=host,
+        redis_port=embedded.port,
+        partner_host=partner_host,
+        cert=settings.tls_cert,
+        key=settings.tls_key,
+        ca=settings.tls_ca,
+    )
 
 
 async def keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:

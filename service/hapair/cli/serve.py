@@ -55,6 +55,8 @@ async def _serve(settings: Settings) -> int:
         stack.push_async_callback(unit.close)
         stack.push_async_callback(direct.stop)
         unit.store.start_probe()
+        if unit.tunnel is not None:  # before the engine boots: a standby replicates through it
+            await unit.tunnel.start()
         async with unit.app.lifespan():
             try:
                 await direct.start()

@@ -78,6 +78,8 @@ class Engine:
         self.files = files
         self.store = store
         self.redis_url = redis_url
+        # what the heartbeat advertises when it is not ``redis_url`` (the replication tunnel)
+        self.advertised_redis_url: str | None = None
         self.metrics = metrics
         self.address = settings.listen
         self.unit = UnitSettings()
@@ -164,6 +166,13 @@ class Engine:
     def now(self) -> float:
         """The engine's clock (monotonic seconds): the ``now`` of its events."""
         return time.monotonic()
+
+    def partner_host(self) -> str | None:
+        """The configured partner's host (its direct address's), if any."""
+        address = self.unit.partner_address
+        if not address:
+            return None
+        return address.rpartition(":")[0].strip("[]") or None
 
     def partner_fresh(self) -> Heartbeat | None:
         """The partner's last heartbeat if heard within ``ha_timeout``."""

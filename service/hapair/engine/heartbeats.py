@@ -63,7 +63,7 @@ def heartbeat(engine: Engine) -> Heartbeat:
     else:
         base = m.heartbeat(engine.state, engine.now())
     base.boot_id = engine.boot_id
-    base.redis_url = public_url(engine.redis_url)  # never the credentials
+    base.redis_url = public_url(engine.advertised_redis_url or engine.redis_url)  # no secret
     base.address = engine.address
     base.maintenance_reason = engine.maintenance.reason
     base.dataplane = engine.dataplane.report

@@ -120,6 +120,11 @@ class EmbeddedRedis:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def tls(self) -> RedisTLS | None:
+        """The server's own TLS, if it serves TLS."""
+        return self._tls
+
+    @property
     def redis_dir(self) -> Path:
         """Directory holding the append-only file and the log."""
         return self._data_dir / "redis"
