@@ -5,6 +5,7 @@ units' addresses, sees no password and no cleartext RESP, while the standby repl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
@@ -13,16 +14,22 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from hapair.engine.redis_tunnel import RedisTunnel
 from hapair.store.client import host_port
 from hapair.store.embedded import (
     PASSWORD_FILE,
     REPLICATION_PASSWORD_FILE,
+    EmbeddedRedis,
     death_signal_preexec,
+    free_port,
 )
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, pair_certificate
-from tests.support import poll
+from tests.support import make_redis, poll, redis_client
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tcpdump") is None or shutil.which("openssl") is None,
@@ -115,3 +122,77 @@ def test_replication_over_the_tls_tunnel_shows_nothing_in_clear(
         assert secret.encode() not in captured
     found = [n for n in RESP_NEEDLES if n in captured]
     assert found == [], found
+
+
+def _connections(server: EmbeddedRedis) -> int:
+    with redis_client(server) as c:
+        return int(c.info("stats")["total_connections_received"])
+
+
+async def _ping_through(tunnel: RedisTunnel, server: EmbeddedRedis, exit_port: int) -> bool:
+    host, port = tunnel.target(f"redis://{FIRST_HOST}:{exit_port}/0")
+    client = aioredis.Redis(
+        host=host,
+        port=port,
+        username="hapair",
+        password=server.password,
+        socket_timeout=3,
+        socket_connect_timeout=3,
+        retry=Retry(NoBackoff(), 0),
+    )
+    try:
+        return bool(await client.ping())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+    finally:
+        await client.aclose()
+
+
+def test_tunnel_refuses_strangers_and_unverified_exits(tmp_path: Path) -> None:
+    """In process, real sockets and a real Valkey: the entry reaches the exit only with the
+    pair's CA, and the exit forwards only the configured partner's connections."""
+    cert, key, ca = pair_certificate(tmp_path)
+    other_dir = tmp_path / "other-ca"
+    other_dir.mkdir()
+    _cert, _key, other_ca = pair_certificate(other_dir)
+
+    def tunnel(listen: str, port: int, partner: str, trust: str) -> RedisTunnel:
+        return RedisTunnel(
+            listen_host=listen,
+            redis_port=port,
+            partner_host=lambda: partner,
+            cert=cert,
+            key=key,
+            ca=trust,
+        )
+
+    with make_redis(tmp_path / "redis") as server:
+        exit_port = server.port
+
+        async def run() -> dict[str, tuple[bool, int]]:
+            results: dict[str, tuple[bool, int]] = {}
+            cases = {
+                # the active's exit trusts the standby's host; the entry trusts the pair's CA
+                "pair": (SECOND_HOST, ca),
+                # an exit configured for another partner: the connection is closed unforwarded
+                "stranger": ("192.0.2.77", ca),
+                # an entry that does not trust the exit's certificate: nothing is sent
+                "unverified": (SECOND_HOST, other_ca),
+            }
+            for name, (partner, trust) in cases.items():
+                active = tunnel(FIRST_HOST, exit_port, partner, ca)
+                standby = tunnel(SECOND_HOST, free_port(SECOND_HOST), FIRST_HOST, trust)
+                await active.start()
+                await standby.start()
+                before = _connections(server)
+                try:
+                    ok = await _ping_through(standby, server, exit_port)
+                finally:
+                    await standby.stop()
+                    await active.stop()
+                # the forwarded connection, and the one _connections itself opens
+                results[name] = (ok, _connections(server) - before - 1)
+            return results
+
+        results = asyncio.run(run())
+    assert results == {"pair": (True, 1), "stranger": (False, 0), "unverified": (False, 0)}
