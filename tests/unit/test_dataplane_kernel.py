@@ -70,3 +70,8 @@ def test_carry_out_reports_a_failing_or_missing_ipvsadm(
 
 def test_no_ipvs_directory_means_no_ipvs(tmp_path: Path) -> None:
     assert kernel.read_facts(tmp_path, None) == ipvs.KernelFacts(ipvs=False)
+
+
+def test_interface_ipv4_reads_the_address_of_an_interface() -> None:
+    assert kernel.interface_ipv4("lo") == "127.0.0.1"
+    assert kernel.interface_ipv4("no-such-if0") is None
