@@ -28,6 +28,7 @@ from hapair.api.events import EventsController
 from hapair.api.ha import HAController
 from hapair.api.openapi import DocumentPlugin, openapi_json
 from hapair.api.problems import from_domain, from_http, from_recursion, from_unexpected
+from hapair.api.rotation import RotationController
 from hapair.api.tokens import TokensController
 from hapair.api.unit import UnitController
 from hapair.domain.errors import DomainError
@@ -138,6 +139,7 @@ def create_app(deps: Deps) -> Litestar:
         route_handlers=[
             HAController,
             BackupController,
+            RotationController,
             EventsController,
             UnitController,
             TokensController,
@@ -158,6 +160,7 @@ def create_app(deps: Deps) -> Litestar:
             internal.resync,
             internal.history_ids,
             internal.conflicts,
+            internal.rotate_pair_key,
             openapi_json,
             *docs.handlers(),
         ],

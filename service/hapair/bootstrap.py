@@ -26,7 +26,7 @@ from hapair.domain.unit import (
 )
 from hapair.engine.driver import Engine
 from hapair.metrics import Metrics
-from hapair.secretfiles import check_admin_token, read_secret
+from hapair.secretfiles import check_admin_token, check_pair_key, read_secret
 from hapair.services.backup import BackupService
 from hapair.services.events import Events
 from hapair.services.health import Readiness
@@ -62,9 +62,13 @@ class Unit:
     def reload_secrets(self) -> list[str]:
         """``SIGHUP``: re-reads the secret files and puts them in force at once, no restart.
 
-        Today the admin token of ``--admin-token-file`` (the old one answers 401 from the next
-        request on). Every file is read and checked before anything changes: a file that is
-        missing, empty or too short changes nothing.
+        The admin token of ``--admin-token-file`` (the old one answers 401 from the next
+        request on) and the next pair key of ``--pair-key-next-file`` (the unit-to-unit MAC
+        accepts it beside the current one until the rotation; a next key equal to the current
+        one is none). The current pair key changes only by the rotation (``--pair-key-file``
+        is read at start: a file still holding the old key must not undo a rotation). Every
+        file is read and checked before anything changes: a file that is missing, empty or
+        too short changes nothing.
 
         Returns:
             What changed, for the log (never a value).
@@ -74,11 +78,20 @@ class Unit:
         """
         settings = self.deps.settings
         changed: list[str] = []
+        token = next_key = None
         if settings.admin_token_file:
             token = read_secret(settings.admin_token_file, "admin token")
             check_admin_token(token)
-            if self.deps.auth.set_admin_token(token):
-                changed.append("admin token")
+        keys = settings.pair_keys
+        if keys is not None and settings.pair_key_next_file:
+            next_key = read_secret(settings.pair_key_next_file, "next pair key")
+            check_pair_key(next_key)
+        # everything read and checked: now put in force
+        if token is not None and self.deps.auth.set_admin_token(token):
+            changed.append("admin token")
+        next_in_force = None if next_key == (keys and keys.current) else next_key
+        if keys is not None and settings.pair_key_next_file and keys.set_next(next_in_force):
+            changed.append("next pair key")
         return changed
 
     async def close(self) -> None:

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from hapair.domain.parameters import INTERFACE_PATTERN
+from hapair.keyring import Keyring
 from hapair.secretfiles import (
     SecretError,
     check_admin_token,
     check_pair_key,
     choose,
     choose_redis_url,
+    read_secret,
 )
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -47,6 +49,10 @@ class Settings:
     shared_interface: str | None = None  # the shared IP is a virtual IP moved on this interface
     shared_prefix: int | None = None  # its prefix length; None: 32 (IPv4) or 128 (IPv6)
     pair_key: str | None = None
+    pair_key_next_file: str | None = None  # --pair-key-next-file, re-read on SIGHUP
+    # The keys the unit-to-unit MAC signs with and accepts (current, next), one mutable object
+    # for the process: SIGHUP and POST /ha/actions/rotate-pair-key change it. None: no pair key.
+    pair_keys: Keyring | None = None
     admin_token: str | None = None
     admin_token_file: str | None = None  # re-read on SIGHUP (the token rotates without a restart)
     no_auth: bool = False
@@ -157,6 +163,14 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pair-key-file", default=env("PAIR_KEY_FILE"), help="file holding the pair key"
     )
+    p.add_argument(
+        "--pair-key-next-file",
+        default=env("PAIR_KEY_NEXT_FILE"),
+        metavar="F",
+        help="the next pair key (rotation: accepted beside the current one until POST "
+        "/ha/actions/rotate-pair-key switches both units to it); re-read on SIGHUP "
+        "(default none, env HAPAIR_PAIR_KEY_NEXT_FILE)",
+    )
     p.add_argument("--admin-token", default=env("ADMIN_TOKEN"), help="prefer --admin-token-file")
     p.add_argument(
         "--admin-token-file",
@@ -230,8 +244,14 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         )
         check_pair_key(pair_key)
         check_admin_token(admin_token)
+        next_key = None
+        if ns.pair_key_next_file:
+            next_key = read_secret(ns.pair_key_next_file, "next pair key")
+        check_pair_key(next_key)
     except SecretError as exc:
         raise SettingsRefused(str(exc)) from None
+    if next_key and not pair_key:
+        raise SettingsRefused("--pair-key-next-file needs a pair key (--pair-key-file)")
     try:
         redis_url = choose_redis_url(ns.redis, ns.redis_file)
     except SecretError as exc:
@@ -279,6 +299,8 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         shared_interface=ns.shared_interface,
         shared_prefix=ns.shared_prefix,
         pair_key=pair_key,
+        pair_key_next_file=ns.pair_key_next_file or None,
+        pair_keys=Keyring(pair_key, next_key) if pair_key else None,
         admin_token=admin_token,
         admin_token_file=ns.admin_token_file or None,
         no_auth=ns.no_auth,

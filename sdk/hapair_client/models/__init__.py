@@ -42,6 +42,7 @@ from .problem import Problem
 from .problem_field import ProblemField
 from .role import Role
 from .rollback_request import RollbackRequest
+from .rotate_result import RotateResult
 from .switchover_check import SwitchoverCheck
 from .switchover_result import SwitchoverResult
 from .token_changes import TokenChanges
@@ -104,6 +105,7 @@ __all__ = (
     "ProblemField",
     "Role",
     "RollbackRequest",
+    "RotateResult",
     "SwitchoverCheck",
     "SwitchoverResult",
     "TokenChanges",

@@ -32,6 +32,8 @@ class UnitStatus:
         serving_shared (bool | Unset):  Default: False.
         role_since (None | str | Unset):
         last_transition (LastTransition | None | Unset):
+        pair_key_id (None | str | Unset):
+        pair_key_next_id (None | str | Unset):
     """
 
     name: str
@@ -45,6 +47,8 @@ class UnitStatus:
     serving_shared: bool | Unset = False
     role_since: None | str | Unset = UNSET
     last_transition: LastTransition | None | Unset = UNSET
+    pair_key_id: None | str | Unset = UNSET
+    pair_key_next_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +108,18 @@ class UnitStatus:
         else:
             last_transition = self.last_transition
 
+        pair_key_id: None | str | Unset
+        if isinstance(self.pair_key_id, Unset):
+            pair_key_id = UNSET
+        else:
+            pair_key_id = self.pair_key_id
+
+        pair_key_next_id: None | str | Unset
+        if isinstance(self.pair_key_next_id, Unset):
+            pair_key_next_id = UNSET
+        else:
+            pair_key_next_id = self.pair_key_next_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -129,6 +145,10 @@ class UnitStatus:
             field_dict["role_since"] = role_since
         if last_transition is not UNSET:
             field_dict["last_transition"] = last_transition
+        if pair_key_id is not UNSET:
+            field_dict["pair_key_id"] = pair_key_id
+        if pair_key_next_id is not UNSET:
+            field_dict["pair_key_next_id"] = pair_key_next_id
 
         return field_dict
 
@@ -224,6 +244,24 @@ class UnitStatus:
 
         last_transition = _parse_last_transition(d.pop("last_transition", UNSET))
 
+        def _parse_pair_key_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pair_key_id = _parse_pair_key_id(d.pop("pair_key_id", UNSET))
+
+        def _parse_pair_key_next_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pair_key_next_id = _parse_pair_key_next_id(d.pop("pair_key_next_id", UNSET))
+
         unit_status = cls(
             name=name,
             role=role,
@@ -236,6 +274,8 @@ class UnitStatus:
             serving_shared=serving_shared,
             role_since=role_since,
             last_transition=last_transition,
+            pair_key_id=pair_key_id,
+            pair_key_next_id=pair_key_next_id,
         )
 
         unit_status.additional_properties = d

@@ -46,6 +46,7 @@ from hapair.engine.partner import (
     check_redis_url,
     warn_once_in_a_while,
 )
+from hapair.engine.rotation import ROTATE_PATH, answer_rotate, rotate_request_decoder
 
 T = TypeVar("T")
 
@@ -58,7 +59,8 @@ def _auth(engine: NamedDependency[Engine]) -> pairauth.PairAuth:
     own = engine.name
     if not engine.settings.pair_key or pairauth.partner_name(own) is None:
         raise Unauthorized("this unit is not in an HA mode with a pair key")
-    return pairauth.PairAuth(engine.settings.pair_key, own, nonces=NONCES)
+    keys = engine.settings.pair_keys or engine.settings.pair_key
+    return pairauth.PairAuth(keys, own, nonces=NONCES)
 
 
 async def _verified(
@@ -215,3 +217,14 @@ async def conflicts(
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise Malformed(f"bad history entry: {exc}") from exc
     return _signed(request, auth, nonce, encoder.encode(ConflictsReply(revisions=revisions)))
+
+
+@post(ROTATE_PATH, include_in_schema=False, status_code=200)
+async def rotate_pair_key(
+    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+) -> Response[bytes]:
+    """The active switches the pair to the next key: switch too when ours is the same."""
+    body, auth, nonce = await _verified(request, engine)
+    req = _decode(body, rotate_request_decoder, "rotate request")
+    reply = answer_rotate(engine.settings.pair_keys, req)
+    return _signed(request, auth, nonce, encoder.encode(reply))

@@ -34,6 +34,7 @@ DOMAIN: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.PartnerUnavailable: (503, "partner-unavailable", "Partner unavailable"),
     e.SwitchoverRefused: (409, "switchover-refused", "Switchover refused"),
     e.NoSharedInterface: (409, "no-shared-interface", "No shared interface"),
+    e.PairKeyMismatch: (409, "pair-key-mismatch", "Next pair keys differ"),
 }
 
 # framework HTTP status -> (slug, title)

@@ -165,3 +165,9 @@ class NoSharedInterface(DomainError):
     """An action on the virtual IP of a unit started without ``--shared-interface``."""
 
     default_detail = "this unit was started without --shared-interface: it has no virtual IP"
+
+
+class PairKeyMismatch(DomainError):
+    """A pair-key rotation whose units' next keys differ, or one has none."""
+
+    default_detail = "the units' next pair keys differ"

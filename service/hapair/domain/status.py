@@ -77,6 +77,9 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     serving_shared: bool = False
     role_since: str | None = None
     last_transition: LastTransition | None = None
+    # the pair key it signs with and the next one (rotation, SPEC 6): ids, never keys
+    pair_key_id: str | None = None
+    pair_key_next_id: str | None = None
 
 
 class PairInfo(msgspec.Struct, kw_only=True):

@@ -67,6 +67,9 @@ def heartbeat(engine: Engine) -> Heartbeat:
     base.address = engine.address
     base.maintenance_reason = engine.maintenance.reason
     base.dataplane = engine.dataplane.report
+    keys = engine.settings.pair_keys
+    if keys is not None:
+        base.pair_key_id, base.pair_key_next_id = keys.current_id, keys.next_id
     return base
 
 

@@ -65,6 +65,8 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     last_transition: TransitionInfo | None = None
     sent_at: float = 0.0
     dataplane: DataPlaneReport | None = None  # absent from units before v3
+    pair_key_id: str | None = None  # the id of the key it signs with (keyring.key_id)
+    pair_key_next_id: str | None = None  # its next key's id during a rotation
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):

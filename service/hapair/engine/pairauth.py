@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 
 from hapair.engine.hosts import redis_on_partner_host
 from hapair.engine.nonces import SENT, WINDOW_S, NonceCache, new_nonce
+from hapair.keyring import Keyring
 
 __all__ = [
     "ANSWER",
@@ -134,7 +135,7 @@ class PairAuth:
 
     def __init__(
         self,
-        pair_key: str,
+        pair_key: str | Keyring,
         own: str,
         *,
         window_s: float = WINDOW_S,
@@ -145,7 +146,7 @@ class PairAuth:
         partner = partner_name(own)
         if partner is None:
             raise ValueError(f"not a unit of a pair: {own!r}")
-        if not pair_key:
+        if not pair_key or (isinstance(pair_key, Keyring) and not pair_key.current):
             raise ValueError("the pair key is empty")
         self.own = own
         self.partner = partner
@@ -153,14 +154,23 @@ class PairAuth:
         self.nonces = nonces if nonces is not None else NonceCache(window_s=self.window_s)
         self.sent = sent if sent is not None else SENT
         self.clock = clock
-        self._key = derive_key(pair_key)
+        # a string: that key alone; a Keyring: the unit's keys as they rotate (signs with the
+        # current key, accepts every key the keyring accepts)
+        self.keyring = pair_key if isinstance(pair_key, Keyring) else Keyring(pair_key)
+        self._derived: dict[str, bytes] = {}
+
+    def _key_of(self, key: str) -> bytes:
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derived[key] = derive_key(key)
+        return derived
 
     def _headers(
         self, kind: str, method: str, path: str, nonce: str, body: bytes
     ) -> dict[str, str]:
         timestamp = f"{self.clock():.3f}"
         signature = mac(
-            self._key,
+            self._key_of(self.keyring.current),
             kind=kind,
             method=method,
             path=path,
@@ -221,18 +231,21 @@ class PairAuth:
         ts = float(timestamp)
         if not math.isfinite(ts):  # pragma: no cover - the pattern admits finite numbers only
             raise AuthFailed("malformed timestamp")
-        expected = mac(
-            self._key,
-            kind=kind,
-            method=method,
-            path=path,
-            sender=sender,
-            recipient=recipient,
-            timestamp=timestamp,
-            nonce=got_nonce,
-            body=body,
-        )
-        if not hmac.compare_digest(expected, signature):
+        signed = False
+        for key in self.keyring.accepted():  # during a rotation: the current and the next key
+            expected = mac(
+                self._key_of(key),
+                kind=kind,
+                method=method,
+                path=path,
+                sender=sender,
+                recipient=recipient,
+                timestamp=timestamp,
+                nonce=got_nonce,
+                body=body,
+            )
+            signed = hmac.compare_digest(expected, signature) or signed
+        if not signed:
             raise AuthFailed("bad signature (another pair key, or the message was altered)")
         if abs(self.clock() - ts) > self.window_s:
             raise AuthFailed(f"stale: the timestamp is more than {self.window_s:g} s off")

@@ -30,6 +30,7 @@ from hapair.engine.messages import (
     history_ids_decoder,
     revision_reply_decoder,
 )
+from hapair.keyring import Keyring
 from hapair.settings import Settings
 
 HEARTBEAT_PATH = "/internal/v1/heartbeat"
@@ -109,7 +110,7 @@ class PartnerClient:
     def __init__(
         self,
         address: str,
-        pair_key: str,
+        pair_key: str | Keyring,
         *,
         own_name: str,
         tls: bool,
@@ -157,6 +158,10 @@ class PartnerClient:
             )
             raise PartnerError(f"partner answer refused: {exc}") from exc
         return resp.content
+
+    async def call(self, path: str, body: bytes, wait: float | None = None) -> bytes:
+        """A signed call to one of the partner's internal endpoints; its verified answer."""
+        return await self._post(path, body, wait=wait)
 
     async def heartbeat(self, mine: Heartbeat) -> Heartbeat:
         """Sends our heartbeat; the partner answers with its own (signed, Redis on its host)."""
@@ -251,7 +256,7 @@ def partner_client_for(
         return None
     return PartnerClient(
         partner_address,
-        settings.pair_key,
+        settings.pair_keys or settings.pair_key,
         own_name=own_name,
         tls=settings.tls,
         tls_ca=settings.tls_ca,

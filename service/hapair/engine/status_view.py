@@ -107,6 +107,12 @@ async def pair_status(engine: Engine) -> PairStatus:
             role_since=iso(p.role_since) if p.role_since else None,
             last_transition=transition_view(p.last_transition),
         )
+    keys = engine.settings.pair_keys
+    if keys is not None:
+        me.pair_key_id, me.pair_key_next_id = keys.current_id, keys.next_id
+    told = p if p is not None else last
+    if told is not None:
+        other.pair_key_id, other.pair_key_next_id = told.pair_key_id, told.pair_key_next_id
     units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
     return PairStatus(pair=pair_state(units), units=units)
 

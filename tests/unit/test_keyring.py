@@ -1,0 +1,54 @@
+"""The pair keys of a unit during a rotation, and the partner's answer to a rotate call."""
+
+from __future__ import annotations
+
+from hapair.engine import pairauth
+from hapair.engine.rotation import RotateRequest, answer_rotate
+from hapair.keyring import GRACE_S, Keyring, key_id
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_unit_accepts_its_next_key_and_the_replaced_one_for_the_grace() -> None:
+    clock = Clock()
+    keys = Keyring("old-key-0123456789", "new-key-0123456789", clock=clock)
+    assert keys.accepted() == ["old-key-0123456789", "new-key-0123456789"]
+    assert keys.rotate() == key_id("new-key-0123456789")
+    assert (keys.current, keys.next) == ("new-key-0123456789", None)
+    assert keys.accepted() == ["new-key-0123456789", "old-key-0123456789"]
+    clock.now += GRACE_S
+    assert keys.accepted() == ["new-key-0123456789"]
+
+
+def test_the_mac_of_either_key_is_accepted_during_a_rotation() -> None:
+    keys = Keyring("old-key-0123456789", "new-key-0123456789")
+    first = pairauth.PairAuth(keys, "first")
+    for signer in ("old-key-0123456789", "new-key-0123456789"):
+        headers = pairauth.PairAuth(signer, "second").sign_call("POST", "/p", b"x")
+        first.verify_call("POST", "/p", headers, b"x")
+    stranger = pairauth.PairAuth("other-key-0123456789", "second")
+    headers = stranger.sign_call("POST", "/p", b"x")
+    try:
+        first.verify_call("POST", "/p", headers, b"x")
+    except pairauth.AuthFailed:
+        pass
+    else:
+        raise AssertionError("a third key must be refused")
+
+
+def test_the_partner_switches_only_to_the_next_key_named() -> None:
+    keys = Keyring("old-key-0123456789", "new-key-0123456789")
+    wrong = answer_rotate(keys, RotateRequest(key_id=key_id("another-key-0123456789")))
+    assert (wrong.rotated, wrong.next_key_id) == (False, key_id("new-key-0123456789"))
+    assert keys.current == "old-key-0123456789"
+    done = answer_rotate(keys, RotateRequest(key_id=key_id("new-key-0123456789")))
+    assert (done.rotated, done.key_id) == (True, key_id("new-key-0123456789"))
+    again = answer_rotate(keys, RotateRequest(key_id=key_id("new-key-0123456789")))
+    assert again.rotated  # a repeated call (its answer was lost) finds it done
+    assert answer_rotate(None, RotateRequest(key_id="x")).rotated is False
