@@ -131,4 +131,6 @@ def test_pair_status_encodes_like_spec() -> None:
         "serving_shared": False,
         "role_since": None,
         "last_transition": None,
+        "pair_key_id": None,
+        "pair_key_next_id": None,
     }
