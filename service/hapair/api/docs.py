@@ -8,11 +8,11 @@ policy needs no ``'unsafe-inline'`` for scripts.
 
 from __future__ import annotations
 
+import importlib.util
 import mimetypes
 from functools import cache
 from pathlib import Path
 
-import swagger_ui
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
@@ -20,7 +20,16 @@ from litestar.params import FromPath
 
 from hapair.api import pages
 
-STATIC_DIR = Path(swagger_ui.__file__).parent / "static"
+
+@cache
+def static_dir() -> Path:
+    """The ``swagger-ui-py`` package's assets, found without importing it: its import pulls in
+    jinja2 and PyYAML (about 100 modules), which serving files needs neither of."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundException("the swagger-ui-py package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
 
 # Only the files the page uses are served (the package also ships the editor and source maps).
 ASSETS = frozenset(
@@ -77,7 +86,7 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 
 @cache
 def _asset(name: str) -> bytes:
-    return (STATIC_DIR / name).read_bytes()
+    return (static_dir() / name).read_bytes()
 
 
 @get("/docs", include_in_schema=False, sync_to_thread=False)

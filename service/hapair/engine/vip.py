@@ -36,9 +36,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from hapair.engine.frames import ETH_P_ARP, gratuitous_arp, unsolicited_na, vrrp_mac
 
 __all__ = [
@@ -63,6 +60,15 @@ _PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
 # the macvlan answers for the virtual IP and accepts it as a source.
 _PARENT_SYSCTLS = {"arp_ignore": "1", "arp_filter": "1"}
 _VMAC_SYSCTLS = {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}
+
+
+def _netlink_error() -> type[Exception]:
+    """pyroute2's ``NetlinkError``, imported on first use: a unit without a virtual IP never
+    loads pyroute2 (about 1 s of import and its modules, issue 23's lighter unit)."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    error: type[Exception] = NetlinkError
+    return error
 
 
 class VipError(Exception):
@@ -156,8 +162,8 @@ class VirtualIP:
                 return
             try:
                 ipr.addr("add", **self._addr_args(index))
-            except NetlinkError as exc:
-                if exc.code != errno.EEXIST:
+            except _netlink_error() as exc:
+                if getattr(exc, "code", None) != errno.EEXIST:
                     raise VipError(f"cannot add {self}: {exc}") from exc
 
     def renew(self, lifetime: int) -> bool:
@@ -199,7 +205,7 @@ class VirtualIP:
         cacheinfo = {"ifa_preferred": lifetime, "ifa_valid": lifetime}
         try:
             ipr.addr("replace", **self._addr_args(index), IFA_CACHEINFO=cacheinfo)
-        except NetlinkError as exc:
+        except _netlink_error() as exc:
             raise VipError(f"cannot add {self} with a lease of {lifetime} s: {exc}") from exc
 
     def _valid_left(self, ipr: Any, index: int) -> int | None:
@@ -219,7 +225,7 @@ class VirtualIP:
                 if index is None:
                     continue
                 if name == VMAC_INTERFACE and self.virtual_mac:
-                    with contextlib.suppress(NetlinkError):
+                    with contextlib.suppress(_netlink_error()):
                         ipr.link("del", index=index)
                     continue
                 if self._has_address(ipr, index):
@@ -227,8 +233,8 @@ class VirtualIP:
                         ipr.addr(
                             "del", index=index, address=str(self.address), prefixlen=self.prefix
                         )
-                    except NetlinkError as exc:
-                        if exc.code not in {errno.EADDRNOTAVAIL, errno.ENODEV}:
+                    except _netlink_error() as exc:
+                        if getattr(exc, "code", None) not in {errno.EADDRNOTAVAIL, errno.ENODEV}:
                             raise VipError(f"cannot remove {self}: {exc}") from exc
         self._restore_sysctls()
 
@@ -266,7 +272,7 @@ class VirtualIP:
                     macvlan_mode="private",
                     address=self.virtual_mac,
                 )
-            except NetlinkError as exc:
+            except _netlink_error() as exc:
                 raise VipError(f"cannot create macvlan {VMAC_INTERFACE}: {exc}") from exc
             index = _index(ipr, VMAC_INTERFACE)
         ipr.link("set", index=index, state="up")
@@ -356,6 +362,8 @@ class VirtualIP:
 @contextlib.contextmanager
 def _netlink() -> Any:
     try:
+        from pyroute2 import IPRoute
+
         ipr = IPRoute()
     except OSError as exc:
         raise VipError(f"cannot open a netlink socket: {exc}") from exc
