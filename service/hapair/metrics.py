@@ -47,6 +47,13 @@ class Metrics:
             ["parameter", "state"],
             registry=self.registry,
         )
+        self.track_ok = Gauge(
+            "hapair_track_ok",
+            "1 while a track of this unit is healthy, 0 while it is failed (after its first "
+            "check).",
+            ["track"],
+            registry=self.registry,
+        )
         self.commits = Counter(
             "hapair_commits", "Committed parameter revisions.", registry=self.registry
         )
@@ -57,6 +64,10 @@ class Metrics:
             self.parameter_applied.labels(parameter=parameter, state=st).set(
                 1 if st == state else 0
             )
+
+    def set_track_ok(self, name: str, ok: bool) -> None:
+        """``hapair_track_ok{track}``: 1 while the track is healthy, 0 while it is failed."""
+        self.track_ok.labels(track=name).set(1 if ok else 0)
 
     def set_role(self, role: str) -> None:
         """Marks ``role`` as the current one."""

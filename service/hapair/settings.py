@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.domain.parameters import INTERFACE_PATTERN
+from hapair.domain.tracks import TrackError, TrackSpec, parse_tracks
 from hapair.keyring import Keyring
 from hapair.secretfiles import (
     SecretError,
@@ -58,6 +59,7 @@ class Settings:
     no_auth: bool = False
     heartbeat_interval: float = 1.0
     interfaces: tuple[str, ...] = ()
+    tracks: tuple[TrackSpec, ...] = ()  # --track: the service's health (a unit setting)
     on_role_change: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -193,6 +195,15 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         default=[x for x in (env("INTERFACE") or "").split(",") if x],
         help="monitored interface (repeatable)",
     )
+    p.add_argument(
+        "--track",
+        action="append",
+        default=[x.strip() for x in (env("TRACK") or "").split(";") if x.strip()],
+        metavar="NAME:KIND:TARGET[,interval=S][,timeout=S][,fall=N][,rise=N]",
+        help="a track of the service's health (repeatable; KIND: exec, http, tcp, interface, "
+        "process, ping; defaults interval=2, timeout=interval, fall=3, rise=2; "
+        "HAPAIR_TRACK holds several separated by ';')",
+    )
     p.add_argument("--on-role-change", default=env("ON_ROLE_CHANGE"))
     p.add_argument("--tls-cert", default=env("TLS_CERT"))
     p.add_argument("--tls-key", default=env("TLS_KEY"))
@@ -287,6 +298,10 @@ def from_flags(ns: argparse.Namespace) -> Settings:
                 f"{flag} {name!r}: an interface name is 1 to 15 of A-Z a-z 0-9 _ . - "
                 "(not '.' or '..')"
             )
+    try:
+        tracks = parse_tracks(ns.track)
+    except TrackError as exc:
+        raise SettingsRefused(str(exc)) from None
     return Settings(
         listen=ns.listen,
         data_dir=Path(ns.data_dir).resolve(),
@@ -306,6 +321,7 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         no_auth=ns.no_auth,
         heartbeat_interval=ns.heartbeat_interval,
         interfaces=tuple(ns.interface),
+        tracks=tracks,
         on_role_change=ns.on_role_change,
         tls_cert=ns.tls_cert,
         tls_key=ns.tls_key,

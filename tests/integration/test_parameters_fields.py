@@ -41,6 +41,7 @@ RANGES: dict[str, tuple[list[Any], list[Any]]] = {
     "l7_persistence_updates": ([True, False], [2]),
     "multicast_interface": (["lo", "x" * 15, "eth0"], ["x" * 16, "lo/0", "lo 0"]),
     "use_virtual_mac": ([True, False], [[]]),
+    "failback_delay": ([0, 3600, 30], [-1, 3601, "30", True]),
 }
 
 

@@ -28,6 +28,7 @@ CHECKS = [
     "partner-in-sync",
     "partner-not-pacified",
     "partner-not-in-maintenance",
+    "partner-tracks-ok",
     "preferred-server",
 ]
 

@@ -64,8 +64,10 @@ def test_get_unit_answers_every_field(ha_unit: Unit) -> None:
         "boots_in_window",
         "pacified",
         "maintenance",
+        "tracks",
     }
     assert view["maintenance"] == {"enabled": False, "reason": None, "since": None}
+    assert view["tracks"] == []
     assert view["name"] == "first"
     assert view["mode"] == "first"
     assert view["pending"] is None

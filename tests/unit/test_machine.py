@@ -253,7 +253,8 @@ def test_every_cause_is_one_the_spec_lists() -> None:
         "boot-alone", "boot-partner-active", "boot-negotiated", "partner-lost",
         "preferred-return", "takeover", "demoted", "switchover", "split-brain-won",
         "split-brain-lost", "store-lost", "store-back", "link-failure", "pacified",
-        "maintenance", "misconfigured", "shared-address-unavailable", "shutdown",
+        "maintenance", "misconfigured", "shared-address-unavailable", "track-failed",
+        "track-recovered", "shutdown",
     }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "l4_sync_threshold": (1, 254),
     "l4_sync_period": (2, 255),
     "l4_sync_refresh_period": (0, 10),
+    "failback_delay": (0, 3600),
 }
 INT_FIELDS = (*INT_RANGES, "ha_timeout")
 BOOL_FIELDS = (
@@ -242,6 +243,7 @@ EXPECTED_WORDS = {
     "l7_persistence_updates": "a boolean (true or false)",
     "multicast_interface": _INTERFACE,
     "use_virtual_mac": "a boolean (true or false)",
+    "failback_delay": "an integer from 0 to 3600",
 }
 
 

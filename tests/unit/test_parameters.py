@@ -48,6 +48,7 @@ def test_fields_list_matches_struct_in_table_order() -> None:
         "l7_persistence_updates",
         "multicast_interface",
         "use_virtual_mac",
+        "failback_delay",
     )
     assert {"revision", "updated_at", "virtual_id_source"} == READ_ONLY_FIELDS
 
@@ -103,6 +104,7 @@ def test_defaults_match_spec() -> None:
         "l7_persistence_updates": False,
         "multicast_interface": "eth0",
         "use_virtual_mac": False,
+        "failback_delay": 0,
     }
 
 

@@ -133,4 +133,5 @@ def test_pair_status_encodes_like_spec() -> None:
         "last_transition": None,
         "pair_key_id": None,
         "pair_key_next_id": None,
+        "tracks": [],
     }

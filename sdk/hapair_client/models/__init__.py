@@ -53,6 +53,8 @@ from .token_created_role import TokenCreatedRole
 from .token_item import TokenItem
 from .token_item_role import TokenItemRole
 from .token_list import TokenList
+from .track_summary import TrackSummary
+from .track_view import TrackView
 from .unit_applied import UnitApplied
 from .unit_applied_parameters import UnitAppliedParameters
 from .unit_patch import UnitPatch
@@ -116,6 +118,8 @@ __all__ = (
     "TokenItem",
     "TokenItemRole",
     "TokenList",
+    "TrackSummary",
+    "TrackView",
     "UnitApplied",
     "UnitAppliedParameters",
     "UnitPatch",

@@ -36,6 +36,8 @@ class HAParameters:
         multicast_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
             Default: 'eth0'.
         use_virtual_mac (bool | Unset): Use the CARP virtual MAC address. Default: False.
+        failback_delay (int | Unset): Seconds a returning preferred server must be healthy (no failed track) and in sync
+            before it takes the role back (keepalived preempt_delay). Default: 0.
     """
 
     ha_timeout: HAParametersHaTimeout | Unset = 9
@@ -52,6 +54,7 @@ class HAParameters:
     l7_persistence_updates: bool | Unset = False
     multicast_interface: str | Unset = "eth0"
     use_virtual_mac: bool | Unset = False
+    failback_delay: int | Unset = 0
 
     def to_dict(self) -> dict[str, Any]:
         ha_timeout: int | Unset = UNSET
@@ -90,6 +93,8 @@ class HAParameters:
 
         use_virtual_mac = self.use_virtual_mac
 
+        failback_delay = self.failback_delay
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -121,6 +126,8 @@ class HAParameters:
             field_dict["multicast_interface"] = multicast_interface
         if use_virtual_mac is not UNSET:
             field_dict["use_virtual_mac"] = use_virtual_mac
+        if failback_delay is not UNSET:
+            field_dict["failback_delay"] = failback_delay
 
         return field_dict
 
@@ -172,6 +179,8 @@ class HAParameters:
 
         use_virtual_mac = d.pop("use_virtual_mac", UNSET)
 
+        failback_delay = d.pop("failback_delay", UNSET)
+
         ha_parameters = cls(
             ha_timeout=ha_timeout,
             initial_wait_time=initial_wait_time,
@@ -187,6 +196,7 @@ class HAParameters:
             l7_persistence_updates=l7_persistence_updates,
             multicast_interface=multicast_interface,
             use_virtual_mac=use_virtual_mac,
+            failback_delay=failback_delay,
         )
 
         return ha_parameters

@@ -37,6 +37,7 @@ class HAParametersPatch:
         l7_persistence_updates (bool | None | Unset):
         multicast_interface (None | str | Unset):
         use_virtual_mac (bool | None | Unset):
+        failback_delay (int | None | Unset):
         revision (int | None | Unset):
         updated_at (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
         virtual_id_source (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
@@ -56,6 +57,7 @@ class HAParametersPatch:
     l7_persistence_updates: bool | None | Unset = UNSET
     multicast_interface: None | str | Unset = UNSET
     use_virtual_mac: bool | None | Unset = UNSET
+    failback_delay: int | None | Unset = UNSET
     revision: int | None | Unset = UNSET
     updated_at: Any | Unset = UNSET
     virtual_id_source: Any | Unset = UNSET
@@ -149,6 +151,12 @@ class HAParametersPatch:
         else:
             use_virtual_mac = self.use_virtual_mac
 
+        failback_delay: int | None | Unset
+        if isinstance(self.failback_delay, Unset):
+            failback_delay = UNSET
+        else:
+            failback_delay = self.failback_delay
+
         revision: int | None | Unset
         if isinstance(self.revision, Unset):
             revision = UNSET
@@ -190,6 +198,8 @@ class HAParametersPatch:
             field_dict["multicast_interface"] = multicast_interface
         if use_virtual_mac is not UNSET:
             field_dict["use_virtual_mac"] = use_virtual_mac
+        if failback_delay is not UNSET:
+            field_dict["failback_delay"] = failback_delay
         if revision is not UNSET:
             field_dict["revision"] = revision
         if updated_at is not UNSET:
@@ -345,6 +355,15 @@ class HAParametersPatch:
 
         use_virtual_mac = _parse_use_virtual_mac(d.pop("use_virtual_mac", UNSET))
 
+        def _parse_failback_delay(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        failback_delay = _parse_failback_delay(d.pop("failback_delay", UNSET))
+
         def _parse_revision(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -373,6 +392,7 @@ class HAParametersPatch:
             l7_persistence_updates=l7_persistence_updates,
             multicast_interface=multicast_interface,
             use_virtual_mac=use_virtual_mac,
+            failback_delay=failback_delay,
             revision=revision,
             updated_at=updated_at,
             virtual_id_source=virtual_id_source,

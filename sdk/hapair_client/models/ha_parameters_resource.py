@@ -41,6 +41,8 @@ class HAParametersResource:
         l7_persistence_updates (bool): Replicate L7 persistence tables.
         multicast_interface (str): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
         use_virtual_mac (bool): Use the CARP virtual MAC address.
+        failback_delay (int): Seconds a returning preferred server must be healthy (no failed track) and in sync before
+            it takes the role back (keepalived preempt_delay).
         revision (int): Revision of the HA parameters.
         updated_at (None | str):
     """
@@ -60,6 +62,7 @@ class HAParametersResource:
     l7_persistence_updates: bool
     multicast_interface: str
     use_virtual_mac: bool
+    failback_delay: int
     revision: int
     updated_at: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -95,6 +98,8 @@ class HAParametersResource:
 
         use_virtual_mac = self.use_virtual_mac
 
+        failback_delay = self.failback_delay
+
         revision = self.revision
 
         updated_at: None | str
@@ -119,6 +124,7 @@ class HAParametersResource:
                 "l7_persistence_updates": l7_persistence_updates,
                 "multicast_interface": multicast_interface,
                 "use_virtual_mac": use_virtual_mac,
+                "failback_delay": failback_delay,
                 "revision": revision,
                 "updated_at": updated_at,
             }
@@ -159,6 +165,8 @@ class HAParametersResource:
 
         use_virtual_mac = d.pop("use_virtual_mac")
 
+        failback_delay = d.pop("failback_delay")
+
         revision = d.pop("revision")
 
         def _parse_updated_at(data: object) -> None | str:
@@ -184,6 +192,7 @@ class HAParametersResource:
             l7_persistence_updates=l7_persistence_updates,
             multicast_interface=multicast_interface,
             use_virtual_mac=use_virtual_mac,
+            failback_delay=failback_delay,
             revision=revision,
             updated_at=updated_at,
         )

@@ -42,6 +42,8 @@ class HAParametersWrite:
             multicast_interface (str | Unset): Linux interface name: 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..').
                 Default: 'eth0'.
             use_virtual_mac (bool | Unset): Use the CARP virtual MAC address. Default: False.
+            failback_delay (int | Unset): Seconds a returning preferred server must be healthy (no failed track) and in sync
+                before it takes the role back (keepalived preempt_delay). Default: 0.
             revision (int | None | Unset):
             updated_at (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
             virtual_id_source (Any | Unset): Read-only: ignored in a write (a GET body may be sent back).
@@ -61,6 +63,7 @@ class HAParametersWrite:
     l7_persistence_updates: bool | Unset = False
     multicast_interface: str | Unset = "eth0"
     use_virtual_mac: bool | Unset = False
+    failback_delay: int | Unset = 0
     revision: int | None | Unset = UNSET
     updated_at: Any | Unset = UNSET
     virtual_id_source: Any | Unset = UNSET
@@ -101,6 +104,8 @@ class HAParametersWrite:
         multicast_interface = self.multicast_interface
 
         use_virtual_mac = self.use_virtual_mac
+
+        failback_delay = self.failback_delay
 
         revision: int | None | Unset
         if isinstance(self.revision, Unset):
@@ -143,6 +148,8 @@ class HAParametersWrite:
             field_dict["multicast_interface"] = multicast_interface
         if use_virtual_mac is not UNSET:
             field_dict["use_virtual_mac"] = use_virtual_mac
+        if failback_delay is not UNSET:
+            field_dict["failback_delay"] = failback_delay
         if revision is not UNSET:
             field_dict["revision"] = revision
         if updated_at is not UNSET:
@@ -200,6 +207,8 @@ class HAParametersWrite:
 
         use_virtual_mac = d.pop("use_virtual_mac", UNSET)
 
+        failback_delay = d.pop("failback_delay", UNSET)
+
         def _parse_revision(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -228,6 +237,7 @@ class HAParametersWrite:
             l7_persistence_updates=l7_persistence_updates,
             multicast_interface=multicast_interface,
             use_virtual_mac=use_virtual_mac,
+            failback_delay=failback_delay,
             revision=revision,
             updated_at=updated_at,
             virtual_id_source=virtual_id_source,

@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.last_transition import LastTransition
+    from ..models.track_summary import TrackSummary
 
 
 T = TypeVar("T", bound="UnitStatus")
@@ -34,6 +35,7 @@ class UnitStatus:
         last_transition (LastTransition | None | Unset):
         pair_key_id (None | str | Unset):
         pair_key_next_id (None | str | Unset):
+        tracks (list[TrackSummary] | Unset):
     """
 
     name: str
@@ -49,6 +51,7 @@ class UnitStatus:
     last_transition: LastTransition | None | Unset = UNSET
     pair_key_id: None | str | Unset = UNSET
     pair_key_next_id: None | str | Unset = UNSET
+    tracks: list[TrackSummary] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +123,13 @@ class UnitStatus:
         else:
             pair_key_next_id = self.pair_key_next_id
 
+        tracks: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.tracks, Unset):
+            tracks = []
+            for tracks_item_data in self.tracks:
+                tracks_item = tracks_item_data.to_dict()
+                tracks.append(tracks_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -149,12 +159,15 @@ class UnitStatus:
             field_dict["pair_key_id"] = pair_key_id
         if pair_key_next_id is not UNSET:
             field_dict["pair_key_next_id"] = pair_key_next_id
+        if tracks is not UNSET:
+            field_dict["tracks"] = tracks
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.last_transition import LastTransition  # noqa: PLC0415
+        from ..models.track_summary import TrackSummary  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
@@ -262,6 +275,15 @@ class UnitStatus:
 
         pair_key_next_id = _parse_pair_key_next_id(d.pop("pair_key_next_id", UNSET))
 
+        _tracks = d.pop("tracks", UNSET)
+        tracks: list[TrackSummary] | Unset = UNSET
+        if _tracks is not UNSET:
+            tracks = []
+            for tracks_item_data in _tracks:
+                tracks_item = TrackSummary.from_dict(tracks_item_data)
+
+                tracks.append(tracks_item)
+
         unit_status = cls(
             name=name,
             role=role,
@@ -276,6 +298,7 @@ class UnitStatus:
             last_transition=last_transition,
             pair_key_id=pair_key_id,
             pair_key_next_id=pair_key_next_id,
+            tracks=tracks,
         )
 
         unit_status.additional_properties = d

@@ -7,6 +7,7 @@ UnitStatusReasonType0 = Literal[
     "shared-address-mismatch",
     "shared-address-unavailable",
     "starting",
+    "track-failed",
     "unreachable",
 ]
 
@@ -17,6 +18,7 @@ UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
     "shared-address-mismatch",
     "shared-address-unavailable",
     "starting",
+    "track-failed",
     "unreachable",
 }
 

@@ -10,6 +10,7 @@ from ..models.unit_view_mode import UnitViewMode, check_unit_view_mode
 
 if TYPE_CHECKING:
     from ..models.maintenance_view import MaintenanceView
+    from ..models.track_view import TrackView
     from ..models.unit_patch import UnitPatch
 
 
@@ -32,6 +33,7 @@ class UnitView:
         boots_in_window (int):
         pacified (bool):
         maintenance (MaintenanceView):
+        tracks (list[TrackView]):
     """
 
     name: str
@@ -46,6 +48,7 @@ class UnitView:
     boots_in_window: int
     pacified: bool
     maintenance: MaintenanceView
+    tracks: list[TrackView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +84,11 @@ class UnitView:
 
         maintenance = self.maintenance.to_dict()
 
+        tracks = []
+        for tracks_item_data in self.tracks:
+            tracks_item = tracks_item_data.to_dict()
+            tracks.append(tracks_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -97,6 +105,7 @@ class UnitView:
                 "boots_in_window": boots_in_window,
                 "pacified": pacified,
                 "maintenance": maintenance,
+                "tracks": tracks,
             }
         )
 
@@ -105,6 +114,7 @@ class UnitView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.maintenance_view import MaintenanceView  # noqa: PLC0415
+        from ..models.track_view import TrackView  # noqa: PLC0415
         from ..models.unit_patch import UnitPatch  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -155,6 +165,13 @@ class UnitView:
 
         maintenance = MaintenanceView.from_dict(d.pop("maintenance"))
 
+        tracks = []
+        _tracks = d.pop("tracks")
+        for tracks_item_data in _tracks:
+            tracks_item = TrackView.from_dict(tracks_item_data)
+
+            tracks.append(tracks_item)
+
         unit_view = cls(
             name=name,
             mode=mode,
@@ -168,6 +185,7 @@ class UnitView:
             boots_in_window=boots_in_window,
             pacified=pacified,
             maintenance=maintenance,
+            tracks=tracks,
         )
 
         unit_view.additional_properties = d

@@ -67,6 +67,17 @@ HardReboot = Annotated[
 L4Updates = Annotated[bool, Meta(description="Replicate L4 (IPVS) connection state.")]
 L7Updates = Annotated[bool, Meta(description="Replicate L7 persistence tables.")]
 UseVirtualMac = Annotated[bool, Meta(description="Use the CARP virtual MAC address.")]
+FailbackDelay = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds a returning preferred server must be healthy (no failed track) and in "
+            "sync before it takes the role back (keepalived preempt_delay)."
+        ),
+    ),
+]
 
 
 class HAParameters(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +97,7 @@ class HAParameters(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     l7_persistence_updates: L7Updates = False
     multicast_interface: InterfaceName = "eth0"
     use_virtual_mac: UseVirtualMac = False
+    failback_delay: FailbackDelay = 0
 
 
 Revision = Annotated[int, Meta(ge=0, description="Revision of the HA parameters.")]

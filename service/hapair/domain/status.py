@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from hapair.domain.tracks import TrackSummary
+
 
 class Role(enum.StrEnum):
     """A unit's role as the API shows it."""
@@ -43,6 +45,7 @@ Reason = Literal[
     "starting",
     "shared-address-unavailable",
     "maintenance",
+    "track-failed",
 ]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
 
@@ -80,6 +83,7 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     # the pair key it signs with and the next one (rotation, SPEC 6): ids, never keys
     pair_key_id: str | None = None
     pair_key_next_id: str | None = None
+    tracks: list[TrackSummary] = []
 
 
 class PairInfo(msgspec.Struct, kw_only=True):
@@ -108,6 +112,7 @@ def unit_status(
     serving_shared: bool = False,
     role_since: str | None = None,
     last_transition: LastTransition | None = None,
+    tracks: list[TrackSummary] | None = None,
 ) -> UnitStatus:
     """Build a unit status, with the icon that goes with the role.
 
@@ -122,6 +127,7 @@ def unit_status(
         serving_shared: Whether the unit answers on the shared address.
         role_since: RFC 3339 time it took its current role.
         last_transition: Its last role change and the cause.
+        tracks: Its tracks (the partner's as its last heartbeat said).
 
     Returns:
         The unit status.
@@ -139,6 +145,7 @@ def unit_status(
         serving_shared=serving_shared,
         role_since=role_since,
         last_transition=last_transition,
+        tracks=tracks or [],
     )
 
 

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hapair.domain.errors import FieldError, ValidationFailed
+from hapair.domain.tracks import TrackView
 
 Mode = Literal["non_ha", "first", "second"]
 MODES: tuple[Mode, ...] = ("non_ha", "first", "second")
@@ -189,7 +190,7 @@ class MaintenanceView(msgspec.Struct, kw_only=True):
 
 
 class UnitView(msgspec.Struct, kw_only=True):
-    """This unit: its mode, addresses, boot and pacified state."""
+    """This unit: its mode, addresses, boot and pacified state, and its tracks."""
 
     name: str
     mode: Mode
@@ -203,6 +204,7 @@ class UnitView(msgspec.Struct, kw_only=True):
     boots_in_window: int
     pacified: bool
     maintenance: MaintenanceView
+    tracks: list[TrackView]
 
 
 class BootRecord(msgspec.Struct, kw_only=True):

@@ -47,6 +47,7 @@ class Announcer:
         self._partner_at = 0.0  # ``at`` of the partner's last role change written
         self._partner_maintenance: bool | None = None
         self._partner_applied: dict[str, str] | None = None  # parameter -> state last heard
+        self._partner_tracks: dict[str, bool | None] | None = None
 
     def emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
         """One event for the stream (kept in memory while this unit's Redis is a replica)."""
@@ -123,6 +124,32 @@ class Announcer:
                     "detail": a.detail,
                 }
                 self.emit("applied", data)
+        self._partner_track_events(hb)
+
+    def track(self, name: str, ok: bool, detail: str, *, publish: bool) -> None:
+        """A track of this unit failed or recovered: the log, and the ``track`` event (written
+        by this unit when it is active or alone; else the active writes it, from this unit's
+        heartbeat)."""
+        extra = {"event": "track-changed", "unit": self.name, "track": name, "ok": ok}
+        log.log(logging.INFO if ok else logging.WARNING, "track", extra={**extra, "detail": detail})
+        if publish:
+            self.emit("track", {"unit": self.name, "name": name, "ok": ok, "detail": detail})
+
+    def _partner_track_events(self, hb: Heartbeat) -> None:
+        now = {t.name: t.ok for t in hb.tracks}
+        if self._partner_tracks is not None:
+            for t in hb.tracks:
+                before = self._partner_tracks.get(t.name)
+                changed = t.ok is not None and before != t.ok
+                if changed and not (before is None and t.ok):  # a first healthy result: quiet
+                    data: dict[str, object] = {
+                        "unit": hb.unit,
+                        "name": t.name,
+                        "ok": t.ok,
+                        "detail": t.detail,
+                    }
+                    self.emit("track", data)
+        self._partner_tracks = now
 
     def pair(self, state: m.State, now: float) -> None:
         """As the active: a ``pair`` event when the pair state or the active unit changes."""

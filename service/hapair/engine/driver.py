@@ -50,6 +50,7 @@ from hapair.engine.partner import PartnerClient
 from hapair.engine.partner_store import PartnerStore
 from hapair.engine.shared import SharedAddress, addressed
 from hapair.engine.state import STANDALONE, STARTING
+from hapair.engine.tracks import Tracks
 from hapair.metrics import Metrics
 from hapair.services.events import Events
 from hapair.settings import Settings
@@ -111,6 +112,7 @@ class Engine:
             hook=settings.on_role_change,
             spawn=self.background.spawn,
         )
+        self.tracks = Tracks(settings.tracks)  # replaced, and started, at each HA boot
         self.client: PartnerClient | None = None
         self.dataplane = plane.DataPlane(
             settings, on_change=self._applied_changed, on_state_sync=self._state_sync_seen

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from hapair.domain.errors import StoreUnavailable
 from hapair.domain.parameters import effective_virtual_id
+from hapair.domain.status import Role
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.messages import DemoteRequest, HandoverRequest
@@ -76,10 +77,18 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                     extra={"event": "reboot-asked", "unit": engine.name, "cause": cause},
                 )
                 engine.schedule_reboot()
+            case m.TrackReported(name=name, ok=ok, detail=detail):
+                engine.announcer.track(name, ok, detail, publish=_publishes(engine))
             case m.Note(event=event, fields=fields):
                 log.info(event, extra={"event": event, "unit": engine.name, **dict(fields)})
             case _:
                 raise AssertionError(f"unknown action {action!r}")
+
+
+def _publishes(engine: Engine) -> bool:
+    """Whether this unit writes its own events to the stream now (otherwise the active
+    partner does, from this unit's heartbeat)."""
+    return engine.role == Role.ACTIVE or engine.partner_fresh() is None
 
 
 async def _ask_handover(engine: Engine, request: int, cause: str) -> None:

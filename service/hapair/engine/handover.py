@@ -11,7 +11,16 @@ import msgspec
 from hapair.domain.status import Role
 from hapair.engine.apply import enter
 from hapair.engine.messages import Heartbeat
-from hapair.engine.state import HOLDING, State, Takeover, fresh_partner
+from hapair.engine.state import (
+    HOLDING,
+    State,
+    Takeover,
+    fit,
+    fresh_partner,
+    partner_failed,
+    partner_fit,
+    track_detail,
+)
 from hapair.engine.steps import (
     Action,
     AskDemote,
@@ -30,6 +39,9 @@ def takeover_asked(s: State, request: int, cause: str, now: float, actions: list
         actions.append(Reply(request, "pacified", "this unit is pacified"))
     elif s.maintenance:
         actions.append(Reply(request, "not-active", "this unit is in maintenance"))
+    elif s.role != Role.ACTIVE and not fit(s):
+        why = track_detail(s) or "its tracks are not checked yet"
+        actions.append(Reply(request, "not-active", f"this unit has a failed track ({why})"))
     elif s.role == Role.ACTIVE:
         actions.append(Reply(request))
     elif not s.config.has_partner or p is None:
@@ -74,6 +86,7 @@ def checks(
         names = ("partner-standby", "partner-in-sync", "partner-not-pacified")
         out += [Check(n, False, "the partner is not reachable") for n in names]
         out.append(Check("partner-not-in-maintenance", False, "the partner is not reachable"))
+        out.append(Check("partner-tracks-ok", False, "the partner is not reachable"))
     else:
         out.append(Check("partner-standby", p.role == Role.STANDBY, f"the partner is {p.role}"))
         mine, theirs = s.revision, p.revision
@@ -98,6 +111,7 @@ def checks(
                 "in maintenance" if p.maintenance else "not in maintenance",
             )
         )
+        out.append(_tracks_check(p))
     if s.params.l7_persistence_updates:
         ok, detail = s.state_sync
         out.append(Check("state-sync", ok, f"HAProxy peers: {detail}"))
@@ -114,6 +128,17 @@ def checks(
             )
         )
     return tuple(out)
+
+
+def _tracks_check(p: Heartbeat) -> Check:
+    """``partner-tracks-ok``: no failed (or unchecked) track on the partner."""
+    if partner_failed(p):
+        bad = "; ".join(f"{t.name}: {t.detail}" for t in p.tracks if t.ok is False)
+        return Check("partner-tracks-ok", False, f"failed tracks: {bad}")
+    if not partner_fit(p):
+        return Check("partner-tracks-ok", False, "the partner's tracks are not checked yet")
+    n = len(p.tracks)
+    return Check("partner-tracks-ok", True, f"{n} track{'s' if n != 1 else ''} healthy")
 
 
 def switchover_asked(s: State, event: SwitchoverAsked, actions: list[Action]) -> State:
@@ -174,11 +199,17 @@ def handover_done(
 def partner_demoted(s: State, request: int | None, now: float, actions: list[Action]) -> State:
     pending = s.takeover
     s = replace(s, takeover=None)
-    if s.role != Role.STANDBY or s.config.pacified or s.maintenance:
+    if s.role != Role.STANDBY or s.config.pacified or s.maintenance or not fit(s):
         # (maintenance may have been enabled while the partner was stepping down: it takes
         # the role back, seeing this unit in maintenance)
         if request is not None:
-            what = "in maintenance" if s.maintenance else f"{s.role}"
+            what = (
+                "in maintenance"
+                if s.maintenance
+                else f"{s.role}"
+                if fit(s)
+                else f"with a failed track ({track_detail(s)})"
+            )
             actions.append(Reply(request, "not-active", f"this unit is {what} now"))
         return s
     cause = pending.cause if pending is not None else "takeover"

@@ -46,6 +46,7 @@ def machine_params(params: HAParameters) -> m.Params:
         preferred_server=params.preferred_server,
         hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
         l7_persistence_updates=params.l7_persistence_updates,
+        failback_delay=float(params.failback_delay),
     )
 
 

@@ -19,6 +19,7 @@ from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.partner import partner_client_for
 from hapair.engine.state import STANDALONE
+from hapair.engine.tracks import Tracks
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -117,6 +118,7 @@ async def boot(engine: Engine) -> None:
         pacified=engine.pacified,
         has_partner=engine.client is not None,
         maintenance=engine.maintenance.enabled,
+        tracks=tuple(t.name for t in engine.settings.tracks),
     )
     engine.state, actions = m.boot(
         config,
@@ -132,11 +134,15 @@ async def boot(engine: Engine) -> None:
     engine.dataplane.start()
     engine.ticker = asyncio.create_task(heartbeats.tick_forever(engine), name="hapair-ticker")
     heartbeats.arm_deadline(engine)
+    # the checks start afresh each boot (the machine's state starts with every track unchecked)
+    engine.tracks = Tracks(engine.settings.tracks, on_result=engine.metrics.set_track_ok)
+    engine.tracks.start(engine.put, engine.now)
 
 
 async def shutdown(engine: Engine) -> None:
     """Stops the loop (the shared address is released first), and partner connections."""
     heartbeats.disarm_deadline(engine)
+    await engine.tracks.stop()
     ticker, engine.ticker = engine.ticker, None
     if ticker is not None:
         ticker.cancel()

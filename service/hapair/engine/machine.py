@@ -38,6 +38,7 @@ from hapair.engine.state import (
     Params,
     State,
     Takeover,
+    TrackState,
     Transition,
     boot_wins,
     deadline,
@@ -86,8 +87,11 @@ from hapair.engine.steps import (
     Synced,
     TakeoverAsked,
     Tick,
+    TrackChanged,
+    TrackReported,
     Transitioned,
 )
+from hapair.engine.tracks_rules import claim_from_failed_active, track_changed, update_ready
 
 # The machine's vocabulary: callers use ``machine.Tick``, ``machine.State``, ...
 __all__ = [
@@ -135,6 +139,9 @@ __all__ = [
     "Takeover",
     "TakeoverAsked",
     "Tick",
+    "TrackChanged",
+    "TrackReported",
+    "TrackState",
     "Transition",
     "Transitioned",
     "boot",
@@ -198,14 +205,11 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
             | PartnerDemoteFailed()
         ):
             s = _on_request(s, event, actions)
-        case DemoteAsked(request=request, by=by, cause=asked):
-            was_active = s.role in HOLDING
-            if was_active:
-                why = asked if asked in ("switchover", "maintenance") else "demoted"
-                s = enter(s, Role.STANDBY, why, now, actions)
-                s = replace(s, hold_until=now + 2 * s.params.ha_timeout)
-            actions.append(Note("demote", (("by", by),)))
-            actions.append(Reply(request, demoted=was_active))
+        case TrackChanged():
+            s = track_changed(s, event, actions)
+            deciding = True
+        case DemoteAsked():
+            s = _demote_asked(s, event, actions)
         case Shutdown():
             s = enter(s, Role.NOT_OPERATIONAL, "shutdown", now, actions, reason=None)
             s = replace(s, stopped=True)
@@ -214,9 +218,24 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
             s = _on_result(s, event, actions)
     if deciding:
         s = decide(s, now, actions, tick=tick)
+        s = claim_from_failed_active(s, now, actions)
+    s = update_ready(s, now)
     if tick:
         s = maintain(s, now, actions)
     return publish(s, actions, now)
+
+
+def _demote_asked(s: State, event: DemoteAsked, actions: list[Action]) -> State:
+    """The partner takes over and asks this unit to step down (it holds off afterwards)."""
+    now, asked = event.now, event.cause
+    was_active = s.role in HOLDING
+    if was_active:
+        why = asked if asked in ("switchover", "maintenance", "track-failed") else "demoted"
+        s = enter(s, Role.STANDBY, why, now, actions)
+        s = replace(s, hold_until=now + 2 * s.params.ha_timeout)
+    actions.append(Note("demote", (("by", event.by),)))
+    actions.append(Reply(event.request, demoted=was_active))
+    return s
 
 
 def _on_request(s: State, event: Event, actions: list[Action]) -> State:

@@ -37,6 +37,14 @@ class DataPlaneReport(msgspec.Struct, kw_only=True):
     peer_host: str = ""  # its HAProxy peer's address (on multicast_interface), if any
 
 
+class TrackInfo(msgspec.Struct, kw_only=True):
+    """One track of a unit, as its heartbeat reports it (``ok`` None: not checked yet)."""
+
+    name: str = ""
+    ok: bool | None = None
+    detail: str = ""
+
+
 class Heartbeat(msgspec.Struct, kw_only=True):
     """What a unit tells its partner every heartbeat interval (and answers with its own).
 
@@ -67,13 +75,14 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     dataplane: DataPlaneReport | None = None  # absent from units before v3
     pair_key_id: str | None = None  # the id of the key it signs with (keyring.key_id)
     pair_key_next_id: str | None = None  # its next key's id during a rotation
+    tracks: list[TrackInfo] = []
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):
     """The standby asks the active to step down for a takeover."""
 
     by: str = ""
-    cause: str = "takeover"  # takeover, preferred-return, switchover or maintenance
+    cause: str = "takeover"  # takeover, preferred-return, switchover, maintenance, track-failed
 
 
 class HandoverRequest(msgspec.Struct, kw_only=True):

@@ -15,11 +15,13 @@ from hapair.engine.state import (
     Params,
     State,
     Takeover,
+    TrackState,
     boot_wins,
+    fit,
     fresh_partner,
     holding,
-    in_sync,
     may_serve,
+    partner_failed,
     split_brain_wins,
     stepped_down,
     won_split_brain,
@@ -34,6 +36,7 @@ from hapair.engine.steps import (
     SendHeartbeat,
     ServeShared,
 )
+from hapair.engine.tracks_rules import failback_due
 
 
 def boot(
@@ -48,6 +51,7 @@ def boot(
         wall_offset=wall_now - now,
         role_since=wall_now,
         maintenance=config.maintenance,
+        tracks=tuple(TrackState(name=n) for n in config.tracks),
     )
     if config.pacified:
         s = replace(s, role=Role.PACIFIED, reason=None, cause="pacified")
@@ -80,9 +84,10 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
                 reason="shared-address-mismatch",
             )  # fmt: skip
     contending = p is not None and p.role in HOLDING
-    # a partner still starting will decide (wait for it), unless it is in maintenance: then
-    # it never takes the role
-    deciding = p is not None and p.role == STARTING and not p.maintenance
+    # a partner still starting will decide (wait for it), unless it is in maintenance or has a
+    # failed track: then it never takes the role
+    deciding = p is not None and p.role == STARTING and not p.maintenance and not partner_failed(p)
+    able = fit(s)  # no failed track, none unchecked: it may be promoted
     # An active unit contends only with a partner that holds or serves the role: a partner
     # that went grey and stopped serving is the loser of the split brain, yielding, unless it
     # went grey as the winner (it could not bind while this unit held the address: the heartbeat
@@ -107,12 +112,14 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         return s
     if role == STARTING:
         if p is None:
-            if now - s.booted >= s.params.initial_wait_time:
+            # alone only at a tick: the heartbeat exchange comes before it (a track's first
+            # result may arrive before the partner's answer)
+            if able and tick and now - s.booted >= s.params.initial_wait_time:
                 return enter(s, Role.ACTIVE, cause("boot-alone"), now, actions)
             return enter(s, STARTING, "boot-alone", now, actions, reason="starting")
         if contending:
             return enter(s, Role.STANDBY, cause("boot-partner-active"), now, actions)
-        if deciding and not boot_wins(s, p):
+        if not able or (deciding and not boot_wins(s, p)):
             return enter(s, STARTING, "boot-negotiated", now, actions, reason="starting")
         return enter(s, Role.ACTIVE, cause("boot-negotiated"), now, actions)
 
@@ -136,12 +143,17 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         return enter(s, Role.STANDBY, "split-brain-lost", now, actions)
 
     # standby
+    if not able:
+        return s  # a failed (or unchecked) track: never promoted
     if p is None:
         if holding(s, now):
             return s
         return enter(s, Role.ACTIVE, "partner-lost", now, actions)
     if contending or deciding:
         return s
+    if partner_failed(p) and p.role in (STARTING, Role.STANDBY) and s.takeover is None:
+        # nobody holds the role and the partner cannot take it: this fit unit does
+        return enter(s, Role.ACTIVE, "track-failed", now, actions)
     if p.role == Role.PACIFIED or p.pacified:
         return enter(s, Role.ACTIVE, "pacified", now, actions)
     if p.maintenance:
@@ -186,9 +198,10 @@ def maintain(s: State, now: float, actions: list[Action]) -> State:
             and s.params.preferred_server == s.config.unit
             and not holding(s, now)
             and not s.maintenance
-            and in_sync(s, now)
+            and failback_due(s, now)
         ):
-            # The preferred server is back and in sync: it takes the role back.
+            # The preferred server is back, fit and in sync for failback_delay: it takes the
+            # role back.
             s = replace(s, takeover=Takeover(request=None, cause="preferred-return"))
             actions.append(AskDemote(None))
     return s

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hapair.domain.status import Role
-from hapair.engine.messages import Heartbeat, TransitionInfo
+from hapair.engine.messages import Heartbeat, TrackInfo, TransitionInfo
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.
@@ -36,6 +36,8 @@ Cause = Literal[
     "maintenance",
     "misconfigured",
     "shared-address-unavailable",
+    "track-failed",
+    "track-recovered",
     "shutdown",
 ]
 CAUSES: tuple[str, ...] = Cause.__args__  # type: ignore[attr-defined]
@@ -53,6 +55,7 @@ class Config:
     pacified: bool = False
     has_partner: bool = True  # a partner address and pair key are configured
     maintenance: bool = False  # in maintenance at boot (kept in the data dir)
+    tracks: tuple[str, ...] = ()  # the names of the unit's tracks (``--track``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +67,16 @@ class Params:
     preferred_server: str = "none"
     hard_reboot_on_link_failure: bool = False
     l7_persistence_updates: bool = False  # the switchover check ``state-sync`` applies
+    failback_delay: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackState:
+    """One track of this unit as its checks last said (``ok`` None: not checked yet)."""
+
+    name: str
+    ok: bool | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +131,8 @@ class State:
     # the HAProxy peers link to the partner (L7 persistence updates) as the data plane last
     # saw it: (up, detail)
     state_sync: tuple[bool, str] = (False, "not checked yet")
+    tracks: tuple[TrackState, ...] = ()
+    ready_since: float | None = None  # standby, fit and in sync since (the failback delay)
 
 
 def wall(s: State, now: float) -> float:
@@ -177,10 +192,39 @@ def in_sync(s: State, now: float) -> bool:
     )
 
 
+def failed_tracks(s: State) -> list[TrackState]:
+    """This unit's failed tracks."""
+    return [t for t in s.tracks if t.ok is False]
+
+
+def fit(s: State) -> bool:
+    """Every track of this unit is checked and healthy: it may be promoted."""
+    return all(t.ok is True for t in s.tracks)
+
+
+def partner_failed(p: Heartbeat) -> bool:
+    """The partner has a failed track (as its heartbeat says)."""
+    return any(t.ok is False for t in p.tracks)
+
+
+def partner_fit(p: Heartbeat) -> bool:
+    """Every track of the partner is checked and healthy (as its heartbeat says)."""
+    return all(t.ok is True for t in p.tracks)
+
+
+def track_detail(s: State) -> str:
+    """What the failed tracks say: ``name: detail; ...``."""
+    return "; ".join(f"{t.name}: {t.detail}" if t.detail else t.name for t in failed_tracks(s))
+
+
 def public(s: State) -> tuple[Role, str | None]:
     """The role and reason the API shows for the decided role: never more than is true."""
     if s.maintenance and s.role != Role.PACIFIED:
         return Role.NOT_OPERATIONAL, "maintenance"
+    if s.role in (STARTING, Role.STANDBY) and failed_tracks(s):
+        # never promoted (an active whose track fails keeps the role until a fit partner
+        # takes it: a degraded active beats none)
+        return Role.NOT_OPERATIONAL, "track-failed"
     if s.role == STARTING:
         return Role.NOT_OPERATIONAL, "starting"
     if s.role == Role.ACTIVE and s.config.shared_address and not s.serving:
@@ -214,6 +258,7 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         if t is None
         else TransitionInfo(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=t.at),
         sent_at=wall(s, now),
+        tracks=[TrackInfo(name=x.name, ok=x.ok, detail=x.detail) for x in s.tracks],
     )
 
 
@@ -226,7 +271,7 @@ def stepped_down(p: Heartbeat, params: Params) -> bool:
         p.role == Role.STANDBY
         and t is not None
         and t.to_role == Role.STANDBY
-        and t.cause in ("demoted", "switchover", "maintenance")
+        and t.cause in ("demoted", "switchover", "maintenance", "track-failed")
         and p.sent_at - t.at < 2 * params.ha_timeout
     )
 
@@ -238,7 +283,12 @@ def won_split_brain(p: Heartbeat) -> bool:
 
 
 def boot_wins(s: State, p: Heartbeat) -> bool:
-    """Both starting: the preferred server wins, then the higher revision, then ``first``."""
+    """Both starting: a unit whose tracks are all healthy wins over one with a failed track;
+    then the preferred server wins, then the higher revision, then ``first``."""
+    if failed_tracks(s) and not partner_failed(p):
+        return False
+    if partner_failed(p) and not failed_tracks(s):
+        return True
     pref = s.params.preferred_server
     if pref == s.config.unit:
         return True

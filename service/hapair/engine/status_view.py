@@ -21,8 +21,9 @@ from hapair.domain.status import (
     pair_state,
     unit_status,
 )
+from hapair.domain.tracks import TrackSummary
 from hapair.engine import machine as m
-from hapair.engine.messages import TransitionInfo
+from hapair.engine.messages import TrackInfo, TransitionInfo
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -33,6 +34,11 @@ def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition |
     if t is None:
         return None
     return LastTransition(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=iso(t.at))
+
+
+def tracks_view(tracks: list[TrackInfo] | tuple[m.TrackState, ...]) -> list[TrackSummary]:
+    """A unit's tracks as ``GET /ha/status`` shows them."""
+    return [TrackSummary(name=t.name, ok=t.ok, detail=t.detail) for t in tracks]
 
 
 async def pair_status(engine: Engine) -> PairStatus:
@@ -75,6 +81,7 @@ async def pair_status(engine: Engine) -> PairStatus:
         serving_shared=serving,
         role_since=iso(s.role_since) if s is not None else None,
         last_transition=transition_view(s.last_transition if s is not None else None),
+        tracks=tracks_view(s.tracks) if s is not None else [],
     )
     last = s.partner if s is not None else None
     if p is None:
@@ -89,6 +96,7 @@ async def pair_status(engine: Engine) -> PairStatus:
             serving_shared=last.serving_shared if last else False,
             role_since=iso(last.role_since) if last and last.role_since else None,
             last_transition=transition_view(last.last_transition if last else None),
+            tracks=tracks_view(last.tracks) if last else [],
         )
     else:
         role = p.status_role or Role.NOT_OPERATIONAL
@@ -106,6 +114,7 @@ async def pair_status(engine: Engine) -> PairStatus:
             serving_shared=p.serving_shared,
             role_since=iso(p.role_since) if p.role_since else None,
             last_transition=transition_view(p.last_transition),
+            tracks=tracks_view(p.tracks),
         )
     keys = engine.settings.pair_keys
     if keys is not None:

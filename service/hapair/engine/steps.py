@@ -72,6 +72,15 @@ class StateSyncSeen(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrackChanged(Event):
+    """A track's state changed (its checks crossed ``fall`` or ``rise``), or its first result."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SharedServed(Event):
     """The shared address is served (the result of ``ServeShared``)."""
 
@@ -269,6 +278,17 @@ class Reboot(Action):
     """Restart the engine (a boot)."""
 
     cause: str
+
+
+@dataclass(frozen=True)
+class TrackReported(Action):
+    """A track of this unit failed or recovered: log it, set its metric, publish a ``track``
+    event. ``detail`` says what the check saw and, for an active that keeps the role with a
+    failed track, why it keeps it."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ def view(engine: Engine) -> UnitView:
             reason=engine.maintenance.reason,
             since=engine.maintenance.since,
         ),
+        tracks=engine.tracks.views(),
     )
 
 
