@@ -23,9 +23,8 @@ def _tracked_pair(
     flags = {n: tmp_path / f"{n}.up" for n in ("first", "second")}
     for f in flags.values():
         f.touch()
-    extra = {
-        n: ["--track", f"svc:exec:test -e {flags[n]},interval=0.2,fall=2,rise=1"] for n in flags
-    }
+    options = "interval=0.2,timeout=3,fall=2,rise=1"
+    extra = {n: ["--track", f"svc:exec:test -e {flags[n]},{options}"] for n in flags}
     return make_pair(extra=extra, **kwargs), flags
 
 
@@ -50,7 +49,8 @@ def test_a_failed_track_moves_the_role_and_the_unit_is_red_until_it_recovers(
         what="both units' tracks healthy in first's status",
     )
     assert seen["pair"]["state"] == "paired"
-    events = Follower(pair.shared_url, pair.token, params={"types": "track,role"})
+    # on the unit that stays up (a stream through the shared address ends when it moves)
+    events = Follower(pair.second.url, pair.token, params={"types": "track,role"})
     try:
         flags["first"].unlink()  # the active's service fails
         after = pair.wait_roles({"first": "not_operational", "second": "active"}, via=pair.second)
@@ -84,7 +84,7 @@ def test_a_failed_track_moves_the_role_and_the_unit_is_red_until_it_recovers(
         poll(
             lambda: any(e.get("ok") is True for e in events.of("track")),
             timeout=10,
-            what="the track event of the recovery",
+            what=f"the track event of the recovery in {[(e.event, e.data) for e in events.events]}",
         )
         tracks = events.of("track")
         assert {"unit": "first", "name": "svc", "ok": False} in [

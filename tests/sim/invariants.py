@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from hapair.engine import machine as m
 from tests.sim.network import HEARTBEAT
-from tests.sim.units import INTERVAL, NAMES, other
+from tests.sim.units import INTERVAL, NAMES, TRACK_FALL, TRACK_INTERVAL, TRACK_RISE, other
 from tests.sim.world import World
 
 
@@ -39,6 +39,11 @@ class PairInvariants(RuleBasedStateMachine):
         world.net.on_held = self.held
         world.net.on_gap = self.gap
         world.net.on_late = self.late
+        world.on_track = self.track_delivered
+
+    def track_delivered(self, at: float) -> None:
+        """A track's result reached a unit: it may rightly change a role now."""
+        self.disturbed = max(self.disturbed, at)
 
     def lost(self, at: float, a: str, b: str, kind: str) -> None:
         """A message lost: a fault if it is a request or its reply, or if it is a heartbeat
@@ -85,6 +90,19 @@ class PairInvariants(RuleBasedStateMachine):
             and not u.state.config.pacified
         )
 
+    def fit_unit(self, name: str) -> bool:
+        """A healthy unit whose service is up, its engine told so, not in maintenance: it may
+        hold the role."""
+        u = self.w.units[name]
+        return (
+            self.healthy_unit(name)
+            and u.service_ok
+            and not u.track_due
+            and u.state is not None
+            and m.fit(u.state)
+            and not u.state.maintenance
+        )
+
     def healthy_pair(self) -> bool:
         both_in_maintenance = all(
             u.state is not None and u.state.maintenance for u in self.w.units.values()
@@ -112,7 +130,8 @@ class PairInvariants(RuleBasedStateMachine):
                 f"two actives {quiet:.1f} s after the last fault"
             )
             settle = self.settle()
-            assert len(actives) == 1 or quiet < settle + 1e-9, self.report(
+            holder_possible = any(self.fit_unit(n) for n in NAMES) or actives
+            assert not holder_possible or len(actives) == 1 or quiet < settle + 1e-9, self.report(
                 f"{len(actives)} actives {quiet:.1f} s after the last fault"
             )
             # no flapping: a stable network changes no role without a fault or a request
@@ -123,6 +142,7 @@ class PairInvariants(RuleBasedStateMachine):
                 if c.at > stable_since and c.transition.cause not in ("preferred-return", "demoted")
             ]
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
+            self.check_fit_active(actives, now)
         if self.expect_failover is not None:
             name, hold_until = self.expect_failover
             # the deadline: the last heartbeat that reached the survivor (one may still have
@@ -139,6 +159,34 @@ class PairInvariants(RuleBasedStateMachine):
                     f"{name} took over at t={u.active_at}, after its deadline t={deadline}"
                 )
                 self.expect_failover = None
+
+    def check_fit_active(self, actives: list[str], now: float) -> None:
+        """While a fit unit exists, the active is fit within interval x fall + 2 heartbeats
+        of its service's failure (or of the partner becoming fit, or of the last fault)."""
+        if len(actives) != 1:
+            return
+        x = self.w.units[actives[0]]
+        y_name = other(x.name)
+        y = self.w.units[y_name]
+        if x.service_ok or not self.fit_unit(y_name):
+            return
+        detect = TRACK_INTERVAL * TRACK_FALL
+        since = max(
+            x.service_since,
+            y.service_since + TRACK_INTERVAL * TRACK_RISE,
+            self.disturbed,
+        )
+        deadline = since + detect + 2 * INTERVAL
+        assert now < deadline + 1e-9, self.report(
+            f"{x.name} active with a failed track at t={now}, {y_name} fit since "
+            f"before t={since:.2f}: not handed over by t={deadline:.2f}"
+        )
+
+    @invariant()
+    def unit_with_a_failed_track_never_promoted(self) -> None:
+        assert not self.w.promoted_unfit, self.report(
+            f"promoted with a failed track: {self.w.promoted_unfit}"
+        )
 
     @invariant()
     def pacified_never_active(self) -> None:

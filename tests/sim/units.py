@@ -9,6 +9,10 @@ from hapair.domain.unit import BootRecord
 from hapair.engine import machine as m
 
 INTERVAL = 1.0
+TRACK = "svc"  # every unit has one track; its checks every TRACK_INTERVAL, fall and rise
+TRACK_INTERVAL = 0.5
+TRACK_FALL = 2
+TRACK_RISE = 2
 NAMES = ("first", "second")
 SHARED = "127.0.0.10:8080"
 
@@ -53,6 +57,9 @@ class Unit:
     incarnation: int = 0  # counts the boots: an answer to an older process is not waited for
     deadline_fired: float | None = None  # the last machine deadline whose timer fired
     active_at: float | None = None  # when its engine last decided to be active
+    service_ok: bool = True  # the service its track checks
+    service_since: float = 0.0  # when the service last failed or came back
+    track_due: list[tuple[float, bool]] = field(default_factory=list)  # results on their way
 
     @property
     def alive(self) -> bool:

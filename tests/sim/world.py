@@ -18,6 +18,9 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
   replica holds it.
 - processes: kill (state gone, Redis lives on), restart (a boot, counted for the pacify rule),
   pause and resume (a frozen process hears nothing and answers nothing).
+- tracks: each unit has one track on its service; the track's first result arrives at boot,
+  and a failure or a recovery of the service reaches the engine ``TRACK_FALL`` (or
+  ``TRACK_RISE``) check intervals later, as the checker's hysteresis does.
 Results of actions are fed back as events in order, as the driver does.
 """
 
@@ -32,7 +35,18 @@ from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
 from tests.sim.network import Network
 from tests.sim.traffic import Traffic
-from tests.sim.units import INTERVAL, NAMES, SHARED, RoleChange, Unit, other
+from tests.sim.units import (
+    INTERVAL,
+    NAMES,
+    SHARED,
+    TRACK,
+    TRACK_FALL,
+    TRACK_INTERVAL,
+    TRACK_RISE,
+    RoleChange,
+    Unit,
+    other,
+)
 
 
 class World:
@@ -49,6 +63,8 @@ class World:
         self.changes: list[RoleChange] = []
         self.log: list[str] = []
         self.silently_dropped: list[tuple[str, set[str]]] = []
+        self.promoted_unfit: list[str] = []  # promotions of a unit with a failed track
+        self.on_track: Callable[[float], None] = lambda at: None  # a track result delivered
         self._ids = itertools.count(1)
         self._queue: deque[tuple[str, m.Event]] = deque()
         self.traffic = Traffic(self)
@@ -86,6 +102,7 @@ class World:
             shared_address=SHARED,
             pacified=u.boots.pacified,
             maintenance=u.maintenance,
+            tracks=(TRACK,),
         )
         r = u.redis
         state, actions = m.boot(
@@ -93,9 +110,37 @@ class World:
         )
         u.state, u.paused, u.replies = state, False, {}
         u.incarnation += 1
+        u.track_due = []
         self.note(f"{name} boots (pacified={u.boots.pacified})")
         self._execute(u, actions)
         self.run()
+        self._track_result(u, u.service_ok)  # the checker's first result, at once
+
+    def set_service(self, name: str, ok: bool) -> None:
+        """The service behind ``name``'s track fails or comes back; its engine learns it
+        ``fall`` (or ``rise``) checks later."""
+        u = self.units[name]
+        if u.service_ok == ok:
+            return
+        u.service_ok, u.service_since = ok, self.now
+        delay = TRACK_INTERVAL * (TRACK_RISE if ok else TRACK_FALL)
+        u.track_due.append((round(self.now + delay, 6), ok))
+        self.note(f"{name} service {'back' if ok else 'failed'}")
+
+    def _track_result(self, u: Unit, ok: bool) -> None:
+        if not u.alive:
+            return
+        self.on_track(self.now)
+        self.deliver(u.name, m.TrackChanged(now=self.now, name=TRACK, ok=ok, detail=""))
+        self.run()
+
+    def _tracks_due(self, until: float) -> None:
+        for u in self.units.values():
+            due = [d for d in u.track_due if d[0] <= until]
+            u.track_due = [d for d in u.track_due if d[0] > until]
+            for at, ok in due:
+                self.now = max(self.now, at)
+                self._track_result(u, ok)
 
     def kill(self, name: str) -> None:
         """kill -9: the process is gone (its socket with it), its Redis lives on."""
@@ -130,6 +175,9 @@ class World:
         u.state = new
         if new.role == "active" and before.role != "active":
             u.active_at = self.now
+        promoted = new.role == "active" and before.role not in ("active", "indeterminate")
+        if promoted and m.failed_tracks(new):
+            self.promoted_unfit.append(f"{u.name} at t={self.now} on {event!r}")
         u.maintenance = new.maintenance
         for a in actions:
             if isinstance(a, m.Transitioned):
@@ -181,7 +229,7 @@ class World:
                 self.start(name)
             case m.RenewShared():
                 pass  # one host: the socket is the address, held while the process lives
-            case m.Transitioned() | m.Note():
+            case m.Transitioned() | m.Note() | m.TrackReported():
                 pass
             case _:
                 raise AssertionError(f"unknown action {a!r}")
@@ -263,6 +311,7 @@ class World:
                 else:
                     break
                 self.run()
+            self._tracks_due(until)
             self.now = until
             phase = round(self.now / (INTERVAL / 2)) % 2
             self.tick("first" if phase == 0 else "second")

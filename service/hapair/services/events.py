@@ -53,7 +53,7 @@ __all__ = [
 
 log = logging.getLogger("hapair.events")
 
-TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance", "applied"})
+TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance", "applied", "track"})
 """The event types a unit publishes (``reset`` is sent to one client, never kept)."""
 
 BUFFER = 1000
