@@ -237,3 +237,12 @@ def test_failback_delay_counts_again_after_a_failed_track() -> None:
         s, m.Heard(now=109.0, heartbeat=hb(role="active", revision=4, tracks=OK)), m.Tick(now=109.0)
     )
     assert m.AskDemote(None) in actions
+
+
+def test_a_standby_with_a_failed_track_has_no_failover_deadline() -> None:
+    s = standby_in_sync()
+    assert m.deadline(s) is not None
+    s, _ = run(s, track(101.0, False, "refused"))
+    assert m.deadline(s) is None
+    s, _ = run(s, track(101.5, True, "200"))
+    assert m.deadline(s) is not None

@@ -196,3 +196,24 @@ def test_unit_client_refuses_an_unreadable_ca_file(
     ns = _ns(tmp_path, url="https://u:1", tls_ca=str(tmp_path / "missing.pem"))
     assert unit_client(ns, "status", httpx.Timeout(5))[1] is None
     assert capsys.readouterr().err.startswith(f"hapair status: --tls-ca {ns.tls_ca}: ")
+
+
+def test_render_shows_each_units_tracks_with_the_failure_escaped() -> None:
+    body = {
+        "pair": {"state": "degraded", "active": "second"},
+        "units": [
+            _unit(
+                "first", "not_operational", "red", reason="track-failed",
+                tracks=[
+                    {"name": "web", "ok": False, "detail": "Connection refused\x1b[2J"},
+                    {"name": "gw", "ok": True, "detail": "answers"},
+                ],
+            ),
+            _unit("second", "active", "green-active", tracks=[{"name": "web", "ok": None}]),
+        ],
+    }  # fmt: skip
+    out = render(body, color=False)
+    assert "      tracks: web FAILED (Connection refused\\x1b[2J), gw ok\n" in out
+    assert "      tracks: web not checked yet\n" in out
+    assert "\x1b" not in out
+    assert "tracks" not in render(PAIRED, color=False)

@@ -87,6 +87,20 @@ def _transition(unit: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _tracks(unit: Mapping[str, Any]) -> str | None:
+    """``tracks: web ok, gw FAILED (no answer)``, else None (a unit without tracks)."""
+    tracks = unit.get("tracks") or []
+    if not tracks:
+        return None
+    words = {True: "ok", False: "FAILED", None: "not checked yet"}
+    parts = []
+    for t in tracks:
+        detail = f" ({t.get('detail')})" if t.get("ok") is False and t.get("detail") else ""
+        parts.append(f"{t.get('name')} {words.get(t.get('ok'), '?')}{detail}")
+    text = "tracks: " + ", ".join(parts)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def render(status: Mapping[str, Any] | _Model, *, color: bool) -> str:
     """The text of ``hapair status`` for the body of ``GET /ha/status``.
 
@@ -117,6 +131,9 @@ def render(status: Mapping[str, Any] | _Model, *, color: bool) -> str:
         transition = _transition(u)
         if transition is not None:
             lines.append(f"      {transition}")
+        tracks = _tracks(u)
+        if tracks is not None:
+            lines.append(f"      {tracks}")
     return "".join(line + "\n" for line in lines)
 
 

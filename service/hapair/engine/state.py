@@ -160,8 +160,8 @@ def deadline(s: State) -> float | None:
     (last heard + ``ha_timeout``, or the end of its hold if later). None: nothing is due."""
     if s.stopped or s.role != Role.STANDBY or s.heard_at is None:
         return None
-    if s.maintenance or s.config.pacified:
-        return None  # never takes the role by itself
+    if s.maintenance or s.config.pacified or not fit(s):
+        return None  # never takes the role by itself (a failed track: until it recovers)
     return max(s.heard_at + s.params.ha_timeout, s.hold_until)
 
 
