@@ -13,9 +13,11 @@ the rules, before they are sent. Negative cases are never touched.
   patch): the threshold is lowered to ``period - 1``.
 - ``hard_reboot_on_link_failure`` only while ``preferred_server`` is ``none`` (cross-field):
   the flag is cleared.
-- ``PATCH /unit`` addresses must be ``HOST:PORT`` with an IP literal for the shared address, and
-  an HA mode needs both addresses (semantic and cross-field): they are replaced by loopback
-  addresses nobody listens on.
+- ``PATCH /unit``: an HA mode needs both addresses, whatever is staged already (cross-field, and
+  across the unit's state); and an address the non-HA run's ``reboot_unit`` would then apply
+  must not send the unit looking up a random host name. The address's own form is in the
+  document (``HOST:PORT``, the shared address an IP literal); the values are replaced by
+  loopback addresses nobody listens on.
 
 - ``POST /ha/import``: ``If-Match`` as above; a bundle's ``checksum`` is the SHA-256 of its
   other members, and its ``hapair_version`` must be at most one minor version from the

@@ -107,7 +107,7 @@ def _ha_unit(hapair_factory: HapairFactory, tmp_path: Path) -> tuple[HapairProce
         ],
         env=ENV,
     )  # fmt: skip
-    unit.wait_ready(f"http://{shared}", timeout=15)
+    unit.wait_ready(f"http://{shared}", timeout=60)
     return unit, f"http://{shared}"
 
 
@@ -123,7 +123,7 @@ def _standalone_unit(hapair_factory: HapairFactory, tmp_path: Path) -> tuple[Hap
         ],
         env=ENV,
     )  # fmt: skip
-    unit.wait_ready(f"http://127.0.0.11:{port}", timeout=15)
+    unit.wait_ready(f"http://127.0.0.11:{port}", timeout=60)
     return unit, f"http://127.0.0.11:{port}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from litestar.response import Stream
 
 from hapair.api.problems import responses
 from hapair.domain.errors import Malformed, StoreUnavailable
-from hapair.domain.event_ids import EventId, format_id, parse_id
+from hapair.domain.event_ids import WS, EventId, format_id, parse_id
 from hapair.engine.listener import limits_of
 from hapair.services.events import TYPES, Events, Subscription, frame, reset_frame
 
@@ -24,6 +25,17 @@ ID_HELP = (
     "An event id (`<milliseconds>-<sequence>`, the Redis stream id): the stream starts with "
     "every kept event after it, then live ones."
 )
+
+
+def types_pattern(types: frozenset[str]) -> str:
+    """Exactly the ``types`` values ``_parse_types`` accepts: comma-separated elements, each
+    blank or one of ``types`` (whitespace around it is ignored), at least one not blank."""
+    known = "|".join(re.escape(t) for t in sorted(types, key=lambda t: (-len(t), t)))
+    return rf"^(?:{WS}*,)*{WS}*(?:{known}){WS}*(?:,{WS}*(?:(?:{known}){WS}*)?)*$"
+
+
+TYPES_PATTERN = types_pattern(TYPES)
+"""The pattern of ``types`` in the OpenAPI document, generated from the server's own list."""
 
 
 def _parse_types(raw: str | None) -> frozenset[str] | None:

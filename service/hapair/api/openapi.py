@@ -11,12 +11,16 @@ server enforces, which Litestar cannot express by itself:
 - read-only fields in a write body are documented as ignored (the server ignores them);
 - merge-patch operations accept ``application/merge-patch+json`` as well as JSON;
 - writes declare their ``If-Match`` header and the headers they answer;
-- operations open without a token say so with an explicit ``security: []``.
+- operations open without a token say so with an explicit ``security: []``;
+- the text the server parses in a query or header parameter (event ids, event types) carries
+  the pattern of exactly what the parser accepts;
+- descriptions are ``inspect.cleandoc``-ed, so every supported Python renders the same bytes.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any
 
 import msgspec
@@ -24,6 +28,8 @@ from litestar import Litestar, Request, Response, get
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from hapair.api import wire
+from hapair.api.events import TYPES_PATTERN
+from hapair.domain.event_ids import EVENT_ID_PATTERN
 
 CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
     "HAParametersWrite": wire.HAParametersWrite,
@@ -43,6 +49,13 @@ IGNORED_IN_WRITES = ("updated_at", "virtual_id_source")
 PATCH_OPERATIONS = ("patch_parameters", "patch_unit")
 # Optional integer query parameters whose lower bound Litestar leaves out of the document.
 OPTIONAL_MINIMUMS = {("list_history", "before"): 0, ("get_status", "wait_in_sync"): 0}
+# Query and header parameters whose text the server parses (``api.events``): the document states
+# exactly what the parser accepts (tests/unit/test_contract_checks.py holds the two together).
+PARAMETER_PATTERNS = {
+    ("stream_events", "since"): EVENT_ID_PATTERN,
+    ("stream_events", "Last-Event-ID"): EVENT_ID_PATTERN,
+    ("stream_events", "types"): TYPES_PATTERN,
+}
 WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
 RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)
 IF_MATCH_OPERATIONS = (*WRITE_OPERATIONS, "import_bundle")
@@ -179,6 +192,20 @@ def _tidy(node: Any) -> Any:
     return node
 
 
+def _clean_descriptions(node: Any) -> None:
+    """``inspect.cleandoc`` on every description: the docstrings they come from keep their
+    indentation up to Python 3.12 and lose it from 3.13 on, so the document would differ."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                node[key] = inspect.cleandoc(value)
+            else:
+                _clean_descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            _clean_descriptions(value)
+
+
 def _body_schemas() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         tuple(CLOSED_BODIES.values()), ref_template="#/components/schemas/{name}"
@@ -247,6 +274,14 @@ def document(app: Litestar) -> dict[str, Any]:
         if op_id == "list_history":
             op["responses"]["200"]["links"] = copy.deepcopy(HISTORY_LINKS)
         for param in op.get("parameters", []):
+            pattern = PARAMETER_PATTERNS.get((str(op_id), str(param["name"])))
+            if pattern is not None:
+                param["schema"] = {
+                    "type": "string",
+                    "maxLength": param["schema"]["maxLength"],
+                    "pattern": pattern,
+                    "description": param["schema"].get("description", ""),
+                }
             minimum = OPTIONAL_MINIMUMS.get((str(op_id), str(param["name"])))
             if minimum is not None:
                 # Litestar drops ``ge=`` from an optional parameter; absent means "not given".
@@ -255,6 +290,7 @@ def document(app: Litestar) -> dict[str, Any]:
                     "minimum": minimum,
                     "description": param["schema"].get("description", ""),
                 }
+    _clean_descriptions(doc)
     return doc
 
 

@@ -5,8 +5,35 @@ from __future__ import annotations
 
 import re
 
-_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?", re.ASCII)
 _U64 = 2**64 - 1
+
+
+def _class_of(chars: str) -> str:
+    """A regex character class of ``chars`` as ``\\uXXXX`` escapes (ECMA-262 and Python)."""
+    return "[" + "".join(f"\\u{ord(c):04x}" for c in chars) + "]"
+
+
+def _at_most(limit: int) -> str:
+    """A regex for the decimal numbers 0..``limit`` written with at most as many digits."""
+    text = str(limit)
+    width = len(text)
+    shorter = f"[0-9]{{1,{width - 1}}}" if width > 1 else None
+    same = [
+        text[:i] + f"[0-{int(d) - 1}]" + f"[0-9]{{{width - i - 1}}}"
+        for i, d in enumerate(text)
+        if d != "0"
+    ]
+    return "(?:" + "|".join([*([shorter] if shorter else []), *same, text]) + ")"
+
+
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+"""What ``str.strip()`` removes (no character above U+3000 is whitespace to Python)."""
+WS = _class_of(WHITESPACE)
+"""``WHITESPACE`` as a regex character class."""
+_PART = _at_most(_U64)
+EVENT_ID_PATTERN = rf"^{WS}*{_PART}(?:-{_PART})?{WS}*$"
+"""Exactly the texts ``parse_id`` accepts, as the OpenAPI document states them."""
 
 EventId = tuple[int, int]
 """A stream id as a comparable pair (milliseconds, sequence)."""
@@ -14,7 +41,7 @@ EventId = tuple[int, int]
 
 def parse_id(text: str) -> EventId | None:
     """The id ``<ms>-<seq>`` (or ``<ms>``, sequence 0) as a pair; None when it is not one."""
-    found = _ID.match(text.strip())
+    found = _ID.fullmatch(text.strip())
     if found is None:
         return None
     ms, seq = int(found.group(1)), int(found.group(2) or 0)

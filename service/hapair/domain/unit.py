@@ -69,7 +69,7 @@ def parse_host_port(value: str, *, require_ip: bool = False) -> tuple[str, int]:
     except ValueError:
         if require_ip:
             raise ValueError(f"address {value!r} must have an IP literal host") from None
-        if not _HOSTNAME.match(host):
+        if not _HOSTNAME.fullmatch(host):
             raise ValueError(f"address {value!r} has an invalid host name") from None
     return host, port
 
@@ -101,17 +101,56 @@ class UnitSettings(msgspec.Struct, frozen=True, kw_only=True):
     shared_address: str | None = None
 
 
-# What ``parse_host_port`` accepts has this shape (the server checks more: the port's range, a
-# valid IP literal): the OpenAPI document states it, so a client knows ``""`` is refused.
-HOST_PORT_PATTERN = (
-    r"^(?:\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)"
-    r":[0-9]+$"
+# Exactly the addresses ``parse_host_port`` accepts, as the patterns the OpenAPI document states
+# (tests/unit/test_contract_checks.py holds each against the parser in both directions). ECMA-262
+# and Python read them alike. The port: 1..65535, leading zeros allowed (the parser reads
+# ``0080`` as 80). IPv4: what ``ipaddress.IPv4Address`` takes (no leading zeros). IPv6: RFC
+# 3986's grammar (what ``ipaddress.IPv6Address`` takes), with an optional ``%zone`` of any
+# characters but ``%``. A host name: ``_HOSTNAME`` (an IPv4 literal is one too).
+_PORT = (
+    r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 )
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        [
+            rf"(?:{_H16}:){{6}}{_LS32}",
+            rf"::(?:{_H16}:){{5}}{_LS32}",
+            rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+            rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+            rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+            rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+            rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+            rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+            rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+        ]
+    )
+    + ")"
+)
+_BRACKETED_IPV6 = rf"\[{_IPV6}(?:%[^%]+)?\]"
+_HOST_NAME = (
+    r"(?=[A-Za-z0-9.-]{1,253}:)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+HOST_PORT_PATTERN = rf"^(?:{_BRACKETED_IPV6}|{_HOST_NAME}):{_PORT}$"
+IP_PORT_PATTERN = rf"^(?:{_BRACKETED_IPV6}|{_IPV4}):{_PORT}$"
+
 HostPort = Annotated[
     str,
     Meta(
         pattern=HOST_PORT_PATTERN,
-        description="HOST:PORT, IPV4:PORT or [IPV6]:PORT (the shared address: an IP literal).",
+        description="HOST:PORT, IPV4:PORT or [IPV6]:PORT, port 1..65535.",
+    ),
+]
+IpPort = Annotated[
+    str,
+    Meta(
+        pattern=IP_PORT_PATTERN,
+        description="IPV4:PORT or [IPV6]:PORT (an IP literal), port 1..65535.",
     ),
 ]
 
@@ -121,7 +160,7 @@ class UnitPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     mode: Mode | UnsetType = UNSET
     partner_address: HostPort | None | UnsetType = UNSET
-    shared_address: HostPort | None | UnsetType = UNSET
+    shared_address: IpPort | None | UnsetType = UNSET
 
 
 UNIT_FIELDS: tuple[str, ...] = UnitPatch.__struct_fields__

@@ -57,6 +57,19 @@ def _as_revision(value: object) -> int | FieldError:
     return value
 
 
+def parse_rollback(raw: object) -> int:
+    """The revision a ``POST /ha/parameters/rollback`` body names; 422 with every bad field."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed([FieldError("", "request body must be a JSON object")])
+    errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k != "revision"]
+    revision = _as_revision(raw.get("revision"))
+    if isinstance(revision, FieldError):
+        errors.append(revision)
+    if errors or isinstance(revision, FieldError):
+        raise ValidationFailed(errors)
+    return revision
+
+
 def _revision_of(raw: object) -> int | None:
     """The body's ``revision`` (read-only, but when given it must be current)."""
     if not isinstance(raw, dict) or raw.get("revision") is None:
@@ -146,7 +159,7 @@ class ParametersService:
         target: int | None = None
         values: dict[str, Any] = {}
         if kind == "rollback":
-            target = self._rollback_target(raw)
+            target = parse_rollback(raw)
         else:
             body_revision = _revision_of(raw)
             values = dp.decode_fields(raw, allow_null=(kind == "patch"))
@@ -210,17 +223,6 @@ class ParametersService:
                 at=snap.updated_at,
             )
         return committed
-
-    def _rollback_target(self, raw: object) -> int:
-        if not isinstance(raw, dict):
-            raise ValidationFailed([FieldError("", "request body must be a JSON object")])
-        errors = [FieldError(f"/{k}", f"unknown field '{k}'") for k in raw if k != "revision"]
-        revision = _as_revision(raw.get("revision"))
-        if isinstance(revision, FieldError):
-            errors.append(revision)
-        if errors or isinstance(revision, FieldError):
-            raise ValidationFailed(errors)
-        return revision
 
     async def _build(
         self, kind: WriteKind, snap: Snapshot, values: dict[str, Any], target: int | None

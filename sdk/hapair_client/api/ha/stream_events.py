@@ -11,9 +11,9 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    since: None | str | Unset = UNSET,
-    types: None | str | Unset = UNSET,
-    last_event_id: None | str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    types: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id, Unset):
@@ -21,19 +21,9 @@ def _get_kwargs(
 
     params: dict[str, Any] = {}
 
-    json_since: None | str | Unset
-    if isinstance(since, Unset):
-        json_since = UNSET
-    else:
-        json_since = since
-    params["since"] = json_since
+    params["since"] = since
 
-    json_types: None | str | Unset
-    if isinstance(types, Unset):
-        json_types = UNSET
-    else:
-        json_types = types
-    params["types"] = json_types
+    params["types"] = types
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -95,9 +85,9 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    since: None | str | Unset = UNSET,
-    types: None | str | Unset = UNSET,
-    last_event_id: None | str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    types: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Follow the pair's events (Server-Sent Events)
 
@@ -109,10 +99,10 @@ def sync_detailed(
     up is disconnected: it reconnects with its last id.
 
     Args:
-        since (None | str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream
-            id): the stream starts with every kept event after it, then live ones.
-        types (None | str | Unset): Comma-separated event types to receive (default: all).
-        last_event_id (None | str | Unset): As `since`; sent by SSE clients when they reconnect.
+        since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
+            stream starts with every kept event after it, then live ones.
+        types (str | Unset): Comma-separated event types to receive (default: all).
+        last_event_id (str | Unset): As `since`; sent by SSE clients when they reconnect.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,9 +128,9 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    since: None | str | Unset = UNSET,
-    types: None | str | Unset = UNSET,
-    last_event_id: None | str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    types: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Follow the pair's events (Server-Sent Events)
 
@@ -152,10 +142,10 @@ def sync(
     up is disconnected: it reconnects with its last id.
 
     Args:
-        since (None | str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream
-            id): the stream starts with every kept event after it, then live ones.
-        types (None | str | Unset): Comma-separated event types to receive (default: all).
-        last_event_id (None | str | Unset): As `since`; sent by SSE clients when they reconnect.
+        since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
+            stream starts with every kept event after it, then live ones.
+        types (str | Unset): Comma-separated event types to receive (default: all).
+        last_event_id (str | Unset): As `since`; sent by SSE clients when they reconnect.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,9 +166,9 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    since: None | str | Unset = UNSET,
-    types: None | str | Unset = UNSET,
-    last_event_id: None | str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    types: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Follow the pair's events (Server-Sent Events)
 
@@ -190,10 +180,10 @@ async def asyncio_detailed(
     up is disconnected: it reconnects with its last id.
 
     Args:
-        since (None | str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream
-            id): the stream starts with every kept event after it, then live ones.
-        types (None | str | Unset): Comma-separated event types to receive (default: all).
-        last_event_id (None | str | Unset): As `since`; sent by SSE clients when they reconnect.
+        since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
+            stream starts with every kept event after it, then live ones.
+        types (str | Unset): Comma-separated event types to receive (default: all).
+        last_event_id (str | Unset): As `since`; sent by SSE clients when they reconnect.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -217,9 +207,9 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    since: None | str | Unset = UNSET,
-    types: None | str | Unset = UNSET,
-    last_event_id: None | str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    types: str | Unset = UNSET,
+    last_event_id: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Follow the pair's events (Server-Sent Events)
 
@@ -231,10 +221,10 @@ async def asyncio(
     up is disconnected: it reconnects with its last id.
 
     Args:
-        since (None | str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream
-            id): the stream starts with every kept event after it, then live ones.
-        types (None | str | Unset): Comma-separated event types to receive (default: all).
-        last_event_id (None | str | Unset): As `since`; sent by SSE clients when they reconnect.
+        since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
+            stream starts with every kept event after it, then live ones.
+        types (str | Unset): Comma-separated event types to receive (default: all).
+        last_event_id (str | Unset): As `since`; sent by SSE clients when they reconnect.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
