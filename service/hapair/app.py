@@ -6,7 +6,7 @@ The parts themselves are built by ``bootstrap.build``; nothing here starts or bu
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,7 +15,11 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from hapair import __version__
@@ -56,6 +60,19 @@ async def refuse_method(send: Send) -> None:
     """405 for a method outside the fixed set, before routing and metrics."""
     await send(_METHOD_REFUSED_START)
     await send({"type": "http.response.body", "body": _METHOD_REFUSED_BODY, "more_body": False})
+
+
+def counted(
+    metrics: Metrics, to_problem: Callable[[Any], ProblemDetailsException]
+) -> Callable[[Any], ProblemDetailsException]:
+    """``to_problem``, counting each problem in ``hapair_refused_total`` by its slug."""
+
+    def convert(exc: Any) -> ProblemDetailsException:
+        problem = to_problem(exc)
+        metrics.count_refused(str(problem.type_ or "").rpartition(":")[2])
+        return problem
+
+    return convert
 
 
 def metrics_middleware(metrics: Metrics) -> Any:
@@ -179,8 +196,8 @@ def create_app(deps: Deps) -> Litestar:
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
                     exception_to_problem_detail_map={
-                        DomainError: from_domain,
-                        HTTPException: from_http,
+                        DomainError: counted(deps.metrics, from_domain),
+                        HTTPException: counted(deps.metrics, from_http),
                     }
                 )
             )

@@ -17,6 +17,7 @@ import msgspec
 
 from hapair.api.auth import Authenticator
 from hapair.api.deps import Deps
+from hapair.api.problems import SLUGS
 from hapair.app import create_app
 from hapair.domain.errors import ValidationFailed
 from hapair.domain.unit import (
@@ -25,11 +26,12 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.engine.driver import Engine
+from hapair.engine.state import CAUSES
 from hapair.metrics import Metrics
 from hapair.secretfiles import check_admin_token, check_pair_key, read_secret
 from hapair.services.backup import BackupService
 from hapair.services.events import Events
-from hapair.services.health import Readiness
+from hapair.services.health import PairMetrics, Readiness
 from hapair.services.parameters import ParametersService
 from hapair.services.tokens import TokensService
 from hapair.services.unit import UnitService, no_auth_refusal
@@ -156,7 +158,7 @@ def build(settings: Settings) -> Unit:
     host, _port = parse_host_port(settings.listen)
     embedded, redis_url = redis_for(settings, host)
     store = Store(connect(redis_url))
-    metrics = Metrics()
+    metrics = Metrics(causes=CAUSES, reasons=SLUGS)
     # the event stream's fan-out reader blocks in XREAD on a connection of its own
     events = Events(
         EventStream(store.client, connect(redis_url, max_connections=1), keep=settings.events_keep),
@@ -187,6 +189,7 @@ def build(settings: Settings) -> Unit:
         backup=BackupService(parameters),
     )
     app = create_app(deps)
+    metrics.sampler = PairMetrics(store, engine).sample
     engine.app = app  # the shared listener, bound while the unit is active, serves it too
     tunnel = tunnel_for(settings, host, embedded, engine.partner_host)
     if tunnel is not None:

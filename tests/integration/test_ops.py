@@ -143,3 +143,59 @@ def test_logs_are_json_lines_with_role_change_and_commit_events(ha_unit: Unit) -
     for e in events:
         assert {"ts", "level", "logger", "msg"} <= set(e), e
     assert any(e.get("event") == "role-change" and e.get("to") == "active" for e in events), events
+
+
+# SPEC 4 "Metrics": every family a unit exposes (docs/metrics.md says what each means).
+SPEC_FAMILIES = {
+    "hapair_build_info": "gauge",
+    "hapair_partner_up": "gauge",
+    "hapair_partner_heartbeat_age_seconds": "gauge",
+    "hapair_in_sync": "gauge",
+    "hapair_serving_shared": "gauge",
+    "hapair_pair_state": "gauge",
+    "hapair_role_changes": "counter",
+    "hapair_conflicts": "counter",
+    "hapair_store_up": "gauge",
+    "hapair_maintenance": "gauge",
+    "hapair_track_ok": "gauge",
+    "hapair_parameter_applied": "gauge",
+    "hapair_refused": "counter",
+    "hapair_role": "gauge",
+    "hapair_http_requests": "counter",
+}
+
+
+def test_metrics_every_spec_family_without_created_series(ha_unit: Unit) -> None:
+    client = ha_unit.client()
+    anonymous = ha_unit.client(token=None)
+    assert anonymous.get(PARAMS).status_code == 401
+    text = client.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for name, kind in SPEC_FAMILIES.items():
+        assert name in families, name
+        assert families[name].type == kind, name
+    assert [
+        s.name for f in families.values() for s in f.samples if s.name.endswith("_created")
+    ] == []
+    samples = _samples(text)
+    version = client.get("/api/v1/unit").json()["version"]
+    assert _metric(samples, "hapair_build_info", version=version) == 1
+    assert _metric(samples, "hapair_refused_total", reason="unauthorized") >= 1
+    # a lone HA unit: active on its shared address, its partner never heard
+    assert _metric(samples, "hapair_serving_shared") == 1
+    assert _metric(samples, "hapair_partner_up") == 0
+    assert _metric(samples, "hapair_partner_heartbeat_age_seconds") == float("inf")
+    assert _metric(samples, "hapair_in_sync") == 0
+    assert _metric(samples, "hapair_store_up") == 1
+    assert _metric(samples, "hapair_maintenance") == 0
+    assert _metric(samples, "hapair_conflicts_total") == 0
+    states = {dict(k[1])["state"]: v for k, v in samples.items() if k[0] == "hapair_pair_state"}
+    assert states == {
+        "paired": 0,
+        "degraded": 1,
+        "split-brain": 0,
+        "misconfigured": 0,
+        "disabled": 0,
+    }
+    roles = {dict(k[1])["role"]: v for k, v in samples.items() if k[0] == "hapair_role"}
+    assert sum(roles.values()) == 1 and roles["active"] == 1

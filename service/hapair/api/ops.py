@@ -39,5 +39,6 @@ async def readyz(readiness: NamedDependency[Readiness]) -> Health:
     security=[],
 )
 async def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (docs/metrics.md lists every family)."""
+    await metrics.collect()
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

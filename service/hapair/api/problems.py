@@ -51,6 +51,12 @@ HTTP: dict[int, tuple[str, str]] = {
 }
 
 
+SLUGS: tuple[str, ...] = tuple(
+    dict.fromkeys([*(slug for _, slug, _ in DOMAIN.values()), *(s for s, _ in HTTP.values())])
+)
+"""Every problem slug hapair answers with (a 500 is ``internal``: a bug, never a refusal)."""
+
+
 def problem_type(slug: str) -> str:
     """``urn:hapair:problem:<slug>``."""
     return f"urn:hapair:problem:{slug}"

@@ -48,6 +48,7 @@ Reason = Literal[
     "track-failed",
 ]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
+PAIR_STATES: tuple[str, ...] = PairState.__args__  # type: ignore[attr-defined]
 
 
 def icon_for(role: Role | str, reason: str | None = None) -> str:

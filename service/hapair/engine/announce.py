@@ -74,8 +74,7 @@ class Announcer:
             "cause": t.cause,
         }
         log.info("role change", extra=extra)
-        self.metrics.set_role(role)
-        self.metrics.role_changes.inc()
+        self.metrics.role_changed(role, t.cause)
         self._run_hook(t.to_role, shared, virtual_id)
         if Role.ACTIVE in (role, t.from_role):
             # its Redis is (still) a master: this unit writes its own change to the stream

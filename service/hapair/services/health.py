@@ -1,9 +1,12 @@
-"""Readiness: the unit's Redis answers and its HA engine runs."""
+"""Readiness (Redis answers, the HA engine runs) and the pair's scrape-time metrics."""
 
 from __future__ import annotations
 
 from hapair.domain.errors import StoreUnavailable
+from hapair.domain.status import Role
 from hapair.engine.driver import Engine
+from hapair.engine.status_view import pair_status
+from hapair.metrics import PairSample
 from hapair.store.redis import Store
 
 
@@ -24,3 +27,41 @@ class Readiness:
         if not self.engine.running:
             raise StoreUnavailable("the HA engine is not running (booting)")
         return self.engine.public_role if self.engine.ha else "standalone"
+
+
+class PairMetrics:
+    """The scrape-time families of ``/metrics``: the pair as this unit sees it (the sampler
+    ``Metrics`` is given; ``hapair.metrics`` never imports the engine)."""
+
+    def __init__(self, store: Store, engine: Engine) -> None:
+        self.store = store
+        self.engine = engine
+
+    async def sample(self) -> PairSample:
+        """The pair now, as ``GET /ha/status`` shows it, plus the store and the archive."""
+        engine = self.engine
+        try:
+            conflicts: int | None = len(await self.store.conflicts())
+        except StoreUnavailable:
+            conflicts = None
+        status = await pair_status(engine)
+        me = next((u for u in status.units if u.name == engine.name), None)
+        roles = {u.role: u for u in status.units}
+        active, standby = roles.get(Role.ACTIVE), roles.get(Role.STANDBY)
+        state = engine.state
+        heard = state.heard_at if state is not None else None
+        serving = me.serving_shared if me is not None else engine.shared.serving
+        return PairSample(
+            ha=engine.ha,
+            partner_up=engine.ha and engine.partner_fresh() is not None,
+            partner_heartbeat_age_s=None if heard is None else max(0.0, engine.now() - heard),
+            in_sync=active is not None
+            and standby is not None
+            and active.revision is not None
+            and standby.revision == active.revision,
+            serving_shared=bool(serving),
+            pair_state=status.pair.state,
+            store_up=conflicts is not None,
+            maintenance=engine.maintenance.enabled,
+            conflicts=conflicts,
+        )

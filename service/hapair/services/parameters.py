@@ -212,8 +212,7 @@ class ParametersService:
             self._cache = committed
         else:
             self._cache = None
-        self.metrics.commits.inc()
-        self.metrics.revision.set(snap.revision)
+        self.metrics.committed(snap.revision)
         self.engine.note_commit(committed.snap, actor, list(changes))
         if self.events is not None:
             # appended by a background task, in commit order: not on the write path
