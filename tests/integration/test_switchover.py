@@ -231,3 +231,30 @@ def test_switchover_refused_while_the_standby_is_pacified(make_pair: MakePair) -
     failed = {c["name"] for c in resp.json()["checks"] if not c["ok"]}
     assert {"partner-standby", "partner-not-pacified"} <= failed
     assert p.shared_unit_name() == "first"
+
+
+def _readyz_active(pair: Pair, unit_url: str) -> httpx.Response:
+    return pair.http.get(f"{unit_url}/readyz", params={"role": "active"}, headers={})
+
+
+def test_readyz_role_active_answers_200_only_on_the_unit_serving_the_shared_address(
+    pair: Pair,
+) -> None:
+    def answers() -> dict[str, int]:
+        return {u.name: _readyz_active(pair, u.url).status_code for u in (pair.first, pair.second)}
+
+    assert answers() == {"first": 200, "second": 503}
+    refused = _readyz_active(pair, pair.second.url)
+    assert refused.json()["type"] == "urn:hapair:problem:not-serving", refused.text
+    # plain /readyz stays 200 on both; a role other than active is malformed
+    assert {pair.http.get(f"{u.url}/readyz").status_code for u in (pair.first, pair.second)} == {
+        200
+    }
+    bad = pair.http.get(f"{pair.first.url}/readyz", params={"role": "standby"})
+    assert bad.status_code == 400, bad.text
+    assert switchover(pair).status_code == 200
+    poll(
+        lambda: answers() == {"first": 503, "second": 200},
+        timeout=10,
+        what="readyz?role=active follows the shared address to second",
+    )

@@ -30,6 +30,7 @@ from litestar import Request
 
 from hapair.api.events import _parse_types
 from hapair.api.media import if_match
+from hapair.api.ops import parse_role
 from hapair.domain import parameters as dp
 from hapair.domain.errors import DomainError
 from hapair.domain.event_ids import WHITESPACE, parse_id
@@ -126,6 +127,7 @@ CHECKS: dict[str, Callable[[Any], bool]] = {
     "stream_events:query:since": _text(60, parse_id),
     "stream_events:header:Last-Event-ID": _text(60, parse_id),
     "stream_events:query:types": _text(200, _parse_types),
+    "readyz:query:role": _text(6, parse_role),
     **{
         f"{op}:header:If-Match": _accepts(_if_match)
         for op in ("replace_parameters", "patch_parameters", "rollback_parameters")

@@ -29,6 +29,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from hapair.api import wire
 from hapair.api.events import TYPES_PATTERN
+from hapair.api.ops import READYZ_ROLE_PATTERN
 from hapair.domain.event_ids import EVENT_ID_PATTERN
 
 CLOSED_BODIES: dict[str, type[msgspec.Struct]] = {
@@ -55,6 +56,7 @@ PARAMETER_PATTERNS = {
     ("stream_events", "since"): EVENT_ID_PATTERN,
     ("stream_events", "Last-Event-ID"): EVENT_ID_PATTERN,
     ("stream_events", "types"): TYPES_PATTERN,
+    ("readyz", "role"): READYZ_ROLE_PATTERN,
 }
 WRITE_OPERATIONS = ("replace_parameters", "patch_parameters", "rollback_parameters")
 RESOURCE_OPERATIONS = ("get_parameters", *WRITE_OPERATIONS)

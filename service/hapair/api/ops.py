@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.params import Parameter
 
 from hapair.api.problems import responses
 from hapair.api.wire import Health
+from hapair.domain.errors import Malformed
 from hapair.metrics import Metrics
 from hapair.services.health import Readiness
 
@@ -17,16 +21,41 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
+READYZ_ROLE_PATTERN = "^active$"
+"""What ``parse_role`` accepts (the OpenAPI document states it)."""
+
+
+def parse_role(raw: str | None) -> str | None:
+    """``/readyz``'s ``role``: absent, or ``active``; 400 malformed otherwise."""
+    if raw is None or raw == "active":
+        return raw
+    raise Malformed(f"role must be active (or absent), got {raw[:20]!r}")
+
+
 @get(
     "/readyz",
     operation_id="readyz",
     summary="Redis is reachable and the engine runs",
     tags=["ops"],
-    responses=responses(503),
+    responses=responses(400, 503),
     security=[],
 )
-async def readyz(readiness: NamedDependency[Readiness]) -> Health:
-    """Readiness: 503 store-unavailable while Redis is unreachable or the engine is not running."""
+async def readyz(
+    readiness: NamedDependency[Readiness],
+    role: Annotated[
+        str | None,
+        Parameter(
+            max_length=6,
+            description="`active`: 200 only on the unit that serves the shared address, 503 "
+            "not-serving on any other (what a load balancer or monitor polls for "
+            '"active here").',
+        ),
+    ] = None,
+) -> Health:
+    """Readiness: 503 store-unavailable while Redis is unreachable or the engine is not running;
+    with ``role=active`` also 503 not-serving unless this unit serves the shared address."""
+    if parse_role(role) == "active":
+        return Health(status="ready", role=await readiness.active())
     return Health(status="ready", role=await readiness.role())
 
 

@@ -32,6 +32,7 @@ DOMAIN: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.ValidationFailed: (422, "validation", "Validation failed"),
     e.StoreUnavailable: (503, "store-unavailable", "Store unavailable"),
     e.PartnerUnavailable: (503, "partner-unavailable", "Partner unavailable"),
+    e.NotServing: (503, "not-serving", "Not serving the shared address"),
     e.SwitchoverRefused: (409, "switchover-refused", "Switchover refused"),
     e.NoSharedInterface: (409, "no-shared-interface", "No shared interface"),
     e.PairKeyMismatch: (409, "pair-key-mismatch", "Next pair keys differ"),

@@ -111,6 +111,12 @@ class StoreUnavailable(DomainError):
     default_detail = "the data store is unavailable"
 
 
+class NotServing(DomainError):
+    """``GET /readyz?role=active`` on a unit that does not serve the shared address."""
+
+    default_detail = "this unit does not serve the shared address"
+
+
 class PartnerUnavailable(DomainError):
     """The partner unit cannot be reached."""
 

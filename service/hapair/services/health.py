@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hapair.domain.errors import StoreUnavailable
+from hapair.domain.errors import NotServing, StoreUnavailable
 from hapair.domain.status import Role
 from hapair.engine.driver import Engine
 from hapair.engine.status_view import pair_status
@@ -27,6 +27,19 @@ class Readiness:
         if not self.engine.running:
             raise StoreUnavailable("the HA engine is not running (booting)")
         return self.engine.public_role if self.engine.ha else "standalone"
+
+    async def active(self) -> str:
+        """As ``role``, and only on the unit that serves the shared address (``?role=active``).
+
+        Raises:
+            StoreUnavailable: As ``role``.
+            NotServing: The unit is ready but does not serve the shared address (a standby, a
+                unit without one, a non-HA unit).
+        """
+        role = await self.role()
+        if not (self.engine.ha and self.engine.shared.serving):
+            raise NotServing(f"this unit ({role}) does not serve the shared address")
+        return role
 
 
 class PairMetrics:

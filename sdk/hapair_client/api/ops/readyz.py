@@ -7,14 +7,24 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.health import Health
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    role: str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["role"] = role
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/readyz",
+        "params": params,
     }
 
     return _kwargs
@@ -25,6 +35,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_200 = Health.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -49,8 +64,13 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
+    role: str | Unset = UNSET,
 ) -> Response[Health | Problem]:
     """Redis is reachable and the engine runs
+
+    Args:
+        role (str | Unset): `active`: 200 only on the unit that serves the shared address, 503
+            not-serving on any other (what a load balancer or monitor polls for "active here").
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -60,7 +80,9 @@ def sync_detailed(
         Response[Health | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        role=role,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -72,8 +94,13 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
+    role: str | Unset = UNSET,
 ) -> Health | Problem | None:
     """Redis is reachable and the engine runs
+
+    Args:
+        role (str | Unset): `active`: 200 only on the unit that serves the shared address, 503
+            not-serving on any other (what a load balancer or monitor polls for "active here").
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -85,14 +112,20 @@ def sync(
 
     return sync_detailed(
         client=client,
+        role=role,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
+    role: str | Unset = UNSET,
 ) -> Response[Health | Problem]:
     """Redis is reachable and the engine runs
+
+    Args:
+        role (str | Unset): `active`: 200 only on the unit that serves the shared address, 503
+            not-serving on any other (what a load balancer or monitor polls for "active here").
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,7 +135,9 @@ async def asyncio_detailed(
         Response[Health | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        role=role,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -112,8 +147,13 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
+    role: str | Unset = UNSET,
 ) -> Health | Problem | None:
     """Redis is reachable and the engine runs
+
+    Args:
+        role (str | Unset): `active`: 200 only on the unit that serves the shared address, 503
+            not-serving on any other (what a load balancer or monitor polls for "active here").
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,5 +166,6 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            role=role,
         )
     ).parsed
