@@ -7,6 +7,8 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from hapair.domain.version import VERSION
+
 from tests.integration.conftest import (
     PARAMS,
     Unit,
@@ -178,8 +180,7 @@ def test_metrics_every_spec_family_without_created_series(ha_unit: Unit) -> None
         s.name for f in families.values() for s in f.samples if s.name.endswith("_created")
     ] == []
     samples = _samples(text)
-    version = client.get("/api/v1/unit").json()["version"]
-    assert _metric(samples, "hapair_build_info", version=version) == 1
+    assert _metric(samples, "hapair_build_info", version=VERSION) == 1
     assert _metric(samples, "hapair_refused_total", reason="unauthorized") >= 1
     # a lone HA unit: active on its shared address, its partner never heard
     assert _metric(samples, "hapair_serving_shared") == 1
