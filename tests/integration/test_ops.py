@@ -8,7 +8,6 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 
 from hapair.domain.version import VERSION
-
 from tests.integration.conftest import (
     PARAMS,
     Unit,

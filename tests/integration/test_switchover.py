@@ -13,6 +13,7 @@ import pytest
 from tests.integration.conftest import MakePair
 from tests.integration.handover import own, ready, started_and_ready, switchover
 from tests.integration.pairs import Pair
+from tests.integration.sse import Follower
 from tests.support import (
     WriteStorm,
     children_of,
@@ -258,3 +259,39 @@ def test_readyz_role_active_answers_200_only_on_the_unit_serving_the_shared_addr
         timeout=10,
         what="readyz?role=active follows the shared address to second",
     )
+
+
+def test_audit_a_switchover_and_a_token_revoke_by_a_named_token(pair: Pair) -> None:
+    made = pair.http.post(
+        f"{pair.shared_url}/api/v1/tokens", json={"role": "admin", "description": "ops-audit"}
+    )
+    assert made.status_code == 201, made.text
+    token, token_id = made.json()["token"], made.json()["id"]
+    victim = pair.http.post(f"{pair.shared_url}/api/v1/tokens", json={"role": "viewer"}).json()
+    named = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=named, timeout=30) as client:
+        moved = client.post(f"{pair.shared_url}/api/v1/ha/actions/switchover")
+        assert moved.status_code == 200, moved.text
+        # a new connection: the one the answer came on belonged to first
+    with httpx.Client(headers=named, timeout=10) as client:
+        revoked = client.delete(f"{pair.shared_url}/api/v1/tokens/{victim['id']}")
+        assert revoked.status_code == 204, revoked.text
+    actor = f"token:{token_id}"
+    follower = Follower(pair.second.url, params={"since": "0-0", "types": "audit"})
+    try:
+
+        def audited() -> set[str]:
+            return {e["operation"] for e in follower.of("audit") if e["actor"] == actor}
+
+        poll(
+            lambda: {"switchover", "revoke_token"} <= audited(),
+            timeout=10,
+            what="audit events of the switchover and the revoke by the named token",
+        )
+        revoke = next(e for e in follower.of("audit") if e["operation"] == "revoke_token")
+        assert revoke["path"] == f"/api/v1/tokens/{victim['id']}" and revoke["method"] == "DELETE"
+    finally:
+        follower.close()
+    logs = [pair.first.proc.log_text(), pair.second.proc.log_text()]  # type: ignore[union-attr]
+    assert any('"msg":"audit"' in log and f'"actor":"{actor}"' in log for log in logs), logs
+    assert all(token not in log for log in logs), "the token itself must never be logged"

@@ -18,6 +18,7 @@ from hapair.api.deps import deps_of
 from hapair.api.media import require_json, require_merge_patch
 from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
+from hapair.services.audit import Audit
 from hapair.services.tokens import TokensService, digest, new_token
 
 __all__ = [
@@ -64,9 +65,10 @@ async def before_api_request(request: Request[Any, Any, Any]) -> None:
     """Runs before every ``/api/v1`` handler, before its body is read.
 
     In order: the token (401/403), where the request is served (409), the media type of a
-    body (415). It is the API router's ``before_request`` hook rather than a guard because
-    Litestar copies the route handler for every guard call, a cost every read would pay; no
-    handler of the router sets a ``before_request`` of its own, which would replace this one.
+    body (415); then a state-changing request is audited (services/audit.py). It is the API
+    router's ``before_request`` hook rather than a guard because Litestar copies the route
+    handler for every guard call, a cost every read would pay; no handler of the router sets a
+    ``before_request`` of its own, which would replace this one.
     """
     await authorize(request)
     handler = request.scope["route_handler"]
@@ -76,6 +78,20 @@ async def before_api_request(request: Request[Any, Any, Any]) -> None:
         await require_json(request)
     elif media == "merge-patch":
         await require_merge_patch(request)
+    if request.method not in READ_METHODS and not _dry_run(request):
+        deps = deps_of(request)
+        operation_id = getattr(handler, "operation_id", None)
+        operation = operation_id if isinstance(operation_id, str) else None
+        await Audit(deps.engine, deps.events).record(
+            actor=str(request.scope["state"].get("actor", "anonymous")),
+            operation=operation or handler.handler_name,
+            method=request.method,
+            path=request.url.path,
+        )
+
+
+def _dry_run(request: Request[Any, Any, Any]) -> bool:
+    return str(request.query_params.get("dry_run", "")).lower() in {"true", "1"}
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:

@@ -53,7 +53,9 @@ __all__ = [
 
 log = logging.getLogger("hapair.events")
 
-TYPES = frozenset({"revision", "role", "pair", "conflict", "maintenance", "applied", "track"})
+TYPES = frozenset(
+    {"revision", "role", "pair", "conflict", "maintenance", "applied", "track", "audit"}
+)
 """The event types a unit publishes (``reset`` is sent to one client, never kept)."""
 
 BUFFER = 1000
