@@ -19,9 +19,9 @@ names are the unit's configured ones. No family has a ``_created`` series.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-import logging
 from dataclasses import dataclass
 
 from prometheus_client import (

@@ -30,6 +30,7 @@ from litestar import Request
 
 from hapair.api.events import _parse_types
 from hapair.api.media import if_match
+from hapair.api.openapi import CLOSED_BODIES
 from hapair.api.ops import parse_role
 from hapair.domain import parameters as dp
 from hapair.domain.errors import DomainError
@@ -43,14 +44,7 @@ from tests.unit.test_openapi_patterns import VALUES as IF_MATCH_VALUES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "openapi.json").read_text())
-BODIES = (
-    "HAParametersWrite",
-    "HAParametersPatch",
-    "RollbackRequest",
-    "UnitPatch",
-    "TokenCreate",
-    "MaintenanceWrite",
-)
+BODIES = tuple(CLOSED_BODIES)
 # The smallest valid body of each: a property is checked in it, the others left valid.
 BASE_BODY: dict[str, dict[str, Any]] = {
     "HAParametersWrite": {},
@@ -130,7 +124,7 @@ CHECKS: dict[str, Callable[[Any], bool]] = {
     "readyz:query:role": _text(6, parse_role),
     **{
         f"{op}:header:If-Match": _accepts(_if_match)
-        for op in ("replace_parameters", "patch_parameters", "rollback_parameters")
+        for op in ("replace_parameters", "patch_parameters", "rollback_parameters", "import_bundle")
     },
     "UnitPatch.partner_address": _address(require_ip=False),
     "UnitPatch.shared_address": _address(require_ip=True),
@@ -157,7 +151,27 @@ _LITESTAR = "Litestar decodes it from the declaration the document is rendered f
 SCHEMA_ONLY: dict[str, str] = {
     **{
         f"{op}:query:dry_run": f"a boolean: {_LITESTAR}"
-        for op in ("replace_parameters", "patch_parameters", "rollback_parameters", "switchover")
+        for op in (
+            "replace_parameters",
+            "patch_parameters",
+            "rollback_parameters",
+            "switchover",
+            "import_bundle",
+        )
+    },
+    **{
+        f"Bundle.{prop}": "a bundle is one whole under its SHA-256 checksum, which JSON Schema "
+        "cannot state: a property varied alone is refused whatever its value; check_bundle's "
+        "rules per field are tested in tests/unit/test_backup_bundle.py"
+        for prop in (
+            "format",
+            "hapair_version",
+            "exported_at",
+            "revision",
+            "parameters",
+            "tokens",
+            "checksum",
+        )
     },
     "set_maintenance:query:force": f"a boolean: {_LITESTAR}",
     "list_history:query:limit": f"an integer in bounds: {_LITESTAR}",

@@ -9,18 +9,15 @@ answer's (and, for a change, its own event: ``revision``, ``role``, ``maintenanc
 
 The event goes to this unit's stream when its Redis takes writes (the active, a non-HA unit).
 On a standby (a request on its direct address: ``PATCH /unit``, maintenance, reboot,
-takeover) it is appended to the active partner's stream, which is the pair's; with no active
-partner reachable it waits in this unit's buffer like any event (services/events.py).
+takeover) it waits in this unit's buffer like any event (services/events.py) until its Redis
+takes writes again (a takeover: at once); the log line is written at once either way. (A unit
+no longer reaches its partner's Redis, SPEC 6: forwarding it would need a unit-to-unit call.)
 """
 
 from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
-from hapair.domain.errors import StoreUnavailable
-from hapair.domain.status import Role
 from hapair.engine.driver import Engine
 from hapair.services.events import Events
 
@@ -46,19 +43,4 @@ class Audit:
         log.info("audit", extra={"event": "audit", **data})
         if self.events is None:
             return
-        engine = self.engine
-        partner = engine.partner_fresh() if engine.ha else None
-        if (
-            engine.role != Role.ACTIVE
-            and partner is not None
-            and partner.role == Role.ACTIVE
-            and partner.redis_url
-        ):
-            try:
-                remote = await engine.partner_store.remote(partner.redis_url)
-                await self.events.append_to(remote.client, "audit", data)
-            except (RedisError, OSError, StoreUnavailable):
-                pass  # kept here instead, below
-            else:
-                return
         self.events.emit("audit", data)
