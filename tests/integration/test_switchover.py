@@ -283,11 +283,11 @@ def test_audit_a_switchover_and_a_token_revoke_by_a_named_token(pair: Pair) -> N
         def audited() -> set[str]:
             return {e["operation"] for e in follower.of("audit") if e["actor"] == actor}
 
-        poll(
-            lambda: {"switchover", "revoke_token"} <= audited(),
-            timeout=10,
-            what="audit events of the switchover and the revoke by the named token",
-        )
+        try:
+            poll(lambda: {"switchover", "revoke_token"} <= audited(), timeout=10)
+        except AssertionError:
+            seen = [(e.event, e.data) for e in follower.events]
+            raise AssertionError(f"no audit events of both by {actor}; stream: {seen}") from None
         revoke = next(e for e in follower.of("audit") if e["operation"] == "revoke_token")
         assert revoke["path"] == f"/api/v1/tokens/{victim['id']}" and revoke["method"] == "DELETE"
     finally:
