@@ -48,12 +48,10 @@ def describe(event: str, data: dict[str, Any]) -> str:
         return (
             f"{data.get('unit')} {data.get('parameter')} {data.get('state')}: {data.get('detail')}"
         )
-<<<<<<< HEAD
     if event == "track":
         state = "ok" if data.get("ok") else "failed"
         detail = f": {data['detail']}" if data.get("detail") else ""
         return f"{data.get('unit')} track {data.get('name')} {state}{detail}"
-=======
     if event == "audit":
         return (
             f"{data.get('actor')} {data.get('method')} {data.get('path')} "
