@@ -37,6 +37,7 @@ from hapair.domain.unit import (
 from hapair.engine import execute, heartbeats, lifecycle, requests, status_view
 from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
+from hapair.engine.dataplane import applied as dp_applied
 from hapair.engine.dataplane import plane
 from hapair.engine.messages import (
     AppliedState,
@@ -293,12 +294,16 @@ class Engine:
         heartbeat said."""
         self.check_ha()
         mine = self.dataplane.report
+        parameters = _wire(mine.parameters) or {
+            name: ParameterApplied(state="pending", detail="not applied yet: the unit is starting")
+            for name in dp_applied.parameters()
+        }
         units = [
             UnitApplied(
                 name=self.name,
                 observed_revision=mine.observed_revision,
                 reported_at=utc_now(),
-                parameters=_wire(mine.parameters),
+                parameters=parameters,
             )
         ]
         other = "second" if self.name == "first" else "first"
