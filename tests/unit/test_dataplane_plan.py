@@ -224,3 +224,24 @@ def test_state_sync_check_only_when_l7_is_on_and_follows_the_peers_link() -> Non
     assert check.ok and "peer second connected" in check.detail
     s, _ = m.step(s, m.StateSyncSeen(now=100.8, ok=False, detail="peer second not connected"))
     assert not {c.name: c for c in m.checks(s, 100.9)}["state-sync"].ok
+
+
+@pytest.mark.parametrize(
+    ("listen", "partner", "reported", "expected"),
+    [
+        # one host: each peer at its unit's direct address host, whatever was reported
+        ("127.0.0.11:80", "127.0.0.12:80", "127.0.0.12", ("127.0.0.11", "127.0.0.12", True)),
+        ("127.0.0.11:80", "127.0.0.12:80", None, ("127.0.0.11", "127.0.0.12", True)),
+        # two hosts: the partner's address on multicast_interface, as its heartbeat said...
+        ("192.0.2.11:80", "192.0.2.12:80", "198.51.100.12", ("192.0.2.11", "198.51.100.12", False)),
+        # ...else its direct address's host (never an unspecified address)
+        ("192.0.2.11:80", "192.0.2.12:80", None, ("192.0.2.11", "192.0.2.12", False)),
+        ("192.0.2.11:80", "192.0.2.12:80", "0.0.0.0", ("192.0.2.11", "192.0.2.12", False)),
+        ("[2001:db8::11]:80", "[2001:db8::12]:80", "", ("2001:db8::11", "2001:db8::12", False)),
+        ("192.0.2.11:80", None, None, ("192.0.2.11", None, False)),
+    ],
+)
+def test_peer_hosts(
+    listen: str, partner: str | None, reported: str | None, expected: tuple[str, str | None, bool]
+) -> None:
+    assert peers.hosts(listen, partner, reported) == expected

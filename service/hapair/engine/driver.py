@@ -30,15 +30,13 @@ from hapair.domain.unit import (
     Maintenance,
     UnitSettings,
     boots_in_window,
-    is_loopback_host,
-    parse_host_port,
     unit_name,
 )
 from hapair.engine import execute, heartbeats, lifecycle, requests, status_view
 from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
 from hapair.engine.dataplane import applied as dp_applied
-from hapair.engine.dataplane import plane
+from hapair.engine.dataplane import peers, plane
 from hapair.engine.messages import (
     AppliedState,
     DemoteReply,
@@ -245,14 +243,10 @@ class Engine:
 
     def dataplane_inputs(self, state: m.State) -> plane.Inputs:
         """What the data plane applies, after a step."""
-        local_host = _host(self.address)
-        partner_address = self.unit.partner_address
-        partner_host = _host(partner_address) if partner_address else None
         p = state.partner
-        if p is not None and p.dataplane is not None and p.dataplane.peer_host:
-            partner_host = p.dataplane.peer_host
-        one_host = is_loopback_host(local_host) and (
-            partner_host is None or is_loopback_host(partner_host)
+        reported = p.dataplane.peer_host if p is not None and p.dataplane is not None else None
+        local_host, partner_host, one_host = peers.hosts(
+            self.address, self.unit.partner_address, reported
         )
         return plane.Inputs(
             running=self.running and not state.stopped,
@@ -412,13 +406,6 @@ class Engine:
     async def status(self) -> PairStatus:
         """``GET /ha/status``: both units as this unit sees them."""
         return await status_view.pair_status(self)
-
-
-def _host(address: str) -> str:
-    try:
-        return parse_host_port(address)[0]
-    except ValueError:
-        return address
 
 
 _STATES = ("applied", "pending", "unsupported", "failed")

@@ -9,8 +9,11 @@ still name but that sends nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+
+from hapair.domain.unit import is_loopback_host, parse_host_port
 
 SECTION = "hapair"
 DEFAULT_PORT = 10000
@@ -29,6 +32,43 @@ class Peer:
         """``HOST:PORT`` as HAProxy reads it (an IPv6 address's port is after its last
         colon)."""
         return f"{self.host}:{self.port}"
+
+
+def _host(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        return parse_host_port(address)[0]
+    except ValueError:
+        return None
+
+
+def _usable(host: str | None) -> bool:
+    """A host a peer can be reached at (not empty, not 0.0.0.0 or ::)."""
+    if not host:
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return True  # a name
+
+
+def hosts(
+    listen: str, partner_address: str | None, partner_reported: str | None
+) -> tuple[str, str | None, bool]:
+    """(this unit's direct host, the partner's peer host, one host?).
+
+    The partner's peer host is what its heartbeat reported (its address on
+    ``multicast_interface``), else its direct address's host. Both units on loopback is one
+    host: each peer's address is then its unit's direct address host.
+    """
+    local = _host(listen) or listen
+    direct = _host(partner_address)
+    one_host = is_loopback_host(local) and (direct is None or is_loopback_host(direct))
+    partner = direct
+    if not one_host and _usable(partner_reported):
+        partner = partner_reported
+    return local, partner if _usable(partner) else None, one_host
 
 
 def render(local: Peer, partner: Peer | None) -> str:
