@@ -228,6 +228,47 @@ class PairInvariants(RuleBasedStateMachine):
         )
 
     @invariant()
+    def in_sync_never_claims_more_than_is_true(self) -> None:
+        """A unit that says the pair is in sync (``machine.sync``, the one rule behind the
+        status, ``wait_in_sync`` and the ``partner-in-sync`` check, on the revisions its status
+        reads from both Redis) has a standby whose Redis follows the active's and holds its
+        revision, unless what it knows of its partner is stale news (the partner's role or
+        replication changed since its last heartbeat got through: a heartbeat interval at
+        most on a network that delivers)."""
+        w = self.w
+        for u in w.units.values():
+            s = u.state
+            if not u.alive or s is None or s.partner is None:
+                continue
+            partner = w.units[other(u.name)]
+            mine = u.redis.revision if u.redis.up else None
+            readable = (
+                partner.redis.up
+                and w.reaches(u.name, partner.name)
+                and w.reaches(partner.name, u.name)
+            )
+            theirs = partner.redis.revision if readable else None
+            if not m.sync(s, w.now, revision=mine, partner_revision=theirs).in_sync:
+                continue
+            if partner.state is not None:
+                now_says = m.heartbeat(partner.state, w.now)
+                said = s.partner
+                if (now_says.role, now_says.replicating) != (said.role, said.replicating):
+                    continue  # stale news
+            active, standby = (u, partner) if s.role == "active" else (partner, u)
+            truth = (
+                standby.redis.up
+                and active.redis.up
+                and standby.redis.replica_of == active.name
+                and standby.redis.revision == active.redis.revision
+            )
+            assert truth, self.report(
+                f"{u.name} claims in sync: {active.name} active at {active.redis.revision}, "
+                f"{standby.name} replica of {standby.redis.replica_of} at "
+                f"{standby.redis.revision}"
+            )
+
+    @invariant()
     def causes_are_from_the_spec(self) -> None:
         for c in self.w.changes:
             assert c.transition.cause in m.CAUSES, c

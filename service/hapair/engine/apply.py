@@ -31,7 +31,7 @@ def enter(
     if role == s.role:  # same role, another reason (not_operational, starting)
         return replace(s, reason=reason, cause=cause)
     old = s.role
-    s = replace(s, role=role, reason=reason, cause=cause, replica_of=None)
+    s = replace(s, role=role, reason=reason, cause=cause, replica_of=None, replica_link_up=False)
     leaving_service = old in HOLDING and role not in HOLDING
     if leaving_service and (s.serving or old == Role.ACTIVE):
         s = replace(s, serving=False, bind_failed=False)

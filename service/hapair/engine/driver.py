@@ -116,6 +116,7 @@ class Engine:
         self.dataplane = plane.DataPlane(
             settings, on_change=self._applied_changed, on_state_sync=self._state_sync_seen
         )
+        self.link_watch = False  # a task waits for the replication link to come up
         self.exchanges = 0  # heartbeat exchanges under way
         self.quiesced = False  # a hand-over holds the write lock: the demote must not wait
         self.rebooting = False
@@ -180,6 +181,14 @@ class Engine:
         if self.state is None:
             return None
         return m.fresh_partner(self.state, self.now())
+
+    def in_sync(self) -> bool:
+        """Whether the pair is in sync as this unit knows it (``machine.sync``, the rule behind
+        ``/ha/status``'s ``in_sync``, on the revisions the engine holds): for the metric
+        ``hapair_in_sync`` and anything else that must not ask Redis."""
+        if self.state is None or not self.ha:
+            return False
+        return m.sync(self.state, self.now()).in_sync
 
     def boots_in_window(self) -> int:
         """Boots within the pacify window, this one included."""

@@ -41,12 +41,14 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                     continue
                 await engine.step(m.Promoted(now=engine.now()))
             case m.ReplicateFrom(url=url):
-                ok = await engine.partner_store.replicate_from(url)
+                up = await engine.partner_store.replicate_from(url)
                 await engine.step(
-                    m.Replicating(now=engine.now(), url=url)
-                    if ok
-                    else m.ReplicateFailed(now=engine.now())
+                    m.ReplicateFailed(now=engine.now())
+                    if up is None
+                    else m.Replicating(now=engine.now(), url=url, link_up=up)
                 )
+                if up is False:
+                    _watch_link(engine, url)
             case m.ServeShared():
                 error = await engine.shared.serve(
                     engine.unit.shared_address, engine.snapshot.params
@@ -89,6 +91,32 @@ def _publishes(engine: Engine) -> bool:
     """Whether this unit writes its own events to the stream now (otherwise the active
     partner does, from this unit's heartbeat)."""
     return engine.role == Role.ACTIVE or engine.partner_fresh() is None
+
+
+def _watch_link(engine: Engine, url: str) -> None:
+    """The replication link is configured but not up yet: watch it (every 50 ms, 10 s at
+    most) and tell the engine, and the partner, as soon as it is, rather than at the next tick
+    (``in_sync`` waits for it)."""
+    if engine.link_watch:
+        return
+
+    async def watch() -> None:
+        try:
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                up = await engine.partner_store.link_up(url)
+                if up is None:
+                    return
+                if up:
+                    engine.put(m.Replicating(now=engine.now(), url=url, link_up=True))
+                    heartbeats.send(engine)
+                    return
+        finally:
+            engine.link_watch = False
+
+    engine.link_watch = True
+    engine.background.spawn(watch(), "replication-link")
 
 
 async def _ask_handover(engine: Engine, request: int, cause: str) -> None:

@@ -19,6 +19,7 @@ from hapair.engine.state import (
     fresh_partner,
     partner_failed,
     partner_fit,
+    sync,
     track_detail,
 )
 from hapair.engine.steps import (
@@ -89,17 +90,11 @@ def checks(
         out.append(Check("partner-tracks-ok", False, "the partner is not reachable"))
     else:
         out.append(Check("partner-standby", p.role == Role.STANDBY, f"the partner is {p.role}"))
-        mine, theirs = s.revision, p.revision
-        if synced is not None and synced.partner_revision is not None:
-            mine, theirs = synced.revision, synced.partner_revision
-        out.append(
-            Check(
-                "partner-in-sync",
-                p.replicating and theirs == mine,
-                f"partner at revision {theirs}, this unit at {mine}, replication "
-                + ("up" if p.replicating else "down"),
-            )
-        )
+        if synced is not None:
+            found = sync(s, now, revision=synced.revision, partner_revision=synced.partner_revision)
+        else:
+            found = sync(s, now)
+        out.append(Check("partner-in-sync", found.in_sync, found.detail))
         paced = p.pacified or p.role == Role.PACIFIED
         out.append(
             Check("partner-not-pacified", not paced, "pacified" if paced else "not pacified")

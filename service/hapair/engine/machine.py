@@ -37,6 +37,7 @@ from hapair.engine.state import (
     EngineRole,
     Params,
     State,
+    Sync,
     Takeover,
     TrackState,
     Transition,
@@ -50,6 +51,7 @@ from hapair.engine.state import (
     in_sync,
     public,
     split_brain_wins,
+    sync,
     wall,
 )
 from hapair.engine.steps import (
@@ -137,6 +139,7 @@ __all__ = [
     "StoreFailed",
     "StoreRead",
     "SwitchoverAsked",
+    "Sync",
     "Synced",
     "Takeover",
     "TakeoverAsked",
@@ -159,6 +162,7 @@ __all__ = [
     "public",
     "split_brain_wins",
     "step",
+    "sync",
     "wall",
 ]
 
@@ -191,6 +195,7 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         case StateSyncSeen(ok=ok, detail=detail):
             s = replace(s, state_sync=(ok, detail))
         case StoreFailed():
+            s = replace(s, replica_link_up=False)  # its Redis does not answer: link unknown
             if s.store_down_since is None:
                 s = replace(s, store_down_since=now)
         case LinkDown(interfaces=names):
@@ -282,10 +287,11 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
             return replace(s, serving=False, bind_failed=s.role == Role.ACTIVE)
         case Promoted():
             return replace(s, master=True)
-        case Replicating(url=url):
-            return replace(s, replica_of=url if s.role == Role.STANDBY else None)
+        case Replicating(url=url, link_up=up):
+            standby = s.role == Role.STANDBY
+            return replace(s, replica_of=url if standby else None, replica_link_up=standby and up)
         case ReplicateFailed():
-            return replace(s, replica_of=None)
+            return replace(s, replica_of=None, replica_link_up=False)
     return s
 
 

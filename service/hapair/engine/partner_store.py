@@ -71,17 +71,17 @@ class PartnerStore:
 
     # ---- asking the partner ----------------------------------------------------------------
 
-    async def replicate_from(self, url: str) -> bool:
-        """Points this unit's Redis at the partner's (archiving first what only it holds);
-        whether it replicates from it now."""
+    async def replicate_from(self, url: str) -> bool | None:
+        """Points this unit's Redis at the partner's (archiving first what only it holds).
+        None: it does not replicate from it; else whether its replication link is up."""
         target = self.target(url)
         try:
             info = await self.store.replication()
         except StoreUnavailable:
-            return False
+            return None
         master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
         if info.get("role") == "slave" and master == target:
-            return True
+            return link_up(info)
         try:
             archived = await self.archive_divergent()
             await self.store.replicate_from(*target)
@@ -89,7 +89,7 @@ class PartnerStore:
             log.warning(
                 "cannot replicate yet", extra={"event": "replicate-failed", "error": str(exc)}
             )
-            return False
+            return None
         master_text = f"{target[0]}:{target[1]}"
         extra: dict[str, object] = {
             "event": "replicaof",
@@ -97,7 +97,19 @@ class PartnerStore:
             "archived": archived,
         }
         log.info("replicating", extra=extra)
-        return True
+        return False
+
+    async def link_up(self, url: str) -> bool | None:
+        """Whether this unit's Redis replicates from ``url`` with its link up (None: it does
+        not replicate from it, or does not answer)."""
+        try:
+            info = await self.store.replication()
+        except StoreUnavailable:
+            return None
+        master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))
+        if info.get("role") != "slave" or master != self.target(url):
+            return None
+        return link_up(info)
 
     async def archive_divergent(self) -> int:
         """Sends the revisions only this unit holds to the active partner, which archives them
@@ -197,3 +209,9 @@ class PartnerStore:
             extra={"event": "conflicts-archived", "unit": unit, "revisions": revisions},
         )
         return revisions
+
+
+def link_up(info: dict[str, object]) -> bool:
+    """A replica's ``INFO replication``: its link to the master is up, no sync under way."""
+    syncing = str(info.get("master_sync_in_progress", 0)) != "0"
+    return info.get("master_link_status") == "up" and not syncing

@@ -212,12 +212,14 @@ async def writes_held(engine: Engine) -> AsyncIterator[None]:
             engine.quiesced = False
 
 
-async def _synced(engine: Engine) -> m.Synced | None:
+async def _synced(engine: Engine) -> m.Synced:
     """This unit's revision and the partner's, read now (after a bounded ``WAIT`` for the
-    replica), for the ``partner-in-sync`` check."""
+    replica), for the ``partner-in-sync`` check: as ``GET /ha/status`` reads them (None: this
+    unit's Redis did not answer, never in sync)."""
+    revision: int | None
     try:
         revision = await engine.store.revision()
         await engine.store.wait_partner(1000)
     except StoreUnavailable:
-        return None
+        revision = None
     return m.Synced(revision=revision, partner_revision=await engine.partner_revision())

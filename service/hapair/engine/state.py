@@ -124,6 +124,7 @@ class State:
     bind_failed: bool = False  # a bind of the shared address failed since it became active
     master: bool = False  # its Redis was confirmed a master in the current role
     replica_of: str | None = None  # the partner Redis URL it was confirmed to replicate from
+    replica_link_up: bool = False  # and its replication link to that Redis was seen up
     takeover: Takeover | None = None
     handover: Takeover | None = None  # a switchover or maintenance hand-over under way
     maintenance: bool = False
@@ -181,15 +182,67 @@ def holding(s: State, now: float) -> bool:
     return now < s.hold_until
 
 
-def in_sync(s: State, now: float) -> bool:
-    """This standby replicates from the active partner and holds its revision."""
+@dataclass(frozen=True, kw_only=True)
+class Sync:
+    """Whether the pair is in sync as one unit knows it, and the facts that say so."""
+
+    in_sync: bool
+    revision: int | None  # this unit's
+    partner_revision: int | None
+    link_up: bool  # the standby's replication link to the active
+
+    @property
+    def detail(self) -> str:
+        """The ``partner-in-sync`` check's detail."""
+        link = "up" if self.link_up else "down"
+        return (
+            f"partner at revision {_rev(self.partner_revision)}, this unit at "
+            f"{_rev(self.revision)}, replication {link}"
+        )
+
+
+def _rev(revision: int | None) -> str:
+    return "unknown" if revision is None else str(revision)
+
+
+UNREAD: Final = -1  # ``sync``'s default: the revision the state holds
+
+
+def sync(
+    s: State, now: float, *, revision: int | None = UNREAD, partner_revision: int | None = UNREAD
+) -> Sync:
+    """THE in-sync rule (issue 21), used by the status, ``wait_in_sync``, the hand-over checks,
+    the metric and the preferred server's return: the active and the standby hold the same
+    revision **and** the standby's replication link to the active is up. For the active: its
+    standby partner says its link is up (its heartbeat's ``replicating``); for the standby: its
+    own Redis replicates from the active partner's and the link was seen up. Any other pair of
+    roles, or a partner not heard within ``ha_timeout``, is not in sync.
+
+    ``revision`` and ``partner_revision``: fresher readings than the state's (from each Redis;
+    None when it could not be read, which is never in sync)."""
+    mine = s.revision if revision == UNREAD else revision
     p = fresh_partner(s, now)
-    return (
-        p is not None
-        and s.replica_of is not None
-        and s.replica_of == p.redis_url
-        and p.revision == s.revision
-    )
+    if p is None:
+        return Sync(in_sync=False, revision=mine, partner_revision=None, link_up=False)
+    theirs = p.revision if partner_revision == UNREAD else partner_revision
+    if s.role == Role.ACTIVE:
+        link = p.role == Role.STANDBY and p.replicating
+    elif s.role == Role.STANDBY:
+        link = (
+            p.role == Role.ACTIVE
+            and s.replica_link_up
+            and s.replica_of is not None
+            and s.replica_of == p.redis_url
+        )
+    else:
+        link = False
+    ok = link and mine is not None and theirs is not None and mine == theirs
+    return Sync(in_sync=ok, revision=mine, partner_revision=theirs, link_up=link)
+
+
+def in_sync(s: State, now: float) -> bool:
+    """``sync`` with the revisions the state holds."""
+    return sync(s, now).in_sync
 
 
 def failed_tracks(s: State) -> list[TrackState]:
@@ -248,7 +301,7 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         shared_address=s.config.shared_address,
         pacified=s.config.pacified,
         maintenance=s.maintenance,
-        replicating=s.replica_of is not None,
+        replicating=s.replica_of is not None and s.replica_link_up,
         serving_shared=s.serving,
         active_since=s.active_since or 0.0,
         status_role=s.public_role,

@@ -43,8 +43,14 @@ def tracks_view(tracks: list[TrackInfo] | tuple[m.TrackState, ...]) -> list[Trac
 
 async def pair_status(engine: Engine) -> PairStatus:
     """Both units as ``engine``'s unit sees them."""
+    return (await _view(engine))[0]
+
+
+async def _view(engine: Engine) -> tuple[PairStatus, bool]:
+    """Both units as ``engine``'s unit sees them, and whether the pair is in sync (the one
+    rule, ``machine.sync``, on the revisions the status shows)."""
     if not engine.ha:
-        return PairStatus(pair=pair_state([]), units=[])
+        return PairStatus(pair=pair_state([]), units=[]), False
     s = engine.state
     try:
         my_revision: int | None = await engine.store.revision()
@@ -53,11 +59,10 @@ async def pair_status(engine: Engine) -> PairStatus:
     p = engine.partner_fresh()
     partner_name = "second" if engine.name == "first" else "first"
     partner_revision = await engine.partner_revision() if p is not None else None
-    active_revision: int | None = None
-    if engine.role == Role.ACTIVE:
-        active_revision = my_revision
-    elif p is not None and p.role == Role.ACTIVE:
-        active_revision = partner_revision
+    synced = (
+        s is not None
+        and m.sync(s, engine.now(), revision=my_revision, partner_revision=partner_revision).in_sync
+    )
     my_role = s.public_role if s is not None else Role.NOT_OPERATIONAL
     serving = s.serving if s is not None else False
     if s is not None and s.role == Role.ACTIVE and engine.shared.serving:
@@ -75,9 +80,7 @@ async def pair_status(engine: Engine) -> PairStatus:
         address=engine.address,
         revision=my_revision,
         last_heartbeat_at=engine.last_sent_at,
-        in_sync=True
-        if engine.role == Role.ACTIVE
-        else (active_revision is not None and my_revision == active_revision),
+        in_sync=synced,
         serving_shared=serving,
         role_since=iso(s.role_since) if s is not None else None,
         last_transition=transition_view(s.last_transition if s is not None else None),
@@ -108,9 +111,7 @@ async def pair_status(engine: Engine) -> PairStatus:
             address=p.address or engine.unit.partner_address,
             revision=partner_revision,
             last_heartbeat_at=engine.last_heard_at,
-            in_sync=True
-            if p.role == Role.ACTIVE
-            else (active_revision is not None and partner_revision == active_revision),
+            in_sync=synced,
             serving_shared=p.serving_shared,
             role_since=iso(p.role_since) if p.role_since else None,
             last_transition=transition_view(p.last_transition),
@@ -123,28 +124,22 @@ async def pair_status(engine: Engine) -> PairStatus:
     if told is not None:
         other.pair_key_id, other.pair_key_next_id = told.pair_key_id, told.pair_key_next_id
     units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
-    return PairStatus(pair=pair_state(units), units=units)
+    return PairStatus(pair=pair_state(units), units=units), synced
 
 
 async def status_in_sync(
     engine: Engine, revision: int | None, *, wait_s: float
 ) -> tuple[PairStatus, bool]:
-    """The status, once the active and the standby both hold ``revision`` (or later) or
-    ``wait_s`` has passed; and whether they do. Without ``revision``: at once, and whether the
-    standby holds the active's revision."""
+    """The status, once the pair is in sync (``machine.sync``: same revision, replication link
+    up) at ``revision`` or later, or ``wait_s`` has passed; and whether it is. Without
+    ``revision``: at once, and whether the pair is in sync."""
     deadline = time.monotonic() + wait_s
     while True:
-        status = await pair_status(engine)
-        roles = {u.role: u for u in status.units}
-        active, standby = roles.get(Role.ACTIVE), roles.get(Role.STANDBY)
-        if active is None or standby is None:
-            in_sync = False
-        elif revision is None:
-            in_sync = active.revision is not None and standby.revision == active.revision
-        else:
-            in_sync = all(
-                u.revision is not None and u.revision >= revision for u in (active, standby)
-            )
+        status, synced = await _view(engine)
+        in_sync = synced and (
+            revision is None
+            or all(u.revision is not None and u.revision >= revision for u in status.units)
+        )
         if in_sync or revision is None or time.monotonic() >= deadline:
             return status, in_sync
         await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))

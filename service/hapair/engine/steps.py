@@ -99,9 +99,11 @@ class Promoted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Replicating(Event):
-    """This unit's Redis replicates from ``url``."""
+    """This unit's Redis replicates from ``url``; ``link_up``: its replication link is up
+    (``master_link_status:up``), not only configured."""
 
     url: str
+    link_up: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +134,7 @@ class Synced:
     """Revisions read at the moment of a hand-over, writes held: this unit's and the partner's
     (from its own Redis); fresher than the partner's last heartbeat."""
 
-    revision: int
+    revision: int | None
     partner_revision: int | None
 
 
