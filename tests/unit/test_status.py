@@ -114,6 +114,8 @@ def test_pair_status_encodes_like_spec() -> None:
                 revision=12,
                 last_heartbeat_at="2024-01-01T00:00:00Z",
                 in_sync=True,
+                version="0.2.0",
+                protocol=3,
             )
         ],
     )
@@ -134,4 +136,6 @@ def test_pair_status_encodes_like_spec() -> None:
         "pair_key_id": None,
         "pair_key_next_id": None,
         "tracks": [],
+        "version": "0.2.0",
+        "protocol": 3,
     }

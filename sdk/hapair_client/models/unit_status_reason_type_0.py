@@ -9,6 +9,7 @@ UnitStatusReasonType0 = Literal[
     "starting",
     "track-failed",
     "unreachable",
+    "version-skew",
 ]
 
 UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
@@ -20,6 +21,7 @@ UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
     "starting",
     "track-failed",
     "unreachable",
+    "version-skew",
 }
 
 

@@ -23,6 +23,9 @@ class UnitView:
     Attributes:
         name (str):
         mode (UnitViewMode):
+        version (str):
+        protocol (int):
+        redis_version (None | str):
         pending (None | UnitPatch):
         reboot_required (bool):
         address (str):
@@ -38,6 +41,9 @@ class UnitView:
 
     name: str
     mode: UnitViewMode
+    version: str
+    protocol: int
+    redis_version: None | str
     pending: None | UnitPatch
     reboot_required: bool
     address: str
@@ -57,6 +63,13 @@ class UnitView:
         name = self.name
 
         mode: str = self.mode
+
+        version = self.version
+
+        protocol = self.protocol
+
+        redis_version: None | str
+        redis_version = self.redis_version
 
         pending: dict[str, Any] | None
         if isinstance(self.pending, UnitPatch):
@@ -95,6 +108,9 @@ class UnitView:
             {
                 "name": name,
                 "mode": mode,
+                "version": version,
+                "protocol": protocol,
+                "redis_version": redis_version,
                 "pending": pending,
                 "reboot_required": reboot_required,
                 "address": address,
@@ -121,6 +137,17 @@ class UnitView:
         name = d.pop("name")
 
         mode = check_unit_view_mode(d.pop("mode"))
+
+        version = d.pop("version")
+
+        protocol = d.pop("protocol")
+
+        def _parse_redis_version(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        redis_version = _parse_redis_version(d.pop("redis_version"))
 
         def _parse_pending(data: object) -> None | UnitPatch:
             if data is None:
@@ -175,6 +202,9 @@ class UnitView:
         unit_view = cls(
             name=name,
             mode=mode,
+            version=version,
+            protocol=protocol,
+            redis_version=redis_version,
             pending=pending,
             reboot_required=reboot_required,
             address=address,

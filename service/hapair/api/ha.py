@@ -242,7 +242,7 @@ class HAController(Controller):
     @post(
         "/actions/force-partner-update",
         operation_id="force_partner_update",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "action": True},
         summary="Resync the standby now",
         description="On the active: answers once the partner holds the active's revision.",
         responses=responses(401, 403, 409, 503),
@@ -262,7 +262,7 @@ class HAController(Controller):
     @post(
         "/actions/switchover",
         operation_id="switchover",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "action": True},
         summary="Planned switchover to the standby",
         description=(
             "On the active: runs the checks (`partner-reachable`, `partner-standby`, "
@@ -292,7 +292,7 @@ class HAController(Controller):
     @post(
         "/actions/announce",
         operation_id="announce_virtual_ip",
-        opt={"serve": "pair-write"},
+        opt={"serve": "pair-write", "action": True},
         summary="Re-announce the virtual IP",
         description=(
             "On the active started with --shared-interface: gratuitous ARPs (IPv4) or "

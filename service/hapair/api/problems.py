@@ -36,6 +36,7 @@ DOMAIN: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.SwitchoverRefused: (409, "switchover-refused", "Switchover refused"),
     e.NoSharedInterface: (409, "no-shared-interface", "No shared interface"),
     e.PairKeyMismatch: (409, "pair-key-mismatch", "Next pair keys differ"),
+    e.VersionSkew: (409, "version-skew", "Version skew"),
 }
 
 # framework HTTP status -> (slug, title)

@@ -15,7 +15,8 @@ async def served_here(
 ) -> None:
     """``ha``: HA resources (409 on a non-HA unit).
 
-    ``pair-write``: also only on the active unit's shared address.
+    ``pair-write``: also only on the active unit's shared address; a write of the pair's data
+    (not an action, ``opt["action"]``) also not while the units run different versions.
     ``token-write``: a pair-wide write in HA mode; anywhere on a non-HA unit.
     """
     kind = handler.opt.get("serve")
@@ -26,6 +27,9 @@ async def served_here(
         if engine.ha:
             engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))
     elif kind == "pair-write":
-        engine.check_pair_write(via_shared=engine.is_shared(connection.scope.get("server")))
+        engine.check_pair_write(
+            via_shared=engine.is_shared(connection.scope.get("server")),
+            data=not handler.opt.get("action", False),
+        )
     else:
         engine.check_ha()

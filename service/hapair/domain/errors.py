@@ -167,6 +167,28 @@ class SwitchoverRefused(DomainError):
         super().__init__(detail or f"the switchover checks failed: {failed}")
 
 
+class VersionSkew(DomainError):
+    """A pair-wide write while the two units run different hapair versions (a rolling upgrade
+    under way), or on records a newer hapair stored."""
+
+    def __init__(self, mine: str, theirs: str, detail: str | None = None) -> None:
+        """Create the error.
+
+        Args:
+            mine: This unit's hapair version.
+            theirs: The partner's (or the version that stored the record).
+            detail: Human-readable message; names both versions when omitted.
+        """
+        self.mine = mine
+        self.theirs = theirs
+        super().__init__(
+            detail
+            or f"the units run different hapair versions (this unit {mine}, the partner "
+            f"{theirs}): pair-wide writes wait until both run the same version; reads, "
+            "switchover and maintenance still work"
+        )
+
+
 class NoSharedInterface(DomainError):
     """An action on the virtual IP of a unit started without ``--shared-interface``."""
 

@@ -46,6 +46,7 @@ Reason = Literal[
     "shared-address-unavailable",
     "maintenance",
     "track-failed",
+    "version-skew",
 ]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
 PAIR_STATES: tuple[str, ...] = PairState.__args__  # type: ignore[attr-defined]
@@ -85,6 +86,8 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     pair_key_id: str | None = None
     pair_key_next_id: str | None = None
     tracks: list[TrackSummary] = []
+    version: str | None = None  # hapair's version on that unit (null: not known)
+    protocol: int | None = None  # the unit-to-unit protocol it speaks
 
 
 class PairInfo(msgspec.Struct, kw_only=True):
@@ -114,6 +117,8 @@ def unit_status(
     role_since: str | None = None,
     last_transition: LastTransition | None = None,
     tracks: list[TrackSummary] | None = None,
+    version: str | None = None,
+    protocol: int | None = None,
 ) -> UnitStatus:
     """Build a unit status, with the icon that goes with the role.
 
@@ -129,6 +134,8 @@ def unit_status(
         role_since: RFC 3339 time it took its current role.
         last_transition: Its last role change and the cause.
         tracks: Its tracks (the partner's as its last heartbeat said).
+        version: hapair's version on that unit.
+        protocol: The unit-to-unit protocol it speaks.
 
     Returns:
         The unit status.
@@ -147,6 +154,8 @@ def unit_status(
         role_since=role_since,
         last_transition=last_transition,
         tracks=tracks or [],
+        version=version,
+        protocol=protocol,
     )
 
 
@@ -165,7 +174,7 @@ def pair_state(units: list[UnitStatus]) -> PairInfo:
     active = actives[0].name if len(actives) == 1 else None
     if len(actives) > 1 or any(u.role == Role.INDETERMINATE for u in units):
         return PairInfo(state="split-brain", active=active)
-    if any(u.reason in ("same-mode", "shared-address-mismatch") for u in units):
+    if any(u.reason in ("same-mode", "shared-address-mismatch", "version-skew") for u in units):
         return PairInfo(state="misconfigured", active=active)
     standbys = [u for u in units if u.role == Role.STANDBY]
     if (

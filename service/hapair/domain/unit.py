@@ -233,6 +233,9 @@ class UnitView(msgspec.Struct, kw_only=True):
 
     name: str
     mode: Mode
+    version: str  # hapair's
+    protocol: int  # the unit-to-unit protocol it speaks (N and N+1 pair)
+    redis_version: str | None  # its Redis server's, as INFO reports it (null: not answering)
     pending: UnitPatch | None
     reboot_required: bool
     address: str

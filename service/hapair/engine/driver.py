@@ -32,6 +32,7 @@ from hapair.domain.unit import (
     boots_in_window,
     unit_name,
 )
+from hapair.domain.version import VERSION
 from hapair.engine import execute, heartbeats, lifecycle, requests, status_view
 from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
@@ -116,6 +117,7 @@ class Engine:
         self.dataplane = plane.DataPlane(
             settings, on_change=self._applied_changed, on_state_sync=self._state_sync_seen
         )
+        self.redis_version: str | None = None  # INFO's, read while Redis answers
         self.link_watch = False  # a task waits for the replication link to come up
         self.exchanges = 0  # heartbeat exchanges under way
         self.quiesced = False  # a hand-over holds the write lock: the demote must not wait
@@ -335,8 +337,10 @@ class Engine:
         if not self.ha:
             raise errors.HADisabled
 
-    def check_pair_write(self, *, via_shared: bool) -> None:
-        """Where a pair-wide write may be served (SPEC section 4)."""
+    def check_pair_write(self, *, via_shared: bool, data: bool = True) -> None:
+        """Where a pair-wide write may be served (SPEC section 4); ``data``: a write of the
+        pair's data (parameters, tokens), refused while the units run different versions
+        (the actions, switchover among them, are not)."""
         self.check_ha()
         if self.pacified:
             raise errors.Pacified
@@ -344,6 +348,15 @@ class Engine:
             raise errors.UseSharedAddress(self.unit.shared_address or "")
         if self.role != Role.ACTIVE:
             raise errors.NotActive
+        if data:
+            self.check_versions()
+
+    def check_versions(self) -> None:
+        """409 ``version-skew`` while the partner (heard within ``ha_timeout``) runs another
+        hapair version. A partner that does not say (older than the field) is not refused."""
+        p = self.partner_fresh()
+        if p is not None and p.version and p.version != VERSION:
+            raise errors.VersionSkew(VERSION, p.version)
 
     def is_shared(self, server: tuple[str, int | None] | None) -> bool:
         """Whether a request arrived on the shared address."""

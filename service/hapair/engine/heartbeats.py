@@ -173,7 +173,10 @@ async def _observe(engine: Engine) -> None:
         pending = None
     try:
         engine.snapshot = await engine.store.read()
+        if engine.redis_version is None:
+            engine.redis_version = await engine.store.server_version()
     except StoreUnavailable:
+        engine.redis_version = None  # it may come back another build
         engine.put(m.StoreFailed(now=engine.now()))
     else:
         engine.metrics.revision.set(engine.snapshot.revision)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hapair.clock import utc_now
 from hapair.domain.errors import StoreUnavailable
 from hapair.domain.unit import record_boot, with_pending
+from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.partner import partner_client_for
@@ -86,12 +87,16 @@ async def boot(engine: Engine) -> None:
     engine.metrics.boots.set(engine.boots_in_window())
     with contextlib.suppress(StoreUnavailable):
         engine.snapshot = await engine.store.read()
+        engine.redis_version = await engine.store.server_version()
     log.info(
         "boot",
         extra={
             "event": "boot",
             "unit": engine.name,
             "mode": engine.unit.mode,
+            "version": VERSION,
+            "protocol": PROTOCOL,
+            "redis_version": engine.redis_version,
             "boot_id": engine.boot_id,
             "boots_in_window": engine.boots_in_window(),
             "pacified": engine.pacified,

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import msgspec
 
+# The protocol of a unit that does not say (built before heartbeats carried it): every such
+# build spoke protocol 3 or earlier, and pairs with 3 and 4.
+LEGACY_PROTOCOL = 3
+
 
 class TransitionInfo(msgspec.Struct, kw_only=True):
     """A unit's last change of public role, as its heartbeat reports it."""
@@ -76,6 +80,8 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     pair_key_id: str | None = None  # the id of the key it signs with (keyring.key_id)
     pair_key_next_id: str | None = None  # its next key's id during a rotation
     tracks: list[TrackInfo] = []
+    version: str = ""  # hapair's version ("": a unit older than this field, unknown)
+    protocol: int = LEGACY_PROTOCOL  # the unit-to-unit protocol it speaks
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):

@@ -24,6 +24,7 @@ from hapair.engine.state import (
     partner_failed,
     split_brain_wins,
     stepped_down,
+    version_skew,
     won_split_brain,
 )
 from hapair.engine.steps import (
@@ -76,6 +77,11 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         # (the partner takes over) until its Redis answers again.
         return enter(s, Role.NOT_OPERATIONAL, "store-lost", now, actions, reason="not-synced")
     if p is not None:
+        if version_skew(s, p):
+            # neither takes the role from the other: no failover, no boot next to it
+            return enter(
+                s, Role.NOT_OPERATIONAL, "version-skew", now, actions, reason="version-skew"
+            )
         if p.mode == s.config.mode:
             return enter(s, Role.NOT_OPERATIONAL, "misconfigured", now, actions, reason="same-mode")
         if (p.shared_address or None) != (s.config.shared_address or None):

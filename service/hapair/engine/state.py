@@ -10,6 +10,8 @@ from typing import Final, Literal
 
 from hapair.domain.status import Role
 from hapair.engine.messages import Heartbeat, TrackInfo, TransitionInfo
+from hapair.domain.version import PROTOCOL, VERSION
+from hapair.engine.messages import Heartbeat, TransitionInfo
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.
@@ -38,6 +40,7 @@ Cause = Literal[
     "shared-address-unavailable",
     "track-failed",
     "track-recovered",
+    "version-skew",
     "shutdown",
 ]
 CAUSES: tuple[str, ...] = Cause.__args__  # type: ignore[attr-defined]
@@ -56,6 +59,8 @@ class Config:
     has_partner: bool = True  # a partner address and pair key are configured
     maintenance: bool = False  # in maintenance at boot (kept in the data dir)
     tracks: tuple[str, ...] = ()  # the names of the unit's tracks (``--track``)
+    version: str = VERSION  # hapair's, told in every heartbeat
+    protocol: int = PROTOCOL  # the unit-to-unit protocol this build speaks
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,7 +317,15 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         else TransitionInfo(from_role=t.from_role, to_role=t.to_role, cause=t.cause, at=t.at),
         sent_at=wall(s, now),
         tracks=[TrackInfo(name=x.name, ok=x.ok, detail=x.detail) for x in s.tracks],
+        version=s.config.version,
+        protocol=s.config.protocol,
     )
+
+
+def version_skew(s: State, p: Heartbeat) -> bool:
+    """The partner speaks a protocol more than one apart from this unit's (N and N+1 pair:
+    how a pair is upgraded one unit at a time; further apart they refuse each other)."""
+    return abs(p.protocol - s.config.protocol) > 1
 
 
 def stepped_down(p: Heartbeat, params: Params) -> bool:

@@ -22,6 +22,7 @@ from hapair.domain.status import (
     unit_status,
 )
 from hapair.domain.tracks import TrackSummary
+from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
 from hapair.engine.messages import TrackInfo, TransitionInfo
 
@@ -85,6 +86,8 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
         role_since=iso(s.role_since) if s is not None else None,
         last_transition=transition_view(s.last_transition if s is not None else None),
         tracks=tracks_view(s.tracks) if s is not None else [],
+        version=VERSION,
+        protocol=PROTOCOL,
     )
     last = s.partner if s is not None else None
     if p is None:
@@ -100,6 +103,8 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             role_since=iso(last.role_since) if last and last.role_since else None,
             last_transition=transition_view(last.last_transition if last else None),
             tracks=tracks_view(last.tracks) if last else [],
+            version=(last.version or None) if last else None,
+            protocol=last.protocol if last else None,
         )
     else:
         role = p.status_role or Role.NOT_OPERATIONAL
@@ -116,6 +121,8 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             role_since=iso(p.role_since) if p.role_since else None,
             last_transition=transition_view(p.last_transition),
             tracks=tracks_view(p.tracks),
+            version=p.version or None,
+            protocol=p.protocol,
         )
     keys = engine.settings.pair_keys
     if keys is not None:

@@ -18,6 +18,7 @@ from hapair.domain.unit import (
     parse_host_port,
     with_pending,
 )
+from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine.driver import Engine
 from hapair.store.unitfile import UnitFiles
 
@@ -46,6 +47,9 @@ def view(engine: Engine) -> UnitView:
     return UnitView(
         name=engine.name,
         mode=engine.unit.mode,
+        version=VERSION,
+        protocol=PROTOCOL,
+        redis_version=engine.redis_version,
         pending=msgspec.convert(pending, UnitPatch) if pending else None,
         reboot_required=bool(pending),
         address=engine.address,

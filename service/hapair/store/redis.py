@@ -103,6 +103,10 @@ class Store:
         """``INFO replication`` as a dict."""
         return await self.replication_control.info()
 
+    async def server_version(self) -> str:
+        """The Redis (or Valkey) server's version, as ``INFO server`` reports it."""
+        return await self.replication_control.server_version()
+
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
         await self.replication_control.replicate_from(host, port)

@@ -19,6 +19,13 @@ class Replication:
             info: dict[str, Any] = await self.link.client.info("replication")
         return info
 
+    async def server_version(self) -> str:
+        """The server's version as ``INFO server`` reports it (Valkey's own version when it
+        is Valkey, which also reports a Redis compatibility version)."""
+        async with self.link.guard():
+            info: dict[str, Any] = await self.link.client.info("server")
+        return str(info.get("valkey_version") or info.get("redis_version") or "")
+
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
         async with self.link.guard():
