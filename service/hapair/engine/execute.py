@@ -21,6 +21,7 @@ from hapair.engine import heartbeats
 from hapair.engine import machine as m
 from hapair.engine.messages import DemoteRequest, HandoverRequest
 from hapair.engine.partner import PartnerError
+from hapair.store.migrate import migrate
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -40,6 +41,7 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                 except StoreUnavailable:
                     continue
                 await engine.step(m.Promoted(now=engine.now()))
+                engine.background.spawn(_migrate(engine), "migrate-records")
             case m.ReplicateFrom(url=url):
                 up = await engine.partner_store.replicate_from(url)
                 await engine.step(
@@ -91,6 +93,12 @@ def _publishes(engine: Engine) -> bool:
     """Whether this unit writes its own events to the stream now (otherwise the active
     partner does, from this unit's heartbeat)."""
     return engine.role == Role.ACTIVE or engine.partner_fresh() is None
+
+
+async def _migrate(engine: Engine) -> None:
+    """Its Redis is a master now: older records to this build's schema (``store/migrate``)."""
+    with contextlib.suppress(StoreUnavailable):
+        await migrate(engine.store.link)
 
 
 def _watch_link(engine: Engine, url: str) -> None:

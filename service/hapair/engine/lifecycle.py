@@ -21,6 +21,7 @@ from hapair.engine import machine as m
 from hapair.engine.partner import partner_client_for
 from hapair.engine.state import STANDALONE
 from hapair.engine.tracks import Tracks
+from hapair.store.migrate import migrate
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -86,8 +87,10 @@ async def boot(engine: Engine) -> None:
     engine.booted_at = utc_now()
     engine.metrics.boots.set(engine.boots_in_window())
     with contextlib.suppress(StoreUnavailable):
-        engine.snapshot = await engine.store.read()
         engine.redis_version = await engine.store.server_version()
+        if (await engine.store.replication()).get("role") == "master":
+            await migrate(engine.store.link)  # older records to this build's schema
+        engine.snapshot = await engine.store.read()
     log.info(
         "boot",
         extra={

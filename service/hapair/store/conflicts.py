@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from hapair.store import keys
+from hapair.store import keys, records
 from hapair.store.client import Link
 from hapair.store.parameters import HistoryEntry
 
@@ -21,10 +21,6 @@ class ConflictEntry(HistoryEntry, kw_only=True):
         return cls(unit=unit, archived_at=archived_at, **msgspec.structs.asdict(entry))
 
 
-_decoder = msgspec.json.Decoder(ConflictEntry)
-_encoder = msgspec.json.Encoder()
-
-
 class Conflicts:
     """The archive of conflicting revisions in one unit's Redis."""
 
@@ -35,7 +31,7 @@ class Conflicts:
         """Every archived conflicting revision, oldest archive first."""
         async with self.link.guard():
             raw = await self.link.client.hvals(keys.CONFLICTS)
-        items = [_decoder.decode(v) for v in raw]
+        items = [records.decode(v, ConflictEntry).value for v in raw]
         items.sort(key=lambda c: (c.archived_at, c.revision))
         return items
 
@@ -43,6 +39,6 @@ class Conflicts:
         """Adds conflict records (idempotent: keyed by the revision's commit id)."""
         if not entries:
             return
-        mapping = {f"{e.unit}:{e.id or e.revision}": _encoder.encode(e) for e in entries}
+        mapping = {f"{e.unit}:{e.id or e.revision}": records.encode(e) for e in entries}
         async with self.link.guard():
             await self.link.client.hset(keys.CONFLICTS, mapping=mapping)  # type: ignore[arg-type]

@@ -17,8 +17,10 @@ from typing import Any
 import msgspec
 from redis.exceptions import WatchError
 
+from hapair.domain.errors import VersionSkew
 from hapair.domain.parameters import HAParameters
-from hapair.store import keys
+from hapair.domain.version import VERSION
+from hapair.store import keys, records
 from hapair.store.client import Link
 
 
@@ -50,9 +52,9 @@ class Snapshot:
     updated_at: str | None
 
 
-_stored_decoder = msgspec.json.Decoder(StoredParameters)
-_entry_decoder = msgspec.json.Decoder(HistoryEntry)
-_encoder = msgspec.json.Encoder()
+def decode_entry(raw: bytes | str) -> HistoryEntry:
+    """A history entry as stored (tolerant: ``records``)."""
+    return records.decode(raw, HistoryEntry).value
 
 
 class Parameters:
@@ -64,6 +66,9 @@ class Parameters:
         # issuing MGETs one after another while there are callers waiting.
         self._next_read: asyncio.Future[Snapshot] | None = None
         self._reader: asyncio.Task[None] | None = None
+        # the record as last read, with its revision: what a commit keeps of it (the members
+        # a newer unit wrote) and whether it may rewrite it at all
+        self._current: tuple[int, records.Decoded[StoredParameters] | None] | None = None
 
     async def stop_reader(self) -> None:
         """Cancels the coalescing reader, if it runs."""
@@ -117,11 +122,22 @@ class Parameters:
         async with self.link.guard():
             raw_rev, raw_params = await self.link.client.mget(keys.REVISION, keys.PARAMETERS)
         if raw_params is None:
+            self._current = (int(raw_rev or 0), None)
             return Snapshot(revision=int(raw_rev or 0), params=HAParameters(), updated_at=None)
-        stored = _stored_decoder.decode(raw_params)
+        found = records.decode(raw_params, StoredParameters)
+        self._current = (int(raw_rev or 0), found)
+        stored = found.value
         return Snapshot(
             revision=int(raw_rev or 0), params=stored.params, updated_at=stored.updated_at
         )
+
+    async def _record_at(self, revision: int) -> records.Decoded[StoredParameters] | None:
+        """The stored record, as last read when that was at ``revision``, else read now."""
+        if self._current is not None and self._current[0] == revision:
+            return self._current[1]
+        async with self.link.guard():
+            raw = await self.link.client.get(keys.PARAMETERS)
+        return None if raw is None else records.decode(raw, StoredParameters)
 
     async def revision(self) -> int:
         """The current revision only."""
@@ -143,6 +159,16 @@ class Parameters:
         Returns:
             The new revision, or None when another write got there first.
         """
+        current = await self._record_at(expected)
+        if current is not None and current.newer:
+            raise VersionSkew(
+                VERSION,
+                "newer",
+                f"the parameters were stored by a newer hapair (record schema {current.schema}, "
+                f"this build, {VERSION}, writes {records.SCHEMA}): it does not rewrite them; "
+                "upgrade this unit",
+            )
+        extra = current.extra if current is not None else {}
         commit_id = uuid.uuid4().hex
         stored = StoredParameters(params=params, updated_at=now, commit_id=commit_id)
         entry = HistoryEntry(
@@ -155,7 +181,9 @@ class Parameters:
         )
         async with self.link.guard():
             return await self._compare_and_set(
-                expected, _encoder.encode(stored), _encoder.encode(entry)
+                expected,
+                records.encode(stored, extra),
+                records.encode(entry, {"params": extra["params"]} if "params" in extra else {}),
             )
 
     async def _compare_and_set(self, expected: int, stored: bytes, entry: bytes) -> int | None:
@@ -187,10 +215,10 @@ class Parameters:
             raw = await self.link.client.zrevrangebyscore(
                 keys.HISTORY, top, "-inf", start=0, num=limit
             )
-        return [_entry_decoder.decode(item) for item in raw]  # type: ignore[arg-type]
+        return [decode_entry(item) for item in raw]  # type: ignore[arg-type]
 
     async def at_revision(self, revision: int) -> HistoryEntry | None:
         """The history entry of one revision, if it is still kept."""
         async with self.link.guard():
             raw = await self.link.client.zrangebyscore(keys.HISTORY, revision, revision)
-        return _entry_decoder.decode(raw[0]) if raw else None  # type: ignore[arg-type]
+        return decode_entry(raw[0]) if raw else None  # type: ignore[arg-type]

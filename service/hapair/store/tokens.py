@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from hapair.store import keys
+from hapair.store import keys, records
 from hapair.store.redis import Store
 
 
@@ -30,13 +30,9 @@ class TokenRecord(msgspec.Struct, kw_only=True):
         return self.expires_unix is not None and now >= self.expires_unix
 
 
-_decoder = msgspec.json.Decoder(TokenRecord)
-_encoder = msgspec.json.Encoder()
-
-
 def _decode(raw: bytes | str) -> TokenRecord | None:
     try:
-        return _decoder.decode(raw)
+        return records.decode(raw, TokenRecord).value  # tolerant: a newer unit's members
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None  # a record hapair did not write: no token
 
@@ -51,7 +47,7 @@ async def get(store: Store, digest: str) -> TokenRecord | None:
 async def add(store: Store, digest: str, record: TokenRecord) -> None:
     """Stores a token's record under its digest."""
     async with store.link.guard():
-        await store.client.hset(keys.TOKENS, digest, _encoder.encode(record))
+        await store.client.hset(keys.TOKENS, digest, records.encode(record))
 
 
 async def all_by_digest(store: Store) -> dict[str, TokenRecord]:
