@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from hapair.store.embedded import derived_password
+from hapair.store.embedded import RedisPasswords
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
 from tests.support import kill9, make_redis, poll, restart
@@ -73,7 +73,7 @@ def test_status_in_sync_never_says_more_than_the_switchover_check(
     make_pair: MakePair, tmp_path: Path
 ) -> None:
     key = secrets.token_hex(16)
-    standby_redis = make_redis(tmp_path / "redis-second", password=derived_password(key))
+    standby_redis = make_redis(tmp_path / "redis-second", passwords=RedisPasswords.derived(key))
     standby_redis.start()
     try:
         pair = make_pair(redis={"second": standby_redis.url}, pair_key=key)
