@@ -26,13 +26,12 @@ from hapair.services.events import Events
 from hapair.store.client import host_port
 from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
-from hapair.store.parameters import HistoryEntry
+from hapair.store.parameters import decode_entry
 from hapair.store.redis import Store
 
 log = logging.getLogger("hapair.engine")
 
 RESYNC_WAIT_S = 5.0  # how long the standby waits for the active's revision on a forced update
-_entry_decoder = msgspec.json.Decoder(HistoryEntry)
 _encoder = msgspec.json.Encoder()
 
 
@@ -195,9 +194,7 @@ class PartnerStore:
         """``/internal/v1/conflicts`` on the active: archives the partner's divergent revisions
         (idempotent: keyed by unit and commit id) and tells the event stream."""
         now = utc_now()
-        entries = [
-            ConflictEntry.of(_entry_decoder.decode(r), unit=unit, archived_at=now) for r in raw
-        ]
+        entries = [ConflictEntry.of(decode_entry(r), unit=unit, archived_at=now) for r in raw]
         if not entries:
             return []
         await self.store.archive_conflicts(entries)

@@ -61,9 +61,9 @@ async def list_all(store: Store) -> list[TokenRecord]:
     """Every token record, oldest first."""
     async with store.link.guard():
         raw = await store.client.hvals(keys.TOKENS)
-    records = [r for r in map(_decode, raw) if r is not None]
-    records.sort(key=lambda r: (r.created_at, r.id))
-    return records
+    found = [r for r in map(_decode, raw) if r is not None]
+    found.sort(key=lambda r: (r.created_at, r.id))
+    return found
 
 
 class Revoked(msgspec.Struct, kw_only=True):
@@ -88,7 +88,7 @@ async def remove(store: Store, token_id: str, *, now: str) -> bool:
         digests = [d for d, v in raw.items() if (r := _decode(v)) is not None and r.id == token_id]
         if not digests:
             return False
-        tombstone = _encoder.encode(Revoked(id=token_id, revoked_at=now))
+        tombstone = records.encode(Revoked(id=token_id, revoked_at=now))
         async with store.client.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.TOKENS, *digests)
             pipe.hset(keys.TOKENS_REVOKED, mapping=dict.fromkeys(digests, tombstone))
@@ -113,5 +113,5 @@ def decode_revoked(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 
 
 def encode(record: TokenRecord) -> bytes:
-    """A record as stored."""
-    return _encoder.encode(record)
+    """A record as stored (this build's schema, ``records``)."""
+    return records.encode(record)
