@@ -195,9 +195,9 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         case StateSyncSeen(ok=ok, detail=detail):
             s = replace(s, state_sync=(ok, detail))
         case StoreFailed():
-            s = replace(s, replica_link_up=False)  # its Redis does not answer: link unknown
-            if s.store_down_since is None:
-                s = replace(s, store_down_since=now)
+            # its Redis does not answer: down since the first failure, its link unknown
+            since = now if s.store_down_since is None else s.store_down_since
+            s = replace(s, store_down_since=since, replica_link_up=False)
         case LinkDown(interfaces=names):
             if s.params.hard_reboot_on_link_failure and not s.config.pacified:
                 actions.append(Note("link-failure", (("interfaces", list(names)),)))
