@@ -36,6 +36,8 @@ class UnitStatus:
         pair_key_id (None | str | Unset):
         pair_key_next_id (None | str | Unset):
         tracks (list[TrackSummary] | Unset):
+        version (None | str | Unset):
+        protocol (int | None | Unset):
     """
 
     name: str
@@ -52,6 +54,8 @@ class UnitStatus:
     pair_key_id: None | str | Unset = UNSET
     pair_key_next_id: None | str | Unset = UNSET
     tracks: list[TrackSummary] | Unset = UNSET
+    version: None | str | Unset = UNSET
+    protocol: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +134,18 @@ class UnitStatus:
                 tracks_item = tracks_item_data.to_dict()
                 tracks.append(tracks_item)
 
+        version: None | str | Unset
+        if isinstance(self.version, Unset):
+            version = UNSET
+        else:
+            version = self.version
+
+        protocol: int | None | Unset
+        if isinstance(self.protocol, Unset):
+            protocol = UNSET
+        else:
+            protocol = self.protocol
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -161,6 +177,10 @@ class UnitStatus:
             field_dict["pair_key_next_id"] = pair_key_next_id
         if tracks is not UNSET:
             field_dict["tracks"] = tracks
+        if version is not UNSET:
+            field_dict["version"] = version
+        if protocol is not UNSET:
+            field_dict["protocol"] = protocol
 
         return field_dict
 
@@ -284,6 +304,24 @@ class UnitStatus:
 
                 tracks.append(tracks_item)
 
+        def _parse_version(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        version = _parse_version(d.pop("version", UNSET))
+
+        def _parse_protocol(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        protocol = _parse_protocol(d.pop("protocol", UNSET))
+
         unit_status = cls(
             name=name,
             role=role,
@@ -299,6 +337,8 @@ class UnitStatus:
             pair_key_id=pair_key_id,
             pair_key_next_id=pair_key_next_id,
             tracks=tracks,
+            version=version,
+            protocol=protocol,
         )
 
         unit_status.additional_properties = d

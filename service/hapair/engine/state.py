@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hapair.domain.status import Role
-from hapair.engine.messages import Heartbeat, TrackInfo, TransitionInfo
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine.messages import Heartbeat, TransitionInfo
+from hapair.engine.messages import Heartbeat, TrackInfo, TransitionInfo
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.

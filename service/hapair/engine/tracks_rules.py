@@ -27,6 +27,7 @@ from hapair.engine.state import (
     in_sync,
     partner_failed,
     partner_fit,
+    sync,
 )
 from hapair.engine.steps import Action, AskDemote, Note, SendHeartbeat, TrackChanged, TrackReported
 
@@ -75,8 +76,9 @@ def staying_reason(s: State, now: float) -> str:
         return f"the partner's tracks failed too ({bad})"
     if not partner_fit(p):
         return "the partner's tracks are not checked yet"
-    if not p.replicating or p.revision != s.revision:
-        return f"the partner is not in sync (revision {p.revision}, this unit {s.revision})"
+    found = sync(s, now)
+    if not found.in_sync:
+        return f"the partner is not in sync ({found.detail})"
     return "until the partner takes the role (it is fit)"
 
 
