@@ -39,11 +39,11 @@ def test_next_protocol_pairs_switches_over_and_refuses_writes(
     assert VERSION in body["detail"] and build.version in body["detail"]
     assert pair.params(pair.first)["revision"] == before
     # a switchover still works: the newer unit takes the role
-    poll(lambda: ready(pair), timeout=15, what="every switchover check passes")
+    poll(lambda: ready(pair), timeout=30, what="every switchover check passes")
     resp = switchover(pair)
     assert resp.status_code == 200, resp.text
     assert (resp.json()["from"], resp.json()["to"]) == ("first", "second")
-    pair.wait_roles({"first": "standby", "second": "active"}, via=pair.second)
+    pair.wait_roles({"first": "standby", "second": "active"}, via=pair.second, timeout=30)
     # and on the newer active the versions still differ
     body = problem(pair.patch({"ha_timeout": 3}), 409, "version-skew")
     assert VERSION in body["detail"] and build.version in body["detail"]
