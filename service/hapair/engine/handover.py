@@ -133,6 +133,8 @@ def _tracks_check(p: Heartbeat) -> Check:
     if not partner_fit(p):
         return Check("partner-tracks-ok", False, "the partner's tracks are not checked yet")
     n = len(p.tracks)
+    if n == 0:
+        return Check("partner-tracks-ok", True, "the partner has no tracks")
     return Check("partner-tracks-ok", True, f"{n} track{'s' if n != 1 else ''} healthy")
 
 
