@@ -300,6 +300,8 @@ def check_bundle(raw: object, own_version: str) -> Restored:
     if errors:
         raise ValidationFailed(errors, "the bundle is damaged or incompatible")
     revision = raw["revision"]
+    if isinstance(revision, float) and revision.is_integer():
+        revision = int(revision)  # JSON's 12.0 is the integer 12, as everywhere in the API
     if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
         errors.append(FieldError("/revision", "revision must be a non-negative integer"))
     if not isinstance(raw["exported_at"], str) or not _rfc3339(raw["exported_at"]):
