@@ -122,6 +122,20 @@ def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     }
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above 0 (``--heartbeat-interval 0`` is refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
 def add_serve_flags(p: argparse.ArgumentParser) -> None:
     """``hapair serve``'s flags, each defaulting to its ``HAPAIR_*`` variable."""
     p.add_argument(
@@ -187,7 +201,9 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
     p.add_argument(
-        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+        "--heartbeat-interval",
+        type=positive_float,
+        default=float(env("HEARTBEAT_INTERVAL") or 1.0),
     )
     p.add_argument(
         "--interface",
@@ -212,7 +228,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         default=env("TLS_CA"),
         help="CA file that signs the partner's certificate (default: the system store)",
     )
-    p.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
+    p.add_argument("--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info"))
     p.add_argument(
         "--haproxy-socket",
         default=env("HAPROXY_SOCKET"),

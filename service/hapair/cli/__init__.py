@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from hapair.cli import backup, events, key, serve, status, token, up
+from hapair.cli import backup, events, helptext, key, serve, status, token, up
 from hapair.domain.version import VERSION
 from hapair.settings import DEFAULT_DATA_DIR, env
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     key.add_parser(sub)
     events.add_parser(sub)
     backup.add_parser(sub)
+    helptext.finish(parser)
     ns = parser.parse_args(argv)
     if ns.command == "serve":
         return serve.cmd_serve(ns)

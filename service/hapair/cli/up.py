@@ -20,7 +20,7 @@ from hapair.cli.units import (
     stop_units,
     unit_env,
 )
-from hapair.settings import DEFAULT_DATA_DIR, env
+from hapair.settings import DEFAULT_DATA_DIR, env, positive_float
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,9 @@ def add_parser(sub: Any) -> None:
     up.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
     up.add_argument("--port", type=int, default=int(env("PORT") or 8080))
     up.add_argument(
-        "--heartbeat-interval", type=float, default=float(env("HEARTBEAT_INTERVAL") or 1.0)
+        "--heartbeat-interval",
+        type=positive_float,
+        default=float(env("HEARTBEAT_INTERVAL") or 1.0),
     )
     up.add_argument(
         "--netns",
