@@ -8,6 +8,7 @@ Building does no network I/O except starting the embedded Redis when no ``--redi
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,22 @@ class Unit:
             self.embedded.stop()
 
 
+# The unit settings' fields as the flags that set them at start (a person reads the message).
+FLAGS_OF = {
+    "partner_address": "--partner (HAPAIR_PARTNER)",
+    "shared_address": "--shared (HAPAIR_SHARED)",
+}
+
+
+def as_flags(exc: ValidationFailed) -> str:
+    """The refusal of the unit settings in the flags' words: each sentence once, the fields
+    named by the flags that set them (``mode first requires --partner ... and --shared ...``)."""
+    text = "; ".join(dict.fromkeys(f.detail for f in exc.errors))
+    for field, flag in FLAGS_OF.items():
+        text = re.sub(rf"\b{field}\b", flag, text)
+    return text
+
+
 def prepare_unit_files(settings: Settings) -> UnitFiles:
     """Writes the unit settings given as flags to the data dir; refuses unusable ones.
 
@@ -131,7 +148,7 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
     try:
         check_unit_settings(uf.settings)
     except ValidationFailed as exc:
-        raise UnusableSettings("; ".join(f.detail for f in exc.errors)) from None
+        raise UnusableSettings(as_flags(exc)) from None
     if uf.settings.mode != "non_ha" and not settings.pair_key:
         raise UnusableSettings(
             "a pair key is required in HA mode (--pair-key-file, HAPAIR_PAIR_KEY_FILE)"

@@ -7,7 +7,10 @@ import argparse
 
 import pytest
 
+from hapair.bootstrap import as_flags
 from hapair.cli import main
+from hapair.domain.errors import ValidationFailed
+from hapair.domain.unit import UnitSettings, check_unit_settings
 
 
 def _parser(monkeypatch: pytest.MonkeyPatch) -> argparse.ArgumentParser:
@@ -83,3 +86,11 @@ def test_bad_flag_values_are_refused_in_one_line_exit_2(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err, err
+
+
+def test_mode_first_without_partner_is_one_sentence_naming_the_flags() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_unit_settings(UnitSettings(mode="first"))
+    assert as_flags(refused.value) == (
+        "mode first requires --partner (HAPAIR_PARTNER) and --shared (HAPAIR_SHARED)"
+    )
