@@ -68,10 +68,8 @@ class PairMetrics:
             ha=engine.ha,
             partner_up=engine.ha and engine.partner_fresh() is not None,
             partner_heartbeat_age_s=None if heard is None else max(0.0, engine.now() - heard),
-            in_sync=active is not None
-            and standby is not None
-            and active.revision is not None
-            and standby.revision == active.revision,
+            # the standby's in_sync as /ha/status shows it (one rule: machine.sync)
+            in_sync=active is not None and standby is not None and standby.in_sync is True,
             serving_shared=bool(serving),
             pair_state=status.pair.state,
             store_up=conflicts is not None,
