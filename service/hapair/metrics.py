@@ -113,7 +113,9 @@ class _PairCollector(Collector):
             "Seconds since the partner's last heartbeat (+Inf: none since boot).",
             math.inf if age is None else age,
         )
-        yield _gauge("hapair_in_sync", "1 when the standby holds the active's revision.", s.in_sync)
+        yield _gauge(
+            "hapair_in_sync", "1 when the pair is in sync (same revision, link up).", s.in_sync
+        )
 
 
 def _gauge(name: str, doc: str, value: float | bool) -> GaugeMetricFamily:
