@@ -167,6 +167,25 @@ def cmd_serve(ns: argparse.Namespace) -> int:
             return 2
     logs.setup(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from hapair.engine.listener import run
+    from hapair.engine.listener import ListenError, run
 
-    return run(_serve(settings))  # on uvloop, the loop of every listener of this process
+    try:
+        return run(_serve(settings))  # on uvloop, the loop of every listener of this process
+    except BaseException as exc:
+        failed = _found(exc, ListenError)
+        if failed is None:
+            raise
+        print(f"hapair: {failed.strerror}", file=sys.stderr)  # one line, no traceback
+        return 1
+
+
+def _found(exc: BaseException, kind: type[OSError]) -> OSError | None:
+    """``exc`` or the first ``kind`` inside it (an exception group from the app's lifespan)."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _found(inner, kind)
+            if found is not None:
+                return found
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import socket
@@ -42,6 +43,18 @@ class _Server(uvicorn.Server):
 
 IP_FREEBIND = 15  # linux/in.h; not in Python's socket module
 IPV6_FREEBIND = 78  # linux/in6.h
+
+
+class ListenError(OSError):
+    """An address the listener could not bind, with the cause in a person's words."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        reason = (cause.strerror or str(cause)).lower()
+        if cause.errno == errno.EACCES and port < 1024:
+            reason += " (a port below 1024 needs CAP_NET_BIND_SERVICE)"
+        elif cause.errno == errno.EADDRINUSE:
+            reason += " (another process listens there)"
+        super().__init__(cause.errno, f"cannot listen on {host}:{port}: {reason}")
 
 
 def bind_socket(host: str, port: int, *, freebind: bool = False) -> socket.socket:
@@ -114,7 +127,10 @@ class Listener:
                 f"refused to listen on {self.host}:{self.port}: "
                 "a --no-auth unit listens on loopback only"
             )
-        sock = bind_socket(self.host, self.port, freebind=self.freebind)
+        try:
+            sock = bind_socket(self.host, self.port, freebind=self.freebind)
+        except OSError as bind_failed:
+            raise ListenError(self.host, self.port, bind_failed) from bind_failed
         config = uvicorn.Config(
             self.app,
             http=limited_protocol(self.limits),
