@@ -228,6 +228,10 @@ def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path
             timeout=5,
         )
         assert r.status_code == 200
+        for name in ("first", "second"):  # each unit's log: fed by hapair up, 0600, rotated
+            unit_log = data_dir / name / "hapair.log"
+            assert stat.S_IMODE(unit_log.stat().st_mode) == 0o600, unit_log
+            poll(lambda f=unit_log: b'"event":"start"' in f.read_bytes(), timeout=10)
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)

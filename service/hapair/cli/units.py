@@ -11,9 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class StopFlag:
@@ -90,25 +91,83 @@ def _pdeathsig() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
+LOG_MAX_BYTES = 10 * 1024 * 1024
+"""``hapair.log`` is rotated past this size (``hapair.log.1`` .. ``.LOG_BACKUPS``, 0600)."""
+LOG_BACKUPS = 3
+
+
+class RotatingLog:
+    """An append-only log file bounded in size: past ``max_bytes`` it becomes ``NAME.1`` (the
+    older ones move up to ``NAME.<backups>``, the oldest dropped) and a new one is started.
+    Every file is 0600 (the JSON lines name tokens' ids, addresses, the unit's actions)."""
+
+    def __init__(
+        self, path: Path, *, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS
+    ) -> None:
+        self.path, self.max_bytes, self.backups = path, max_bytes, backups
+        self._fd = self._open()
+        self._size = os.fstat(self._fd).st_size
+
+    def _open(self) -> int:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # a log written by an older hapair up was 0644
+        return fd
+
+    def write(self, data: bytes) -> None:
+        """Appends ``data`` (whole lines), rotating first when it would pass the bound."""
+        if self._size and self._size + len(data) > self.max_bytes:
+            self._rotate()
+        os.write(self._fd, data)
+        self._size += len(data)
+
+    def _rotate(self) -> None:
+        os.close(self._fd)
+        for n in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{n}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{n + 1}"))
+        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        self._fd = self._open()
+        self._size = 0
+
+    def close(self) -> None:
+        """Closes the file."""
+        os.close(self._fd)
+
+
+def _pump(stream: IO[bytes], log: RotatingLog) -> None:
+    """Copies a unit's output into its log, line by line, until the unit closes it."""
+    try:
+        for line in iter(stream.readline, b""):
+            log.write(line)
+    finally:
+        log.close()
+        stream.close()
+
+
 def spawn_unit(
     command: Sequence[str], *, unit_dir: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
-    """Start one unit; its output (JSON log lines) appended to ``unit_dir/hapair.log``.
+    """Start one unit; its output (JSON log lines) appended to ``unit_dir/hapair.log``, which
+    is rotated past ``LOG_MAX_BYTES`` and kept 0600 (``RotatingLog``, fed by a thread).
 
     The unit gets SIGTERM when this process dies and runs in its own session (a Ctrl-C in the
     terminal reaches only ``hapair up``, which stops the units in order).
     """
     unit_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with (unit_dir / "hapair.log").open("ab") as log_file:
-        return subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
-            start_new_session=True,
-        )
+    log = RotatingLog(unit_dir / "hapair.log")
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_pdeathsig,  # noqa: PLW1509 - the units must not outlive `hapair up`
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    threading.Thread(target=_pump, args=(proc.stdout, log), daemon=True).start()
+    return proc
 
 
 def stop_units(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 10) -> None:
