@@ -9,6 +9,7 @@ import pytest
 
 from hapair.bootstrap import as_flags
 from hapair.cli import main
+from hapair.cli.events import line
 from hapair.domain.errors import ValidationFailed
 from hapair.domain.unit import UnitSettings, check_unit_settings
 
@@ -94,3 +95,10 @@ def test_mode_first_without_partner_is_one_sentence_naming_the_flags() -> None:
     assert as_flags(refused.value) == (
         "mode first requires --partner (HAPAIR_PARTNER) and --shared (HAPAIR_SHARED)"
     )
+
+
+def test_hapair_events_lines_say_their_time_is_utc() -> None:
+    data = {"at": "2026-11-25T12:15:07.012Z", "unit": "second", "from": "standby",
+            "to": "active", "cause": "partner-lost"}  # fmt: skip
+    printed = line("role", "1-0", data, as_json=False)
+    assert printed.startswith("12:15:07.012Z  role "), printed

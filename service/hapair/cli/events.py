@@ -67,7 +67,7 @@ def line(event: str, event_id: str | None, data: dict[str, Any], *, as_json: boo
     if as_json:
         return json.dumps({"id": event_id, "event": event, "data": data}, separators=(",", ":"))
     at = str(data.get("at") or "")
-    clock = at[11:23] if len(at) >= 23 else at  # HH:MM:SS.mmm of the RFC 3339 time
+    clock = f"{at[11:23]}Z" if len(at) >= 23 else at  # HH:MM:SS.mmmZ: the time is UTC
     return f"{clock}  {event:<11}  {describe(event, data)}"
 
 
