@@ -6,8 +6,8 @@ an earlier boot and the Redis URL it is given. ``--answer`` picks the forgery:
 
 - ``unsigned``: no signature at all;
 - ``wrong-key``: signed exactly as hapair signs answers, but under another key;
-- ``pair-key``: signed with the real pair key (``--pair-key``; a partner that holds the key but
-  advertises a Redis that is not on its host).
+- ``pair-key``: signed with the real pair key (``--pair-key``) for the pair whose shared address
+  is ``--shared`` (a partner that holds the key but advertises a Redis that is not on its host).
 
 ``GET /`` answers 200 once it listens (the test's readiness probe).
 """
@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
 from hapair.engine.messages import DemoteReply, Heartbeat, encoder
 
@@ -35,12 +36,14 @@ def main() -> None:
     parser.add_argument("--answer", choices=["unsigned", "wrong-key", "pair-key"], required=True)
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--pair-key", default="")
+    parser.add_argument("--shared", default="")
     ns = parser.parse_args()
     host, _, port = ns.listen.rpartition(":")
     record = Path(ns.record)
     lock = threading.Lock()
     key = {"wrong-key": WRONG_KEY, "pair-key": ns.pair_key}.get(ns.answer)
-    signer = pairauth.PairAuth(key, "second") if key else None
+    pair = pairauth.pair_id(ns.shared, auto_virtual_id(ns.shared)) if ns.shared else ""
+    signer = pairauth.PairAuth(key, "second", pair=pair) if key else None
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:

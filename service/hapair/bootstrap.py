@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from hapair import clock
 from hapair.api.auth import Authenticator
 from hapair.api.deps import Deps
 from hapair.api.problems import SLUGS
@@ -27,6 +28,7 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.engine.driver import Engine
+from hapair.engine.pairauth import REASONS
 from hapair.engine.state import CAUSES
 from hapair.metrics import Metrics
 from hapair.secretfiles import check_admin_token, check_pair_key, read_secret
@@ -171,11 +173,14 @@ def build(settings: Settings) -> Unit:
     """
     from hapair.cli.embedded import redis_for, tunnel_for
 
+    if settings.clock_offset_s:
+        clock.set_offset(settings.clock_offset_s)  # the test hook of hapair.clock
     files = prepare_unit_files(settings)
     host, _port = parse_host_port(settings.listen)
     embedded, redis_url = redis_for(settings, host)
     store = Store(connect(redis_url))
-    metrics = Metrics(causes=CAUSES, reasons=SLUGS)
+    # problem slugs, and the fixed reasons of refused unit-to-unit calls (engine/pairauth.py)
+    metrics = Metrics(causes=CAUSES, reasons=(*SLUGS, *REASONS))
     # the event stream's fan-out reader blocks in XREAD on a connection of its own
     events = Events(
         EventStream(store.client, connect(redis_url, max_connections=1), keep=settings.events_keep),

@@ -1,9 +1,29 @@
-"""Wall-clock timestamps as the API and the logs show them (RFC 3339, UTC, milliseconds)."""
+"""Wall-clock time as hapair reads it, and as the API and the logs show it (RFC 3339, UTC,
+milliseconds).
+
+Every wall-clock reading of the process goes through :func:`wall`. Test hook: the setting
+``clock_offset_s`` (environment ``HAPAIR_TEST_CLOCK_OFFSET_S``, seconds, may be negative) is
+added to every reading, so a test can run two units whose clocks disagree by 30 s or 5 min on
+one host (SPEC 5 "Clocks": the pair must work anyway). It is never meant for production.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+
+_offset = 0.0
+
+
+def set_offset(seconds: float) -> None:
+    """Sets the test hook's clock offset (``HAPAIR_TEST_CLOCK_OFFSET_S``) for this process."""
+    global _offset  # noqa: PLW0603 - one process-wide clock, set once at start
+    _offset = float(seconds)
+
+
+def wall() -> float:
+    """POSIX seconds now, by this unit's clock (the test offset included)."""
+    return time.time() + _offset
 
 
 def iso(ts: float) -> str:
@@ -13,4 +33,4 @@ def iso(ts: float) -> str:
 
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with milliseconds, now."""
-    return iso(time.time())
+    return iso(wall())

@@ -83,6 +83,8 @@ class Settings:
     events_client_buffer: int = 256 * 1024
     # ...and the fast path of GET /ha/parameters (off only for side-by-side comparisons).
     fastpath: bool = True
+    # ...and a test hook: seconds added to this process's wall clock (``hapair.clock``).
+    clock_offset_s: float = 0.0
 
     @property
     def tls(self) -> bool:
@@ -105,7 +107,8 @@ def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     ``HAPAIR_PACIFY_MAX_BOOTS`` (3), ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP``
     (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144),
     ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out) and ``HAPAIR_PROC_ROOT`` (``/proc``:
-    where the IPVS sysctls are)."""
+    where the IPVS sysctls are); the test hook ``HAPAIR_TEST_CLOCK_OFFSET_S`` (0: seconds added
+    to the process's wall clock)."""
 
     def get(name: str) -> str | None:
         return environ.get(f"HAPAIR_{name}") or None
@@ -119,6 +122,7 @@ def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "events_client_buffer": int(get("EVENTS_CLIENT_BUFFER") or 256 * 1024),
         "fastpath": environ.get("HAPAIR_FASTPATH", "on") != "off",
         "proc_root": Path(get("PROC_ROOT") or "/proc"),
+        "clock_offset_s": float(get("TEST_CLOCK_OFFSET_S") or 0.0),
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import redis
 
+from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
 from hapair.store.client import host_port
 from hapair.store.embedded import (
@@ -27,7 +28,7 @@ from hapair.store.embedded import (
     free_port,
 )
 from hapair.store.redis_process import stop_process
-from tests.integration.conftest import PARTNER_HOST, Unit, start_unit
+from tests.integration.conftest import PARTNER_HOST, Unit, start_unit, wait_active_on_shared
 from tests.support import HapairFactory, poll
 
 PAIR_KEY = "pair-trust-key-0123456789abcdef"
@@ -57,7 +58,9 @@ class FakePartner:
 
 
 @contextlib.contextmanager
-def fake_partner(tmp_path: Path, answer: str, redis_url: str = "") -> Iterator[FakePartner]:
+def fake_partner(
+    tmp_path: Path, answer: str, redis_url: str = "", shared: str = ""
+) -> Iterator[FakePartner]:
     address = f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}"
     record = tmp_path / f"fake-{answer}.jsonl"
     with (tmp_path / f"fake-{answer}.log").open("ab") as log:
@@ -76,6 +79,8 @@ def fake_partner(tmp_path: Path, answer: str, redis_url: str = "") -> Iterator[F
                 redis_url,
                 "--pair-key",
                 PAIR_KEY,
+                "--shared",
+                shared,
             ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -96,13 +101,45 @@ def fake_partner(tmp_path: Path, answer: str, redis_url: str = "") -> Iterator[F
         fake.stop()
 
 
-def unit_with_partner(factory: HapairFactory, tmp_path: Path, partner: str) -> Unit:
-    """An active HA unit ``first`` whose configured partner is ``partner``."""
-    return start_unit(
-        factory,
-        tmp_path / "first",
-        extra_args=["--partner", partner, "--pair-key", PAIR_KEY, "--heartbeat-interval", "0.2"],
-    )
+def unit_with_partner(
+    factory: HapairFactory,
+    tmp_path: Path,
+    partner: str,
+    *,
+    shared: str | None = None,
+    wait_active: bool = True,
+) -> Unit:
+    """An HA unit ``first`` whose configured partner is ``partner`` (active unless told not to
+    wait: a partner that answers keeps it from booting alone)."""
+    extra = ["--partner", partner, "--pair-key", PAIR_KEY, "--heartbeat-interval", "0.2"]
+    if shared is not None:
+        extra += ["--shared", shared]
+    unit = start_unit(factory, tmp_path / "first", extra_args=extra, wait_active=False)
+    if shared is not None:
+        unit.shared, unit.shared_address = f"http://{shared}", shared
+    if wait_active:
+        wait_active_on_shared(unit)
+    return unit
+
+
+def partner_auth(unit: Unit, name: str = "second", key: str = PAIR_KEY) -> pairauth.PairAuth:
+    """A signer holding the pair key, as ``name`` of ``unit``'s pair (stands for a capture)."""
+    shared = unit.shared_address
+    return pairauth.PairAuth(key, name, pair=pairauth.pair_id(shared, auto_virtual_id(shared)))
+
+
+def challenge(unit: Unit, auth: pairauth.PairAuth, path: str = HEARTBEAT) -> str:
+    """A fresh challenge of ``unit``: what it answers a key holder's call bound to none."""
+    body = heartbeat_body(shared=unit.shared_address)
+    resp = post(unit, path, body, auth.sign_call("POST", path, body))
+    assert resp.status_code == 401, resp.text
+    assert resp.headers[pairauth.REFUSED_HEADER] == "challenge"
+    return resp.headers[pairauth.CHALLENGE_HEADER]
+
+
+def signed_call(unit: Unit, auth: pairauth.PairAuth, path: str, body: bytes) -> dict[str, str]:
+    """The headers of a call ``unit`` accepts (bound to one of its challenges)."""
+    return auth.sign_call("POST", path, body, challenge=challenge(unit, auth))
 
 
 def redis_role(unit: Unit) -> dict[str, str]:
@@ -156,10 +193,13 @@ def post(unit: Unit, path: str, body: bytes, headers: dict[str, str]) -> httpx.R
     )
 
 
-def refused(resp: httpx.Response) -> None:
+def refused(resp: httpx.Response, reason: str | None = None) -> None:
     assert resp.status_code == 401, resp.text
     assert resp.json()["type"] == "urn:hapair:problem:unauthorized"
     assert pairauth.SIGNATURE_HEADER not in resp.headers
+    assert resp.headers[pairauth.REFUSED_HEADER] in pairauth.REASONS
+    if reason is not None:
+        assert resp.headers[pairauth.REFUSED_HEADER] == reason, resp.text
 
 
 def heartbeat_body(

@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
@@ -25,8 +26,10 @@ def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     body = b'{"unit":"second","mode":"second","role":"active","revision":99}'
     path = "/internal/v1/heartbeat"
     url = f"{pair.first.url}{path}"
-    forged = pairauth.PairAuth("not-the-key-0123456789", "second").sign_call("POST", path, body)
-    for headers in ({}, forged):
+    shared = pair.shared_address
+    pid = pairauth.pair_id(shared, auto_virtual_id(shared))
+    forged = pairauth.PairAuth("not-the-key-0123456789", "second", pair=pid)
+    for headers in ({}, forged.sign_call("POST", path, body)):
         resp = httpx.post(
             url, content=body, headers={"content-type": "application/json", **headers}
         )
@@ -35,10 +38,18 @@ def test_heartbeat_with_wrong_key_is_refused(pair: Pair) -> None:
     status = pair.status(pair.first)
     second = next(u for u in status["units"] if u["name"] == "second")
     assert second["role"] == "not_operational" and second["reason"] == "unreachable"
-    # a correctly signed one is accepted, and an unknown field from a newer unit is ignored
+    # a correctly signed one is accepted once bound to a challenge the unit issued, and an
+    # unknown field from a newer unit is ignored
     newer = b'{"unit":"second","mode":"second","role":"standby","revision":0,"future_field":1}'
-    auth = pairauth.PairAuth(pair.pair_key, "second")
-    signed = auth.sign_call("POST", path, newer)
+    auth = pairauth.PairAuth(pair.pair_key, "second", pair=pid)
+    unbound = httpx.post(
+        url,
+        content=newer,
+        headers={"content-type": "application/json", **auth.sign_call("POST", path, newer)},
+    )
+    assert unbound.status_code == 401
+    challenge = unbound.headers[pairauth.CHALLENGE_HEADER]
+    signed = auth.sign_call("POST", path, newer, challenge=challenge)
     ok = httpx.post(url, content=newer, headers={"content-type": "application/json", **signed})
     assert ok.status_code == 200 and ok.json()["unit"] == "first"
     # the answer is signed by first for second and bound to this call

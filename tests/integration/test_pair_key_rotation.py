@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
 from hapair.keyring import key_id
 from tests.integration.conftest import MakePair, problem
@@ -31,13 +32,20 @@ def _keys(status: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
     return {u["name"]: (u["pair_key_id"], u["pair_key_next_id"]) for u in status["units"]}
 
 
-def _signed_with(key: str, url: str) -> int:
+def _signed_with(key: str, url: str, shared: str) -> int:
     """The status of a unit-to-unit heartbeat call from second signed with ``key``: 401 when
-    the key is refused, 400 (the body is no heartbeat) when accepted."""
-    auth = pairauth.PairAuth(key, "second")
+    the key is refused, 400 (the body is no heartbeat) when accepted (bound to a challenge of
+    the unit, asked for first as the partner does)."""
+    pid = pairauth.pair_id(shared, auto_virtual_id(shared))
+    auth = pairauth.PairAuth(key, "second", pair=pid)
     body = b"[]"  # refused as malformed once authentic: nothing reaches the engine
+    path = f"{url}/internal/v1/heartbeat"
     headers = auth.sign_call("POST", "/internal/v1/heartbeat", body)
-    r = httpx.post(f"{url}/internal/v1/heartbeat", content=body, headers=headers, timeout=5)
+    r = httpx.post(path, content=body, headers=headers, timeout=5)
+    if r.status_code == 401 and r.headers.get(pairauth.REFUSED_HEADER) == "challenge":
+        challenge = r.headers[pairauth.CHALLENGE_HEADER]
+        headers = auth.sign_call("POST", "/internal/v1/heartbeat", body, challenge=challenge)
+        r = httpx.post(path, content=body, headers=headers, timeout=5)
     return r.status_code
 
 
@@ -71,7 +79,9 @@ def test_rotation_under_a_write_storm_switches_both_units(
     )
     refused = problem(pair.http.post(f"{pair.shared_url}{ROTATE}"), 409, "pair-key-mismatch")
     assert key_id(new) in refused["detail"]
-    assert _signed_with(old, pair.first.url) == 400  # the old key still works everywhere
+    assert (
+        _signed_with(old, pair.first.url, pair.shared_address) == 400
+    )  # the old key still works everywhere
 
     _write(files["second"], new)
     os.kill(pair.second.proc.pid, signal.SIGHUP)
@@ -110,8 +120,8 @@ def test_rotation_under_a_write_storm_switches_both_units(
     ]
     # afterwards the old key is refused (once the grace of one MAC window has passed)
     poll(
-        lambda: _signed_with(old, pair.first.url) == 401,
+        lambda: _signed_with(old, pair.first.url, pair.shared_address) == 401,
         timeout=20,
         what="a call signed with the old key refused",
     )
-    assert _signed_with(new, pair.first.url) == 400
+    assert _signed_with(new, pair.first.url, pair.shared_address) == 400

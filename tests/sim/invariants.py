@@ -110,8 +110,13 @@ class PairInvariants(RuleBasedStateMachine):
         return (
             not self.w.net.partitioned()
             and not both_in_maintenance
+            and self.same_key()
             and all(self.healthy_unit(n) for n in NAMES)
         )
+
+    def same_key(self) -> bool:
+        """Both units were started with the same pair key."""
+        return len({u.key for u in self.w.units.values()}) == 1
 
     def ha_timeout(self) -> float:
         return max(u.redis.params.ha_timeout for u in self.w.units.values())
@@ -143,6 +148,17 @@ class PairInvariants(RuleBasedStateMachine):
             ]
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
             self.check_fit_active(actives, now)
+        if (
+            not self.same_key()
+            and not w.net.partitioned()
+            and all(u.alive for u in w.units.values())
+        ):
+            # two keys: each refuses the other, whose refusals are answers that fail
+            # authentication: once both have seen that for the grace, neither is active
+            settle = self.ha_timeout() + m.AUTH_GRACE_S + 2 * INTERVAL
+            assert len(actives) == 0 or quiet < settle + 1e-9, self.report(
+                f"{actives} active {quiet:.1f} s after the last fault, with two pair keys"
+            )
         if self.expect_failover is not None:
             name, hold_until = self.expect_failover
             # the deadline: the last heartbeat that reached the survivor (one may still have
@@ -187,6 +203,21 @@ class PairInvariants(RuleBasedStateMachine):
         assert not self.w.promoted_unfit, self.report(
             f"promoted with a failed track: {self.w.promoted_unfit}"
         )
+
+    @invariant()
+    def never_two_actives_that_heard_each_other(self) -> None:
+        """Two actives can exist only while at least one has not heard the other (a
+        partition, a freeze, a wrong key): one that hears an active partner goes grey."""
+        units = list(self.w.units.values())
+        heard = [
+            u.alive
+            and u.state is not None
+            and u.state.role == "active"
+            and (p := m.fresh_partner(u.state, self.w.now)) is not None
+            and p.role == "active"
+            for u in units
+        ]
+        assert not all(heard), self.report("two actives that both heard each other active")
 
     @invariant()
     def pacified_never_active(self) -> None:

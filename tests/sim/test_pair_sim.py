@@ -175,6 +175,34 @@ class PairUnderFaults(PairInvariants):
             self.w.net.heal()
             self.w.note("healed")
 
+    @rule(name=units, key=st.integers(0, 1))
+    def rekey(self, name: str, key: int) -> None:
+        """The operator restarts a unit with another pair key (or the right one again)."""
+        u = self.w.units[name]
+        if u.key == key:
+            return
+        self.fault()
+        running = u.state is not None
+        if running:
+            self.w.kill(name)
+        u.key = key
+        self.w.note(f"{name} given pair key {key}")
+        if running:
+            self.w.start(name)
+
+    @rule(name=units, offset=st.sampled_from([-300.0, -30.0, -11.0, 0.0, 11.0, 30.0, 300.0]))
+    def skew_clock(self, name: str, offset: float) -> None:
+        """A unit's wall clock is set ``offset`` seconds off, and it restarts (the engine reads
+        the wall clock's offset at boot): the pair must not care."""
+        u = self.w.units[name]
+        if u.state is None or u.clock_offset == offset:
+            return
+        self.fault()
+        self.w.kill(name)
+        u.clock_offset = offset
+        self.w.note(f"{name}'s clock {offset:+g} s")
+        self.w.start(name)
+
     @rule(name=units, up=st.booleans())
     def redis(self, name: str, up: bool) -> None:
         if self.w.units[name].redis.up != up:

@@ -10,6 +10,7 @@ refuses at once, as a refused connection does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hapair.engine import machine as m
@@ -104,6 +105,9 @@ class Traffic:
         if not u.alive or not p.alive or not w.reaches(name, p.name):
             return
         mine, gen = w.heartbeat_of(u), u.incarnation
+        if u.key != p.key:
+            self.refused(u, p, gen)
+            return
 
         def at_partner() -> None:
             if not p.alive:
@@ -121,12 +125,29 @@ class Traffic:
 
         self.carry(name, p.name, HEARTBEAT, at_partner, lambda: self.changed(u, gen, mine))
 
+    def refused(self, u: Unit, p: Unit, gen: int) -> None:
+        """``u``'s heartbeat to a partner started with another pair key: it is refused, and the
+        refusal is an answer (the partner is there) that fails authentication."""
+        w = self.w
+
+        def at_partner() -> None:
+            if p.alive and w.reaches(p.name, u.name):
+                refusal = m.PartnerAnswered(now=w.now, auth_failed="another pair key")
+                self.carry(
+                    p.name,
+                    u.name,
+                    HEARTBEAT,
+                    lambda: self.answer(u.name, gen, replace(refusal, now=w.now)),
+                )
+
+        self.carry(u.name, p.name, HEARTBEAT, at_partner)
+
     def ask_demote(self, u: Unit, request: int | None, cause: str) -> None:
         """``AskDemote``: the partner steps down; once this unit's Redis holds its last
         revision, ``PartnerDemoted``."""
         w = self.w
         p = w.units[other(u.name)]
-        if not self.reachable(u, p):
+        if not self.reachable(u, p) or u.key != p.key:
             w.deliver(u.name, m.PartnerDemoteFailed(now=w.now, request=request, error="x"))
             return
         asked, gen = w.now, u.incarnation
@@ -156,7 +177,7 @@ class Traffic:
         """``AskHandover``: the standby partner takes over; ``HandoverDone`` once it has."""
         w = self.w
         p = w.units[other(u.name)]
-        if not self.reachable(u, p):
+        if not self.reachable(u, p) or u.key != p.key:
             w.deliver(u.name, m.HandoverDone(now=w.now, request=request, error="x"))
             return
         asked, gen = w.now, u.incarnation

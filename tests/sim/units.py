@@ -60,6 +60,8 @@ class Unit:
     service_ok: bool = True  # the service its track checks
     service_since: float = 0.0  # when the service last failed or came back
     track_due: list[tuple[float, bool]] = field(default_factory=list)  # results on their way
+    key: int = 0  # which pair key it was started with (two units with different keys refuse)
+    clock_offset: float = 0.0  # how far its wall clock is off (read at boot, as the engine)
 
     @property
     def alive(self) -> bool:

@@ -21,6 +21,11 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
 - tracks: each unit has one track on its service; the track's first result arrives at boot,
   and a failure or a recovery of the service reaches the engine ``TRACK_FALL`` (or
   ``TRACK_RISE``) check intervals later, as the checker's hysteresis does.
+- the pair key and the clock: a unit started with another pair key refuses its partner's
+  calls and answers each with a refusal (``PartnerAnswered`` with ``another pair key``, as the
+  driver turns a 401 ``another-pair-key`` into); demote and hand-over requests fail at once.
+  A unit's wall clock may be off by any amount (its ``wall_offset`` at boot): heartbeats carry
+  its times, the rules must not care.
 Results of actions are fed back as events in order, as the driver does.
 """
 
@@ -106,7 +111,11 @@ class World:
         )
         r = u.redis
         state, actions = m.boot(
-            config, r.params, r.revision if r.up else 0, self.now, 1_000_000 + self.now
+            config,
+            r.params,
+            r.revision if r.up else 0,
+            self.now,
+            1_000_000 + self.now + u.clock_offset,
         )
         u.state, u.paused, u.replies = state, False, {}
         u.incarnation += 1
@@ -229,7 +238,7 @@ class World:
                 self.start(name)
             case m.RenewShared():
                 pass  # one host: the socket is the address, held while the process lives
-            case m.Transitioned() | m.Note() | m.TrackReported():
+            case m.Transitioned() | m.Note() | m.TrackReported() | m.Alert():
                 pass
             case _:
                 raise AssertionError(f"unknown action {a!r}")

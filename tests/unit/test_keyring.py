@@ -29,13 +29,15 @@ def test_a_unit_accepts_its_next_key_and_the_replaced_one_for_the_grace() -> Non
 def test_the_mac_of_either_key_is_accepted_during_a_rotation() -> None:
     keys = Keyring("old-key-0123456789", "new-key-0123456789")
     first = pairauth.PairAuth(keys, "first")
+    ch = pairauth.Challenges()
     for signer in ("old-key-0123456789", "new-key-0123456789"):
-        headers = pairauth.PairAuth(signer, "second").sign_call("POST", "/p", b"x")
-        first.verify_call("POST", "/p", headers, b"x")
+        call = pairauth.PairAuth(signer, "second").sign_call
+        headers = call("POST", "/p", b"x", challenge=ch.issue())
+        first.verify_call("POST", "/p", headers, b"x", ch)
     stranger = pairauth.PairAuth("other-key-0123456789", "second")
-    headers = stranger.sign_call("POST", "/p", b"x")
+    headers = stranger.sign_call("POST", "/p", b"x", challenge=ch.issue())
     try:
-        first.verify_call("POST", "/p", headers, b"x")
+        first.verify_call("POST", "/p", headers, b"x", ch)
     except pairauth.AuthFailed:
         pass
     else:

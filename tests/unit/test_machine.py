@@ -254,7 +254,7 @@ def test_every_cause_is_one_the_spec_lists() -> None:
         "preferred-return", "takeover", "demoted", "switchover", "split-brain-won",
         "split-brain-lost", "store-lost", "store-back", "link-failure", "pacified",
         "maintenance", "misconfigured", "shared-address-unavailable", "track-failed",
-        "track-recovered", "version-skew", "shutdown",
+        "track-recovered", "version-skew", "partner-auth-failed", "shutdown",
     }  # fmt: skip
 
 

@@ -138,4 +138,6 @@ def test_pair_status_encodes_like_spec() -> None:
         "tracks": [],
         "version": "0.2.0",
         "protocol": 3,
+        "detail": None,
+        "alerts": [],
     }

@@ -1,6 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accepted import Accepted
+from .alert import Alert
 from .announce_result import AnnounceResult
 from .bundle import Bundle
 from .bundle_token import BundleToken
@@ -66,6 +67,7 @@ from .unit_view_mode import UnitViewMode
 
 __all__ = (
     "Accepted",
+    "Alert",
     "AnnounceResult",
     "Bundle",
     "BundleToken",

@@ -11,6 +11,7 @@ from ..models.unit_status_reason_type_0 import UnitStatusReasonType0, check_unit
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.alert import Alert
     from ..models.last_transition import LastTransition
     from ..models.track_summary import TrackSummary
 
@@ -38,6 +39,8 @@ class UnitStatus:
         tracks (list[TrackSummary] | Unset):
         version (None | str | Unset):
         protocol (int | None | Unset):
+        detail (None | str | Unset):
+        alerts (list[Alert] | Unset):
     """
 
     name: str
@@ -56,6 +59,8 @@ class UnitStatus:
     tracks: list[TrackSummary] | Unset = UNSET
     version: None | str | Unset = UNSET
     protocol: int | None | Unset = UNSET
+    detail: None | str | Unset = UNSET
+    alerts: list[Alert] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +151,19 @@ class UnitStatus:
         else:
             protocol = self.protocol
 
+        detail: None | str | Unset
+        if isinstance(self.detail, Unset):
+            detail = UNSET
+        else:
+            detail = self.detail
+
+        alerts: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.alerts, Unset):
+            alerts = []
+            for alerts_item_data in self.alerts:
+                alerts_item = alerts_item_data.to_dict()
+                alerts.append(alerts_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -181,11 +199,16 @@ class UnitStatus:
             field_dict["version"] = version
         if protocol is not UNSET:
             field_dict["protocol"] = protocol
+        if detail is not UNSET:
+            field_dict["detail"] = detail
+        if alerts is not UNSET:
+            field_dict["alerts"] = alerts
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.alert import Alert  # noqa: PLC0415
         from ..models.last_transition import LastTransition  # noqa: PLC0415
         from ..models.track_summary import TrackSummary  # noqa: PLC0415
 
@@ -322,6 +345,24 @@ class UnitStatus:
 
         protocol = _parse_protocol(d.pop("protocol", UNSET))
 
+        def _parse_detail(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        detail = _parse_detail(d.pop("detail", UNSET))
+
+        _alerts = d.pop("alerts", UNSET)
+        alerts: list[Alert] | Unset = UNSET
+        if _alerts is not UNSET:
+            alerts = []
+            for alerts_item_data in _alerts:
+                alerts_item = Alert.from_dict(alerts_item_data)
+
+                alerts.append(alerts_item)
+
         unit_status = cls(
             name=name,
             role=role,
@@ -339,6 +380,8 @@ class UnitStatus:
             tracks=tracks,
             version=version,
             protocol=protocol,
+            detail=detail,
+            alerts=alerts,
         )
 
         unit_status.additional_properties = d

@@ -3,6 +3,7 @@ from typing import Literal
 UnitStatusReasonType0 = Literal[
     "maintenance",
     "not-synced",
+    "partner-auth-failed",
     "same-mode",
     "shared-address-mismatch",
     "shared-address-unavailable",
@@ -15,6 +16,7 @@ UnitStatusReasonType0 = Literal[
 UNIT_STATUS_REASON_TYPE_0_VALUES: set[UnitStatusReasonType0] = {
     "maintenance",
     "not-synced",
+    "partner-auth-failed",
     "same-mode",
     "shared-address-mismatch",
     "shared-address-unavailable",

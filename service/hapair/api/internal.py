@@ -9,12 +9,13 @@ configured in this unit's mode (``SameName``) is shown to it, so the pair shows 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
+from hapair.api.problems import from_domain
 from hapair.domain.errors import (
     Forbidden,
     Malformed,
@@ -44,23 +45,49 @@ from hapair.engine.partner import (
     REVISION_PATH,
     PartnerError,
     check_redis_url,
-    warn_once_in_a_while,
 )
 from hapair.engine.rotation import ROTATE_PATH, answer_rotate, rotate_request_decoder
 
 T = TypeVar("T")
 
-# One nonce cache per process: the direct and the shared listener serve the same app, and a
-# reboot (a new engine boot) must not forget the nonces of calls still inside the window.
+# One nonce cache per process: the direct and the shared listener serve the same app. Calls are
+# bound to challenges of the current boot (``engine.challenges``), so a reboot refuses the
+# calls made before it whatever this cache remembers.
 NONCES = pairauth.NonceCache()
 
 
 def _auth(engine: NamedDependency[Engine]) -> pairauth.PairAuth:
     own = engine.name
     if not engine.settings.pair_key or pairauth.partner_name(own) is None:
-        raise Unauthorized("this unit is not in an HA mode with a pair key")
+        _refuse(engine, None, pairauth.AuthFailed("no-pair-key"))
     keys = engine.settings.pair_keys or engine.settings.pair_key
-    return pairauth.PairAuth(keys, own, nonces=NONCES)
+    return pairauth.PairAuth(keys, own, pair=engine.pair_id, nonces=NONCES)
+
+
+def _refuse(
+    engine: NamedDependency[Engine],
+    request: Request[Any, Any, Any] | None,
+    exc: pairauth.AuthFailed,
+    auth: pairauth.PairAuth | None = None,
+) -> NoReturn:
+    """Counts and logs the refusal (fixed reason, at most once a minute), answers 401 with
+    the reason, this unit's pair and key ids (and a fresh challenge to a caller whose only fault
+    was a stale one)."""
+    engine.refusals.refused(
+        exc.reason,
+        path=request.scope["path"] if request is not None else None,
+        client=request.client.host if request is not None and request.client else None,
+    )
+    problem = from_domain(Unauthorized(f"unit-to-unit call refused: {exc}"))
+    extra = {pairauth.REFUSED_HEADER: exc.reason}
+    if auth is not None:
+        # a fresh challenge only for a caller that holds the key (the only way to this reason)
+        fresh = engine.challenges.issue() if exc.reason == "challenge" else ""
+        extra = auth.refusal(exc.reason, fresh)
+        if exc.reason == "another-pair":  # a key holder: tell a misconfigured shared address
+            extra[pairauth.SHARED_HEADER] = engine.unit.shared_address or ""
+    problem.headers = {**(problem.headers or {}), **extra}
+    raise problem
 
 
 async def _verified(
@@ -74,28 +101,29 @@ async def _verified(
     body = await request.body()
     auth = _auth(engine)
     try:
-        nonce = auth.verify_call(request.method, request.scope["path"], request.headers, body)
-    except pairauth.SameName:
+        nonce = auth.verify_call(
+            request.method, request.scope["path"], request.headers, body, engine.challenges
+        )
+    except pairauth.SameName as exc:
         if same_name:
             raise
-        raise Unauthorized("unit-to-unit call refused: it claims to come from this unit") from None
+        _refuse(engine, request, exc, auth)
     except pairauth.AuthFailed as exc:
-        warn_once_in_a_while(
-            f"call:{exc}",
-            "unit-to-unit call refused",
-            event="partner-call-refused",
-            path=request.scope["path"],
-            reason=str(exc),
-            client=request.client.host if request.client else None,
-        )
-        raise Unauthorized(f"unit-to-unit call refused: {exc}") from None
+        _refuse(engine, request, exc, auth)
     return body, auth, nonce
 
 
 def _signed(
-    request: Request[Any, Any, Any], auth: pairauth.PairAuth, nonce: str, body: bytes
+    request: Request[Any, Any, Any],
+    engine: NamedDependency[Engine],
+    auth: pairauth.PairAuth,
+    nonce: str,
+    body: bytes,
 ) -> Response[bytes]:
-    headers = auth.sign_answer(request.method, request.scope["path"], nonce, body)
+    challenge = engine.challenges.issue()
+    headers = auth.sign_answer(
+        request.method, request.scope["path"], nonce, body, challenge=challenge
+    )
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -115,21 +143,18 @@ async def heartbeat(
         body, auth, nonce = await _verified(request, engine, same_name=True)
     except pairauth.SameName as exc:
         await _same_name(engine, await request.body(), exc)
-        raise Unauthorized(f"unit-to-unit call refused: {exc}") from None
+        _refuse(engine, request, exc, _auth(engine))
     hb = _decode(body, hb_decoder, "heartbeat")
     try:
         check_redis_url(hb, engine.unit.partner_address, direction="sent")
     except PartnerError as exc:
         raise Forbidden(str(exc)) from None
     mine = await engine.on_heartbeat(hb)
-    return _signed(request, auth, nonce, encoder.encode(mine))
+    return _signed(request, engine, auth, nonce, encoder.encode(mine))
 
 
 async def _same_name(engine: NamedDependency[Engine], body: bytes, exc: pairauth.SameName) -> None:
     """Shows the engine a same-mode unit's heartbeat (its body must say so too)."""
-    warn_once_in_a_while(
-        "call:same-name", "unit-to-unit call refused", event="same-name", reason=str(exc)
-    )
     try:
         hb = hb_decoder.decode(body)
     except msgspec.DecodeError:
@@ -148,7 +173,7 @@ async def demote(
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, demote_request_decoder, "demote request")
     reply = await engine.demote(req)
-    return _signed(request, auth, nonce, encoder.encode(reply))
+    return _signed(request, engine, auth, nonce, encoder.encode(reply))
 
 
 @post(HANDOVER_PATH, include_in_schema=False, status_code=200)
@@ -159,7 +184,7 @@ async def handover(
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, handover_request_decoder, "handover request")
     reply = await engine.handover(req)
-    return _signed(request, auth, nonce, encoder.encode(reply))
+    return _signed(request, engine, auth, nonce, encoder.encode(reply))
 
 
 # The partner's data, asked of the partner (SPEC 6, "Redis, v3": no unit logs into its
@@ -173,7 +198,7 @@ async def revision(
     """This unit's revision, read from its own Redis."""
     _body, auth, nonce = await _verified(request, engine)
     held = await engine.partner_store.own_revision()
-    return _signed(request, auth, nonce, encoder.encode(RevisionReply(revision=held)))
+    return _signed(request, engine, auth, nonce, encoder.encode(RevisionReply(revision=held)))
 
 
 @post(RESYNC_PATH, include_in_schema=False, status_code=200)
@@ -187,7 +212,7 @@ async def resync(
     if partner is None or partner.role != "active" or engine.role != "standby":
         raise NotActive("this unit is not the standby of an active partner it hears")
     held = await engine.partner_store.resync(partner.redis_url, req.revision)
-    return _signed(request, auth, nonce, encoder.encode(RevisionReply(revision=held)))
+    return _signed(request, engine, auth, nonce, encoder.encode(RevisionReply(revision=held)))
 
 
 @post(HISTORY_IDS_PATH, include_in_schema=False, status_code=200)
@@ -197,7 +222,7 @@ async def history_ids(
     """The commit ids this unit's history keeps (the partner compares before it replicates)."""
     _body, auth, nonce = await _verified(request, engine)
     reply = await engine.partner_store.history_ids()
-    return _signed(request, auth, nonce, encoder.encode(reply))
+    return _signed(request, engine, auth, nonce, encoder.encode(reply))
 
 
 @post(CONFLICTS_PATH, include_in_schema=False, status_code=200)
@@ -216,7 +241,9 @@ async def conflicts(
         )
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise Malformed(f"bad history entry: {exc}") from exc
-    return _signed(request, auth, nonce, encoder.encode(ConflictsReply(revisions=revisions)))
+    return _signed(
+        request, engine, auth, nonce, encoder.encode(ConflictsReply(revisions=revisions))
+    )
 
 
 @post(ROTATE_PATH, include_in_schema=False, status_code=200)
@@ -227,4 +254,4 @@ async def rotate_pair_key(
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, rotate_request_decoder, "rotate request")
     reply = answer_rotate(engine.settings.pair_keys, req)
-    return _signed(request, auth, nonce, encoder.encode(reply))
+    return _signed(request, engine, auth, nonce, encoder.encode(reply))

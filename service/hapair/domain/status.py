@@ -47,6 +47,7 @@ Reason = Literal[
     "maintenance",
     "track-failed",
     "version-skew",
+    "partner-auth-failed",
 ]
 PairState = Literal["paired", "degraded", "split-brain", "misconfigured", "disabled"]
 PAIR_STATES: tuple[str, ...] = PairState.__args__  # type: ignore[attr-defined]
@@ -66,6 +67,15 @@ class LastTransition(msgspec.Struct, kw_only=True):
     to_role: str = msgspec.field(name="to")
     cause: str
     at: str
+
+
+class Alert(msgspec.Struct, kw_only=True):
+    """A condition a unit sees that changes no role (e.g. ``clock-skew``), as ``alert`` events
+    announce it."""
+
+    reason: str
+    detail: str
+    since: str
 
 
 class UnitStatus(msgspec.Struct, kw_only=True):
@@ -88,6 +98,8 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     tracks: list[TrackSummary] = []
     version: str | None = None  # hapair's version on that unit (null: not known)
     protocol: int | None = None  # the unit-to-unit protocol it speaks
+    detail: str | None = None  # what the reason saw, e.g. ``another pair key``
+    alerts: list[Alert] = []
 
 
 class PairInfo(msgspec.Struct, kw_only=True):
@@ -119,6 +131,8 @@ def unit_status(
     tracks: list[TrackSummary] | None = None,
     version: str | None = None,
     protocol: int | None = None,
+    detail: str | None = None,
+    alerts: list[Alert] | None = None,
 ) -> UnitStatus:
     """Build a unit status, with the icon that goes with the role.
 
@@ -136,6 +150,8 @@ def unit_status(
         tracks: Its tracks (the partner's as its last heartbeat said).
         version: hapair's version on that unit.
         protocol: The unit-to-unit protocol it speaks.
+        detail: What its reason saw (``partner-auth-failed``: another pair key, ...).
+        alerts: The conditions it sees that change no role.
 
     Returns:
         The unit status.
@@ -156,6 +172,8 @@ def unit_status(
         tracks=tracks or [],
         version=version,
         protocol=protocol,
+        detail=detail,
+        alerts=alerts or [],
     )
 
 

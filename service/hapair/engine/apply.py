@@ -39,7 +39,7 @@ def enter(
     if role == Role.ACTIVE:
         s = replace(s, master=False, serving=s.serving and old == Role.INDETERMINATE)
         if old != Role.INDETERMINATE:
-            s = replace(s, active_since=wall(s, now))
+            s = replace(s, active_since=wall(s, now), active_at=now)
         actions.append(Promote())
         if s.config.shared_address and not s.serving:
             actions.append(ServeShared())

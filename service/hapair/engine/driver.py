@@ -20,10 +20,10 @@ import logging
 import time
 from typing import Any
 
-from hapair.clock import iso, utc_now
+from hapair.clock import iso, utc_now, wall
 from hapair.domain import errors
 from hapair.domain.applied import ParameterApplied, ParametersApplied, UnitApplied
-from hapair.domain.parameters import HAParameters
+from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.domain.status import PairStatus, Role
 from hapair.domain.unit import (
     BootRecord,
@@ -46,8 +46,10 @@ from hapair.engine.messages import (
     HandoverRequest,
     Heartbeat,
 )
+from hapair.engine.pairauth import Challenges, pair_id
 from hapair.engine.partner import PartnerClient
 from hapair.engine.partner_store import PartnerStore
+from hapair.engine.refusals import Refusals
 from hapair.engine.shared import SharedAddress, addressed
 from hapair.engine.state import STANDALONE, STARTING
 from hapair.engine.tracks import Tracks
@@ -119,6 +121,8 @@ class Engine:
         )
         self.redis_version: str | None = None  # INFO's, read while Redis answers
         self.link_watch = False  # a task waits for the replication link to come up
+        self.challenges = Challenges()  # issued to the partner by this boot (a new one each boot)
+        self.refusals = Refusals(metrics.count_refused)
         self.exchanges = 0  # heartbeat exchanges under way
         self.quiesced = False  # a hand-over holds the write lock: the demote must not wait
         self.rebooting = False
@@ -178,6 +182,12 @@ class Engine:
             return None
         return address.rpartition(":")[0].strip("[]") or None
 
+    def pair_id(self) -> str:
+        """This pair's id: from the shared address and the virtual ID in effect."""
+        shared = self.unit.shared_address
+        vid, _ = effective_virtual_id(self.snapshot.params, shared)
+        return pair_id(shared, vid)
+
     def partner_fresh(self) -> Heartbeat | None:
         """The partner's last heartbeat if heard within ``ha_timeout``."""
         if self.state is None:
@@ -194,7 +204,7 @@ class Engine:
 
     def boots_in_window(self) -> int:
         """Boots within the pacify window, this one included."""
-        return boots_in_window(self.boots, time.time(), self.settings.pacify_window_s)
+        return boots_in_window(self.boots, wall(), self.settings.pacify_window_s)
 
     # ---- lifecycle -----------------------------------------------------------------------
 

@@ -83,6 +83,15 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                 engine.schedule_reboot()
             case m.TrackReported(name=name, ok=ok, detail=detail):
                 engine.announcer.track(name, ok, detail, publish=_publishes(engine))
+            case m.Alert(reason=reason, detail=detail, raised=raised):
+                data: dict[str, object] = {
+                    "unit": engine.name,
+                    "reason": reason,
+                    "detail": detail,
+                    "ended": not raised,
+                }
+                log.warning("alert", extra={"event": "alert", **data})
+                engine.announcer.emit("alert", data)
             case m.Note(event=event, fields=fields):
                 log.info(event, extra={"event": event, "unit": engine.name, **dict(fields)})
             case _:

@@ -8,7 +8,6 @@ What is seen becomes an event on the engine's queue (``Heard``, ``StoreRead``, `
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from hapair.domain.errors import StoreUnavailable
 from hapair.domain.parameters import HAParameters
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
-from hapair.engine.partner import PartnerError
+from hapair.engine.partner import PartnerAnswered, PartnerError
 from hapair.store.parameters import Snapshot
 from hapair.store.urls import public_url
 
@@ -89,8 +88,20 @@ async def exchange(engine: Engine) -> None:
     try:
         if engine.client is None:
             return
-        with contextlib.suppress(PartnerError):
+        try:
             answer = await engine.client.heartbeat(heartbeat(engine))
+        except PartnerAnswered as exc:
+            # something answered from the partner's address: it is there (SPEC 5)
+            engine.put(
+                m.PartnerAnswered(
+                    now=engine.now(),
+                    auth_failed=exc.auth_failed,
+                    shared_address=exc.shared_address,
+                )
+            )
+        except PartnerError:
+            pass
+        else:
             engine.last_heard_at = utc_now()
             engine.put(m.Heard(now=engine.now(), heartbeat=answer))
         engine.last_sent_at = utc_now()

@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from hapair.clock import utc_now
+from hapair.clock import utc_now, wall
 from hapair.domain.errors import StoreUnavailable
 from hapair.domain.unit import record_boot, with_pending
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import heartbeats
 from hapair.engine import machine as m
+from hapair.engine.pairauth import Challenges
 from hapair.engine.partner import partner_client_for
 from hapair.engine.state import STANDALONE
 from hapair.engine.tracks import Tracks
@@ -70,7 +70,7 @@ def _load_unit(engine: Engine) -> None:
     engine.pending = uf.pending
     engine.boots = record_boot(
         engine.files.load_boots(),
-        time.time(),
+        wall(),
         window_s=engine.settings.pacify_window_s,
         max_boots=engine.settings.pacify_max_boots,
     )
@@ -84,6 +84,7 @@ async def boot(engine: Engine) -> None:
     _load_unit(engine)
     engine.role_epoch += 1
     engine.boot_id = uuid.uuid4().hex
+    engine.challenges = Challenges()  # calls bound to an earlier boot's challenges are refused
     engine.booted_at = utc_now()
     engine.metrics.boots.set(engine.boots_in_window())
     with contextlib.suppress(StoreUnavailable):
@@ -111,7 +112,9 @@ async def boot(engine: Engine) -> None:
         with contextlib.suppress(StoreUnavailable):
             await engine.store.promote()
         return
-    engine.client = partner_client_for(engine.settings, engine.name, engine.unit.partner_address)
+    engine.client = partner_client_for(
+        engine.settings, engine.name, engine.unit.partner_address, pair=engine.pair_id
+    )
     if engine.closed:
         return
     engine.partner_store.name = engine.announcer.name = engine.name
@@ -133,7 +136,7 @@ async def boot(engine: Engine) -> None:
         heartbeats.machine_params(engine.snapshot.params),
         engine.snapshot.revision,
         engine.now(),
-        time.time(),
+        wall(),
     )
     engine.metrics.set_role(engine.state.role)
     engine.queue = asyncio.Queue()

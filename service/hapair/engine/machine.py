@@ -26,12 +26,14 @@ from hapair.engine.handover import (
     switchover_asked,
     takeover_asked,
 )
-from hapair.engine.messages import Heartbeat
+from hapair.engine.messages import AlertInfo, Heartbeat
 from hapair.engine.roles import boot, decide, maintain
 from hapair.engine.state import (
+    AUTH_GRACE_S,
     CAUSES,
     DEADLINE_SLACK,
     HOLDING,
+    SKEW_ALERT_S,
     Cause,
     Config,
     EngineRole,
@@ -41,6 +43,7 @@ from hapair.engine.state import (
     Takeover,
     TrackState,
     Transition,
+    auth_failure,
     boot_wins,
     deadline,
     failed_tracks,
@@ -56,6 +59,7 @@ from hapair.engine.state import (
 )
 from hapair.engine.steps import (
     Action,
+    Alert,
     AskDemote,
     AskHandover,
     Check,
@@ -68,6 +72,7 @@ from hapair.engine.steps import (
     LinkDown,
     MaintenanceSet,
     Note,
+    PartnerAnswered,
     PartnerDemoted,
     PartnerDemoteFailed,
     Promote,
@@ -99,9 +104,11 @@ from hapair.engine.tracks_rules import claim_from_failed_active, track_changed, 
 
 # The machine's vocabulary: callers use ``machine.Tick``, ``machine.State``, ...
 __all__ = [
+    "AUTH_GRACE_S",
     "CAUSES",
     "DEADLINE_SLACK",
     "Action",
+    "Alert",
     "AskDemote",
     "AskHandover",
     "Cause",
@@ -118,6 +125,7 @@ __all__ = [
     "MaintenanceSet",
     "Note",
     "Params",
+    "PartnerAnswered",
     "PartnerDemoteFailed",
     "PartnerDemoted",
     "Promote",
@@ -181,15 +189,12 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         case Deadline():
             deciding = _on_time(event, actions)
         case Heard(heartbeat=hb):
-            last = s.partner
-            if last is not None and hb.boot_id == last.boot_id and hb.sent_at < last.sent_at:
-                # older than what the partner already said (e.g. a request that waited in
-                # this unit's socket while it was frozen): stale, it decides nothing
+            heard = _heard(s, hb, now, actions)
+            if heard is None:
                 return s, []
-            if _restarted(last, hb):
-                actions.append(Note("partner-restarted", (("boot_id", hb.boot_id),)))
-            s = replace(s, partner=hb, heard_at=now)
-            deciding = True
+            s, deciding = heard, True
+        case PartnerAnswered():
+            s, deciding = _answered(s, event), True
         case StoreRead(revision=revision, params=params):
             s = replace(s, revision=revision, params=params, store_down_since=None)
         case StateSyncSeen(ok=ok, detail=detail):
@@ -231,6 +236,7 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
     s = update_ready(s, now)
     if tick:
         s = maintain(s, now, actions)
+    s = _alerts(s, now, actions)
     return publish(s, actions, now)
 
 
@@ -245,6 +251,62 @@ def _demote_asked(s: State, event: DemoteAsked, actions: list[Action]) -> State:
     actions.append(Note("demote", (("by", event.by),)))
     actions.append(Reply(event.request, demoted=was_active))
     return s
+
+
+def _alerts(s: State, now: float, actions: list[Action]) -> State:
+    """Raises and ends the alerts this unit sees: ``partner-auth-failed`` (with its detail) and
+    ``clock-skew`` (the partner's clock more than ``SKEW_ALERT_S`` away from this unit's)."""
+    auth = auth_failure(s, now)
+    if auth != s.auth_alerted:
+        if s.auth_alerted is not None:
+            actions.append(Alert("partner-auth-failed", s.auth_alerted, raised=False))
+        if auth is not None:
+            actions.append(Alert("partner-auth-failed", auth, raised=True))
+        s = replace(s, auth_alerted=auth)
+    skewed = s.skew is not None and abs(s.skew) > SKEW_ALERT_S and fresh_partner(s, now) is not None
+    shown = next((a for a in s.alerts if a.reason == "clock-skew"), None)
+    if skewed and shown is None and s.skew is not None:
+        way = "ahead of" if s.skew > 0 else "behind"
+        detail = f"the partner's clock is {abs(s.skew):.1f} s {way} this unit's"
+        alert = AlertInfo(reason="clock-skew", detail=detail, since=wall(s, now))
+        actions.append(Alert("clock-skew", detail, raised=True))
+        s = replace(s, alerts=(*s.alerts, alert))
+    elif not skewed and shown is not None:
+        actions.append(Alert("clock-skew", shown.detail, raised=False))
+        s = replace(s, alerts=tuple(a for a in s.alerts if a is not shown))
+    return s
+
+
+def _heard(s: State, hb: Heartbeat, now: float, actions: list[Action]) -> State | None:
+    """The partner's heartbeat taken in; None when it is stale and decides nothing."""
+    last = s.partner
+    if last is not None and hb.boot_id == last.boot_id and hb.sent_at < last.sent_at:
+        # older than what the partner already said (e.g. a request that waited in this
+        # unit's socket while it was frozen): stale
+        return None
+    if _restarted(last, hb):
+        actions.append(Note("partner-restarted", (("boot_id", hb.boot_id),)))
+    return replace(
+        s,
+        partner=hb,
+        heard_at=now,
+        answered_at=now,
+        auth_failed=None,
+        auth_failed_since=None,
+        skew=hb.sent_at - wall(s, now) if hb.sent_at else None,
+    )
+
+
+def _answered(s: State, event: PartnerAnswered) -> State:
+    """Something answered from the partner's address: it is there; an authentication failure
+    counts from the first one since the last authentic heartbeat."""
+    s = replace(s, answered_at=event.now)
+    if event.auth_failed is None:
+        return s
+    since = s.auth_failed_since if s.auth_failed_since is not None else event.now
+    return replace(
+        s, auth_failed=event.auth_failed, auth_failed_since=since, auth_shared=event.shared_address
+    )
 
 
 def _on_request(s: State, event: Event, actions: list[Action]) -> State:

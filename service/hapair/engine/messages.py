@@ -49,6 +49,14 @@ class TrackInfo(msgspec.Struct, kw_only=True):
     detail: str = ""
 
 
+class AlertInfo(msgspec.Struct, kw_only=True):
+    """A condition a unit sees that changes no role by itself (``clock-skew``, ...)."""
+
+    reason: str = ""
+    detail: str = ""
+    since: float = 0.0  # wall clock of the unit that reports it
+
+
 class Heartbeat(msgspec.Struct, kw_only=True):
     """What a unit tells its partner every heartbeat interval (and answers with its own).
 
@@ -70,9 +78,14 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     maintenance_reason: str | None = None
     replicating: bool = False  # its Redis follows its partner's (a standby's link is up)
     serving_shared: bool = False
-    active_since: float = 0.0  # wall clock: when the unit last became active (split brain tie)
+    active_since: float = 0.0  # wall clock: when the unit last became active (shown only)
+    # seconds it has been active, by its own clock, when it sent this (split brain tie: never
+    # one unit's timestamp read against the other's clock)
+    active_for: float = 0.0
     status_role: str = "not_operational"
     status_reason: str | None = "starting"
+    status_detail: str | None = None  # e.g. which key or pair a partner-auth-failed saw
+    alerts: list[AlertInfo] = msgspec.field(default_factory=list)
     role_since: float = 0.0
     last_transition: TransitionInfo | None = None
     sent_at: float = 0.0

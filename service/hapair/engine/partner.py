@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -53,6 +54,23 @@ class PartnerError(Exception):
     """The partner could not be reached, refused the call, or its answer is not authentic."""
 
 
+class PartnerAnswered(PartnerError):
+    """Something answered from the partner's address, but not with an authentic answer: the
+    partner is there (SPEC 5 "A partner that answers is alive").
+
+    ``auth_failed``: the detail when the answer shows a unit that is not this pair's partner
+    (another pair key, another pair, a malformed or bad signature); None for any other answer
+    (a 503 under load or while it boots, a refusal that is not about the key).
+    """
+
+    def __init__(
+        self, message: str, auth_failed: str | None = None, shared_address: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.auth_failed = auth_failed
+        self.shared_address = shared_address  # an ``another pair`` refuser's shared address
+
+
 def warn_once_in_a_while(key: str, message: str, **extra: object) -> None:
     """Logs a warning at most every 10 s per ``key`` (a fake partner answers every second)."""
     now = time.monotonic()
@@ -77,7 +95,10 @@ def check_redis_url(hb: Heartbeat, partner_address: str | None, *, direction: st
         partner_address=partner_address,
         redis_host=_host_for_log(hb.redis_url),
     )
-    raise PartnerError("the partner's Redis URL is not on the partner's host")
+    raise PartnerAnswered(
+        "the partner's Redis URL is not on the partner's host",
+        "its Redis is not on the partner's host",
+    )
 
 
 def _host_for_log(url: str) -> str:
@@ -105,6 +126,7 @@ class PartnerClient:
         tls: whether the partner serves HTTPS (its certificate is verified).
         tls_ca: the CA file for the partner's certificate; None: the system store.
         timeout: seconds per call (``demote`` may pass its own).
+        pair: the pair id (``pairauth.pair_id``), or a function giving the current one.
     """
 
     def __init__(
@@ -116,11 +138,13 @@ class PartnerClient:
         tls: bool,
         timeout: float,
         tls_ca: str | None = None,
+        pair: str | Callable[[], str] = "",
     ) -> None:
         scheme = "https" if tls else "http"
         self.address = address
         self.base_url = f"{scheme}://{address}"
-        self.auth = pairauth.PairAuth(pair_key, own_name)
+        self.auth = pairauth.PairAuth(pair_key, own_name, pair=pair)
+        self.challenge = ""  # the partner's latest challenge, for the next call
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -133,35 +157,51 @@ class PartnerClient:
         await self._client.aclose()
 
     async def _post(self, path: str, body: bytes, wait: float | None = None) -> bytes:
-        signed = self.auth.sign_call("POST", path, body)
-        headers = {"content-type": "application/json", **signed}
-        try:
-            if wait is None:
-                resp = await self._client.post(path, content=body, headers=headers)
-            else:
-                resp = await self._client.post(path, content=body, headers=headers, timeout=wait)
-        except httpx.HTTPError as exc:
-            raise PartnerError(f"{type(exc).__name__}: {exc}") from exc
+        """One signed call, bound to the partner's latest challenge (once more with a fresh one
+        if the partner refused it as stale: it rebooted, or the last one ran out)."""
+        for attempt in range(2):
+            signed = self.auth.sign_call("POST", path, body, challenge=self.challenge)
+            headers = {"content-type": "application/json", **signed}
+            try:
+                if wait is None:
+                    resp = await self._client.post(path, content=body, headers=headers)
+                else:
+                    resp = await self._client.post(
+                        path, content=body, headers=headers, timeout=wait
+                    )
+            except httpx.HTTPError as exc:
+                raise PartnerError(f"{type(exc).__name__}: {exc}") from exc
+            refused = resp.headers.get(pairauth.REFUSED_HEADER)
+            if resp.status_code == 401 and refused == "challenge" and attempt == 0:
+                self._take_challenge(resp.headers.get(pairauth.CHALLENGE_HEADER, ""))
+                continue
+            break
         if resp.status_code != 200:
-            raise PartnerError(f"partner answered {resp.status_code}")
+            shared = resp.headers.get(pairauth.SHARED_HEADER)
+            raise _answered(resp.status_code, refused, shared)
         try:
-            self.auth.verify_answer(
+            challenge = self.auth.verify_answer(
                 "POST", path, signed[pairauth.NONCE_HEADER], resp.headers, resp.content
             )
         except pairauth.AuthFailed as exc:
             warn_once_in_a_while(
-                f"answer:{exc}",
+                f"answer:{exc.reason}",
                 "partner answer refused",
                 event="partner-answer-refused",
                 path=path,
-                reason=str(exc),
+                reason=exc.reason,
             )
-            raise PartnerError(f"partner answer refused: {exc}") from exc
+            raise PartnerAnswered(f"partner answer refused: {exc}", _detail(exc.reason)) from exc
+        self._take_challenge(challenge)
         return resp.content
 
     async def call(self, path: str, body: bytes, wait: float | None = None) -> bytes:
         """A signed call to one of the partner's internal endpoints; its verified answer."""
         return await self._post(path, body, wait=wait)
+
+    def _take_challenge(self, challenge: str) -> None:
+        if len(challenge) == 32 and all(c in "0123456789abcdef" for c in challenge):
+            self.challenge = challenge
 
     async def heartbeat(self, mine: Heartbeat) -> Heartbeat:
         """Sends our heartbeat; the partner answers with its own (signed, Redis on its host)."""
@@ -243,8 +283,33 @@ def _batches(items: list[bytes], limit: int) -> list[list[bytes]]:
     return out
 
 
+def _detail(reason: str) -> str | None:
+    """The ``partner-auth-failed`` detail of a refusal reason, None if it is not one."""
+    return pairauth.REASONS[reason] if reason in pairauth.AUTH_FAILURES else None
+
+
+def _answered(status: int, refused: str | None, shared: str | None) -> PartnerError:
+    """A non-200 answer: the partner is there; a refusal of our key or pair says so. A unit
+    that is not in an HA mode (``no-pair-key``) never takes the pair's role: not a partner."""
+    if status == 401 and refused == "no-pair-key":
+        return PartnerError("the partner is not in an HA mode")
+    if status == 401:
+        if refused is None:
+            return PartnerAnswered("partner answered 401", "not a hapair unit of this version")
+        if refused in pairauth.REASONS:
+            return PartnerAnswered(
+                f"partner refused the call: {refused}",
+                _detail(refused),
+                shared[:64] if refused == "another-pair" and shared is not None else None,
+            )
+    return PartnerAnswered(f"partner answered {status}")
+
+
 def partner_client_for(
-    settings: Settings, own_name: str, partner_address: str | None
+    settings: Settings,
+    own_name: str,
+    partner_address: str | None,
+    pair: str | Callable[[], str] = "",
 ) -> PartnerClient | None:
     """The client a unit named ``own_name`` uses for its partner, or None (no HA, no key).
 
@@ -261,4 +326,5 @@ def partner_client_for(
         tls=settings.tls,
         tls_ca=settings.tls_ca,
         timeout=max(0.3, min(settings.heartbeat_interval * 0.9, 2.0)),
+        pair=pair,
     )

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from hapair.domain.status import Role
 from hapair.engine.apply import enter, publish
+from hapair.engine.messages import Heartbeat
 from hapair.engine.state import (
     HOLDING,
     STARTING,
@@ -16,6 +17,8 @@ from hapair.engine.state import (
     State,
     Takeover,
     TrackState,
+    answered,
+    auth_failure,
     boot_wins,
     fit,
     fresh_partner,
@@ -60,15 +63,37 @@ def boot(
     return s, [SendHeartbeat()]
 
 
+def _both_standby(s: State, p: Heartbeat | None, now: float) -> State:
+    """Both standby for a while (e.g. after both stepped aside): tracked for the stuck rule."""
+    both = s.role == Role.STANDBY and p is not None and p.role == Role.STANDBY
+    if not both:
+        return replace(s, both_standby_since=None)
+    if s.both_standby_since is None:
+        return replace(s, both_standby_since=now)
+    return s
+
+
+def _partner_refused(s: State, now: float, actions: list[Action]) -> State | None:
+    """The partner answers but is not this pair's partner (another pair key, another pair):
+    never both active (SPEC 5): this unit takes no role until it is authentic or gone. Another
+    pair because the partner was given another shared address: that is said instead."""
+    if auth_failure(s, now) is None:
+        return None
+    if s.auth_shared is not None and s.auth_shared != (s.config.shared_address or ""):
+        return enter(
+            s, Role.NOT_OPERATIONAL, "misconfigured", now, actions,
+            reason="shared-address-mismatch",
+        )  # fmt: skip
+    return enter(
+        s, Role.NOT_OPERATIONAL, "partner-auth-failed", now, actions,
+        reason="partner-auth-failed",
+    )  # fmt: skip
+
+
 def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     """Takes the role the rules give for what the unit knows now."""
     p = fresh_partner(s, now)
-    # both standby for a while (e.g. after both stepped aside): tracked for the stuck rule
-    both = s.role == Role.STANDBY and p is not None and p.role == Role.STANDBY
-    if not both:
-        s = replace(s, both_standby_since=None)
-    elif s.both_standby_since is None:
-        s = replace(s, both_standby_since=now)
+    s = _both_standby(s, p, now)
 
     if s.config.pacified:
         return enter(s, Role.PACIFIED, "pacified", now, actions)
@@ -76,6 +101,11 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         # A unit without its Redis can neither serve nor keep the pair's data: it steps aside
         # (the partner takes over) until its Redis answers again.
         return enter(s, Role.NOT_OPERATIONAL, "store-lost", now, actions, reason="not-synced")
+    if (refused := _partner_refused(s, now, actions)) is not None:
+        return refused
+    # The partner's address answers, but no authentic heartbeat: it is there (a 503 under
+    # load or while it boots, a refusal): never boot alone, fail over or take the role for it.
+    there = p is None and answered(s, now)
     if p is not None:
         if version_skew(s, p):
             # neither takes the role from the other: no failover, no boot next to it
@@ -119,8 +149,8 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     if role == STARTING:
         if p is None:
             # alone only at a tick: the heartbeat exchange comes before it (a track's first
-            # result may arrive before the partner's answer)
-            if able and tick and now - s.booted >= s.params.initial_wait_time:
+            # result may arrive before the partner's answer); never while the partner answers
+            if able and tick and not there and now - s.booted >= s.params.initial_wait_time:
                 return enter(s, Role.ACTIVE, cause("boot-alone"), now, actions)
             return enter(s, STARTING, "boot-alone", now, actions, reason="starting")
         if contending:
@@ -131,7 +161,7 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
 
     if role == Role.ACTIVE:
         if rival and p is not None:
-            won = split_brain_wins(s, p)
+            won = split_brain_wins(s, p, now)
             actions.append(Note("split-brain", (("won", won),)))
             why = "split-brain-won" if won else "split-brain-lost"
             return enter(s, Role.INDETERMINATE, why, now, actions)
@@ -144,7 +174,7 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         # the partner serves yet (a winner that could not bind while this unit still held the
         # address is grey and not serving, and it is not yielding).
         contest = p is not None and (rival or p.role == Role.INDETERMINATE)
-        if p is None or not contest or split_brain_wins(s, p):
+        if p is None or not contest or _still_wins(s, p, now):
             return enter(s, Role.ACTIVE, "split-brain-won", now, actions)
         return enter(s, Role.STANDBY, "split-brain-lost", now, actions)
 
@@ -152,7 +182,7 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
     if not able:
         return s  # a failed (or unchecked) track: never promoted
     if p is None:
-        if holding(s, now):
+        if holding(s, now) or there:
             return s
         return enter(s, Role.ACTIVE, "partner-lost", now, actions)
     if contending or deciding:
@@ -178,6 +208,23 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         # answer to its request may have been lost on the way)
         return enter(s, Role.ACTIVE, "boot-negotiated", now, actions)
     return s
+
+
+def _still_wins(s: State, p: Heartbeat, now: float) -> bool:
+    """Both grey: the split-brain rule, unless the partner's own verdict (its grey transition's
+    cause) says the same as this unit's. Each measured the other's time in the role through a
+    heartbeat that took a while, so the two can disagree near a tie: then both fall back to
+    what they read alike (the preferred server, then ``first``)."""
+    won = split_brain_wins(s, p, now)
+    t = p.last_transition
+    if p.role == Role.INDETERMINATE and t is not None and t.to_role == Role.INDETERMINATE:
+        theirs = t.cause == "split-brain-won"
+        if theirs == won and t.cause in ("split-brain-won", "split-brain-lost"):
+            pref = s.params.preferred_server
+            if pref in (s.config.unit, p.unit):
+                return pref == s.config.unit
+            return s.config.unit == "first"
+    return won
 
 
 def maintain(s: State, now: float, actions: list[Action]) -> State:

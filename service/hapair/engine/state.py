@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from hapair.domain.status import Role
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine.messages import Heartbeat, TrackInfo, TransitionInfo
+from hapair.engine.messages import AlertInfo, Heartbeat, TrackInfo, TransitionInfo
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.
@@ -40,9 +40,19 @@ Cause = Literal[
     "track-failed",
     "track-recovered",
     "version-skew",
+    "partner-auth-failed",
     "shutdown",
 ]
 CAUSES: tuple[str, ...] = Cause.__args__  # type: ignore[attr-defined]
+
+# A partner whose answers fail authentication for this long (with no authentic heartbeat
+# between) is not this pair's partner: shorter failures are a virtual ID change replicating.
+AUTH_GRACE_S = 2.0
+# Clocks further apart than this are shown (SPEC 5 "Clocks"); they change no role.
+SKEW_ALERT_S = 10.0
+# Split brain: active durations closer than this count as a tie (each side measures the other's
+# through a heartbeat that took a while to arrive; a tie then decides the same on both sides).
+ACTIVE_TIE_S = 1.0
 
 # ---- state ---------------------------------------------------------------------------------
 
@@ -117,6 +127,7 @@ class State:
     role_since: float = 0.0  # wall clock, of the public role
     last_transition: Transition | None = None
     active_since: float | None = None  # wall clock, when this unit last decided to be active
+    active_at: float | None = None  # ``now`` (this unit's clock) of the same moment
     revision: int = 0
     store_down_since: float | None = None
     partner: Heartbeat | None = None
@@ -138,6 +149,14 @@ class State:
     state_sync: tuple[bool, str] = (False, "not checked yet")
     tracks: tuple[TrackState, ...] = ()
     ready_since: float | None = None  # standby, fit and in sync since (the failback delay)
+    # the partner's address answered (any answer, authentic or not: the partner is there)
+    answered_at: float | None = None
+    auth_failed: str | None = None  # why its last answer failed authentication
+    auth_failed_since: float | None = None  # failing since (no authentic heartbeat between)
+    auth_shared: str | None = None  # ``another pair``: the shared address the partner has
+    alerts: tuple[AlertInfo, ...] = ()  # conditions shown that change no role (clock-skew)
+    auth_alerted: str | None = None  # the partner-auth-failed alert raised, with this detail
+    skew: float | None = None  # the partner's clock minus this unit's, at its last heartbeat
 
 
 def wall(s: State, now: float) -> float:
@@ -162,12 +181,15 @@ DEADLINE_SLACK = 0.25
 
 def deadline(s: State) -> float | None:
     """When this unit must decide next, by the clock alone: a standby's failover deadline
-    (last heard + ``ha_timeout``, or the end of its hold if later). None: nothing is due."""
+    (last heard or answered + ``ha_timeout``, or the end of its hold if later). None: nothing
+    is due."""
     if s.stopped or s.role != Role.STANDBY or s.heard_at is None:
         return None
     if s.maintenance or s.config.pacified or not fit(s):
         return None  # never takes the role by itself (a failed track: until it recovers)
-    return max(s.heard_at + s.params.ha_timeout, s.hold_until)
+    # a partner that answers (even unheard: a 503, a refusal) is there: counted from its answer
+    last = max(s.heard_at, s.answered_at or s.heard_at)
+    return max(last + s.params.ha_timeout, s.hold_until)
 
 
 def may_serve(s: State, now: float) -> bool:
@@ -179,6 +201,26 @@ def may_serve(s: State, now: float) -> bool:
         return True
     heard_since = s.heard_at is not None and s.heard_at > lost
     return heard_since or now - lost >= s.params.ha_timeout
+
+
+def answered(s: State, now: float) -> bool:
+    """The partner's address answered within ``ha_timeout`` (authentic or not): it is there."""
+    return s.answered_at is not None and now - s.answered_at < s.params.ha_timeout
+
+
+def auth_failure(s: State, now: float) -> str | None:
+    """The detail of the partner's authentication failure, once it has lasted
+    ``AUTH_GRACE_S`` while the partner still answers; else None."""
+    if s.auth_failed is None or s.auth_failed_since is None or not answered(s, now):
+        return None
+    return s.auth_failed if now - s.auth_failed_since >= AUTH_GRACE_S else None
+
+
+def active_for(s: State, now: float) -> float:
+    """Seconds this unit has held the role, by its own clock (0 when it does not)."""
+    if s.role not in HOLDING or s.active_at is None:
+        return 0.0
+    return max(0.0, now - s.active_at)
 
 
 def holding(s: State, now: float) -> bool:
@@ -308,8 +350,11 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         replicating=s.replica_of is not None and s.replica_link_up,
         serving_shared=s.serving,
         active_since=s.active_since or 0.0,
+        active_for=active_for(s, now),
         status_role=s.public_role,
         status_reason=s.public_reason,
+        status_detail=s.auth_failed if s.public_reason == "partner-auth-failed" else None,
+        alerts=list(s.alerts),
         role_since=s.role_since,
         last_transition=None
         if t is None
@@ -364,15 +409,22 @@ def boot_wins(s: State, p: Heartbeat) -> bool:
     return s.config.unit == "first"
 
 
-def split_brain_wins(s: State, p: Heartbeat) -> bool:
+def split_brain_wins(s: State, p: Heartbeat, now: float) -> bool:
     """Both active: the higher revision stays; on a tie the unit that became active more
     recently (a unit back from a freeze or a partition yields), then the preferred server,
-    then ``first``."""
+    then ``first``.
+
+    "More recently" compares durations each unit measured itself (SPEC 5 "Clocks"): this
+    unit's time in the role against the partner's ``active_for`` plus the age of its heartbeat
+    here; never one host's timestamp against the other's clock. Within ``ACTIVE_TIE_S`` it is
+    a tie.
+    """
     if s.revision != p.revision:
         return s.revision > p.revision
-    mine, theirs = s.active_since or 0.0, p.active_since or 0.0
-    if mine != theirs:
-        return mine > theirs
+    mine = active_for(s, now)
+    theirs = p.active_for + (now - s.heard_at if s.heard_at is not None else 0.0)
+    if abs(mine - theirs) >= ACTIVE_TIE_S:
+        return mine < theirs
     pref = s.params.preferred_server
     if pref == s.config.unit:
         return True

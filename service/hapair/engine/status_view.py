@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from hapair.clock import iso
 from hapair.domain.errors import StoreUnavailable
 from hapair.domain.status import (
+    Alert,
     LastTransition,
     PairStatus,
     Role,
@@ -24,7 +26,7 @@ from hapair.domain.status import (
 from hapair.domain.tracks import TrackSummary
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
-from hapair.engine.messages import TrackInfo, TransitionInfo
+from hapair.engine.messages import AlertInfo, TrackInfo, TransitionInfo
 
 if TYPE_CHECKING:
     from hapair.engine.driver import Engine
@@ -40,6 +42,11 @@ def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition |
 def tracks_view(tracks: list[TrackInfo] | tuple[m.TrackState, ...]) -> list[TrackSummary]:
     """A unit's tracks as ``GET /ha/status`` shows them."""
     return [TrackSummary(name=t.name, ok=t.ok, detail=t.detail) for t in tracks]
+
+
+def alerts_view(alerts: Iterable[AlertInfo]) -> list[Alert]:
+    """A unit's alerts as the API shows them."""
+    return [Alert(reason=a.reason, detail=a.detail, since=iso(a.since)) for a in alerts]
 
 
 async def pair_status(engine: Engine) -> PairStatus:
@@ -88,6 +95,10 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
         tracks=tracks_view(s.tracks) if s is not None else [],
         version=VERSION,
         protocol=PROTOCOL,
+        detail=s.auth_failed
+        if s is not None and my_reason in ("partner-auth-failed", "shared-address-mismatch")
+        else None,
+        alerts=alerts_view(s.alerts) if s is not None else [],
     )
     last = s.partner if s is not None else None
     if p is None:
@@ -123,6 +134,8 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             tracks=tracks_view(p.tracks),
             version=p.version or None,
             protocol=p.protocol,
+            detail=p.status_detail if reason is not None else None,
+            alerts=alerts_view(p.alerts),
         )
     keys = engine.settings.pair_keys
     if keys is not None:

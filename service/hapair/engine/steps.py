@@ -182,6 +182,19 @@ class DemoteAsked(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PartnerAnswered(Event):
+    """Something answered from the partner's address, but not an authentic heartbeat (a 503,
+    a refusal, an answer that fails authentication): the partner is there (SPEC 5).
+
+    ``auth_failed``: the detail (``another pair key``, ``another pair``, ...) when the answer
+    shows a unit that is not this pair's partner; None for any other answer.
+    """
+
+    auth_failed: str | None = None
+    shared_address: str | None = None  # ``another pair``: the shared address it refused with
+
+
+@dataclass(frozen=True, kw_only=True)
 class Shutdown(Event):
     """The unit stops (process exit or reboot)."""
 
@@ -273,6 +286,15 @@ class Transitioned(Action):
 
     transition: Transition
     role: EngineRole
+
+
+@dataclass(frozen=True)
+class Alert(Action):
+    """A condition that this unit sees began (``raised``) or ended: an ``alert`` event."""
+
+    reason: str  # partner-auth-failed, clock-skew
+    detail: str
+    raised: bool
 
 
 @dataclass(frozen=True)

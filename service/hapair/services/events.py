@@ -54,7 +54,7 @@ __all__ = [
 log = logging.getLogger("hapair.events")
 
 TYPES = frozenset(
-    {"revision", "role", "pair", "conflict", "maintenance", "applied", "track", "audit"}
+    {"revision", "role", "pair", "conflict", "maintenance", "applied", "track", "audit", "alert"}
 )
 """The event types a unit publishes (``reset`` is sent to one client, never kept)."""
 
@@ -124,8 +124,8 @@ class Events:
         """Appends an event, after any still buffered; never raises.
 
         Args:
-            type: ``revision``, ``role``, ``pair``, ``conflict``, ``maintenance`` or
-                ``applied``.
+            type: ``revision``, ``role``, ``pair``, ``conflict``, ``maintenance``,
+                ``applied`` or ``alert``.
             data: The event's fields (``at`` is added: ``at`` or now, RFC 3339).
             at: When it happened; now when omitted.
 

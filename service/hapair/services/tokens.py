@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hapair.clock import wall
 from hapair.domain.errors import FieldError, NotFound, ValidationFailed
 from hapair.domain.tokens import (
     MAX_DESCRIPTION,
@@ -138,7 +138,7 @@ class TokensService:
     async def create(self, raw: object) -> TokenCreated:
         """Creates a token from a ``POST /tokens`` body; the token is in the answer only."""
         role, description, expires_in_s = parse_create(raw)
-        made = make_token(role, description, expires_in_s, now=time.time())
+        made = make_token(role, description, expires_in_s, now=wall())
         await token_store.add(self.store, made.digest, made.record)
         return TokenCreated(
             id=made.record.id,
@@ -150,12 +150,12 @@ class TokensService:
     async def revoke(self, token_id: str) -> None:
         """Deletes a token at once (the standby's replica follows) and records the revocation,
         which nothing undoes (an import skips it); 404 when unknown."""
-        if not await token_store.remove(self.store, token_id, now=timestamp(time.time())):
+        if not await token_store.remove(self.store, token_id, now=timestamp(wall())):
             raise NotFound(f"no token with id {token_id!r}")
 
     async def resolve(self, token: str) -> TokenRecord | None:
         """The record of a presented token, or None when unknown, expired or not usable."""
         record = await token_store.get(self.store, digest(token))
-        if record is None or record.role not in TOKEN_ROLES or record.expired(time.time()):
+        if record is None or record.role not in TOKEN_ROLES or record.expired(wall()):
             return None
         return record
