@@ -70,3 +70,18 @@ def test_no_auth_cross_origin_write_is_403(make_unit: MakeUnit) -> None:
     assert r.status_code == 200, r.text
     r = client.patch(PARAMS, json={"ha_timeout": 6})
     assert r.status_code == 200, r.text
+
+
+def test_no_auth_answers_only_a_loopback_or_localhost_host(make_unit: MakeUnit) -> None:
+    """DNS rebinding: a page's own name resolving to 127.0.0.1 reads nothing (issue 16 point 7)."""
+    unit = make_unit(token=None, no_auth=True)
+    client = unit.client(token=None, shared=False)
+    port = unit.direct.rsplit(":", 1)[1]
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.nip.io", "10.0.0.1"):
+        for path in ("/api/v1/tokens", PARAMS):
+            problem(client.get(path, headers={"Host": host}), 403, "forbidden")
+    # not even a host name: the HTTP layer refuses it as malformed
+    r = client.get(PARAMS, headers={"Host": "\u00e9".encode()})  # type: ignore[dict-item]
+    problem(r, 400, "malformed")
+    for host in (f"localhost:{port}", f"127.0.0.11:{port}", "127.0.0.1", f"[::1]:{port}"):
+        assert client.get(PARAMS, headers={"Host": host}).status_code == 200, host

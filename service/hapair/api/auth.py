@@ -18,6 +18,7 @@ from hapair.api.deps import deps_of
 from hapair.api.media import require_json, require_merge_patch
 from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
+from hapair.domain.unit import is_loopback_host
 from hapair.services.audit import Audit
 from hapair.services.tokens import TokensService, digest, new_token
 
@@ -25,6 +26,7 @@ __all__ = [
     "Authenticator",
     "authorize",
     "before_api_request",
+    "check_loopback_host",
     "check_same_origin",
     "digest",
     "new_token",
@@ -102,6 +104,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """
     auth = deps_of(connection).auth
     if not auth.enabled:
+        check_loopback_host(connection)
         if connection.scope.get("method", "GET") not in READ_METHODS:
             check_same_origin(connection)
         connection.scope["state"]["actor"] = "anonymous"
@@ -153,6 +156,23 @@ def _origin(value: str) -> tuple[str, str, int] | None:
     except ValueError:
         host = host.lower()
     return parts.scheme, host, port
+
+
+def check_loopback_host(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """403 unless the ``Host`` header names a loopback IP literal or ``localhost`` (``--no-auth``
+    only: a DNS-rebinding page reaches the unit under a name of its own, which it cannot make
+    one of these)."""
+    raw = connection.headers.get("host") or ""
+    try:
+        host = urlsplit(f"//{raw}").hostname or ""
+    except ValueError:
+        host = ""
+    if not (host and is_loopback_host(host.lower())):
+        shown = raw[:100].encode("ascii", "backslashreplace").decode()
+        raise Forbidden(
+            f"without auth this unit answers only Host: localhost or a loopback address "
+            f"(not {shown!r})"
+        )
 
 
 def check_same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
