@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from hapair.cli.status import add_unit_flags, unit_client
+from hapair.cli.text import printable
 
 RETRY_S = 1.0
 
@@ -57,6 +58,9 @@ def describe(event: str, data: dict[str, Any]) -> str:
             f"{data.get('actor')} {data.get('method')} {data.get('path')} "
             f"({data.get('operation')}, on {data.get('unit')})"
         )
+    if event == "alert":
+        state = "ended" if data.get("ended") else "raised"
+        return f"{data.get('unit')} alert {data.get('reason')} {state}: {data.get('detail')}"
     if event == "reset":
         return f"events before {data.get('oldest')} are no longer kept: re-read the state"
     return json.dumps(data)
@@ -68,7 +72,7 @@ def line(event: str, event_id: str | None, data: dict[str, Any], *, as_json: boo
         return json.dumps({"id": event_id, "event": event, "data": data}, separators=(",", ":"))
     at = str(data.get("at") or "")
     clock = f"{at[11:23]}Z" if len(at) >= 23 else at  # HH:MM:SS.mmmZ: the time is UTC
-    return f"{clock}  {event:<11}  {describe(event, data)}"
+    return printable(f"{clock}  {event:<11}  {describe(event, data)}")
 
 
 def cmd_events(ns: argparse.Namespace) -> int:
@@ -101,7 +105,10 @@ def _follow(ns: argparse.Namespace) -> int:
                     resp = source.response
                     if resp.status_code in (400, 401, 403, 404, 409):
                         resp.read()
-                        print(f"hapair events: {resp.status_code} {resp.text}", file=sys.stderr)
+                        print(
+                            f"hapair events: {resp.status_code} {printable(resp.text)}",
+                            file=sys.stderr,
+                        )
                         return 2
                     if resp.status_code != 200:
                         raise httpx.HTTPStatusError("retry", request=resp.request, response=resp)
