@@ -5,12 +5,13 @@ The parts themselves are built by ``bootstrap.build``; nothing here starts or bu
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
@@ -21,6 +22,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.exceptions import RedisError
 
 from hapair import __version__
 from hapair.api import docs, fastpath, internal, ops
@@ -35,7 +37,7 @@ from hapair.api.problems import from_domain, from_http, from_recursion, from_une
 from hapair.api.rotation import RotationController
 from hapair.api.tokens import TokensController
 from hapair.api.unit import UnitController
-from hapair.domain.errors import DomainError
+from hapair.domain.errors import DomainError, StoreUnavailable
 from hapair.engine.listener import Limits
 from hapair.metrics import Metrics
 
@@ -60,6 +62,9 @@ async def refuse_method(send: Send) -> None:
     """405 for a method outside the fixed set, before routing and metrics."""
     await send(_METHOD_REFUSED_START)
     await send({"type": "http.response.body", "body": _METHOD_REFUSED_BODY, "more_body": False})
+
+
+log = logging.getLogger("hapair.api")
 
 
 def counted(
@@ -145,6 +150,18 @@ def lifespan_of(deps: Deps) -> Any:
     return lifespan
 
 
+def from_store_error(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    """A Redis error that reached the app (a connection reset mid-command, ...) is the store
+    being unavailable: 503 ``store-unavailable`` with ``Retry-After``, never a 500."""
+    log.warning(
+        "store error",
+        extra={"event": "store-error", "path": request.url.path, "error": type(exc).__name__},
+    )
+    return from_domain(StoreUnavailable(f"the store failed: {type(exc).__name__}")).to_response(
+        request
+    )
+
+
 def create_app(deps: Deps) -> Litestar:
     """The ASGI app of one unit; both its listeners serve this same app.
 
@@ -202,7 +219,11 @@ def create_app(deps: Deps) -> Litestar:
                 )
             )
         ],
-        exception_handlers={Exception: from_unexpected, RecursionError: from_recursion},
+        exception_handlers={
+            Exception: from_unexpected,
+            RecursionError: from_recursion,
+            RedisError: from_store_error,
+        },
         request_max_body_size=MAX_BODY_BYTES,
         before_send=[fix_allow_header],
         openapi_config=OpenAPIConfig(
