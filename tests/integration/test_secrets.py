@@ -18,11 +18,12 @@ from pathlib import Path
 
 import httpx
 
-from hapair.store.embedded import death_signal_preexec, free_port
+from hapair.store.embedded import EmbeddedRedis, death_signal_preexec, free_port
 from tests.integration.conftest import (
     DIRECT_HOST,
     PARTNER_HOST,
     SHARED_HOST,
+    MakeUnit,
     run_serve,
 )
 from tests.support import HapairFactory, children_of, poll
@@ -240,3 +241,14 @@ def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path
         except subprocess.TimeoutExpired:
             up.kill()
             up.wait()
+
+
+def test_data_dir_is_0700_with_an_external_redis(
+    make_unit: MakeUnit, redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    """With ``--redis`` no embedded Redis locks the data dir down: hapair does (issue 16 point
+    7), an existing 0755 one included."""
+    (tmp_path / "d").mkdir(mode=0o755)
+    (tmp_path / "d").chmod(0o755)
+    unit = make_unit(redis_url=redis_server.url)
+    assert stat.S_IMODE(unit.data_dir.stat().st_mode) == 0o700
