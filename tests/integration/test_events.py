@@ -19,6 +19,9 @@ from tests.integration.sse import EVENTS, Follower
 from tests.support import HapairFactory
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# The stream the unit keeps (HAPAIR_EVENTS_KEEP): each PATCH adds two events, its `audit` and its
+# `revision`, so KEEP // 2 revisions are kept.
+KEEP = 20
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def unit(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Unit]:
     u = start_unit(
         hapair_factory,
         tmp_path / "unit",
-        env={"HAPAIR_EVENTS_KEEPALIVE_S": "0.3", "HAPAIR_EVENTS_KEEP": "8"},
+        env={"HAPAIR_EVENTS_KEEPALIVE_S": "0.3", "HAPAIR_EVENTS_KEEP": str(KEEP)},
     )
     try:
         yield u
@@ -99,14 +102,15 @@ def test_events_reset_when_id_is_older_than_kept(unit: Unit) -> None:
     finally:
         f.close()
     old_id = f.events[-1].id
-    revs = [_patch(c, n) for n in range(5, 15)]  # HAPAIR_EVENTS_KEEP=8: the first is trimmed
+    revs = [_patch(c, n) for n in range(5, 5 + KEEP)]  # 2 x KEEP events: the first is trimmed
+    kept = revs[-(KEEP // 2) :]
     g = Follower(unit.direct, last_id=old_id)
     try:
-        g.wait_revisions(revs[-8:])
+        g.wait_revisions(kept)
         assert g.events[0].event == "reset"
         reset = json.loads(g.events[0].data)
         assert reset["oldest"] == g.events[1].id
-        assert g.revisions() == revs[-8:]
+        assert g.revisions() == kept
     finally:
         g.close()
 

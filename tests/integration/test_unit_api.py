@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hapair.domain.version import PROTOCOL, VERSION
 from hapair.store.embedded import free_port
 from tests.integration.conftest import (
     DIRECT_HOST,
@@ -65,7 +66,13 @@ def test_get_unit_answers_every_field(ha_unit: Unit) -> None:
         "pacified",
         "maintenance",
         "tracks",
+        "version",
+        "protocol",
+        "redis_version",
     }
+    assert view["version"] == VERSION
+    assert view["protocol"] == PROTOCOL
+    assert isinstance(view["redis_version"], str) and view["redis_version"]
     assert view["maintenance"] == {"enabled": False, "reason": None, "since": None}
     assert view["tracks"] == []
     assert view["name"] == "first"
