@@ -277,7 +277,7 @@ def test_audit_a_switchover_and_a_token_revoke_by_a_named_token(pair: Pair) -> N
         revoked = client.delete(f"{pair.shared_url}/api/v1/tokens/{victim['id']}")
         assert revoked.status_code == 204, revoked.text
     actor = f"token:{token_id}"
-    follower = Follower(pair.second.url, params={"since": "0-0", "types": "audit"})
+    follower = Follower(pair.second.url, pair.token, params={"since": "0-0", "types": "audit"})
     try:
 
         def audited() -> set[str]:
@@ -287,7 +287,9 @@ def test_audit_a_switchover_and_a_token_revoke_by_a_named_token(pair: Pair) -> N
             poll(lambda: {"switchover", "revoke_token"} <= audited(), timeout=10)
         except AssertionError:
             seen = [(e.event, e.data) for e in follower.events]
-            raise AssertionError(f"no audit events of both by {actor}; stream: {seen}") from None
+            raise AssertionError(
+                f"no audit events of both by {actor}; stream: {seen}; error: {follower.error!r}"
+            ) from None
         revoke = next(e for e in follower.of("audit") if e["operation"] == "revoke_token")
         assert revoke["path"] == f"/api/v1/tokens/{victim['id']}" and revoke["method"] == "DELETE"
     finally:
