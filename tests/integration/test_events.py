@@ -230,3 +230,17 @@ def test_hapair_events_json_prints_events(unit: Unit) -> None:
         proc.wait(10)
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_events_since_zero_on_an_untrimmed_stream_gives_every_event_and_no_reset(
+    unit: Unit,
+) -> None:
+    c = unit.client()
+    first = _patch(c, 4)
+    g = Follower(unit.direct, params={"since": "0-0"})
+    try:
+        g.wait_revisions([first])
+        assert not g.of("reset"), "nothing was trimmed: nothing to re-read"
+        assert g.of("role"), "the unit's own boot is in the stream"
+    finally:
+        g.close()

@@ -204,7 +204,9 @@ class EventsController(Controller):
             reset: str | None | bool = False
             if start is not None:
                 kept = await events.bounds()
-                if kept is not None and (start < kept[0] or start > kept[1]):
+                # a reset only where events after ``start`` may be gone: older than the oldest
+                # kept once the stream has been trimmed, or newer than anything this stream holds
+                if kept is not None and ((kept[2] and start < kept[0]) or start > kept[1]):
                     reset = format_id(kept[0])
                     start = (0, 0)
         except BaseException:

@@ -207,8 +207,9 @@ class Events:
                 f"the unit's Redis is unreachable: {type(exc).__name__}"
             ) from exc
 
-    async def bounds(self) -> tuple[EventId, EventId] | None:
-        """Oldest and newest kept ids, None for an empty stream."""
+    async def bounds(self) -> tuple[EventId, EventId, bool] | None:
+        """Oldest and newest kept ids and whether any event was ever trimmed, None for an empty
+        stream."""
         try:
             return await self.stream.bounds()
         except (RedisError, OSError) as exc:

@@ -85,16 +85,23 @@ class EventStream:
         )
         return [_decode(i, f) for i, f in raw]
 
-    async def bounds(self) -> tuple[EventId, EventId] | None:
-        """The oldest and the newest kept ids; None when the stream is empty."""
+    async def bounds(self) -> tuple[EventId, EventId, bool] | None:
+        """The oldest and the newest kept ids, and whether any event was ever trimmed (more
+        were added than are kept); None when the stream is empty."""
         pipe = self.client.pipeline(transaction=False)
         pipe.xrange(keys.EVENTS, min="-", max="+", count=1)
         pipe.xrevrange(keys.EVENTS, max="+", min="-", count=1)
-        found: Any = await pipe.execute()
-        first, last = found
-        if not first or not last:
+        pipe.xlen(keys.EVENTS)
+        pipe.xinfo_stream(keys.EVENTS)
+        found: Any = await pipe.execute(raise_on_error=False)
+        first, last, length, info = found
+        if not first or not last or isinstance(length, Exception):
             return None
-        return _decode(*first[0]).id, _decode(*last[0]).id
+        # XINFO's entries-added counts every XADD ever (replicated and kept in the RDB with the
+        # stream); a server without it counts as trimmed, which only costs a client a reset
+        added = info.get("entries-added") if isinstance(info, dict) else None
+        trimmed = not isinstance(added, int) or added > int(length)
+        return _decode(*first[0]).id, _decode(*last[0]).id, trimmed
 
     async def last_id(self) -> EventId:
         """The newest kept id, ``(0, 0)`` for an empty stream (read on the reader connection)."""
