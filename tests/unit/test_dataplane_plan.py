@@ -35,7 +35,7 @@ RUNNING: dict[str, frozenset[ipvs.Daemon] | None] = {
 
 
 @pytest.mark.parametrize(
-    ("on", "role", "running"), itertools.product((True, False), ROLES, RUNNING)
+    ("on", "role", "running"), list(itertools.product((True, False), ROLES, RUNNING))
 )
 def test_plan_every_combination_ends_with_the_wanted_daemon_alone(
     on: bool, role: str, running: str

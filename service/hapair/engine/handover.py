@@ -13,6 +13,7 @@ from hapair.engine.apply import enter
 from hapair.engine.messages import Heartbeat
 from hapair.engine.state import (
     HOLDING,
+    Check,
     State,
     Takeover,
     fit,
@@ -26,7 +27,6 @@ from hapair.engine.steps import (
     Action,
     AskDemote,
     AskHandover,
-    Check,
     MaintenanceSet,
     Reply,
     SwitchoverAsked,
@@ -151,7 +151,7 @@ def switchover_asked(s: State, event: SwitchoverAsked, actions: list[Action]) ->
     elif s.handover is not None or s.takeover is not None:
         actions.append(Reply(request, "not-active", "a hand-over is already under way"))
     else:
-        s = replace(s, handover=Takeover(request=request, cause="switchover"))
+        s = replace(s, handover=Takeover(request=request, cause="switchover", checks=found))
         actions.append(AskHandover(request, "switchover"))
     return s
 
@@ -167,7 +167,7 @@ def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> S
         return replace(s, maintenance=True, cause="maintenance")
     found = checks(s, now, maintenance=True, synced=event.synced)
     if all(c.ok for c in found) and s.handover is None and s.takeover is None:
-        s = replace(s, handover=Takeover(request=request, cause="maintenance"))
+        s = replace(s, handover=Takeover(request=request, cause="maintenance", checks=found))
         actions.append(AskHandover(request, "maintenance"))
         return s
     if not event.force:
@@ -189,7 +189,7 @@ def handover_done(
         return s
     if pending is not None and pending.cause == "maintenance":
         s = replace(s, maintenance=True, cause="maintenance")
-    actions.append(Reply(request))
+    actions.append(Reply(request, checks=() if pending is None else pending.checks))
     return s
 
 

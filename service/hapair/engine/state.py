@@ -103,12 +103,24 @@ class Transition:
     at: float  # wall clock seconds
 
 
+@dataclass(frozen=True)
+class Check:
+    """One hand-over check (``partner-reachable``, ``partner-standby``, ...)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Takeover:
     """A takeover this unit asked its partner for, awaiting the answer."""
 
     request: int | None  # the API request waiting for it; None when the engine asked itself
     cause: str  # "takeover" or "preferred-return"
+    # a switchover's or maintenance hand-over's checks, evaluated once when it was asked: the
+    # answer lists these (all passed), never a second reading taken later
+    checks: tuple[Check, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hapair.engine.messages import Heartbeat
-from hapair.engine.state import EngineRole, Params, Transition
+from hapair.engine.state import Check, EngineRole, Params, Transition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,15 +258,6 @@ class AskHandover(Action):
 
     request: int
     cause: str
-
-
-@dataclass(frozen=True)
-class Check:
-    """One hand-over check (``partner-reachable``, ``partner-standby``, ...)."""
-
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)
