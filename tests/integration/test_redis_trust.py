@@ -296,7 +296,9 @@ def test_heartbeat_advertises_redis_url_without_credentials(
     from tests.integration.test_pair_trust import fake_partner, unit_with_partner
 
     with fake_partner(tmp_path, "unsigned") as fake:
-        unit = unit_with_partner(hapair_factory, tmp_path, fake.address)
+        # the fake answers (unsigned): a partner that answers is alive, so the unit does not
+        # boot alone beside it (SPEC 5) and is not waited for as active
+        unit = unit_with_partner(hapair_factory, tmp_path, fake.address, wait_active=False)
         sent = poll(
             lambda: [c for c in fake.calls() if c["path"].endswith("/heartbeat")],
             timeout=10,
