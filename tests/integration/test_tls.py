@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hapair.domain.parameters import auto_virtual_id
+from hapair.engine import pairauth
 from hapair.engine.messages import Heartbeat
 from hapair.engine.partner import PartnerError, partner_client_for
 from hapair.settings import Settings
@@ -53,7 +55,9 @@ def test_partner_certificate_is_verified(make_pair: MakePair, tmp_path: Path) ->
         settings = Settings(
             pair_key=pair.pair_key, tls_cert="c.pem", tls_key="k.pem", tls_ca=tls_ca
         )
-        client = partner_client_for(settings, "second", pair.first.address)
+        shared = pair.shared_address  # the pair's identity is in every MAC (SPEC 6)
+        pair_of = pairauth.pair_id(shared, auto_virtual_id(shared))
+        client = partner_client_for(settings, "second", pair.first.address, pair=pair_of)
         assert client is not None
         try:
             return await client.heartbeat(Heartbeat(unit="second", mode="second"))
