@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from hapair.cli.status import add_unit_flags, unit_client
 from hapair.settings import env, env_bool
+from hapair.store.unitfile import write_private
 
 IMPORT_PATH = "/api/v1/ha/import"
 
@@ -79,20 +78,6 @@ def _refusal(command: str, status: int, content: bytes) -> int:
     return _fail(command, f"{status} {detail}")
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """``data`` into ``path``: a new 0600 file beside it, renamed over it (never half written)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_backup(ns: argparse.Namespace) -> int:
     """``hapair backup [--out F]``."""
     import httpx
@@ -121,7 +106,7 @@ def cmd_backup(ns: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     try:
-        _write_private(Path(ns.out), resp.content + b"\n")
+        write_private(Path(ns.out), resp.content + b"\n")
     except OSError as exc:
         return _fail("backup", f"cannot write {ns.out}: {exc.strerror}")
     print(f"backup of {summary} written to {ns.out}", file=sys.stderr)

@@ -20,7 +20,13 @@ class UnitFile(msgspec.Struct, kw_only=True):
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    write_private(path, data)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """``data`` into ``path``: a new 0600 file beside it (mkstemp), fsynced and renamed over it,
+    so a reader never sees it half written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
