@@ -227,6 +227,28 @@ def test_reboot_counts_boots_and_pacifies_then_clears_after_window(make_unit: Ma
     assert r.status_code == 200, r.text
 
 
+def test_a_reboot_asked_for_during_a_reboot_is_a_boot_too(make_unit: MakeUnit) -> None:
+    """Every 202 from ``POST /unit/reboot`` is a boot: one asked for while the last is still
+    booting (its new boot_id already shows) runs when that one is done, it is not dropped."""
+    unit = make_unit(env={"HAPAIR_PACIFY_WINDOW_S": "120", "HAPAIR_PACIFY_MAX_BOOTS": "10"})
+    direct = unit.client(shared=False)
+    assert direct.get(UNIT).json()["boots_in_window"] == 1
+    for _ in range(3):
+        r = direct.post(f"{UNIT}/reboot")
+        assert r.status_code == 202, r.text
+    poll(
+        lambda: direct.get(UNIT).json()["boots_in_window"] >= 3,
+        timeout=15,
+        what="the reboots asked for to boot",
+    )
+    view = poll(
+        lambda: (v := direct.get(UNIT).json())["boots_in_window"] == 4 and v,
+        timeout=15,
+        what="4 boots: the first and one per 202 (the ones asked for mid-reboot included)",
+    )
+    assert view["pacified"] is False
+
+
 def test_boot_times_persist_across_process_restarts(make_unit: MakeUnit) -> None:
     env = {"HAPAIR_PACIFY_WINDOW_S": "120", "HAPAIR_PACIFY_MAX_BOOTS": "2"}
     unit = make_unit(env=env)

@@ -126,6 +126,7 @@ class Engine:
         self.exchanges = 0  # heartbeat exchanges under way
         self.quiesced = False  # a hand-over holds the write lock: the demote must not wait
         self.rebooting = False
+        self.reboots_queued = 0  # reboots asked for while one ran: each boots after it
         self.closed = False
         self.standalone = False
 

@@ -188,14 +188,23 @@ async def close(engine: Engine) -> None:
 
 
 async def reboot(engine: Engine) -> None:
-    """Restarts the engine in-process, applying pending settings; counts as a boot."""
+    """Restarts the engine in-process, applying pending settings; counts as a boot.
+
+    A reboot asked for while one runs (its boot may already show the new ``boot_id``) is not
+    dropped: the running one boots once more for each when it is done, so every ``202`` is a boot."""
     if engine.rebooting:
+        engine.reboots_queued += 1
         return
     engine.rebooting = True
     try:
-        log.info("reboot", extra={"event": "reboot", "unit": engine.name})
-        await shutdown(engine)
-        if not engine.closed:
+        while True:
+            log.info("reboot", extra={"event": "reboot", "unit": engine.name})
+            await shutdown(engine)
+            if engine.closed:
+                return
             await boot(engine)
+            if not engine.reboots_queued:
+                return
+            engine.reboots_queued -= 1
     finally:
         engine.rebooting = False
