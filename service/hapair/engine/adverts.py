@@ -1,0 +1,425 @@
+"""The pair's adverts and virtual-ID conflicts (SPEC 5b' "Adverts", "Virtual ID conflicts").
+
+Every heartbeat interval each unit of a pair on two hosts sends one small signed UDP datagram on
+its ``multicast_interface``: to 224.0.0.18, port ``--advert-port`` (default 9112), or, with
+``use_broadcast``, to that interface's IPv4 broadcast address (for switches that drop
+multicast). The datagram is a JSON array::
+
+    ["hapair-advert", 1, virtual_id, unit, boot_id, role, revision, counter, pair, key, mac]
+
+where ``pair`` is the pair id (``pairauth.pair_id``: shared address and virtual ID), ``key`` the
+id of the pair key that signed, and ``mac`` the hex HMAC-SHA256 of the fields before it under a
+key derived from the pair key (:func:`advert_key`, its own label: the pair key itself is never
+used directly). A receiver:
+
+- ignores adverts for another virtual ID, and its own unit's;
+- counts an advert of its virtual ID that no key it accepts signs, or that names another pair,
+  as a **virtual-ID conflict** (another hapair pair with the same ID), as it does a VRRP
+  advertisement (IP protocol 112) whose VRID is the virtual ID (a keepalived or a router, which
+  would also own the VRRP MAC ``00:00:5e:00:01:<id>``). A conflict is shown while the sender
+  keeps sending and clears by itself :data:`CONFLICT_HOLD` intervals after its last packet;
+- takes a valid advert of the partner as a sign of life only when it is fresh: its counter is
+  above every counter seen for that boot, and not behind the pace the sender sends at (a counter
+  that falls more than :data:`PACE_SLACK` intervals behind the time since the first advert of
+  that boot was seen is a delayed replay, which would otherwise keep a dead active "alive").
+
+The engine asks :meth:`AdvertLink.partner_heard` and :meth:`AdvertLink.conflicts`; the rules that
+use them (no failover while the active's adverts arrive, the ``alert`` events) are the core's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import ipaddress
+import logging
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import msgspec
+
+log = logging.getLogger("hapair.engine")
+
+MAGIC = "hapair-advert"
+FORMAT = 1
+GROUP_V4 = "224.0.0.18"  # the VRRP group: link-local, never routed
+DEFAULT_PORT = 9112
+VRRP_PROTOCOL = 112
+CONFLICT_HOLD = 3.0  # intervals after a conflicting sender's last packet before it clears
+PACE_SLACK = 3.0  # intervals a fresh advert's counter may fall behind its sender's pace
+MAX_DATAGRAM = 1024
+_KEY_LABEL = b"hapair/advert/hmac-sha256/v1"
+_HEX = frozenset("0123456789abcdef")
+_SIOCGIFADDR = 0x8915
+_SIOCGIFBRDADDR = 0x8919
+_SIOCGIFNETMASK = 0x891B
+
+
+def advert_key(pair_key: str) -> bytes:
+    """The adverts' MAC key: HMAC-SHA256 of a fixed label under the pair key."""
+    return hmac.new(pair_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Advert:
+    """What one advert says (all of it covered by the MAC)."""
+
+    virtual_id: int
+    unit: str
+    boot_id: str
+    role: str
+    revision: int
+    counter: int
+    pair: str
+    key: str
+
+    def fields(self) -> list[object]:
+        """The signed fields, in wire order."""
+        return [
+            MAGIC,
+            FORMAT,
+            self.virtual_id,
+            self.unit,
+            self.boot_id,
+            self.role,
+            self.revision,
+            self.counter,
+            self.pair,
+            self.key,
+        ]
+
+
+class BadAdvert(ValueError):
+    """A datagram that is not a well-formed advert of this format."""
+
+
+def _mac(key: bytes, signed: bytes) -> str:
+    return hmac.new(key, signed, hashlib.sha256).hexdigest()
+
+
+def encode(advert: Advert, key: bytes) -> bytes:
+    """The datagram for ``advert`` signed with ``key`` (:func:`advert_key`)."""
+    signed = msgspec.json.encode(advert.fields())
+    return msgspec.json.encode([*advert.fields(), _mac(key, signed)])
+
+
+def decode(data: bytes) -> tuple[Advert, str, bytes]:
+    """The advert in ``data``, its MAC and the bytes the MAC covers; :class:`BadAdvert` if
+    ``data`` is not one."""
+    if len(data) > MAX_DATAGRAM:
+        raise BadAdvert("too long")
+    try:
+        items = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise BadAdvert("not JSON") from exc
+    if not isinstance(items, list) or len(items) != 11 or items[:2] != [MAGIC, FORMAT]:
+        raise BadAdvert("not an advert of this format")
+    _, _, vid, unit, boot, role, revision, counter, pair, key, mac = items
+    ints = (vid, revision, counter)
+    strs = (unit, boot, role, pair, key, mac)
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ints):
+        raise BadAdvert("a number field is not a non-negative integer")
+    if not all(isinstance(s, str) and len(s) <= 64 for s in strs):
+        raise BadAdvert("a text field is not a short string")
+    if len(mac) != 64 or not set(mac) <= _HEX:
+        raise BadAdvert("malformed MAC")
+    advert = Advert(vid, unit, boot, role, revision, counter, pair, key)
+    return advert, mac, msgspec.json.encode(advert.fields())
+
+
+def verify(signed: bytes, mac: str, keys: Iterable[bytes]) -> bool:
+    """Whether one of ``keys`` gives ``mac`` over ``signed`` (constant-time compare)."""
+    return any(hmac.compare_digest(_mac(k, signed), mac) for k in keys)
+
+
+def vrrp_vrid(packet: bytes) -> int | None:
+    """The VRID of a VRRP advertisement as a raw IPv4 socket receives it (IP header first);
+    None if it is not one (VRRP versions 2 and 3, type 1)."""
+    if len(packet) < 20:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    if packet[0] >> 4 != 4 or len(packet) < ihl + 8 or packet[9] != VRRP_PROTOCOL:
+        return None
+    version_type = packet[ihl]
+    if version_type >> 4 not in (2, 3) or version_type & 0x0F != 1:
+        return None
+    return packet[ihl + 1]
+
+
+@dataclass
+class Conflict:
+    """Another sender using this pair's virtual ID."""
+
+    sender: str  # its IP address
+    kind: str  # "hapair" (an advert this pair's key does not sign) or "vrrp"
+    since: float  # wall clock of its first packet
+    last: float  # monotonic time of its last packet
+
+    @property
+    def detail(self) -> str:
+        """What status and the ``alert`` event say."""
+        what = "a VRRP advertisement" if self.kind == "vrrp" else "an advert of another pair"
+        return f"{what} with this pair's virtual ID from {self.sender}"
+
+
+@dataclass
+class _Freshness:
+    """The partner's adverts of one boot: the last counter and the pace they came at."""
+
+    boot_id: str
+    first_counter: int
+    first_seen: float
+    counter: int
+
+
+@dataclass
+class Received:
+    """What the receiving side has learnt (read by the engine, written by the sockets)."""
+
+    own: str
+    interval: float
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    partner_seen: float | None = None  # monotonic time of the last fresh partner advert
+    partner_role: str | None = None
+    partner_revision: int | None = None
+    partner_boot: str | None = None
+    conflicts: dict[tuple[str, str], Conflict] = field(default_factory=dict)
+    refused: int = 0  # datagrams that were not adverts, or stale ones
+    _fresh: _Freshness | None = None
+
+    def conflict(self, sender: str, kind: str) -> None:
+        """A packet of ``kind`` from ``sender`` claims this pair's virtual ID."""
+        now = self.clock()
+        seen = self.conflicts.get((sender, kind))
+        if seen is None:
+            log.warning(
+                "virtual ID conflict",
+                extra={
+                    "event": "virtual-id-conflict",
+                    "unit": self.own,
+                    "sender": sender,
+                    "kind": kind,
+                },
+            )
+            self.conflicts[(sender, kind)] = Conflict(sender, kind, self.wall(), now)
+        else:
+            seen.last = now
+
+    def partner_advert(self, advert: Advert) -> bool:
+        """Takes a valid advert of the partner; whether it was fresh (see the module doc)."""
+        now = self.clock()
+        fresh = self._fresh
+        if fresh is None or fresh.boot_id != advert.boot_id:
+            self._fresh = _Freshness(advert.boot_id, advert.counter, now, advert.counter)
+        else:
+            behind = (now - fresh.first_seen) / self.interval - (
+                advert.counter - fresh.first_counter
+            )
+            if advert.counter <= fresh.counter or behind > PACE_SLACK:
+                self.refused += 1
+                return False
+            fresh.counter = advert.counter
+        self.partner_seen = now
+        self.partner_role = advert.role
+        self.partner_revision = advert.revision
+        self.partner_boot = advert.boot_id
+        return True
+
+    def current_conflicts(self) -> list[Conflict]:
+        """The conflicts whose sender was heard within :data:`CONFLICT_HOLD` intervals."""
+        now = self.clock()
+        hold = CONFLICT_HOLD * self.interval
+        for k in [k for k, c in self.conflicts.items() if now - c.last > hold]:
+            log.info(
+                "virtual ID conflict cleared",
+                extra={
+                    "event": "virtual-id-conflict-cleared",
+                    "unit": self.own,
+                    "sender": self.conflicts[k].sender,
+                },
+            )
+            del self.conflicts[k]
+        return sorted(self.conflicts.values(), key=lambda c: (c.since, c.sender))
+
+
+def interface_ipv4(interface: str) -> tuple[str, str | None]:
+    """The IPv4 address of ``interface`` and its broadcast address (``SIOCGIFADDR``,
+    ``SIOCGIFBRDADDR``, in the calling thread's network namespace); an address added without
+    ``brd`` gets its subnet's broadcast address (``SIOCGIFNETMASK``), a /31 or /32 none.
+    LookupError if the interface has no IPv4 address."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("256s", interface.encode()[:15])
+
+        def read(op: int) -> str:
+            return socket.inet_ntoa(fcntl.ioctl(s.fileno(), op, request)[20:24])
+
+        try:
+            address, netmask = read(_SIOCGIFADDR), read(_SIOCGIFNETMASK)
+        except OSError as exc:
+            raise LookupError(f"interface {interface!r} has no IPv4 address: {exc}") from exc
+        try:
+            bcast = read(_SIOCGIFBRDADDR)
+        except OSError:
+            bcast = "0.0.0.0"
+    if bcast == "0.0.0.0":
+        net = ipaddress.IPv4Network(f"{address}/{netmask}", strict=False)
+        bcast = str(net.broadcast_address) if net.prefixlen < 31 else "0.0.0.0"
+    return address, (None if bcast == "0.0.0.0" else bcast)
+
+
+def _mreqn(group: str, ifindex: int) -> bytes:
+    return socket.inet_aton(group) + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
+
+
+class AdvertLink:
+    """One unit's adverts on one interface: the sending socket, the receiving socket and the VRRP
+    listener. ``virtual_id``, ``pair`` and ``keys`` are read at each use (a PATCH or a key
+    rotation takes effect at the next advert)."""
+
+    def __init__(
+        self,
+        *,
+        own: str,
+        interface: str,
+        port: int,
+        broadcast: bool,
+        interval: float,
+        virtual_id: Callable[[], int],
+        pair: Callable[[], str],
+        keys: Callable[[], list[tuple[str, bytes]]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.own = own
+        self.interface = interface
+        self.port = port
+        self.broadcast = broadcast
+        self.virtual_id = virtual_id
+        self.pair = pair
+        self.keys = keys  # (key id, advert key): the first signs, all are accepted
+        self.received = Received(own=own, interval=interval, clock=clock)
+        self.counter = 0
+        self.sent = 0
+        self.send_errors = 0
+        self.address: str | None = None
+        self.destination: str | None = None
+        self._send: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+
+    async def start(self) -> None:
+        """Opens the sockets (OSError or LookupError if the interface or its address is
+        missing; nothing is left open then)."""
+        loop = asyncio.get_running_loop()
+        ifindex = socket.if_nametoindex(self.interface)
+        self.address, bcast = interface_ipv4(self.interface)
+        if self.broadcast and not bcast:
+            raise LookupError(f"interface {self.interface!r} has no IPv4 broadcast address")
+        self.destination = bcast if self.broadcast else GROUP_V4
+        device = self.interface.encode()
+        group = _mreqn(GROUP_V4, ifindex)
+        try:
+            recv = self._open(socket.SOCK_DGRAM, 0, device)
+            recv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            recv.bind(("", self.port))
+            recv.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            loop.add_reader(recv.fileno(), self._read, recv, self.on_datagram)
+            send = self._open(socket.SOCK_DGRAM, 0, device)
+            send.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, group)
+            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            send.bind((self.address, 0))
+            self._send = send
+            vrrp = self._open(socket.SOCK_RAW, VRRP_PROTOCOL, device)
+            vrrp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            loop.add_reader(vrrp.fileno(), self._read, vrrp, self.on_vrrp)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, kind: int, proto: int, device: bytes) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, kind, proto)
+        self._sockets.append(sock)
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
+        return sock
+
+    @staticmethod
+    def _read(sock: socket.socket, handle: Callable[[bytes, str], None]) -> None:
+        for _ in range(64):  # what is queued now, bounded: the loop's other work goes on
+            try:
+                data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            handle(data, addr[0])
+
+    def close(self) -> None:
+        """Closes every socket (idempotent)."""
+        for sock in self._sockets:
+            if sock.fileno() >= 0:
+                with contextlib.suppress(RuntimeError):  # the loop is already closed
+                    asyncio.get_running_loop().remove_reader(sock.fileno())
+                sock.close()
+        self._sockets.clear()
+        self._send = None
+
+    def on_vrrp(self, packet: bytes, sender: str) -> None:
+        """One packet of IP protocol 112: a VRRP advertisement for this virtual ID is a
+        conflict."""
+        vrid = vrrp_vrid(packet)
+        if vrid is not None and vrid == self.virtual_id():
+            self.received.conflict(sender, "vrrp")
+
+    def send(self, *, boot_id: str, role: str, revision: int) -> None:
+        """Sends one advert now (a send error is counted and logged once, never raised)."""
+        if self._send is None or self.destination is None:
+            return
+        self.counter += 1
+        key_id, key = self.keys()[0]
+        advert = Advert(
+            self.virtual_id(), self.own, boot_id, role, revision, self.counter, self.pair(), key_id
+        )
+        try:
+            self._send.sendto(encode(advert, key), (self.destination, self.port))
+            self.sent += 1
+        except OSError as exc:
+            self.send_errors += 1
+            if self.send_errors == 1:
+                log.warning(
+                    "advert not sent",
+                    extra={"event": "advert-send-failed", "unit": self.own, "error": str(exc)},
+                )
+
+    def on_datagram(self, data: bytes, sender: str) -> None:
+        """One datagram on the advert port (see the module doc for what it counts as)."""
+        try:
+            advert, mac, signed = decode(data)
+        except BadAdvert:
+            self.received.refused += 1
+            return
+        if advert.virtual_id != self.virtual_id():
+            return
+        keys = [k for _, k in self.keys()]
+        if not verify(signed, mac, keys) or advert.pair != self.pair():
+            self.received.conflict(sender, "hapair")
+            return
+        if advert.unit == self.own:
+            return  # our own (looped back broadcast), or a unit misconfigured in our mode
+        self.received.partner_advert(advert)
+
+    def partner_heard(self, within: float) -> bool:
+        """Whether a fresh advert of the partner arrived in the last ``within`` seconds."""
+        seen = self.received.partner_seen
+        return seen is not None and self.received.clock() - seen <= within
+
+    def conflicts(self) -> list[Conflict]:
+        """The current virtual-ID conflicts."""
+        return self.received.current_conflicts()
