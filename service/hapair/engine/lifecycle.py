@@ -191,7 +191,8 @@ async def reboot(engine: Engine) -> None:
     """Restarts the engine in-process, applying pending settings; counts as a boot.
 
     A reboot asked for while one runs (its boot may already show the new ``boot_id``) is not
-    dropped: the running one boots once more for each when it is done, so every ``202`` is a boot."""
+    dropped: the running one boots once more for each when it is done, so every ``202`` is a
+    boot."""
     if engine.rebooting:
         engine.reboots_queued += 1
         return
