@@ -311,3 +311,22 @@ def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role() -> 
     pair.service("first", True)
     pair.advance(4)
     assert pair.w.shared_holder == "first"
+
+
+def test_an_active_restarted_with_its_clock_set_back_is_heard() -> None:
+    """A restarted unit's heartbeats carry a new boot id, as the driver's do: those of a
+    preferred active restarted with its clock set back are not older news of the same boot
+    (the standby took them all as stale, heard nothing for ha_timeout and failed over while
+    the active was talking: a role change on a stable network)."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=True,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.advance(6)
+    pair.skew_clock("second", 300.0)  # restarts, takes the role back (preferred)
+    pair.advance(6)
+    pair.skew_clock("second", -30.0)  # again, its clock 330 s back
+    pair.advance(12)  # the invariants (one active, no role change) run throughout
+    assert pair.w.shared_holder == "second"
+    assert [c for c in pair.w.changes if c.at > pair.disturbed] == []

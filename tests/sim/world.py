@@ -81,9 +81,11 @@ class World:
         return self.net.reaches(a, b)
 
     def heartbeat_of(self, u: Unit) -> Heartbeat:
-        """What ``u`` sends (the driver adds the Redis URL: here the unit's name)."""
+        """What ``u`` sends (the driver adds the boot id, new at each boot, and the Redis URL:
+        here the unit's name)."""
         assert u.state is not None
         hb = m.heartbeat(u.state, self.now)
+        hb.boot_id = f"{u.name}-{u.incarnation}"
         hb.redis_url = u.name
         return hb
 
