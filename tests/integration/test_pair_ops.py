@@ -122,6 +122,22 @@ def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             check=True,
         ).stdout
         assert "pair: paired (active: first)" in out, out
+        # a second `hapair up` on this port (another data dir) refuses at once, naming the
+        # address and the process that holds it, and writes nothing
+        other = tmp_path / "other"
+        second_up = subprocess.run(
+            [sys.executable, "-m", "hapair", "up", "--port", str(port), "--data-dir", str(other)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert second_up.returncode == 1, second_up.stdout + second_up.stderr
+        assert "pair is up" not in second_up.stdout, second_up.stdout
+        [refused] = second_up.stderr.strip().splitlines()
+        held = f"127.0.0.10:{port}"
+        assert refused.startswith(f"hapair up: {held} (shared address) is already in use by pid ")
+        holder = int(refused.split("by pid ")[1].split(":")[0])
+        assert holder in units, (refused, units)  # one of this pair's units serves it
+        assert "hapair serve" in refused, refused
+        assert not other.exists(), list(other.iterdir())
         # kill -9 the active: second takes over, then `up` starts first again: the standby
         headers = {"Authorization": f"Bearer {token}"}
         shared_params = f"http://127.0.0.10:{port}/api/v1/ha/parameters"

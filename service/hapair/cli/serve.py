@@ -60,6 +60,7 @@ async def _serve(settings: Settings) -> int:
         async with unit.app.lifespan():
             try:
                 await direct.start()
+                engine.served()  # a start that fails before this is not a boot
                 unit.files.save_runtime(
                     {"pid": os.getpid(), "address": settings.listen, "redis_url": unit.redis_url}
                 )

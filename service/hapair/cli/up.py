@@ -127,8 +127,17 @@ def cmd_up(ns: argparse.Namespace) -> int:
     taken over (or after 20 s), as a rebooted appliance would be: it comes back as the
     standby, or pacified after too many boots.
     """
+    from hapair.cli.ports import refusal
     from hapair.secretfiles import SecretError
 
+    shared = f"127.0.0.10:{ns.port}"
+    units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
+    # before anything is written: on another pair's port, the units could not listen while
+    # this command read the other pair's answers as theirs
+    busy = refusal({"shared address": shared, **units})
+    if busy is not None:
+        print(f"hapair up: {busy}", file=sys.stderr)
+        return 1
     data_dir = Path(ns.data_dir).resolve()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
@@ -136,8 +145,6 @@ def cmd_up(ns: argparse.Namespace) -> int:
     except (OSError, SecretError) as exc:
         print(f"hapair up: {exc}", file=sys.stderr)
         return 2
-    shared = f"127.0.0.10:{ns.port}"
-    units = {"first": f"127.0.0.11:{ns.port}", "second": f"127.0.0.12:{ns.port}"}
     # `hapair status` run in the same folder finds the pair without flags
     (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
     env = unit_env()

@@ -129,6 +129,7 @@ class Engine:
         self.reboots_queued = 0  # reboots asked for while one ran: each boots after it
         self.closed = False
         self.standalone = False
+        self.serving = False  # the direct listener is up: boots are kept (``lifecycle.served``)
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -212,6 +213,10 @@ class Engine:
     async def boot(self) -> None:
         """Boots the engine: applies pending unit settings, counts the boot, starts the loop."""
         await lifecycle.boot(self)
+
+    def served(self) -> None:
+        """The direct listener is up: this boot counts (``lifecycle.served``)."""
+        lifecycle.served(self)
 
     async def close(self) -> None:
         """Final stop of the process: no reboot may start the loop again afterwards."""

@@ -74,9 +74,19 @@ def _load_unit(engine: Engine) -> None:
         window_s=engine.settings.pacify_window_s,
         max_boots=engine.settings.pacify_max_boots,
     )
-    engine.files.save_boots(engine.boots)
+    if engine.serving:  # a start that never served is no boot: ``served`` keeps it then
+        engine.files.save_boots(engine.boots)
     engine.pacified = engine.ha and engine.boots.pacified
     engine.maintenance = engine.files.load_maintenance()
+
+
+def served(engine: Engine) -> None:
+    """The unit serves (its direct listener is up): its boot counts from now on, on disk.
+
+    A start that fails before (a busy port, a missing capability) leaves no boot behind, so a
+    service manager restarting it through a short port conflict does not pacify it."""
+    engine.serving = True
+    engine.files.save_boots(engine.boots)
 
 
 async def boot(engine: Engine) -> None:
