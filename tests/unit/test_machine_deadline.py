@@ -33,6 +33,19 @@ def test_the_standby_takes_over_at_the_deadline_itself() -> None:
     assert m.ServeShared() in actions
 
 
+
+def test_the_deadline_decides_whatever_the_float_rounding_of_the_sum() -> None:
+    """125.01 + 3.0 - 125.01 < 3.0 in floats: "the partner answered within ha_timeout" must
+    be the same sum as the deadline, or at its own deadline the standby still counts the
+    partner as there and decides nothing until the next tick (the simulation's takeover at
+    t=7.0 after its deadline t=6.53)."""
+    s = standby(125.01)
+    due = m.deadline(s)
+    assert due is not None and due - 125.01 < 3.0
+    s, actions = run(s, m.Deadline(now=due, due=due))
+    assert s.role == "active"
+    assert transitions(actions) == [("standby", "active", "partner-lost")]
+
 def test_a_deadline_heard_over_decides_nothing() -> None:
     s = standby(100.0)
     s, _ = run(s, m.Heard(now=102.0, heartbeat=hb(role="active")))

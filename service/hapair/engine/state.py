@@ -216,8 +216,10 @@ def may_serve(s: State, now: float) -> bool:
 
 
 def answered(s: State, now: float) -> bool:
-    """The partner's address answered within ``ha_timeout`` (authentic or not): it is there."""
-    return s.answered_at is not None and now - s.answered_at < s.params.ha_timeout
+    """The partner's address answered within ``ha_timeout`` (authentic or not): it is there.
+    The same sum as ``deadline`` (``now - answered_at < ha_timeout`` can hold at the deadline
+    itself, by float rounding)."""
+    return s.answered_at is not None and now < s.answered_at + s.params.ha_timeout
 
 
 def auth_failure(s: State, now: float) -> str | None:
