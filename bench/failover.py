@@ -38,6 +38,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import statistics
 import sys
@@ -104,6 +105,7 @@ class Site:
             self.port = free_port(SHARED)
             self.hosts = {"first": FIRST, "second": SECOND}
             self.shared_host = SHARED
+        self.module = "hapair"  # what ``python -m`` runs for a unit
         self.units: dict[str, Proc] = {}
         self.starts = {"first": 0, "second": 0}
         self.add_to_answer: list[float] = []  # virtual IP added (log) -> client's first answer
@@ -118,7 +120,14 @@ class Site:
         why = "--loopback" if netns_usable() else "no root for namespaces"
         return f"one host (loopback 127.0.0.11/.12, shared 127.0.0.10; {why})"
 
-    def close(self) -> None:
+    def close(self, keep_logs: Path | None = None) -> None:
+        """Stops everything; ``keep_logs``: first copies every log the run wrote there (units,
+        keepalived), to read beside the run's timeline."""
+        if keep_logs is not None:
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in self.procs.dir.rglob("*.log"):
+                name = log.relative_to(self.procs.dir).as_posix().replace("/", "_")
+                shutil.copy(log, keep_logs / name)
         for proc in self.units.values():
             if proc.alive():
                 with contextlib.suppress(ProcessLookupError):
@@ -163,7 +172,7 @@ class Site:
         return str(r.json()["name"]) if r.status_code == 200 else None
 
     # the units ------------------------------------------------------------------------------
-    def start(self, name: str) -> None:
+    def start(self, name: str, env: dict[str, str] | None = None) -> None:
         other = partner_of(name)
         extra = ["--log-level", "info"]
         if self.topology is not None:
@@ -179,11 +188,12 @@ class Site:
             heartbeat=self.heartbeat,
             extra=extra,
         )
+        args[2] = self.module  # ``-m hapair``, or ``bench.profiled`` (``bench/idle.py``)
         if self.topology is not None:
             args = [*self.topology.exec_prefix(name), *args]
         self.starts[name] += 1
         # every kill -9 run restarts a unit: more than 3 boots in 5 minutes would pacify it
-        env = {"HAPAIR_PACIFY_MAX_BOOTS": "1000"}
+        env = {"HAPAIR_PACIFY_MAX_BOOTS": "1000", **(env or {})}
         proc = self.procs.start(f"{name}-{self.starts[name]}", args, env)
         self.units[name] = proc
 
@@ -235,9 +245,15 @@ class Site:
             pool.shutdown()
         if not at:
             raise TimeoutError(f"{name} never answered on {self.shared} within {timeout} s")
-        added = self.added_at(name, min(walls) - (min(at) - since))
+        fault_wall = min(walls) - (min(at) - since)
+        added = self.added_at(name, fault_wall)
         if added is not None:
             self.add_to_answer.append(min(walls) - added)
+        # the run's timeline, to read beside the units' logs (``--keep-logs``)
+        stamp = datetime.fromtimestamp(fault_wall).strftime("%H:%M:%S.%f")[:-3]
+        print(
+            f"  fault at {stamp} (wall), {name} answered after {min(at) - since:.3f} s", flush=True
+        )
         return min(at) - since
 
     def added_at(self, name: str, since_wall: float) -> float | None:
@@ -528,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=30.0, help="seconds at rest measured")
     parser.add_argument("--keepalived", action="store_true", help="keepalived beside (netns)")
     parser.add_argument("--loopback", action="store_true", help="one host even as root")
+    parser.add_argument("--keep-logs", type=Path, help="copy the units' logs here at the end")
     ns = parser.parse_args(argv)
     print(machine_note())
     site = Site(
@@ -553,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--- {name} ({proc.log}):\n{proc.tail(15)}", file=sys.stderr)
         raise
     finally:
-        site.close()
+        site.close(keep_logs=ns.keep_logs)
     print(machine_note())
     return 0
 
