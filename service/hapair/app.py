@@ -133,6 +133,23 @@ def metrics_middleware(metrics: Metrics) -> Any:
     return factory
 
 
+class _Litestar(Litestar):
+    """Litestar without the plugins it adds for every model library it finds installed.
+
+    hapair's models are msgspec Structs only. Litestar adds its pydantic and attrs plugins
+    whenever those libraries are importable (the SDK installs attrs; a dev environment has
+    pydantic): about 8 MB of RSS and 1.5 s of import in every unit for nothing it serves
+    (issue 23, ``bench/idle.py``). ``openapi.json`` is unchanged (tests/integration/test_sdk.py).
+    """
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[Any]) -> list[Any]:
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        plugins.append(MsgspecDIPlugin())
+        return plugins
+
+
 def lifespan_of(deps: Deps) -> Any:
     """The app's lifespan: the engine boots before it serves and stops after (its Redis, its
     listeners and its partner's calls are the bootstrap's, and outlive it)."""
@@ -181,7 +198,7 @@ def create_app(deps: Deps) -> Litestar:
         before_request=before_api_request,
         security=[{"bearer": []}],
     )
-    app = Litestar(
+    app = _Litestar(
         route_handlers=[
             api,
             ops.healthz,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from typing import Annotated, Any, Literal
@@ -258,6 +259,7 @@ def _ip_of(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
+@functools.lru_cache(maxsize=16)  # asked at every engine step (issue 23: idle CPU)
 def auto_virtual_id(shared_address: str | None) -> int:
     """Derive the automatic virtual ID from the shared address.
 

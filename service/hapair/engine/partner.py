@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
 from hapair.engine import pairauth
@@ -31,6 +30,7 @@ from hapair.engine.messages import (
     history_ids_decoder,
     revision_reply_decoder,
 )
+from hapair.engine.partner_http import PartnerHTTP, TransportError
 from hapair.keyring import Keyring
 from hapair.settings import Settings
 
@@ -145,16 +145,13 @@ class PartnerClient:
         self.base_url = f"{scheme}://{address}"
         self.auth = pairauth.PairAuth(pair_key, own_name, pair=pair)
         self.challenge = ""  # the partner's latest challenge, for the next call
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout,
-            verify=tls_context(tls_ca) if tls else True,
-            trust_env=False,
+        self.http = PartnerHTTP(
+            address, ssl_context=tls_context(tls_ca) if tls else None, timeout=timeout
         )
 
     async def close(self) -> None:
-        """Closes the connection pool."""
-        await self._client.aclose()
+        """Closes the kept connections."""
+        await self.http.close()
 
     async def _post(self, path: str, body: bytes, wait: float | None = None) -> bytes:
         """One signed call, bound to the partner's latest challenge (once more with a fresh one
@@ -163,22 +160,17 @@ class PartnerClient:
             signed = self.auth.sign_call("POST", path, body, challenge=self.challenge)
             headers = {"content-type": "application/json", **signed}
             try:
-                if wait is None:
-                    resp = await self._client.post(path, content=body, headers=headers)
-                else:
-                    resp = await self._client.post(
-                        path, content=body, headers=headers, timeout=wait
-                    )
-            except httpx.HTTPError as exc:
-                raise PartnerError(f"{type(exc).__name__}: {exc}") from exc
+                resp = await self.http.post(path, body, headers, wait=wait)
+            except TransportError as exc:
+                raise PartnerError(str(exc)) from exc
             refused = resp.headers.get(pairauth.REFUSED_HEADER)
-            if resp.status_code == 401 and refused == "challenge" and attempt == 0:
+            if resp.status == 401 and refused == "challenge" and attempt == 0:
                 self._take_challenge(resp.headers.get(pairauth.CHALLENGE_HEADER, ""))
                 continue
             break
-        if resp.status_code != 200:
+        if resp.status != 200:
             shared = resp.headers.get(pairauth.SHARED_HEADER)
-            raise _answered(resp.status_code, refused, shared)
+            raise _answered(resp.status, refused, shared)
         try:
             challenge = self.auth.verify_answer(
                 "POST", path, signed[pairauth.NONCE_HEADER], resp.headers, resp.content
@@ -233,18 +225,18 @@ class PartnerClient:
         raw = await self._post(RESYNC_PATH, body, wait=wait)
         return _decode(raw, revision_reply_decoder, "resync reply").revision
 
-    async def history_ids(self) -> HistoryIdsReply:
+    async def history_ids(self, wait: float = 5.0) -> HistoryIdsReply:
         """The commit ids of the revisions the partner's history keeps."""
-        raw = await self._post(HISTORY_IDS_PATH, b"{}", wait=5.0)
+        raw = await self._post(HISTORY_IDS_PATH, b"{}", wait=wait)
         return _decode(raw, history_ids_decoder, "history ids")
 
-    async def archive(self, entries: list[bytes]) -> list[int]:
+    async def archive(self, entries: list[bytes], wait: float = 5.0) -> list[int]:
         """Sends revisions only this unit held to the active partner's conflict archive, in
         calls under the body limit; the revisions it archived."""
         archived: list[int] = []
         for batch in _batches(entries, CONFLICTS_BATCH_BYTES):
             body = encoder.encode(ConflictsRequest(entries=[msgspec.Raw(e) for e in batch]))
-            raw = await self._post(CONFLICTS_PATH, body, wait=5.0)
+            raw = await self._post(CONFLICTS_PATH, body, wait=wait)
             reply: ConflictsReply = _decode(raw, conflicts_reply_decoder, "conflicts reply")
             archived += reply.revisions
         return archived

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from hapair.clock import iso
 from hapair.domain.tracks import TrackHealth, TrackSpec, TrackView, observe
 from hapair.engine import machine as m
@@ -163,6 +161,8 @@ async def _connect(target: str) -> tuple[bool, str]:
 
 
 async def _http(url: str, seconds: float) -> tuple[bool, str]:
+    import httpx  # only a unit with an http track loads it (issue 23: a lighter unit)
+
     try:
         async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
             r = await client.get(url)

@@ -9,6 +9,7 @@ still name but that sends nothing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ def _usable(host: str | None) -> bool:
         return True  # a name
 
 
+@functools.lru_cache(maxsize=16)  # asked after every engine step (issue 23: idle CPU)
 def hosts(
     listen: str, partner_address: str | None, partner_reported: str | None
 ) -> tuple[str, str | None, bool]:
