@@ -43,7 +43,7 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                 await engine.step(m.Promoted(now=engine.now()))
                 engine.background.spawn(_migrate(engine), "migrate-records")
             case m.ReplicateFrom(url=url):
-                up = await engine.partner_store.replicate_from(url)
+                up = await engine.partner_store.replicate_from(url, _until_deadline(engine))
                 await engine.step(
                     m.ReplicateFailed(now=engine.now())
                     if up is None
@@ -96,6 +96,14 @@ async def execute(engine: Engine, actions: list[m.Action]) -> None:
                 log.info(event, extra={"event": event, "unit": engine.name, **dict(fields)})
             case _:
                 raise AssertionError(f"unknown action {action!r}")
+
+
+def _until_deadline(engine: Engine) -> float:
+    """How long an action the loop waits for may wait on the partner: until shortly before
+    the machine's next deadline (its failover), 5 s at most."""
+    if engine.deadline_due is None:
+        return 5.0
+    return min(5.0, engine.deadline_due - engine.now() - 0.02)
 
 
 def _publishes(engine: Engine) -> bool:

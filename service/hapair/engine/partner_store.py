@@ -31,6 +31,7 @@ from hapair.store.redis import Store
 
 log = logging.getLogger("hapair.engine")
 
+MIN_PARTNER_WAIT_S = 0.05  # less than this before the deadline: archive at a later tick
 RESYNC_WAIT_S = 5.0  # how long the standby waits for the active's revision on a forced update
 _encoder = msgspec.json.Encoder()
 
@@ -70,9 +71,14 @@ class PartnerStore:
 
     # ---- asking the partner ----------------------------------------------------------------
 
-    async def replicate_from(self, url: str) -> bool | None:
+    async def replicate_from(self, url: str, wait: float = 5.0) -> bool | None:
         """Points this unit's Redis at the partner's (archiving first what only it holds).
-        None: it does not replicate from it; else whether its replication link is up."""
+        None: it does not replicate from it; else whether its replication link is up.
+
+        ``wait``: how long each call to the partner may take. The engine's loop waits for
+        this action, so it passes the time left before its failover deadline: a partner that
+        froze mid-call must not hold the standby past it (issue 23: a SIGSTOP during the
+        standby's first replicate made a failover 11 s)."""
         target = self.target(url)
         try:
             info = await self.store.replication()
@@ -82,7 +88,7 @@ class PartnerStore:
         if info.get("role") == "slave" and master == target:
             return link_up(info)
         try:
-            archived = await self.archive_divergent()
+            archived = await self.archive_divergent(wait)
             await self.store.replicate_from(*target)
         except (StoreUnavailable, PartnerError) as exc:
             log.warning(
@@ -110,14 +116,17 @@ class PartnerStore:
             return None
         return link_up(info)
 
-    async def archive_divergent(self) -> int:
+    async def archive_divergent(self, wait: float = 5.0) -> int:
         """Sends the revisions only this unit holds to the active partner, which archives them
-        in its conflict archive (and tells its event stream); how many."""
+        in its conflict archive (and tells its event stream); how many. Each call to the
+        partner waits ``wait`` at most."""
         mine = await self.store.history(limit=HISTORY_KEEP, before=None)
         if not mine:
             return 0
+        if wait < MIN_PARTNER_WAIT_S:
+            raise PartnerError("no time left before the failover deadline")
         partner = self._partner()
-        theirs = await partner.history_ids()
+        theirs = await partner.history_ids(wait)
         their_ids = set(theirs.ids)
         divergent = [
             e
@@ -126,7 +135,7 @@ class PartnerStore:
         ]
         if not divergent:
             return 0
-        revisions = await partner.archive([_encoder.encode(e) for e in divergent])
+        revisions = await partner.archive([_encoder.encode(e) for e in divergent], wait)
         extra = {"event": "conflicts-archived", "revisions": revisions}
         log.warning("archived conflicting revisions", extra=extra)
         return len(divergent)
