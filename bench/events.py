@@ -235,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     token = "bench-" + secrets.token_hex(8)
     print(machine_note())
     with Procs() as procs:
-        unit, _direct, shared = start_hapair(procs, token)
+        # every client and wrk connect from 127.0.0.1: one address's share of a listener
+        # (--max-connections-per-client, 32 by default) would refuse most of them
+        per_client = str(ns.clients + 64)
+        limits = ["--max-connections", per_client, "--max-connections-per-client", per_client]
+        unit, _direct, shared = start_hapair(procs, token, extra=limits)
         print("commit -> client latency of revision events (sequential writes, 20 ms apart):")
         for n in (1, ns.clients):
             res = bench_latency(shared, token, n, ns.writes)

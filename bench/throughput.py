@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,11 @@ class Case:
 
 
 def start_hapair(
-    procs: Procs, token: str, name: str = "hapair", env: dict[str, str] | None = None
+    procs: Procs,
+    token: str,
+    name: str = "hapair",
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[Proc, str, str]:
     """A lone unit (active, embedded Redis); returns it, its direct and its shared URL."""
     port = free_port("127.0.0.10")
@@ -95,6 +100,7 @@ def start_hapair(
             shared=f"127.0.0.10:{port}",
             pair_key=secrets.token_hex(16),
             token=token,
+            extra=extra,
         ),
         env,
     )

@@ -222,6 +222,8 @@ def create_app(deps: Deps) -> Litestar:
                 "deps": deps,
                 "limits": Limits(
                     max_connections=deps.settings.max_connections,
+                    max_per_client=deps.settings.max_connections_per_client,
+                    partner_host=deps.engine.partner_host,
                     loopback_only=deps.settings.no_auth,
                 ),
             }

@@ -64,7 +64,8 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
-    max_connections: int = 256  # concurrent connections over the unit's listeners
+    max_connections: int = 256  # concurrent client connections of each listener
+    max_connections_per_client: int = 32  # of those, from one client address
     log_level: str = "info"
     # L7 persistence updates: the unit's HAProxy (master CLI socket) and the peers file
     haproxy_socket: str | None = None
@@ -201,7 +202,14 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         "--max-connections",
         type=int,
         default=int(env("MAX_CONNECTIONS") or 256),
-        help="concurrent connections per unit (default 256)",
+        help="concurrent client connections of each listener, direct and shared (default 256; "
+        "the partner has 16 more of its own)",
+    )
+    p.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=int(env("MAX_CONNECTIONS_PER_CLIENT") or 32),
+        help="of those, at most this many from one client address (default 32)",
     )
     p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
     p.add_argument(
@@ -296,6 +304,8 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         )
     if ns.max_connections < 1:
         raise SettingsRefused("--max-connections must be at least 1")
+    if ns.max_connections_per_client < 1:
+        raise SettingsRefused("--max-connections-per-client must be at least 1")
     if bool(ns.tls_cert) != bool(ns.tls_key):
         raise SettingsRefused(
             "--tls-cert and --tls-key (HAPAIR_TLS_CERT, HAPAIR_TLS_KEY) go together: "
@@ -347,6 +357,7 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         tls_key=ns.tls_key,
         tls_ca=ns.tls_ca,
         max_connections=ns.max_connections,
+        max_connections_per_client=ns.max_connections_per_client,
         log_level=ns.log_level,
         haproxy_socket=ns.haproxy_socket,
         haproxy_peers_file=ns.haproxy_peers_file,

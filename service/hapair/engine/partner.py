@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import ssl
 import time
@@ -127,6 +128,8 @@ class PartnerClient:
         tls_ca: the CA file for the partner's certificate; None: the system store.
         timeout: seconds per call (``demote`` may pass its own).
         pair: the pair id (``pairauth.pair_id``), or a function giving the current one.
+        source: the local IP the calls leave from (this unit's direct host): the partner
+            keeps connections for that address that no other client can take (SPEC 6).
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class PartnerClient:
         timeout: float,
         tls_ca: str | None = None,
         pair: str | Callable[[], str] = "",
+        source: str | None = None,
     ) -> None:
         scheme = "https" if tls else "http"
         self.address = address
@@ -146,7 +150,10 @@ class PartnerClient:
         self.auth = pairauth.PairAuth(pair_key, own_name, pair=pair)
         self.challenge = ""  # the partner's latest challenge, for the next call
         self.http = PartnerHTTP(
-            address, ssl_context=tls_context(tls_ca) if tls else None, timeout=timeout
+            address,
+            ssl_context=tls_context(tls_ca) if tls else None,
+            timeout=timeout,
+            source=source,
         )
 
     async def close(self) -> None:
@@ -319,4 +326,16 @@ def partner_client_for(
         tls_ca=settings.tls_ca,
         timeout=max(0.3, min(settings.heartbeat_interval * 0.9, 2.0)),
         pair=pair,
+        source=source_address(settings.listen),
     )
+
+
+def source_address(listen: str) -> str | None:
+    """The local IP calls to the partner leave from: this unit's direct host when it is a
+    specific IP address (the partner reserves connections for it); None otherwise (any)."""
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return None if ip.is_unspecified else str(ip)

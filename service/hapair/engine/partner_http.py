@@ -126,15 +126,24 @@ class PartnerHTTP:
         address: the partner's direct address.
         ssl_context: verifies the partner's certificate (HTTPS), or None (HTTP).
         timeout: seconds per call, unless the call gives its own.
+        source: the local IP connections leave from (None: the kernel's choice).
     """
 
-    def __init__(self, address: str, *, ssl_context: ssl.SSLContext | None, timeout: float):
+    def __init__(
+        self,
+        address: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        timeout: float,
+        source: str | None = None,
+    ):
         host, _, port = address.rpartition(":")
         self.host = host.strip("[]")
         self.port = int(port)
         self.host_header = address.encode("ascii")
         self.ssl_context = ssl_context
         self.timeout = timeout
+        self.source = source
         self._idle: list[_Connection] = []
         self.opened = 0  # connections opened so far (a test counts them)
 
@@ -191,6 +200,7 @@ class PartnerHTTP:
             ssl=self.ssl_context,
             server_hostname=self.host if self.ssl_context is not None else None,
             limit=MAX_HEAD,
+            local_addr=(self.source, 0) if self.source else None,
         )
         self.opened += 1
         return _Connection(reader, writer)
