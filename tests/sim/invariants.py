@@ -4,7 +4,8 @@ pair are in ``test_pair_sim.py``.
 
 The timed checks count from the last fault. What the network does counts as one where it
 changes what a unit may rightly decide (``lost``, ``held``, ``late``, ``gap``): a demote or
-hand-over request or reply lost or held back; a heartbeat lost or held back to or from a unit
+hand-over request or reply lost or held back (a lost one lasts until the asker's wait for
+the answer runs out: ``waits``); a heartbeat lost or held back to or from a unit
 that has not decided its role yet (hearing nothing, it takes the role after its initial wait);
 a heartbeat that arrives late after its sender changed (stale news); heartbeats lost until none
 got through for a heartbeat interval (runs of losses: the partner's news stops, as in a short
@@ -30,6 +31,7 @@ class PairInvariants(RuleBasedStateMachine):
         super().__init__()
         self.disturbed = 0.0  # when the last fault or request happened
         self.expect_failover: tuple[str, float] | None = None  # (unit, end of its hold)
+        self.waiting: dict[str, float] = {}  # unit -> end of its wait for a lost answer
         self.attach(World())
 
     def attach(self, world: World) -> None:
@@ -39,6 +41,8 @@ class PairInvariants(RuleBasedStateMachine):
         world.net.on_held = self.held
         world.net.on_gap = self.gap
         world.net.on_late = self.late
+        world.net.on_wait = self.waits
+        world.net.on_timeout = self.timed_out
         world.on_track = self.track_delivered
 
     def track_delivered(self, at: float) -> None:
@@ -69,6 +73,18 @@ class PairInvariants(RuleBasedStateMachine):
         happens only now), or if its sender has changed since (stale news)."""
         if kind != HEARTBEAT or stale:
             self.disturbed = max(self.disturbed, at)
+
+    def waits(self, at: float, name: str, until: float) -> None:
+        """A unit waits until ``until`` for the answer to a request (or reply) lost on the way:
+        the loss is a fault that lasts until the wait runs out (``timed_out``)."""
+        self.waiting[name] = max(self.waiting.get(name, 0.0), until)
+
+    def timed_out(self, at: float, name: str) -> None:
+        """A unit's wait for the answer to a lost request ran out: it learns only now that
+        its request failed and may ask again (a fit standby whose demote request was lost takes
+        the role from an active with a failed track only now)."""
+        self.disturbed = max(self.disturbed, at)
+        self.waiting.pop(name, None)
 
     def starting(self, name: str) -> bool:
         """A unit that has not decided its role: one that hears nothing takes it alone."""
@@ -178,9 +194,10 @@ class PairInvariants(RuleBasedStateMachine):
 
     def check_fit_active(self, actives: list[str], now: float) -> None:
         """While a fit unit exists, the active is fit within interval x fall + 2 heartbeats
-        of its service's failure (or of the partner becoming fit, or of the last fault)."""
-        if len(actives) != 1:
-            return
+        of its service's failure (or of the partner becoming fit, or of the last fault; a
+        request lost on the way is a fault until the asker's wait for its answer runs out)."""
+        if len(actives) != 1 or any(until > now for until in self.waiting.values()):
+            return  # (a unit waits for the answer to a request lost on the way)
         x = self.w.units[actives[0]]
         y_name = other(x.name)
         y = self.w.units[y_name]

@@ -55,6 +55,10 @@ class Network:
         # told of each message delivered late (time of delivery, from, to, kind, whether its
         # sender has changed since: stale news)
         self.on_late: Callable[[float, str, str, str, bool], None] = lambda *_: None
+        # told when a unit starts waiting for the answer to a request lost on the way (time,
+        # unit, when its wait runs out), and when that wait runs out (time, unit)
+        self.on_wait: Callable[[float, str, float], None] = lambda *_: None
+        self.on_timeout: Callable[[float, str], None] = lambda *_: None
 
     def reaches(self, a: str, b: str) -> bool:
         """Whether the direction ``a -> b`` is not cut."""

@@ -332,3 +332,24 @@ def test_an_active_restarted_with_its_clock_set_back_is_heard() -> None:
     pair.advance(12)  # the invariants (one active, no role change) run throughout
     assert pair.w.shared_holder == "second"
     assert [c for c in pair.w.changes if c.at > pair.disturbed] == []
+
+
+def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out() -> None:
+    """The fit standby's demote request to an active with a failed track is lost: a fault
+    that lasts until the driver's wait for the answer runs out (5 s); the standby asks again
+    then, and has the role within 2 heartbeats of it (the invariant counted from the loss and
+    failed in the wait)."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=False,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.advance(6)
+    pair.service("first", False)
+    pair.advance(1)
+    pair.lose(("second", "first"), 2)  # a heartbeat's answer, then the demote request
+    pair.advance(10)  # the invariants run every half interval
+    assert pair.w.shared_holder == "first"  # t=10.5: still waiting for the answer
+    pair.advance(4)
+    assert any("second's demote request timed out" in line for line in pair.w.log)
+    assert pair.w.shared_holder == "second"

@@ -72,9 +72,12 @@ class Traffic:
                  handover: bool) -> None:  # fmt: skip
         """The asker's wait for a lost request or reply runs out at ``at``."""
         w = self.w
+        w.net.on_wait(w.now, name, at)
 
         def fail() -> None:
             w.note(f"{name}'s {'hand-over' if handover else 'demote'} request timed out")
+            if w.units[name].incarnation == gen:
+                w.net.on_timeout(w.now, name)  # the loss acts only now
             if handover:
                 assert request is not None
                 event: m.Event = m.HandoverDone(now=w.now, request=request,
