@@ -96,6 +96,7 @@ class Engine:
         self.snapshot = Snapshot(revision=0, params=HAParameters(), updated_at=None)
         self.last_heard_at: str | None = None
         self.last_sent_at: str | None = None
+        self.partner_called_at: float | None = None  # the partner's last heartbeat call (now())
         self.write_lock = asyncio.Lock()
         self.role_epoch = 0  # +1 on every role change and boot: cached reads are per epoch
         self.queue: asyncio.Queue[m.Event] = asyncio.Queue()

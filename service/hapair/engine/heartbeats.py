@@ -77,9 +77,26 @@ def received(engine: Engine, hb: Heartbeat) -> Heartbeat:
     """The partner's heartbeat, sent to this unit: an event; the answer is ours."""
     if not engine.boot_id or not engine.running:
         raise StoreUnavailable("this unit is still booting")
-    engine.last_heard_at = utc_now()
+    engine.last_heard_at = engine.last_sent_at = utc_now()  # the answer carries ours
+    engine.partner_called_at = engine.now()
     engine.put(m.Heard(now=engine.now(), heartbeat=hb))
     return heartbeat(engine)
+
+
+def exchanged_lately(engine: Engine) -> bool:
+    """Whether ``second`` leaves this tick's exchange out: ``first``'s own exchange reached
+    it within the last interval, and one exchange gives each unit the other's heartbeat.
+
+    So a pair makes one exchange per interval, not two (issue 23: half the idle cost of the
+    heartbeats), and each unit hears the other at one phase, as keepalived's backup hears its
+    master's adverts: a standby's last sign of life before a fault is then not closer to it on
+    average, so its deadline (last heard + ``ha_timeout``) is not later. ``first`` always
+    exchanges; ``second`` does as soon as ``first``'s calls stop coming (frozen, lost, slow).
+    """
+    at = engine.partner_called_at
+    if engine.name != "second" or at is None:
+        return False
+    return engine.now() - at < 1.1 * engine.settings.heartbeat_interval
 
 
 async def exchange(engine: Engine) -> None:
@@ -175,9 +192,9 @@ async def tick_forever(engine: Engine) -> None:
 
 
 async def _observe(engine: Engine) -> None:
-    """What a tick looks at: the partner (one heartbeat exchange), this unit's Redis and its
-    monitored links."""
-    if engine.client is not None:
+    """What a tick looks at: the partner (one heartbeat exchange, unless the partner's came
+    lately), this unit's Redis and its monitored links."""
+    if engine.client is not None and not exchanged_lately(engine):
         engine.exchanges += 1
         pending = asyncio.create_task(exchange(engine))
     else:
