@@ -25,7 +25,8 @@ VMAC = "00:00:5e:00:01:0a"
 STALE_MAC = "02:00:5e:ff:ff:01"
 PORT = 9009
 
-# Runs VirtualIP(ip, eth0, prefix, virtual_mac=...) operations given as argv, prints the results.
+# Runs VirtualIP(ip, eth0, prefix, virtual_mac=...) operations given as argv (``op`` or
+# ``op:N`` for op(N)), prints the results.
 _DRIVER = """
 import json, sys
 from hapair.engine.vip import VirtualIP, VipError
@@ -33,8 +34,9 @@ ip, prefix, vmac, *ops = sys.argv[1:]
 v = VirtualIP(ip, "eth0", int(prefix), virtual_mac=vmac or None)
 out = []
 for op in ops:
+    name, _, arg = op.partition(":")  # "renew:30": renew(30)
     try:
-        out.append(getattr(v, op)())
+        out.append(getattr(v, name)(*([int(arg)] if arg else [])))
     except VipError as exc:
         out.append("VipError: " + str(exc))
 print(json.dumps(out))
@@ -124,6 +126,20 @@ def test_moving_the_address_moves_the_clients_traffic(lan: Lan) -> None:
         assert lan.neighbour("client", SHARED_IP) == lan.mac("second")
         assert connect(lan, SHARED_IP) == "second"
         assert SHARED_IP not in lan.addresses("first")
+
+
+def test_renew_follows_the_carrier_made_again_and_never_puts_back_a_gone_address(
+    lan: Lan,
+) -> None:
+    # one VirtualIP renewing with the macvlan's index it remembers; the macvlan is deleted
+    # and made again in between (a new index): the renew finds the address there
+    ops = ["add:30", "renew:20", "lease_left", "remove", "renew:20", "add:30", "renew:20"]
+    got = vip(lan, "first", *ops, "lease_left", "remove", vmac=VMAC)
+    assert got[:5] == [None, True, got[2], None, False], got
+    assert isinstance(got[2], int) and got[2] <= 20, got
+    assert got[5:7] == [None, True], got
+    assert isinstance(got[7], int) and got[7] <= 20, got  # renewed to 20 under the new index
+    assert SHARED_IP not in lan.addresses("first")
 
 
 def test_virtual_mac_moves_with_the_address_and_remove_deletes_the_macvlan(lan: Lan) -> None:

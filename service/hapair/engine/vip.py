@@ -124,6 +124,7 @@ class VirtualIP:
         self.interface = interface
         self.virtual_mac = virtual_mac.lower() if virtual_mac else None
         self._saved_sysctls: dict[tuple[str, str], str] = {}
+        self._renew_index: int | None = None  # the carrier's index when last renewed
 
     def __repr__(self) -> str:
         vmac = f" on {VMAC_INTERFACE} ({self.virtual_mac})" if self.virtual_mac else ""
@@ -175,10 +176,16 @@ class VirtualIP:
         kernel's removal and add the address again). True when renewed.
         """
         with _netlink() as ipr:
-            index = _lookup(ipr, self.carrier)
-            if index is None:
-                return False
-            left = self._valid_left(ipr, index)
+            # the carrier's index from the last renew saves a dump of every link each
+            # heartbeat (issue 23: idle CPU); an address not found there is looked for again
+            # under the index the name has now (the interface may have been made again)
+            index = self._renew_index
+            left = None if index is None else self._valid_left(ipr, index)
+            if left is None:
+                index = self._renew_index = _lookup(ipr, self.carrier)
+                if index is None:
+                    return False
+                left = self._valid_left(ipr, index)
             if left is None or left < 1:
                 return False
             self._replace(ipr, index, lifetime)
