@@ -55,6 +55,9 @@ def test_store_timeouts_add_up_to_spec_two_seconds() -> None:
     assert client.SOCKET_TIMEOUT_S < 2
     assert client.CONNECT_TIMEOUT_S < 2
     assert client.DOWN_AFTER_S + timeout < 2
+    # the probe pings once nothing answered for QUIET_S: a ping that takes up to
+    # DOWN_AFTER_S - QUIET_S (and up to its timeout) never reads as Redis down
+    assert client.QUIET_S + timeout <= client.DOWN_AFTER_S
     assert interval + timeout < 2
 
 

@@ -23,6 +23,7 @@ from hapair.domain.errors import StoreUnavailable
 
 SOCKET_TIMEOUT_S = 1.5
 DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
+QUIET_S = 0.5  # the probe pings once nothing answered for this long (< DOWN_AFTER_S)
 CONNECT_TIMEOUT_S = 1.0
 
 
@@ -66,16 +67,25 @@ class Link:
         self._probe: asyncio.Task[None] | None = None
 
     def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
-        """Pings Redis in the background so ``recently_ok`` knows whether it answers."""
+        """Pings Redis in the background so ``recently_ok`` knows whether it answers.
+
+        Every command that succeeds is an answer too (``guard``): the probe pings only once
+        nothing has answered for ``QUIET_S`` (then every ``interval`` until one does). A busy
+        unit sends no PING at all and an idle one (its tick reads once a second) one or two a
+        second, not five (issue 23's idle cost); Redis is still known down ``DOWN_AFTER_S``
+        after its last answer, and back within ``interval`` of its first.
+        """
 
         async def run() -> None:
             while True:
-                try:
-                    await asyncio.wait_for(self.client.ping(), timeout)
-                    self._last_ok = time.monotonic()
-                except (RedisError, OSError, TimeoutError):
-                    pass
-                await asyncio.sleep(interval)
+                if time.monotonic() - self._last_ok >= QUIET_S:
+                    try:
+                        await asyncio.wait_for(self.client.ping(), timeout)
+                        self._last_ok = time.monotonic()
+                    except (RedisError, OSError, TimeoutError):
+                        pass
+                quiet_until = self._last_ok + QUIET_S - time.monotonic()
+                await asyncio.sleep(max(interval, quiet_until))
 
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
@@ -107,7 +117,13 @@ class Link:
         its interval (0.2 s).
         """
         self.fail_fast_if_down()
-        return guarded()
+        return self._answered()
+
+    @contextlib.asynccontextmanager
+    async def _answered(self) -> AsyncIterator[None]:
+        async with guarded():
+            yield
+        self._last_ok = time.monotonic()  # only reached when the command succeeded
 
     async def ping(self) -> bool:
         """True when Redis answers."""

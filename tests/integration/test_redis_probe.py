@@ -1,0 +1,73 @@
+"""The store's liveness probe pings only when nothing else answered lately (issue 23's idle
+cost): a unit reading every 0.1 s sends no PING; an idle one still learns within
+``DOWN_AFTER_S`` that its Redis is gone, and fails fast (the SPEC 7 Redis-down figures are
+``test_redis_down``'s)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hapair.domain.errors import StoreUnavailable
+from hapair.store import client as store_client
+from hapair.store.client import connect
+from hapair.store.embedded import EmbeddedRedis
+from hapair.store.redis import Store
+from tests.support import kill9, redis_client
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def pings(server: EmbeddedRedis) -> int:
+    with redis_client(server) as c:
+        stats = c.info("commandstats")
+    return int(stats.get("cmdstat_ping", {}).get("calls", 0))
+
+
+def test_probe_pings_only_when_nothing_answered_lately(redis_server: EmbeddedRedis) -> None:
+    async def run() -> tuple[int, int]:
+        store = Store(connect(redis_server.url))
+        store.start_probe()
+        try:
+            await store.read()
+            before = pings(redis_server)
+            for _ in range(30):  # 3 s of reads every 0.1 s: each one an answer
+                await store.read()
+                await asyncio.sleep(0.1)
+            busy = pings(redis_server) - before
+            before = pings(redis_server)
+            await asyncio.sleep(3)  # 3 s of nothing: the probe's own pace
+            idle = pings(redis_server) - before
+            return busy, idle
+        finally:
+            await store.link.stop_probe()
+            await store.close()
+
+    busy, idle = asyncio.run(run())
+    assert busy <= 1, busy  # 15 before: a PING every 0.2 s whatever else answered
+    assert 1 <= idle <= 8, idle  # every QUIET_S (0.5 s) with nothing else
+
+
+def test_idle_probe_still_finds_redis_gone(redis_server: EmbeddedRedis) -> None:
+    async def run() -> None:
+        store = Store(connect(redis_server.url))
+        store.start_probe()
+        try:
+            await store.read()
+            kill9(redis_server)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while True:  # polled with a deadline: the probe's silence turns into fail-fast
+                try:
+                    store.link.fail_fast_if_down()
+                except StoreUnavailable:
+                    break
+                assert loop.time() < deadline, "the probe never found Redis gone"
+                await asyncio.sleep(0.05)
+            assert not store.link.recently_ok(store_client.DOWN_AFTER_S)
+        finally:
+            await store.link.stop_probe()
+            await store.close()
+
+    asyncio.run(run())
