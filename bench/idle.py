@@ -170,12 +170,30 @@ def print_profile(path: Path, seconds: float, top: int = 30) -> None:
             print(f"Redis commands {nc / seconds:.1f}/s ({Path(file).parent.name}), from: {names}")
 
 
+def redis_commands(site: Site, name: str) -> dict[str, int]:
+    """``INFO commandstats`` of unit ``name``'s embedded Redis (as its own user, from its
+    redis.conf, in its namespace): calls per command so far."""
+    conf = (site.procs.dir / name / "redis" / "redis.conf").read_text()
+    port = re.search(r"^(?:tls-)?port (\d+)$", conf, re.M)
+    password = re.search(r"^user hapair reset on >(\S+)", conf, re.M)
+    if port is None or password is None or port.group(1) == "0":
+        return {}
+    prefix = site.topology.exec_prefix(name) if site.topology is not None else []
+    out = subprocess.run(
+        [*prefix, "redis-cli", "-h", "127.0.0.1", "-p", port.group(1), "--user", "hapair",
+         "--pass", password.group(1), "--no-auth-warning", "INFO", "commandstats"],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_(\S+?):calls=(\d+)", out)}
+
+
 def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
     """The measurement window on the settled pair; prints the tables."""
     pids = {n: p.pid for n, p in site.units.items()}
     redis = {n: children(pid) for n, pid in pids.items()}
     groups = {n: [pid] for n, pid in pids.items()}
     groups |= {f"{n}'s Redis": r for n, r in redis.items()}
+    commands = {n: redis_commands(site, n) for n in pids}
     before = {k: sum(cpu_s(p) for p in v) for k, v in groups.items()}
     threads = {n: thread_cpu(pid) for n, pid in pids.items()}
     if ns.profile:
@@ -204,6 +222,12 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
         spent = sorted(((t, now[t] - threads[n].get(t, 0.0)) for t in now), key=lambda kv: -kv[1])
         busy = ", ".join(f"{t} {100 * s / took:.2f} %" for t, s in spent if s > 0)
         print(f"{n}'s threads over the window: {busy or 'none used CPU'}")
+    for n in pids:
+        after = redis_commands(site, n)
+        after["info"] = after.get("info", 0) - 1  # the bench's own INFO commandstats
+        rates = {c: (k - commands[n].get(c, 0)) / took for c, k in after.items()}
+        shown = ", ".join(f"{c} {r:.2f}/s" for c, r in sorted(rates.items()) if r > 0)
+        print(f"{n}'s Redis commands over the window: {shown or 'none'}")
     if ns.profile:
         for n in pids:
             path = procs.dir / f"{n}.prof"
