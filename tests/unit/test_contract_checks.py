@@ -224,7 +224,8 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-SPACES = st.text(st.sampled_from(WHITESPACE + "\x00x"), max_size=2)
+# the ASCII whitespace both strip, and Unicode spaces both refuse
+SPACES = st.text(st.sampled_from(WHITESPACE + "\x85\xa0\u2028\u3000\x00x"), max_size=2)
 EDGE_TEXT = [
     "", " ", ",", "0", "00", "-1", "1-", "-", "1-1-1", "\n", "1\n", "a\n:80", "[::1]",
     "[0]:0", "[::1]:0", "[::1]:65535", "[::1]:65536", "[::1]:00080", "1.2.3.4:80", "01.2.3.4:80",
@@ -329,10 +330,6 @@ def test_the_types_pattern_names_every_type_the_server_knows() -> None:
     pattern = ITEMS["stream_events:query:types"]["pattern"]
     for kind in TYPES:
         assert re.search(re.escape(kind), pattern), kind
-
-
-def test_python_has_no_whitespace_above_u3000() -> None:
-    assert all(not chr(c).isspace() for c in range(0x3001, 0x110000))
 
 
 def _descriptions(node: Any) -> list[str]:

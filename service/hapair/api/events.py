@@ -15,7 +15,7 @@ from litestar.response import Stream
 
 from hapair.api.problems import responses
 from hapair.domain.errors import Malformed, StoreUnavailable
-from hapair.domain.event_ids import WS, EventId, format_id, parse_id
+from hapair.domain.event_ids import WHITESPACE, WS, EventId, format_id, parse_id
 from hapair.engine.listener import limits_of
 from hapair.services.events import TYPES, Events, Subscription, frame, reset_frame
 
@@ -37,11 +37,38 @@ def types_pattern(types: frozenset[str]) -> str:
 TYPES_PATTERN = types_pattern(TYPES)
 """The pattern of ``types`` in the OpenAPI document, generated from the server's own list."""
 
+EVENT_SCHEMA: dict[str, Any] = {
+    "title": "Event",
+    "type": "object",
+    "description": (
+        "One event of the stream, as an SSE client reads it (OpenAPI 3.1 states a "
+        "`text/event-stream` body per event, as here; 3.2 names this `itemSchema`). "
+        "`reset` carries no `id`: the client's last id stays what it was."
+    ),
+    "properties": {
+        "event": {"type": "string", "enum": [*sorted(TYPES), "reset"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "A JSON object with `at` (RFC 3339) and the event's fields (SPEC 5a).",
+        },
+        "id": {
+            "type": "string",
+            "pattern": "^[0-9]{1,20}-[0-9]{1,20}$",
+            "description": "`<milliseconds>-<sequence>`: give it back as `Last-Event-ID`.",
+        },
+    },
+    "required": ["event", "data"],
+    "additionalProperties": False,
+}
+"""The schema of one event (``frame`` and ``reset_frame`` write them), generated from
+``TYPES`` as ``types``' pattern is."""
+
 
 def _parse_types(raw: str | None) -> frozenset[str] | None:
     if raw is None:
         return None
-    asked = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    asked = frozenset(t.strip(WHITESPACE) for t in raw.split(",") if t.strip(WHITESPACE))
     unknown = sorted(asked - TYPES)
     if unknown or not asked:
         raise Malformed(
@@ -151,8 +178,7 @@ class EventsController(Controller):
         summary="Follow the pair's events (Server-Sent Events)",
         description=(
             "`text/event-stream`: each event has an `id` (increasing), an `event` type "
-            "(`revision`, `role`, `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` "
-            "with `at`. "
+            f"({', '.join(f'`{t}`' for t in sorted(TYPES))}) and JSON `data` with `at`. "
             "With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that "
             "id, then live ones, no gap and no duplicate; an id older than the oldest kept "
             "(or newer than the newest) starts the stream with an event `reset` "

@@ -14,6 +14,7 @@ server enforces, which Litestar cannot express by itself:
 - operations open without a token say so with an explicit ``security: []``;
 - the text the server parses in a query or header parameter (event ids, event types) carries
   the pattern of exactly what the parser accepts;
+- the event stream's answer states one event (the form OpenAPI 3.1 has for a stream);
 - descriptions are ``inspect.cleandoc``-ed, so every supported Python renders the same bytes.
 """
 
@@ -28,7 +29,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from hapair.api import wire
-from hapair.api.events import TYPES_PATTERN
+from hapair.api.events import EVENT_SCHEMA, TYPES_PATTERN
 from hapair.api.ops import READYZ_ROLE_PATTERN
 from hapair.domain.event_ids import EVENT_ID_PATTERN
 
@@ -273,6 +274,9 @@ def document(app: Litestar) -> dict[str, Any]:
             if op_id != "get_parameters":
                 del links["PatchThisRevision"]  # a dry run answers no ETag
             ok["links"] = links
+        if op_id == "stream_events":
+            stream = op["responses"]["200"]["content"]["text/event-stream"]
+            stream["schema"] = copy.deepcopy(EVENT_SCHEMA)
         if op_id == "list_history":
             op["responses"]["200"]["links"] = copy.deepcopy(HISTORY_LINKS)
         for param in op.get("parameters", []):

@@ -91,12 +91,12 @@ def sync_detailed(
 ) -> Response[Problem | str]:
     """Follow the pair's events (Server-Sent Events)
 
-     `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
-    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
-    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
-    (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
-    up is disconnected: it reconnects with its last id.
+     `text/event-stream`: each event has an `id` (increasing), an `event` type (`alert`, `applied`,
+    `audit`, `conflict`, `maintenance`, `pair`, `revision`, `role`, `track`) and JSON `data` with `at`.
+    With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that id, then live ones,
+    no gap and no duplicate; an id older than the oldest kept (or newer than the newest) starts the
+    stream with an event `reset` (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s.
+    A client that does not keep up is disconnected: it reconnects with its last id.
 
     Args:
         since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
@@ -134,12 +134,12 @@ def sync(
 ) -> Problem | str | None:
     """Follow the pair's events (Server-Sent Events)
 
-     `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
-    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
-    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
-    (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
-    up is disconnected: it reconnects with its last id.
+     `text/event-stream`: each event has an `id` (increasing), an `event` type (`alert`, `applied`,
+    `audit`, `conflict`, `maintenance`, `pair`, `revision`, `role`, `track`) and JSON `data` with `at`.
+    With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that id, then live ones,
+    no gap and no duplicate; an id older than the oldest kept (or newer than the newest) starts the
+    stream with an event `reset` (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s.
+    A client that does not keep up is disconnected: it reconnects with its last id.
 
     Args:
         since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
@@ -172,12 +172,12 @@ async def asyncio_detailed(
 ) -> Response[Problem | str]:
     """Follow the pair's events (Server-Sent Events)
 
-     `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
-    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
-    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
-    (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
-    up is disconnected: it reconnects with its last id.
+     `text/event-stream`: each event has an `id` (increasing), an `event` type (`alert`, `applied`,
+    `audit`, `conflict`, `maintenance`, `pair`, `revision`, `role`, `track`) and JSON `data` with `at`.
+    With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that id, then live ones,
+    no gap and no duplicate; an id older than the oldest kept (or newer than the newest) starts the
+    stream with an event `reset` (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s.
+    A client that does not keep up is disconnected: it reconnects with its last id.
 
     Args:
         since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
@@ -213,12 +213,12 @@ async def asyncio(
 ) -> Problem | str | None:
     """Follow the pair's events (Server-Sent Events)
 
-     `text/event-stream`: each event has an `id` (increasing), an `event` type (`revision`, `role`,
-    `pair`, `conflict`, `maintenance`, `applied`) and JSON `data` with `at`. With `Last-Event-ID` (wins
-    over `since`) or `since`: every kept event after that id, then live ones, no gap and no duplicate;
-    an id older than the oldest kept (or newer than the newest) starts the stream with an event `reset`
-    (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s. A client that does not keep
-    up is disconnected: it reconnects with its last id.
+     `text/event-stream`: each event has an `id` (increasing), an `event` type (`alert`, `applied`,
+    `audit`, `conflict`, `maintenance`, `pair`, `revision`, `role`, `track`) and JSON `data` with `at`.
+    With `Last-Event-ID` (wins over `since`) or `since`: every kept event after that id, then live ones,
+    no gap and no duplicate; an id older than the oldest kept (or newer than the newest) starts the
+    stream with an event `reset` (`{"oldest"}`): re-read the state. A `: keepalive` comment every 15 s.
+    A client that does not keep up is disconnected: it reconnects with its last id.
 
     Args:
         since (str | Unset): An event id (`<milliseconds>-<sequence>`, the Redis stream id): the
