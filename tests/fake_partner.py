@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from hapair.domain.parameters import auto_virtual_id
+from hapair.domain.version import PROTOCOL
 from hapair.engine import pairauth
 from hapair.engine.messages import DemoteReply, Heartbeat, encoder
 
@@ -69,6 +70,7 @@ def main() -> None:
                         redis_url=ns.redis_url,
                         address=ns.listen,
                         sent_at=time.time(),
+                        protocol=PROTOCOL,
                     )
                 )
             else:

@@ -19,6 +19,7 @@ import httpx
 import redis
 
 from hapair.domain.parameters import auto_virtual_id
+from hapair.domain.version import PROTOCOL
 from hapair.engine import pairauth
 from hapair.store.client import host_port
 from hapair.store.embedded import (
@@ -217,5 +218,6 @@ def heartbeat_body(
             "revision": revision,
             "redis_url": redis_url,
             "sent_at": time.time(),
+            "protocol": PROTOCOL,  # this build's: a heartbeat without one is an older build's
         }
     ).encode()

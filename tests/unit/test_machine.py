@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from hapair.domain.version import PROTOCOL
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
 
@@ -25,6 +26,7 @@ def hb(unit: str = "second", role: str = "standby", **kw: object) -> Heartbeat:
         "role": role,
         "shared_address": SHARED,
         "redis_url": f"redis://{unit}",
+        "protocol": PROTOCOL,  # this build's (a heartbeat without one is an older build's)
         **kw,
     }
     return msgspec.convert(fields, Heartbeat)
