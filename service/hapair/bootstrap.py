@@ -39,7 +39,7 @@ from hapair.services.parameters import ParametersService
 from hapair.services.tokens import TokensService
 from hapair.services.unit import UnitService, no_auth_refusal
 from hapair.settings import Settings
-from hapair.store.client import connect
+from hapair.store.client import Credentials, connect
 from hapair.store.events import EventStream
 from hapair.store.redis import Store
 from hapair.store.unitfile import UnitFiles
@@ -63,13 +63,15 @@ class Unit:
     redis_url: str
     embedded: Any = None  # the embedded Redis (store.embedded.EmbeddedRedis), or None
     tunnel: Any = None  # the replication TLS tunnel (engine.redis_tunnel.RedisTunnel), or None
+    rotation: Any = None  # the embedded Redis's passwords following the pair keys, or None
 
     def reload_secrets(self) -> list[str]:
         """``SIGHUP``: re-reads the secret files and puts them in force at once, no restart.
 
         The admin token of ``--admin-token-file`` (the old one answers 401 from the next
         request on) and the next pair key of ``--pair-key-next-file`` (the unit-to-unit MAC
-        accepts it beside the current one until the rotation; a next key equal to the current
+        accepts it beside the current one until the rotation, and the embedded Redis the
+        passwords derived from it: ``store/redis_rotation.py``; a next key equal to the current
         one is none). The current pair key changes only by the rotation (``--pair-key-file``
         is read at start: a file still holding the old key must not undo a rotation). Every
         file is read and checked before anything changes: a file that is missing, empty or
@@ -101,6 +103,8 @@ class Unit:
 
     async def close(self) -> None:
         """Releases the store and stops the embedded Redis (after the app's lifespan)."""
+        if self.rotation is not None:
+            await self.rotation.close()
         await self.store.close()
         self.files.clear_runtime()
         if self.tunnel is not None:
@@ -181,12 +185,18 @@ def build(settings: Settings) -> Unit:
     files = prepare_unit_files(settings)
     host, _port = parse_host_port(settings.listen)
     embedded, redis_url = redis_for(settings, host)
-    store = Store(connect(redis_url))
+    # the embedded Redis's password changes with the pair key (store/redis_rotation.py)
+    login = Credentials.of(redis_url) if embedded is not None else None
+    store = Store(connect(redis_url, login=login))
     # problem slugs, and the fixed reasons of refused unit-to-unit calls (engine/pairauth.py)
     metrics = Metrics(causes=CAUSES, reasons=(*SLUGS, *REASONS))
     # the event stream's fan-out reader blocks in XREAD on a connection of its own
     events = Events(
-        EventStream(store.client, connect(redis_url, max_connections=1), keep=settings.events_keep),
+        EventStream(
+            store.client,
+            connect(redis_url, max_connections=1, login=login),
+            keep=settings.events_keep,
+        ),
         keepalive_s=settings.events_keepalive_s,
         queue=settings.events_queue,
         client_buffer=settings.events_client_buffer,
@@ -228,7 +238,27 @@ def build(settings: Settings) -> Unit:
         redis_url=redis_url,
         embedded=embedded,
         tunnel=tunnel,
+        rotation=redis_rotation(settings, embedded, login, files),
     )
+
+
+def redis_rotation(
+    settings: Settings, embedded: Any, login: Credentials | None, files: UnitFiles
+) -> Any:
+    """The embedded Redis's passwords following the pair keys (None without either)."""
+    if embedded is None or settings.pair_keys is None:
+        return None
+    from hapair.store.redis_config import REDIS_USER
+    from hapair.store.redis_rotation import RedisRotation
+    from hapair.store.urls import with_credentials
+
+    def new_login(password: str) -> None:  # runtime.json: hapair token finds Redis there
+        runtime = files.load_runtime()
+        if runtime and runtime.get("redis_url"):
+            url = with_credentials(str(runtime["redis_url"]), REDIS_USER, password)
+            files.save_runtime({**runtime, "redis_url": url})
+
+    return RedisRotation(embedded, settings.pair_keys, login, on_login=new_login)
 
 
 def render_openapi() -> bytes:

@@ -36,6 +36,13 @@ class Keyring:
         self.next = next_key if next_key != current else None
         self.clock = clock
         self._previous: tuple[str, float] | None = None
+        # called after every change of the keys (SIGHUP, a rotation): the embedded Redis's
+        # passwords follow them (store/redis_rotation.py)
+        self.listeners: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     @property
     def current_id(self) -> str:
@@ -65,6 +72,8 @@ class Keyring:
         """A new next key (SIGHUP); returns whether it changed."""
         changed = next_key != self.next
         self.next = next_key
+        if changed:
+            self._changed()
         return changed
 
     def set_current(self, key: str) -> bool:
@@ -76,6 +85,7 @@ class Keyring:
         self.current = key
         if self.next == key:
             self.next = None
+        self._changed()
         return True
 
     def rotate(self) -> str:

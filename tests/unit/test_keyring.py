@@ -5,6 +5,8 @@ from __future__ import annotations
 from hapair.engine import pairauth
 from hapair.engine.rotation import RotateRequest, answer_rotate
 from hapair.keyring import GRACE_S, Keyring, key_id
+from hapair.store.redis_config import RedisPasswords
+from hapair.store.redis_rotation import passwords_for
 
 
 class Clock:
@@ -54,3 +56,21 @@ def test_the_partner_switches_only_to_the_next_key_named() -> None:
     again = answer_rotate(keys, RotateRequest(key_id=key_id("new-key-0123456789")))
     assert again.rotated  # a repeated call (its answer was lost) finds it done
     assert answer_rotate(None, RotateRequest(key_id="x")).rotated is False
+
+
+def test_the_redis_passwords_follow_the_keys_and_drop_the_replaced_one_after_the_grace() -> None:
+    now = [100.0]
+    keys = Keyring("k0" * 8, clock=lambda: now[0])
+    changes: list[str | None] = []
+    keys.listeners.append(lambda: changes.append(keys.next_id))
+    assert passwords_for(keys) == RedisPasswords.derived("k0" * 8)
+    keys.set_next("k1" * 8)  # SIGHUP: both keys' passwords accepted, the old one logs in
+    assert passwords_for(keys) == RedisPasswords.derived("k0" * 8, "k1" * 8)
+    keys.rotate()  # the new one logs in (masterauth), the old one accepted for the grace
+    assert passwords_for(keys) == RedisPasswords.derived("k1" * 8, "k0" * 8)
+    now[0] += GRACE_S
+    assert passwords_for(keys) == RedisPasswords.derived("k1" * 8)
+    assert len(changes) == 2  # each change told (the grace's end is the listener's own timer)
+    keys.set_next(None)
+    keys.set_next(None)  # no change, nothing told
+    assert len(changes) == 2

@@ -57,7 +57,8 @@ def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
     # Derived whenever there is a pair key, not only in HA mode: a unit turned from non_ha to
     # HA by a reboot of the engine keeps this Redis, and its partner must get in.
     # A unit started with a next pair key (rotation) also accepts the passwords derived from
-    # it, so a partner already started with the new key logs in (docs/operations.md).
+    # it, so a partner already started with the new key logs in (docs/operations.md); later
+    # changes of the keys reach the running server through store/redis_rotation.py.
     more = [settings.pair_keys.next] if settings.pair_keys and settings.pair_keys.next else []
     passwords = RedisPasswords.derived(settings.pair_key, *more) if settings.pair_key else None
     embedded = EmbeddedRedis(

@@ -16,10 +16,12 @@ from urllib.parse import urlparse
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from hapair.domain.errors import StoreUnavailable
+from hapair.store.urls import credentials, with_credentials
 
 SOCKET_TIMEOUT_S = 1.5
 DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
@@ -36,10 +38,48 @@ async def guarded() -> AsyncIterator[None]:
         raise StoreUnavailable(f"the unit's Redis is unreachable: {type(exc).__name__}") from exc
 
 
-def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
-    """An asyncio client with bounded timeouts, so Redis trouble is a quick 503, never a hang."""
+class Credentials(CredentialProvider):
+    """The user name and password a client logs in with, changeable while it runs.
+
+    A pair-key rotation changes the password of hapair's Redis user
+    (``store/redis_rotation.py``): every connection made (or made again) afterwards logs in
+    with the new one; connections already logged in stay.
+    """
+
+    def __init__(self, username: str | None, password: str) -> None:
+        self.username = username
+        self.password = password
+
+    @classmethod
+    def of(cls, url: str) -> Credentials | None:
+        """The credentials ``url`` carries, or None when it has no password."""
+        username, password = credentials(url)
+        return None if password is None else cls(username, password)
+
+    def get_credentials(self) -> tuple[str] | tuple[str, str]:
+        if self.username:
+            return (self.username, self.password)
+        return (self.password,)
+
+    async def get_credentials_async(self) -> tuple[str] | tuple[str, str]:
+        return self.get_credentials()
+
+
+def connect(
+    url: str, *, max_connections: int = 64, login: Credentials | None = None
+) -> aioredis.Redis:
+    """An asyncio client with bounded timeouts, so Redis trouble is a quick 503, never a hang.
+
+    With ``login`` the client logs in with it (and ``url``'s own credentials are dropped), so
+    the password can change while the client runs.
+    """
+    extra: dict[str, CredentialProvider] = {}
+    if login is not None:
+        url = with_credentials(url, None, None)
+        extra["credential_provider"] = login
     return aioredis.Redis.from_url(
         url,
+        **extra,  # type: ignore[arg-type]
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         max_connections=max_connections,

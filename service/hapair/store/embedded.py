@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.store.redis_config import (
+    ADMIN_USER,
     PASSWORD_FILE,
     REDIS_USER,
     REPLICATION_PASSWORD_FILE,
@@ -115,6 +116,9 @@ class EmbeddedRedis:
         self._port = port if port is not None else free_port(probe_host(self._bind))
         self._executable = executable or default_executable()
         self._passwords = passwords
+        # the admin user's (store/redis_rotation.py): new at every EmbeddedRedis, in no file
+        # but the 0600 configuration
+        self._admin_password = secrets.token_hex(32)
         self._tls = tls
         self._appendfsync: AppendFsync = appendfsync
         self._proc: subprocess.Popen[bytes] | None = None
@@ -189,6 +193,19 @@ class EmbeddedRedis:
         """
         return client_url(host, self._port, self.password, self._tls)
 
+    @property
+    def admin_url(self) -> str:
+        """redis-py URL of the server as the admin user (passwords and ``masterauth`` only)."""
+        host = url_host(self._bind)
+        return client_url(host, self._port, self._admin_password, self._tls, user=ADMIN_USER)
+
+    def set_passwords(self, passwords: RedisPasswords) -> None:
+        """The passwords the running server was given (``store/redis_rotation.py``), written
+        to its files, so a restart of the server starts with them."""
+        self._passwords = passwords
+        if self.redis_dir.exists():
+            self._prepare_files()
+
     def config(self) -> str:
         """The redis.conf text for the current port."""
         return config_text(
@@ -199,6 +216,7 @@ class EmbeddedRedis:
             passwords=self.passwords,
             tls=self._tls,
             appendfsync=self._appendfsync,
+            admin_password=self._admin_password,
         )
 
     def version(self) -> str:

@@ -5,7 +5,10 @@ The server is never open (SPEC 6, "Redis, v3"): the ``default`` user is off; the
 (``ALLOWED_COMMANDS``: no Lua, no CONFIG, MODULE, DEBUG ...; compare-and-set is
 WATCH/MULTI/EXEC); the user ``hapair-replica`` may only replicate (``REPLICATION_COMMANDS``)
 with a password of its own, and is what the partner's replica logs in as (``masteruser``), so
-a replication password, even sniffed, reads a copy and writes nothing. The configuration,
+a replication password, even sniffed, reads a copy and writes nothing. The user
+``hapair-admin`` may only change those users' passwords and ``masterauth`` (a pair-key
+rotation, ``store/redis_rotation.py``); its password is random at every start of the server
+and known only to the unit's process and the 0600 configuration file. The configuration,
 passwords included, is a 0600 file in a 0700 directory, never the command line. In HA mode both
 passwords are derived from the pair key (``derived_password``, one label per user), so both
 units' servers have the same users; otherwise they are random and kept in the data dir.
@@ -28,6 +31,7 @@ from hapair.store.urls import with_credentials
 
 REDIS_USER = "hapair"
 REPLICATION_USER = "hapair-replica"
+ADMIN_USER = "hapair-admin"
 PASSWORD_FILE = "password"  # noqa: S105 - a file name (in the redis directory, 0600)
 REPLICATION_PASSWORD_FILE = "replication-password"  # noqa: S105 - a file name (0600)
 
@@ -75,6 +79,11 @@ ALLOWED_COMMANDS = (
 
 # What the replication user may run: the replica's handshake and stream, nothing else.
 REPLICATION_COMMANDS = ("psync", "sync", "replconf", "ping")
+
+# What the admin user may run: new passwords for the two users and masterauth, in one
+# transaction (CONFIG SET of a protected setting such as dir or dbfilename stays refused:
+# enable-protected-configs is off).
+ADMIN_COMMANDS = ("acl|setuser", "config|set", "multi", "exec", "discard", "ping")
 
 # One label per ACL user: the same pair key derives unrelated passwords.
 _LABELS = {REDIS_USER: b"hapair-redis", REPLICATION_USER: b"hapair-redis-replication"}
@@ -195,8 +204,9 @@ def config_text(
     passwords: RedisPasswords,
     tls: RedisTLS | None,
     appendfsync: AppendFsync = "everysec",
+    admin_password: str | None = None,
 ) -> str:
-    """The redis.conf text: the two ACL users and their passwords inside (0600), the limits."""
+    """The redis.conf text: the ACL users and their passwords inside (0600), the limits."""
     rules = " ".join(f"+{c}" for c in ALLOWED_COMMANDS)
     replication_rules = " ".join(f"+{c}" for c in REPLICATION_COMMANDS)
     lines = [
@@ -224,6 +234,12 @@ def config_text(
         f"masteruser {REPLICATION_USER}",
         f"masterauth {passwords.replication}",
     ]
+    if admin_password is not None:
+        admin_rules = " ".join(f"+{c}" for c in ADMIN_COMMANDS)
+        lines.append(
+            f"user {ADMIN_USER} reset on {_passwords([admin_password])} "
+            f"resetkeys resetchannels -@all {admin_rules}"
+        )
     if tls is None:
         lines.append(f"port {port}")
     else:
@@ -242,8 +258,10 @@ def config_text(
     return "\n".join(lines) + "\n"
 
 
-def client_url(host: str, port: int, password: str, tls: RedisTLS | None) -> str:
-    """redis-py URL of database 0 at ``host``:``port`` as the ``hapair`` user.
+def client_url(
+    host: str, port: int, password: str, tls: RedisTLS | None, *, user: str = REDIS_USER
+) -> str:
+    """redis-py URL of database 0 at ``host``:``port`` as the ``hapair`` user (or ``user``).
 
     With TLS the URL carries the client's TLS options: the CA that signs the server's
     certificate is checked; the host name is not (the units' certificates name the units,
@@ -260,7 +278,7 @@ def client_url(host: str, port: int, password: str, tls: RedisTLS | None) -> str
                 "ssl_check_hostname": "false",
             }
         )
-    return with_credentials(f"{scheme}://{host}:{port}/0", REDIS_USER, password, query=query)
+    return with_credentials(f"{scheme}://{host}:{port}/0", user, password, query=query)
 
 
 def url_host(bind: Sequence[str]) -> str:
