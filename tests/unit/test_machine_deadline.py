@@ -33,7 +33,6 @@ def test_the_standby_takes_over_at_the_deadline_itself() -> None:
     assert m.ServeShared() in actions
 
 
-
 def test_the_deadline_decides_whatever_the_float_rounding_of_the_sum() -> None:
     """125.01 + 3.0 - 125.01 < 3.0 in floats: "the partner answered within ha_timeout" must
     be the same sum as the deadline, or at its own deadline the standby still counts the
@@ -45,6 +44,7 @@ def test_the_deadline_decides_whatever_the_float_rounding_of_the_sum() -> None:
     s, actions = run(s, m.Deadline(now=due, due=due))
     assert s.role == "active"
     assert transitions(actions) == [("standby", "active", "partner-lost")]
+
 
 def test_a_deadline_heard_over_decides_nothing() -> None:
     s = standby(100.0)
