@@ -161,9 +161,11 @@ def test_events_unit_whose_stream_clients_went_away_stops_at_once_on_sigterm(
         problem(bogus, 400, "malformed")
     finally:
         unit.close_clients()
-    status = unit.proc.terminate()
-    assert status == 0, f"exit {status} (-9: it had to be killed)\n{unit.proc.log_tail()}"
-    assert "shutdown-stuck" not in unit.proc.log_text()
+    # Past the unit's own 15 s bound (serve.SHUTDOWN_BOUND_S), so that a stop that hangs logs
+    # its stacks (and each step's time, ``closed``) before the SIGKILL: the failure says where.
+    status = unit.proc.terminate(timeout=20)
+    assert status == 0, f"exit {status} (-9: it had to be killed)\n{unit.proc.log_tail(80)}"
+    assert "shutdown-stuck" not in unit.proc.log_text(), unit.proc.log_tail(80)
 
 
 def test_events_viewer_token_on_direct_address(unit: Unit, tmp_path: Path) -> None:
