@@ -173,6 +173,17 @@ class HapairProcess:
                 )
             time.sleep(0.05)
 
+    def client(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10,
+        verify: bool = True,
+    ) -> httpx.Client:
+        """An httpx client on ``base_url``, one of this process's addresses."""
+        return httpx.Client(base_url=base_url, headers=headers, timeout=timeout, verify=verify)
+
     def terminate(self, timeout: float = 10) -> int | None:
         """SIGTERM by pid, wait, SIGKILL fallback; return the exit status."""
         if self._proc is None:

@@ -1,4 +1,6 @@
-"""A real pair of hapair processes on loopback: first 127.0.0.11, second 127.0.0.12, shared .10."""
+"""A real pair of hapair processes on loopback: first 127.0.0.11, second 127.0.0.12, shared .10.
+
+Each unit is a ``tests.units.Unit`` (the one unit of the tests, lone units too)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import Any
 import httpx
 
 from hapair.store.embedded import free_port
-from tests.support import HapairFactory, HapairProcess, poll
+from tests.support import HapairFactory, poll
+from tests.units import Unit
 
 FIRST_HOST = "127.0.0.11"
 SECOND_HOST = "127.0.0.12"
@@ -44,45 +47,6 @@ def pair_certificate(directory: Path) -> tuple[str, str, str]:
         "-addext", "extendedKeyUsage=serverAuth",
     )  # fmt: skip
     return str(cert), str(key), str(ca)
-
-
-class Unit:
-    """One unit of the pair: its process, direct address and data dir."""
-
-    def __init__(
-        self,
-        factory: HapairFactory,
-        name: str,
-        args: list[str],
-        env: dict[str, str],
-        address: str,
-        scheme: str = "http",
-    ) -> None:
-        self.scheme = scheme
-        self.factory = factory
-        self.name = name
-        self.args = args
-        self.env = env
-        self.address = address
-        self.proc: HapairProcess | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://{self.address}"
-
-    def start(self, *, wait: bool = True) -> Unit:
-        self.proc = self.factory(self.args, env=self.env)
-        if wait:
-            self.proc.wait_ready(self.url, timeout=15, verify=False)
-        return self
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.kill9()
-
-    def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
 
 
 class Pair:
@@ -136,7 +100,15 @@ class Pair:
             if tls:
                 args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
             self.units[name] = Unit(
-                factory, name, args, dict(env or {}), f"{hosts[name]}:{self.port}", self.scheme
+                factory,
+                name,
+                args,
+                dict(env or {}),
+                f"{hosts[name]}:{self.port}",
+                self.scheme,
+                data_dir=tmp_path / name,
+                shared_address=self.shared_address,
+                token=self.token,
             )
         self.http = httpx.Client(
             headers={"Authorization": f"Bearer {self.token}"}, timeout=5.0, verify=False

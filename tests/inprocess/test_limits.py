@@ -16,8 +16,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.integration.conftest import ADMIN_TOKEN, PARAMS, MakeUnit, Unit, problem
+from tests.api_checks import (
+    PARAMS,
+    problem,
+)
 from tests.support import poll
+from tests.units import (
+    ADMIN_TOKEN,
+    MakeUnit,
+    Unit,
+)
 
 HEAD_TIMEOUT_S = 10.0
 MARGIN_S = 3.0

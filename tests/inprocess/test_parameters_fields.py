@@ -9,16 +9,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import (
+from tests.api_checks import (
     DEFAULTS,
     MERGE_PATCH,
     PARAMS,
     RFC3339_UTC,
-    MakeUnit,
-    Unit,
     assert_unchanged,
     problem,
     revision_of,
+)
+from tests.units import (
+    MakeUnit,
+    Unit,
 )
 
 # field -> (valid values, invalid values); each valid value is committed, each invalid one

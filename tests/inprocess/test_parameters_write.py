@@ -9,16 +9,18 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.integration.conftest import (
+from tests.api_checks import (
     DEFAULTS,
     MERGE_PATCH,
     PARAMS,
     RFC3339_UTC,
-    Unit,
     assert_unchanged,
     problem,
     reset_parameters,
     revision_of,
+)
+from tests.units import (
+    Unit,
 )
 
 

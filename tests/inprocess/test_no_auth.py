@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 from hapair.store.embedded import free_port
-from tests.integration.conftest import (
+from tests.api_checks import (
     PARAMS,
-    MakeUnit,
     problem,
     run_serve,
+)
+from tests.units import (
+    MakeUnit,
     wait_active_on_shared,
 )
 

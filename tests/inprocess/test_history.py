@@ -8,14 +8,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import (
-    ADMIN_TOKEN,
+from tests.api_checks import (
     PARAMS,
-    MakeUnit,
-    Unit,
     create_token,
     problem,
     revision_of,
+)
+from tests.units import (
+    ADMIN_TOKEN,
+    MakeUnit,
+    Unit,
 )
 
 HISTORY = f"{PARAMS}/history"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import (
+from tests.api_checks import (
     MERGE_PATCH,
     PARAMS,
     assert_unchanged,

@@ -1,0 +1,133 @@
+"""The in-process tier: lone units run inside the test process (``runner.InProcess``), each on a
+database of its own in a real Redis this session starts, driven by Litestar's TestClient.
+
+The fixtures have the names and the meaning of tests/integration/conftest.py's (``ha_unit``,
+``api``, ``make_unit``), so a test reads the same in either tier; a unit here is started with
+the same flags and built by the same ``bootstrap.build`` as ``hapair serve``, without the
+seconds a process takes to start. A test that needs a process (a pid, signals, SIGKILL,
+``hapair serve``'s own start-up or exit, a listener's limits) or a second unit stays in
+tests/integration/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hapair.store.embedded import EmbeddedRedis
+from tests.api_checks import reset_parameters
+from tests.inprocess.runner import InProcessFactory
+from tests.units import MakeUnit, Unit, start_unit
+
+DATABASES = 16  # a Redis server's default number of databases
+
+
+class RedisDatabases:
+    """Fresh Redis databases: each unit gets one nobody used (an empty one, never flushed:
+    hapair's locked-down user may not FLUSHDB), on real redis-servers started as needed
+    (hapair's own ``EmbeddedRedis``, 16 databases each), stopped by pid at close."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.servers: list[EmbeddedRedis] = []
+        self.taken = DATABASES
+
+    def take(self) -> str:
+        """The URL of a database no unit has used."""
+        if self.taken == DATABASES:
+            server = EmbeddedRedis(self.directory / f"redis-{len(self.servers)}")
+            self.servers.append(server)
+            server.start()
+            self.taken = 0
+        url = self.servers[-1].url
+        base, _, db = url.rpartition("/")
+        assert db == "0", url
+        self.taken += 1
+        return f"{base}/{self.taken - 1}"
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisDatabases]:
+    """Fresh databases of real Redis servers for the in-process units of this session."""
+    databases = RedisDatabases(tmp_path_factory.mktemp("inprocess-redis"))
+    try:
+        yield databases
+    finally:
+        databases.close()
+
+
+def start_lone_unit(
+    factory: InProcessFactory, databases: RedisDatabases, data_dir: Path, **kwargs: Any
+) -> Unit:
+    """``start_unit`` in this process, on a fresh database unless ``redis_url`` is given
+    (``redis_url=None`` explicitly: the unit starts its embedded Redis, as serve does)."""
+    kwargs.setdefault("redis_url", databases.take())
+    return start_unit(factory, data_dir, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def module_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFactory]:
+    """An InProcessFactory whose units live as long as the test module."""
+    factory = InProcessFactory(tmp_path_factory.mktemp("inprocess-module"))
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def unit_factory(tmp_path: Path) -> Iterator[InProcessFactory]:
+    """An InProcessFactory for this test only."""
+    factory = InProcessFactory(tmp_path / "hapair")
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def ha_unit(module_factory: InProcessFactory, redis_databases: RedisDatabases) -> Iterator[Unit]:
+    """An HA unit alone (active, on its shared address), admin token ``ADMIN_TOKEN``."""
+    unit = start_lone_unit(module_factory, redis_databases, module_factory.directory / "unit-data")
+    try:
+        yield unit
+    finally:
+        unit.close_clients()
+
+
+@pytest.fixture
+def make_unit(
+    unit_factory: InProcessFactory, redis_databases: RedisDatabases, tmp_path: Path
+) -> Iterator[MakeUnit]:
+    """``make_unit(name="d", **start_unit_kwargs) -> Unit``: a fresh unit for this test only."""
+    units: list[Unit] = []
+
+    def make(name: str = "d", **kwargs: Any) -> Unit:
+        unit = start_lone_unit(unit_factory, redis_databases, tmp_path / name, **kwargs)
+        units.append(unit)
+        return unit
+
+    try:
+        yield make
+    finally:
+        for unit in units:
+            unit.close_clients()
+
+
+@pytest.fixture
+def api(ha_unit: Unit) -> Iterator[httpx.Client]:
+    """An admin client on the module unit's shared address, parameters reset to defaults."""
+    client = ha_unit.client()
+    reset_parameters(client)
+    try:
+        yield client
+    finally:
+        client.close()
