@@ -104,6 +104,7 @@ class Link:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._last_ok = 0.0
+        self._failing = False  # the probe's last ping failed
         self._probe: asyncio.Task[None] | None = None
 
     def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
@@ -121,9 +122,9 @@ class Link:
                 if time.monotonic() - self._last_ok >= QUIET_S:
                     try:
                         await asyncio.wait_for(self.client.ping(), timeout)
-                        self._last_ok = time.monotonic()
+                        self._last_ok, self._failing = time.monotonic(), False
                     except (RedisError, OSError, TimeoutError):
-                        pass
+                        self._failing = True
                 quiet_until = self._last_ok + QUIET_S - time.monotonic()
                 await asyncio.sleep(max(interval, quiet_until))
 
@@ -142,8 +143,11 @@ class Link:
         return time.monotonic() - self._last_ok < within
 
     def fail_fast_if_down(self) -> None:
-        """StoreUnavailable at once while the probe knows Redis is down (see ``guard``)."""
-        if self._probe is not None and self._last_ok and not self.recently_ok():
+        """StoreUnavailable at once while the probe knows Redis is down (see ``guard``): its
+        last ping failed and none answered for ``DOWN_AFTER_S``. A probe that merely has not
+        run for that long (the event loop was busy, e.g. serving a 1000-item history page on a
+        loaded host) knows of no outage: the command is tried."""
+        if self._probe is not None and self._failing and self._last_ok and not self.recently_ok():
             raise StoreUnavailable(
                 f"the unit's Redis has not answered for more than {DOWN_AFTER_S:g} s"
             )
@@ -163,7 +167,8 @@ class Link:
     async def _answered(self) -> AsyncIterator[None]:
         async with guarded():
             yield
-        self._last_ok = time.monotonic()  # only reached when the command succeeded
+        # only reached when the command succeeded
+        self._last_ok, self._failing = time.monotonic(), False
 
     async def ping(self) -> bool:
         """True when Redis answers."""
