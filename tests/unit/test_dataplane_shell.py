@@ -73,3 +73,29 @@ def test_reports_every_parameter_and_announces_only_changes(tmp_path: Path) -> N
         await plane.stop()
 
     asyncio.run(run())
+
+
+def test_stop_ends_the_worker_even_when_it_was_just_woken(tmp_path: Path) -> None:
+    """``stop()`` while the worker's wake-up is already under way (the engine's reboot
+    right after a change): the worker ends. With ``asyncio.wait_for`` on Python 3.11 the
+    cancellation was lost when the wait finished in the same loop turn, the worker looped on
+    and the reboot waited for it forever (found by the in-process tier's rapid reboots)."""
+    plane = DataPlane(
+        Settings(data_dir=tmp_path, proc_root=tmp_path),
+        on_change=lambda *_: None,
+        on_state_sync=lambda *_: None,
+    )
+
+    async def run() -> None:
+        plane.start()
+        worker = plane._task
+        assert worker is not None
+        await asyncio.sleep(0.05)  # the worker waits for work
+        plane._dirty.set()  # wakes it: its wait completes in the next loop turn...
+        worker.cancel()  # ...the turn its cancellation lands in (stop() cancels it so)
+        # a hang detector, not a stopwatch: the worker ends at its next step
+        done, _ = await asyncio.wait({worker}, timeout=3)
+        assert worker in done, "the cancelled worker went on (its cancellation was lost)"
+        await plane.stop()
+
+    asyncio.run(run())

@@ -117,8 +117,12 @@ class DataPlane:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # lands in the turn the wait ends (a stop right after a change), and the worker
+            # went on for ever while the engine's reboot waited for it
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._dirty.wait()
             self._dirty.clear()
             inputs = self._inputs
             if inputs is None:
