@@ -4,8 +4,9 @@
 veth pair, with the root namespace routing between them; ``partition()`` cuts A from B while
 the root namespace still reaches both. ``VethLink`` is a veth pair whose operstate a unit
 can monitor (``--interface``). ``Lan`` is ``hapair up --netns``'s topology (two units and a
-client on one bridge, 192.0.2.0/24) for virtual IP tests (``tests/netns_lan.py``). Everything is
-named with a random suffix and removed on exit.
+client on one bridge, 192.0.2.0/24) for virtual IP tests (``tests/netns_lan.py``; the ``lan``
+and ``lan_pair`` fixtures of tests/integration/conftest.py). Everything is named with a random
+suffix and removed on exit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
+
+import pytest
 
 from hapair.cli.lan import (
     configure_host,
@@ -34,6 +37,7 @@ __all__ = [
     "PairNetwork",
     "VethLink",
     "Which",
+    "needs_netns",
     "netns_available",
     "netns_executor",
 ]
@@ -62,6 +66,12 @@ def netns_available() -> str | None:
         ip("link", "del", veth, check=False)
         ip("netns", "del", ns, check=False)
     return None
+
+
+def needs_netns() -> pytest.MarkDecorator:
+    """The mark of a test that needs network namespaces: skipped, saying why, without them."""
+    reason = netns_available()
+    return pytest.mark.skipif(reason is not None, reason=str(reason))
 
 
 def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:

@@ -15,38 +15,18 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from hapair.cli.up_netns import SHARED_IP
 from tests.integration.lanpair import HA_TIMEOUT, LanPair
-from tests.netns import Lan, netns_available
-from tests.support import HapairFactory, poll
+from tests.netns import Lan, needs_netns
+from tests.support import poll
 
-pytestmark = [
-    pytest.mark.timeout(150),
-    pytest.mark.skipif(netns_available() is not None, reason=str(netns_available())),
-]
+pytestmark = [pytest.mark.timeout(150), needs_netns()]
 
 LEASE_BOUND = HA_TIMEOUT + 1.0  # SPEC 7: gone from its host within ha_timeout + 1 s
 REANNOUNCE_BOUND = HA_TIMEOUT + 2.0  # SPEC 7: served again within ha_timeout + 2 s
-
-
-@pytest.fixture
-def lan() -> Iterator[Lan]:
-    with Lan() as net:
-        yield net
-
-
-@pytest.fixture
-def pair(lan: Lan, hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[LanPair]:
-    p = LanPair(lan, hapair_factory, tmp_path / "pair")
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 class Holders:
@@ -98,14 +78,14 @@ def lease_seconds(lan: Lan, host: str) -> int:
 
 @pytest.mark.parametrize("virtual_mac", [False, True], ids=["eth0", "macvlan"])
 def test_a_killed_actives_address_is_gone_within_ha_timeout_plus_1s(
-    pair: LanPair, virtual_mac: bool
+    lan_pair: LanPair, virtual_mac: bool
 ) -> None:
-    pair.start_pair(use_virtual_mac=virtual_mac)
+    lan_pair.start_pair(use_virtual_mac=virtual_mac)
     # the lease is ha_timeout, renewed each heartbeat: never more than ha_timeout left
-    poll(lambda: lease_seconds(pair.lan, "first") <= HA_TIMEOUT, timeout=5, what="the lease")
-    with Holders(pair.lan) as holders:
+    poll(lambda: lease_seconds(lan_pair.lan, "first") <= HA_TIMEOUT, timeout=5, what="the lease")
+    with Holders(lan_pair.lan) as holders:
         killed = time.monotonic()
-        pair.procs["first"].kill9()
+        lan_pair.procs["first"].kill9()
         poll(
             lambda: holders.gone_from("first", killed),
             timeout=LEASE_BOUND + 5,
@@ -118,23 +98,23 @@ def test_a_killed_actives_address_is_gone_within_ha_timeout_plus_1s(
         f"kill -9 (virtual MAC {virtual_mac}): gone from first's host {gone - killed:.2f} s later"
     )
     assert gone - killed <= LEASE_BOUND
-    pair.wait_answer_from("second", killed)
-    assert pair.lan.holders(SHARED_IP) == ["second"]
-    assert lease_seconds(pair.lan, "second") <= HA_TIMEOUT
+    lan_pair.wait_answer_from("second", killed)
+    assert lan_pair.lan.holders(SHARED_IP) == ["second"]
+    assert lease_seconds(lan_pair.lan, "second") <= HA_TIMEOUT
 
 
-def test_a_frozen_active_loses_its_address_and_never_puts_it_back(pair: LanPair) -> None:
+def test_a_frozen_active_loses_its_address_and_never_puts_it_back(lan_pair: LanPair) -> None:
     """SIGSTOP: the lease runs out on the frozen host; meanwhile the client resolves the
     address to the frozen host's MAC (both held it) and is served again by the re-announce;
     after SIGCONT the frozen unit stands down without adding the address again."""
-    pair.start_pair()
-    first = pair.procs["first"]
-    poll(lambda: lease_seconds(pair.lan, "first") <= HA_TIMEOUT, timeout=5, what="the lease")
-    with Holders(pair.lan) as holders:
+    lan_pair.start_pair()
+    first = lan_pair.procs["first"]
+    poll(lambda: lease_seconds(lan_pair.lan, "first") <= HA_TIMEOUT, timeout=5, what="the lease")
+    with Holders(lan_pair.lan) as holders:
         stopped = time.monotonic()
         os.kill(first.pid, signal.SIGSTOP)
         try:
-            failover = stopped + pair.wait_answer_from("second", stopped)
+            failover = stopped + lan_pair.wait_answer_from("second", stopped)
             # The client re-resolves the address during the freeze and gets the frozen host's
             # MAC (both hosts hold the address until first's lease runs out). Set after the
             # takeover's announcements are out, as a reachable entry: without a second
@@ -144,17 +124,18 @@ def test_a_frozen_active_loses_its_address_and_never_puts_it_back(pair: LanPair)
             poll(lambda: time.monotonic() > failover + 0.6, timeout=2, what="announcements out")
 
             def point_client_at_first() -> bool:
-                pair.lan.run("client", "ip", "neigh", "replace", SHARED_IP, "lladdr",
-                             pair.lan.mac("first"), "dev", "eth0", "nud", "reachable")  # fmt: skip
-                return pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("first")
+                mac = lan_pair.lan.mac("first")
+                lan_pair.lan.run("client", "ip", "neigh", "replace", SHARED_IP, "lladdr",
+                                 mac, "dev", "eth0", "nud", "reachable")  # fmt: skip
+                return lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("first")
 
             poll(point_client_at_first, timeout=3, interval=0.3, what="client pointed at first")
-            served = failover + pair.wait_answer_from("second", failover, timeout=20)
+            served = failover + lan_pair.wait_answer_from("second", failover, timeout=20)
             # until first's lease runs out its kernel may still answer an ARP probe for the
             # address, so the entry can flip back for a moment; once the lease is gone only
             # second answers, and the entry stays second's
             poll(
-                lambda: pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("second"),
+                lambda: lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("second"),
                 timeout=LEASE_BOUND + 2,
                 interval=0.05,
                 what="the client's entry on second's MAC",
@@ -169,7 +150,7 @@ def test_a_frozen_active_loses_its_address_and_never_puts_it_back(pair: LanPair)
             os.kill(first.pid, signal.SIGCONT)
         resumed = time.time()
         resumed_mono = time.monotonic()
-        pair.wait_one_holder("second", "first", resumed)
+        lan_pair.wait_one_holder("second", "first", resumed)
         poll(lambda: time.monotonic() > resumed_mono + 1.0, timeout=3, what="a second more")
     gone = holders.gone_from("first", stopped)
     assert gone is not None
@@ -182,6 +163,6 @@ def test_a_frozen_active_loses_its_address_and_never_puts_it_back(pair: LanPair)
     assert served - failover <= REANNOUNCE_BOUND
     back = holders.back_on("first", gone)
     assert not back, f"the resumed unit put the address back {back[0] - resumed_mono:.2f} s in"
-    assert pair.lan.holders(SHARED_IP) == ["second"]
-    me = pair.me("first")
+    assert lan_pair.lan.holders(SHARED_IP) == ["second"]
+    me = lan_pair.me("first")
     assert (me["role"], me["serving_shared"]) == ("standby", False)

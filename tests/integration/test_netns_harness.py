@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.netns import PairNetwork, VethLink, Which, netns_available
+from tests.netns import PairNetwork, VethLink, Which, needs_netns
 from tests.support import pid_alive, poll
 
-pytestmark = pytest.mark.skipif(netns_available() is not None, reason=str(netns_available()))
+pytestmark = needs_netns()
 
 PORT = 8099
 _FETCH = (

@@ -16,13 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.netns import PairNetwork, VethLink, Which, netns_available
+from tests.netns import PairNetwork, VethLink, Which, needs_netns
 from tests.support import HapairFactory, HapairProcess, NsHapairProcess, poll
 
-pytestmark = [
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(netns_available() is not None, reason=str(netns_available())),
-]
+pytestmark = [pytest.mark.timeout(120), needs_netns()]
 
 
 def _events(proc: HapairProcess) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,13 +23,10 @@ import pytest
 
 from hapair.cli.up_netns import IPV4, SHARED_IP
 from tests.integration.lanpair import HA_TIMEOUT, HEARTBEAT, LanPair
-from tests.netns import Lan, netns_available, netns_executor
-from tests.support import HapairFactory, poll
+from tests.netns import Lan, needs_netns, netns_executor
+from tests.support import poll
 
-pytestmark = [
-    pytest.mark.timeout(150),
-    pytest.mark.skipif(netns_available() is not None, reason=str(netns_available())),
-]
+pytestmark = [pytest.mark.timeout(150), needs_netns()]
 INTERVAL, FALL, RISE = 0.5, 2, 2
 BUDGET = INTERVAL * FALL + 2 * HEARTBEAT  # SPEC 7: the address moves within this
 OUTER = 10 * BUDGET
@@ -52,21 +48,6 @@ frontend web
 def _need(program: str) -> None:
     if shutil.which(program) is None:
         pytest.fail(f"{program} is not installed: run .ci/tracks-deps.sh")
-
-
-@pytest.fixture
-def lan() -> Iterator[Lan]:
-    with Lan() as net:
-        yield net
-
-
-@pytest.fixture
-def pair(lan: Lan, hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[LanPair]:
-    p = LanPair(lan, hapair_factory, tmp_path / "pair")
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 class HAProxy:
@@ -134,7 +115,7 @@ class ClientLoop:
 
 
 def test_a_dead_haproxy_moves_the_address_and_its_return_keeps_the_role(
-    pair: LanPair, lan: Lan, tmp_path: Path
+    lan_pair: LanPair, lan: Lan, tmp_path: Path
 ) -> None:
     _need("haproxy")
     proxies = {h: HAProxy(lan, h, tmp_path) for h in ("first", "second")}
@@ -142,15 +123,15 @@ def test_a_dead_haproxy_moves_the_address_and_its_return_keeps_the_role(
         for p in proxies.values():
             p.start()
         for name in ("first", "second"):
-            pair.procs[name].args += ["--track", TRACK]
-        pair.start_pair()
+            lan_pair.procs[name].args += ["--track", TRACK]
+        lan_pair.start_pair()
         client = ClientLoop(lan)
         try:
             poll(lambda: client.first("first", 0.0), timeout=10, what="the client served")
             poll(
-                lambda: pair.me("first")["tracks"] == [{"name": "haproxy", "ok": True,
+                lambda: lan_pair.me("first")["tracks"] == [{"name": "haproxy", "ok": True,
                                                         "detail": "connected"}]
-                and pair.me("second")["tracks"][0]["ok"] is True,
+                and lan_pair.me("second")["tracks"][0]["ok"] is True,
                 timeout=10,
                 what="both tracks healthy",
             )  # fmt: skip
@@ -175,12 +156,12 @@ def test_a_dead_haproxy_moves_the_address_and_its_return_keeps_the_role(
                 timeout=10,
                 what="the client answered again",
             )
-            first = pair.me("first")
+            first = lan_pair.me("first")
             assert (first["role"], first["icon"], first["reason"]) == (
                 "not_operational", "red", "track-failed",
             )  # fmt: skip
             assert first["tracks"][0]["ok"] is False
-            second = pair.me("second")
+            second = lan_pair.me("second")
             assert second["role"] == "active" and second["last_transition"]["cause"] == (
                 "track-failed"
             )
@@ -188,14 +169,14 @@ def test_a_dead_haproxy_moves_the_address_and_its_return_keeps_the_role(
 
             proxies["first"].start()  # back: the track recovers, the role stays (no preferred)
             poll(
-                lambda: pair.me("first")["role"] == "standby",
+                lambda: lan_pair.me("first")["role"] == "standby",
                 timeout=10,
                 what="first's track recovered",
             )
-            assert pair.me("first")["last_transition"]["cause"] == "track-recovered"
+            assert lan_pair.me("first")["last_transition"]["cause"] == "track-recovered"
             settled = time.monotonic()
             time.sleep(2 * HEARTBEAT)  # a role change would come at a heartbeat: give it two
-            assert pair.me("second")["role"] == "active"
+            assert lan_pair.me("second")["role"] == "active"
             assert {a for t, a in client.seen if t > settled} == {"second"}
         finally:
             client.close()
@@ -214,15 +195,15 @@ CUT = """table inet hapair_test {
 
 
 def test_a_standby_cut_from_the_gateway_and_the_active_does_not_take_the_address(
-    pair: LanPair, lan: Lan, tmp_path: Path
+    lan_pair: LanPair, lan: Lan, tmp_path: Path
 ) -> None:
     _need("nft")
     _need("ping")
     for name in ("first", "second"):
-        pair.procs[name].args += ["--track", PING]
-    pair.start_pair()
+        lan_pair.procs[name].args += ["--track", PING]
+    lan_pair.start_pair()
     poll(
-        lambda: pair.me("second")["tracks"][0]["ok"] is True,
+        lambda: lan_pair.me("second")["tracks"][0]["ok"] is True,
         timeout=10,
         what="second's gateway track healthy",
     )
@@ -233,18 +214,18 @@ def test_a_standby_cut_from_the_gateway_and_the_active_does_not_take_the_address
     try:
         # longer than ha_timeout + the track's detection: a failover would have happened
         while time.monotonic() - cut < HA_TIMEOUT + 3:
-            me = pair.me("second", host="second")
+            me = lan_pair.me("second", host="second")
             assert me["role"] != "active", me
             assert lan.holders(SHARED_IP) == ["first"]
             time.sleep(0.1)
-        me = pair.me("second", host="second")
+        me = lan_pair.me("second", host="second")
         assert (me["role"], me["reason"]) == ("not_operational", "track-failed"), me
-        assert pair.shared_name() == "first"
+        assert lan_pair.shared_name() == "first"
     finally:
         lan.run("second", "nft", "delete", "table", "inet", "hapair_test", check=False)
     poll(
-        lambda: pair.me("second")["role"] == "standby",
+        lambda: lan_pair.me("second")["role"] == "standby",
         timeout=15,
         what="second back as the standby",
     )
-    assert pair.shared_name() == "first"
+    assert lan_pair.shared_name() == "first"

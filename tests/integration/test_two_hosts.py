@@ -16,9 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -33,73 +31,55 @@ from tests.integration.lanpair import (
     LanPair,
     StatusWatch,
 )
-from tests.netns import Lan, netns_available, netns_executor
+from tests.netns import needs_netns, netns_executor
 from tests.storm import WriteStorm
-from tests.support import HapairFactory, poll
+from tests.support import poll
 
-pytestmark = [
-    pytest.mark.timeout(150),
-    pytest.mark.skipif(netns_available() is not None, reason=str(netns_available())),
-]
+pytestmark = [pytest.mark.timeout(150), needs_netns()]
 
 
-@pytest.fixture
-def lan() -> Iterator[Lan]:
-    with Lan() as net:
-        yield net
-
-
-@pytest.fixture
-def pair(lan: Lan, hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[LanPair]:
-    p = LanPair(lan, hapair_factory, tmp_path / "pair")
-    try:
-        yield p
-    finally:
-        p.close()
-
-
-def storm_in_client(pair: LanPair) -> tuple[WriteStorm, ThreadPoolExecutor]:
-    ex = netns_executor(pair.lan.ns("client"), workers=4)
-    return WriteStorm(SHARED, pair.token, clients=4, timeout=1.0, executor=ex), ex
+def storm_in_client(lan_pair: LanPair) -> tuple[WriteStorm, ThreadPoolExecutor]:
+    ex = netns_executor(lan_pair.lan.ns("client"), workers=4)
+    return WriteStorm(SHARED, lan_pair.token, clients=4, timeout=1.0, executor=ex), ex
 
 
 def test_kill9_of_the_active_moves_the_virtual_ip_with_no_acknowledged_write_lost(
-    pair: LanPair,
+    lan_pair: LanPair,
 ) -> None:
-    pair.start_pair()
-    assert pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("first")
-    storm, ex = storm_in_client(pair)
+    lan_pair.start_pair()
+    assert lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("first")
+    storm, ex = storm_in_client(lan_pair)
     try:
         with storm:
             poll(lambda: len(storm.acked) >= 20, timeout=15, what="20 acknowledged writes")
             killed = time.monotonic()
-            pair.procs["first"].kill9()
-            took = pair.wait_answer_from("second", killed)
+            lan_pair.procs["first"].kill9()
+            took = lan_pair.wait_answer_from("second", killed)
             after = storm.count()
             poll(lambda: storm.count() >= after + 10, timeout=10, what="writes on second")
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
     print(f"kill -9: second answered on {SHARED_IP} {took:.2f} s after the kill")
     assert took <= FAILOVER_BOUND
-    assert pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("second")
-    assert pair.lan.holders(SHARED_IP, ("second",)) == ["second"]
-    me = pair.me("second")
+    assert lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("second")
+    assert lan_pair.lan.holders(SHARED_IP, ("second",)) == ["second"]
+    me = lan_pair.me("second")
     assert (me["role"], me["serving_shared"]) == ("active", True)
     assert me["last_transition"]["cause"] == "partner-lost"
-    pair.check_no_acknowledged_write_lost(storm, "second")
+    lan_pair.check_no_acknowledged_write_lost(storm, "second")
 
 
-def test_sigstop_of_the_active_fails_over_and_the_resumed_unit_yields(pair: LanPair) -> None:
-    pair.start_pair()
-    first = pair.procs["first"]
-    storm, ex = storm_in_client(pair)
+def test_sigstop_of_the_active_fails_over_and_the_resumed_unit_yields(lan_pair: LanPair) -> None:
+    lan_pair.start_pair()
+    first = lan_pair.procs["first"]
+    storm, ex = storm_in_client(lan_pair)
     try:
-        with StatusWatch(pair, "second") as watch, storm:
+        with StatusWatch(lan_pair, "second") as watch, storm:
             poll(lambda: len(storm.acked) >= 20, timeout=15, what="20 acknowledged writes")
             stopped = time.monotonic()
             os.kill(first.pid, signal.SIGSTOP)
             try:
-                took = pair.wait_answer_from("second", stopped)
+                took = lan_pair.wait_answer_from("second", stopped)
                 after = storm.count()
                 poll(lambda: storm.count() >= after + 10, timeout=10, what="writes on second")
                 # frozen for longer than ha_timeout in all
@@ -111,7 +91,7 @@ def test_sigstop_of_the_active_fails_over_and_the_resumed_unit_yields(pair: LanP
             finally:
                 os.kill(first.pid, signal.SIGCONT)
             resumed = time.time()
-            settled, exchanged = pair.wait_one_holder("second", "first", resumed)
+            settled, exchanged = lan_pair.wait_one_holder("second", "first", resumed)
             after = storm.count()
             poll(lambda: storm.count() >= after + 10, timeout=10, what="writes after resume")
     finally:
@@ -126,25 +106,25 @@ def test_sigstop_of_the_active_fails_over_and_the_resumed_unit_yields(pair: LanP
     assert took <= FAILOVER_BOUND
     assert settled <= RESUME_BOUND
     assert exchanged <= SETTLE_BOUND
-    assert pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("second")
-    assert pair.me("first")["last_transition"]["cause"] == "split-brain-lost"
-    pair.check_no_acknowledged_write_lost(storm, "second", every_answer=True)
+    assert lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("second")
+    assert lan_pair.me("first")["last_transition"]["cause"] == "split-brain-lost"
+    lan_pair.check_no_acknowledged_write_lost(storm, "second", every_answer=True)
 
 
-def test_partition_fails_over_and_the_healed_unit_yields(pair: LanPair) -> None:
-    pair.start_pair()
+def test_partition_fails_over_and_the_healed_unit_yields(lan_pair: LanPair) -> None:
+    lan_pair.start_pair()
     cut = time.monotonic()
-    pair.lan.set_port("first", up=False)
+    lan_pair.lan.set_port("first", up=False)
     try:
-        took = pair.wait_answer_from("second", cut)
+        took = lan_pair.wait_answer_from("second", cut)
         # first, cut off, still thinks it is active and holds the address on its host
-        assert pair.me("first", host="first")["role"] == "active"
-        assert pair.lan.holders(SHARED_IP) == ["first", "second"]
-        pair.patch({"initial_wait_time": 7})  # second goes on taking writes
+        assert lan_pair.me("first", host="first")["role"] == "active"
+        assert lan_pair.lan.holders(SHARED_IP) == ["first", "second"]
+        lan_pair.patch({"initial_wait_time": 7})  # second goes on taking writes
     finally:
-        pair.lan.set_port("first", up=True)
+        lan_pair.lan.set_port("first", up=True)
     healed = time.time()
-    settled, exchanged = pair.wait_one_holder("second", "first", healed)
+    settled, exchanged = lan_pair.wait_one_holder("second", "first", healed)
     print(
         f"partition: second answered on {SHARED_IP} {took:.2f} s after the cut; after the heal "
         f"the address was on second only, first standby within {settled:.2f} s "
@@ -153,21 +133,21 @@ def test_partition_fails_over_and_the_healed_unit_yields(pair: LanPair) -> None:
     assert took <= FAILOVER_BOUND
     assert settled <= RESUME_BOUND
     assert exchanged <= SETTLE_BOUND
-    assert pair.lan.neighbour("client", SHARED_IP) == pair.lan.mac("second")
+    assert lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("second")
 
     def first_has_it() -> bool:
-        r = pair.request("GET", f"{pair.url('first')}/api/v1/ha/parameters")
+        r = lan_pair.request("GET", f"{lan_pair.url('first')}/api/v1/ha/parameters")
         return bool(r.json()["initial_wait_time"] == 7)
 
     poll(first_has_it, timeout=5, what="the partition's write replicated to first")
 
 
-def test_virtual_mac_moves_to_the_new_active(pair: LanPair) -> None:
-    pair.start_pair(use_virtual_mac=True)
+def test_virtual_mac_moves_to_the_new_active(lan_pair: LanPair) -> None:
+    lan_pair.start_pair(use_virtual_mac=True)
     killed = time.monotonic()
-    pair.procs["first"].kill9()
-    took = pair.wait_answer_from("second", killed)
+    lan_pair.procs["first"].kill9()
+    took = lan_pair.wait_answer_from("second", killed)
     print(f"kill -9 with use_virtual_mac: second answered {took:.2f} s after the kill")
-    assert pair.lan.neighbour("client", SHARED_IP) == VMAC
-    assert "hapair-vmac" in pair.lan.addresses("second")
+    assert lan_pair.lan.neighbour("client", SHARED_IP) == VMAC
+    assert "hapair-vmac" in lan_pair.lan.addresses("second")
     assert took <= FAILOVER_BOUND

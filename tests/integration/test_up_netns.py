@@ -19,7 +19,7 @@ import pytest
 
 from hapair.cli.up_netns import IPV4, LanTopology, existing_namespaces, fetch_from, ip
 from hapair.cli.up_netns import kill_namespace_processes as kill_inside
-from tests.netns import netns_available
+from tests.netns import needs_netns
 from tests.support import poll
 
 PORT = 8080
@@ -46,7 +46,7 @@ def test_up_netns_without_root_says_it_needs_root(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
 
 
-@pytest.mark.skipif(netns_available() is not None, reason=str(netns_available()))
+@needs_netns()
 def test_up_netns_sigint_removes_every_namespace_and_process(tmp_path: Path) -> None:
     topology = LanTopology("hapair")
     taken = existing_namespaces() & set(topology.names)

@@ -13,13 +13,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import pytest
-
 from hapair.cli.up_netns import IPV4, PREFIX4, PREFIX6, SHARED_IP, SHARED_IP6
-from tests.netns import Lan, netns_available
+from tests.netns import Lan, needs_netns
 from tests.support import poll
 
-pytestmark = pytest.mark.skipif(netns_available() is not None, reason=str(netns_available()))
+pytestmark = needs_netns()
 
 VMAC = "00:00:5e:00:01:0a"
 STALE_MAC = "02:00:5e:ff:ff:01"
@@ -59,12 +57,6 @@ import socket, sys
 with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2) as c:
     print(c.recv(100).decode())
 """
-
-
-@pytest.fixture
-def lan() -> Iterator[Lan]:
-    with Lan() as net:
-        yield net
 
 
 def vip(
