@@ -4,11 +4,12 @@
 ``wait_ready``, ``terminate``, ``log_tail``, ``client``), so the one ``tests.units.Unit``
 drives either. What runs is what ``hapair serve`` runs: the same flags parsed into the same
 ``Settings`` (``HAPAIR_*`` variables of ``env`` included), ``bootstrap.build`` building the same
-parts, started and undone in ``cli/serve.py``'s order (the store's probe, the app's lifespan
-with the engine, the direct listener, ``runtime.json``), on an event loop of its own (uvloop, as
-serve) in a thread: anyio's blocking portal. The direct listener and the shared one the engine
-binds while active are real sockets; ``client()`` is Litestar's ``TestClient`` on that loop, so
-requests go through the whole ASGI app (middleware, auth, problems) without a socket.
+parts, run by serve's own ``cli.serve.running`` (the store's probe, the app's lifespan with the
+engine, the direct listener, ``runtime.json``; undone in reverse) on an event loop of its own
+(uvloop, as serve) in a thread: anyio's blocking portal. The direct listener and the shared one
+the engine binds while active are real sockets; ``client()`` is Litestar's ``TestClient`` on
+that loop, so requests go through the whole ASGI app (middleware, auth, problems) without a
+socket.
 
 What it cannot be is refused, never faked: no pid of its own, no SIGKILL, no signals, no
 process output to assert on (``log_text``): a test that needs those is a process-level test
@@ -19,13 +20,12 @@ diagnosis (``log_tail``, printed when a test fails).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from litestar.testing import TestClient
 
 from hapair.bootstrap import Unit as Parts
 from hapair.bootstrap import build
+from hapair.cli.serve import running
 from hapair.logs import JsonFormatter
 from hapair.settings import Settings, add_serve_flags, from_flags
 
@@ -142,7 +143,7 @@ class InProcess:
             logging.getLogger().addHandler(handler)
             stack.callback(logging.getLogger().removeHandler, handler)
             self.parts = build(settings)
-            stack.enter_context(portal.wrap_async_context_manager(_serving(self.parts)))
+            stack.enter_context(portal.wrap_async_context_manager(running(self.parts)))
             self._portal, self.returncode = portal, None
             self._stack = stack.pop_all()
         return self
@@ -201,39 +202,6 @@ class InProcess:
 
 def _thread_id() -> int:
     return threading.get_ident()
-
-
-@contextlib.asynccontextmanager
-async def _serving(unit: Parts) -> AsyncIterator[None]:
-    """``cli/serve.py``'s ``_serve`` between build and the stop signal, in its order."""
-    from hapair.cli.embedded import keep_embedded
-    from hapair.domain.unit import parse_host_port
-    from hapair.engine.listener import Listener
-
-    settings = unit.deps.settings
-    host, port = parse_host_port(settings.listen)
-    direct = Listener(unit.app, host, port)
-    keeper: asyncio.Task[None] | None = None
-    async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(unit.close)
-        stack.push_async_callback(direct.stop)
-        unit.store.start_probe()
-        if unit.tunnel is not None:
-            await unit.tunnel.start()
-        async with unit.app.lifespan():
-            try:
-                await direct.start()
-                unit.files.save_runtime(
-                    {"pid": os.getpid(), "address": settings.listen, "redis_url": unit.redis_url}
-                )
-                if unit.embedded is not None:
-                    keeper = asyncio.create_task(
-                        keep_embedded(unit.embedded, unit.deps.engine, unit.redis_url)
-                    )
-                yield
-            finally:
-                if keeper is not None:
-                    keeper.cancel()
 
 
 class InProcessFactory:

@@ -9,11 +9,15 @@ import logging
 import os
 import signal
 import sys
-from contextlib import AsyncExitStack
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from hapair import logs
 from hapair.settings import Settings, SettingsRefused, add_serve_flags, from_flags
+
+if TYPE_CHECKING:
+    from hapair.bootstrap import Unit
 
 log = logging.getLogger("hapair")
 
@@ -25,15 +29,33 @@ def add_parser(sub: Any) -> None:
 
 async def _serve(settings: Settings) -> int:
     from hapair.bootstrap import UnusableSettings, build
-    from hapair.cli.embedded import keep_embedded
-    from hapair.domain.unit import parse_host_port
-    from hapair.engine.listener import Listener
-    from hapair.store.urls import public_url
 
     try:
         unit = build(settings)
     except UnusableSettings as exc:
         raise SystemExit(f"hapair: {exc}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, _reload_secrets, unit)
+    async with running(unit, on_stop=_bound_shutdown):
+        await stop.wait()
+    return 0
+
+
+@asynccontextmanager
+async def running(unit: Unit, *, on_stop: Callable[[], None] | None = None) -> AsyncIterator[None]:
+    """Runs a built unit (``bootstrap.build``) until the block ends: what ``hapair serve`` does
+    between building and its stop signal, also what the in-process tests run
+    (tests/inprocess/runner.py). ``on_stop`` is called as stopping begins, before anything is
+    undone (serve: the shutdown's bound)."""
+    from hapair.cli.embedded import keep_embedded
+    from hapair.domain.unit import parse_host_port
+    from hapair.engine.listener import Listener
+    from hapair.store.urls import public_url
+
+    settings = unit.deps.settings
     host, port = parse_host_port(settings.listen)
     ssl = (
         {"ssl_certfile": settings.tls_cert or "", "ssl_keyfile": settings.tls_key or ""}
@@ -41,11 +63,6 @@ async def _serve(settings: Settings) -> int:
         else None
     )
     direct = Listener(unit.app, host, port, ssl=ssl)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, _reload_secrets, unit)
     engine = unit.deps.engine
     keeper: asyncio.Task[None] | None = None
     async with AsyncExitStack() as stack:
@@ -77,13 +94,13 @@ async def _serve(settings: Settings) -> int:
                     keeper = asyncio.create_task(
                         keep_embedded(unit.embedded, engine, unit.redis_url)
                     )
-                await stop.wait()
+                yield
             finally:
                 if keeper is not None:
                     keeper.cancel()
                 log.info("hapair stopping", extra={"event": "stop"})
-                _bound_shutdown()
-    return 0
+                if on_stop is not None:
+                    on_stop()
 
 
 def _reload_secrets(unit: Any) -> None:
