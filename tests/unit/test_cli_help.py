@@ -12,6 +12,7 @@ from hapair.cli import main
 from hapair.cli.events import line
 from hapair.domain.errors import ValidationFailed
 from hapair.domain.unit import UnitSettings, check_unit_settings
+from hapair.domain.version import VERSION
 
 
 def _parser(monkeypatch: pytest.MonkeyPatch) -> argparse.ArgumentParser:
@@ -87,6 +88,13 @@ def test_bad_flag_values_are_refused_in_one_line_exit_2(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err, err
+
+
+def test_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"hapair {VERSION}\n"
 
 
 def test_mode_first_without_partner_is_one_sentence_naming_the_flags() -> None:
