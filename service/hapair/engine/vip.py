@@ -181,7 +181,7 @@ class VirtualIP:
             # under the index the name has now (the interface may have been made again)
             index = self._renew_index
             left = None if index is None else self._valid_left(ipr, index)
-            if left is None:
+            if index is None or left is None:
                 index = self._renew_index = _lookup(ipr, self.carrier)
                 if index is None:
                     return False
