@@ -224,8 +224,12 @@ def build(settings: Settings) -> Unit:
         metrics=metrics,
         events=events,
     )
-    tokens = TokensService(store)
     parameters = ParametersService(store, engine, metrics, events=events)
+
+    async def revocation_acknowledged() -> bool | None:
+        return await parameters.acknowledged() if engine.ha else None  # None: no partner
+
+    tokens = TokensService(store, revocation_acknowledged)
     deps = Deps(
         settings=settings,
         engine=engine,

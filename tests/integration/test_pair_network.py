@@ -19,6 +19,8 @@ import pytest
 from tests.netns import PairNetwork, VethLink, Which, needs_netns
 from tests.support import HapairFactory, HapairProcess, NsHapairProcess, poll
 
+PARAMS = "/api/v1/ha/parameters"
+
 pytestmark = [pytest.mark.timeout(120), needs_netns()]
 
 
@@ -40,49 +42,46 @@ def _fresh(token: str) -> httpx.Client:
     )
 
 
+def _netns_pair(
+    net: PairNetwork, factory: HapairFactory, tmp_path: Path, token: str, port: int
+) -> tuple[dict[str, HapairProcess], dict[str, str], str]:
+    """first in namespace a, second in b (not started), heartbeats every 0.5 s, stopped by pid
+    at teardown; their direct URLs by name, and the shared URL."""
+    key = secrets.token_hex(8)
+    names: dict[Which, str] = {"a": "first", "b": "second"}
+    procs: dict[str, HapairProcess] = {}
+    for which, other in (("a", "b"), ("b", "a")):
+        name = names[which]
+        args = ["--listen", f"{net.addr(which)}:{port}", "--data-dir", str(tmp_path / name)]
+        args += ["--mode", name, "--partner", f"{net.addr(other)}:{port}"]
+        args += ["--shared", f"{net.shared_ip}:{port}", "--pair-key", key]
+        args += ["--admin-token", token, "--heartbeat-interval", "0.5"]
+        proc = NsHapairProcess(net.ns_prefix(which), args, log_path=tmp_path / f"{name}.log")
+        factory.processes.append(proc)
+        procs[name] = proc
+    url = {"first": f"http://{net.addr_a}:{port}", "second": f"http://{net.addr_b}:{port}"}
+    return procs, url, f"http://{net.shared_ip}:{port}"
+
+
+def _role(token: str, base: str, name: str) -> str | None:
+    """``name``'s role in the ``/ha/status`` of the unit at ``base`` (None: no answer)."""
+    with _fresh(token) as c:
+        try:
+            units = c.get(f"{base}/api/v1/ha/status").json()["units"]
+        except (httpx.HTTPError, KeyError):
+            return None
+    return next((u["role"] for u in units if u["name"] == name), None)
+
+
 def test_split_brain_resolves_and_archives_conflicts(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:
-    token, key, port = "adm-" + secrets.token_hex(6), secrets.token_hex(8), 8080
+    token, port = "adm-" + secrets.token_hex(6), 8080
     with PairNetwork() as net:
-        names: dict[Which, str] = {"a": "first", "b": "second"}
-        procs: dict[str, HapairProcess] = {}
-        for which, other in (("a", "b"), ("b", "a")):
-            name = names[which]
-            proc = NsHapairProcess(
-                net.ns_prefix(which),
-                [
-                    "--listen",
-                    f"{net.addr(which)}:{port}",
-                    "--data-dir",
-                    str(tmp_path / name),
-                    "--mode",
-                    name,
-                    "--partner",
-                    f"{net.addr(other)}:{port}",
-                    "--shared",
-                    f"{net.shared_ip}:{port}",
-                    "--pair-key",
-                    key,
-                    "--admin-token",
-                    token,
-                    "--heartbeat-interval",
-                    "0.5",
-                ],
-                log_path=tmp_path / f"{name}.log",
-            )
-            hapair_factory.processes.append(proc)  # stopped by pid at teardown
-            procs[name] = proc
-        url = {"first": f"http://{net.addr_a}:{port}", "second": f"http://{net.addr_b}:{port}"}
-        shared = f"http://{net.shared_ip}:{port}"
+        procs, url, shared = _netns_pair(net, hapair_factory, tmp_path, token, port)
 
         def role(name: str, of: str) -> str | None:
-            with _fresh(token) as c:
-                try:
-                    units = c.get(f"{url[of]}/api/v1/ha/status").json()["units"]
-                except (httpx.HTTPError, KeyError):
-                    return None
-            return next((u["role"] for u in units if u["name"] == name), None)
+            return _role(token, url[of], name)
 
         def patch(body: dict[str, Any], to: Which) -> dict[str, Any]:
             net.point_shared_to(to)
@@ -239,3 +238,63 @@ def _shared_up(c: httpx.Client, shared: str) -> bool:
         return c.get(f"{shared}/api/v1/unit").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_revocation_in_a_partition_survives_the_other_side_winning(
+    hapair_factory: HapairFactory, tmp_path: Path
+) -> None:
+    """Revoked on first while partitioned; second fails over, writes more and wins the split
+    brain: first hands its revocation to second before replicating from it (SPEC 4: a
+    revocation is never undone), so the token is refused on both units after the heal."""
+    token, port = "adm-" + secrets.token_hex(6), 8080
+    with PairNetwork() as net:
+        procs, url, shared = _netns_pair(net, hapair_factory, tmp_path, token, port)
+
+        def role(name: str, of: str) -> str | None:
+            return _role(token, url[of], name)
+
+        def call(method: str, path: str, to: Which, **kwargs: Any) -> httpx.Response:
+            net.point_shared_to(to)
+            with _fresh(token) as c:
+                return c.request(method, f"{shared}{path}", **kwargs)
+
+        def status_with(viewer: str, base: str) -> int:
+            with httpx.Client(timeout=3.0) as c:
+                headers = {"Authorization": f"Bearer {viewer}", "Connection": "close"}
+                return c.get(f"{base}/api/v1/unit", headers=headers).status_code
+
+        procs["first"].start().wait_ready(url["first"], timeout=15)
+        poll(lambda: role("first", "first") == "active", timeout=10, what="first active")
+        procs["second"].start().wait_ready(url["second"], timeout=15)
+        poll(lambda: role("second", "first") == "standby", timeout=10, what="second standby")
+        created = call("POST", "/api/v1/tokens", "a", json={"role": "viewer"}).json()
+        viewer = created["token"]
+        poll(lambda: status_with(viewer, url["second"]) == 200, timeout=5, what="replicated")
+
+        net.partition()
+        poll(lambda: role("second", "second") == "active", timeout=10, what="second fails over")
+        r = call("DELETE", f"/api/v1/tokens/{created['id']}", "a")
+        assert r.status_code == 204, r.text
+        assert r.headers["HA-Partner-Acknowledged"] == "false"  # the partner is cut off
+        assert status_with(viewer, url["first"]) == 401
+        assert status_with(viewer, url["second"]) == 200  # second never heard of it, yet
+        for wait in (21, 22):  # second holds the higher revision: it wins the split brain
+            assert call("PATCH", PARAMS, "b", json={"initial_wait_time": wait}).status_code == 200
+
+        net.heal()
+        poll(
+            lambda: role("first", "second") == "standby" and role("second", "first") == "active",
+            timeout=30,
+            what="split brain resolved, second active",
+        )
+        poll(
+            lambda: any(e.get("event") == "replicaof" for e in _events(procs["first"])),
+            timeout=10,
+            what="first replicates from second",
+        )
+        for name, base in (*url.items(), ("shared", shared)):
+            net.point_shared_to("b")
+            assert status_with(viewer, base) == 401, name
+        with _fresh(token) as c:
+            listed = c.get(f"{url['second']}/api/v1/tokens").json()["items"]
+        assert created["id"] not in [t["id"] for t in listed]

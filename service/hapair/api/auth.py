@@ -52,15 +52,16 @@ class Authenticator:
         self._bootstrap = new
         return changed
 
-    async def identify(self, token: str) -> tuple[str, str] | None:
-        """(role, actor) of a token, or None when it is unknown."""
+    async def identify(self, token: str) -> tuple[str, str, float | None] | None:
+        """(role, actor, expiry as a Unix time or None) of a token, or None when it is unknown,
+        expired or revoked."""
         d = digest(token)
         if self._bootstrap is not None and hmac.compare_digest(d, self._bootstrap):
-            return "admin", "bootstrap-admin"
+            return "admin", "bootstrap-admin", None
         record = await self.tokens.resolve(token)
         if record is None:
             return None
-        return record.role, f"token:{record.id}"
+        return record.role, f"token:{record.id}", record.expires_unix
 
 
 async def before_api_request(request: Request[Any, Any, Any]) -> None:
@@ -116,7 +117,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     found = await auth.identify(token.strip())
     if found is None:
         raise Unauthorized("the bearer token is not valid")
-    role, actor = found
+    role, actor, expires = found
     method = connection.scope.get("method", "GET")
     handler = connection.scope.get("route_handler")
     needed = (handler.opt.get("role") if handler is not None else None) or (
@@ -125,6 +126,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     if RANK.get(role, 0) < RANK[needed]:
         raise Forbidden(f"this operation needs the {needed} role; the token has {role}")
     connection.scope["state"]["actor"] = actor
+    connection.scope["state"]["token_expires"] = expires  # an event stream ends then
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -14,6 +14,7 @@ from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 
 from hapair.api.problems import responses
+from hapair.clock import wall
 from hapair.domain.errors import Malformed, StoreUnavailable
 from hapair.domain.event_ids import WHITESPACE, WS, EventId, format_id, parse_id
 from hapair.engine.listener import limits_of
@@ -225,7 +226,13 @@ class EventsController(Controller):
         header = _parse_since(last_event_id, "Last-Event-ID")
         if header is not None:
             start = header  # an SSE client reconnects with the header and its original URL
-        sub = await events.subscribe(wanted)
+        state = request.scope["state"]
+        expires = state.get("token_expires")
+        sub = await events.subscribe(
+            wanted,
+            actor=state.get("actor"),
+            expires_in=None if expires is None else expires - wall(),
+        )
         try:
             reset: str | None | bool = False
             if start is not None:

@@ -49,6 +49,7 @@ from hapair.engine.partner import (
 from hapair.engine.rotation import ROTATE_PATH, answer_rotate, rotate_request_decoder
 
 T = TypeVar("T")
+MAX_REVOKED = 1000  # revocations in one conflicts call (the body is 64 KiB at most anyway)
 
 # One nonce cache per process: the direct and the shared listener serve the same app. Calls are
 # bound to challenges of the current boot (``engine.challenges``), so a reboot refuses the
@@ -235,6 +236,9 @@ async def conflicts(
     if engine.role != "active":
         raise NotActive("this unit is not the active one: it keeps no archive now")
     unit = pairauth.partner_name(engine.name) or "partner"
+    if len(req.revoked) > MAX_REVOKED or any(len(d) > 128 for d in req.revoked):
+        raise Malformed(f"at most {MAX_REVOKED} revocations of 128-character digests a call")
+    await engine.partner_store.merge_revocations({d: bytes(v) for d, v in req.revoked.items()})
     try:
         revisions = await engine.partner_store.archive_from_partner(
             unit, [bytes(e) for e in req.entries]

@@ -261,6 +261,16 @@ def document(app: Litestar) -> dict[str, Any]:
             body["application/merge-patch+json"] = copy.deepcopy(body["application/json"])
         if op_id in IF_MATCH_OPERATIONS:
             op.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
+        if op_id == "revoke_token":
+            no_content = op["responses"]["204"]
+            no_content.pop("content", None)  # Response[None]: a 204 has no body
+            no_content["headers"] = {
+                "HA-Partner-Acknowledged": {
+                    "description": "Whether the partner's Redis acknowledged the revocation "
+                    "(bounded by 1 s) before the answer. Absent on a `non_ha` unit.",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                }
+            }
         if op_id == "import_bundle":
             names = ["HA-Partner-Acknowledged", "HA-Dry-Run"]
             op["responses"]["200"]["headers"] = {

@@ -50,7 +50,12 @@ class TokensController(Controller):
         operation_id="revoke_token",
         opt={"role": "admin", "serve": "token-write"},
         summary="Revoke an API token",
-        description="At once on both units: the next request with it answers 401.",
+        description=(
+            "At once on both units: the next request with it answers 401, and its open event "
+            "streams end. In HA mode the answer waits (at most 1 s) for the partner's Redis: "
+            "`HA-Partner-Acknowledged` says whether it holds the revocation. A revocation is "
+            "never undone (not by a failover, a split brain or a resync)."
+        ),
         status_code=204,
         responses=responses(400, 401, 403, 404, 409, 503),
     )
@@ -58,5 +63,9 @@ class TokensController(Controller):
         self,
         tokens: NamedDependency[TokensService],
         token_id: Annotated[str, Parameter(max_length=64, description="The token's id.")],
-    ) -> None:
-        await tokens.revoke(token_id)
+    ) -> Response[None]:
+        acknowledged = await tokens.revoke(token_id)
+        headers = {}
+        if acknowledged is not None:
+            headers["HA-Partner-Acknowledged"] = "true" if acknowledged else "false"
+        return Response(None, status_code=204, headers=headers)

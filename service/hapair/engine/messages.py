@@ -147,9 +147,11 @@ class HistoryIdsReply(msgspec.Struct, kw_only=True):
 
 class ConflictsRequest(msgspec.Struct, kw_only=True):
     """Revisions only the sender held, for the active's conflict archive (raw history
-    entries as JSON, decoded by the store)."""
+    entries as JSON, decoded by the store), and the sender's token revocations (digest ->
+    the stored record), which the active keeps (a unit of an older protocol ignores them)."""
 
     entries: list[msgspec.Raw] = msgspec.field(default_factory=list)
+    revoked: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
 
 
 class ConflictsReply(msgspec.Struct, kw_only=True):

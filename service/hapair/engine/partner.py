@@ -237,15 +237,24 @@ class PartnerClient:
         raw = await self._post(HISTORY_IDS_PATH, b"{}", wait=wait)
         return _decode(raw, history_ids_decoder, "history ids")
 
-    async def archive(self, entries: list[bytes], wait: float = 5.0) -> list[int]:
-        """Sends revisions only this unit held to the active partner's conflict archive, in
-        calls under the body limit; the revisions it archived."""
+    async def archive(
+        self, entries: list[bytes], wait: float = 5.0, revoked: dict[str, bytes] | None = None
+    ) -> list[int]:
+        """Sends revisions only this unit held to the active partner's conflict archive, and
+        this unit's token revocations, in calls under the body limit; the revisions it
+        archived."""
         archived: list[int] = []
         for batch in _batches(entries, CONFLICTS_BATCH_BYTES):
             body = encoder.encode(ConflictsRequest(entries=[msgspec.Raw(e) for e in batch]))
             raw = await self._post(CONFLICTS_PATH, body, wait=wait)
             reply: ConflictsReply = _decode(raw, conflicts_reply_decoder, "conflicts reply")
             archived += reply.revisions
+        # digest (hex) and record, one item each, so that batches stay under the body limit
+        items = [d.encode() + b" " + v for d, v in sorted((revoked or {}).items())]
+        for batch in _batches(items, CONFLICTS_BATCH_BYTES):
+            parts = (item.partition(b" ") for item in batch)
+            chunk = {d.decode(): msgspec.Raw(v) for d, _, v in parts}
+            await self._post(CONFLICTS_PATH, encoder.encode(ConflictsRequest(revoked=chunk)), wait)
         return archived
 
     async def handover(self, request: HandoverRequest, wait: float) -> HandoverReply:

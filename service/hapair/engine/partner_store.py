@@ -23,6 +23,7 @@ from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
 from hapair.engine.messages import HistoryIdsReply
 from hapair.engine.partner import PartnerClient, PartnerError
 from hapair.services.events import Events
+from hapair.store import tokens as token_store
 from hapair.store.client import host_port
 from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
@@ -118,26 +119,33 @@ class PartnerStore:
 
     async def archive_divergent(self, wait: float = 5.0) -> int:
         """Sends the revisions only this unit holds to the active partner, which archives them
-        in its conflict archive (and tells its event stream); how many. Each call to the
-        partner waits ``wait`` at most."""
+        in its conflict archive (and tells its event stream), and this unit's token
+        revocations, which it keeps (a revocation is never undone, SPEC 4); how many
+        revisions. Each call to the partner waits ``wait`` at most."""
         mine = await self.store.history(limit=HISTORY_KEEP, before=None)
-        if not mine:
+        revoked = await token_store.revocations(self.store)
+        if not mine and not revoked:
             return 0
         if wait < MIN_PARTNER_WAIT_S:
             raise PartnerError("no time left before the failover deadline")
         partner = self._partner()
-        theirs = await partner.history_ids(wait)
-        their_ids = set(theirs.ids)
-        divergent = [
-            e
-            for e in mine
-            if e.id not in their_ids and (theirs.complete or e.revision >= theirs.oldest)
-        ]
-        if not divergent:
+        divergent = []
+        if mine:
+            theirs = await partner.history_ids(wait)
+            their_ids = set(theirs.ids)
+            divergent = [
+                e
+                for e in mine
+                if e.id not in their_ids and (theirs.complete or e.revision >= theirs.oldest)
+            ]
+        if not divergent and not revoked:
             return 0
-        revisions = await partner.archive([_encoder.encode(e) for e in divergent], wait)
-        extra = {"event": "conflicts-archived", "revisions": revisions}
-        log.warning("archived conflicting revisions", extra=extra)
+        revisions = await partner.archive(
+            [_encoder.encode(e) for e in divergent], wait, revoked=revoked
+        )
+        if divergent:
+            extra = {"event": "conflicts-archived", "revisions": revisions}
+            log.warning("archived conflicting revisions", extra=extra)
         return len(divergent)
 
     async def revision(self, url: str, advertised: int) -> int:
@@ -198,6 +206,20 @@ class PartnerStore:
             oldest=min((e.revision for e in theirs), default=0),
             complete=len(theirs) < HISTORY_KEEP,
         )
+
+    async def merge_revocations(self, revoked: dict[str, bytes]) -> list[str]:
+        """``/internal/v1/conflicts`` on the active: keeps the partner's token revocations (the
+        tokens are deleted here too) and ends the event streams of the tokens this removed;
+        their ids."""
+        removed = await token_store.merge_revocations(self.store, revoked)
+        if removed:
+            if self.events is not None:
+                self.events.end_streams_of(removed)
+            log.warning(
+                "the partner's token revocations kept",
+                extra={"event": "revocations-merged", "tokens": removed},
+            )
+        return removed
 
     async def archive_from_partner(self, unit: str, raw: list[bytes]) -> list[int]:
         """``/internal/v1/conflicts`` on the active: archives the partner's divergent revisions

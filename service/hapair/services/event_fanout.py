@@ -73,6 +73,8 @@ class Subscription:
         self.done = asyncio.Event()
         self.on_drop: Callable[[], None] | None = None
         self.transport: Any = None  # an asyncio.WriteTransport in direct mode
+        self.actor: str | None = None  # ``token:<id>``: the stream ends when it is revoked
+        self.expiry: asyncio.TimerHandle | None = None  # ends the stream when the token expires
 
     def write(self, chunk: bytes) -> bool:
         """Direct mode: one chunk of the chunked response body; False (dropped) when the
@@ -151,6 +153,8 @@ class Subscription:
         self.dropped = True
         self.done.set()
         self.queue.put_nowait(None)
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.on_drop is not None:
             with contextlib.suppress(Exception):
                 self.on_drop()
@@ -210,11 +214,19 @@ class Fanout:
             sub.drop()
         self._subs.clear()
 
-    async def subscribe(self, types: frozenset[str] | None) -> Subscription:
+    async def subscribe(
+        self,
+        types: frozenset[str] | None,
+        *,
+        actor: str | None = None,
+        expires_in: float | None = None,
+    ) -> Subscription:
         """A new client's queue of live events (every event appended from now on).
 
         Waits until the reader knows its position, so a backlog read after this call and the
         live events together leave no gap. StoreUnavailable when Redis does not answer.
+        ``actor`` (``token:<id>``): the stream ends when that token is revoked; ``expires_in``:
+        seconds until the token expires, when the stream ends too.
         """
         self.start()
         try:
@@ -222,12 +234,26 @@ class Fanout:
         except TimeoutError as exc:
             raise StoreUnavailable("the unit's Redis does not answer the event stream") from exc
         sub = Subscription(types, self.queue_size, self.client_buffer)
+        sub.actor = actor
+        if expires_in is not None:
+            sub.expiry = asyncio.get_running_loop().call_later(max(0.0, expires_in), sub.drop)
         self._subs.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forgets a client."""
         self._subs.discard(sub)
+        if sub.expiry is not None:
+            sub.expiry.cancel()
+
+    def end_streams_of(self, token_ids: list[str]) -> None:
+        """Ends at once the streams opened with these tokens (revoked)."""
+        actors = {f"token:{i}" for i in token_ids}
+        for sub in list(self._subs):
+            if sub.actor in actors:
+                self._subs.discard(sub)
+                sub.drop()
+                log.info("event stream of a revoked token ended", extra={"event": "events-revoked"})
 
     @property
     def subscribers(self) -> int:
@@ -235,6 +261,9 @@ class Fanout:
         return len(self._subs)
 
     def _deliver(self, events: list[StoredEvent]) -> None:
+        revoked = [i for e in events if e.type == "audit" and (i := revoked_token(e.data))]
+        if revoked:  # before the batch: a revoked token's stream gets nothing more
+            self.end_streams_of(revoked)
         batch = Batch.of(events)
         for sub in list(self._subs):
             if not sub.offer(batch):
@@ -298,6 +327,28 @@ class Fanout:
             for sub in list(self._subs):
                 sub.drop()
             self._subs.clear()
+
+
+class _Audit(msgspec.Struct):
+    operation: str = ""
+    path: str = ""
+
+
+_audit_decoder = msgspec.json.Decoder(_Audit)
+
+
+def revoked_token(data: bytes) -> str | None:
+    """The token id an ``audit`` event's ``DELETE /tokens/{id}`` revokes; None for others.
+
+    The audit event is written as the revocation is asked, on the active, and reaches every
+    unit's stream (the standby's by replication): each unit ends that token's streams."""
+    try:
+        audit = _audit_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
+    if audit.operation != "revoke_token":
+        return None
+    return audit.path.rpartition("/")[2] or None
 
 
 def frame(event: StoredEvent) -> bytes:

@@ -185,9 +185,19 @@ class Events:
         with contextlib.suppress(Exception):
             await self.stream.reader.aclose()
 
-    async def subscribe(self, types: frozenset[str] | None) -> Subscription:
+    async def subscribe(
+        self,
+        types: frozenset[str] | None,
+        *,
+        actor: str | None = None,
+        expires_in: float | None = None,
+    ) -> Subscription:
         """A new client's queue of live events (see :meth:`Fanout.subscribe`)."""
-        return await self.fanout.subscribe(types)
+        return await self.fanout.subscribe(types, actor=actor, expires_in=expires_in)
+
+    def end_streams_of(self, token_ids: list[str]) -> None:
+        """Ends the streams of these (revoked) tokens at once."""
+        self.fanout.end_streams_of(token_ids)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forgets a client."""

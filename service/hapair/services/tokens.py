@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -126,10 +127,17 @@ def item(record: TokenRecord) -> TokenItem:
 
 
 class TokensService:
-    """The pair's API tokens."""
+    """The pair's API tokens.
 
-    def __init__(self, store: Store) -> None:
+    ``acknowledged``: whether the partner's Redis holds every write so far (``WAIT``, bounded),
+    asked after a revocation; it answers None when the unit has no partner (``non_ha``).
+    """
+
+    def __init__(
+        self, store: Store, acknowledged: Callable[[], Awaitable[bool | None]] | None = None
+    ) -> None:
         self.store = store
+        self.acknowledged = acknowledged
 
     async def list(self) -> TokenList:
         """Every token (expired ones too, until revoked), never the token or its digest."""
@@ -147,11 +155,13 @@ class TokensService:
             expires_at=made.record.expires_at,
         )
 
-    async def revoke(self, token_id: str) -> None:
-        """Deletes a token at once (the standby's replica follows) and records the revocation,
-        which nothing undoes (an import skips it); 404 when unknown."""
+    async def revoke(self, token_id: str) -> bool | None:
+        """Deletes a token at once and records the revocation, which nothing undoes (an import
+        skips it, a unit that rejoins hands its revocations to the active first); 404 when
+        unknown. Whether the partner's Redis acknowledged it (None: no partner to ask)."""
         if not await token_store.remove(self.store, token_id, now=timestamp(wall())):
             raise NotFound(f"no token with id {token_id!r}")
+        return None if self.acknowledged is None else await self.acknowledged()
 
     async def resolve(self, token: str) -> TokenRecord | None:
         """The record of a presented token, or None when unknown, expired or not usable."""

@@ -38,10 +38,13 @@ def _decode(raw: bytes | str) -> TokenRecord | None:
 
 
 async def get(store: Store, digest: str) -> TokenRecord | None:
-    """The record of a token, looked up by its digest."""
-    async with store.link.guard():
-        raw = await store.client.hget(keys.TOKENS, digest)
-    return None if raw is None else _decode(raw)
+    """The record of a token, looked up by its digest; None when it is unknown or revoked (a
+    revocation wins over a record that came back: an older copy of the pair's data)."""
+    async with store.link.guard(), store.client.pipeline(transaction=False) as pipe:
+        pipe.hget(keys.TOKENS, digest)
+        pipe.hexists(keys.TOKENS_REVOKED, digest)
+        raw, revoked = await pipe.execute()
+    return None if raw is None or revoked else _decode(raw)
 
 
 async def add(store: Store, digest: str, record: TokenRecord) -> None:
@@ -94,6 +97,31 @@ async def remove(store: Store, token_id: str, *, now: str) -> bool:
             pipe.hset(keys.TOKENS_REVOKED, mapping=dict.fromkeys(digests, tombstone))
             removed, _ = await pipe.execute()
     return int(removed) > 0
+
+
+async def revocations(store: Store) -> dict[str, bytes]:
+    """Every revocation this unit holds, as stored: digest -> record."""
+    async with store.link.guard():
+        raw = await store.client.hgetall(keys.TOKENS_REVOKED)
+    return {_text(d): v if isinstance(v, bytes) else v.encode() for d, v in raw.items()}
+
+
+async def merge_revocations(store: Store, revoked: Mapping[str, bytes]) -> list[str]:
+    """Adds the partner's revocations (kept, never undone) and deletes those tokens here; the
+    ids of the tokens this removed."""
+    if not revoked:
+        return []
+    digests = list(revoked)
+    async with store.link.guard():
+        raw = await store.client.hmget(keys.TOKENS, digests)
+        present = [d for d, v in zip(digests, raw, strict=True) if v is not None]
+        async with store.client.pipeline(transaction=True) as pipe:
+            if present:
+                pipe.hdel(keys.TOKENS, *present)
+            pipe.hset(keys.TOKENS_REVOKED, mapping=dict(revoked.items()))
+            await pipe.execute()
+    ids = decode_revoked({d: revoked[d] for d in present})
+    return sorted(i for i in ids.values() if i)
 
 
 def decode_all(raw: Mapping[bytes | str, bytes | str]) -> dict[str, TokenRecord]:

@@ -81,7 +81,10 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Revoke an API token
 
-     At once on both units: the next request with it answers 401.
+     At once on both units: the next request with it answers 401, and its open event streams end. In HA
+    mode the answer waits (at most 1 s) for the partner's Redis: `HA-Partner-Acknowledged` says whether
+    it holds the revocation. A revocation is never undone (not by a failover, a split brain or a
+    resync).
 
     Args:
         token_id (str): The token's id.
@@ -112,7 +115,10 @@ def sync(
 ) -> Any | Problem | None:
     """Revoke an API token
 
-     At once on both units: the next request with it answers 401.
+     At once on both units: the next request with it answers 401, and its open event streams end. In HA
+    mode the answer waits (at most 1 s) for the partner's Redis: `HA-Partner-Acknowledged` says whether
+    it holds the revocation. A revocation is never undone (not by a failover, a split brain or a
+    resync).
 
     Args:
         token_id (str): The token's id.
@@ -138,7 +144,10 @@ async def asyncio_detailed(
 ) -> Response[Any | Problem]:
     """Revoke an API token
 
-     At once on both units: the next request with it answers 401.
+     At once on both units: the next request with it answers 401, and its open event streams end. In HA
+    mode the answer waits (at most 1 s) for the partner's Redis: `HA-Partner-Acknowledged` says whether
+    it holds the revocation. A revocation is never undone (not by a failover, a split brain or a
+    resync).
 
     Args:
         token_id (str): The token's id.
@@ -167,7 +176,10 @@ async def asyncio(
 ) -> Any | Problem | None:
     """Revoke an API token
 
-     At once on both units: the next request with it answers 401.
+     At once on both units: the next request with it answers 401, and its open event streams end. In HA
+    mode the answer waits (at most 1 s) for the partner's Redis: `HA-Partner-Acknowledged` says whether
+    it holds the revocation. A revocation is never undone (not by a failover, a split brain or a
+    resync).
 
     Args:
         token_id (str): The token's id.
