@@ -6,8 +6,8 @@ by the scrape), through a forced split brain (a partition), its heal and a kill 
 active, with refused tokens sent to the survivor. The samples become the input series of a
 ``promtool test rules`` file (a unit that stopped answering turns stale, as Prometheus marks
 it), and the shipped rules (deploy/prometheus/hapair-rules.yml) are evaluated on them: two
-actives fires during the split brain, partner down and auth failures after the kill, and no
-alert fires while the pair is healthy. A rule naming a series or a label the units do not
+actives fires during the split brain, partner down, not in sync and auth failures after the
+kill, and no alert fires while the pair is healthy. A rule naming a series or a label the units do not
 export fails this test, which the promtool test file of invented series cannot show.
 """
 
@@ -41,7 +41,7 @@ PAIR = "lab"
 PORT = 8080
 STEP_S = 1.0  # the scrape and evaluation interval
 # how long each alert's `for` must have held, plus two scrapes of slack
-TWO_ACTIVES_FOR, PARTNER_DOWN_FOR = 5, 10
+TWO_ACTIVES_FOR, PARTNER_DOWN_FOR, NOT_IN_SYNC_FOR = 5, 10, 30
 
 
 def rules() -> dict[str, dict[str, Any]]:
@@ -198,7 +198,7 @@ def test_shipped_alerts_fire_on_what_real_units_export(
                 bad = {"Authorization": "Bearer not-a-token"}
                 assert httpx.get(f"{url[survivor]}/api/v1/unit", headers=bad).status_code == 401
             killed = scraper.ticks
-            poll(lambda: scraper.ticks >= killed + PARTNER_DOWN_FOR + 4, timeout=60)
+            poll(lambda: scraper.ticks >= killed + NOT_IN_SYNC_FOR + 4, timeout=120)
             end = scraper.ticks - 1
         series = scraper.input_series(end + 1)
     assert scraper.failed[survivor] == [], scraper.failed  # the survivor answered every scrape
@@ -222,6 +222,7 @@ def test_shipped_alerts_fire_on_what_real_units_export(
                     at(end, "HapairNoActiveUnit"),
                     at(end, "HapairPartnerDown", expected("HapairPartnerDown", pair=PAIR,
                                                           instance=survivor)),
+                    at(end, "HapairNotInSync", expected("HapairNotInSync", pair=PAIR)),
                     at(end, "HapairAuthFailures", expected("HapairAuthFailures", pair=PAIR,
                                                            instance=survivor)),
                 ],
