@@ -1,11 +1,15 @@
-"""Other builds of hapair made in a test from a copy of this tree: "N+1" (protocol and minor
-version one up), "N+2", ... run beside HEAD with ``PYTHONPATH`` pointing at the copy."""
+"""Other builds of hapair run beside HEAD with ``PYTHONPATH`` pointing at them: "N+1"
+(protocol and minor version one up), "N+2", ... made from a copy of this tree, and the previous
+release, taken from the clone's git history (``git archive`` of its tag)."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
+import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +57,69 @@ def newer_build(directory: Path, steps: int) -> Build:
     assert n == 1, "no PROTOCOL line in hapair/domain/version.py"
     source.write_text(text)
     return Build(root=root, version=version, protocol=protocol)
+
+
+def head() -> Build:
+    """The tree the tests run."""
+    return Build(root=SERVICE, version=VERSION, protocol=PROTOCOL)
+
+
+def _git(*args: str) -> str | None:
+    """``git ARGS`` in the clone the tests run from; None outside a git checkout."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(SERVICE.parent), *args],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version)[:3])
+
+
+def changelog_protocol(text: str) -> int | None:
+    """The protocol of a CHANGELOG.md's newest entry (``## VERSION (protocol N)``)."""
+    found = re.search(r"^## \S+ \(protocol (\d+)\)$", text, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release tagged in the clone's history (``vX.Y.Z``) and the protocol it speaks."""
+
+    tag: str
+    version: str
+    protocol: int
+
+
+def previous_release() -> Release | None:
+    """The newest release tagged in the clone before this tree's version that pairs with it
+    (protocols at most 1 apart, as its CHANGELOG.md says), or None (no such tag: a release
+    two protocols apart, like 0.1.0 -> 0.2.0, is upgraded in one window, not rolled)."""
+    tags = _git("tag", "--list", "v[0-9]*")
+    for tag in sorted((tags or "").split(), key=lambda t: _version_key(t[1:]), reverse=True):
+        version = tag[1:]
+        if _version_key(version) >= _version_key(VERSION):
+            continue
+        changelog = _git("show", f"{tag}:CHANGELOG.md")
+        protocol = changelog_protocol(changelog) if changelog else None
+        if protocol is not None and abs(protocol - PROTOCOL) <= 1:
+            return Release(tag=tag, version=version, protocol=protocol)
+        return None  # the newest earlier release does not pair: nothing older will
+    return None
+
+
+def release_build(directory: Path, release: Release) -> Build:
+    """``service/`` of ``release`` from the clone's git history, in ``directory``."""
+    root = directory / release.tag
+    root.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(SERVICE.parent), "archive", release.tag, "service"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    return Build(root=root / "service", version=release.version, protocol=release.protocol)

@@ -1,8 +1,8 @@
 """The rolling-upgrade drill of docs/operations.md ("Rolling upgrade, one unit at a time") on a
 real pair serving a client loop and a write storm on the shared address: maintenance on the
-standby, its build replaced, maintenance off, switchover, the same on the other unit. The
-"old" build is HEAD and the new one "N+1" (tests/integration/builds.py), until a released
-version that pairs with HEAD exists to start from.
+standby, its build replaced, maintenance off, switchover, the same on the other unit. Twice
+when the clone has one: from HEAD to "N+1" (tests/integration/builds.py), and from the
+previous release (its tag in the clone's history, when its protocol pairs with HEAD's) to HEAD.
 
 What it shows (SPEC 7, "pair-key rotation, rolling upgrade"): 0 acknowledged writes lost, the
 clients' reads fail only within the one planned switchover, and writes are refused (409
@@ -19,8 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from hapair.domain.version import VERSION
-from tests.integration.builds import newer_build
+from tests.integration.builds import (
+    Build,
+    Release,
+    head,
+    newer_build,
+    previous_release,
+    release_build,
+)
 from tests.integration.conftest import MakePair
 from tests.integration.handover import ready, switchover
 from tests.integration.pairs import Pair, Unit
@@ -100,13 +106,31 @@ def _replace_build(pair: Pair, unit: Unit, env: dict[str, str], version: str) ->
     poll(lambda: ready(pair), timeout=60, what=f"{unit.name} standby and in sync again")
 
 
+def _upgrades() -> list[Any]:
+    """HEAD -> N+1 always; the previous release -> HEAD when the clone has a tag of one that
+    pairs with HEAD (none before v0.2.0: 0.1.0 speaks protocol 3, see CHANGELOG.md)."""
+    cases = [pytest.param(None, id="head-to-next")]
+    release = previous_release()
+    if release is not None:
+        cases.append(pytest.param(release, id=f"{release.tag}-to-head"))
+    return cases
+
+
+def _builds(release: Release | None, directory: Path) -> tuple[Build, Build]:
+    if release is None:
+        return head(), newer_build(directory, 1)
+    return release_build(directory, release), head()
+
+
+@pytest.mark.parametrize("release", _upgrades())
 def test_rolling_upgrade_keeps_serving_and_loses_no_write(
-    make_pair: MakePair, tmp_path: Path
+    release: Release | None, make_pair: MakePair, tmp_path: Path
 ) -> None:
-    new = newer_build(tmp_path, 1)
-    pair = make_pair()
+    old, new = _builds(release, tmp_path)
+    pair = make_pair(env=old.env())
     pair.start_both()
     poll(lambda: ready(pair), timeout=30, what="every switchover check passes")
+    assert [_unit(pair, u)["version"] for u in (pair.first, pair.second)] == [old.version] * 2
     with (
         ReadLoop(pair.shared_url, pair.token) as reads,
         WriteStorm(pair.shared_url, pair.token, clients=2, timeout=2.0) as storm,
@@ -134,7 +158,7 @@ def test_rolling_upgrade_keeps_serving_and_loses_no_write(
         (t for t, _ in reads.failures), default=started
     )
     print(
-        f"rolling upgrade {VERSION} -> {new.version}: reads ok {reads.ok}, failed "
+        f"rolling upgrade {old.version} -> {new.version}: reads ok {reads.ok}, failed "
         f"{len(reads.failures)} within {gap:.2f} s (switchover took {ended - started:.2f} s); "
         f"writes: {storm.summary()}"
     )
