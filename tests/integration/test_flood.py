@@ -142,3 +142,33 @@ def test_a_flooded_pair_keeps_one_active_and_its_heartbeats(make_pair: MakePair)
     finally:
         for flood in floods:
             flood.close()
+
+
+def _revision_calls(pair: Pair, unit_url: str) -> float:
+    """Signed ``/internal/v1/revision`` calls the unit at ``unit_url`` has answered."""
+    text = pair.http.get(f"{unit_url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("hapair_http_requests_total{")
+        and 'route="/internal/v1/revision"' in line
+    )
+
+
+def test_a_flood_of_the_open_status_page_costs_the_partner_nothing_per_request(
+    make_pair: MakePair,
+) -> None:
+    """``GET /`` needs no token: 300 of them on the active cost the standby (its Redis, its
+    signed revision call) at most one status reading a second, not one per request."""
+    pair = make_pair()
+    pair.start_both()
+    before = _revision_calls(pair, pair.second.url)
+    started = time.monotonic()
+    with httpx.Client(timeout=5) as client:
+        for _ in range(300):
+            r = client.get(f"{pair.first.url}/")
+            assert r.status_code == 200
+            assert 'id="pair-state"' in r.text
+    seconds = time.monotonic() - started
+    calls = _revision_calls(pair, pair.second.url) - before
+    assert calls <= seconds + 2, (calls, seconds)

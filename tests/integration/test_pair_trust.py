@@ -315,3 +315,5 @@ def test_refusals_are_logged_once_a_minute_per_reason_and_counted(
     assert sorted(e["reason"] for e in refusals) == ["not-from-partner", "unsigned"], refusals
     assert 'hapair_refused_total{reason="not-from-partner"} 300.0' in metrics
     assert 'hapair_refused_total{reason="unsigned"} 100.0' in metrics
+    # each refusal counted once, under its fixed reason (not again as a 401 problem)
+    assert 'hapair_refused_total{reason="unauthorized"} 0.0' in metrics

@@ -5,10 +5,18 @@ icon, reason, direct address, whether it serves the shared address, and its last
 the cause; no parameters, no tokens), so it needs no script. It is open
 without a token, like ``/healthz``: a browser on the operator's desk cannot send a bearer
 token, and it shows nothing ``hapair status`` would not. It refreshes itself every few seconds.
+
+Being open, it must cost an anonymous client next to nothing (SPEC 6): the page is rendered at
+most once a second (``RENDER_EVERY_S``) and every request meanwhile gets that rendering, so a
+flood of ``GET /`` makes no Redis call and no call to the partner per request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
+from dataclasses import dataclass, field
 from html import escape
 
 from litestar import Response, get
@@ -19,6 +27,36 @@ from hapair.domain.status import MAINTENANCE_ICON, PairStatus, Role, UnitStatus
 from hapair.engine.driver import Engine
 
 REFRESH_S = 3
+RENDER_EVERY_S = 1.0
+
+
+@dataclass
+class _Rendered:
+    """One engine's last rendering of the page and when it was made (monotonic seconds)."""
+
+    html: str = ""
+    at: float = -RENDER_EVERY_S
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_rendered: weakref.WeakKeyDictionary[Engine, _Rendered] = weakref.WeakKeyDictionary()
+
+
+async def _page(engine: Engine) -> str:
+    """The page, rendered again only when the last rendering is a second old (requests that
+    arrive while it is being rendered wait for that one)."""
+    cached = _rendered.setdefault(engine, _Rendered())
+    async with cached.lock:
+        if time.monotonic() - cached.at >= RENDER_EVERY_S:
+            status = await engine.status()
+            cached.html = render(
+                status,
+                unit_name=engine.name,
+                address=engine.address,
+                scheme="https" if engine.settings.tls else "http",
+            )
+            cached.at = time.monotonic()
+        return cached.html
 
 # icon -> (fill colour, letter): the seed's squares (green with A, green, red, yellow for
 # maintenance, blue, grey).
@@ -110,15 +148,8 @@ def render(status: PairStatus, *, unit_name: str, address: str, scheme: str) -> 
 @get("/", include_in_schema=False)
 async def status_page(engine: NamedDependency[Engine]) -> Response[str]:
     """``GET /``: the pair's status as coloured squares."""
-    status = await engine.status()
-    html = render(
-        status,
-        unit_name=engine.name,
-        address=engine.address,
-        scheme="https" if engine.settings.tls else "http",
-    )
     return Response(
-        html,
+        await _page(engine),
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Security-Policy": CSP,
