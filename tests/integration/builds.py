@@ -59,6 +59,11 @@ def newer_build(directory: Path, steps: int) -> Build:
     return Build(root=root, version=version, protocol=protocol)
 
 
+# The last commit that was 0.1.0 with its unit-to-unit MAC (protocol 3): the next one, the
+# safety work, changed the MAC (CHANGELOG.md 0.2.0).
+LAST_0_1_0 = "a8220a1b7b0c892c34048e9a995667dc33a81983"
+
+
 def head() -> Build:
     """The tree the tests run."""
     return Build(root=SERVICE, version=VERSION, protocol=PROTOCOL)
@@ -114,12 +119,17 @@ def previous_release() -> Release | None:
 
 def release_build(directory: Path, release: Release) -> Build:
     """``service/`` of ``release`` from the clone's git history, in ``directory``."""
-    root = directory / release.tag
+    return commit_build(directory, release.tag, release.version, release.protocol)
+
+
+def commit_build(directory: Path, ref: str, version: str, protocol: int) -> Build:
+    """``service/`` as of ``ref`` (a tag or commit of the clone's history), in ``directory``."""
+    root = directory / ref.replace("/", "-")
     root.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "-C", str(SERVICE.parent), "archive", release.tag, "service"],
+        ["git", "-C", str(SERVICE.parent), "archive", ref, "service"],
         capture_output=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
-    return Build(root=root / "service", version=release.version, protocol=release.protocol)
+    return Build(root=root / "service", version=version, protocol=protocol)
