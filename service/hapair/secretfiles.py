@@ -129,9 +129,12 @@ def write_secret(path: Path, value: str) -> None:
 
 
 def read_or_create(path: Path, make: object) -> str:
-    """The secret in ``path``, or a new one from ``make()`` written 0600."""
-    if path.exists():
-        return read_secret(path, path.name)
+    """The secret in ``path``, or a new one from ``make()`` written 0600.
+
+    An existing file is read only if it is this user's own 0600 file, not through a symlink
+    (``read_private``): a key or token planted by another user is refused, never trusted."""
+    if os.path.lexists(path):
+        return read_private(path, path.name)
     assert callable(make)
     value = str(make())
     write_secret(path, value)

@@ -175,9 +175,75 @@ def _port_free_on_pair_hosts() -> int:
     return poll(free_everywhere, timeout=5, interval=0, what="a port free on the pair's hosts")
 
 
+def _planted(directory: Path, *, owner: int | None = None) -> dict[str, bytes]:
+    """A pair key and an admin token another user planted (``owner``: its uid), 0600."""
+    planted = {
+        "pair.key": b"planted-pair-key-0123456789\n",
+        "admin.token": b"planted-token-0123456\n",
+    }
+    for name, data in planted.items():
+        (directory / name).write_bytes(data)
+        (directory / name).chmod(0o600)
+        if owner is not None:
+            os.chown(directory / name, owner, owner)
+    return planted
+
+
+def _up_refuses(data_dir: Path, reason: str) -> None:
+    """``hapair up`` on ``data_dir`` exits 2 at once naming the path and ``reason``, and starts
+    nothing, writes nothing."""
+    before = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None)
+              for p in data_dir.iterdir()}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "hapair", "up", "--port", str(_port_free_on_pair_hosts()),
+         "--data-dir", str(data_dir)],
+        check=False, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+    )  # fmt: skip
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert reason in done.stderr and str(data_dir) in done.stderr, done.stderr
+    after = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None)
+             for p in data_dir.iterdir()}  # fmt: skip
+    assert after == before
+
+
+NOBODY = 65534
+
+
+def test_hapair_up_refuses_a_planted_key_token_or_data_dir(tmp_path: Path) -> None:
+    """Another user's data dir, a dir others may write in, a key file of another user or a
+    symlink in place of the key: each refused at start, nothing trusted, nothing changed."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    _planted(theirs, owner=NOBODY)
+    os.chown(theirs, NOBODY, NOBODY)
+    _up_refuses(theirs, "owned by another user")
+
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    _planted(open_dir)
+    _up_refuses(open_dir, "group or others may write")
+
+    key_of_another = tmp_path / "key-of-another"
+    key_of_another.mkdir(mode=0o700)
+    _planted(key_of_another, owner=NOBODY)
+    _up_refuses(key_of_another, "owned by another user")
+
+    linked = tmp_path / "linked"
+    linked.mkdir(mode=0o700)
+    (tmp_path / "elsewhere.key").write_bytes(b"a-key-kept-somewhere-else-0123\n")
+    (linked / "pair.key").symlink_to(tmp_path / "elsewhere.key")
+    _up_refuses(linked, "pair.key")
+
+
 def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path) -> None:
     port = _port_free_on_pair_hosts()
     data_dir = tmp_path / "up"
+    data_dir.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    (data_dir / "up.json").symlink_to(victim)  # planted: up.json must not be written through it
     old_umask = os.umask(0o022)
     log = (tmp_path / "up.log").open("wb")
     try:
@@ -211,6 +277,9 @@ def test_hapair_up_keeps_secrets_out_of_argv_and_writes_them_0600(tmp_path: Path
         for name in ("pair.key", "admin.token"):
             assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
         assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        assert victim.read_text() == "untouched\n"
+        assert not (data_dir / "up.json").is_symlink()
+        assert stat.S_IMODE((data_dir / "up.json").stat().st_mode) == 0o600
         pids = [up.pid, *_descendants(up.pid)]
         units = [p for p in pids if "-m hapair serve" in _cmdline(p)]
         assert len(units) == 2, [_cmdline(p) for p in pids]

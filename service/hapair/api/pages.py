@@ -58,6 +58,7 @@ async def _page(engine: Engine) -> str:
             cached.at = time.monotonic()
         return cached.html
 
+
 # icon -> (fill colour, letter): the seed's squares (green with A, green, red, yellow for
 # maintenance, blue, grey).
 SQUARES: dict[str, tuple[str, str]] = {

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from hapair.cli.status import add_unit_flags, unit_client
+from hapair.files import write_atomic
 from hapair.settings import env, env_bool
-from hapair.store.unitfile import write_private
 
 IMPORT_PATH = "/api/v1/ha/import"
 
@@ -106,7 +106,7 @@ def cmd_backup(ns: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     try:
-        write_private(Path(ns.out), resp.content + b"\n")
+        write_atomic(Path(ns.out), resp.content + b"\n")  # 0600: it holds token digests
     except OSError as exc:
         return _fail("backup", f"cannot write {ns.out}: {exc.strerror}")
     print(f"backup of {summary} written to {ns.out}", file=sys.stderr)

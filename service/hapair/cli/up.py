@@ -128,6 +128,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
     standby, or pacified after too many boots.
     """
     from hapair.cli.ports import refusal
+    from hapair.files import check_private_dir, write_atomic
     from hapair.secretfiles import SecretError
 
     shared = f"127.0.0.10:{ns.port}"
@@ -138,15 +139,18 @@ def cmd_up(ns: argparse.Namespace) -> int:
     if busy is not None:
         print(f"hapair up: {busy}", file=sys.stderr)
         return 1
-    data_dir = Path(ns.data_dir).resolve()
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir = Path(ns.data_dir).absolute()
     try:
+        # another user's directory, or one others may write in, could hold a planted key
+        check_private_dir(data_dir)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         token = pair_secrets(data_dir)
+        # `hapair status` run in the same folder finds the pair without flags
+        up = json.dumps({"url": f"http://{shared}", **units}) + "\n"
+        write_atomic(data_dir / "up.json", up.encode())  # replaces a planted symlink
     except (OSError, SecretError) as exc:
         print(f"hapair up: {exc}", file=sys.stderr)
         return 2
-    # `hapair status` run in the same folder finds the pair without flags
-    (data_dir / "up.json").write_text(json.dumps({"url": f"http://{shared}", **units}) + "\n")
     env = unit_env()
     procs: dict[str, subprocess.Popen[bytes]] = {}
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from hapair.files import write_atomic
 from hapair.store.urls import with_credentials
 
 REDIS_USER = "hapair"
@@ -164,13 +164,9 @@ def _quote(value: str) -> str:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Writes ``text`` to ``path`` created (or narrowed to) mode 0600 before any byte lands."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
+    """Writes ``text`` to ``path``: 0600 from the first byte, write-and-rename, never through a
+    symlink (``hapair/files.py``)."""
+    write_atomic(path, text.encode())
 
 
 def prepare_files(

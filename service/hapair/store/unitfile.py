@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import msgspec
 
 from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
+from hapair.files import write_atomic
 
 
 class UnitFile(msgspec.Struct, kw_only=True):
@@ -20,22 +19,7 @@ class UnitFile(msgspec.Struct, kw_only=True):
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, data)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """``data`` into ``path``: a new 0600 file beside it (mkstemp), fsynced and renamed over it,
-    so a reader never sees it half written."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)  # 0600, write-and-rename (hapair/files.py)
 
 
 class UnitFiles:

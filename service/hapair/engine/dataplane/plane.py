@@ -21,6 +21,7 @@ from pathlib import Path
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.engine.dataplane import applied, haproxy, ipvs, kernel, peers
 from hapair.engine.messages import AppliedState, DataPlaneReport
+from hapair.files import write_atomic
 from hapair.settings import Settings
 
 log = logging.getLogger("hapair.engine")
@@ -201,7 +202,8 @@ class DataPlane:
         current = await asyncio.to_thread(haproxy.read_text, path)
         if current != text:
             try:
-                await asyncio.to_thread(haproxy.write_atomically, path, text)
+                # 0644: HAProxy may run as another user; the file holds no secret
+                await asyncio.to_thread(write_atomic, path, text.encode(), mode=0o644)
             except OSError as exc:
                 return f"cannot write {path}: {exc.strerror or exc}"
             try:
