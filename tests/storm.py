@@ -48,12 +48,16 @@ class WriteStorm:
         clients: int = 4,
         timeout: float = 2.0,
         executor: Executor | None = None,
+        pause: float = 0.0,
     ) -> None:
         self.url = url.rstrip("/") + _PARAMS
         self.token = token
         self.clients = clients
         self.timeout = timeout
         self.executor = executor
+        # between one client's writes: a storm that outlasts the history's 1000 revisions
+        # (domain/limits.py HISTORY_KEEP) could no longer be checked against it
+        self.pause = pause
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.written: list[Written] = []
@@ -98,6 +102,8 @@ class WriteStorm:
                         self.refused_by[f"{r.status_code} {_problem_slug(r)}".strip()] += 1
                 if r.status_code != 200:
                     self.stop.wait(0.02)
+                elif self.pause:
+                    self.stop.wait(self.pause)
 
     def __enter__(self) -> WriteStorm:
         for i in range(self.clients):

@@ -133,7 +133,7 @@ def test_rolling_upgrade_keeps_serving_and_loses_no_write(
     assert [_unit(pair, u)["version"] for u in (pair.first, pair.second)] == [old.version] * 2
     with (
         ReadLoop(pair.shared_url, pair.token) as reads,
-        WriteStorm(pair.shared_url, pair.token, clients=2, timeout=2.0) as storm,
+        WriteStorm(pair.shared_url, pair.token, clients=2, timeout=2.0, pause=0.05) as storm,
     ):
         poll(lambda: len(storm.acked) >= 10, timeout=30, what="acknowledged writes before")
         failures_before = len(reads.failures)
