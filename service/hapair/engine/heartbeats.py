@@ -78,7 +78,8 @@ def received(engine: Engine, hb: Heartbeat) -> Heartbeat:
     if not engine.boot_id or not engine.running:
         raise StoreUnavailable("this unit is still booting")
     engine.last_heard_at = engine.last_sent_at = utc_now()  # the answer carries ours
-    engine.partner_called_at = engine.now()
+    if hb.mode != engine.unit.mode:  # the partner's call (not a same-mode stranger's)
+        engine.partner_called_at = engine.now()
     engine.put(m.Heard(now=engine.now(), heartbeat=hb))
     return heartbeat(engine)
 
