@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -180,9 +181,28 @@ class SharedAddress:
 
     async def _announce_later(self, vip: VirtualIP, held: int, delay: float) -> None:
         """Once a frozen former active's lease must have run out: announce again, for a client
-        that resolved the address to that host's MAC meanwhile (both hosts held it)."""
+        that resolved the address to that host's MAC meanwhile (both hosts held it).
+
+        Not when this unit was the one frozen: a wait that ended more than ``LATE_S`` late
+        means the process stood still over it, and its own lease may have run out meanwhile
+        (the kernel may not have taken the address off yet, and the engine learns it only at
+        its next renew). Announcing then would point the clients back at this host while the
+        partner serves (tests/integration/test_two_hosts.py, SIGSTOP: the client's entry was
+        left on the resumed unit's MAC). Nor when the lease has less than a second left."""
+        due = time.monotonic() + delay
         await asyncio.sleep(delay)
-        if self._vip is vip and self._held == held:
+        late = time.monotonic() - due
+        if late > LATE_S:
+            extra = {"event": "reannounce-skipped", "late_s": round(late, 3)}
+            log.info("re-announce skipped: this unit stood still over it", extra=extra)
+            return
+        if self._vip is not vip or self._held != held:
+            return
+        try:
+            left = await asyncio.to_thread(vip.lease_left)
+        except (VipError, OSError):
+            return
+        if left is not None and left >= 1 and self._vip is vip and self._held == held:
             await self._announce(vip)
 
     async def announce(self) -> tuple[str, str, int]:
@@ -240,6 +260,7 @@ class SharedAddress:
 
 ANNOUNCE_COUNT = 3  # gratuitous ARPs / unsolicited NAs per announcement (SPEC 5b: at least 3)
 REANNOUNCE_AFTER_S = 1.0  # after ha_timeout: the kernel removes an expired lease within 1 s
+LATE_S = 0.5  # a re-announce's wait that ended later than this: the process stood still
 
 
 def _add_and_announce(vip: VirtualIP, lease: int) -> None:
