@@ -146,7 +146,7 @@ class HapairProcess:
             )
         return self
 
-    def wait_ready(self, base_url: str, timeout: float = 10, *, verify: bool = True) -> None:
+    def wait_ready(self, base_url: str, timeout: float = 30, *, verify: bool = True) -> None:
         """Poll ``GET {base_url}/readyz`` until 200; fail at once if the process exits."""
         url = base_url.rstrip("/") + "/readyz"
 

@@ -39,7 +39,7 @@ class Runner(Protocol):
     @property
     def returncode(self) -> int | None: ...
 
-    def wait_ready(self, base_url: str, timeout: float = 10, *, verify: bool = True) -> None: ...
+    def wait_ready(self, base_url: str, timeout: float = 30, *, verify: bool = True) -> None: ...
 
     def client(
         self,
@@ -110,7 +110,7 @@ class Unit:
     def shared(self, url: str | None) -> None:
         self.shared_address = url.partition("://")[2] if url else None
 
-    def start(self, *, wait: bool = True, timeout: float = 15) -> Unit:
+    def start(self, *, wait: bool = True, timeout: float = 30) -> Unit:
         self.proc = self.factory(self.args, env=self.env)
         if wait:
             self.proc.wait_ready(self.url, timeout=timeout, verify=False)

@@ -91,9 +91,9 @@ def test_split_brain_resolves_and_archives_conflicts(
             result: dict[str, Any] = resp.json()
             return result
 
-        procs["first"].start().wait_ready(url["first"], timeout=15)
+        procs["first"].start().wait_ready(url["first"], timeout=30)
         poll(lambda: role("first", "first") == "active", timeout=10, what="first active")
-        procs["second"].start().wait_ready(url["second"], timeout=15)
+        procs["second"].start().wait_ready(url["second"], timeout=30)
         poll(lambda: role("second", "first") == "standby", timeout=10, what="second standby")
         base = patch({"ha_timeout": 3}, "a")["revision"]
         with _fresh(token) as c:
@@ -263,9 +263,9 @@ def test_a_revocation_in_a_partition_survives_the_other_side_winning(
                 headers = {"Authorization": f"Bearer {viewer}", "Connection": "close"}
                 return c.get(f"{base}/api/v1/unit", headers=headers).status_code
 
-        procs["first"].start().wait_ready(url["first"], timeout=15)
+        procs["first"].start().wait_ready(url["first"], timeout=30)
         poll(lambda: role("first", "first") == "active", timeout=10, what="first active")
-        procs["second"].start().wait_ready(url["second"], timeout=15)
+        procs["second"].start().wait_ready(url["second"], timeout=30)
         poll(lambda: role("second", "first") == "standby", timeout=10, what="second standby")
         created = call("POST", "/api/v1/tokens", "a", json={"role": "viewer"}).json()
         viewer = created["token"]
