@@ -3,6 +3,7 @@ defaults, the checks of a problem and of an unchanged revision, the CLI calls th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import msgspec
 from hapair.domain.parameters import HAParameters
 
 PARAMS = "/api/v1/ha/parameters"
+TOKENS = "/api/v1/tokens"
 MERGE_PATCH = "application/merge-patch+json"
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 
@@ -52,6 +54,21 @@ def reset_parameters(client: httpx.Client) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def commit_threshold(client: httpx.Client, n: int) -> int:
+    """PATCH ``l4_sync_threshold`` to ``n`` (a merge patch); the revision it committed."""
+    r = client.patch(PARAMS, json={"l4_sync_threshold": n}, headers={"Content-Type": MERGE_PATCH})
+    assert r.status_code == 200, r.text
+    return int(r.json()["revision"])
+
+
+def canonical_checksum(bundle: dict[str, Any]) -> str:
+    """A backup bundle's checksum as docs/api.md defines it, computed independently of the
+    server."""
+    rest = {k: v for k, v in bundle.items() if k != "checksum"}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:

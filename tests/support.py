@@ -116,6 +116,7 @@ class HapairProcess:
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd if cwd is not None else log_path.parent
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stop_sent = False
 
     @property
     def command(self) -> list[str]:
@@ -133,6 +134,7 @@ class HapairProcess:
 
     def start(self) -> HapairProcess:
         assert self._proc is None or self._proc.poll() is not None, "already running"
+        self._stop_sent = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
@@ -185,10 +187,24 @@ class HapairProcess:
         return httpx.Client(base_url=base_url, headers=headers, timeout=timeout, verify=verify)
 
     def terminate(self, timeout: float = 10) -> int | None:
-        """SIGTERM by pid, wait, SIGKILL fallback; return the exit status."""
+        """SIGTERM by pid (unless ``signal_stop`` sent it), wait, SIGKILL fallback; return the
+        exit status."""
         if self._proc is None:
             return None
-        return stop_process(self._proc, timeout)
+        if not self._stop_sent:
+            return stop_process(self._proc, timeout)
+        try:
+            return self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return self.kill9()
+
+    def signal_stop(self) -> None:
+        """SIGTERM by pid without waiting (``terminate`` then waits): processes that stop
+        together stop in the time of the slowest, not of all of them in turn."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGTERM)
+            self._stop_sent = True
 
     def kill9(self) -> int | None:
         """SIGKILL by pid and reap; return the exit status."""
@@ -239,6 +255,8 @@ class HapairFactory:
         return proc
 
     def close(self, *, report: bool = True) -> None:
+        for proc in self.processes:  # a pair's units stop together (a second less per pair)
+            proc.signal_stop()
         for proc in self.processes:
             proc.terminate()
         if report:

@@ -18,40 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hapair.store.embedded import EmbeddedRedis
 from tests.api_checks import reset_parameters
-from tests.inprocess.runner import InProcessFactory
-from tests.units import MakeUnit, Unit, start_unit
-
-DATABASES = 16  # a Redis server's default number of databases
-
-
-class RedisDatabases:
-    """Fresh Redis databases: each unit gets one nobody used (an empty one, never flushed:
-    hapair's locked-down user may not FLUSHDB), on real redis-servers started as needed
-    (hapair's own ``EmbeddedRedis``, 16 databases each), stopped by pid at close."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.servers: list[EmbeddedRedis] = []
-        self.taken = DATABASES
-
-    def take(self) -> str:
-        """The URL of a database no unit has used."""
-        if self.taken == DATABASES:
-            server = EmbeddedRedis(self.directory / f"redis-{len(self.servers)}")
-            self.servers.append(server)
-            server.start()
-            self.taken = 0
-        url = self.servers[-1].url
-        base, _, db = url.rpartition("/")
-        assert db == "0", url
-        self.taken += 1
-        return f"{base}/{self.taken - 1}"
-
-    def close(self) -> None:
-        for server in self.servers:
-            server.stop()
+from tests.inprocess.runner import InProcessFactory, RedisDatabases, start_lone_unit
+from tests.units import MakeUnit, Unit
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +31,6 @@ def redis_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisD
         yield databases
     finally:
         databases.close()
-
-
-def start_lone_unit(
-    factory: InProcessFactory, databases: RedisDatabases, data_dir: Path, **kwargs: Any
-) -> Unit:
-    """``start_unit`` in this process, on a fresh database unless ``redis_url`` is given
-    (``redis_url=None`` explicitly: the unit starts its embedded Redis, as serve does)."""
-    kwargs.setdefault("redis_url", databases.take())
-    return start_unit(factory, data_dir, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,9 @@ What it cannot be is refused, never faked: no pid of its own, no SIGKILL, no sig
 process output to assert on (``log_text``): a test that needs those is a process-level test
 (tests/integration/). What the unit's loop thread logs is kept in ``log_path`` as JSON lines for
 diagnosis (``log_tail``, printed when a test fails).
+
+``RedisDatabases`` hands each unit a database nobody used on real redis-servers of the session;
+``start_lone_unit`` is ``tests.units.start_unit`` on one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from hapair.bootstrap import build
 from hapair.cli.serve import running
 from hapair.logs import JsonFormatter
 from hapair.settings import Settings, add_serve_flags, from_flags
+from hapair.store.embedded import EmbeddedRedis
+from tests.units import Unit, start_unit
 
 _ENV_LOCK = threading.Lock()
 
@@ -227,3 +232,43 @@ class InProcessFactory:
         if report:
             for i, proc in enumerate(self.processes):
                 print(f"--- in-process hapair-{i} {proc.args}:\n{proc.log_tail()}")
+
+
+DATABASES = 16  # a Redis server's default number of databases
+
+
+class RedisDatabases:
+    """Fresh Redis databases: each unit gets one nobody used (an empty one, never flushed:
+    hapair's locked-down user may not FLUSHDB), on real redis-servers started as needed
+    (hapair's own ``EmbeddedRedis``, 16 databases each), stopped by pid at close."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.servers: list[EmbeddedRedis] = []
+        self.taken = DATABASES
+
+    def take(self) -> str:
+        """The URL of a database no unit has used."""
+        if self.taken == DATABASES:
+            server = EmbeddedRedis(self.directory / f"redis-{len(self.servers)}")
+            self.servers.append(server)
+            server.start()
+            self.taken = 0
+        url = self.servers[-1].url
+        base, _, db = url.rpartition("/")
+        assert db == "0", url
+        self.taken += 1
+        return f"{base}/{self.taken - 1}"
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def start_lone_unit(
+    factory: InProcessFactory, databases: RedisDatabases, data_dir: Path, **kwargs: Any
+) -> Unit:
+    """``start_unit`` in this process, on a fresh database unless ``redis_url`` is given
+    (``redis_url=None`` explicitly: the unit starts its embedded Redis, as serve does)."""
+    kwargs.setdefault("redis_url", databases.take())
+    return start_unit(factory, data_dir, **kwargs)

@@ -11,18 +11,20 @@ import pytest
 
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.store.embedded import free_port
-from tests.integration.conftest import (
-    DIRECT_HOST,
+from tests.api_checks import (
     MERGE_PATCH,
     PARAMS,
-    PARTNER_HOST,
     RFC3339_UTC,
-    MakeUnit,
-    Unit,
     problem,
-    wait_active_on_shared,
 )
 from tests.support import poll
+from tests.units import (
+    DIRECT_HOST,
+    PARTNER_HOST,
+    MakeUnit,
+    Unit,
+    wait_active_on_shared,
+)
 
 UNIT = "/api/v1/unit"
 

@@ -13,16 +13,19 @@ import httpx
 import pytest
 
 from hapair.store.embedded import EmbeddedRedis, free_port
-from tests.integration.conftest import (
-    ADMIN_TOKEN,
-    DIRECT_HOST,
+from tests.api_checks import (
     PARAMS,
-    MakeUnit,
-    Unit,
     create_token,
     problem,
 )
-from tests.support import HapairFactory, kill9, poll, restart
+from tests.inprocess.runner import InProcessFactory
+from tests.support import kill9, poll, restart
+from tests.units import (
+    ADMIN_TOKEN,
+    DIRECT_HOST,
+    MakeUnit,
+    Unit,
+)
 
 # (method, path, body): what a client does while Redis is away.
 REQUESTS: list[tuple[str, str, object]] = [
@@ -194,12 +197,12 @@ def test_viewer_token_while_redis_down_answers_503_not_401(
 
 
 def test_unit_started_while_redis_down_becomes_ready_when_it_returns(
-    hapair_factory: HapairFactory, redis_server: EmbeddedRedis, tmp_path: Path
+    unit_factory: InProcessFactory, redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
     redis_server.stop()
     port = free_port(DIRECT_HOST)
     direct = f"http://{DIRECT_HOST}:{port}"
-    hapair_factory(
+    unit_factory(
         ["--listen", f"{DIRECT_HOST}:{port}", "--data-dir", str(tmp_path / "d"),
          "--redis", redis_server.url, "--admin-token", ADMIN_TOKEN]
     )  # fmt: skip

@@ -15,7 +15,9 @@ from hapair_client.api.ops import healthz
 from hapair_client.api.unit import get_unit
 from hapair_client.models import HAParametersPatch, HAParametersResource, Problem
 
-from tests.integration.conftest import ADMIN_TOKEN
+from tests.units import (
+    ADMIN_TOKEN,
+)
 
 
 @pytest.fixture

@@ -14,9 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import ADMIN_TOKEN, PARAMS, Unit, problem, start_unit
+from tests.api_checks import (
+    commit_threshold,
+    problem,
+)
+from tests.inprocess.runner import InProcessFactory, RedisDatabases, start_lone_unit
 from tests.integration.sse import EVENTS, Follower
-from tests.support import HapairFactory
+from tests.units import (
+    ADMIN_TOKEN,
+    Unit,
+)
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # The stream the unit keeps (HAPAIR_EVENTS_KEEP): each PATCH adds two events, its `audit` and its
@@ -25,9 +32,12 @@ KEEP = 20
 
 
 @pytest.fixture
-def unit(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Unit]:
-    u = start_unit(
-        hapair_factory,
+def unit(
+    unit_factory: InProcessFactory, redis_databases: RedisDatabases, tmp_path: Path
+) -> Iterator[Unit]:
+    u = start_lone_unit(
+        unit_factory,
+        redis_databases,
         tmp_path / "unit",
         env={"HAPAIR_EVENTS_KEEPALIVE_S": "0.3", "HAPAIR_EVENTS_KEEP": str(KEEP)},
     )
@@ -37,21 +47,11 @@ def unit(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[Unit]:
         u.close_clients()
 
 
-def _patch(client: httpx.Client, n: int) -> int:
-    r = client.patch(
-        PARAMS,
-        json={"l4_sync_threshold": n},
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-    assert r.status_code == 200, r.text
-    return int(r.json()["revision"])
-
-
 def test_events_revision_reaches_client_with_id_type_and_data(unit: Unit) -> None:
     c = unit.client()
     f = Follower(unit.direct)
     try:
-        rev = _patch(c, 5)
+        rev = commit_threshold(c, 5)
         f.wait_revisions([rev])
         ev = f.events[-1]
         assert ev.event == "revision"
@@ -68,7 +68,7 @@ def test_events_resume_gives_no_gap_and_no_duplicate(unit: Unit) -> None:
     c = unit.client()
     f = Follower(unit.direct)
     try:
-        revs = [_patch(c, n) for n in (4, 5, 6)]
+        revs = [commit_threshold(c, n) for n in (4, 5, 6)]
         f.wait_revisions(revs)
     finally:
         f.close()
@@ -76,7 +76,7 @@ def test_events_resume_gives_no_gap_and_no_duplicate(unit: Unit) -> None:
     # ids increase
     keys = [tuple(int(p) for p in (i or "").split("-")) for i in ids]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    missed = [_patch(c, n) for n in (7, 8)]  # while nobody is connected
+    missed = [commit_threshold(c, n) for n in (7, 8)]  # while nobody is connected
     for how in ("header", "query"):
         g = (
             Follower(unit.direct, last_id=ids[0])
@@ -84,7 +84,7 @@ def test_events_resume_gives_no_gap_and_no_duplicate(unit: Unit) -> None:
             else Follower(unit.direct, params={"since": str(ids[0])})
         )
         try:
-            live = _patch(c, 9 if how == "header" else 10)
+            live = commit_threshold(c, 9 if how == "header" else 10)
             expected = [*revs[1:], *missed, *([live] if how == "header" else [live - 1, live])]
             g.wait_revisions(expected)
             assert g.revisions() == expected, how  # nothing twice, nothing missing
@@ -97,12 +97,14 @@ def test_events_reset_when_id_is_older_than_kept(unit: Unit) -> None:
     c = unit.client()
     f = Follower(unit.direct)
     try:
-        first = _patch(c, 4)
+        first = commit_threshold(c, 4)
         f.wait_revisions([first])
     finally:
         f.close()
     old_id = f.events[-1].id
-    revs = [_patch(c, n) for n in range(5, 5 + KEEP)]  # 2 x KEEP events: the first is trimmed
+    revs = [
+        commit_threshold(c, n) for n in range(5, 5 + KEEP)
+    ]  # 2 x KEEP events: the first is trimmed
     kept = revs[-(KEEP // 2) :]
     g = Follower(unit.direct, last_id=old_id)
     try:
@@ -120,7 +122,7 @@ def test_events_types_filter_and_bad_input_are_problems(unit: Unit) -> None:
     only_role = Follower(unit.direct, params={"types": "role,pair"})
     both = Follower(unit.direct, params={"types": "revision"})
     try:
-        rev = _patch(c, 4)
+        rev = commit_threshold(c, 4)
         both.wait_revisions([rev])
         assert not only_role.of("revision")
     finally:
@@ -136,54 +138,22 @@ def test_events_types_filter_and_bad_input_are_problems(unit: Unit) -> None:
     problem(unit.client(token=None).get(EVENTS), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("attempt", range(3))
-def test_events_unit_whose_stream_clients_went_away_stops_at_once_on_sigterm(
-    hapair_factory: HapairFactory, tmp_path: Path, attempt: int
-) -> None:
-    """A stop once waited for the fan-out reader forever: the cancellation of its blocked XREAD
-    was lost (the reader task stayed 'cancelling', back in XREAD), until the SIGKILL 10 s later
-    or the 15 s watchdog. It was seen after stream clients had gone away (``abandon``), in 3 of
-    5 such stops; with later changes elsewhere this sequence stopped meeting the race (0 of 9
-    on the old reader), so this test guards the stop itself: three units, each must exit by
-    itself, status 0, no ``shutdown-stuck``."""
-    unit = start_unit(
-        hapair_factory, tmp_path / f"unit{attempt}", env={"HAPAIR_EVENTS_KEEPALIVE_S": "0.3"}
-    )
-    try:
-        filtered = Follower(unit.direct, params={"types": "role,pair"})
-        every = Follower(unit.direct, params={"types": "revision"})
-        try:
-            every.wait_revisions([_patch(unit.client(), 4)])
-        finally:
-            filtered.abandon()
-            every.abandon()
-        bogus = unit.client(shared=False).get(EVENTS, params={"types": "bogus"})
-        problem(bogus, 400, "malformed")
-    finally:
-        unit.close_clients()
-    # Past the unit's own 15 s bound (serve.SHUTDOWN_BOUND_S), so that a stop that hangs logs
-    # its stacks (and each step's time, ``closed``) before the SIGKILL: the failure says where.
-    status = unit.proc.terminate(timeout=20)
-    assert status == 0, f"exit {status} (-9: it had to be killed)\n{unit.proc.log_tail(80)}"
-    assert "shutdown-stuck" not in unit.proc.log_text(), unit.proc.log_tail(80)
-
-
 def test_events_viewer_token_on_direct_address(unit: Unit, tmp_path: Path) -> None:
-    from tests.integration.conftest import create_token
+    from tests.api_checks import create_token
 
     viewer = create_token(unit.data_dir, "viewer")
     f = Follower(unit.direct, token=viewer)
     try:
-        rev = _patch(unit.client(), 4)
+        rev = commit_threshold(unit.client(), 4)
         f.wait_revisions([rev])
     finally:
         f.close()
 
 
 def test_events_non_ha_unit_answers_ha_disabled(
-    hapair_factory: HapairFactory, tmp_path: Path
+    unit_factory: InProcessFactory, redis_databases: RedisDatabases, tmp_path: Path
 ) -> None:
-    u = start_unit(hapair_factory, tmp_path / "solo", ha=False)
+    u = start_lone_unit(unit_factory, redis_databases, tmp_path / "solo", ha=False)
     try:
         problem(u.client().get(EVENTS), 409, "ha-disabled")
     finally:
@@ -207,7 +177,7 @@ def test_events_keepalive_comment_arrives(unit: Unit) -> None:
 
 
 def test_hapair_events_json_prints_events(unit: Unit) -> None:
-    rev = _patch(unit.client(), 4)
+    rev = commit_threshold(unit.client(), 4)
     cmd = [sys.executable, "-m", "hapair", "events", "--url", unit.direct]
     cmd += ["--token", ADMIN_TOKEN, "--since", "0-0", "--json"]
     proc = subprocess.Popen(
@@ -238,7 +208,7 @@ def test_events_since_zero_on_an_untrimmed_stream_gives_every_event_and_no_reset
     unit: Unit,
 ) -> None:
     c = unit.client()
-    first = _patch(c, 4)
+    first = commit_threshold(c, 4)
     g = Follower(unit.direct, params={"since": "0-0"})
     try:
         g.wait_revisions([first])

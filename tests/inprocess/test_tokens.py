@@ -1,7 +1,6 @@
 """API tokens (SPEC sections 4, 6, 8): create, list, revoke, expire; over HTTP, the SDK, the CLI.
 
-Revocation and expiry are shown on both units of a real pair: the next request with the token
-answers 401 on the active and on the standby (no cache of token lookups).
+Revocation and expiry on both units of a real pair: tests/integration/test_tokens_pair.py.
 """
 
 from __future__ import annotations
@@ -18,10 +17,17 @@ from hapair_client import AuthenticatedClient
 from hapair_client.api.tokens import create_token, list_tokens, revoke_token
 from hapair_client.models import Problem, TokenCreate, TokenCreated, TokenList
 
-from tests.integration.conftest import ADMIN_TOKEN, PARAMS, MakePair, MakeUnit, Unit, problem
+from tests.api_checks import (
+    PARAMS,
+    TOKENS,
+    problem,
+)
 from tests.support import poll
-
-TOKENS = "/api/v1/tokens"
+from tests.units import (
+    ADMIN_TOKEN,
+    MakeUnit,
+    Unit,
+)
 
 
 def _create(client: httpx.Client, **body: object) -> dict[str, object]:
@@ -198,29 +204,3 @@ def test_token_cli_create_list_revoke(ha_unit: Unit, tmp_path: Path) -> None:
     again = _cli("token", "revoke", token_id, *via_api)
     assert again.returncode == 2
     assert "404" in again.stderr
-
-
-def test_revoked_and_expired_tokens_refused_on_both_units(make_pair: MakePair) -> None:
-    pair = make_pair()
-    pair.start_both()
-    shared = pair.shared_url
-    created = pair.http.post(f"{shared}{TOKENS}", json={"role": "viewer"}).json()
-    short = pair.http.post(f"{shared}{TOKENS}", json={"role": "viewer", "expires_in_s": 2}).json()
-    units = (pair.first, pair.second)
-
-    def works_on(unit: object, token: str) -> int:
-        url = f"{unit.url}/api/v1/unit"  # type: ignore[attr-defined]
-        return httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code
-
-    for unit in units:  # the standby has it through replication
-        poll(lambda u=unit: works_on(u, created["token"]) == 200, timeout=5, what="replica")
-    r = pair.http.delete(f"{shared}{TOKENS}/{created['id']}")
-    assert r.status_code == 204
-    # HA-Partner-Acknowledged is not promised for token writes; replication is immediate
-    for unit in units:
-        poll(lambda u=unit: works_on(u, created["token"]) == 401, timeout=2, what="revoked")
-    for unit in units:
-        poll(lambda u=unit: works_on(u, short["token"]) == 401, timeout=5, what="expired")
-    # the standby refuses token writes
-    r = pair.http.post(f"{pair.second.url}{TOKENS}", json={"role": "viewer"})
-    problem(r, 409, "use-shared-address")

@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import select
-import stat
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,26 +17,20 @@ import pytest
 
 from hapair.domain.parameters import HAParameters
 from hapair.domain.version import VERSION
-from tests.integration.conftest import (
+from tests.api_checks import (
     PARAMS,
-    MakePair,
-    MakeUnit,
-    Unit,
+    TOKENS,
+    canonical_checksum,
     problem,
     revision_of,
 )
-from tests.support import poll
+from tests.units import (
+    MakeUnit,
+    Unit,
+)
 
 EXPORT = "/api/v1/ha/export"
 IMPORT = "/api/v1/ha/import"
-TOKENS = "/api/v1/tokens"
-
-
-def canonical_checksum(bundle: dict[str, Any]) -> str:
-    """The checksum as docs/api.md defines it, computed here independently of the server."""
-    rest = {k: v for k, v in bundle.items() if k != "checksum"}
-    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def resealed(bundle: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -272,99 +260,3 @@ def test_restore_into_a_freshly_installed_unit(
     assert params["virtual_id_source"] == "manual"
     assert token_works(fresh, admin["token"])
     assert api.get(TOKENS).json() == clean.get(TOKENS).json()
-
-
-def hapair(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``hapair ARGS`` run to its end, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "hapair", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        input=stdin,
-    )
-
-
-def first_line(args: list[str], timeout: float = 20) -> str:
-    """The first line ``hapair ARGS`` prints (a command that runs on, stopped by its pid)."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "hapair", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            ready, _, _ = select.select([proc.stdout], [], [], timeout)
-            assert ready, f"no output within {timeout}s"
-            return proc.stdout.readline()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def test_cli_backup_and_restore_through_a_pair(make_pair: MakePair, tmp_path: Path) -> None:
-    pair = make_pair()
-    pair.start_both()
-    token_file = tmp_path / "token"
-    token_file.write_text(pair.token + "\n")
-    unit_flags = ["--url", pair.shared_url, "--token-file", str(token_file)]
-    assert pair.patch({"ha_timeout": 6, "virtual_id": 9}).status_code == 200
-
-    out = tmp_path / "pair.bundle.json"
-    done = hapair("backup", "--out", str(out), *unit_flags)
-    assert done.returncode == 0, done.stderr
-    assert "written to" in done.stderr
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    bundle = json.loads(out.read_text())
-    assert bundle["checksum"] == canonical_checksum(bundle)
-    assert bundle["parameters"]["ha_timeout"] == 6
-    exported_revision = bundle["revision"]
-
-    assert pair.patch({"ha_timeout": 12, "virtual_id": None}).status_code == 200
-    changed = pair.params(pair.first)
-    dry = hapair("restore", str(out), "--dry-run", *unit_flags)
-    assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.splitlines() == [
-        "dry run: nothing was stored",
-        f"parameters: revision {changed['revision'] + 1} (actor import)",
-        "  ha_timeout: 12 -> 6",
-        "  virtual_id: null -> 9",
-        "tokens: unchanged",
-    ]
-    assert pair.params(pair.first) == changed
-
-    done = hapair("restore", str(out), "--json", *unit_flags)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["changes"] == {"ha_timeout": [12, 6], "virtual_id": [None, 9]}
-    restored = pair.params(pair.first)
-    assert restored["revision"] == changed["revision"] + 1 > exported_revision
-    assert (restored["ha_timeout"], restored["virtual_id"]) == (6, 9)
-
-    def on_standby() -> bool:
-        return pair.params(pair.second)["revision"] == restored["revision"]
-
-    poll(on_standby, timeout=10, what="the import on the standby")
-
-    # a damaged file: refused with the pointer, nothing changed
-    damaged = tmp_path / "damaged.json"
-    damaged.write_text(out.read_text().replace('"ha_timeout":6', '"ha_timeout":3'))
-    refused = hapair("restore", str(damaged), *unit_flags)
-    assert refused.returncode == 2
-    assert "422" in refused.stderr and "/checksum" in refused.stderr
-    assert pair.params(pair.first)["revision"] == restored["revision"]
-
-    # --token-file on status and events; a token file that is missing is said in one line
-    status = hapair("status", *unit_flags)
-    assert status.returncode == 0, status.stderr
-    assert "first" in status.stdout
-    line = first_line(["events", "--since", "0", "--json", *unit_flags])
-    assert json.loads(line)["event"]
-    missing = hapair("status", "--url", pair.shared_url, "--token-file", str(tmp_path / "no"))
-    assert missing.returncode == 2
-    assert "--token-file" in missing.stderr and len(missing.stderr.splitlines()) == 1
