@@ -6,7 +6,8 @@ drives either. What runs is what ``hapair serve`` runs: the same flags parsed in
 ``Settings`` (``HAPAIR_*`` variables of ``env`` included), ``bootstrap.build`` building the same
 parts, run by serve's own ``cli.serve.running`` (the store's probe, the app's lifespan with the
 engine, the direct listener, ``runtime.json``; undone in reverse) on an event loop of its own
-(uvloop, as serve) in a thread: anyio's blocking portal. The direct listener and the shared one
+in a thread: anyio's blocking portal. The loop is asyncio's, not serve's uvloop: uvloop's
+``loop.close()`` hung now and then in a portal thread when a unit stopped. The direct listener and the shared one
 the engine binds while active are real sockets; ``client()`` is Litestar's ``TestClient`` on
 that loop, so requests go through the whole ASGI app (middleware, auth, problems) without a
 socket.
@@ -141,7 +142,7 @@ class InProcess:
             hapair_log.setLevel(logging.INFO)  # serve logs at info (logs.setup)
         with contextlib.ExitStack() as stack:
             portal = stack.enter_context(
-                start_blocking_portal(backend="asyncio", backend_options={"use_uvloop": True})
+                start_blocking_portal(backend="asyncio")
             )
             handler = _ThreadLog(self.log_path, portal.call(_thread_id))
             stack.callback(handler.finish)
