@@ -353,3 +353,24 @@ def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out() ->
     pair.advance(4)
     assert any("second's demote request timed out" in line for line in pair.w.log)
     assert pair.w.shared_holder == "second"
+
+
+def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws() -> None:
+    """The preferred standby's service fails while its process is frozen: its checker tells
+    the engine fall checks after it thaws, so it does not take the role back with a failed
+    service (the simulation dropped the result that fell due during the freeze: the engine
+    never learnt it, took the role and kept it with the fit partner standby)."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=False,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.advance(1)
+    pair.pause("second")
+    pair.service("second", False)
+    pair.advance(2)  # its result falls due while it is frozen
+    pair.resume("second")
+    pair.advance(7)  # the invariants run every half interval
+    second = pair.w.units["second"].state
+    assert second is not None and m.failed_tracks(second)
+    assert pair.w.shared_holder == "first"

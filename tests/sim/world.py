@@ -20,7 +20,8 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
   pause and resume (a frozen process hears nothing and answers nothing).
 - tracks: each unit has one track on its service; the track's first result arrives at boot,
   and a failure or a recovery of the service reaches the engine ``TRACK_FALL`` (or
-  ``TRACK_RISE``) check intervals later, as the checker's hysteresis does.
+  ``TRACK_RISE``) check intervals later, as the checker's hysteresis does (the checker of a
+  frozen process is frozen too: it tells that long after the process thaws).
 - the pair key and the clock: a unit started with another pair key refuses its partner's
   calls and answers each with a refusal (``PartnerAnswered`` with ``another pair key``, as the
   driver turns a 401 ``another-pair-key`` into); demote and hand-over requests fail at once.
@@ -134,8 +135,7 @@ class World:
         if u.service_ok == ok:
             return
         u.service_ok, u.service_since = ok, self.now
-        delay = TRACK_INTERVAL * (TRACK_RISE if ok else TRACK_FALL)
-        u.track_due.append((round(self.now + delay, 6), ok))
+        u.track_due.append((round(self.now + _checks(ok), 6), ok))
         self.note(f"{name} service {'back' if ok else 'failed'}")
 
     def _track_result(self, u: Unit, ok: bool) -> None:
@@ -147,6 +147,13 @@ class World:
 
     def _tracks_due(self, until: float) -> None:
         for u in self.units.values():
+            if u.paused and u.state is not None:
+                # the checker is frozen with its process: it checks again once thawed, and
+                # tells the result fall (rise) checks after
+                u.track_due = [
+                    (max(at, round(until + _checks(ok), 6)), ok) for at, ok in u.track_due
+                ]
+                continue
             due = [d for d in u.track_due if d[0] <= until]
             u.track_due = [d for d in u.track_due if d[0] > until]
             for at, ok in due:
@@ -364,3 +371,8 @@ class World:
         self.deliver(name, make(self.now, rid))
         self.run()
         return u.replies.get(rid)
+
+
+def _checks(ok: bool) -> float:
+    """How long after the service fails (comes back) its track says so: fall (rise) checks."""
+    return TRACK_INTERVAL * (TRACK_RISE if ok else TRACK_FALL)
