@@ -7,10 +7,10 @@ drives either. What runs is what ``hapair serve`` runs: the same flags parsed in
 parts, run by serve's own ``cli.serve.running`` (the store's probe, the app's lifespan with the
 engine, the direct listener, ``runtime.json``; undone in reverse) on an event loop of its own
 in a thread: anyio's blocking portal. The loop is asyncio's, not serve's uvloop: uvloop's
-``loop.close()`` hung now and then in a portal thread when a unit stopped. The direct listener and the shared one
-the engine binds while active are real sockets; ``client()`` is Litestar's ``TestClient`` on
-that loop, so requests go through the whole ASGI app (middleware, auth, problems) without a
-socket.
+``loop.close()`` hung now and then in a portal thread when a unit stopped. The direct listener
+and the shared one the engine binds while active are real sockets; ``client()`` is Litestar's
+``TestClient`` on that loop, so requests go through the whole ASGI app (middleware, auth,
+problems) without a socket.
 
 What it cannot be is refused, never faked: no pid of its own, no SIGKILL, no signals, no
 process output to assert on (``log_text``): a test that needs those is a process-level test
@@ -141,9 +141,7 @@ class InProcess:
         if hapair_log.getEffectiveLevel() > logging.INFO:
             hapair_log.setLevel(logging.INFO)  # serve logs at info (logs.setup)
         with contextlib.ExitStack() as stack:
-            portal = stack.enter_context(
-                start_blocking_portal(backend="asyncio")
-            )
+            portal = stack.enter_context(start_blocking_portal(backend="asyncio"))
             handler = _ThreadLog(self.log_path, portal.call(_thread_id))
             stack.callback(handler.finish)
             logging.getLogger().addHandler(handler)

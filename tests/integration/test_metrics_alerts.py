@@ -7,8 +7,8 @@ active, with refused tokens sent to the survivor. The samples become the input s
 ``promtool test rules`` file (a unit that stopped answering turns stale, as Prometheus marks
 it), and the shipped rules (deploy/prometheus/hapair-rules.yml) are evaluated on them: two
 actives fires during the split brain, partner down, not in sync and auth failures after the
-kill, and no alert fires while the pair is healthy. A rule naming a series or a label the units do not
-export fails this test, which the promtool test file of invented series cannot show.
+kill, and no alert fires while the pair is healthy. A rule naming a series or a label the units
+do not export fails this test, which the promtool test file of invented series cannot show.
 """
 
 from __future__ import annotations
