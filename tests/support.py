@@ -238,17 +238,23 @@ class NsHapairProcess(HapairProcess):
 
 
 class HapairFactory:
-    """Starts hapair processes for one test and terminates all of them at teardown."""
+    """Starts hapair processes for one test and terminates all of them at teardown.
+
+    ``runner``: what runs each unit (``tests.inprocess.runner.InProcessFactory`` runs them in
+    this process); every runner has ``start``, ``signal_stop``, ``terminate``, ``log_tail``.
+    """
+
+    runner: Any = HapairProcess
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.processes: list[HapairProcess] = []
+        self.processes: list[Any] = []
 
     def __call__(
         self, args: list[str], env: dict[str, str] | None = None, *, start: bool = True
-    ) -> HapairProcess:
+    ) -> Any:
         n = len(self.processes)
-        proc = HapairProcess(args, env=env, log_path=self.directory / f"hapair-{n}.log")
+        proc = self.runner(args, env=env, log_path=self.directory / f"hapair-{n}.log")
         self.processes.append(proc)
         if start:
             proc.start()

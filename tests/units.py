@@ -12,7 +12,7 @@ so it becomes active after ``initial_wait_time`` (0) and serves the shared addre
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -208,3 +208,33 @@ def wait_active_on_shared(unit: Unit, timeout: float = 10) -> None:
 
 
 MakeUnit = Callable[..., Unit]  # the ``make_unit`` fixture: (name="d", **start_unit kwargs)
+
+
+def made_units(start: Callable[..., Unit]) -> Iterator[MakeUnit]:
+    """The ``make_unit`` fixture of either tier: ``make(name="d", **kwargs)`` is
+    ``start(name, **kwargs)``; every unit made has its clients closed after the test."""
+    units: list[Unit] = []
+
+    def make(name: str = "d", **kwargs: Any) -> Unit:
+        unit = start(name, **kwargs)
+        units.append(unit)
+        return unit
+
+    try:
+        yield make
+    finally:
+        for unit in units:
+            unit.close_clients()
+
+
+def admin_client(unit: Unit) -> Iterator[httpx.Client]:
+    """The ``api`` fixture of either tier: an admin client on ``unit``'s shared address, the
+    parameters reset to their defaults first."""
+    from tests.api_checks import reset_parameters
+
+    client = unit.client()
+    reset_parameters(client)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.api_checks import reset_parameters
 from tests.inprocess.runner import InProcessFactory, RedisDatabases, start_lone_unit
-from tests.units import MakeUnit, Unit
+from tests.units import MakeUnit, Unit, admin_client, made_units
 
 
 @pytest.fixture(scope="session")
@@ -68,26 +66,14 @@ def make_unit(
     unit_factory: InProcessFactory, redis_databases: RedisDatabases, tmp_path: Path
 ) -> Iterator[MakeUnit]:
     """``make_unit(name="d", **start_unit_kwargs) -> Unit``: a fresh unit for this test only."""
-    units: list[Unit] = []
-
-    def make(name: str = "d", **kwargs: Any) -> Unit:
-        unit = start_lone_unit(unit_factory, redis_databases, tmp_path / name, **kwargs)
-        units.append(unit)
-        return unit
-
-    try:
-        yield make
-    finally:
-        for unit in units:
-            unit.close_clients()
+    yield from made_units(
+        lambda name, **kwargs: start_lone_unit(
+            unit_factory, redis_databases, tmp_path / name, **kwargs
+        )
+    )
 
 
 @pytest.fixture
 def api(ha_unit: Unit) -> Iterator[httpx.Client]:
     """An admin client on the module unit's shared address, parameters reset to defaults."""
-    client = ha_unit.client()
-    reset_parameters(client)
-    try:
-        yield client
-    finally:
-        client.close()
+    yield from admin_client(ha_unit)

@@ -24,9 +24,11 @@ diagnosis (``log_tail``, printed when a test fails).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,9 +45,11 @@ from hapair.cli.serve import running
 from hapair.logs import JsonFormatter
 from hapair.settings import Settings, add_serve_flags, from_flags
 from hapair.store.embedded import EmbeddedRedis
+from tests.support import HapairFactory
 from tests.units import Unit, start_unit
 
 _ENV_LOCK = threading.Lock()
+STOP_BOUND_S = 20.0  # then the loop's pending tasks are printed (the stop goes on)
 
 
 @contextlib.contextmanager
@@ -123,6 +127,7 @@ class InProcess:
         self._stack: contextlib.ExitStack | None = None
         self._portal: BlockingPortal | None = None
         self.returncode: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def pid(self) -> int:
@@ -148,6 +153,7 @@ class InProcess:
             stack.callback(logging.getLogger().removeHandler, handler)
             self.parts = build(settings)
             stack.enter_context(portal.wrap_async_context_manager(running(self.parts)))
+            self._loop = portal.call(asyncio.get_running_loop)
             self._portal, self.returncode = portal, None
             self._stack = stack.pop_all()
         return self
@@ -178,6 +184,9 @@ class InProcess:
         client.headers.update(headers or {})
         return client
 
+    def signal_stop(self) -> None:
+        """Nothing ahead of ``terminate`` (which stops the unit): no signal reaches it."""
+
     def terminate(self, timeout: float = 10) -> int | None:
         """Stops the unit as SIGTERM stops serve: the lifespan ends, then the listener and the
         store; returns 0 (``None`` if never started)."""
@@ -185,9 +194,28 @@ class InProcess:
         if self._stack is None:
             return self.returncode
         stack, self._stack, self._portal = self._stack, None, None
-        stack.close()
+        # a stop that hangs says where (serve's own bound, _bound_shutdown, is not armed here)
+        timer = threading.Timer(STOP_BOUND_S, self._print_tasks)
+        timer.daemon = True
+        timer.start()
+        try:
+            stack.close()
+        finally:
+            timer.cancel()
         self.returncode = 0
         return 0
+
+    def _print_tasks(self) -> None:
+        """Every task still pending on the unit's loop, with its stack (on stdout: shown with
+        the test that hangs)."""
+
+        def show() -> None:
+            print(f"--- in-process unit still stopping after {STOP_BOUND_S} s; its tasks:")
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stdout)
+
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(show)
 
     def log_text(self) -> str:
         raise AssertionError(
@@ -208,29 +236,10 @@ def _thread_id() -> int:
     return threading.get_ident()
 
 
-class InProcessFactory:
-    """Starts in-process units like ``HapairFactory`` starts processes; stops them at close."""
+class InProcessFactory(HapairFactory):
+    """Starts in-process units as ``HapairFactory`` starts processes; stops them at close."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.processes: list[InProcess] = []
-
-    def __call__(
-        self, args: list[str], env: dict[str, str] | None = None, *, start: bool = True
-    ) -> InProcess:
-        n = len(self.processes)
-        proc = InProcess(args, env=env, log_path=self.directory / f"hapair-{n}.log")
-        self.processes.append(proc)
-        if start:
-            proc.start()
-        return proc
-
-    def close(self, *, report: bool = True) -> None:
-        for proc in self.processes:
-            proc.terminate()
-        if report:
-            for i, proc in enumerate(self.processes):
-                print(f"--- in-process hapair-{i} {proc.args}:\n{proc.log_tail()}")
+    runner = InProcess
 
 
 DATABASES = 16  # a Redis server's default number of databases

@@ -41,6 +41,8 @@ from tests.units import (
     SHARED_HOST,
     MakeUnit,
     Unit,
+    admin_client,
+    made_units,
     start_unit,
     wait_active_on_shared,
 )
@@ -94,29 +96,15 @@ def ha_unit(module_factory: HapairFactory) -> Iterator[Unit]:
 @pytest.fixture
 def make_unit(hapair_factory: HapairFactory, tmp_path: Path) -> Iterator[MakeUnit]:
     """``make_unit(name="d", **start_unit_kwargs) -> Unit``: a fresh unit for this test only."""
-    units: list[Unit] = []
-
-    def make(name: str = "d", **kwargs: Any) -> Unit:
-        unit = start_unit(hapair_factory, tmp_path / name, **kwargs)
-        units.append(unit)
-        return unit
-
-    try:
-        yield make
-    finally:
-        for unit in units:
-            unit.close_clients()
+    yield from made_units(
+        lambda name, **kwargs: start_unit(hapair_factory, tmp_path / name, **kwargs)
+    )
 
 
 @pytest.fixture
 def api(ha_unit: Unit) -> Iterator[httpx.Client]:
     """An admin client on the module unit's shared address, parameters reset to defaults."""
-    client = ha_unit.client()
-    reset_parameters(client)
-    try:
-        yield client
-    finally:
-        client.close()
+    yield from admin_client(ha_unit)
 
 
 @pytest.fixture
