@@ -7,8 +7,9 @@ import asyncio
 import socket
 
 import httpx
+import uvicorn
 
-from hapair.engine.listener import Listener
+from hapair.engine.listener import Listener, _Server
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -49,3 +50,28 @@ def test_idle_listener_ticks_once_a_second_and_stops_at_once() -> None:
     assert ticks <= 6, ticks  # uvicorn's own loop: about 30 in 3 s
     assert date.endswith("GMT"), date
     assert stopped
+
+
+def test_a_cancelled_main_loop_ends_even_when_it_was_just_woken() -> None:
+    """The listener's main loop cancelled in the turn its wake-up completes ends. With
+    ``asyncio.wait_for`` on Python 3.11 the cancellation was lost then and the loop went on (the
+    data plane worker's stop hang, found by the in-process tier, had the same cause)."""
+
+    async def run() -> None:
+        server = _Server(uvicorn.Config(app))
+
+        async def idle(counter: int) -> bool:
+            return False
+
+        server.on_tick = idle  # type: ignore[method-assign]
+        task = asyncio.create_task(server.main_loop())
+        await asyncio.sleep(0.05)  # the loop waits for its wake-up
+        assert server._wake is not None
+        server._wake.set()  # its wait completes in the next loop turn...
+        task.cancel()  # ...the turn its cancellation lands in
+        # a hang detector, not a stopwatch: the loop ends at its next step
+        done, _ = await asyncio.wait({task}, timeout=3)
+        assert task in done, "the cancelled main loop went on (its cancellation was lost)"
+        assert task.cancelled()
+
+    asyncio.run(run())

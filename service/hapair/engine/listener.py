@@ -68,8 +68,11 @@ class _Server(uvicorn.Server):
         should_exit = await self.on_tick(counter)
         while not should_exit:
             counter = (counter + 10) % 864000  # on_tick refreshes the Date header at % 10
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # lands in the turn the wait ends, and this loop would go on (see dataplane/plane.py)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
             should_exit = await self.on_tick(counter)
 
 

@@ -97,7 +97,8 @@ class Tracks:
     async def check(self, spec: TrackSpec) -> tuple[bool, str]:
         """One check, bounded by the track's timeout: (healthy, what was seen)."""
         try:
-            return await asyncio.wait_for(self._check(spec), timeout=spec.timeout)
+            async with asyncio.timeout(spec.timeout):  # keeps a cancellation (wait_for: 3.11)
+                return await self._check(spec)
         except TimeoutError:
             return False, f"no answer within {spec.timeout:g} s"
         except OSError as exc:

@@ -229,8 +229,9 @@ class Fanout:
         seconds until the token expires, when the stream ends too.
         """
         self.start()
-        try:
-            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
+        try:  # asyncio.timeout keeps a cancellation wait_for (3.11) may drop
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self._ready.wait()
         except TimeoutError as exc:
             raise StoreUnavailable("the unit's Redis does not answer the event stream") from exc
         sub = Subscription(types, self.queue_size, self.client_buffer)

@@ -121,7 +121,8 @@ class Link:
             while True:
                 if time.monotonic() - self._last_ok >= QUIET_S:
                     try:
-                        await asyncio.wait_for(self.client.ping(), timeout)
+                        async with asyncio.timeout(timeout):  # keeps a cancellation
+                            await self.client.ping()
                         self._last_ok, self._failing = time.monotonic(), False
                     except (RedisError, OSError, TimeoutError):
                         self._failing = True
