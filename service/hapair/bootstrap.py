@@ -32,6 +32,7 @@ from hapair.domain.unit import (
 from hapair.engine.driver import Engine
 from hapair.engine.pairauth import REASONS
 from hapair.engine.state import CAUSES
+from hapair.files import UnsafePath, check_private_dir
 from hapair.metrics import Metrics
 from hapair.secretfiles import check_admin_token, check_pair_key, read_secret
 from hapair.services.backup import BackupService
@@ -152,6 +153,10 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
             ``--no-auth`` is asked for with an address that is not loopback.
     """
     files = UnitFiles(settings.data_dir)
+    try:  # another user's dir, or one others may write in, could hold planted files
+        check_private_dir(settings.data_dir)
+    except UnsafePath as exc:
+        raise UnusableSettings(f"--data-dir: {exc}") from None
     # 0700 whatever the Redis (SPEC 6 "Files"): with --redis no embedded Redis sets it
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)

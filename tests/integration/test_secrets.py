@@ -321,3 +321,27 @@ def test_data_dir_is_0700_with_an_external_redis(
     (tmp_path / "d").chmod(0o755)
     unit = make_unit(redis_url=redis_server.url)
     assert stat.S_IMODE(unit.data_dir.stat().st_mode) == 0o700
+
+
+def test_serve_refuses_a_data_dir_of_another_user_or_open_to_others(tmp_path: Path) -> None:
+    """SPEC 6 "Files": refused at start with the path and the reason; nothing written there."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, NOBODY, NOBODY)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    for data_dir, reason in ((theirs, "owned by another user"), (open_dir, "others may write")):
+        done = subprocess.run(
+            [sys.executable, "-m", "hapair", "serve", "--data-dir", str(data_dir),
+             "--listen", f"{DIRECT_HOST}:{free_port(DIRECT_HOST)}"],
+            check=False, capture_output=True, text=True, timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+        )  # fmt: skip
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert reason in done.stderr and str(data_dir) in done.stderr, done.stderr
+        assert list(data_dir.iterdir()) == []
+        st = data_dir.stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (
+            (NOBODY, 0o700) if data_dir == theirs else (0, 0o777)
+        )
