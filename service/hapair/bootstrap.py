@@ -29,7 +29,7 @@ from hapair.domain.unit import (
     parse_host_port,
     with_pending,
 )
-from hapair.engine.driver import Engine
+from hapair.engine.adapters import build_node
 from hapair.engine.pairauth import REASONS
 from hapair.engine.state import CAUSES
 from hapair.files import UnsafePath, check_private_dir
@@ -221,8 +221,8 @@ def build(settings: Settings) -> Unit:
         queue=settings.events_queue,
         client_buffer=settings.events_client_buffer,
     )
-    engine = Engine(
-        settings=settings,
+    engine = build_node(
+        settings,
         files=files,
         store=store,
         redis_url=redis_url,
@@ -253,7 +253,7 @@ def build(settings: Settings) -> Unit:
     tunnel = tunnel_for(settings, host, embedded, engine.partner_host)
     if tunnel is not None:
         engine.partner_store.target = tunnel.target
-        engine.advertised_redis_url = tunnel.advertised_url
+        engine.advertise_redis(tunnel.advertised_url)
     return Unit(
         deps=deps,
         app=app,

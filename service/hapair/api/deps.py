@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from hapair.api.auth import Authenticator
-    from hapair.engine.driver import Engine
+    from hapair.engine.control import HAControl
     from hapair.metrics import Metrics
     from hapair.services.backup import BackupService
     from hapair.services.events import Events
@@ -34,7 +34,7 @@ class Deps:
     """What ``bootstrap.build`` makes for one unit and ``create_app`` serves."""
 
     settings: Settings
-    engine: Engine
+    engine: HAControl
     metrics: Metrics
     auth: Authenticator
     parameters: ParametersService

@@ -16,7 +16,7 @@ from hapair.domain.applied import ParametersApplied
 from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.limits import HISTORY_KEEP
 from hapair.domain.status import PairStatus
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.services.parameters import ParametersService, WriteKind, WriteResult
 
 READ = (401, 403, 409, 503)
@@ -134,7 +134,7 @@ class HAController(Controller):
         ),
         responses=responses(*READ),
     )
-    async def get_parameters_applied(self, engine: NamedDependency[Engine]) -> ParametersApplied:
+    async def get_parameters_applied(self, engine: NamedDependency[HAControl]) -> ParametersApplied:
         return engine.applied()
 
     @get(
@@ -225,7 +225,7 @@ class HAController(Controller):
     async def get_status(
         self,
         request: Request[Any, Any, Any],
-        engine: NamedDependency[Engine],
+        engine: NamedDependency[HAControl],
         wait_in_sync: Annotated[
             int | None, Parameter(ge=0, description="Wait until both units hold this revision.")
         ] = None,
@@ -249,7 +249,7 @@ class HAController(Controller):
         status_code=200,
     )
     async def force_partner_update(
-        self, engine: NamedDependency[Engine]
+        self, engine: NamedDependency[HAControl]
     ) -> wire.ForcePartnerUpdateResult:
         # where it may be served (the active's shared address) was checked before: opt serve
         revision, partner_revision, seconds = await engine.force_partner_update()
@@ -276,7 +276,7 @@ class HAController(Controller):
         status_code=200,
     )
     async def switchover(
-        self, engine: NamedDependency[Engine], dry_run: DryRun = False
+        self, engine: NamedDependency[HAControl], dry_run: DryRun = False
     ) -> wire.SwitchoverResult:
         ok, checks, to, seconds = await engine.switchover(dry_run=dry_run)
         found = [wire.SwitchoverCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
@@ -301,7 +301,7 @@ class HAController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def announce(self, engine: NamedDependency[Engine]) -> wire.AnnounceResult:
+    async def announce(self, engine: NamedDependency[HAControl]) -> wire.AnnounceResult:
         # where it may be served (the active's shared address) was checked before: opt serve
         address, interface, sent = await engine.announce()
         return wire.AnnounceResult(address=address, interface=interface, sent=sent)

@@ -24,7 +24,7 @@ from hapair.domain.errors import (
     Unauthorized,
 )
 from hapair.engine import pairauth
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.engine.messages import (
     ConflictsReply,
     RevisionReply,
@@ -57,7 +57,7 @@ MAX_REVOKED = 1000  # revocations in one conflicts call (the body is 64 KiB at m
 NONCES = pairauth.NonceCache()
 
 
-def _auth(engine: NamedDependency[Engine]) -> pairauth.PairAuth:
+def _auth(engine: NamedDependency[HAControl]) -> pairauth.PairAuth:
     own = engine.name
     if not engine.settings.pair_key or pairauth.partner_name(own) is None:
         _refuse(engine, None, pairauth.AuthFailed("no-pair-key"))
@@ -66,7 +66,7 @@ def _auth(engine: NamedDependency[Engine]) -> pairauth.PairAuth:
 
 
 def _refuse(
-    engine: NamedDependency[Engine],
+    engine: NamedDependency[HAControl],
     request: Request[Any, Any, Any] | None,
     exc: pairauth.AuthFailed,
     auth: pairauth.PairAuth | None = None,
@@ -92,7 +92,7 @@ def _refuse(
 
 
 async def _verified(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine], *, same_name: bool = False
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl], *, same_name: bool = False
 ) -> tuple[bytes, pairauth.PairAuth, str]:
     """The body of an authentic call, this unit's signer and the call's nonce.
 
@@ -116,7 +116,7 @@ async def _verified(
 
 def _signed(
     request: Request[Any, Any, Any],
-    engine: NamedDependency[Engine],
+    engine: NamedDependency[HAControl],
     auth: pairauth.PairAuth,
     nonce: str,
     body: bytes,
@@ -137,7 +137,7 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
 
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
 async def heartbeat(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
     try:
@@ -154,7 +154,9 @@ async def heartbeat(
     return _signed(request, engine, auth, nonce, encoder.encode(mine))
 
 
-async def _same_name(engine: NamedDependency[Engine], body: bytes, exc: pairauth.SameName) -> None:
+async def _same_name(
+    engine: NamedDependency[HAControl], body: bytes, exc: pairauth.SameName
+) -> None:
     """Shows the engine a same-mode unit's heartbeat (its body must say so too)."""
     try:
         hb = hb_decoder.decode(body)
@@ -168,7 +170,7 @@ async def _same_name(engine: NamedDependency[Engine], body: bytes, exc: pairauth
 
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)
 async def demote(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The partner takes over: step down."""
     body, auth, nonce = await _verified(request, engine)
@@ -179,7 +181,7 @@ async def demote(
 
 @post(HANDOVER_PATH, include_in_schema=False, status_code=200)
 async def handover(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The active hands the role over (planned switchover, maintenance): take it."""
     body, auth, nonce = await _verified(request, engine)
@@ -194,7 +196,7 @@ async def handover(
 
 @post(REVISION_PATH, include_in_schema=False, status_code=200)
 async def revision(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """This unit's revision, read from its own Redis."""
     _body, auth, nonce = await _verified(request, engine)
@@ -204,7 +206,7 @@ async def revision(
 
 @post(RESYNC_PATH, include_in_schema=False, status_code=200)
 async def resync(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The active forces an update: re-point the replica at it now, wait for its revision."""
     body, auth, nonce = await _verified(request, engine)
@@ -218,7 +220,7 @@ async def resync(
 
 @post(HISTORY_IDS_PATH, include_in_schema=False, status_code=200)
 async def history_ids(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The commit ids this unit's history keeps (the partner compares before it replicates)."""
     _body, auth, nonce = await _verified(request, engine)
@@ -228,7 +230,7 @@ async def history_ids(
 
 @post(CONFLICTS_PATH, include_in_schema=False, status_code=200)
 async def conflicts(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """Revisions only the partner held, archived here (this unit is the active)."""
     body, auth, nonce = await _verified(request, engine)
@@ -252,7 +254,7 @@ async def conflicts(
 
 @post(ROTATE_PATH, include_in_schema=False, status_code=200)
 async def rotate_pair_key(
-    request: Request[Any, Any, Any], engine: NamedDependency[Engine]
+    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
 ) -> Response[bytes]:
     """The active switches the pair to the next key: switch too when ours is the same."""
     body, auth, nonce = await _verified(request, engine)

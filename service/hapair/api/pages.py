@@ -24,7 +24,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
 from hapair.domain.status import MAINTENANCE_ICON, PairStatus, Role, UnitStatus
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 
 REFRESH_S = 3
 RENDER_EVERY_S = 1.0
@@ -39,10 +39,10 @@ class _Rendered:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-_rendered: weakref.WeakKeyDictionary[Engine, _Rendered] = weakref.WeakKeyDictionary()
+_rendered: weakref.WeakKeyDictionary[HAControl, _Rendered] = weakref.WeakKeyDictionary()
 
 
-async def _page(engine: Engine) -> str:
+async def _page(engine: HAControl) -> str:
     """The page, rendered again only when the last rendering is a second old (requests that
     arrive while it is being rendered wait for that one)."""
     cached = _rendered.setdefault(engine, _Rendered())
@@ -147,7 +147,7 @@ def render(status: PairStatus, *, unit_name: str, address: str, scheme: str) -> 
 
 
 @get("/", include_in_schema=False)
-async def status_page(engine: NamedDependency[Engine]) -> Response[str]:
+async def status_page(engine: NamedDependency[HAControl]) -> Response[str]:
     """``GET /``: the pair's status as coloured squares."""
     return Response(
         await _page(engine),

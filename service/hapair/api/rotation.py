@@ -7,7 +7,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 
 from hapair.api.problems import responses
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.engine.rotation import rotate_pair
 
 
@@ -37,6 +37,8 @@ class RotationController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def rotate_pair_key(self, engine: NamedDependency[Engine]) -> RotateResult:
+    async def rotate_pair_key(self, engine: NamedDependency[HAControl]) -> RotateResult:
         # where it may be served (the active's shared address) was checked before: opt serve
-        return RotateResult(key_id=await rotate_pair(engine.settings.pair_keys, engine.client))
+        return RotateResult(
+            key_id=await rotate_pair(engine.settings.pair_keys, engine.partner_link)
+        )

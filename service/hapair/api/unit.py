@@ -11,7 +11,7 @@ from litestar.params import Parameter, SkipValidation
 from hapair.api import wire
 from hapair.api.problems import responses
 from hapair.domain.status import PairStatus
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.services.unit import UnitService
 
 
@@ -60,7 +60,7 @@ class UnitController(Controller):
         status_code=200,
         responses=responses(401, 403, 409, 503),
     )
-    async def takeover_unit(self, engine: NamedDependency[Engine]) -> PairStatus:
+    async def takeover_unit(self, engine: NamedDependency[HAControl]) -> PairStatus:
         await engine.takeover()
         return await engine.status()
 

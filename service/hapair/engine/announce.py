@@ -8,22 +8,15 @@ cause and time); a ``pair`` event when the pair state or the active unit changes
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from hapair.clock import iso
 from hapair.domain.status import Role, pair_state, unit_status
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
-from hapair.metrics import Metrics
-from hapair.secretfiles import hook_environment
-from hapair.services.events import Events
+from hapair.engine.ports import EventSink, Hooks, Metrics, Spawn
 
 log = logging.getLogger("hapair.engine")
-
-Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
 
 
 class Announcer:
@@ -34,14 +27,14 @@ class Announcer:
         name: str,
         *,
         metrics: Metrics,
-        events: Events | None,
-        hook: str | None,
+        events: EventSink | None,
+        hooks: Hooks,
         spawn: Spawn,
     ) -> None:
         self.name = name
         self.metrics = metrics
         self.events = events
-        self.hook = hook
+        self.hooks = hooks
         self._spawn = spawn
         self._pair: tuple[str, str | None] | None = None
         self._partner_at = 0.0  # ``at`` of the partner's last role change written
@@ -75,7 +68,7 @@ class Announcer:
         }
         log.info("role change", extra=extra)
         self.metrics.role_changed(role, t.cause)
-        self._run_hook(t.to_role, shared, virtual_id)
+        self.hooks.run_role_hook(t.to_role, self.name, shared, virtual_id)
         if Role.ACTIVE in (role, t.from_role):
             # its Redis is (still) a master: this unit writes its own change to the stream
             data: dict[str, object] = {
@@ -167,26 +160,3 @@ class Announcer:
         if key != self._pair:
             self._pair = key
             self.emit("pair", {"state": info.state, "active": info.active})
-
-    def _run_hook(self, role: str, shared: str | None, virtual_id: int) -> None:
-        if not self.hook:
-            return
-        env = hook_environment(
-            {
-                "HAPAIR_ROLE": role,
-                "HAPAIR_UNIT": self.name,
-                "HAPAIR_SHARED_ADDRESS": shared or "",
-                "HAPAIR_VIRTUAL_ID": str(virtual_id),
-            }
-        )  # no secret: every other HAPAIR_* variable is dropped
-        self._spawn(self._hook(self.hook, env), "role-hook")
-
-    async def _hook(self, cmd: str, env: dict[str, str]) -> None:
-        proc = await asyncio.create_subprocess_shell(cmd, env=env)
-        try:
-            rc = await asyncio.wait_for(proc.wait(), timeout=30)
-        except TimeoutError:
-            proc.kill()
-            rc = await proc.wait()
-        extra = {"event": "role-hook", "role": env["HAPAIR_ROLE"], "rc": rc}
-        log.info("role hook ran", extra=extra)

@@ -2,7 +2,7 @@
 
 Every role rule of a unit lives here and nowhere else. There is no I/O, no clock, no asyncio:
 time arrives in events (``now``, a monotonic reading of the unit's clock), and what must happen
-in the world leaves as actions that the driver (``engine/driver.py``) executes and whose results
+in the world leaves as actions that the node (``engine/node.py``) carries out and whose results
 come back as events. The same ``step`` drives real processes and the simulation in
 ``tests/sim``: there is no second implementation to drift.
 

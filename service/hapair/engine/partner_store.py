@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import msgspec
 
@@ -22,7 +23,6 @@ from hapair.clock import utc_now
 from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
 from hapair.engine.messages import HistoryIdsReply
 from hapair.engine.partner import PartnerClient, PartnerError
-from hapair.services.events import Events
 from hapair.store import tokens as token_store
 from hapair.store.client import host_port
 from hapair.store.conflicts import ConflictEntry
@@ -35,6 +35,18 @@ log = logging.getLogger("hapair.engine")
 MIN_PARTNER_WAIT_S = 0.05  # less than this before the deadline: archive at a later tick
 RESYNC_WAIT_S = 5.0  # how long the standby waits for the active's revision on a forced update
 _encoder = msgspec.json.Encoder()
+
+
+class Publisher(Protocol):
+    """The event stream, written now (``services.events.Events``)."""
+
+    async def publish(
+        self, type: str, data: dict[str, object], *, at: str | None = None
+    ) -> None: ...
+
+    def end_streams_of(self, token_ids: list[str]) -> None:
+        """Ends the streams of these (revoked) tokens at once."""
+        ...
 
 
 def replication_target(advertised_url: str) -> tuple[str, int]:
@@ -51,7 +63,7 @@ class PartnerStore:
         store: Store,
         redis_url: str,
         name: str,
-        events: Events | None,
+        events: Publisher | None,
         client: Callable[[], PartnerClient | None] = lambda: None,
     ) -> None:
         self.store = store

@@ -2,18 +2,16 @@
 
 This unit's entry comes from its own state; the partner's from its last heartbeat when heard
 within ``ha_timeout`` (its role, reason, ``serving_shared``, last transition as it reported
-them), else ``not_operational`` / ``unreachable``. Revisions are read from each Redis.
+them), else ``not_operational`` / ``unreachable``. The revisions are read from each Redis by
+the caller: what is shown is a pure function of what the unit knows (:class:`StatusFacts`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from hapair.clock import iso
-from hapair.domain.errors import StoreUnavailable
 from hapair.domain.status import (
     Alert,
     LastTransition,
@@ -26,10 +24,7 @@ from hapair.domain.status import (
 from hapair.domain.tracks import TrackSummary
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
-from hapair.engine.messages import AlertInfo, TrackInfo, TransitionInfo
-
-if TYPE_CHECKING:
-    from hapair.engine.driver import Engine
+from hapair.engine.messages import AlertInfo, Heartbeat, TrackInfo, TransitionInfo
 
 
 def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition | None:
@@ -49,31 +44,37 @@ def alerts_view(alerts: Iterable[AlertInfo]) -> list[Alert]:
     return [Alert(reason=a.reason, detail=a.detail, since=iso(a.since)) for a in alerts]
 
 
-async def pair_status(engine: Engine) -> PairStatus:
-    """Both units as ``engine``'s unit sees them."""
-    return (await _view(engine))[0]
+@dataclass(frozen=True)
+class StatusFacts:
+    """What one unit knows when it answers ``GET /ha/status``: its node's state and the
+    revisions read from each Redis just now."""
+
+    name: str
+    state: m.State | None
+    now: float
+    address: str
+    partner_address: str | None
+    revision: int | None  # read from this unit's Redis (None: it did not answer)
+    partner: Heartbeat | None  # the partner's heartbeat if heard within ha_timeout
+    partner_revision: int | None  # read from the partner's Redis, else its heartbeat's
+    serving_now: bool  # the shared listener answers (its result event may be a step behind)
+    last_sent_at: str | None
+    last_heard_at: str | None
+    pair_keys: tuple[str | None, str | None] | None  # (current, next) key ids, None: no ring
 
 
-async def _view(engine: Engine) -> tuple[PairStatus, bool]:
-    """Both units as ``engine``'s unit sees them, and whether the pair is in sync (the one
-    rule, ``machine.sync``, on the revisions the status shows)."""
-    if not engine.ha:
-        return PairStatus(pair=pair_state([]), units=[]), False
-    s = engine.state
-    try:
-        my_revision: int | None = await engine.store.revision()
-    except StoreUnavailable:
-        my_revision = None
-    p = engine.partner_fresh()
-    partner_name = "second" if engine.name == "first" else "first"
-    partner_revision = await engine.partner_revision() if p is not None else None
+def pair_view(f: StatusFacts) -> tuple[PairStatus, bool]:
+    """Both units as ``f.name`` sees them, and whether the pair is in sync (the one rule,
+    ``machine.sync``, on the revisions the status shows)."""
+    s, p, name = f.state, f.partner, f.name
+    partner_name = "second" if name == "first" else "first"
     synced = (
         s is not None
-        and m.sync(s, engine.now(), revision=my_revision, partner_revision=partner_revision).in_sync
+        and m.sync(s, f.now, revision=f.revision, partner_revision=f.partner_revision).in_sync
     )
     my_role = s.public_role if s is not None else Role.NOT_OPERATIONAL
     serving = s.serving if s is not None else False
-    if s is not None and s.role == Role.ACTIVE and engine.shared.serving:
+    if s is not None and s.role == Role.ACTIVE and f.serving_now:
         # the listener answers already; its result event is a moment behind: tell what is
         my_role, serving = Role.ACTIVE, True
     my_reason = (
@@ -82,12 +83,12 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
         else None
     )
     me = unit_status(
-        engine.name,
+        name,
         my_role,
         reason=my_reason,  # type: ignore[arg-type]
-        address=engine.address,
-        revision=my_revision,
-        last_heartbeat_at=engine.last_sent_at,
+        address=f.address,
+        revision=f.revision,
+        last_heartbeat_at=f.last_sent_at,
         in_sync=synced,
         serving_shared=serving,
         role_since=iso(s.role_since) if s is not None else None,
@@ -106,9 +107,9 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             partner_name,
             Role.NOT_OPERATIONAL,
             reason="unreachable",
-            address=engine.unit.partner_address,
+            address=f.partner_address,
             revision=last.revision if last else None,
-            last_heartbeat_at=engine.last_heard_at,
+            last_heartbeat_at=f.last_heard_at,
             in_sync=False,
             serving_shared=last.serving_shared if last else False,
             role_since=iso(last.role_since) if last and last.role_since else None,
@@ -124,9 +125,9 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             p.unit or partner_name,
             role,
             reason=reason,  # type: ignore[arg-type]
-            address=p.address or engine.unit.partner_address,
-            revision=partner_revision,
-            last_heartbeat_at=engine.last_heard_at,
+            address=p.address or f.partner_address,
+            revision=f.partner_revision,
+            last_heartbeat_at=f.last_heard_at,
             in_sync=synced,
             serving_shared=p.serving_shared,
             role_since=iso(p.role_since) if p.role_since else None,
@@ -137,29 +138,10 @@ async def _view(engine: Engine) -> tuple[PairStatus, bool]:
             detail=p.status_detail if reason is not None else None,
             alerts=alerts_view(p.alerts),
         )
-    keys = engine.settings.pair_keys
-    if keys is not None:
-        me.pair_key_id, me.pair_key_next_id = keys.current_id, keys.next_id
+    if f.pair_keys is not None:
+        me.pair_key_id, me.pair_key_next_id = f.pair_keys
     told = p if p is not None else last
     if told is not None:
         other.pair_key_id, other.pair_key_next_id = told.pair_key_id, told.pair_key_next_id
     units: list[UnitStatus] = sorted([me, other], key=lambda u: u.name)
     return PairStatus(pair=pair_state(units), units=units), synced
-
-
-async def status_in_sync(
-    engine: Engine, revision: int | None, *, wait_s: float
-) -> tuple[PairStatus, bool]:
-    """The status, once the pair is in sync (``machine.sync``: same revision, replication link
-    up) at ``revision`` or later, or ``wait_s`` has passed; and whether it is. Without
-    ``revision``: at once, and whether the pair is in sync."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        status, synced = await _view(engine)
-        in_sync = synced and (
-            revision is None
-            or all(u.revision is not None and u.revision >= revision for u in status.units)
-        )
-        if in_sync or revision is None or time.monotonic() >= deadline:
-            return status, in_sync
-        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))

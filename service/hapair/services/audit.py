@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.services.events import Events
 
 log = logging.getLogger("hapair.audit")
@@ -27,7 +27,7 @@ log = logging.getLogger("hapair.audit")
 class Audit:
     """Records state-changing requests (see the module docstring)."""
 
-    def __init__(self, engine: Engine, events: Events | None) -> None:
+    def __init__(self, engine: HAControl, events: Events | None) -> None:
         self.engine = engine
         self.events = events
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hapair.domain.errors import NotServing, StoreUnavailable
 from hapair.domain.status import Role
-from hapair.engine.driver import Engine
-from hapair.engine.status_view import pair_status
+from hapair.engine.control import HAControl
 from hapair.metrics import PairSample
 from hapair.store.redis import Store
 
@@ -13,7 +12,7 @@ from hapair.store.redis import Store
 class Readiness:
     """What ``GET /readyz`` checks."""
 
-    def __init__(self, store: Store, engine: Engine) -> None:
+    def __init__(self, store: Store, engine: HAControl) -> None:
         self.store = store
         self.engine = engine
 
@@ -37,7 +36,7 @@ class Readiness:
                 unit without one, a non-HA unit).
         """
         role = await self.role()
-        if not (self.engine.ha and self.engine.shared.serving):
+        if not (self.engine.ha and self.engine.serving_shared):
             raise NotServing(f"this unit ({role}) does not serve the shared address")
         return role
 
@@ -46,7 +45,7 @@ class PairMetrics:
     """The scrape-time families of ``/metrics``: the pair as this unit sees it (the sampler
     ``Metrics`` is given; ``hapair.metrics`` never imports the engine)."""
 
-    def __init__(self, store: Store, engine: Engine) -> None:
+    def __init__(self, store: Store, engine: HAControl) -> None:
         self.store = store
         self.engine = engine
 
@@ -57,17 +56,15 @@ class PairMetrics:
             conflicts: int | None = len(await self.store.conflicts())
         except StoreUnavailable:
             conflicts = None
-        status = await pair_status(engine)
+        status = await engine.status()
         me = next((u for u in status.units if u.name == engine.name), None)
         roles = {u.role: u for u in status.units}
         active, standby = roles.get(Role.ACTIVE), roles.get(Role.STANDBY)
-        state = engine.state
-        heard = state.heard_at if state is not None else None
-        serving = me.serving_shared if me is not None else engine.shared.serving
+        serving = me.serving_shared if me is not None else engine.serving_shared
         return PairSample(
             ha=engine.ha,
             partner_up=engine.ha and engine.partner_fresh() is not None,
-            partner_heartbeat_age_s=None if heard is None else max(0.0, engine.now() - heard),
+            partner_heartbeat_age_s=engine.partner_heard_age(),
             # the standby's in_sync as /ha/status shows it (one rule: machine.sync)
             in_sync=active is not None and standby is not None and standby.in_sync is True,
             serving_shared=bool(serving),

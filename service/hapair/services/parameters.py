@@ -16,7 +16,7 @@ from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
 from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
 from hapair.domain.parameter_forms import HAParametersResource
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.metrics import Metrics
 from hapair.services.events import Events
 from hapair.store.parameters import Snapshot
@@ -84,7 +84,7 @@ class ParametersService:
     """The HA parameters of the pair."""
 
     def __init__(
-        self, store: Store, engine: Engine, metrics: Metrics, *, events: Events | None = None
+        self, store: Store, engine: HAControl, metrics: Metrics, *, events: Events | None = None
     ) -> None:
         self.store = store
         self.engine = engine

@@ -19,7 +19,7 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine.driver import Engine
+from hapair.engine.control import HAControl
 from hapair.store.unitfile import UnitFiles
 
 
@@ -41,7 +41,7 @@ def no_auth_refusal(listen: str, unit: Mapping[str, object]) -> str | None:
     )
 
 
-def view(engine: Engine) -> UnitView:
+def view(engine: HAControl) -> UnitView:
     """``GET /unit``."""
     pending = engine.pending
     return UnitView(
@@ -64,7 +64,7 @@ def view(engine: Engine) -> UnitView:
             reason=engine.maintenance.reason,
             since=engine.maintenance.since,
         ),
-        tracks=engine.tracks.views(),
+        tracks=engine.track_views(),
     )
 
 
@@ -95,7 +95,7 @@ def decode_patch(raw: object) -> UnitPatch:
     raise ValidationFailed(errors or [FieldError("", "invalid unit settings")])
 
 
-def stage(engine: Engine, files: UnitFiles, raw: object) -> UnitView:
+def stage(engine: HAControl, files: UnitFiles, raw: object) -> UnitView:
     """``PATCH /unit``: validates the settings the change would make; stores it pending."""
     patch = decode_patch(raw)
     current = engine.unit
@@ -118,7 +118,7 @@ def stage(engine: Engine, files: UnitFiles, raw: object) -> UnitView:
     return view(engine)
 
 
-def check_reboot(engine: Engine, files: UnitFiles) -> None:
+def check_reboot(engine: HAControl, files: UnitFiles) -> None:
     """422 when the settings a reboot would apply are refused (``--no-auth`` off loopback).
 
     The staging check catches this first; this one covers a unit file changed by hand.
@@ -154,7 +154,7 @@ def parse_maintenance(raw: object) -> tuple[bool, str | None]:
 class UnitService:
     """This unit's settings (kept in its data dir), reboot and maintenance."""
 
-    def __init__(self, engine: Engine, files: UnitFiles) -> None:
+    def __init__(self, engine: HAControl, files: UnitFiles) -> None:
         self.engine = engine
         self.files = files
 
