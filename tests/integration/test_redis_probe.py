@@ -71,3 +71,35 @@ def test_idle_probe_still_finds_redis_gone(redis_server: EmbeddedRedis) -> None:
             await store.close()
 
     asyncio.run(run())
+
+
+def test_a_stop_ends_the_probe_even_when_its_ping_does_not_end_by_a_cancellation() -> None:
+    """A unit's stop waits for the probe: it ends even when the PING under way turns the
+    cancellation into a ConnectionError (redis-py may), which the loop took as "Redis down" and
+    went on, so the stop hung for ever after the listeners stopped. Here a server that accepts
+    and never answers holds the PING; the probe's loop swallows what ends it as Redis errors."""
+
+    async def run() -> bool:
+        held: list[asyncio.StreamWriter] = []
+
+        async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)  # accepted, never answered
+
+        server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = store_client.Link(connect(f"redis://127.0.0.1:{port}/0"))
+        link.start_probe(interval=0.05, timeout=30)
+        await asyncio.sleep(0.3)  # the PING is on the wire, unanswered
+        probe = link._probe
+        assert probe is not None
+        stop = asyncio.create_task(link.stop_probe())
+        # a hang detector, not a stopwatch: the stop ends at the probe's next step
+        done, _ = await asyncio.wait({stop}, timeout=10)
+        await link.client.aclose()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        return stop in done and probe.done()
+
+    assert asyncio.run(run()), "the stop waited for a probe that went on"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlparse
@@ -23,8 +24,10 @@ from redis.exceptions import RedisError
 from hapair.domain.errors import StoreUnavailable
 from hapair.store.urls import credentials, with_credentials
 
+log = logging.getLogger("hapair.store")
 SOCKET_TIMEOUT_S = 1.5
 DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
+PROBE_STOP_S = 2.0  # the longest a stop waits for the probe
 QUIET_S = 0.5  # the probe pings once nothing answered for this long (< DOWN_AFTER_S)
 CONNECT_TIMEOUT_S = 1.0
 
@@ -106,6 +109,7 @@ class Link:
         self._last_ok = 0.0
         self._failing = False  # the probe's last ping failed
         self._probe: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers.
@@ -118,7 +122,7 @@ class Link:
         """
 
         async def run() -> None:
-            while True:
+            while not self._stopping:
                 if time.monotonic() - self._last_ok >= QUIET_S:
                     try:
                         async with asyncio.timeout(timeout):  # keeps a cancellation
@@ -130,14 +134,26 @@ class Link:
                 await asyncio.sleep(max(interval, quiet_until))
 
         if self._probe is None or self._probe.done():
+            self._stopping = False
             self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
 
     async def stop_probe(self) -> None:
-        """Stops the background probe, if it runs."""
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+        """Stops the background probe, if it runs, within ``PROBE_STOP_S``.
+
+        The loop also ends on ``_stopping``: redis-py may turn the cancellation of a PING under
+        way into a ConnectionError, which the loop takes as "Redis down" and goes on. A stop that
+        waited on such a probe hung for ever after the listeners stopped (an event-stream unit's
+        SIGTERM, killed after 10 s with nothing logged past the direct listener)."""
+        probe, self._probe = self._probe, None
+        if probe is None:
+            return
+        self._stopping = True
+        probe.cancel()
+        done, _ = await asyncio.wait({probe}, timeout=PROBE_STOP_S)
+        if not done:
+            log.warning("redis probe did not stop", extra={"event": "redis-probe-stuck"})
+        elif not probe.cancelled():
+            probe.exception()  # retrieved: a probe that failed is not reported as unretrieved
 
     def recently_ok(self, within: float = DOWN_AFTER_S) -> bool:
         """Whether Redis answered the probe within the last ``within`` seconds."""
