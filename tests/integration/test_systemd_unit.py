@@ -102,7 +102,9 @@ class SandboxedUnit(HapairProcess):
                 env[name] = text.replace("%d", str(creds)).replace("%S", str(state))
         # the tree under test, whatever is installed
         env["PYTHONPATH"] = f"{ROOT / 'service'}{os.pathsep}{ROOT / 'sdk'}"
-        mounts = _reachable(Path(sys.prefix), python)
+        # the interpreter's own installation (a venv's python is a link into it: CI's venv of
+        # a pyenv Python under /root, 0700), its site-packages reachable where they are
+        mounts = _reachable(Path(sys.base_prefix), python)
         if first(settings, "ProtectKernelTunables") == "yes":
             mounts += ["mount --rbind /proc/sys /proc/sys", "mount -o remount,bind,ro /proc/sys"]
             for key, value in settings:
