@@ -355,9 +355,7 @@ class AdvertLink:
         for _ in range(64):  # what is queued now, bounded: the loop's other work goes on
             try:
                 data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
+            except OSError:  # nothing more queued (BlockingIOError), or the socket failed
                 return
             handle(data, addr[0])
 
