@@ -79,16 +79,22 @@ def _client(unit: Unit, user: str, password: str) -> redis.Redis:
 
 def _accepts(unit: Unit, key: str) -> bool:
     """Whether the unit's Redis lets both users in with the passwords derived from ``key``
-    (both or neither: one user without the other is a failure of its own)."""
-    ins = []
-    for user in (REDIS_USER, REPLICATION_USER):
-        with _client(unit, user, derived_password(key, user)) as c:
-            try:
-                ins.append(bool(c.ping()))
-            except redis.AuthenticationError:
-                ins.append(False)
-    assert ins[0] == ins[1], f"{unit.name}: the API user {ins[0]}, replication {ins[1]}"
-    return ins[0]
+    (both or neither: one user without the other is a failure of its own).
+
+    The server changes both users in one transaction, but the two logins here are two
+    moments: a change between them shows one user old and one new. So a split answer is read
+    again (the change is over by then), and only a split that stays is a failure."""
+    for _ in range(3):
+        ins = []
+        for user in (REDIS_USER, REPLICATION_USER):
+            with _client(unit, user, derived_password(key, user)) as c:
+                try:
+                    ins.append(bool(c.ping()))
+                except redis.AuthenticationError:
+                    ins.append(False)
+        if ins[0] == ins[1]:
+            return ins[0]
+    raise AssertionError(f"{unit.name}: the API user {ins[0]}, replication {ins[1]}")
 
 
 def _info(unit: Unit) -> dict[str, Any]:
