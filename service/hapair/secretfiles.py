@@ -8,8 +8,11 @@ widened then narrowed), and a hook's environment is built from a clean copy.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,11 +43,55 @@ def new_pair_key() -> str:
 
 
 def read_secret(path: str | Path, what: str) -> str:
-    """The first line of a secret file, stripped; SecretError when unreadable or empty."""
+    """The first line of a secret file, stripped: SecretError when it is unsafe, unreadable or
+    empty (``read_checked``; a 0644 file of this user is fine, it is not group/other writable)."""
+    return read_checked(path, what, private=False)
+
+
+def read_checked(path: str | Path, what: str, *, private: bool) -> str:
+    """The first line of a secret file, stripped, read only if nobody else could have put it
+    there: the one reader of every secret file (SPEC 6 "Files").
+
+    Opened with ``O_NOFOLLOW`` (a symlink in place of the file is refused, never followed) and
+    ``O_NONBLOCK`` (a FIFO planted there cannot hang the start); then, on the open descriptor
+    (no race with a rename): a regular file, owned by this user (or root, who could change
+    anything anyway: systemd's credentials are root's files this user may read), and writable
+    by nobody else (group or others). ``private``: not readable by them either (0600: a
+    password).
+
+    Raises:
+        SecretError: The message names the path and the reason, never the content.
+    """
     try:
-        text = Path(path).read_text()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SecretError(
+                f"the {what} file {path} is a symbolic link: hapair does not follow one "
+                "(give the file itself)"
+            ) from None
         raise SecretError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        mode = stat.S_IMODE(st.st_mode)
+        if not stat.S_ISREG(st.st_mode):
+            raise SecretError(f"the {what} file {path} is not a regular file")
+        if st.st_uid not in (os.geteuid(), 0):
+            raise SecretError(f"the {what} file {path} is owned by another user (uid {st.st_uid})")
+        if private and mode & 0o077:
+            raise SecretError(
+                f"the {what} file {path} has mode {mode:o}: it must be 0600 "
+                "(chmod 600), as it holds a password"
+            )
+        if mode & 0o022:
+            raise SecretError(
+                f"the {what} file {path} has mode {mode:o}: group or others may write it "
+                "(chmod 600)"
+            )
+        try:
+            text = f.read().decode()
+        except UnicodeDecodeError:
+            raise SecretError(f"the {what} file {path} is not UTF-8 text") from None
     value = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not value:
         raise SecretError(f"the {what} file {path} is empty")
@@ -61,30 +108,9 @@ def choose(value: str | None, file: str | None, *, what: str, flag: str) -> str 
 
 
 def read_private(path: str | Path, what: str) -> str:
-    """The first line of a file only its owner (this user) may read: SecretError otherwise.
-
-    Opened without following a symlink; refused when owned by another user or readable or
-    writable by group or others (it holds a password). The message names the path and the
-    reason, never the content.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise SecretError(f"cannot read the {what} file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "r") as f:
-        st = os.fstat(fd)
-        if st.st_uid != os.geteuid():
-            raise SecretError(f"the {what} file {path} is owned by another user (uid {st.st_uid})")
-        if st.st_mode & 0o077:
-            raise SecretError(
-                f"the {what} file {path} has mode {st.st_mode & 0o777:o}: it must be 0600 "
-                "(chmod 600), as it holds a password"
-            )
-        text = f.read()
-    value = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not value:
-        raise SecretError(f"the {what} file {path} is empty")
-    return value
+    """The first line of a file only its owner (this user) may read: ``read_checked`` with
+    ``private`` (refused when readable by group or others too: it holds a password)."""
+    return read_checked(path, what, private=True)
 
 
 def choose_redis_url(url: str | None, file: str | None) -> str | None:
@@ -161,3 +187,30 @@ def scrub_process_environment() -> None:
     they have been read, so no child (a role hook, a redis-server) inherits them."""
     for name in SECRET_ENV:
         os.environ.pop(name, None)
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def make_undumpable() -> None:
+    """``prctl(PR_SET_DUMPABLE, 0)``: once this process has read its secrets, its
+    ``/proc/PID/environ`` (which still holds the ``HAPAIR_*`` variables it was started with:
+    ``scrub_process_environment`` only drops them from what children inherit), its memory and
+    its file descriptors are root's only, and it cannot be ptraced or dump core. A role hook
+    running as the same user without ``CAP_SYS_PTRACE`` can no longer read them there.
+
+    ``execve`` makes a process dumpable again: the embedded redis-server and the hooks are not
+    affected. Linux only.
+
+    Raises:
+        OSError: The call failed (no libc ``prctl``, or refused).
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError) as exc:
+        raise OSError(f"prctl is not available: {exc}") from None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    if prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_DUMPABLE, 0): {os.strerror(err)}")

@@ -83,3 +83,24 @@ def test_admin_token_rotates_on_sighup_without_restart(make_unit: MakeUnit, tmp_
     assert not any("short" in str(e.get("reason", "")) for e in log_events(unit.proc))
     reloaded = [e for e in log_events(unit.proc) if e.get("event") == "secrets-reloaded"]
     assert reloaded and reloaded[-1]["changed"] == ["admin token"]
+
+    # a symlink planted in place of the file is not followed (SPEC 6 "Files"): refused, the
+    # token in force stays, the log names the path and the reason
+    elsewhere = tmp_path / "elsewhere.token"
+    elsewhere.write_text("admin-token-planted-" + "3" * 20 + "\n")
+    elsewhere.chmod(0o600)
+    token_file.unlink()
+    token_file.symlink_to(elsewhere)
+    os.kill(unit.proc.pid, signal.SIGHUP)
+
+    def refusals() -> list[str]:
+        return [
+            str(e.get("reason"))
+            for e in log_events(unit.proc)
+            if e.get("event") == "secrets-reload-failed"
+        ]
+
+    poll(lambda: len(refusals()) == 2, timeout=10, what="the refused symlink in the log")
+    assert str(token_file) in refusals()[-1] and "symbolic link" in refusals()[-1]
+    assert _status(base, NEW) == 200
+    assert _status(base, "admin-token-planted-" + "3" * 20) == 401

@@ -3,7 +3,8 @@
 
 Each test performs the attack against real processes: reads ``/proc/PID/cmdline`` (what ``ps``
 shows every user) of a unit and of ``hapair up``'s units, reads the environment a role hook
-got.
+got, plants a symlink or another user's file in place of a secret file, and has a role hook
+read its unit's ``/proc/PID/environ``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.integration.conftest import (
     MakeUnit,
     run_serve,
 )
-from tests.support import HapairFactory, children_of, poll
+from tests.support import HapairFactory, NsHapairProcess, children_of, poll
 
 PAIR_KEY = "secret-pair-key-" + "7" * 24
 ADMIN = "secret-admin-token-" + "9" * 20
@@ -345,3 +346,137 @@ def test_serve_refuses_a_data_dir_of_another_user_or_open_to_others(tmp_path: Pa
         assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (
             (NOBODY, 0o700) if data_dir == theirs else (0, 0o777)
         )
+
+
+def _unsafe_secret_files(tmp_path: Path) -> list[tuple[str, Path, str]]:
+    """(what was done, the file, the reason serve must give): each a key file a unit must not
+    trust, with a valid key in it."""
+    real = Path(_secret_file(tmp_path / "real.key", PAIR_KEY))
+    linked = tmp_path / "linked.key"
+    linked.symlink_to(real)  # planted in place of the key file: never followed
+    group_writable = Path(_secret_file(tmp_path / "group-writable.key", PAIR_KEY))
+    group_writable.chmod(0o620)
+    others_writable = Path(_secret_file(tmp_path / "others-writable.key", PAIR_KEY))
+    others_writable.chmod(0o602)
+    theirs = Path(_secret_file(tmp_path / "theirs.key", PAIR_KEY))
+    os.chown(theirs, NOBODY, NOBODY)
+    fifo = tmp_path / "fifo.key"
+    os.mkfifo(fifo, 0o600)  # would block a plain open() for ever
+    return [
+        ("a symlink", linked, "is a symbolic link"),
+        ("group writable", group_writable, "mode 620: group or others may write it"),
+        ("others writable", others_writable, "mode 602: group or others may write it"),
+        ("another user's", theirs, f"owned by another user (uid {NOBODY})"),
+        ("a FIFO", fifo, "is not a regular file"),
+    ]
+
+
+def test_serve_refuses_an_unsafe_secret_file_and_starts_nothing(tmp_path: Path) -> None:
+    """SPEC 6 "Files": a secret file that is a symlink, another user's, or writable by group or
+    others is refused at start by a real ``hapair serve``: exit 2, one line naming the path and
+    the reason, never the key; the data dir is not even created. Through each way of giving a
+    secret file: the flags, their ``HAPAIR_*_FILE`` variables, the next pair key."""
+    data_dir = tmp_path / "d"
+    args, _, _ = _ha_args(data_dir)
+    good = _secret_file(tmp_path / "good.key", PAIR_KEY)
+    for what, path, reason in _unsafe_secret_files(tmp_path):
+        for extra, env in (
+            (["--pair-key-file", str(path)], None),
+            ([], {"HAPAIR_PAIR_KEY_FILE": str(path)}),
+            (["--pair-key-file", good, "--admin-token-file", str(path)], None),
+            (["--pair-key-file", good], {"HAPAIR_PAIR_KEY_NEXT_FILE": str(path)}),
+        ):
+            out = run_serve([*args, *extra], env)
+            assert out.returncode == 2, (what, extra, env, out.stdout, out.stderr)
+            assert str(path) in out.stderr and reason in out.stderr, (what, out.stderr)
+            assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # no traceback
+            assert PAIR_KEY not in out.stderr + out.stdout
+            assert not data_dir.exists(), what  # nothing started, nothing written
+    # a 0644 file of this user is fine: not writable by anyone else (read, then the next check
+    # refuses the start, so no unit needs to run for it)
+    readable = Path(_secret_file(tmp_path / "readable.key", PAIR_KEY))
+    readable.chmod(0o644)
+    out = run_serve([*args, "--pair-key-file", str(readable), "--max-connections", "0"])
+    assert out.returncode == 2
+    assert "--max-connections must be at least 1" in out.stderr, out.stderr
+
+
+# the unit and the hook run as root without the capabilities that read any process's memory
+# (CAP_SYS_PTRACE; CAP_SYS_ADMIN and CAP_PERFMON pass the same check on this kernel), as a
+# deployed unit does (deploy/hapair.service: CAP_NET_ADMIN CAP_NET_RAW only)
+_NO_PTRACE = "-sys_ptrace,-sys_admin,-perfmon"
+_WITHOUT_PTRACE = ["setpriv", f"--inh-caps={_NO_PTRACE}", f"--bounding-set={_NO_PTRACE}"]
+_CAP_SYS_PTRACE = 19
+
+# the attack: read PID's /proc/PID/environ; what was read (or the error) beside OUT, then
+# "PID read" or "PID refused" into OUT (renamed in: whoever polls OUT sees all of it)
+_READ_ENVIRON = """\
+target=$1 out=$2
+grep '^CapEff:' /proc/self/status > "$out.caps"
+if cat "/proc/$target/environ" > "$out.environ" 2> "$out.error"; then r=read; else r=refused; fi
+echo "$target $r" > "$out.tmp" && mv "$out.tmp" "$out"
+"""
+
+
+def _attack_result(out: Path) -> tuple[str, str, bytes, str, int]:
+    """(pid, "read" or "refused", the environ read, the error, the reader's CapEff)."""
+    target, result = out.read_text().split()
+    cap_eff = int(Path(f"{out}.caps").read_text().split()[1], 16)
+    environ = Path(f"{out}.environ").read_bytes()
+    return target, result, environ, Path(f"{out}.error").read_text(), cap_eff
+
+
+def test_role_hook_cannot_read_the_units_proc_environ(tmp_path: Path) -> None:
+    """SPEC 6 "Files": after reading its secrets the unit is not dumpable, so its
+    ``/proc/PID/environ`` (which keeps the ``HAPAIR_*`` variables it was started with) is
+    root's only. A role hook reads its parent's: permission denied, no key. The control: the
+    same reader, with the same capabilities, reads the same key in the environ of a dumpable
+    process of the same user."""
+    script = tmp_path / "read-environ.sh"
+    script.write_text(_READ_ENVIRON)
+    args, direct, _ = _ha_args(tmp_path / "d")
+    hook_out = tmp_path / "hook"
+    unit = NsHapairProcess(
+        _WITHOUT_PTRACE,
+        [*args, "--on-role-change", f"sh {script} $PPID {hook_out}"],  # $PPID: the unit
+        log_path=tmp_path / "unit.log",
+        env={"HAPAIR_PAIR_KEY": PAIR_KEY, "HAPAIR_ADMIN_TOKEN": ADMIN},
+    )
+    control_out = tmp_path / "control"
+    control: subprocess.Popen[bytes] | None = None
+    try:
+        unit.start()
+        unit.wait_ready(direct, timeout=20)
+        poll(hook_out.exists, timeout=15, what="the role hook to run")
+        target, result, environ, error, cap_eff = _attack_result(hook_out)
+        assert target == str(unit.pid)  # the hook's parent is the unit itself
+        assert not cap_eff & (1 << _CAP_SYS_PTRACE), hex(cap_eff)
+        assert result == "refused", (environ, error)
+        assert "Permission denied" in error, error
+        assert PAIR_KEY.encode() not in environ and ADMIN.encode() not in environ
+        # the keys are there (this test runs with CAP_SYS_PTRACE): only the mode protects them
+        there = Path(f"/proc/{unit.pid}/environ").read_bytes()
+        assert PAIR_KEY.encode() in there, "the attack has nothing to find: the test proves nothing"
+        r = httpx.get(f"{direct}/api/v1/unit", headers={"Authorization": f"Bearer {ADMIN}"})
+        assert r.status_code == 200  # the unit itself still has them
+
+        # control: a dumpable process of the same user, the same capabilities, the same key
+        control = subprocess.Popen(
+            [*_WITHOUT_PTRACE, "sleep", "600"],
+            env={"PATH": os.environ["PATH"], "HAPAIR_PAIR_KEY": PAIR_KEY},
+            preexec_fn=death_signal_preexec(signal.SIGKILL),  # noqa: PLW1509
+        )
+        subprocess.run(
+            [*_WITHOUT_PTRACE, "sh", str(script), str(control.pid), str(control_out)],
+            check=True, timeout=30,
+        )  # fmt: skip
+        target, result, environ, error, cap_eff = _attack_result(control_out)
+        assert target == str(control.pid)
+        assert not cap_eff & (1 << _CAP_SYS_PTRACE), hex(cap_eff)
+        assert result == "read", error
+        assert PAIR_KEY.encode() in environ
+    finally:
+        if control is not None:
+            control.kill()
+            control.wait()
+        unit.terminate()

@@ -167,7 +167,7 @@ def _bound_shutdown() -> None:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     """``hapair serve``."""
-    from hapair.secretfiles import scrub_process_environment
+    from hapair.secretfiles import make_undumpable, scrub_process_environment
 
     try:
         settings = from_flags(ns)
@@ -175,6 +175,13 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         print(f"hapair: {exc}", file=sys.stderr)
         return 2
     scrub_process_environment()  # read: no child (role hook, redis-server) inherits them
+    try:
+        # /proc/PID/environ still holds the variables this process was started with: root's
+        # only from here on, so a hook (same user, no CAP_SYS_PTRACE) cannot read them there
+        make_undumpable()
+    except OSError as exc:
+        print(f"hapair: {exc}", file=sys.stderr)
+        return 1
     if settings.shared_interface:
         from hapair.engine.vip import VipError, check_capabilities
 

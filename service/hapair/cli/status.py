@@ -143,7 +143,8 @@ def unit_target(ns: argparse.Namespace) -> tuple[str, str | None]:
     The token: ``--token-file``, else ``--token``, else ``--data-dir``'s ``admin.token``.
 
     Raises:
-        SecretError: The ``--token-file`` cannot be read or is empty.
+        SecretError: The token file cannot be read, is empty, or is not safe to trust (a
+            symlink, another user's, writable by group or others).
     """
     url, token = ns.url, ns.token
     token_file = getattr(ns, "token_file", None)
@@ -154,7 +155,7 @@ def unit_target(ns: argparse.Namespace) -> tuple[str, str | None]:
         up = up_dir / "up.json"
         url = json.loads(up.read_text())["url"] if up.exists() else f"http://{DEFAULT_LISTEN}"
     if token is None and (up_dir / "admin.token").exists():
-        token = (up_dir / "admin.token").read_text().strip()
+        token = read_secret(up_dir / "admin.token", "admin token")
     return str(url), token
 
 
