@@ -13,6 +13,7 @@ import redis as redis_sync
 from hapair.domain.errors import VersionSkew
 from hapair.domain.parameters import HAParameters
 from hapair.store import keys, records
+from hapair.store.backup import Held, Writes, apply_import
 from hapair.store.client import connect
 from hapair.store.embedded import EmbeddedRedis
 from hapair.store.migrate import migrate
@@ -86,6 +87,50 @@ def test_commit_keeps_unknown_members_and_never_rewrites_a_newer_record(
                 await _commit(store, 2, ha_timeout=12)
             assert msgspec.json.decode(r.get(keys.PARAMETERS)) == newer
             assert int(r.get(keys.REVISION)) == 2
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        r.close()
+
+
+def test_import_keeps_unknown_members_and_never_rewrites_a_newer_record(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """An import (``store/backup.apply_import``) writes the parameters as the commit does:
+    with the schema, a newer unit's members kept, and never over a newer schema's record."""
+    r = redis_sync.Redis.from_url(redis_server.url)
+    same_schema = {"params": {"ha_timeout": 6, "quorum_witness": "w"}, "updated_at": NOW,
+                   "commit_id": "a", "signed_by": "second", "schema": records.SCHEMA}  # fmt: skip
+    r.set(keys.REVISION, 1)
+    r.set(keys.PARAMETERS, msgspec.json.encode(same_schema))
+
+    def decide(held: Held) -> Writes:
+        return Writes(params=HAParameters(ha_timeout=9), changes={"ha_timeout": [6, 9]},
+                      put={}, delete=[])  # fmt: skip
+
+    async def run() -> None:
+        store = Store(connect(redis_server.url))
+        try:
+            _, _, after = await apply_import(
+                store.link, decide, actor="import", now=NOW, dry_run=False
+            )
+            assert after == 2
+            now = msgspec.json.decode(r.get(keys.PARAMETERS))
+            assert now["schema"] == records.SCHEMA
+            assert now["params"]["ha_timeout"] == 9
+            assert now["params"]["quorum_witness"] == "w" and now["signed_by"] == "second"
+            (entry, _) = r.zrange(keys.HISTORY, -1, -1, withscores=True)[0]
+            assert msgspec.json.decode(entry)["schema"] == records.SCHEMA
+            newer = {**now, "schema": records.SCHEMA + 1}
+            r.set(keys.PARAMETERS, msgspec.json.encode(newer))
+            history = r.zcard(keys.HISTORY)
+            with pytest.raises(VersionSkew, match="newer hapair"):
+                await apply_import(store.link, decide, actor="import", now=NOW, dry_run=False)
+            assert msgspec.json.decode(r.get(keys.PARAMETERS)) == newer
+            assert int(r.get(keys.REVISION)) == 2 and r.zcard(keys.HISTORY) == history
         finally:
             await store.close()
 

@@ -4,9 +4,12 @@ processes, sockets and files."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import http.server
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,6 +136,44 @@ def test_tcp_check_against_a_real_listener() -> None:
         )
     good, detail = check(TrackSpec(name="t", kind="tcp", target=f"127.0.0.1:{port}"))
     assert not good and "refused" in detail.lower()
+
+
+def test_http_check_against_a_real_server() -> None:
+    """2xx is healthy, anything else is not, and a server that does not answer within the
+    track's timeout fails it (a real HTTP server on loopback, in a thread)."""
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/slow":
+                release.wait(10)  # held until the test is done with it
+            code = {"/ok": 204, "/bad": 503, "/moved": 302}.get(self.path, 404)
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            del args
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        spec = functools.partial(TrackSpec, name="h", kind="http", timeout=0.5)
+        assert check(spec(target=f"{base}/ok")) == (True, "HTTP 204")
+        assert check(spec(target=f"{base}/bad")) == (False, "HTTP 503")
+        assert check(spec(target=f"{base}/moved")) == (False, "HTTP 302")  # not followed
+        good, detail = check(spec(target=f"{base}/slow"))
+        assert (good, detail) == (False, "no answer within 0.5 s")  # the track's own bound
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    good, detail = check(TrackSpec(name="h", kind="http", target=f"{base}/ok", timeout=0.5))
+    assert not good and "ConnectError" in detail, detail
 
 
 def test_interface_and_process_checks(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ _IPV6 = (
     )
     + ")"
 )
-_BRACKETED_IPV6 = rf"\[{_IPV6}(?:%[^%]+)?\]"
+_BRACKETED_IPV6 = rf"\[{_IPV6}(?:%[^%/]+)?\]"  # Python refuses a "/" anywhere
 _HOST_NAME = (
     r"(?=[A-Za-z0-9.-]{1,253}:)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"

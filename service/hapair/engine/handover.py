@@ -116,8 +116,13 @@ def checks(
             Check(
                 "preferred-server",
                 not pref,
-                f"{s.config.unit} is the preferred server: it would take the role back at "
-                "once; put it in maintenance instead"
+                f"{s.config.unit} is the preferred server: it would take the role back "
+                + (
+                    f"after the failback delay ({s.params.failback_delay:g} s)"
+                    if s.params.failback_delay
+                    else "at once"
+                )
+                + "; put it in maintenance instead"
                 if pref
                 else f"preferred_server is {s.params.preferred_server}",
             )

@@ -9,22 +9,19 @@ during an import is never undone by it). No Lua.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from redis.exceptions import WatchError
 
 from hapair.domain.parameters import HAParameters
-from hapair.store import keys
+from hapair.store import keys, records
 from hapair.store import tokens as token_store
 from hapair.store.client import Link
-from hapair.store.parameters import HistoryEntry, StoredParameters
+from hapair.store.parameters import StoredParameters, revision_records
 from hapair.store.tokens import TokenRecord
 
-_encoder = msgspec.json.Encoder()
 ATTEMPTS = 5
 
 
@@ -71,7 +68,9 @@ async def apply_import(
     async with link.guard():
         for _ in range(ATTEMPTS):
             async with link.client.pipeline(transaction=True) as pipe:
-                await pipe.watch(keys.REVISION, keys.TOKENS, keys.TOKENS_REVOKED)
+                await pipe.watch(keys.REVISION, keys.PARAMETERS, keys.TOKENS, keys.TOKENS_REVOKED)
+                raw = await pipe.get(keys.PARAMETERS)
+                current = None if raw is None else records.decode(raw, StoredParameters)
                 held = Held(
                     revision=int(await pipe.get(keys.REVISION) or 0),
                     tokens=token_store.decode_all(await pipe.hgetall(keys.TOKENS)),
@@ -84,7 +83,7 @@ async def apply_import(
                     return held, writes, after
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if writes.params is not None:
-                    _commit(pipe, after, writes, actor=actor, now=now)
+                    _commit(pipe, after, writes, current, actor=actor, now=now)
                 if writes.delete:
                     pipe.hdel(keys.TOKENS, *writes.delete)
                 if writes.put:
@@ -98,20 +97,23 @@ async def apply_import(
     raise Busy
 
 
-def _commit(pipe: Any, revision: int, writes: Writes, *, actor: str, now: str) -> None:
-    """The same keys and records as ``Parameters.commit``: one revision with its history entry."""
+def _commit(
+    pipe: Any,
+    revision: int,
+    writes: Writes,
+    current: records.Decoded[StoredParameters] | None,
+    *,
+    actor: str,
+    now: str,
+) -> None:
+    """The same keys and records as ``Parameters.commit``: one revision with its history entry
+    (``revision_records``: a newer hapair's members kept, its record never rewritten)."""
     assert writes.params is not None
-    commit_id = uuid.uuid4().hex
-    stored = StoredParameters(params=writes.params, updated_at=now, commit_id=commit_id)
-    entry = HistoryEntry(
-        revision=revision,
-        updated_at=now,
-        actor=actor,
-        changes=writes.changes,
-        params=writes.params,
-        id=commit_id,
-    )
+    stored, entry = revision_records(
+        current, revision=revision, params=writes.params, changes=writes.changes,
+        actor=actor, now=now,
+    )  # fmt: skip
     pipe.set(keys.REVISION, revision)
-    pipe.set(keys.PARAMETERS, _encoder.encode(stored))
-    pipe.zadd(keys.HISTORY, {_encoder.encode(entry): revision})
+    pipe.set(keys.PARAMETERS, stored)
+    pipe.zadd(keys.HISTORY, {entry: revision})
     pipe.zremrangebyrank(keys.HISTORY, 0, -(keys.HISTORY_KEEP + 1))

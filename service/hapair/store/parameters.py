@@ -57,6 +57,43 @@ def decode_entry(raw: bytes | str) -> HistoryEntry:
     return records.decode(raw, HistoryEntry).value
 
 
+def revision_records(
+    current: records.Decoded[StoredParameters] | None,
+    *,
+    revision: int,
+    params: HAParameters,
+    changes: dict[str, list[Any]],
+    actor: str,
+    now: str,
+) -> tuple[bytes, bytes]:
+    """The parameters record and the history entry of a new revision over ``current`` (the
+    record stored now): members a newer hapair added are kept, and a record a newer hapair
+    wrote is never rewritten (the commit and an import both write through this).
+
+    Raises:
+        VersionSkew: ``current`` was written by a newer hapair.
+    """
+    if current is not None and current.newer:
+        raise VersionSkew(
+            VERSION,
+            "newer",
+            f"the parameters were stored by a newer hapair (record schema {current.schema}, "
+            f"this build, {VERSION}, writes {records.SCHEMA}): it does not rewrite them; "
+            "upgrade this unit",
+        )
+    extra = current.extra if current is not None else {}
+    commit_id = uuid.uuid4().hex
+    stored = StoredParameters(params=params, updated_at=now, commit_id=commit_id)
+    entry = HistoryEntry(
+        revision=revision, updated_at=now, actor=actor, changes=changes, params=params,
+        id=commit_id,
+    )  # fmt: skip
+    return (
+        records.encode(stored, extra),
+        records.encode(entry, {"params": extra["params"]} if "params" in extra else {}),
+    )
+
+
 class Parameters:
     """The parameters, their revision and their history in one unit's Redis."""
 
@@ -159,32 +196,16 @@ class Parameters:
         Returns:
             The new revision, or None when another write got there first.
         """
-        current = await self._record_at(expected)
-        if current is not None and current.newer:
-            raise VersionSkew(
-                VERSION,
-                "newer",
-                f"the parameters were stored by a newer hapair (record schema {current.schema}, "
-                f"this build, {VERSION}, writes {records.SCHEMA}): it does not rewrite them; "
-                "upgrade this unit",
-            )
-        extra = current.extra if current is not None else {}
-        commit_id = uuid.uuid4().hex
-        stored = StoredParameters(params=params, updated_at=now, commit_id=commit_id)
-        entry = HistoryEntry(
+        stored, entry = revision_records(
+            await self._record_at(expected),
             revision=expected + 1,
-            updated_at=now,
-            actor=actor,
-            changes=changes,
             params=params,
-            id=commit_id,
+            changes=changes,
+            actor=actor,
+            now=now,
         )
         async with self.link.guard():
-            return await self._compare_and_set(
-                expected,
-                records.encode(stored, extra),
-                records.encode(entry, {"params": extra["params"]} if "params" in extra else {}),
-            )
+            return await self._compare_and_set(expected, stored, entry)
 
     async def _compare_and_set(self, expected: int, stored: bytes, entry: bytes) -> int | None:
         """``WATCH`` the revision; if it is ``expected``, write revision ``expected + 1``, the
