@@ -48,6 +48,17 @@ def test_maintenance_on_the_standby_is_yellow_survives_reboot_and_blocks_switcho
     # it keeps replicating: a write reaches it
     assert pair.patch({"initial_wait_time": 17}).status_code == 200
     poll(lambda: pair.params(pair.second)["initial_wait_time"] == 17, timeout=5, what="synced")
+    # in sync as /ha/status says, and hapair_in_sync says the same (its alert stays quiet)
+    for unit in (pair.first, pair.second):
+        poll(
+            lambda unit=unit: (
+                next(u for u in pair.status(unit)["units"] if u["name"] == "second")["in_sync"]
+                is True
+                and "\nhapair_in_sync 1.0\n" in pair.http.get(f"{unit.url}/metrics").text
+            ),
+            timeout=10,
+            what=f"{unit.name}: in sync in its status and its metric",
+        )
     # kept across a reboot
     assert pair.http.post(f"{pair.second.url}/api/v1/unit/reboot").status_code == 202
     poll(

@@ -56,3 +56,25 @@ def test_tracks_set_and_forgotten() -> None:
     s = _samples(m)
     assert s == {**s, ("hapair_track_ok", frozenset({("track", "web")})): 1}
     assert ("hapair_track_ok", frozenset({("track", "gw")})) not in s
+
+
+def test_in_sync_follows_the_status_rule_not_the_public_role() -> None:
+    """``hapair_in_sync`` is the other unit's ``in_sync`` under an active, whatever its public
+    role: a standby in maintenance (``not_operational`` in public) that keeps replicating is in
+    sync, as ``/ha/status`` says (issue 21); two actives, or none, never are."""
+    from hapair.domain.status import PairInfo, PairStatus, unit_status
+    from hapair.services.health import pair_in_sync
+
+    def status(first: str, second: str, *, in_sync: bool | None) -> PairStatus:
+        return PairStatus(
+            pair=PairInfo(state="paired", active="first"),
+            units=[unit_status("first", first, in_sync=True),
+                   unit_status("second", second, in_sync=in_sync)],
+        )  # fmt: skip
+
+    assert pair_in_sync(status("active", "standby", in_sync=True))
+    assert pair_in_sync(status("active", "not_operational", in_sync=True))  # maintenance
+    assert not pair_in_sync(status("active", "standby", in_sync=False))
+    assert not pair_in_sync(status("active", "not_operational", in_sync=None))
+    assert not pair_in_sync(status("active", "active", in_sync=True))
+    assert not pair_in_sync(status("standby", "not_operational", in_sync=True))

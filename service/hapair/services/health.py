@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hapair.domain.errors import NotServing, StoreUnavailable
-from hapair.domain.status import Role
+from hapair.domain.status import PairStatus, Role
 from hapair.engine.control import HAControl
 from hapair.metrics import PairSample
 from hapair.store.redis import Store
@@ -41,6 +41,16 @@ class Readiness:
         return role
 
 
+def pair_in_sync(status: PairStatus) -> bool:
+    """``hapair_in_sync``: an active, and the other unit's ``in_sync`` as ``/ha/status`` shows
+    it (one rule: ``engine/state.sync``), whatever that unit's public role. A standby in
+    maintenance shows ``not_operational`` and stays in sync (it keeps replicating): the
+    metric follows ``in_sync``, not the role, so the not-in-sync alert stays quiet then."""
+    active = [u for u in status.units if u.role == Role.ACTIVE]
+    others = [u for u in status.units if u.role != Role.ACTIVE]
+    return len(active) == 1 and any(u.in_sync is True for u in others)
+
+
 class PairMetrics:
     """The scrape-time families of ``/metrics``: the pair as this unit sees it (the sampler
     ``Metrics`` is given; ``hapair.metrics`` never imports the engine)."""
@@ -58,15 +68,12 @@ class PairMetrics:
             conflicts = None
         status = await engine.status()
         me = next((u for u in status.units if u.name == engine.name), None)
-        roles = {u.role: u for u in status.units}
-        active, standby = roles.get(Role.ACTIVE), roles.get(Role.STANDBY)
         serving = me.serving_shared if me is not None else engine.serving_shared
         return PairSample(
             ha=engine.ha,
             partner_up=engine.ha and engine.partner_fresh() is not None,
             partner_heartbeat_age_s=engine.partner_heard_age(),
-            # the standby's in_sync as /ha/status shows it (one rule: machine.sync)
-            in_sync=active is not None and standby is not None and standby.in_sync is True,
+            in_sync=pair_in_sync(status),
             serving_shared=bool(serving),
             pair_state=status.pair.state,
             store_up=conflicts is not None,
