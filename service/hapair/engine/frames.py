@@ -2,9 +2,8 @@
 segment's neighbours the address moved. Pure: bytes in, bytes out.
 
 - IPv4: a gratuitous ARP request (sender IP = target IP = the virtual IP, broadcast), a whole
-  42-byte Ethernet frame built with ``struct``: pyroute2 has ARP constants but no sender, and
-  scapy is far too heavy a dependency for one fixed frame. This is what keepalived's
-  ``vrrp_arp.c`` does.
+  42-byte Ethernet frame built with ``struct`` (scapy is far too heavy a dependency for one
+  fixed frame). This is what keepalived's ``vrrp_arp.c`` does.
 - IPv6: an unsolicited neighbour advertisement (override flag set, solicited flag clear, target
   link-layer address option); the kernel fills in the ICMPv6 checksum, and a receiver drops
   NAs with a hop limit other than 255.

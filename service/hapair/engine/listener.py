@@ -27,7 +27,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     """Runs ``hapair serve``'s main coroutine on uvloop: one loop holds every listener.
 
     The loop is chosen by factory, not by a process-wide policy: threads that make their own
-    loop (pyroute2's netlink calls in ``asyncio.to_thread``) keep asyncio's default one.
+    loop (the netlink calls in ``asyncio.to_thread``) keep asyncio's default one.
     """
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(main)

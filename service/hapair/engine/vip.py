@@ -1,7 +1,7 @@
 """The shared address as a virtual IP that moves between two hosts (SPEC section 5b).
 
-:class:`VirtualIP` adds and removes ``IP/N`` on an interface by netlink (pyroute2's
-``IPRoute``, no ``ip`` subprocess), optionally on a macvlan carrying the VRRP virtual MAC, and
+:class:`VirtualIP` adds and removes ``IP/N`` on an interface by netlink (``engine/rtnetlink.py``,
+no ``ip`` subprocess), optionally on a macvlan carrying the VRRP virtual MAC, and
 announces the address to the segment so neighbours drop the previous owner's MAC at once:
 
 - IPv4: gratuitous ARP requests from a raw ``AF_PACKET`` socket bound to the interface;
@@ -33,10 +33,12 @@ import errno
 import ipaddress
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hapair.engine.frames import ETH_P_ARP, gratuitous_arp, unsolicited_na, vrrp_mac
+from hapair.engine.rtnetlink import Netlink, NetlinkError
 
 __all__ = [
     "VipError",
@@ -60,15 +62,6 @@ _PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
 # the macvlan answers for the virtual IP and accepts it as a source.
 _PARENT_SYSCTLS = {"arp_ignore": "1", "arp_filter": "1"}
 _VMAC_SYSCTLS = {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}
-
-
-def _netlink_error() -> type[Exception]:
-    """pyroute2's ``NetlinkError``, imported on first use: a unit without a virtual IP never
-    loads pyroute2 (about 1 s of import and its modules, issue 23's lighter unit)."""
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    error: type[Exception] = NetlinkError
-    return error
 
 
 class VipError(Exception):
@@ -162,9 +155,9 @@ class VirtualIP:
             if self._has_address(ipr, index):
                 return
             try:
-                ipr.addr("add", **self._addr_args(index))
-            except _netlink_error() as exc:
-                if getattr(exc, "code", None) != errno.EEXIST:
+                ipr.address("add", index, self.address.packed, self.prefix, flags=self._flags)
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
                     raise VipError(f"cannot add {self}: {exc}") from exc
 
     def renew(self, lifetime: int) -> bool:
@@ -198,30 +191,24 @@ class VirtualIP:
             index = _lookup(ipr, self.carrier)
             return None if index is None else self._valid_left(ipr, index)
 
-    def _addr_args(self, index: int) -> dict[str, Any]:
-        args: dict[str, Any] = {
-            "index": index,
-            "address": str(self.address),
-            "prefixlen": self.prefix,
-        }
-        if self.ipv6:
-            args["flags"] = IFA_F_NODAD
-        return args
+    @property
+    def _flags(self) -> int:
+        return IFA_F_NODAD if self.ipv6 else 0
 
-    def _replace(self, ipr: Any, index: int, lifetime: int) -> None:
-        cacheinfo = {"ifa_preferred": lifetime, "ifa_valid": lifetime}
+    def _replace(self, ipr: Netlink, index: int, lifetime: int) -> None:
         try:
-            ipr.addr("replace", **self._addr_args(index), IFA_CACHEINFO=cacheinfo)
-        except _netlink_error() as exc:
+            ipr.address(
+                "replace", index, self.address.packed, self.prefix,
+                flags=self._flags, lifetime=lifetime,
+            )  # fmt: skip
+        except NetlinkError as exc:
             raise VipError(f"cannot add {self} with a lease of {lifetime} s: {exc}") from exc
 
-    def _valid_left(self, ipr: Any, index: int) -> int | None:
+    def _valid_left(self, ipr: Netlink, index: int) -> int | None:
         family = socket.AF_INET6 if self.ipv6 else socket.AF_INET
-        for msg in ipr.get_addr(family=family, index=index):
-            value = msg.get_attr("IFA_ADDRESS")
-            if value is not None and ipaddress.ip_address(value) == self.address:
-                info = msg.get_attr("IFA_CACHEINFO")
-                return PERMANENT if info is None else int(info["ifa_valid"])
+        for packed, valid in ipr.addresses(family, index):
+            if packed == self.address.packed:
+                return PERMANENT if valid is None else valid
         return None
 
     def remove(self) -> None:
@@ -232,16 +219,14 @@ class VirtualIP:
                 if index is None:
                     continue
                 if name == VMAC_INTERFACE and self.virtual_mac:
-                    with contextlib.suppress(_netlink_error()):
-                        ipr.link("del", index=index)
+                    with contextlib.suppress(NetlinkError):
+                        ipr.link_del(index)
                     continue
                 if self._has_address(ipr, index):
                     try:
-                        ipr.addr(
-                            "del", index=index, address=str(self.address), prefixlen=self.prefix
-                        )
-                    except _netlink_error() as exc:
-                        if getattr(exc, "code", None) not in {errno.EADDRNOTAVAIL, errno.ENODEV}:
+                        ipr.address("del", index, self.address.packed, self.prefix)
+                    except NetlinkError as exc:
+                        if exc.code not in {errno.EADDRNOTAVAIL, errno.ENODEV}:
                             raise VipError(f"cannot remove {self}: {exc}") from exc
         self._restore_sysctls()
 
@@ -251,38 +236,24 @@ class VirtualIP:
             index = _lookup(ipr, self.carrier)
             return index is not None and self._has_address(ipr, index)
 
-    def _has_address(self, ipr: Any, index: int) -> bool:
-        family = socket.AF_INET6 if self.ipv6 else socket.AF_INET
-        for msg in ipr.get_addr(family=family, index=index):
-            value = msg.get_attr("IFA_ADDRESS")
-            if value is not None and ipaddress.ip_address(value) == self.address:
-                return True
-        return False
+    def _has_address(self, ipr: Netlink, index: int) -> bool:
+        return self._valid_left(ipr, index) is not None
 
-    def _ensure_vmac(self, ipr: Any, parent: int) -> int:
+    def _ensure_vmac(self, ipr: Netlink, parent: int) -> int:
         assert self.virtual_mac is not None
         index = _lookup(ipr, VMAC_INTERFACE)
         if index is not None:
-            link = ipr.get_links(index)[0]
-            if (link.get_attr("IFLA_ADDRESS") or "").lower() != self.virtual_mac or link.get_attr(
-                "IFLA_LINK"
-            ) != parent:
-                ipr.link("del", index=index)
+            link = ipr.link(index)
+            if (link.address or "").lower() != self.virtual_mac or link.link != parent:
+                ipr.link_del(index)
                 index = None
         if index is None:
             try:
-                ipr.link(
-                    "add",
-                    ifname=VMAC_INTERFACE,
-                    kind="macvlan",
-                    link=parent,
-                    macvlan_mode="private",
-                    address=self.virtual_mac,
-                )
-            except _netlink_error() as exc:
+                ipr.add_macvlan(VMAC_INTERFACE, parent, self.virtual_mac, mode="private")
+            except NetlinkError as exc:
                 raise VipError(f"cannot create macvlan {VMAC_INTERFACE}: {exc}") from exc
             index = _index(ipr, VMAC_INTERFACE)
-        ipr.link("set", index=index, state="up")
+        ipr.link_up(index)
         return index
 
     # ---- sysctls ---------------------------------------------------------------------------
@@ -316,7 +287,7 @@ class VirtualIP:
         """
         with _netlink() as ipr:
             index = _index(ipr, self.carrier)
-            mac = ipr.get_links(index)[0].get_attr("IFLA_ADDRESS")
+            mac = ipr.link(index).address
         if not mac:
             raise VipError(f"{self.carrier} has no link-layer address")
         hw = bytes.fromhex(mac.replace(":", ""))
@@ -367,11 +338,9 @@ class VirtualIP:
 
 
 @contextlib.contextmanager
-def _netlink() -> Any:
+def _netlink() -> Iterator[Netlink]:
     try:
-        from pyroute2 import IPRoute
-
-        ipr = IPRoute()
+        ipr = Netlink()
     except OSError as exc:
         raise VipError(f"cannot open a netlink socket: {exc}") from exc
     try:
@@ -380,12 +349,11 @@ def _netlink() -> Any:
         ipr.close()
 
 
-def _lookup(ipr: Any, name: str) -> int | None:
-    found = ipr.link_lookup(ifname=name)
-    return int(found[0]) if found else None
+def _lookup(ipr: Netlink, name: str) -> int | None:
+    return ipr.lookup(name)
 
 
-def _index(ipr: Any, name: str) -> int:
+def _index(ipr: Netlink, name: str) -> int:
     index = _lookup(ipr, name)
     if index is None:
         raise VipError(f"no interface {name!r} in this network namespace")
