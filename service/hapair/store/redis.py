@@ -100,7 +100,8 @@ class Store:
     # Replication control (replication.py).
 
     async def replication(self) -> dict[str, Any]:
-        """``INFO replication`` as a dict."""
+        """How replication stands, in ``INFO replication``'s names (``Replication.info``: read
+        with ``ROLE``)."""
         return await self.replication_control.info()
 
     async def server_version(self) -> str:
