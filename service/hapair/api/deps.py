@@ -10,15 +10,17 @@ the same ``Deps`` through ``deps_of(connection)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
+
+from hapair.engine.control import HAControl
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from hapair.api.auth import Authenticator
-    from hapair.engine.control import HAControl
     from hapair.metrics import Metrics
     from hapair.services.backup import BackupService
     from hapair.services.events import Events
@@ -27,6 +29,14 @@ if TYPE_CHECKING:
     from hapair.services.tokens import TokensService
     from hapair.services.unit import UnitService
     from hapair.settings import Settings
+
+
+# The engine as handlers take it. Litestar validates every injected value against its
+# annotation on every request (msgspec.convert in the signature model); for a
+# runtime_checkable Protocol that is an isinstance walking all ~50 of its members (about a
+# third of the standby's CPU for the partner's heartbeat, issue 23). The value is one object
+# for the unit's lifetime, so ``providers`` checks it once and requests skip it.
+EngineDep: TypeAlias = NamedDependency[SkipValidation[HAControl]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +56,10 @@ class Deps:
 
 
 def providers(deps: Deps) -> dict[str, Provide]:
-    """One provider per part, by its field name: the same object for every request."""
+    """One provider per part, by its field name: the same object for every request (the
+    engine checked here, once: see ``EngineDep``)."""
+    if not isinstance(deps.engine, HAControl):
+        raise TypeError(f"{deps.engine!r} is not an HAControl")
 
     def constant(value: Any) -> Provide:
         def provide() -> Any:

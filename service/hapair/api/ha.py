@@ -10,13 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
+from hapair.api.deps import EngineDep
 from hapair.api.media import if_match
 from hapair.api.problems import responses
 from hapair.domain.applied import ParametersApplied
 from hapair.domain.errors import Malformed, RevisionMismatch
 from hapair.domain.limits import HISTORY_KEEP
 from hapair.domain.status import PairStatus
-from hapair.engine.control import HAControl
 from hapair.services.parameters import ParametersService, WriteKind, WriteResult
 
 READ = (401, 403, 409, 503)
@@ -134,7 +134,7 @@ class HAController(Controller):
         ),
         responses=responses(*READ),
     )
-    async def get_parameters_applied(self, engine: NamedDependency[HAControl]) -> ParametersApplied:
+    async def get_parameters_applied(self, engine: EngineDep) -> ParametersApplied:
         return engine.applied()
 
     @get(
@@ -225,7 +225,7 @@ class HAController(Controller):
     async def get_status(
         self,
         request: Request[Any, Any, Any],
-        engine: NamedDependency[HAControl],
+        engine: EngineDep,
         wait_in_sync: Annotated[
             int | None, Parameter(ge=0, description="Wait until both units hold this revision.")
         ] = None,
@@ -248,9 +248,7 @@ class HAController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def force_partner_update(
-        self, engine: NamedDependency[HAControl]
-    ) -> wire.ForcePartnerUpdateResult:
+    async def force_partner_update(self, engine: EngineDep) -> wire.ForcePartnerUpdateResult:
         # where it may be served (the active's shared address) was checked before: opt serve
         revision, partner_revision, seconds = await engine.force_partner_update()
         return wire.ForcePartnerUpdateResult(
@@ -275,9 +273,7 @@ class HAController(Controller):
         responses=responses(400, 401, 403, 409, 503),
         status_code=200,
     )
-    async def switchover(
-        self, engine: NamedDependency[HAControl], dry_run: DryRun = False
-    ) -> wire.SwitchoverResult:
+    async def switchover(self, engine: EngineDep, dry_run: DryRun = False) -> wire.SwitchoverResult:
         ok, checks, to, seconds = await engine.switchover(dry_run=dry_run)
         found = [wire.SwitchoverCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
         if dry_run:
@@ -301,7 +297,7 @@ class HAController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def announce(self, engine: NamedDependency[HAControl]) -> wire.AnnounceResult:
+    async def announce(self, engine: EngineDep) -> wire.AnnounceResult:
         # where it may be served (the active's shared address) was checked before: opt serve
         address, interface, sent = await engine.announce()
         return wire.AnnounceResult(address=address, interface=interface, sent=sent)

@@ -13,8 +13,8 @@ from typing import Any, NoReturn, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.di import NamedDependency
 
+from hapair.api.deps import EngineDep
 from hapair.api.problems import from_domain
 from hapair.domain.errors import (
     Forbidden,
@@ -24,7 +24,6 @@ from hapair.domain.errors import (
     Unauthorized,
 )
 from hapair.engine import pairauth
-from hapair.engine.control import HAControl
 from hapair.engine.messages import (
     ConflictsReply,
     RevisionReply,
@@ -57,7 +56,7 @@ MAX_REVOKED = 1000  # revocations in one conflicts call (the body is 64 KiB at m
 NONCES = pairauth.NonceCache()
 
 
-def _auth(engine: NamedDependency[HAControl]) -> pairauth.PairAuth:
+def _auth(engine: EngineDep) -> pairauth.PairAuth:
     own = engine.name
     if not engine.settings.pair_key or pairauth.partner_name(own) is None:
         _refuse(engine, None, pairauth.AuthFailed("no-pair-key"))
@@ -66,7 +65,7 @@ def _auth(engine: NamedDependency[HAControl]) -> pairauth.PairAuth:
 
 
 def _refuse(
-    engine: NamedDependency[HAControl],
+    engine: EngineDep,
     request: Request[Any, Any, Any] | None,
     exc: pairauth.AuthFailed,
     auth: pairauth.PairAuth | None = None,
@@ -92,7 +91,7 @@ def _refuse(
 
 
 async def _verified(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl], *, same_name: bool = False
+    request: Request[Any, Any, Any], engine: EngineDep, *, same_name: bool = False
 ) -> tuple[bytes, pairauth.PairAuth, str]:
     """The body of an authentic call, this unit's signer and the call's nonce.
 
@@ -116,7 +115,7 @@ async def _verified(
 
 def _signed(
     request: Request[Any, Any, Any],
-    engine: NamedDependency[HAControl],
+    engine: EngineDep,
     auth: pairauth.PairAuth,
     nonce: str,
     body: bytes,
@@ -136,9 +135,7 @@ def _decode(body: bytes, decoder: msgspec.json.Decoder[T], what: str) -> T:
 
 
 @post(HEARTBEAT_PATH, include_in_schema=False, status_code=200)
-async def heartbeat(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def heartbeat(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The partner's heartbeat; answered with ours."""
     try:
         body, auth, nonce = await _verified(request, engine, same_name=True)
@@ -154,9 +151,7 @@ async def heartbeat(
     return _signed(request, engine, auth, nonce, encoder.encode(mine))
 
 
-async def _same_name(
-    engine: NamedDependency[HAControl], body: bytes, exc: pairauth.SameName
-) -> None:
+async def _same_name(engine: EngineDep, body: bytes, exc: pairauth.SameName) -> None:
     """Shows the engine a same-mode unit's heartbeat (its body must say so too)."""
     try:
         hb = hb_decoder.decode(body)
@@ -169,9 +164,7 @@ async def _same_name(
 
 
 @post(DEMOTE_PATH, include_in_schema=False, status_code=200)
-async def demote(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def demote(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The partner takes over: step down."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, demote_request_decoder, "demote request")
@@ -180,9 +173,7 @@ async def demote(
 
 
 @post(HANDOVER_PATH, include_in_schema=False, status_code=200)
-async def handover(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def handover(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The active hands the role over (planned switchover, maintenance): take it."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, handover_request_decoder, "handover request")
@@ -195,9 +186,7 @@ async def handover(
 
 
 @post(REVISION_PATH, include_in_schema=False, status_code=200)
-async def revision(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def revision(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """This unit's revision, read from its own Redis."""
     _body, auth, nonce = await _verified(request, engine)
     held = await engine.partner_store.own_revision()
@@ -205,9 +194,7 @@ async def revision(
 
 
 @post(RESYNC_PATH, include_in_schema=False, status_code=200)
-async def resync(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def resync(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The active forces an update: re-point the replica at it now, wait for its revision."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, resync_request_decoder, "resync request")
@@ -219,9 +206,7 @@ async def resync(
 
 
 @post(HISTORY_IDS_PATH, include_in_schema=False, status_code=200)
-async def history_ids(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def history_ids(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The commit ids this unit's history keeps (the partner compares before it replicates)."""
     _body, auth, nonce = await _verified(request, engine)
     reply = await engine.partner_store.history_ids()
@@ -229,9 +214,7 @@ async def history_ids(
 
 
 @post(CONFLICTS_PATH, include_in_schema=False, status_code=200)
-async def conflicts(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def conflicts(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """Revisions only the partner held, archived here (this unit is the active)."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, conflicts_request_decoder, "conflicts request")
@@ -253,9 +236,7 @@ async def conflicts(
 
 
 @post(ROTATE_PATH, include_in_schema=False, status_code=200)
-async def rotate_pair_key(
-    request: Request[Any, Any, Any], engine: NamedDependency[HAControl]
-) -> Response[bytes]:
+async def rotate_pair_key(request: Request[Any, Any, Any], engine: EngineDep) -> Response[bytes]:
     """The active switches the pair to the next key: switch too when ours is the same."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, rotate_request_decoder, "rotate request")

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from html import escape
 
 from litestar import Response, get
-from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
+from hapair.api.deps import EngineDep
 from hapair.domain.status import MAINTENANCE_ICON, PairStatus, Role, UnitStatus
 from hapair.engine.control import HAControl
 
@@ -147,7 +147,7 @@ def render(status: PairStatus, *, unit_name: str, address: str, scheme: str) -> 
 
 
 @get("/", include_in_schema=False)
-async def status_page(engine: NamedDependency[HAControl]) -> Response[str]:
+async def status_page(engine: EngineDep) -> Response[str]:
     """``GET /``: the pair's status as coloured squares."""
     return Response(
         await _page(engine),

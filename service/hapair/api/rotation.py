@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, post
-from litestar.di import NamedDependency
 
+from hapair.api.deps import EngineDep
 from hapair.api.problems import responses
-from hapair.engine.control import HAControl
 from hapair.engine.rotation import rotate_pair
 
 
@@ -37,7 +36,7 @@ class RotationController(Controller):
         responses=responses(401, 403, 409, 503),
         status_code=200,
     )
-    async def rotate_pair_key(self, engine: NamedDependency[HAControl]) -> RotateResult:
+    async def rotate_pair_key(self, engine: EngineDep) -> RotateResult:
         # where it may be served (the active's shared address) was checked before: opt serve
         return RotateResult(
             key_id=await rotate_pair(engine.settings.pair_keys, engine.partner_link)

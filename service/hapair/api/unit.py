@@ -9,9 +9,9 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter, SkipValidation
 
 from hapair.api import wire
+from hapair.api.deps import EngineDep
 from hapair.api.problems import responses
 from hapair.domain.status import PairStatus
-from hapair.engine.control import HAControl
 from hapair.services.unit import UnitService
 
 
@@ -60,7 +60,7 @@ class UnitController(Controller):
         status_code=200,
         responses=responses(401, 403, 409, 503),
     )
-    async def takeover_unit(self, engine: NamedDependency[HAControl]) -> PairStatus:
+    async def takeover_unit(self, engine: EngineDep) -> PairStatus:
         await engine.takeover()
         return await engine.status()
 
