@@ -40,8 +40,30 @@ async def _serve(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, _reload_secrets, unit)
     async with running(unit, on_stop=_bound_shutdown):
+        loop.call_later(TRIM_AFTER_S, _trim_heap)
         await stop.wait()
     return 0
+
+
+TRIM_AFTER_S = 10.0
+
+
+def _trim_heap() -> None:
+    """Once, ``TRIM_AFTER_S`` after serving began: hands the C heap's free pages back to the
+    kernel (glibc's ``malloc_trim``). The imports and the boot (reading every module's code,
+    building the app, the first replication) free much of what they allocate, and glibc's
+    free() only ever trims the top of the heap, so an idle unit would hold the holes for its
+    whole life (issue 23: about 0.8 MB of RSS at idle). Nothing where the C library has no
+    ``malloc_trim`` (musl)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 @asynccontextmanager
