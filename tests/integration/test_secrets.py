@@ -393,12 +393,13 @@ def test_serve_refuses_an_unsafe_secret_file_and_starts_nothing(tmp_path: Path) 
             assert PAIR_KEY not in out.stderr + out.stdout
             assert not data_dir.exists(), what  # nothing started, nothing written
     # a 0644 file of this user is fine: not writable by anyone else (read, then the next check
-    # refuses the start, so no unit needs to run for it)
+    # refuses the start, so no unit needs to run for it; a bad flag value is refused before
+    # any file is read, so the check after the secrets is a half-given pair of flags)
     readable = Path(_secret_file(tmp_path / "readable.key", PAIR_KEY))
     readable.chmod(0o644)
-    out = run_serve([*args, "--pair-key-file", str(readable), "--max-connections", "0"])
+    out = run_serve([*args, "--pair-key-file", str(readable), "--tls-cert", str(readable)])
     assert out.returncode == 2
-    assert "--max-connections must be at least 1" in out.stderr, out.stderr
+    assert "--tls-cert and --tls-key" in out.stderr, out.stderr
 
 
 # the unit and the hook run as root without the capabilities that read any process's memory

@@ -17,7 +17,7 @@ from typing import Any
 
 from hapair.cli.status import add_unit_flags, unit_client
 from hapair.files import write_atomic
-from hapair.settings import env, env_bool
+from hapair.settings import option
 
 IMPORT_PATH = "/api/v1/ha/import"
 
@@ -31,12 +31,12 @@ def add_parser(sub: Any) -> None:
         "as a JSON bundle, through the shared address. Needs an admin token.",
     )
     add_unit_flags(backup)
-    backup.add_argument(
+    option(
+        backup,
         "--out",
-        default=env("BACKUP_OUT"),
+        env="BACKUP_OUT",
         metavar="F",
-        help="write the bundle to F (mode 0600, replaced atomically) instead of stdout "
-        "(env HAPAIR_BACKUP_OUT)",
+        help="write the bundle to F (mode 0600, replaced atomically) instead of stdout",
     )
     restore = sub.add_parser(
         "restore",
@@ -47,11 +47,12 @@ def add_parser(sub: Any) -> None:
     )
     restore.add_argument("file", metavar="F", help="the bundle (`-`: standard input)")
     add_unit_flags(restore)
-    restore.add_argument(
+    option(
+        restore,
         "--dry-run",
+        env="RESTORE_DRY_RUN",
         action="store_true",
-        default=env_bool("RESTORE_DRY_RUN"),
-        help="only show what would change; store nothing (default off, env HAPAIR_RESTORE_DRY_RUN)",
+        help="only show what would change; store nothing",
     )
     restore.add_argument("--json", action="store_true", help="print the answer as JSON")
 

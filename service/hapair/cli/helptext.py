@@ -4,9 +4,9 @@ value refused in one line (exit 2).
 
 ``finish(parser)`` walks the finished parser tree: a command without a description gets its
 one-line help as one; a flag without help gets it from ``FLAG_HELP``; every option flag's help
-ends with ``(default: D; env HAPAIR_X)``. The variable is ``HAPAIR_`` and the flag's name in
-capitals (how settings.py and the CLI read them), except for the flags in ``NO_ENV``. The value
-of a secret (``SECRET``) is never shown, only its variable.
+ends with ``(default: D; env HAPAIR_X)``. The variable is the one the flag is bound to
+(``settings.option``: the same binding the value is read through), none when it has none. The
+value of a secret (``SECRET``) is never shown, only its variable.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any, NoReturn
+
+from hapair.settings import env_names, shown_default
 
 FLAG_HELP: dict[str, str] = {
     "--data-dir": "the unit's data directory (settings, boots, keys, logs)",
@@ -25,7 +27,6 @@ FLAG_HELP: dict[str, str] = {
     "--tls-cert": "certificate file: serve HTTPS (with --tls-key)",
     "--tls-key": "private key file of --tls-cert",
     "--log-level": "log level of the JSON log lines on stderr",
-    "--port": "port of the pair's shared address (the units take the next ones)",
     "--role": "the token's role",
     "--description": "what the token is for (shown in the token list)",
     "id": "the token's id (from token list)",
@@ -33,14 +34,14 @@ FLAG_HELP: dict[str, str] = {
     "token_command": "create, list or revoke",
     "key_command": "what to do with a pair key",
 }
-# Flags that have no HAPAIR_* variable (per-invocation choices, not settings).
-NO_ENV = frozenset({"role", "description", "id", "since", "types", "json", "dry_run", "out"})
 SECRET = frozenset({"pair_key", "admin_token", "token"})
 
 
 def _shown(value: Any) -> str:
-    if value is None or value is False or value == []:
+    if value is None or value == []:
         return "none"
+    if value is False:
+        return "off"
     if value is True:
         return "on"
     if isinstance(value, list):
@@ -54,10 +55,10 @@ def _suffix(action: argparse.Action) -> str:
     ):
         return ""
     parts = []
-    if action.dest not in SECRET:
-        parts.append(f"default: {_shown(action.default)}".replace("%", "%%"))
-    if action.dest not in NO_ENV:
-        parts.append(f"env HAPAIR_{action.dest.upper()}")
+    if action.dest not in SECRET and not action.required and "default" not in (action.help or ""):
+        parts.append(f"default: {_shown(shown_default(action))}".replace("%", "%%"))
+    if env_names(action):
+        parts.append(f"env {' or '.join(env_names(action))}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -84,5 +85,5 @@ def finish(parser: argparse.ArgumentParser, summary: str | None = None) -> None:
         if not action.help:
             key = action.option_strings[-1] if action.option_strings else action.dest
             action.help = FLAG_HELP.get(key) or FLAG_HELP.get(action.dest)
-        if action.help and "(default:" not in action.help and "env HAPAIR_" not in action.help:
+        if action.help and "env HAPAIR_" not in action.help:
             action.help += _suffix(action)

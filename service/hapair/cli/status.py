@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hapair.domain.status import MAINTENANCE_ICON, Role
 from hapair.secretfiles import SecretError, read_secret
-from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, env
+from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, option
 
 if TYPE_CHECKING:
     import httpx
@@ -41,28 +41,32 @@ class _Model(Protocol):
 def add_unit_flags(parser: Any) -> None:
     """How a command reaches a unit: ``--url``, ``--token``, ``--token-file``, ``--data-dir``,
     ``--tls-ca`` (``hapair status``, ``events``, ``backup`` and ``restore``)."""
-    parser.add_argument(
+    option(
+        parser,
         "--url",
-        default=env("URL"),
+        env="URL",
         help=f"a unit or the shared address; default: the pair of `hapair up` in --data-dir, "
         f"else http://{DEFAULT_LISTEN}",
     )
-    parser.add_argument(
+    option(
+        parser,
         "--token",
-        default=env("TOKEN") or env("ADMIN_TOKEN"),
+        env=("TOKEN", "ADMIN_TOKEN"),
         help="default: the admin token of `hapair up` in --data-dir (prefer --token-file: "
         "argv shows in ps)",
     )
-    parser.add_argument(
+    option(
+        parser,
         "--token-file",
-        default=env("TOKEN_FILE"),
+        env="TOKEN_FILE",
         metavar="F",
-        help="read the token from F (first line); wins over --token (env HAPAIR_TOKEN_FILE)",
+        help="read the token from F (first line); wins over --token",
     )
-    parser.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    parser.add_argument(
+    option(parser, "--data-dir", env="DATA_DIR", default=DEFAULT_DATA_DIR)
+    option(
+        parser,
         "--tls-ca",
-        default=env("TLS_CA"),
+        env="TLS_CA",
         help="CA file of the unit's certificate (default: the system store)",
     )
 

@@ -21,33 +21,33 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hapair.secretfiles import SecretError, read_secret
+from hapair.settings import DEFAULT_DATA_DIR, option, positive_int
 
-Env = Callable[..., str | None]
 
-
-def add_parser(sub: Any, env: Env, default_data_dir: str) -> None:
+def add_parser(sub: Any) -> None:
     """Adds ``token`` to the ``hapair`` command."""
     tok = sub.add_parser("token", help="API tokens: create, list, revoke")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)
     create = tok_sub.add_parser("create", help="create a token (printed once)")
     create.add_argument("--role", choices=["admin", "viewer"], required=True)
-    create.add_argument("--expires-in", type=int, default=None, metavar="S", help="seconds")
+    create.add_argument(
+        "--expires-in", type=positive_int, default=None, metavar="S", help="seconds (> 0)"
+    )
     create.add_argument("--description", default=None, metavar="D")
     tok_sub.add_parser("list", help="list tokens (never the tokens themselves)")
     revoke = tok_sub.add_parser("revoke", help="revoke a token at once on both units")
     revoke.add_argument("id")
     for p in tok_sub.choices.values():
-        p.add_argument("--data-dir", default=env("DATA_DIR", default_data_dir))
-        p.add_argument("--url", default=env("URL"), help="a unit's API (the shared address)")
-        p.add_argument("--token", default=env("TOKEN"), help="admin token (prefer --token-file)")
-        p.add_argument("--token-file", default=env("TOKEN_FILE"), help="file with an admin token")
-        p.add_argument("--tls-ca", default=env("TLS_CA"), help="CA of the unit's certificate")
-        p.add_argument("--redis", default=env("REDIS"), help="the unit's Redis (no --url)")
+        option(p, "--data-dir", env="DATA_DIR", default=DEFAULT_DATA_DIR)
+        option(p, "--url", env="URL", help="a unit's API (the shared address)")
+        option(p, "--token", env="TOKEN", help="admin token (prefer --token-file)")
+        option(p, "--token-file", env="TOKEN_FILE", help="file with an admin token")
+        option(p, "--tls-ca", env="TLS_CA", help="CA of the unit's certificate")
+        option(p, "--redis", env="REDIS", help="the unit's Redis (no --url)")
         p.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -20,19 +20,31 @@ from hapair.cli.units import (
     stop_units,
     unit_env,
 )
-from hapair.settings import DEFAULT_DATA_DIR, env, positive_float
+from hapair.settings import DEFAULT_DATA_DIR, option, positive_float, tcp_port
 
 
 def add_parser(sub: Any) -> None:
     """The ``up`` subcommand."""
     up = sub.add_parser("up", help="run a whole pair on this host")
-    up.add_argument("--data-dir", default=env("DATA_DIR", DEFAULT_DATA_DIR))
-    up.add_argument("--port", type=int, default=int(env("PORT") or 8080))
-    up.add_argument(
-        "--heartbeat-interval",
-        type=positive_float,
-        default=float(env("HEARTBEAT_INTERVAL") or 1.0),
+    option(
+        up,
+        "--data-dir",
+        env="DATA_DIR",
+        default=DEFAULT_DATA_DIR,
+        help="the pair's directory: pair.key, admin.token, up.json and a data directory per "
+        "unit (first/, second/)",
     )
+    option(
+        up,
+        "--port",
+        env="PORT",
+        default=8080,
+        type=tcp_port,
+        help="one port for the whole pair: the shared address 127.0.0.10:PORT and the units' "
+        "direct addresses 127.0.0.11:PORT and 127.0.0.12:PORT (with --netns: 192.0.2.10, "
+        ".11 and .12)",
+    )
+    option(up, "--heartbeat-interval", env="HEARTBEAT_INTERVAL", default=1.0, type=positive_float)
     up.add_argument(
         "--netns",
         action="store_true",
