@@ -24,8 +24,11 @@ def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
 
 
-def pair_certificate(directory: Path) -> tuple[str, str, str]:
-    """A test CA and a server certificate it signs for the pair's three IPs: (cert, key, CA).
+def pair_certificate(
+    directory: Path, ips: tuple[str, ...] = (SHARED_HOST, FIRST_HOST, SECOND_HOST)
+) -> tuple[str, str, str]:
+    """A test CA and a server certificate it signs for the pair's three IPs (``ips``):
+    (cert, key, CA).
 
     Needs ``openssl`` on PATH (callers skip without it).
     """
@@ -41,7 +44,7 @@ def pair_certificate(directory: Path) -> tuple[str, str, str]:
         "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hapair-unit",
         "-CA", str(ca), "-CAkey", str(ca_key),
-        "-addext", f"subjectAltName=IP:{SHARED_HOST},IP:{FIRST_HOST},IP:{SECOND_HOST}",
+        "-addext", "subjectAltName=" + ",".join(f"IP:{ip}" for ip in ips),
         "-addext", "basicConstraints=critical,CA:FALSE",
         "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
         "-addext", "extendedKeyUsage=serverAuth",

@@ -245,7 +245,7 @@ class World:
                 self.note(f"{name} reboots ({cause})")
                 self.kill(name)
                 self.start(name)
-            case m.RenewShared():
+            case m.RenewShared() | m.Reannounce():
                 pass  # one host: the socket is the address, held while the process lives
             case m.Transitioned() | m.Note() | m.TrackReported() | m.Alert():
                 pass

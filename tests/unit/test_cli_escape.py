@@ -39,3 +39,18 @@ def test_alert_event_line_says_what_and_whether_it_ended() -> None:
         "alert", None, {**data, "detail": "another pair key", "ended": True}, as_json=False
     )
     assert "partner-auth-failed ended" in ended
+
+
+def test_token_list_and_errors_escape_what_the_api_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    """A token's description is the API's to store (any text); ``hapair token list`` prints it
+    escaped, as it prints an error's text."""
+    from hapair.cli.token import _fail, _print_list
+
+    item = {"id": "tok-1", "role": "admin", "created_at": "2026-12-02T00:00:00Z",
+            "expires_at": None, "description": HOSTILE}  # fmt: skip
+    _print_list([item], as_json=False)
+    assert _fail(f"409 {HOSTILE}") == 2
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text), text
+    assert out.count("\n") == 2 and err.count("\n") == 1  # no line of the API's own

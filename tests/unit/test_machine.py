@@ -149,6 +149,9 @@ def test_split_brain_higher_revision_stays_and_keeps_serving() -> None:
     s, actions = run(s, m.Tick(now=102.5))
     assert s.role == "active"
     assert transitions(actions) == [("indeterminate", "active", "split-brain-won")]
+    # it kept the address: announced again (the loser may have announced it meanwhile, and a
+    # client's neighbour entry may point at the loser's MAC), not served a second time
+    assert m.Reannounce() in actions and m.ServeShared() not in actions
 
 
 def test_split_brain_loser_yields_to_a_grey_winner_that_could_not_bind_yet() -> None:

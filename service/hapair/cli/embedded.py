@@ -20,9 +20,11 @@ def redis_bind(settings: Settings, host: str, *, tunnel: bool = False) -> list[s
     (SPEC 5b'), the direct address's host: this is the one place to change for it. A loopback
     direct address (a pair on one host) or the wildcard binds loopback only: Redis never
     listens on every address (with ``0.0.0.0`` the partner cannot reach it: give a concrete
-    ``--listen``).
+    ``--listen``). With hapair's TLS tunnel (``tunnel``) Redis listens on loopback only: the
+    tunnel's exit takes the update link's address, on the same port number, and forwards to
+    loopback (SPEC 6 "TLS, v3": nothing crosses the network in clear).
     """
-    if is_loopback(settings.listen) or host in {"0.0.0.0", "::", ""}:
+    if tunnel or is_loopback(settings.listen) or host in {"0.0.0.0", "::", ""}:
         return ["127.0.0.1"]
     return ["127.0.0.1", host]
 

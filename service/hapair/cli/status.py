@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hapair.cli.text import printable
 from hapair.domain.status import MAINTENANCE_ICON, Role
 from hapair.secretfiles import SecretError, read_secret
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, option
@@ -217,7 +218,7 @@ def cmd_status(ns: argparse.Namespace) -> int:
             return 2
     if resp.status_code != 200 or not isinstance(resp.parsed, PairStatus):
         text = resp.content.decode(errors="replace")
-        print(f"hapair status: {int(resp.status_code)} {text}", file=sys.stderr)
+        print(f"hapair status: {int(resp.status_code)} {printable(text)}", file=sys.stderr)
         return 2
     print(render(resp.parsed, color=sys.stdout.isatty() or ns.color), end="")
     return 0

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hapair.cli.text import printable
 from hapair.secretfiles import SecretError, read_secret
 from hapair.settings import DEFAULT_DATA_DIR, option, positive_int
 
@@ -52,7 +53,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"hapair token: {message}", file=sys.stderr)
+    print(f"hapair token: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -87,7 +88,7 @@ def _print_list(items: list[dict[str, Any]], as_json: bool) -> None:
             expires += " (expired)"
         print(
             f"{t['id']:<16}  {t['role']:<6}  {t['created_at']:<24}  {expires:<24}  "
-            f"{t['description'] or ''}"
+            f"{printable(t['description'] or '')}"
         )
 
 

@@ -9,6 +9,7 @@ from hapair.engine.state import HOLDING, EngineRole, State, Transition, public, 
 from hapair.engine.steps import (
     Action,
     Promote,
+    Reannounce,
     SendHeartbeat,
     ServeShared,
     StopShared,
@@ -43,6 +44,8 @@ def enter(
         actions.append(Promote())
         if s.config.shared_address and not s.serving:
             actions.append(ServeShared())
+        elif s.config.shared_address and old == Role.INDETERMINATE:
+            actions.append(Reannounce())  # kept serving through a split brain it won
     elif role == Role.INDETERMINATE:
         if cause == "split-brain-lost" and s.serving:  # the expected loser stops serving now
             s = replace(s, serving=False)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hapair.clock import iso
-from hapair.domain.errors import StoreUnavailable
+from hapair.domain.errors import NoSharedInterface, NotActive, StoreUnavailable
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.domain.status import Role
 from hapair.domain.unit import (
@@ -487,20 +487,13 @@ class Node:
                 if up is False:
                     self._watch_link(url)
             case m.ServeShared():
-                try:
-                    error = await self._bounded(
-                        ports.shared.serve(self.unit.shared_address, self.snapshot.params),
-                        failed="timed out",
-                    )
-                except Exception as exc:
-                    error = str(exc) or type(exc).__name__
-                await self.step(
-                    m.SharedServed(now=now())
-                    if error is None
-                    else m.SharedFailed(now=now(), error=error)
-                )
+                await self._serve_shared()
             case m.StopShared():
                 await ports.shared.release(drain=not self.closed)
+            case m.Reannounce():
+                with contextlib.suppress(NoSharedInterface, NotActive):
+                    # none without a virtual IP (an operator's address), or no longer held
+                    await self._bounded(ports.shared.announce())
             case m.RenewShared():
                 if not await ports.shared.renew(self.snapshot.params):
                     await self.step(m.LeaseLost(now=now()))
@@ -533,6 +526,20 @@ class Node:
                 log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
             case _:
                 raise AssertionError(f"unknown action {action!r}")
+
+    async def _serve_shared(self) -> None:
+        """``ServeShared``: serve the shared address, then tell the core how it went."""
+        try:
+            error = await self._bounded(
+                self.ports.shared.serve(self.unit.shared_address, self.snapshot.params),
+                failed="timed out",
+            )
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+        now = self.now()
+        await self.step(
+            m.SharedServed(now=now) if error is None else m.SharedFailed(now=now, error=error)
+        )
 
     async def _bounded(self, coro: Any, failed: Any = None) -> Any:
         """An action's call, bounded below the loop's bound: ``failed`` when it overruns (its

@@ -238,6 +238,14 @@ class RenewShared(Action):
 
 
 @dataclass(frozen=True)
+class Reannounce(Action):
+    """Announce the virtual IP again: this unit kept it through a split brain it won, and the
+    loser may have announced it meanwhile (a client's neighbour entry may point at the loser,
+    which is taking the address off). Nothing answers it; without a virtual IP it does
+    nothing."""
+
+
+@dataclass(frozen=True)
 class StopShared(Action):
     """Stop the shared listener and remove the virtual IP (if any)."""
 
