@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from hapair.store.embedded import EmbeddedRedis
 from tests.support import HapairFactory, make_redis
+
+# Property tests and the simulation draw the same examples on every run (``derandomize``): a
+# run of the suite, CI's included, passes or fails on the code, never on the draw. To explore
+# (new examples each run, as the long simulation runs do): HAPAIR_HYPOTHESIS=explore, with
+# ``--hypothesis-seed=N`` to replay one.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(
+    "explore" if os.environ.get("HAPAIR_HYPOTHESIS") == "explore" else "repeatable"
+)
 
 
 @pytest.fixture

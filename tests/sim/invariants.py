@@ -298,11 +298,16 @@ class PairInvariants(RuleBasedStateMachine):
             theirs = partner.redis.revision if readable else None
             if not m.sync(s, w.now, revision=mine, partner_revision=theirs).in_sync:
                 continue
-            if partner.state is not None:
-                now_says = m.heartbeat(partner.state, w.now)
-                said = s.partner
-                if (now_says.role, now_says.replicating) != (said.role, said.replicating):
-                    continue  # stale news
+            if not partner.alive or partner.state is None:
+                # it died since its last word reached this unit (within ha_timeout, else no
+                # claim): stale news, which ha_timeout ends. Found by a CI run: the standby
+                # rebooted pacified (its Redis promoted) and was killed before its first new
+                # heartbeat got through; the active still had its "standby, replicating"
+                continue
+            now_says = m.heartbeat(partner.state, w.now)
+            said = s.partner
+            if (now_says.role, now_says.replicating) != (said.role, said.replicating):
+                continue  # stale news
             active, standby = (u, partner) if s.role == "active" else (partner, u)
             truth = (
                 standby.redis.up
