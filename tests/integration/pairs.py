@@ -70,6 +70,7 @@ class Pair:
         pair_key: str | None = None,
     ) -> None:
         self.scheme = "https" if tls else "http"
+        self.heartbeat = heartbeat  # the units' --heartbeat-interval
         self.port = free_port(SHARED_HOST)
         self.token = "adm-" + secrets.token_hex(8)
         # given when the units' ``redis`` servers were started with ``derived_password`` of it
