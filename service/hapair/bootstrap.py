@@ -34,7 +34,7 @@ from hapair.engine.pairauth import REASONS
 from hapair.engine.state import CAUSES
 from hapair.files import UnsafePath, check_private_dir
 from hapair.metrics import Metrics
-from hapair.secretfiles import check_admin_token, check_pair_key, read_secret
+from hapair.secretfiles import SecretError, check_admin_token, check_pair_key, read_secret
 from hapair.services.backup import BackupService
 from hapair.services.events import Events
 from hapair.services.health import PairMetrics, Readiness
@@ -196,7 +196,8 @@ def build(settings: Settings) -> Unit:
     """Every part of one unit, wired; the embedded Redis is started unless ``--redis`` is set.
 
     Raises:
-        UnusableSettings: See ``prepare_unit_files``.
+        UnusableSettings: See ``prepare_unit_files``; also a file of the embedded Redis that
+            is not safe to use (a symlink in its place: never followed), named.
     """
     from hapair.cli.embedded import redis_for, tunnel_for
 
@@ -204,7 +205,10 @@ def build(settings: Settings) -> Unit:
         clock.set_offset(settings.clock_offset_s)  # the test hook of hapair.clock
     files = prepare_unit_files(settings)
     host, _port = parse_host_port(settings.listen)
-    embedded, redis_url = redis_for(settings, host)
+    try:
+        embedded, redis_url = redis_for(settings, host)
+    except (UnsafePath, SecretError) as exc:  # a symlink planted in the data dir: one line
+        raise UnusableSettings(f"--data-dir: {exc}") from None
     # the embedded Redis's password changes with the pair key (store/redis_rotation.py)
     login = Credentials.of(redis_url) if embedded is not None else None
     store = Store(connect(redis_url, login=login))

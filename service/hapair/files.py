@@ -6,6 +6,10 @@
   only where another user's program must read it (HAProxy's peers file); fsynced, then renamed
   over the target, so a reader never sees half a file and a symlink planted at the target is
   replaced, not followed.
+- :func:`read_owned` and :func:`open_append`: a file of hapair's own in its data dir is opened
+  with ``O_NOFOLLOW`` (a symlink planted there is refused, naming the path: never read from or
+  written through) and used only if it is a regular file this user owns (``read_owned``: also
+  not writable by group or others).
 - :func:`check_private_dir`: a directory that holds secrets must be a directory (not a
   symlink), owned by this user and not writable by group or others; refused otherwise, with
   the path and the reason.
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -42,6 +47,74 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _symlink_refused(path: Path, exc: OSError) -> OSError:
+    if exc.errno == errno.ELOOP:
+        return UnsafePath(f"{path} is a symbolic link: hapair does not follow one (remove it)")
+    return exc
+
+
+def read_owned(path: Path) -> bytes:
+    """The whole content of ``path``, a file hapair keeps in its data dir, read without following
+    a symlink: refused (``UnsafePath``, naming the path) when it is a symlink, not a regular file
+    (a FIFO does not hang the read: ``O_NONBLOCK``), owned by another user than this one (or
+    root), or writable by group or others. The checks are made on the open descriptor.
+
+    Raises:
+        FileNotFoundError: There is no such file (nor a symlink of that name).
+        UnsafePath: See above.
+        OSError: It cannot be read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        raise _symlink_refused(path, exc) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePath(f"{path} is not a regular file")
+        if st.st_uid not in (os.geteuid(), 0):
+            raise UnsafePath(f"{path} is owned by another user (uid {st.st_uid})")
+        if st.st_mode & 0o022:
+            raise UnsafePath(
+                f"{path} has mode {stat.S_IMODE(st.st_mode):o}: group or others may write it "
+                "(chmod 600)"
+            )
+        return f.read()
+
+
+def open_append(path: Path) -> int:
+    """A descriptor appending to ``path``, a log hapair keeps in its data dir (created 0600, an
+    older wider one narrowed to 0600), opened without following a symlink: one planted there
+    is refused (``UnsafePath``, naming the path), as is anything but a regular file of this
+    user. The caller closes the descriptor.
+
+    Raises:
+        UnsafePath: See above.
+        OSError: It cannot be opened.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise _symlink_refused(path, exc) from None
+    st = os.fstat(fd)
+    refusal = None
+    if not stat.S_ISREG(st.st_mode):
+        refusal = f"{path} is not a regular file"
+    elif st.st_uid != os.geteuid():
+        refusal = f"{path} is owned by another user (uid {st.st_uid})"
+    if refusal is not None:
+        os.close(fd)
+        raise UnsafePath(refusal)
+    try:
+        os.set_blocking(fd, True)  # O_NONBLOCK was for the open only (a FIFO)
+        os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def check_private_dir(path: Path) -> None:

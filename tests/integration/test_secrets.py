@@ -402,6 +402,98 @@ def test_serve_refuses_an_unsafe_secret_file_and_starts_nothing(tmp_path: Path) 
     assert "--tls-cert and --tls-key" in out.stderr, out.stderr
 
 
+OUTSIDE = b"a file outside the data dir: never read, never written\n"
+
+
+def _outside(tmp_path: Path) -> Path:
+    """A file outside the data dir, 0640, with known content: what a planted symlink targets."""
+    path = tmp_path / "outside"
+    path.write_bytes(OUTSIDE)
+    path.chmod(0o640)
+    return path
+
+
+def _serve_with_redis(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``hapair serve`` of a lone unit with its embedded Redis (no pair key: its password is
+    random and kept in the data dir), run to its end."""
+    return run_serve(
+        ["--listen", f"{DIRECT_HOST}:{free_port(DIRECT_HOST)}", "--data-dir", str(data_dir)]
+    )
+
+
+def test_serve_refuses_a_symlink_in_the_embedded_redis_files(tmp_path: Path) -> None:
+    """SPEC 6 "Files": a symlink planted in the data dir in place of the embedded Redis's stored
+    password (read at start: the old code took the password from the link's target), or of its
+    log (redis-server appends to it, and the files were chmod-ed through links), is refused by
+    a real ``hapair serve``: one line naming the path, no redis-server started, the target's
+    content and mode unchanged."""
+    outside = _outside(tmp_path)
+    for name in ("password", "redis.log", "appendonlydir"):
+        data_dir = tmp_path / name
+        (data_dir / "redis").mkdir(mode=0o700, parents=True)
+        data_dir.chmod(0o700)
+        link = data_dir / "redis" / name
+        link.symlink_to(outside)
+        out = _serve_with_redis(data_dir)
+        assert out.returncode == 1, (name, out.stdout, out.stderr)
+        assert f"{link} is a symbolic link" in out.stderr, (name, out.stderr)
+        assert "Traceback" not in out.stderr, out.stderr
+        assert OUTSIDE.decode().strip() not in out.stderr + out.stdout
+        assert outside.read_bytes() == OUTSIDE, name
+        assert stat.S_IMODE(outside.stat().st_mode) == 0o640, name
+        assert link.is_symlink()
+        assert not (data_dir / "redis" / "redis.conf").exists(), name  # nothing started
+    # the control: the same start without the link serves (and keeps its password 0600)
+    data_dir = tmp_path / "control"
+    direct = f"{DIRECT_HOST}:{free_port(DIRECT_HOST)}"
+    unit = subprocess.Popen(
+        [sys.executable, "-m", "hapair", "serve", "--listen", direct, "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+        preexec_fn=death_signal_preexec(signal.SIGTERM),  # noqa: PLW1509
+    )
+    try:
+        poll(
+            lambda: httpx.get(f"http://{direct}/readyz", timeout=1).status_code == 200,
+            timeout=30,
+            what="the control unit",
+        )
+        password = data_dir / "redis" / "password"
+        assert stat.S_IMODE(password.lstat().st_mode) == 0o600
+    finally:
+        unit.send_signal(signal.SIGTERM)
+        try:
+            unit.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            unit.kill()
+            unit.wait()
+
+
+def test_hapair_up_refuses_a_symlink_in_place_of_a_units_log(tmp_path: Path) -> None:
+    """``hapair up`` appends each unit's output to ``NAME/hapair.log``: a symlink planted there
+    is refused (exit 2, its path), nothing appended through it, no unit started."""
+    outside = _outside(tmp_path)
+    data_dir = tmp_path / "up"
+    (data_dir / "first").mkdir(mode=0o700, parents=True)
+    data_dir.chmod(0o700)
+    link = data_dir / "first" / "hapair.log"
+    link.symlink_to(outside)
+    done = subprocess.run(
+        [sys.executable, "-m", "hapair", "up", "--port", str(_port_free_on_pair_hosts()),
+         "--data-dir", str(data_dir)],
+        check=False, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+    )  # fmt: skip
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"hapair up: {link} is a symbolic link" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert outside.read_bytes() == OUTSIDE
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o640
+    assert sorted(p.name for p in (data_dir / "first").iterdir()) == ["hapair.log"]  # no Redis
+    assert not (data_dir / "second").exists()
+
+
 # the unit and the hook run as root without the capabilities that read any process's memory
 # (CAP_SYS_PTRACE; CAP_SYS_ADMIN and CAP_PERFMON pass the same check on this kernel), as a
 # deployed unit does (deploy/hapair.service: CAP_NET_ADMIN CAP_NET_RAW only)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from hapair.files import open_append
+
 
 class StopFlag:
     """Set by SIGINT or SIGTERM once :meth:`install` ran; calling it says whether it is set."""
@@ -99,7 +101,12 @@ LOG_BACKUPS = 3
 class RotatingLog:
     """An append-only log file bounded in size: past ``max_bytes`` it becomes ``NAME.1`` (the
     older ones move up to ``NAME.<backups>``, the oldest dropped) and a new one is started.
-    Every file is 0600 (the JSON lines name tokens' ids, addresses, the unit's actions)."""
+    Every file is 0600 (the JSON lines name tokens' ids, addresses, the unit's actions).
+
+    Raises:
+        hapair.files.UnsafePath: A symlink (or anything but this user's regular file) is in
+            the log's place: refused, naming it, never written through.
+    """
 
     def __init__(
         self, path: Path, *, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS
@@ -109,9 +116,9 @@ class RotatingLog:
         self._size = os.fstat(self._fd).st_size
 
     def _open(self) -> int:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.fchmod(fd, 0o600)  # a log written by an older hapair up was 0644
-        return fd
+        # 0600, an older hapair up's 0644 log narrowed; a symlink planted in its place is
+        # refused (UnsafePath naming it), never appended through (hapair/files.py)
+        return open_append(self.path)
 
     def write(self, data: bytes) -> None:
         """Appends ``data`` (whole lines), rotating first when it would pass the bound."""

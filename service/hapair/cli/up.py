@@ -140,7 +140,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
     standby, or pacified after too many boots.
     """
     from hapair.cli.ports import refusal
-    from hapair.files import check_private_dir, write_atomic
+    from hapair.files import UnsafePath, check_private_dir, write_atomic
     from hapair.secretfiles import SecretError
 
     shared = f"127.0.0.10:{ns.port}"
@@ -217,6 +217,9 @@ def cmd_up(ns: argparse.Namespace) -> int:
                         f"hapair up: unit {name} started again (pid {procs[name].pid})", flush=True
                     )
             time.sleep(0.2)
+    except UnsafePath as exc:  # a symlink planted in place of a unit's log: never followed
+        print(f"hapair up: {exc}", file=sys.stderr)
+        return 2
     finally:
         stop_units(procs)
         print("hapair pair stopped", flush=True)

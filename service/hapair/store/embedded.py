@@ -9,7 +9,6 @@ callers know from here are re-exported.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from hapair.files import open_append
 from hapair.store.redis_config import (
     ADMIN_USER,
     PASSWORD_FILE,
@@ -235,6 +235,9 @@ class EmbeddedRedis:
         Raises:
             RuntimeError: the server exited or did not answer within ``timeout`` seconds;
                 the message holds the tail of its log.
+            hapair.secretfiles.SecretError: The stored password file is not safe to read
+                (a symlink, another user's, writable by others): nothing started.
+            hapair.files.UnsafePath: A symlink in the Redis directory: nothing started.
         """
         if self.pid is not None:
             return self.url
@@ -286,7 +289,8 @@ class EmbeddedRedis:
 
     def _spawn(self) -> None:
         # Errors before the log file is opened (bad options) go to stderr: keep them too.
-        fd = os.open(self._logs[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Not through a symlink planted there: refused, naming the path (hapair/files.py).
+        fd = open_append(self._logs[1])
         with open(fd, "ab") as err:
             try:
                 self._proc = subprocess.Popen(

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from hapair.files import write_atomic
+from hapair.files import UnsafePath, write_atomic
+from hapair.secretfiles import read_checked
 from hapair.store.urls import with_credentials
 
 REDIS_USER = "hapair"
@@ -140,12 +143,24 @@ def server_version(info: Mapping[str, Any]) -> str:
 
 def stored_password(data_dir: Path, name: str = PASSWORD_FILE) -> str | None:
     """A password the embedded Redis of ``data_dir`` was last started with, if any
-    (``name``: ``PASSWORD_FILE`` for the ``hapair`` user, ``REPLICATION_PASSWORD_FILE``)."""
+    (``name``: ``PASSWORD_FILE`` for the ``hapair`` user, ``REPLICATION_PASSWORD_FILE``).
+
+    Read by ``read_checked`` (SPEC 6 "Files"): a symlink in its place is refused, never
+    followed (a password taken from a file outside the data dir), as is another user's file or
+    one group or others may write. A 0644 file of an older hapair is read (the 0700 directory
+    kept it from others), then rewritten 0600 by ``prepare_files``.
+
+    Raises:
+        SecretError: The file is not safe to read; the message names the path and the reason.
+    """
     path = Path(data_dir) / "redis" / name
     try:
-        return path.read_text().strip() or None
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        return None  # left empty: a new password is chosen, as when there is none
+    return read_checked(path, "Redis password", private=False)
 
 
 @dataclass(frozen=True)
@@ -172,12 +187,24 @@ def write_private(path: Path, text: str) -> None:
 def prepare_files(
     data_dir: Path, redis_dir: Path, password: str, replication_password: str | None = None
 ) -> None:
-    """The 0700 directories and the 0600 password files; older files narrowed to 0600."""
+    """The 0700 directories and the 0600 password files; older files narrowed to 0600.
+
+    Raises:
+        UnsafePath: A symlink in the Redis directory (or in its place), named.
+    """
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
+    if redis_dir.is_symlink():
+        raise UnsafePath(f"{redis_dir} is a symbolic link: give the directory itself")
     redis_dir.mkdir(mode=0o700, exist_ok=True)
     redis_dir.chmod(0o700)
     for path in redis_dir.rglob("*"):
+        if path.is_symlink():
+            # redis-server opens its log, dump and AOF files itself, following links; and
+            # chmod here would change the file the link points at
+            raise UnsafePath(
+                f"{path} is a symbolic link: hapair does not follow one in its data dir (remove it)"
+            )
         path.chmod(0o700 if path.is_dir() else 0o600)
     write_private(redis_dir / PASSWORD_FILE, password + "\n")
     if replication_password is not None:
