@@ -8,13 +8,13 @@ else the system store), and prints it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hapair.cli.text import printable
+from hapair.cli.upfile import UpFileError, up_url
 from hapair.domain.status import MAINTENANCE_ICON, Role
 from hapair.secretfiles import SecretError, read_secret
 from hapair.settings import DEFAULT_DATA_DIR, DEFAULT_LISTEN, option
@@ -150,15 +150,16 @@ def unit_target(ns: argparse.Namespace) -> tuple[str, str | None]:
     Raises:
         SecretError: The token file cannot be read, is empty, or is not safe to trust (a
             symlink, another user's, writable by group or others).
+        UpFileError: ``up.json`` is not safe to read, or its URL is not an ``http(s)`` URL of a
+            loopback address (``hapair.cli.upfile``): checked before any token is read.
     """
     url, token = ns.url, ns.token
+    up_dir = Path(ns.data_dir)
+    if url is None:
+        url = up_url(up_dir) or f"http://{DEFAULT_LISTEN}"
     token_file = getattr(ns, "token_file", None)
     if token_file:
         token = read_secret(token_file, "token")
-    up_dir = Path(ns.data_dir)
-    if url is None:
-        up = up_dir / "up.json"
-        url = json.loads(up.read_text())["url"] if up.exists() else f"http://{DEFAULT_LISTEN}"
     if token is None and (up_dir / "admin.token").exists():
         token = read_secret(up_dir / "admin.token", "admin token")
     return str(url), token
@@ -183,6 +184,9 @@ def unit_client(
         url, token = unit_target(ns)
     except SecretError as exc:
         print(f"hapair {command}: --token-file: {exc}", file=sys.stderr)
+        return str(ns.url), None
+    except UpFileError as exc:  # nothing is sent: the URL came from a file, not the user
+        print(f"hapair {command}: {printable(str(exc))}", file=sys.stderr)
         return str(ns.url), None
     verify: ssl.SSLContext | bool = True
     if ns.tls_ca:

@@ -6,8 +6,10 @@ Where ``hapair token`` acts, first match wins:
    ``admin.token`` of ``--data-dir``). Send it to the shared address: token writes are
    pair-wide writes (the standby's direct address answers 409 ``use-shared-address``).
 2. A pair of ``hapair up`` in ``--data-dir`` (its ``up.json``): the pair's shared address with
-   its ``admin.token``. This is what a user with a running pair expects: the token is created
-   on the active and reaches the standby by replication.
+   its ``admin.token``. ``up.json`` is read only if it is this user's own file (not a symlink)
+   and its URL is an http(s) URL of a loopback address, as ``hapair up`` writes; else refused,
+   exit 2, no request made (``hapair.cli.upfile``). This is what a user with a running pair
+   expects: the token is created on the active and reaches the standby by replication.
 3. Otherwise the Redis of the unit whose data dir this is (``runtime.json``; ``--redis URL``
    overrides): works before any admin token exists, e.g. for the first token of a
    ``hapair serve`` started without ``--admin-token-file``. A standby's Redis is read-only:
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.cli.text import printable
+from hapair.cli.upfile import UpFileError, up_url
 from hapair.secretfiles import SecretError, read_secret
 from hapair.settings import DEFAULT_DATA_DIR, option, positive_int
 
@@ -61,8 +64,8 @@ def _api_target(ns: argparse.Namespace) -> tuple[str, str] | None:
     """(base URL, admin token) when the command goes through the API, else None."""
     data_dir = Path(ns.data_dir)
     url = ns.url
-    if url is None and (data_dir / "up.json").exists():
-        url = json.loads((data_dir / "up.json").read_text())["url"]
+    if url is None:  # checked: the admin token goes only to a loopback http(s) URL
+        url = up_url(data_dir)
     if url is None:
         return None
     if ns.token_file:
@@ -220,7 +223,7 @@ def cmd_token(ns: argparse.Namespace) -> int:
     """``hapair token create|list|revoke``."""
     try:
         target = _api_target(ns)
-    except SecretError as exc:
+    except (SecretError, UpFileError) as exc:
         return _fail(str(exc))
     if target is not None:
         return _via_api(ns, *target)
