@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from hapair.domain.parameters import INTERFACE_PATTERN
 from hapair.domain.tracks import TrackError, TrackSpec, parse_track, parse_tracks
-from hapair.domain.unit import parse_host_port
+from hapair.domain.unit import MODES, parse_host_port
 from hapair.keyring import Keyring
 from hapair.secretfiles import (
     SecretError,
@@ -381,7 +381,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         type=tcp_port,
         help="fixed TCP port of the embedded Redis, for firewalls (default: a free port)",
     )
-    option(p, "--mode", env="MODE", choices=("non_ha", "first", "second"))
+    option(p, "--mode", env="MODE", choices=MODES)
     option(p, "--partner", env="PARTNER", type=host_port,
            help="the partner's direct address HOST:PORT")  # fmt: skip
     option(p, "--shared", env="SHARED", type=ip_port,

@@ -20,6 +20,7 @@ from hapair.cli.units import (
     stop_units,
     unit_env,
 )
+from hapair.domain.unit import other_unit
 from hapair.settings import DEFAULT_DATA_DIR, option, positive_float, tcp_port
 
 
@@ -170,7 +171,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         command = serve_command(
             name,
             listen=units[name],
-            partner=units[_other(name)],
+            partner=units[other_unit(name)],
             shared=shared,
             data_dir=data_dir,
             heartbeat_interval=ns.heartbeat_interval,
@@ -209,8 +210,8 @@ def cmd_up(ns: argparse.Namespace) -> int:
                         flush=True,
                     )
             for name, since in list(exited.items()):
-                status = _pair_status(units[_other(name)], token)
-                if should_restart(time.monotonic() - since, status, partner=_other(name)):
+                status = _pair_status(units[other_unit(name)], token)
+                if should_restart(time.monotonic() - since, status, partner=other_unit(name)):
                     del exited[name]
                     start(name)
                     print(
@@ -224,7 +225,3 @@ def cmd_up(ns: argparse.Namespace) -> int:
         stop_units(procs)
         print("hapair pair stopped", flush=True)
     return 0
-
-
-def _other(name: str) -> str:
-    return "second" if name == "first" else "first"

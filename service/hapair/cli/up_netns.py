@@ -39,6 +39,7 @@ from hapair.cli.units import (
     stop_units,
     unit_env,
 )
+from hapair.domain.unit import HA_UNITS, other_unit
 
 __all__ = [
     "HOSTS",
@@ -68,7 +69,7 @@ def _start_unit(
     heartbeat_interval: float,
     env: dict[str, str],
 ) -> subprocess.Popen[bytes]:
-    partner = "second" if name == "first" else "first"
+    partner = other_unit(name)
     command = serve_command(
         name,
         listen=f"{IPV4[name]}:{port}",
@@ -123,7 +124,7 @@ def cmd_up_netns(ns: argparse.Namespace, *, prefix: str = "hapair") -> int:
         except TopologyError as exc:
             print(f"hapair up --netns: {exc}", file=sys.stderr)
             return 1
-        for name in ("first", "second"):
+        for name in HA_UNITS:
             if stopping():
                 break
             procs[name] = _start_unit(

@@ -15,6 +15,7 @@ from hapair.domain.tracks import TrackView
 
 Mode = Literal["non_ha", "first", "second"]
 MODES: tuple[Mode, ...] = ("non_ha", "first", "second")
+HA_UNITS: tuple[str, ...] = ("first", "second")  # the two units of a pair, by name
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -32,6 +33,16 @@ def unit_name(mode: Mode) -> str:
         The unit name.
     """
     return "standalone" if mode == "non_ha" else mode
+
+
+def other_unit(name: str) -> str:
+    """The other unit of a pair: ``second`` for ``first``, ``first`` for any other name."""
+    return HA_UNITS[1] if name == HA_UNITS[0] else HA_UNITS[0]
+
+
+def partner_name(own: str) -> str | None:
+    """The other unit's name (``first`` <-> ``second``), None for a non-HA unit."""
+    return other_unit(own) if own in HA_UNITS else None
 
 
 def parse_host_port(value: str, *, require_ip: bool = False) -> tuple[str, int]:
@@ -200,7 +211,7 @@ def check_unit_settings(s: UnitSettings) -> None:
             parse_host_port(s.shared_address, require_ip=True)
         except ValueError as exc:
             errors.append(FieldError("/shared_address", f"shared_address: {exc}"))
-    if s.mode in ("first", "second"):
+    if s.mode in HA_UNITS:
         missing = [
             name for name in ("partner_address", "shared_address") if getattr(s, name) is None
         ]

@@ -12,6 +12,7 @@ import logging
 
 from hapair.clock import iso
 from hapair.domain.status import Role, pair_state, unit_status
+from hapair.domain.unit import other_unit
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
 from hapair.engine.ports import EventSink, Hooks, Metrics, Spawn
@@ -149,7 +150,7 @@ class Announcer:
             return  # as the serving active only (not while its bind is under way)
         p = m.fresh_partner(state, now)
         me = unit_status(self.name, state.public_role, reason=state.public_reason)  # type: ignore[arg-type]
-        other_name = "second" if self.name == "first" else "first"
+        other_name = other_unit(self.name)
         if p is None:
             other = unit_status(other_name, Role.NOT_OPERATIONAL, reason="unreachable")
         else:

@@ -32,6 +32,7 @@ from hapair.domain.unit import (
     Maintenance,
     UnitSettings,
     boots_in_window,
+    other_unit,
     record_boot,
     unit_name,
     with_pending,
@@ -579,7 +580,7 @@ class Node:
             params=self.snapshot.params,
             shared_address=self.unit.shared_address,
             local_host=local_host,
-            partner=("second" if self.name == "first" else "first") if self.ha else None,
+            partner=other_unit(self.name) if self.ha else None,
             partner_host=partner_host,
             one_host=one_host,
         )

@@ -22,7 +22,7 @@ from hapair.domain.applied import ParameterApplied, ParametersApplied, UnitAppli
 from hapair.domain.errors import Check as CheckResult
 from hapair.domain.status import PairStatus, Role, pair_state
 from hapair.domain.tracks import TrackView
-from hapair.domain.unit import Maintenance, UnitSettings
+from hapair.domain.unit import Maintenance, UnitSettings, other_unit
 from hapair.domain.version import VERSION
 from hapair.engine import machine as m
 from hapair.engine.dataplane import applied as dp_applied
@@ -331,7 +331,7 @@ class NodeControl:
         if dry_run:
             return all(c.ok for c in found), found, self.name, 0.0
         await self.node.exchange_now()  # the answer shows the pair as it now is
-        partner = "second" if self.name == "first" else "first"
+        partner = other_unit(self.name)
         return True, found, partner, now() - start
 
     async def set_maintenance(self, *, enabled: bool, reason: str | None, force: bool) -> None:
@@ -473,7 +473,7 @@ class NodeControl:
                 parameters=parameters,
             )
         ]
-        other = "second" if self.name == "first" else "first"
+        other = other_unit(self.name)
         s = node.state
         p = s.partner if s is not None else None
         heard = s.heard_at if s is not None else None

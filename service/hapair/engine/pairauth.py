@@ -42,6 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 from hapair.clock import wall
+from hapair.domain.unit import partner_name
 from hapair.engine.hosts import redis_on_partner_host
 from hapair.engine.nonces import SENT, WINDOW_S, NonceCache, new_nonce
 from hapair.keyring import Keyring, key_id
@@ -87,7 +88,6 @@ CHALLENGE_HEADER = "x-hapair-challenge"
 REFUSED_HEADER = "x-hapair-refused"  # a refusal's fixed reason (one of REASONS)
 SHARED_HEADER = "x-hapair-shared"  # an ``another-pair`` refusal: the refuser's shared address
 
-UNITS = ("first", "second")
 CALL = "call"
 ANSWER = "answer"
 
@@ -156,13 +156,6 @@ def pair_id(shared_address: str | None, virtual_id: int) -> str:
     """The pair's identity: 16 hex digits of a digest of its shared address and virtual ID."""
     raw = f"hapair/pair-id/v1\0{shared_address or ''}\0{virtual_id}".encode()
     return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def partner_name(own: str) -> str | None:
-    """The other unit's name (``first`` <-> ``second``), None for a non-HA unit."""
-    if own not in UNITS:
-        return None
-    return UNITS[1] if own == UNITS[0] else UNITS[0]
 
 
 def mac(

@@ -22,6 +22,7 @@ from hapair.domain.status import (
     unit_status,
 )
 from hapair.domain.tracks import TrackSummary
+from hapair.domain.unit import other_unit
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
 from hapair.engine.messages import AlertInfo, Heartbeat, TrackInfo, TransitionInfo
@@ -67,7 +68,7 @@ def pair_view(f: StatusFacts) -> tuple[PairStatus, bool]:
     """Both units as ``f.name`` sees them, and whether the pair is in sync (the one rule,
     ``machine.sync``, on the revisions the status shows)."""
     s, p, name = f.state, f.partner, f.name
-    partner_name = "second" if name == "first" else "first"
+    partner_name = other_unit(name)
     synced = (
         s is not None
         and m.sync(s, f.now, revision=f.revision, partner_revision=f.partner_revision).in_sync
