@@ -23,6 +23,7 @@ from hapair.domain.errors import (
     StoreUnavailable,
     Unauthorized,
 )
+from hapair.domain.status import Role
 from hapair.engine import pairauth
 from hapair.engine.messages import (
     ConflictsReply,
@@ -199,7 +200,7 @@ async def resync(request: Request[Any, Any, Any], engine: EngineDep) -> Response
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, resync_request_decoder, "resync request")
     partner = engine.partner_fresh()
-    if partner is None or partner.role != "active" or engine.role != "standby":
+    if partner is None or partner.role != Role.ACTIVE or engine.role != Role.STANDBY:
         raise NotActive("this unit is not the standby of an active partner it hears")
     held = await engine.partner_store.resync(partner.redis_url, req.revision)
     return _signed(request, engine, auth, nonce, encoder.encode(RevisionReply(revision=held)))
@@ -218,7 +219,7 @@ async def conflicts(request: Request[Any, Any, Any], engine: EngineDep) -> Respo
     """Revisions only the partner held, archived here (this unit is the active)."""
     body, auth, nonce = await _verified(request, engine)
     req = _decode(body, conflicts_request_decoder, "conflicts request")
-    if engine.role != "active":
+    if engine.role != Role.ACTIVE:
         raise NotActive("this unit is not the active one: it keeps no archive now")
     unit = pairauth.partner_name(engine.name) or "partner"
     if len(req.revoked) > MAX_REVOKED or any(len(d) > 128 for d in req.revoked):

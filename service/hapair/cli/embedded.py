@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hapair.domain.status import Role
 from hapair.domain.unit import is_loopback
 from hapair.settings import Settings
 
@@ -121,7 +122,7 @@ async def keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
 
     while True:
         await asyncio.sleep(0.5)
-        if embedded.pid is not None or (engine.ha and engine.role == "active"):
+        if embedded.pid is not None or (engine.ha and engine.role == Role.ACTIVE):
             continue
         log.error("embedded redis-server is gone; restarting it", extra={"event": "redis-restart"})
         try:

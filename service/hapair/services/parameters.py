@@ -16,6 +16,7 @@ from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
 from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
 from hapair.domain.parameter_forms import HAParametersResource
+from hapair.domain.status import Role
 from hapair.engine.control import HAControl
 from hapair.metrics import Metrics
 from hapair.services.events import Events
@@ -125,13 +126,13 @@ class ParametersService:
         if (
             cached is not None
             and cached.epoch == engine.role_epoch
-            and engine.role == "active"
+            and engine.role == Role.ACTIVE
             and self.store.recently_ok()
         ):
             return cached
         epoch = engine.role_epoch
         current = self._current_of(epoch, await self.store.read())
-        self._cache = current if engine.role == "active" else None
+        self._cache = current if engine.role == Role.ACTIVE else None
         return current
 
     async def get(self) -> Current:
@@ -208,7 +209,7 @@ class ParametersService:
         """After a commit (under the write lock): the cache, the metrics, the engine and the
         event stream learn of the new revision."""
         committed = self._current_of(epoch, snap)
-        if self.engine.role == "active" and epoch == self.engine.role_epoch:
+        if self.engine.role == Role.ACTIVE and epoch == self.engine.role_epoch:
             self._cache = committed
         else:
             self._cache = None
@@ -241,7 +242,7 @@ class ParametersService:
     async def acknowledged(self) -> bool:
         """Whether the partner's Redis holds every write so far (``WAIT``, at most 1 s)."""
         p = self.engine.partner_fresh()
-        if p is None or p.role != "standby":
+        if p is None or p.role != Role.STANDBY:
             return False
         return await self.store.wait_partner(ACK_TIMEOUT_MS)
 

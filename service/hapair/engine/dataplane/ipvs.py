@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from hapair.domain.status import Role
+
 DaemonState = Literal["master", "backup"]
 DAEMON_STATES: Final[tuple[DaemonState, ...]] = ("master", "backup")
 NO_IPVS: Final = "ip_vs is not available in this kernel"
@@ -84,9 +86,9 @@ def wanted_daemon(p: L4Parameters, role: str) -> Daemon | None:
     """``master`` on the active, ``backup`` on the standby, none otherwise or when off."""
     if not p.on:
         return None
-    if role == "active":
+    if role == Role.ACTIVE:
         return Daemon(state="master", interface=p.interface, syncid=p.syncid)
-    if role == "standby":
+    if role == Role.STANDBY:
         return Daemon(state="backup", interface=p.interface, syncid=p.syncid)
     return None
 
