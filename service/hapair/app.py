@@ -37,15 +37,16 @@ from hapair.api.problems import from_domain, from_http, from_recursion, from_une
 from hapair.api.rotation import RotationController
 from hapair.api.tokens import TokensController
 from hapair.api.unit import UnitController
+from hapair.domain import limits
 from hapair.domain.errors import DomainError, StoreUnavailable
 from hapair.engine.listener import Limits
 from hapair.metrics import Metrics
 
 MAX_BODY_BYTES = 64 * 1024
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+METHODS = frozenset(limits.METHODS)
 _METHOD_REFUSED_BODY = (
     b'{"type":"urn:hapair:problem:method-not-allowed","title":"Method not allowed",'
-    b'"status":405,"detail":"hapair serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS"}'
+    b'"status":405,"detail":"%s"}' % limits.METHODS_DETAIL.encode()
 )
 _METHOD_REFUSED_START: Message = {
     "type": "http.response.start",
@@ -53,7 +54,7 @@ _METHOD_REFUSED_START: Message = {
     "headers": [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(_METHOD_REFUSED_BODY)).encode()),
-        (b"allow", b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"),
+        (b"allow", limits.METHODS_ALLOW.encode()),
     ],
 }
 

@@ -21,6 +21,8 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from hapair.domain import limits as contract
+
 HEAD_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 10.0  # a response whose write buffer has not shrunk for this long is dropped
@@ -30,7 +32,7 @@ PARTNER_RESERVED = 16  # connections of each listener that only the partner's ho
 # A request head larger than this is refused (431): h11's default bound, which uvicorn's h11
 # protocol enforced; httptools (llhttp) has none, so without it a head could grow for 10 s.
 MAX_HEAD_BYTES = 16 * 1024
-METHODS = frozenset({b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
+METHODS = frozenset(m.encode() for m in contract.METHODS)
 
 
 def _problem(status: HTTPStatus, slug: str, title: str, detail: str, extra: bytes = b"") -> bytes:
@@ -65,8 +67,8 @@ _METHOD_REFUSED = _problem(
     HTTPStatus.METHOD_NOT_ALLOWED,
     "method-not-allowed",
     "Method not allowed",
-    "hapair serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS",
-    b"Allow: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT\r\n",
+    contract.METHODS_DETAIL,
+    b"Allow: %s\r\n" % contract.METHODS_ALLOW.encode(),
 )
 _HEAD_TOO_LARGE = _problem(
     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
