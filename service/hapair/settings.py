@@ -93,6 +93,13 @@ class Settings:
         """Whether the listeners serve HTTPS."""
         return bool(self.tls_cert and self.tls_key)
 
+    @property
+    def listener_ssl(self) -> dict[str, str] | None:
+        """uvicorn's TLS arguments of every listener (direct, shared), None for plain HTTP."""
+        if not self.tls:
+            return None
+        return {"ssl_certfile": self.tls_cert or "", "ssl_keyfile": self.tls_key or ""}
+
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})

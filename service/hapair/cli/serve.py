@@ -79,12 +79,7 @@ async def running(unit: Unit, *, on_stop: Callable[[], None] | None = None) -> A
 
     settings = unit.deps.settings
     host, port = parse_host_port(settings.listen)
-    ssl = (
-        {"ssl_certfile": settings.tls_cert or "", "ssl_keyfile": settings.tls_key or ""}
-        if settings.tls
-        else None
-    )
-    direct = Listener(unit.app, host, port, ssl=ssl)
+    direct = Listener(unit.app, host, port, ssl=settings.listener_ssl)
     engine = unit.deps.engine
     keeper: asyncio.Task[None] | None = None
     async with AsyncExitStack() as stack:

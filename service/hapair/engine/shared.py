@@ -97,16 +97,8 @@ class SharedAddress:
 
     async def _listen(self, shared: str) -> str | None:
         host, port = parse_host_port(shared, require_ip=True)
-        ssl = (
-            {
-                "ssl_certfile": self.settings.tls_cert or "",
-                "ssl_keyfile": self.settings.tls_key or "",
-            }
-            if self.settings.tls
-            else None
-        )
         freebind = self.settings.shared_interface is not None
-        listener = Listener(self.app, host, port, ssl=ssl, freebind=freebind)
+        listener = Listener(self.app, host, port, ssl=self.settings.listener_ssl, freebind=freebind)
         self._listener = listener  # answering from the moment it is bound (``serving``)
         try:
             await listener.start()
