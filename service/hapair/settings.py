@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from hapair.domain import limits
 from hapair.domain.parameters import INTERFACE_PATTERN
 from hapair.domain.tracks import TrackError, TrackSpec, parse_track, parse_tracks
 from hapair.domain.unit import MODES, parse_host_port
@@ -65,8 +66,8 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None  # CA file for the partner's certificate; None: the system store
-    max_connections: int = 256  # concurrent client connections of each listener
-    max_connections_per_client: int = 32  # of those, from one client address
+    max_connections: int = limits.MAX_CONNECTIONS  # concurrent client connections of a listener
+    max_connections_per_client: int = limits.MAX_CONNECTIONS_PER_CLIENT  # from one address
     log_level: str = "info"
     # L7 persistence updates: the unit's HAProxy (master CLI socket) and the peers file
     haproxy_socket: str | None = None
@@ -79,10 +80,10 @@ class Settings:
     pacify_max_boots: int = 3
     # ...the event stream: keepalive interval, events kept, how far a client may lag (events
     # queued for it, bytes its connection holds unread)...
-    events_keepalive_s: float = 15.0
-    events_keep: int = 10_000
-    events_queue: int = 1000
-    events_client_buffer: int = 256 * 1024
+    events_keepalive_s: float = limits.EVENTS_KEEPALIVE_S
+    events_keep: int = limits.EVENTS_KEEP
+    events_queue: int = limits.EVENTS_QUEUE
+    events_client_buffer: int = limits.EVENTS_CLIENT_BUFFER
     # ...and the fast path of GET /ha/parameters (off only for side-by-side comparisons).
     fastpath: bool = True
     # ...and a test hook: seconds added to this process's wall clock (``hapair.clock``).

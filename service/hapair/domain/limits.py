@@ -11,3 +11,15 @@ METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 METHODS_DETAIL = f"hapair serves {', '.join(METHODS[:-1])} and {METHODS[-1]}"
 METHODS_ALLOW = ", ".join(sorted(METHODS))
 
+# The connection budget of each listener (--max-connections, --max-connections-per-client).
+MAX_CONNECTIONS = 256
+MAX_CONNECTIONS_PER_CLIENT = 32
+
+# The event stream: at least this many events are kept (SPEC 5a; HAPAIR_EVENTS_KEEP), a
+# client's live events queued at most (HAPAIR_EVENTS_QUEUE), the bytes a directly written
+# client may leave unread (HAPAIR_EVENTS_CLIENT_BUFFER), the keepalive's interval
+# (HAPAIR_EVENTS_KEEPALIVE_S).
+EVENTS_KEEP = 10_000
+EVENTS_QUEUE = 1000
+EVENTS_CLIENT_BUFFER = 256 * 1024
+EVENTS_KEEPALIVE_S = 15.0

@@ -26,8 +26,6 @@ from hapair.domain import limits as contract
 HEAD_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 10.0  # a response whose write buffer has not shrunk for this long is dropped
-DEFAULT_MAX_CONNECTIONS = 256
-DEFAULT_MAX_PER_CLIENT = 32
 PARTNER_RESERVED = 16  # connections of each listener that only the partner's host may take
 # A request head larger than this is refused (431): h11's default bound, which uvicorn's h11
 # protocol enforced; httptools (llhttp) has none, so without it a head could grow for 10 s.
@@ -101,8 +99,8 @@ class Limits:
     (the event stream finds its own transport there, ``api/events.py``).
     """
 
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    max_per_client: int = DEFAULT_MAX_PER_CLIENT
+    max_connections: int = contract.MAX_CONNECTIONS
+    max_per_client: int = contract.MAX_CONNECTIONS_PER_CLIENT
     head_timeout_s: float = HEAD_TIMEOUT_S
     body_timeout_s: float = BODY_TIMEOUT_S
     write_timeout_s: float = WRITE_TIMEOUT_S

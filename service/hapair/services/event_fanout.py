@@ -20,14 +20,15 @@ from typing import Any
 import msgspec
 
 from hapair.clock import utc_now
+from hapair.domain import limits
 from hapair.domain.errors import StoreUnavailable
 from hapair.store.events import EventId, EventStream, StoredEvent
 
 log = logging.getLogger("hapair.events")
 
-QUEUE = 1000
-CLIENT_BUFFER = 256 * 1024  # bytes a directly written client may leave unread
-KEEPALIVE_S = 15.0
+QUEUE = limits.EVENTS_QUEUE
+CLIENT_BUFFER = limits.EVENTS_CLIENT_BUFFER  # bytes a directly written client may leave unread
+KEEPALIVE_S = limits.EVENTS_KEEPALIVE_S
 BLOCK_MS = 500  # XREAD's wait; below the client's 1.5 s socket timeout
 READY_TIMEOUT_S = 2.0
 COALESCE_FROM_S = 0.0001  # a fan-out shorter than this (a few clients) is never delayed

@@ -14,4 +14,4 @@ TOKENS_REVOKED = f"{PREFIX}:tokens:revoked"  # digest -> {"id", "revoked_at"}: n
 HISTORY_KEEP = limits.HISTORY_KEEP  # the store trims the history to it
 
 EVENTS = f"{PREFIX}:events"
-EVENTS_KEEP = 10_000  # at least this many events are kept (SPEC 5a)
+EVENTS_KEEP = limits.EVENTS_KEEP  # at least this many events are kept (SPEC 5a)
