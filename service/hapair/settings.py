@@ -18,7 +18,7 @@ from typing import Any, Literal
 from hapair.domain import limits
 from hapair.domain.parameters import INTERFACE_PATTERN
 from hapair.domain.tracks import TrackError, TrackSpec, parse_track, parse_tracks
-from hapair.domain.unit import MODES, parse_host_port
+from hapair.domain.unit import MODES, PACIFY_MAX_BOOTS, PACIFY_WINDOW_S, parse_host_port
 from hapair.keyring import Keyring
 from hapair.secretfiles import (
     SecretError,
@@ -75,9 +75,9 @@ class Settings:
     haproxy_peers_port: int = 10000
     # where the IPVS sysctls are read and written (``HAPAIR_PROC_ROOT``, for tests and labs)
     proc_root: Path = Path("/proc")
-    # Limits for tests and labs (environment only): the pacify rule (SPEC: 3 boots in 300 s)...
-    pacify_window_s: float = 300.0
-    pacify_max_boots: int = 3
+    # Limits for tests and labs (environment only): the pacify rule (SPEC, domain.unit)...
+    pacify_window_s: float = PACIFY_WINDOW_S
+    pacify_max_boots: int = PACIFY_MAX_BOOTS
     # ...the event stream: keepalive interval, events kept, how far a client may lag (events
     # queued for it, bytes its connection holds unread)...
     events_keepalive_s: float = limits.EVENTS_KEEPALIVE_S
@@ -100,6 +100,10 @@ class Settings:
         if not self.tls:
             return None
         return {"ssl_certfile": self.tls_cert or "", "ssl_keyfile": self.tls_key or ""}
+
+
+# Every field's default, read by the flags and the lab limits below (written once, above).
+DEFAULTS = Settings()
 
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -258,36 +262,36 @@ def shown_default(action: argparse.Action) -> Any:
     return action.default.default if isinstance(action.default, FromEnv) else action.default
 
 
-LAB_LIMITS: dict[str, tuple[str, Callable[[str], Any], Any]] = {
-    # variable (no flag): (Settings field, conversion, default)
-    "HAPAIR_PACIFY_WINDOW_S": ("pacify_window_s", float, 300.0),
-    "HAPAIR_PACIFY_MAX_BOOTS": ("pacify_max_boots", int, 3),
-    "HAPAIR_EVENTS_KEEPALIVE_S": ("events_keepalive_s", float, 15.0),
-    "HAPAIR_EVENTS_KEEP": ("events_keep", int, 10_000),
-    "HAPAIR_EVENTS_QUEUE": ("events_queue", int, 1000),
-    "HAPAIR_EVENTS_CLIENT_BUFFER": ("events_client_buffer", int, 256 * 1024),
-    "HAPAIR_PROC_ROOT": ("proc_root", Path, Path("/proc")),
-    "HAPAIR_TEST_CLOCK_OFFSET_S": ("clock_offset_s", float, 0.0),
+LAB_LIMITS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    # variable (no flag): (Settings field, conversion); unset: the field's default
+    "HAPAIR_PACIFY_WINDOW_S": ("pacify_window_s", float),
+    "HAPAIR_PACIFY_MAX_BOOTS": ("pacify_max_boots", int),
+    "HAPAIR_EVENTS_KEEPALIVE_S": ("events_keepalive_s", float),
+    "HAPAIR_EVENTS_KEEP": ("events_keep", int),
+    "HAPAIR_EVENTS_QUEUE": ("events_queue", int),
+    "HAPAIR_EVENTS_CLIENT_BUFFER": ("events_client_buffer", int),
+    "HAPAIR_PROC_ROOT": ("proc_root", Path),
+    "HAPAIR_TEST_CLOCK_OFFSET_S": ("clock_offset_s", float),
 }
 
 
 def lab_limits(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The limits only the environment sets: ``HAPAIR_PACIFY_WINDOW_S`` (300),
-    ``HAPAIR_PACIFY_MAX_BOOTS`` (3), ``HAPAIR_EVENTS_KEEPALIVE_S`` (15), ``HAPAIR_EVENTS_KEEP``
-    (10000), ``HAPAIR_EVENTS_QUEUE`` (1000), ``HAPAIR_EVENTS_CLIENT_BUFFER`` (262144),
-    ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out) and ``HAPAIR_PROC_ROOT`` (``/proc``:
-    where the IPVS sysctls are); the test hook ``HAPAIR_TEST_CLOCK_OFFSET_S`` (0: seconds added
-    to the process's wall clock).
+    """The limits only the environment sets, each defaulting to its :class:`Settings` field:
+    ``HAPAIR_PACIFY_WINDOW_S``, ``HAPAIR_PACIFY_MAX_BOOTS``, ``HAPAIR_EVENTS_KEEPALIVE_S``,
+    ``HAPAIR_EVENTS_KEEP``, ``HAPAIR_EVENTS_QUEUE``, ``HAPAIR_EVENTS_CLIENT_BUFFER`` (the
+    domain's limits), ``HAPAIR_FASTPATH`` (``off`` leaves the fast path out) and
+    ``HAPAIR_PROC_ROOT`` (where the IPVS sysctls are); the test hook
+    ``HAPAIR_TEST_CLOCK_OFFSET_S`` (seconds added to the process's wall clock).
 
     Raises:
         SettingsRefused: A number that is not one (one line naming the variable).
     """
     source = os.environ if environ is None else environ
     out: dict[str, Any] = {"fastpath": source.get("HAPAIR_FASTPATH", "on") != "off"}
-    for name, (field, convert, default) in LAB_LIMITS.items():
+    for name, (field, convert) in LAB_LIMITS.items():
         raw = source.get(name) or None
         try:
-            out[field] = default if raw is None else convert(raw)
+            out[field] = getattr(DEFAULTS, field) if raw is None else convert(raw)
         except ValueError:
             raise SettingsRefused(f"{name}={raw!r}: not a number") from None
     return out
@@ -425,7 +429,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         p,
         "--max-connections",
         env="MAX_CONNECTIONS",
-        default=256,
+        default=DEFAULTS.max_connections,
         type=positive_int,
         help="concurrent client connections of each listener, direct and shared (the partner "
         "has 16 more of its own)",
@@ -434,12 +438,18 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         p,
         "--max-connections-per-client",
         env="MAX_CONNECTIONS_PER_CLIENT",
-        default=32,
+        default=DEFAULTS.max_connections_per_client,
         type=positive_int,
         help="of those, at most this many from one client address",
     )
     option(p, "--no-auth", env="NO_AUTH", action="store_true")
-    option(p, "--heartbeat-interval", env="HEARTBEAT_INTERVAL", default=1.0, type=positive_float)
+    option(
+        p,
+        "--heartbeat-interval",
+        env="HEARTBEAT_INTERVAL",
+        default=DEFAULTS.heartbeat_interval,
+        type=positive_float,
+    )
     option(
         p,
         "--interface",
@@ -471,7 +481,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         env="TLS_CA",
         help="CA file that signs the partner's certificate (default: the system store)",
     )
-    option(p, "--log-level", env="LOG_LEVEL", default="info", choices=LOG_LEVELS)
+    option(p, "--log-level", env="LOG_LEVEL", default=DEFAULTS.log_level, choices=LOG_LEVELS)
     option(
         p,
         "--haproxy-socket",
@@ -492,7 +502,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         p,
         "--haproxy-peers-port",
         env="HAPROXY_PEERS_PORT",
-        default=10000,
+        default=DEFAULTS.haproxy_peers_port,
         type=tcp_port,
         metavar="P",
         help="TCP port of both units' HAProxy peers",

@@ -21,7 +21,7 @@ from hapair.cli.units import (
     unit_env,
 )
 from hapair.domain.unit import other_unit
-from hapair.settings import DEFAULT_DATA_DIR, option, positive_float, tcp_port
+from hapair.settings import DEFAULT_DATA_DIR, DEFAULTS, option, positive_float, tcp_port
 
 
 def add_parser(sub: Any) -> None:
@@ -45,7 +45,13 @@ def add_parser(sub: Any) -> None:
         "direct addresses 127.0.0.11:PORT and 127.0.0.12:PORT (with --netns: 192.0.2.10, "
         ".11 and .12)",
     )
-    option(up, "--heartbeat-interval", env="HEARTBEAT_INTERVAL", default=1.0, type=positive_float)
+    option(
+        up,
+        "--heartbeat-interval",
+        env="HEARTBEAT_INTERVAL",
+        default=DEFAULTS.heartbeat_interval,
+        type=positive_float,
+    )
     up.add_argument(
         "--netns",
         action="store_true",

@@ -17,6 +17,10 @@ Mode = Literal["non_ha", "first", "second"]
 MODES: tuple[Mode, ...] = ("non_ha", "first", "second")
 HA_UNITS: tuple[str, ...] = ("first", "second")  # the two units of a pair, by name
 
+# The pacify rule (SPEC): more than PACIFY_MAX_BOOTS boots within PACIFY_WINDOW_S seconds
+PACIFY_WINDOW_S = 300.0
+PACIFY_MAX_BOOTS = 3
+
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
@@ -282,7 +286,11 @@ def boots_in_window(rec: BootRecord, now: float, window_s: float) -> int:
 
 
 def record_boot(
-    rec: BootRecord, now: float, *, window_s: float = 300.0, max_boots: int = 3
+    rec: BootRecord,
+    now: float,
+    *,
+    window_s: float = PACIFY_WINDOW_S,
+    max_boots: int = PACIFY_MAX_BOOTS,
 ) -> BootRecord:
     """Record a boot at ``now`` and apply the pacify rule.
 

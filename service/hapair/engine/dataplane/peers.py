@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from hapair.domain.unit import is_loopback_host, parse_host_port
 
 SECTION = "hapair"
-DEFAULT_PORT = 10000
 
 
 @dataclass(frozen=True, kw_only=True)
