@@ -25,6 +25,7 @@ import httpx
 
 from bench.report import fmt, machine_note, percentile, seconds_line
 from bench.wrk import Series, WrkResult, patch_script, run_wrk, wrk_available
+from hapair.domain.unit import other_unit as partner_of
 from hapair.store.embedded import death_signal_preexec, default_executable, free_port
 
 __all__ = [
@@ -235,11 +236,6 @@ def start_redis(procs: Procs, name: str = "redis") -> tuple[Proc, str]:
 
 
 # --- failover of a pair ------------------------------------------------------------------
-
-
-def partner_of(name: str) -> str:
-    """The other unit of the pair: ``first`` <-> ``second``."""
-    return "second" if name == "first" else "first"
 
 
 class KillablePair(Protocol):
