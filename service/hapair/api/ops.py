@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from hapair.api.problems import responses
 from hapair.api.wire import Health
 from hapair.domain.errors import Malformed
+from hapair.domain.status import Role
 from hapair.metrics import Metrics
 from hapair.services.health import Readiness
 
@@ -21,13 +22,13 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-READYZ_ROLE_PATTERN = "^active$"
+READYZ_ROLE_PATTERN = f"^{Role.ACTIVE.value}$"
 """What ``parse_role`` accepts (the OpenAPI document states it)."""
 
 
 def parse_role(raw: str | None) -> str | None:
     """``/readyz``'s ``role``: absent, or ``active``; 400 malformed otherwise."""
-    if raw is None or raw == "active":
+    if raw is None or raw == Role.ACTIVE:
         return raw
     raise Malformed(f"role must be active (or absent), got {raw[:20]!r}")
 
@@ -54,7 +55,7 @@ async def readyz(
 ) -> Health:
     """Readiness: 503 store-unavailable while Redis is unreachable or the engine is not running;
     with ``role=active`` also 503 not-serving unless this unit serves the shared address."""
-    if parse_role(role) == "active":
+    if parse_role(role) == Role.ACTIVE:
         return Health(status="ready", role=await readiness.active())
     return Health(status="ready", role=await readiness.role())
 
