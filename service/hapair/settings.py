@@ -73,6 +73,8 @@ class Settings:
     haproxy_socket: str | None = None
     haproxy_peers_file: str | None = None
     haproxy_peers_port: int = 10000
+    # the UDP port of the pair's adverts (SPEC 5b'), both units'
+    advert_port: int = 9112
     # where the IPVS sysctls are read and written (``HAPAIR_PROC_ROOT``, for tests and labs)
     proc_root: Path = Path("/proc")
     # Limits for tests and labs (environment only): the pacify rule (SPEC, domain.unit)...
@@ -326,6 +328,11 @@ def tcp_port(text: str) -> int:
     return _int_in(text, 1, 65535, "a TCP port is 1 to 65535")
 
 
+def udp_port(text: str) -> int:
+    """An argparse type: a UDP port, 1 to 65535."""
+    return _int_in(text, 1, 65535, "a UDP port is 1 to 65535")
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     return _int_in(text, 1, None, "must be at least 1")
@@ -507,6 +514,15 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         metavar="P",
         help="TCP port of both units' HAProxy peers",
     )
+    option(
+        p,
+        "--advert-port",
+        env="ADVERT_PORT",
+        default=9112,
+        type=udp_port,
+        metavar="P",
+        help="UDP port of both units' adverts on multicast_interface (a pair on two hosts)",
+    )
 
 
 class SettingsRefused(ValueError):
@@ -567,6 +583,8 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         )
     if not 1 <= ns.haproxy_peers_port <= 65535:
         raise SettingsRefused("--haproxy-peers-port must be a TCP port (1..65535)")
+    if not 1 <= ns.advert_port <= 65535:
+        raise SettingsRefused("--advert-port must be a UDP port (1..65535)")
     named = [("--shared-interface", ns.shared_interface)] + [
         ("--interface", n) for n in ns.interface
     ]
@@ -610,5 +628,6 @@ def from_flags(ns: argparse.Namespace) -> Settings:
         haproxy_socket=ns.haproxy_socket,
         haproxy_peers_file=ns.haproxy_peers_file,
         haproxy_peers_port=ns.haproxy_peers_port,
+        advert_port=ns.advert_port,
         **lab_limits(),
     )

@@ -164,6 +164,7 @@ class PairInvariants(RuleBasedStateMachine):
             ]
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
             self.check_fit_active(actives, now)
+        self.check_adverts_keep_the_roles()
         if (
             not self.same_key()
             and not w.net.partitioned()
@@ -177,9 +178,13 @@ class PairInvariants(RuleBasedStateMachine):
             )
         if self.expect_failover is not None:
             name, hold_until = self.expect_failover
-            # the deadline: the last heartbeat that reached the survivor (one may still have
-            # been on its way at the fault) + ha_timeout, or the end of its hold if later
-            heard = w.net.links[other(name), name].heard_at
+            # the deadline: the last heartbeat or advert that reached the survivor (one may
+            # still have been on its way at the fault) + ha_timeout, or the end of its hold if
+            # later
+            heard = max(
+                w.net.links[other(name), name].heard_at,
+                w.net.advert_at.get((other(name), name), 0.0),
+            )
             deadline = max(hold_until, heard + self.ha_timeout())
             if now >= deadline - 1e-9:
                 u = w.units[name]
@@ -191,6 +196,22 @@ class PairInvariants(RuleBasedStateMachine):
                     f"{name} took over at t={u.active_at}, after its deadline t={deadline}"
                 )
                 self.expect_failover = None
+
+    def check_adverts_keep_the_roles(self) -> None:
+        """Only the HTTP path is cut, both ways; the adverts flow, the units are healthy and
+        share a key: once settled, no unit takes the role for a lost partner (SPEC 5b': a
+        standby that hears its active's adverts does not fail over)."""
+        w = self.w
+        http_cut = all(link.cut for link in w.net.links.values())
+        if not (http_cut and w.net.adverts_flow() and self.same_key()):
+            return
+        if not all(self.healthy_unit(n) for n in NAMES):
+            return
+        stable_since = self.disturbed + self.settle() + INTERVAL
+        lost = [
+            c for c in w.changes if c.at > stable_since and c.transition.cause == "partner-lost"
+        ]
+        assert not lost, self.report(f"failed over while the adverts flow: {lost}")
 
     def check_fit_active(self, actives: list[str], now: float) -> None:
         """While a fit unit exists, the active is fit within interval x fall + 2 heartbeats
@@ -235,6 +256,15 @@ class PairInvariants(RuleBasedStateMachine):
             for u in units
         ]
         assert not all(heard), self.report("two actives that both heard each other active")
+
+    @invariant()
+    def no_failover_while_the_partners_adverts_are_heard(self) -> None:
+        """A unit that hears its partner only by advert (told of one within ha_timeout, no
+        heartbeat) never takes the role for a lost partner: the partner is alive (SPEC 5b')."""
+        for c in self.w.changes:
+            assert not (c.transition.cause == "partner-lost" and c.advert_only), self.report(
+                f"{c.unit} took the role for a lost partner whose adverts it heard: {c}"
+            )
 
     @invariant()
     def pacified_never_active(self) -> None:

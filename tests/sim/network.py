@@ -39,10 +39,16 @@ class Link:
 
 
 class Network:
-    """Two directed links and the messages in flight on them."""
+    """Two directed links and the messages in flight on them, and the adverts' path (SPEC
+    5b'): another path between the same units, whose datagrams (one each heartbeat interval)
+    are lost where it is cut. A partition of the LAN cuts both; only the HTTP path may be lost
+    (a firewall, a proxy) or only the adverts' (a switch that drops multicast)."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.links = {(a, b): Link() for a in names for b in names if a != b}
+        self.adverts_cut: set[tuple[str, str]] = set()  # directions whose adverts are lost
+        # when the last advert from a to b arrived (forgotten when b restarts: its link is new)
+        self.advert_at: dict[tuple[str, str], float] = {}
         self._flight: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         # told of each message lost (time, from, to, kind): the invariants' fault bookkeeping
@@ -65,7 +71,12 @@ class Network:
         return not self.links[a, b].cut
 
     def partitioned(self) -> bool:
+        """The HTTP path is cut one way or both (heartbeats, replication, requests)."""
         return any(link.cut for link in self.links.values())
+
+    def adverts_flow(self) -> bool:
+        """No direction of the adverts' path is cut."""
+        return not self.adverts_cut
 
     def degraded(self) -> bool:
         return any(link.degraded() for link in self.links.values())
@@ -74,6 +85,7 @@ class Network:
         """Every link as new: not cut, losing and delaying nothing (the bookkeeping stays)."""
         for link in self.links.values():
             link.cut, link.lose_next, link.loss, link.delay = False, 0, 0.0, 0.0
+        self.adverts_cut.clear()
 
     def send(self, a: str, b: str, now: float, kind: str) -> float | None:
         """A message from ``a`` to ``b`` on a link that is not cut: None if it is lost, else

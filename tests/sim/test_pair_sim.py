@@ -110,8 +110,11 @@ class PairUnderFaults(PairInvariants):
         s = survivor.state
         if role != "active" or not self.fit_unit(survivor.name) or s is None:
             return
-        if s.role != "standby" or s.maintenance or self.w.net.partitioned():
+        if s.role != "standby" or s.maintenance:
             return  # a unit in maintenance never takes over
+        net = self.w.net
+        if net.partitioned() and (gone, survivor.name) in net.adverts_cut:
+            return  # no news of the active on either path: it may have taken over already
         self.expect_failover = (survivor.name, s.hold_until)
 
     @rule(name=units)
@@ -138,11 +141,34 @@ class PairUnderFaults(PairInvariants):
 
     @rule(kind=st.sampled_from(["both", "first->second", "second->first"]))
     def partition(self, kind: str) -> None:
+        """A partition of the LAN: both paths, HTTP and adverts, are cut that way."""
         self.fault()
         for d in DIRECTIONS:
             if kind in ("both", "->".join(d)):
                 self.w.net.links[d].cut = True
+                self.w.net.adverts_cut.add(d)
         self.w.note(f"partition {kind}")
+
+    @rule(kind=st.sampled_from(["both", "first->second", "second->first"]))
+    def http_lost(self, kind: str) -> None:
+        """Only the HTTP path is cut that way (a firewall rule): the adverts still flow, so a
+        standby that hears its active's does not fail over (SPEC 5b')."""
+        self.fault()
+        for d in DIRECTIONS:
+            if kind in ("both", "->".join(d)):
+                self.w.net.links[d].cut = True
+        self.w.note(f"HTTP path cut {kind}")
+
+    @rule(kind=st.sampled_from(["both", "first->second", "second->first"]))
+    def adverts_lost(self, kind: str) -> None:
+        """Only the adverts are lost that way (a switch that drops multicast): nothing changes
+        while heartbeats flow (an alert). With the HTTP path cut too, it is a partition."""
+        if self.w.net.partitioned():
+            self.fault()
+        for d in DIRECTIONS:
+            if kind in ("both", "->".join(d)):
+                self.w.net.adverts_cut.add(d)
+        self.w.note(f"adverts lost {kind}")
 
     @rule(direction=directions, count=st.integers(1, 8))
     def lose(self, direction: tuple[str, str], count: int) -> None:
@@ -169,10 +195,11 @@ class PairUnderFaults(PairInvariants):
 
     @rule()
     def heal(self) -> None:
-        if self.w.net.partitioned() or self.w.net.degraded():
-            if self.w.net.partitioned():
+        net = self.w.net
+        if net.partitioned() or net.degraded() or not net.adverts_flow():
+            if net.partitioned():
                 self.fault()
-            self.w.net.heal()
+            net.heal()
             self.w.note("healed")
 
     @rule(name=units, key=st.integers(0, 1))
@@ -374,3 +401,55 @@ def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws() -
     second = pair.w.units["second"].state
     assert second is not None and m.failed_tracks(second)
     assert pair.w.shared_holder == "first"
+
+
+def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over() -> None:
+    """Only the HTTP path is cut, both ways: the standby hears the active's adverts and stays
+    standby (3 x ha_timeout here), links.heartbeat false; the active then dies and the standby
+    takes over at its last advert + ha_timeout (``expect``, checked by ``check_timed``). With
+    the adverts cut too (a partition of the LAN), it would have taken over at once."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=False,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.advance(6)
+    assert pair.w.shared_holder == "first"
+    pair.http_lost("both")
+    pair.advance(18)  # 9 s: 3 x ha_timeout; the invariants run every half interval
+    second = pair.w.units["second"].state
+    assert second is not None and second.role == "standby"
+    links = m.links(second, pair.w.now)
+    assert (links.heartbeat, links.advert) == (False, True)
+    assert [a.reason for a in second.alerts] == ["update-link-down"]
+    assert pair.w.shared_holder == "first"
+    pair.kill("first")
+    assert pair.expect_failover is not None
+    pair.advance(8)
+    assert pair.expect_failover is None and pair.w.shared_holder == "second"
+    pair.heal()
+    pair.restart("first")
+    pair.advance(6)
+    first = pair.w.units["first"].state
+    assert first is not None and first.role == "standby"
+
+
+def test_adverts_lost_while_heartbeats_flow_change_no_role() -> None:
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=True,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.advance(6)
+    before = list(pair.w.changes)
+    pair.adverts_lost("both")
+    pair.advance(16)
+    assert pair.w.changes == before
+    for u in pair.w.units.values():
+        assert u.state is not None
+        assert [a.reason for a in u.state.alerts] == ["advert-path-down"]
+        assert not m.links(u.state, pair.w.now).advert
+    pair.heal()
+    pair.advance(4)  # each unit hears the other's next advert at its tick after it
+    assert all(u.state is not None and u.state.alerts == () for u in pair.w.units.values())
+    assert pair.w.changes == before

@@ -62,6 +62,7 @@ class Unit:
     track_due: list[tuple[float, bool]] = field(default_factory=list)  # results on their way
     key: int = 0  # which pair key it was started with (two units with different keys refuse)
     clock_offset: float = 0.0  # how far its wall clock is off (read at boot, as the engine)
+    advert_known: float | None = None  # the partner's last advert its engine was told of
 
     @property
     def alive(self) -> bool:
@@ -77,3 +78,6 @@ class RoleChange:
     at: float
     transition: m.Transition
     holding_before: bool
+    # its engine had no heartbeat of its partner within ha_timeout but had been told of an
+    # advert within it (SPEC 5b'): the partner is alive, heard on the adverts' path only
+    advert_only: bool = False

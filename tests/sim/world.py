@@ -27,6 +27,11 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
   driver turns a 401 ``another-pair-key`` into); demote and hand-over requests fail at once.
   A unit's wall clock may be off by any amount (its ``wall_offset`` at boot): heartbeats carry
   its times, the rules must not care.
+- adverts (SPEC 5b'): each unit sends one at its tick; it reaches the partner unless the
+  adverts' path is cut that way (``Network.adverts_cut``) or the keys differ; before each
+  ``Tick`` a unit is told how long ago its partner's last advert arrived (``AdvertsSeen``), as
+  the driver asks its adverts link. A partition of the LAN cuts both paths; a rule cuts only
+  the HTTP path (adverts flowing: no failover) or only the adverts.
 Results of actions are fed back as events in order, as the driver does.
 """
 
@@ -111,7 +116,10 @@ class World:
             pacified=u.boots.pacified,
             maintenance=u.maintenance,
             tracks=(TRACK,),
+            adverts=True,
         )
+        self.net.advert_at.pop((other(name), name), None)  # its adverts link is new
+        u.advert_known = None
         r = u.redis
         state, actions = m.boot(
             config,
@@ -205,6 +213,9 @@ class World:
                         at=self.now,
                         transition=a.transition,
                         holding_before=m.holding(before, self.now),
+                        advert_only=u.advert_known is not None
+                        and self.now < u.advert_known + before.params.ha_timeout
+                        and m.fresh_partner(before, self.now) is None,
                     )
                 )
                 t = a.transition
@@ -292,11 +303,24 @@ class World:
                                            params=u.redis.params))  # fmt: skip
         else:
             self.deliver(name, m.StoreFailed(now=now))
+        self.advertise(name)
         self.traffic.exchange(name)
+        at = self.net.advert_at.get((other(name), name))
+        # what its adverts link tells the engine before the tick: the last advert's age
+        u.advert_known = at
+        self.deliver(name, m.AdvertsSeen(now=now, ago=None if at is None else now - at))
         if not u.link_up:
             self.deliver(name, m.LinkDown(now=now, interfaces=("eth0",)))
         self.deliver(name, m.Tick(now=now))
         self.run()
+
+    def advertise(self, name: str) -> None:
+        """``name``'s advert of this tick: it reaches its partner's host unless the adverts'
+        path is cut that way. One signed with another pair key is no partner's advert (it is a
+        virtual-ID conflict, which changes no role): it counts for nothing here."""
+        u, p = self.units[name], self.units[other(name)]
+        if u.alive and (name, p.name) not in self.net.adverts_cut and u.key == p.key:
+            self.net.advert_at[name, p.name] = self.now
 
     def next_deadline(self, until: float) -> tuple[float, str] | None:
         """The earliest deadline of a unit's machine (``machine.deadline``) not yet fired, due

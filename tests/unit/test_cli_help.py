@@ -41,6 +41,7 @@ from hapair.settings import (
     prefix_length,
     tcp_port,
     track_text,
+    udp_port,
 )
 
 
@@ -118,6 +119,7 @@ def test_every_command_has_a_description_and_every_flag_help(
 
 SAMPLES: dict[object, str] = {
     tcp_port: "4242",
+    udp_port: "4244",
     positive_int: "7",
     positive_float: "2.5",
     prefix_length: "24",

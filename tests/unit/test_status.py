@@ -140,4 +140,5 @@ def test_pair_status_encodes_like_spec() -> None:
         "protocol": 3,
         "detail": None,
         "alerts": [],
+        "links": None,
     }

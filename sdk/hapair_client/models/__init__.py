@@ -31,6 +31,7 @@ from .history_page import HistoryPage
 from .import_result import ImportResult
 from .import_result_changes import ImportResultChanges
 from .last_transition import LastTransition
+from .links import Links
 from .maintenance_view import MaintenanceView
 from .maintenance_write import MaintenanceWrite
 from .pair_info import PairInfo
@@ -97,6 +98,7 @@ __all__ = (
     "ImportResult",
     "ImportResultChanges",
     "LastTransition",
+    "Links",
     "MaintenanceView",
     "MaintenanceWrite",
     "PairInfo",

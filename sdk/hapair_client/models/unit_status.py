@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.alert import Alert
     from ..models.last_transition import LastTransition
+    from ..models.links import Links
     from ..models.track_summary import TrackSummary
 
 
@@ -41,6 +42,7 @@ class UnitStatus:
         protocol (int | None | Unset):
         detail (None | str | Unset):
         alerts (list[Alert] | Unset):
+        links (Links | None | Unset):
     """
 
     name: str
@@ -61,10 +63,12 @@ class UnitStatus:
     protocol: int | None | Unset = UNSET
     detail: None | str | Unset = UNSET
     alerts: list[Alert] | Unset = UNSET
+    links: Links | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.last_transition import LastTransition  # noqa: PLC0415
+        from ..models.links import Links  # noqa: PLC0415
 
         name = self.name
 
@@ -164,6 +168,14 @@ class UnitStatus:
                 alerts_item = alerts_item_data.to_dict()
                 alerts.append(alerts_item)
 
+        links: dict[str, Any] | None | Unset
+        if isinstance(self.links, Unset):
+            links = UNSET
+        elif isinstance(self.links, Links):
+            links = self.links.to_dict()
+        else:
+            links = self.links
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -203,6 +215,8 @@ class UnitStatus:
             field_dict["detail"] = detail
         if alerts is not UNSET:
             field_dict["alerts"] = alerts
+        if links is not UNSET:
+            field_dict["links"] = links
 
         return field_dict
 
@@ -210,6 +224,7 @@ class UnitStatus:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.alert import Alert  # noqa: PLC0415
         from ..models.last_transition import LastTransition  # noqa: PLC0415
+        from ..models.links import Links  # noqa: PLC0415
         from ..models.track_summary import TrackSummary  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -363,6 +378,23 @@ class UnitStatus:
 
                 alerts.append(alerts_item)
 
+        def _parse_links(data: object) -> Links | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                links_type_0 = Links.from_dict(data)
+
+                return links_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Links | None | Unset, data)
+
+        links = _parse_links(d.pop("links", UNSET))
+
         unit_status = cls(
             name=name,
             role=role,
@@ -382,6 +414,7 @@ class UnitStatus:
             protocol=protocol,
             detail=detail,
             alerts=alerts,
+            links=links,
         )
 
         unit_status.additional_properties = d

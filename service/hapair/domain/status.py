@@ -78,6 +78,17 @@ class Alert(msgspec.Struct, kw_only=True):
     since: str
 
 
+class Links(msgspec.Struct, kw_only=True):
+    """Which of the pair's links a unit hears its partner on (SPEC 5b'): ``heartbeat`` (the
+    heartbeats over the direct addresses), ``update`` (the link that carries configuration
+    sync: while no separate update link is built, the direct link, so ``heartbeat``'s) and
+    ``advert`` (the partner's signed adverts; always false on one host, which sends none)."""
+
+    heartbeat: bool
+    update: bool
+    advert: bool
+
+
 class UnitStatus(msgspec.Struct, kw_only=True):
     """One unit's status."""
 
@@ -100,6 +111,7 @@ class UnitStatus(msgspec.Struct, kw_only=True):
     protocol: int | None = None  # the unit-to-unit protocol it speaks
     detail: str | None = None  # what the reason saw, e.g. ``another pair key``
     alerts: list[Alert] = []
+    links: Links | None = None  # null: not known (a partner not heard, or older than links)
 
 
 class PairInfo(msgspec.Struct, kw_only=True):
@@ -133,6 +145,7 @@ def unit_status(
     protocol: int | None = None,
     detail: str | None = None,
     alerts: list[Alert] | None = None,
+    links: Links | None = None,
 ) -> UnitStatus:
     """Build a unit status, with the icon that goes with the role.
 
@@ -152,6 +165,7 @@ def unit_status(
         protocol: The unit-to-unit protocol it speaks.
         detail: What its reason saw (``partner-auth-failed``: another pair key, ...).
         alerts: The conditions it sees that change no role.
+        links: Which links it hears its partner on (None: not known).
 
     Returns:
         The unit status.
@@ -174,6 +188,7 @@ def unit_status(
         protocol=protocol,
         detail=detail,
         alerts=alerts or [],
+        links=links,
     )
 
 

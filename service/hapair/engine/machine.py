@@ -44,6 +44,7 @@ from hapair.engine.state import (
     Takeover,
     TrackState,
     Transition,
+    advert_heard,
     auth_failure,
     boot_wins,
     deadline,
@@ -53,6 +54,7 @@ from hapair.engine.state import (
     heartbeat,
     holding,
     in_sync,
+    links,
     public,
     split_brain_wins,
     sync,
@@ -60,6 +62,7 @@ from hapair.engine.state import (
 )
 from hapair.engine.steps import (
     Action,
+    AdvertsSeen,
     Alert,
     AskDemote,
     AskHandover,
@@ -109,6 +112,7 @@ __all__ = [
     "CAUSES",
     "DEADLINE_SLACK",
     "Action",
+    "AdvertsSeen",
     "Alert",
     "AskDemote",
     "AskHandover",
@@ -159,6 +163,7 @@ __all__ = [
     "TrackState",
     "Transition",
     "Transitioned",
+    "advert_heard",
     "boot",
     "boot_wins",
     "checks",
@@ -169,6 +174,7 @@ __all__ = [
     "heartbeat",
     "holding",
     "in_sync",
+    "links",
     "public",
     "split_brain_wins",
     "step",
@@ -276,7 +282,53 @@ def _alerts(s: State, now: float, actions: list[Action]) -> State:
     elif not skewed and shown is not None:
         actions.append(Alert("clock-skew", shown.detail, raised=False))
         s = replace(s, alerts=tuple(a for a in s.alerts if a is not shown))
-    return s
+    return _link_alerts(s, now, actions)
+
+
+# What the link alerts say (SPEC 5b'; no role changes with them).
+ADVERT_PATH_DOWN = "the partner's adverts have not arrived for ha_timeout while its heartbeats do"
+HEARTBEAT_PATH_DOWN = (
+    "no heartbeat from the partner over the direct link for ha_timeout while its adverts "
+    "arrive: no failover; replication and the hand-over calls wait for that link"
+)
+
+
+def _link_alerts(s: State, now: float, actions: list[Action]) -> State:
+    """The alerts of the pair's links, for a unit that sends adverts (SPEC 5b'):
+    ``advert-path-down`` (heartbeats arrive, adverts do not, once the unit has run for
+    ``ha_timeout``), ``update-link-down`` (adverts arrive, heartbeats do not: the direct link,
+    which carries configuration sync while no separate update link is built, is down) and one
+    ``virtual-id-conflict`` per sender using this pair's virtual ID. Each ends by itself."""
+    wanted: list[tuple[str, str]] = []
+    timeout = s.params.ha_timeout
+    if s.config.adverts:
+        hb = fresh_partner(s, now) is not None
+        adv = advert_heard(s, now)
+        # each path's loss is told once the other has carried the partner's word for
+        # ha_timeout (a partner that just booted, or came back, is heard on one path a moment
+        # before the other: no alert for that)
+        if hb and not adv and s.heard_since is not None and now - s.heard_since >= timeout:
+            wanted.append(("advert-path-down", ADVERT_PATH_DOWN))
+        if adv and not hb and s.heard_at is not None and s.advert_since is not None:
+            flowing = s.advert_since <= s.heard_at + timeout  # when the heartbeats were lost
+            if flowing or now - s.advert_since >= timeout:
+                wanted.append(("update-link-down", HEARTBEAT_PATH_DOWN))
+        wanted.extend(("virtual-id-conflict", detail) for _, detail in s.conflicts)
+    kinds = ("advert-path-down", "update-link-down", "virtual-id-conflict")
+    shown = [(a.reason, a.detail) for a in s.alerts if a.reason in kinds]
+    if set(shown) == set(wanted):
+        return s
+    kept: list[AlertInfo] = []
+    for a in s.alerts:
+        if a.reason in kinds and (a.reason, a.detail) not in wanted:
+            actions.append(Alert(a.reason, a.detail, raised=False))
+        else:
+            kept.append(a)
+    for reason, detail in wanted:
+        if (reason, detail) not in shown:
+            actions.append(Alert(reason, detail, raised=True))
+            kept.append(AlertInfo(reason=reason, detail=detail, since=wall(s, now)))
+    return replace(s, alerts=tuple(kept))
 
 
 def _heard(s: State, hb: Heartbeat, now: float, actions: list[Action]) -> State | None:
@@ -292,6 +344,7 @@ def _heard(s: State, hb: Heartbeat, now: float, actions: list[Action]) -> State 
         s,
         partner=hb,
         heard_at=now,
+        heard_since=s.heard_since if fresh_partner(s, now) is not None else now,
         answered_at=now,
         auth_failed=None,
         auth_failed_since=None,
@@ -333,8 +386,15 @@ def _on_request(s: State, event: Event, actions: list[Action]) -> State:
 
 
 def _on_result(s: State, event: Event, actions: list[Action]) -> State:
-    """The result of an action the driver carried out."""
+    """The result of an action the driver carried out, or an observation that decides nothing
+    by itself (the tick that follows decides with it)."""
     match event:
+        case AdvertsSeen(now=now, ago=ago, conflicts=conflicts):
+            if ago is None or (s.advert_at is not None and now - ago <= s.advert_at):
+                return replace(s, conflicts=conflicts)
+            at = now - ago
+            since = s.advert_since if advert_heard(s, at) else at  # a new run after a gap
+            return replace(s, advert_at=at, advert_since=since, conflicts=conflicts)
         case SharedServed():
             if s.role == Role.ACTIVE:
                 return replace(s, serving=True, bind_failed=False, lease_lost_at=None)

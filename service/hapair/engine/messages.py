@@ -33,6 +33,19 @@ class AppliedState(msgspec.Struct, kw_only=True):
     detail: str = ""
 
 
+class AdvertsReport(msgspec.Struct, kw_only=True, frozen=True):
+    """How this unit's adverts go out (SPEC 5b'), for the applied state of
+    ``multicast_interface`` and ``use_broadcast``: the interface and mode they were opened
+    with, where they go, how many went out, and why they cannot (``error``)."""
+
+    interface: str = ""
+    broadcast: bool = False
+    destination: str | None = None  # 224.0.0.18 or the interface's broadcast address
+    port: int = 0
+    sent: bool = False  # an advert went out since the link was opened this way
+    error: str | None = None
+
+
 class DataPlaneReport(msgspec.Struct, kw_only=True):
     """A unit's applied parameters, as its heartbeat reports them."""
 
@@ -55,6 +68,17 @@ class AlertInfo(msgspec.Struct, kw_only=True):
     reason: str = ""
     detail: str = ""
     since: float = 0.0  # wall clock of the unit that reports it
+
+
+class LinksInfo(msgspec.Struct, kw_only=True):
+    """Which of the pair's links a unit hears its partner on (SPEC 5b'): ``heartbeat`` the
+    HTTP exchange on the direct addresses; ``update`` the link that carries configuration sync
+    (no separate update link is built yet: the direct link carries it, so it is
+    ``heartbeat``'s); ``advert`` the partner's signed adverts (never on one host)."""
+
+    heartbeat: bool = False
+    update: bool = False
+    advert: bool = False
 
 
 class Heartbeat(msgspec.Struct, kw_only=True):
@@ -95,6 +119,7 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     tracks: list[TrackInfo] = []
     version: str = ""  # hapair's version ("": a unit older than this field, unknown)
     protocol: int = LEGACY_PROTOCOL  # the unit-to-unit protocol it speaks
+    links: LinksInfo | None = None  # what it hears its partner on (absent: an older unit)
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):

@@ -49,7 +49,7 @@ from hapair.engine.messages import (
 )
 from hapair.engine.pairauth import Challenges, pair_id
 from hapair.engine.partner import PartnerAnswered, PartnerError
-from hapair.engine.ports import Checks, PartnerLink, Ports, Timer
+from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer
 from hapair.engine.refusals import Refusals
 from hapair.engine.state import STANDALONE, STARTING
 from hapair.engine.tasks import Background
@@ -302,6 +302,7 @@ class Node:
             has_partner=self.link is not None,
             maintenance=self.maintenance.enabled,
             tracks=tuple(t.name for t in self.settings.tracks),
+            adverts=self.adverts() is not None,
         )
         self.state, actions = m.boot(
             config,
@@ -342,6 +343,8 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loop
         await self.ports.shared.stop(drain=not self.closed)
+        if self.ports.adverts is not None:
+            self.ports.adverts.close()
         await self.dataplane.stop()
         self.replies.refuse_all()
         if self.link is not None:
@@ -583,6 +586,7 @@ class Node:
             partner=other_unit(self.name) if self.ha else None,
             partner_host=partner_host,
             one_host=one_host,
+            adverts=None if (a := self.adverts()) is None else a.report(),
         )
 
     def applied_changed(self, name: str, state: AppliedState, initial: bool) -> None:
@@ -699,10 +703,39 @@ class Node:
             next_tick = max(next_tick + interval, self.now())
             await self.clock.sleep(next_tick - self.now())
 
+    def adverts(self) -> Adverts | None:
+        """The adverts port, for a unit of a pair on two hosts with a partner (SPEC 5b': a pair
+        on one host, on loopback addresses, sends none)."""
+        adverts = self.ports.adverts
+        if adverts is None or not self.ha or not self.unit.partner_address:
+            return None
+        if peers.hosts(self.address, self.unit.partner_address, None)[2]:
+            return None
+        return adverts
+
+    async def _advert(self) -> bool:
+        """Sends this tick's advert (the link opened on ``multicast_interface``, reopened when
+        it or ``use_broadcast`` changed); the event of what the link heard is put after the
+        heartbeat exchange, just before the tick."""
+        adverts, state = self.adverts(), self.state
+        if adverts is None or state is None:
+            return False
+        params = self.snapshot.params
+        await adverts.configure(
+            unit=self.name, interface=params.multicast_interface, broadcast=params.use_broadcast
+        )
+        adverts.send(boot_id=self.boot_id, role=state.role, revision=self.snapshot.revision)
+        return True
+
     async def _observe(self) -> None:
         """What a tick looks at: the partner (one heartbeat exchange, unless the partner's came
-        lately), this unit's Redis and its monitored links."""
-        pending = None
+        lately, and an advert each way on two hosts), this unit's Redis and its monitored
+        links."""
+        pending, advertised = None, False
+        try:
+            advertised = await self._advert()
+        except Exception:  # never stops the tick (a failure to open shows in its report)
+            log.exception("advert failed", extra={"event": "advert-error"})
         if self.link is not None and not self.exchanged_lately():
             self._exchanges += 1
             pending = asyncio.create_task(self._exchange())
@@ -719,6 +752,13 @@ class Node:
             self.put(self.store_read(self.snapshot))
         if pending is not None:
             await pending
+        adverts = self.adverts()
+        if advertised and adverts is not None:
+            self.put(
+                m.AdvertsSeen(
+                    now=self.now(), ago=adverts.partner_ago(), conflicts=adverts.conflicts()
+                )
+            )
         down = self.ports.links.down(tuple(self.settings.interfaces))
         if down:
             self.put(m.LinkDown(now=self.now(), interfaces=down))

@@ -20,6 +20,7 @@ from hapair.domain.tracks import TrackView
 from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
 from hapair.engine import machine as m
 from hapair.engine.messages import (
+    AdvertsReport,
     DataPlaneReport,
     DemoteReply,
     DemoteRequest,
@@ -170,6 +171,27 @@ class Links(Protocol):
     def down(self, names: tuple[str, ...]) -> tuple[str, ...]: ...
 
 
+class Adverts(Protocol):
+    """The pair's adverts on ``multicast_interface`` (SPEC 5b'): sending this unit's, hearing
+    the partner's and other senders of the virtual ID (``engine/adapters/adverts.py``)."""
+
+    async def configure(self, *, unit: str, interface: str, broadcast: bool) -> None:
+        """Opens the link this way unless it already is (a failure shows in ``report``)."""
+
+    def send(self, *, boot_id: str, role: str, revision: int) -> None: ...
+
+    def partner_ago(self) -> float | None:
+        """Seconds since the partner's last fresh, valid advert (None: none)."""
+
+    def conflicts(self) -> tuple[tuple[str, str], ...]:
+        """The current virtual-ID conflicts: (sender address, detail)."""
+
+    def report(self) -> AdvertsReport | None:
+        """How the adverts go out (None: never configured)."""
+
+    def close(self) -> None: ...
+
+
 class Checks(Protocol):
     """One boot's track checks: results are put on the node's queue as events."""
 
@@ -233,3 +255,5 @@ class Ports:
     # told of every step (state before, event, state after, actions): the simulation's
     # invariants watch the production shell through it
     trace: Callable[[m.State, m.Event, m.State, list[m.Action]], None] | None = None
+    # the pair's adverts: only a unit of a pair on two hosts (``--shared-interface``) has them
+    adverts: Adverts | None = None

@@ -17,6 +17,7 @@ from hapair.engine.state import (
     State,
     Takeover,
     TrackState,
+    advert_heard,
     answered,
     auth_failure,
     boot_wins,
@@ -105,7 +106,8 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         return refused
     # The partner's address answers, but no authentic heartbeat: it is there (a 503 under
     # load or while it boots, a refusal): never boot alone, fail over or take the role for it.
-    there = p is None and answered(s, now)
+    # So is a partner whose signed adverts still arrive (SPEC 5b': only the HTTP path is lost).
+    there = p is None and (answered(s, now) or advert_heard(s, now))
     if p is not None:
         if version_skew(s, p):
             # neither takes the role from the other: no failover, no boot next to it

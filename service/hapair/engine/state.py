@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from hapair.domain.status import Role
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine.messages import AlertInfo, Heartbeat, TrackInfo, TransitionInfo
+from hapair.engine.messages import AlertInfo, Heartbeat, LinksInfo, TrackInfo, TransitionInfo
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.
@@ -70,6 +70,7 @@ class Config:
     tracks: tuple[str, ...] = ()  # the names of the unit's tracks (``--track``)
     version: str = VERSION  # hapair's, told in every heartbeat
     protocol: int = PROTOCOL  # the unit-to-unit protocol this build speaks
+    adverts: bool = False  # it sends and hears adverts (a pair on two hosts, SPEC 5b')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +170,11 @@ class State:
     alerts: tuple[AlertInfo, ...] = ()  # conditions shown that change no role (clock-skew)
     auth_alerted: str | None = None  # the partner-auth-failed alert raised, with this detail
     skew: float | None = None  # the partner's clock minus this unit's, at its last heartbeat
+    # ``now`` of the partner's last fresh, valid advert (SPEC 5b': a second liveness path)
+    advert_at: float | None = None
+    advert_since: float | None = None  # the first advert of the current run (none missed)
+    heard_since: float | None = None  # the first heartbeat of the current run (none missed)
+    conflicts: tuple[tuple[str, str], ...] = ()  # virtual-ID conflicts: (sender, detail)
 
 
 def wall(s: State, now: float) -> float:
@@ -191,16 +197,34 @@ def fresh_partner(s: State, now: float) -> Heartbeat | None:
 DEADLINE_SLACK = 0.25
 
 
+def advert_heard(s: State, now: float) -> bool:
+    """The partner's adverts arrived within ``ha_timeout`` (SPEC 5b'): it is alive for failover
+    purposes, as a partner whose address answers is (``answered``), whatever became of the HTTP
+    path. What it holds (its role, its revision) is still what its heartbeats said. The same
+    sum as ``deadline``."""
+    return s.advert_at is not None and now < s.advert_at + s.params.ha_timeout
+
+
+def links(s: State, now: float) -> LinksInfo:
+    """Which links this unit hears its partner on: ``heartbeat`` (an authentic heartbeat
+    within ``ha_timeout``), ``update`` (the link that carries replication and the hand-over
+    calls: no separate update link is built, so the direct link's, ``heartbeat``'s) and
+    ``advert``."""
+    hb = fresh_partner(s, now) is not None
+    return LinksInfo(heartbeat=hb, update=hb, advert=advert_heard(s, now))
+
+
 def deadline(s: State) -> float | None:
     """When this unit must decide next, by the clock alone: a standby's failover deadline
-    (last heard or answered + ``ha_timeout``, or the end of its hold if later). None: nothing
-    is due."""
+    (last heard, answered or heard by advert + ``ha_timeout``, or the end of its hold if
+    later). None: nothing is due."""
     if s.stopped or s.role != Role.STANDBY or s.heard_at is None:
         return None
     if s.maintenance or s.config.pacified or not fit(s):
         return None  # never takes the role by itself (a failed track: until it recovers)
-    # a partner that answers (even unheard: a 503, a refusal) is there: counted from its answer
-    last = max(s.heard_at, s.answered_at or s.heard_at)
+    # a partner that answers (even unheard: a 503, a refusal) is there: counted from its answer;
+    # so is one whose adverts arrive (SPEC 5b')
+    last = max(s.heard_at, s.answered_at or s.heard_at, s.advert_at or s.heard_at)
     return max(last + s.params.ha_timeout, s.hold_until)
 
 
@@ -377,6 +401,7 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         tracks=[TrackInfo(name=x.name, ok=x.ok, detail=x.detail) for x in s.tracks],
         version=s.config.version,
         protocol=s.config.protocol,
+        links=links(s, now),
     )
 
 

@@ -15,6 +15,7 @@ from hapair.clock import iso
 from hapair.domain.status import (
     Alert,
     LastTransition,
+    Links,
     PairStatus,
     Role,
     UnitStatus,
@@ -25,7 +26,7 @@ from hapair.domain.tracks import TrackSummary
 from hapair.domain.unit import other_unit
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
-from hapair.engine.messages import AlertInfo, Heartbeat, TrackInfo, TransitionInfo
+from hapair.engine.messages import AlertInfo, Heartbeat, LinksInfo, TrackInfo, TransitionInfo
 
 
 def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition | None:
@@ -38,6 +39,13 @@ def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition |
 def tracks_view(tracks: list[TrackInfo] | tuple[m.TrackState, ...]) -> list[TrackSummary]:
     """A unit's tracks as ``GET /ha/status`` shows them."""
     return [TrackSummary(name=t.name, ok=t.ok, detail=t.detail) for t in tracks]
+
+
+def links_view(links: LinksInfo | None) -> Links | None:
+    """A unit's links as the API shows them."""
+    if links is None:
+        return None
+    return Links(heartbeat=links.heartbeat, update=links.update, advert=links.advert)
 
 
 def alerts_view(alerts: Iterable[AlertInfo]) -> list[Alert]:
@@ -101,6 +109,7 @@ def pair_view(f: StatusFacts) -> tuple[PairStatus, bool]:
         if s is not None and my_reason in ("partner-auth-failed", "shared-address-mismatch")
         else None,
         alerts=alerts_view(s.alerts) if s is not None else [],
+        links=links_view(m.links(s, f.now)) if s is not None else None,
     )
     last = s.partner if s is not None else None
     if p is None:
@@ -138,6 +147,7 @@ def pair_view(f: StatusFacts) -> tuple[PairStatus, bool]:
             protocol=p.protocol,
             detail=p.status_detail if reason is not None else None,
             alerts=alerts_view(p.alerts),
+            links=links_view(p.links),
         )
     if f.pair_keys is not None:
         me.pair_key_id, me.pair_key_next_id = f.pair_keys

@@ -195,6 +195,17 @@ class PartnerAnswered(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdvertsSeen(Event):
+    """What this unit's adverts link saw, told each tick (SPEC 5b' "Adverts"): how long ago the
+    partner's last fresh, valid advert arrived (None: none this boot), and the current
+    virtual-ID conflicts as ``(sender address, detail)``. Only a unit that sends adverts (a
+    pair on two hosts) tells it."""
+
+    ago: float | None = None
+    conflicts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Shutdown(Event):
     """The unit stops (process exit or reboot)."""
 
@@ -291,7 +302,7 @@ class Transitioned(Action):
 class Alert(Action):
     """A condition that this unit sees began (``raised``) or ended: an ``alert`` event."""
 
-    reason: str  # partner-auth-failed, clock-skew
+    reason: str  # partner-auth-failed, clock-skew, virtual-id-conflict, advert-path-down, ...
     detail: str
     raised: bool
 

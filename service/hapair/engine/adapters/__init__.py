@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
+from hapair.domain.parameters import effective_virtual_id
 from hapair.domain.unit import UnitSettings, unit_name
+from hapair.engine.adapters.adverts import UdpAdverts
 from hapair.engine.adapters.clock import SystemClock
 from hapair.engine.adapters.hooks import ShellHook
 from hapair.engine.adapters.links import SysfsLinks
@@ -61,6 +63,26 @@ def build_node(
         if node is not None:
             node.state_sync_seen(ok, detail)
 
+    def virtual_id() -> int:
+        if node is None:
+            return 0
+        return effective_virtual_id(node.snapshot.params, node.unit.shared_address)[0]
+
+    def pair() -> str:
+        return node.pair_id() if node is not None else ""
+
+    # the pair's adverts (SPEC 5b'): a pair on two hosts only (a unit that moves the shared
+    # address as a virtual IP), signed with the pair key
+    adverts = None
+    if settings.shared_interface is not None and settings.pair_keys is not None:
+        adverts = UdpAdverts(
+            port=settings.advert_port,
+            interval=settings.heartbeat_interval,
+            keys=settings.pair_keys,
+            virtual_id=virtual_id,
+            pair=pair,
+        )
+
     ports = Ports(
         clock=SystemClock(),
         files=files,
@@ -74,6 +96,7 @@ def build_node(
         dataplane=DataPlane(settings, on_change=applied_changed, on_state_sync=state_sync_seen),
         partner=partner,
         checks=lambda on_result: Tracks(settings.tracks, on_result=on_result),
+        adverts=adverts,
     )
     node = Node(settings=settings, ports=ports, background=background)
     node.redis_url = redis_url

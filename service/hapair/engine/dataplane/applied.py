@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from hapair.domain.parameters import HAParameters
-from hapair.engine.messages import AppliedState
+from hapair.engine.messages import AdvertsReport, AppliedState
 
 State = Literal["applied", "pending", "unsupported", "failed"]
 STATES: Final[tuple[str, ...]] = ("applied", "pending", "unsupported", "failed")
@@ -35,7 +35,8 @@ L4: Final = (
     "l4_sync_refresh_period",
 )
 L7: Final = "l7_persistence_updates"
-# The pair's links (SPEC 5b'): adverts and the update link are not built in this version.
+# The pair's links (SPEC 5b'): adverts (``multicast_interface``, ``use_broadcast``); the update
+# link is not built in this version.
 LINKS: Final = ("update_interface", "multicast_interface", "use_broadcast")
 # Read-only fields of the resource, not parameters.
 _NOT_PARAMETERS: Final = frozenset({"revision", "updated_at", "virtual_id_source"})
@@ -85,8 +86,20 @@ def engine_state(
     return AppliedState(state="applied", detail=detail)
 
 
-def links_state(name: str, *, one_host: bool) -> AppliedState:
-    """``update_interface``, ``multicast_interface``, ``use_broadcast``: the pair's links."""
+def links_state(
+    name: str,
+    *,
+    one_host: bool,
+    params: HAParameters | None = None,
+    adverts: AdvertsReport | None = None,
+) -> AppliedState:
+    """``update_interface``, ``multicast_interface``, ``use_broadcast``: the pair's links.
+
+    The advert parameters are ``applied`` only once adverts went out that way (on that
+    interface, to the group or to its broadcast address as ``use_broadcast`` says); ``failed``
+    with the reason when they cannot (no such interface, no IPv4 address or broadcast address
+    on it); ``unsupported`` on one host (SPEC 5b': a pair on one host sends none) and on a unit
+    without ``--shared-interface``."""
     if name == "update_interface":
         return AppliedState(
             state="unsupported",
@@ -95,7 +108,24 @@ def links_state(name: str, *, one_host: bool) -> AppliedState:
         )
     if one_host:
         return AppliedState(state="unsupported", detail="one host: no adverts")
-    return AppliedState(state="unsupported", detail="adverts not implemented in this version")
+    if adverts is None or params is None:
+        return AppliedState(
+            state="unsupported",
+            detail="no --shared-interface: adverts go out only from a pair on two hosts",
+        )
+    if adverts.interface != params.multicast_interface or adverts.broadcast != (
+        params.use_broadcast
+    ):
+        return AppliedState(state="pending", detail="the adverts link is being reopened")
+    if adverts.error is not None:
+        return AppliedState(state="failed", detail=adverts.error)
+    if not adverts.sent or adverts.destination is None:
+        return AppliedState(state="pending", detail="no advert sent that way yet")
+    to = f"{adverts.destination}:{adverts.port}"
+    if name == "multicast_interface":
+        return AppliedState(state="applied", detail=f"adverts on {adverts.interface} to {to}")
+    way = "on: to the broadcast address" if adverts.broadcast else "off: to the multicast group"
+    return AppliedState(state="applied", detail=f"{way} {to}")
 
 
 def changed(

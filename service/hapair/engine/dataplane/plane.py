@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.engine.dataplane import applied, haproxy, ipvs, kernel, peers
-from hapair.engine.messages import AppliedState, DataPlaneReport
+from hapair.engine.messages import AdvertsReport, AppliedState, DataPlaneReport
 from hapair.files import write_atomic
 from hapair.settings import Settings
 
@@ -45,6 +45,7 @@ class Inputs:
     partner: str | None  # the partner's name
     partner_host: str | None  # the partner's HAProxy peer host
     one_host: bool  # both units on loopback addresses of one host
+    adverts: AdvertsReport | None = None  # how its adverts go out (None: it sends none)
 
 
 class DataPlane:
@@ -312,7 +313,9 @@ class DataPlane:
             elif name == applied.L7:
                 out[name] = self._l7
             elif name in applied.LINKS:
-                out[name] = applied.links_state(name, one_host=inputs.one_host)
+                out[name] = applied.links_state(
+                    name, one_host=inputs.one_host, params=inputs.params, adverts=inputs.adverts
+                )
             else:
                 out[name] = AppliedState(
                     state="unsupported", detail="not applied by this version of hapair"
