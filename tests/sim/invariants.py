@@ -260,9 +260,11 @@ class PairInvariants(RuleBasedStateMachine):
     @invariant()
     def no_failover_while_the_partners_adverts_are_heard(self) -> None:
         """A unit that hears its partner only by advert (told of one within ha_timeout, no
-        heartbeat) never takes the role for a lost partner: the partner is alive (SPEC 5b')."""
+        heartbeat) never takes the role for a lost partner, nor alone at boot: the partner is
+        alive (SPEC 5b')."""
         for c in self.w.changes:
-            assert not (c.transition.cause == "partner-lost" and c.advert_only), self.report(
+            alone = c.transition.cause in ("partner-lost", "boot-alone")
+            assert not (alone and c.advert_only), self.report(
                 f"{c.unit} took the role for a lost partner whose adverts it heard: {c}"
             )
 

@@ -117,6 +117,7 @@ class World:
             maintenance=u.maintenance,
             tracks=(TRACK,),
             adverts=True,
+            listen_first=1.5 * INTERVAL,
         )
         self.net.advert_at.pop((other(name), name), None)  # its adverts link is new
         u.advert_known = None

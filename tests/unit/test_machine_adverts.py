@@ -12,7 +12,10 @@ from tests.unit.test_machine import SHARED, hb, run, transitions
 
 
 def booted(unit: str = "second", *, adverts: bool = True) -> m.State:
-    config = m.Config(unit=unit, mode=unit, shared_address=SHARED, adverts=adverts)
+    config = m.Config(
+        unit=unit, mode=unit, shared_address=SHARED, adverts=adverts,
+        listen_first=1.5 if adverts else 0.0,
+    )  # fmt: skip
     state, _ = m.boot(config, m.Params(ha_timeout=3.0), 0, 100.0, 1000.0)
     return state
 
@@ -88,8 +91,23 @@ def test_a_starting_unit_that_hears_adverts_does_not_boot_alone() -> None:
     assert s.role == "active"
 
 
+def test_a_booting_unit_listens_for_adverts_before_it_takes_the_role_alone() -> None:
+    """Restarted while the HTTP path is down: its first tick comes before its partner's next
+    advert. It listens an advert interval and a half first (initial_wait_time 0)."""
+    s = booted("first")
+    s, actions = run(s, m.AdvertsSeen(now=100.0), m.Tick(now=100.0))
+    assert s.role == "starting"
+    s, actions = run(s, m.AdvertsSeen(now=101.0, ago=0.4), m.Tick(now=101.0))
+    assert s.role == "starting" and not transitions(actions)  # the partner is there
+    alone = booted("first")
+    alone, _ = run(alone, m.Tick(now=101.0))
+    assert alone.role == "starting"
+    alone, _ = run(alone, m.Tick(now=101.5))
+    assert alone.role == "active"
+
+
 def test_an_active_that_hears_only_adverts_keeps_the_role() -> None:
-    s, _ = run(booted("first"), m.Tick(now=101.0))
+    s, _ = run(booted("first"), m.Tick(now=101.5))
     assert s.role == "active"
     s, _ = run(s, m.Heard(now=101.5, heartbeat=hb("second", role="standby")))
     for t in range(102, 112):
@@ -100,9 +118,9 @@ def test_an_active_that_hears_only_adverts_keeps_the_role() -> None:
 def test_adverts_never_make_two_actives_that_heard_each_other() -> None:
     """A heartbeat that says the partner is active still makes the split-brain rule run: the
     adverts add liveness, never a role."""
-    s, _ = run(booted("first"), m.Tick(now=101.0))
-    s, _ = run(s, m.AdvertsSeen(now=101.2, ago=0.1))
-    s, actions = run(s, m.Heard(now=101.5, heartbeat=hb("second", role="active")))
+    s, _ = run(booted("first"), m.Tick(now=101.5))
+    s, _ = run(s, m.AdvertsSeen(now=101.7, ago=0.1))
+    s, actions = run(s, m.Heard(now=102.0, heartbeat=hb("second", role="active")))
     assert s.role == "indeterminate"
     assert [t[2] for t in transitions(actions)] in (["split-brain-won"], ["split-brain-lost"])
 
@@ -151,9 +169,9 @@ def test_virtual_id_conflicts_are_alerts_that_clear_by_themselves() -> None:
 
 
 def test_a_conflict_changes_no_role_of_an_active() -> None:
-    s, _ = run(booted("first"), m.Tick(now=101.0))
+    s, _ = run(booted("first"), m.Tick(now=101.5))
     conflict = ("10.0.0.9", "a VRRP advertisement with this pair's virtual ID from 10.0.0.9")
-    s, actions = run(s, m.AdvertsSeen(now=101.5, conflicts=(conflict,)), m.Tick(now=101.5))
+    s, actions = run(s, m.AdvertsSeen(now=102.0, conflicts=(conflict,)), m.Tick(now=102.0))
     assert s.role == "active" and not transitions(actions)
     assert alerts(actions) == [("virtual-id-conflict", True)]
     assert m.heartbeat(s, 101.5).alerts[0].reason == "virtual-id-conflict"

@@ -303,6 +303,7 @@ class Node:
             maintenance=self.maintenance.enabled,
             tracks=tuple(t.name for t in self.settings.tracks),
             adverts=self.adverts() is not None,
+            listen_first=1.5 * self.settings.heartbeat_interval if self.adverts() else 0.0,
         )
         self.state, actions = m.boot(
             config,

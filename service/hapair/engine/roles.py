@@ -152,7 +152,8 @@ def decide(s: State, now: float, actions: list[Action], *, tick: bool) -> State:
         if p is None:
             # alone only at a tick: the heartbeat exchange comes before it (a track's first
             # result may arrive before the partner's answer); never while the partner answers
-            if able and tick and not there and now - s.booted >= s.params.initial_wait_time:
+            wait = max(s.params.initial_wait_time, s.config.listen_first)
+            if able and tick and not there and now - s.booted >= wait:
                 return enter(s, Role.ACTIVE, cause("boot-alone"), now, actions)
             return enter(s, STARTING, "boot-alone", now, actions, reason="starting")
         if contending:

@@ -71,6 +71,9 @@ class Config:
     version: str = VERSION  # hapair's, told in every heartbeat
     protocol: int = PROTOCOL  # the unit-to-unit protocol this build speaks
     adverts: bool = False  # it sends and hears adverts (a pair on two hosts, SPEC 5b')
+    # with adverts: how long a booting unit listens for its partner's before it takes the role
+    # alone (an advert interval and a half: the partner's next advert arrives within it)
+    listen_first: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
