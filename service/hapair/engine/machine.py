@@ -295,7 +295,7 @@ HEARTBEAT_PATH_DOWN = (
 
 def _link_alerts(s: State, now: float, actions: list[Action]) -> State:
     """The alerts of the pair's links, for a unit that sends adverts (SPEC 5b'):
-    ``advert-path-down`` (heartbeats arrive, adverts do not, once the unit has run for
+    ``advert-path-down`` (heartbeats arrive, adverts do not, once heartbeats have flowed for
     ``ha_timeout``), ``update-link-down`` (adverts arrive, heartbeats do not: the direct link,
     which carries configuration sync while no separate update link is built, is down) and one
     ``virtual-id-conflict`` per sender using this pair's virtual ID. Each ends by itself."""
