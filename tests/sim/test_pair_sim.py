@@ -453,3 +453,22 @@ def test_adverts_lost_while_heartbeats_flow_change_no_role() -> None:
     pair.advance(4)  # each unit hears the other's next advert at its tick after it
     assert all(u.state is not None and u.state.alerts == () for u in pair.w.units.values())
     assert pair.w.changes == before
+
+
+def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_heard() -> None:
+    """The invariant judges the decision, not its publication: second decided active at the
+    end of its hold (t=6.0, no advert heard since the partition: the first one after the heal
+    came at that same tick) and shows active only at 6.5, once it serves the shared address,
+    when it knows of first's advert (found by an explore run)."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=True,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    pair.takeover("first")
+    pair.partition("both")
+    pair.advance(10)
+    pair.heal()
+    pair.http_lost("first->second")
+    pair.advance(3)
+    pair.no_failover_while_the_partners_adverts_are_heard()

@@ -214,8 +214,13 @@ class World:
                         at=self.now,
                         transition=a.transition,
                         holding_before=m.holding(before, self.now),
-                        advert_only=u.advert_known is not None
-                        and self.now < u.advert_known + before.params.ha_timeout
+                        # decided in this step (a public change may come later: the shared
+                        # address served a moment after the decision); the engine's advert
+                        # time is now - ago, which may differ from the arrival time by a
+                        # float's rounding
+                        advert_only=before.role not in ("active", "indeterminate")
+                        and u.advert_known is not None
+                        and self.now < u.advert_known + before.params.ha_timeout - 1e-9
                         and m.fresh_partner(before, self.now) is None,
                     )
                 )
