@@ -518,7 +518,7 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
         p,
         "--advert-port",
         env="ADVERT_PORT",
-        default=9112,
+        default=DEFAULTS.advert_port,
         type=udp_port,
         metavar="P",
         help="UDP port of both units' adverts on multicast_interface (a pair on two hosts)",
