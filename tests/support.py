@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -292,3 +293,12 @@ __all__ = [
     "redis_client",
     "restart",
 ]
+
+
+OUTSIDE = b"outside the data dir: never read, never written\n"  # the ``outside`` fixture's
+
+
+def untouched(path: Path) -> None:
+    """``path`` (the ``outside`` fixture's file) still holds what it held, with its mode."""
+    assert path.read_bytes() == OUTSIDE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

@@ -317,16 +317,22 @@ PairUnderFaults.TestCase.settings = settings(
 test_pair_under_faults = pytest.mark.timeout(120 + EXAMPLES // 2)(PairUnderFaults.TestCase)
 
 
+def _scripted(preferred: str = "none", *, together: bool = False) -> PairUnderFaults:
+    """A pair booted for a scripted run: ha_timeout 3 s, no initial wait, no loss or delay."""
+    pair = PairUnderFaults()
+    pair.boot(
+        ha_timeout=3.0, initial_wait=0.0, preferred=preferred, together=together,
+        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+    )  # fmt: skip
+    return pair
+
+
 def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role() -> None:
     """The two track invariants on one scripted run (hypothesis finds the same faults only
     among many others): the active's service fails, the fit standby has the role within
     interval x fall + 2 heartbeats; then the new active dies while the other is still red: it
     does not take the role until its service is back."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=False,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted()
     pair.advance(6)
     assert pair.w.shared_holder == "first"
     pair.service("first", False)
@@ -347,11 +353,7 @@ def test_an_active_restarted_with_its_clock_set_back_is_heard() -> None:
     preferred active restarted with its clock set back are not older news of the same boot
     (the standby took them all as stale, heard nothing for ha_timeout and failed over while
     the active was talking: a role change on a stable network)."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=True,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted(preferred="second", together=True)
     pair.advance(6)
     pair.skew_clock("second", 300.0)  # restarts, takes the role back (preferred)
     pair.advance(6)
@@ -366,11 +368,7 @@ def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out() ->
     that lasts until the driver's wait for the answer runs out (5 s); the standby asks again
     then, and has the role within 2 heartbeats of it (the invariant counted from the loss and
     failed in the wait)."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=False,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted()
     pair.advance(6)
     pair.service("first", False)
     pair.advance(1)
@@ -387,11 +385,7 @@ def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws() -
     the engine fall checks after it thaws, so it does not take the role back with a failed
     service (the simulation dropped the result that fell due during the freeze: the engine
     never learnt it, took the role and kept it with the fit partner standby)."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=False,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted(preferred="second")
     pair.advance(1)
     pair.pause("second")
     pair.service("second", False)
@@ -408,11 +402,7 @@ def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over() -> None:
     standby (3 x ha_timeout here), links.heartbeat false; the active then dies and the standby
     takes over at its last advert + ha_timeout (``expect``, checked by ``check_timed``). With
     the adverts cut too (a partition of the LAN), it would have taken over at once."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=False,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted()
     pair.advance(6)
     assert pair.w.shared_holder == "first"
     pair.http_lost("both")
@@ -435,11 +425,7 @@ def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over() -> None:
 
 
 def test_adverts_lost_while_heartbeats_flow_change_no_role() -> None:
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="none", together=True,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted(together=True)
     pair.advance(6)
     before = list(pair.w.changes)
     pair.adverts_lost("both")
@@ -460,11 +446,7 @@ def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_he
     end of its hold (t=6.0, no advert heard since the partition: the first one after the heal
     came at that same tick) and shows active only at 6.5, once it serves the shared address,
     when it knows of first's advert (found by an explore run)."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred="second", together=True,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
+    pair = _scripted(preferred="second", together=True)
     pair.takeover("first")
     pair.partition("both")
     pair.advance(10)

@@ -19,22 +19,7 @@ from hapair.cli.units import RotatingLog
 from hapair.files import UnsafePath, open_append, read_owned
 from hapair.secretfiles import SecretError
 from hapair.store.redis_config import PASSWORD_FILE, prepare_files, stored_password
-
-OUTSIDE = b"outside the data dir: never read, never written\n"
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A file outside the data dir, 0640, with known content: what a planted symlink targets."""
-    path = tmp_path / "outside"
-    path.write_bytes(OUTSIDE)
-    path.chmod(0o640)
-    return path
-
-
-def _untouched(path: Path) -> None:
-    assert path.read_bytes() == OUTSIDE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+from tests.support import OUTSIDE, untouched
 
 
 def _data_dir(tmp_path: Path) -> Path:
@@ -72,7 +57,7 @@ def test_open_append_refuses_a_symlink_and_writes_nothing_through_it(
     link.symlink_to(outside)
     with pytest.raises(UnsafePath, match=f"^{re.escape(str(link))} is a symbolic link"):
         open_append(link)
-    _untouched(outside)  # not appended to, not chmod-ed to 0600
+    untouched(outside)  # not appended to, not chmod-ed to 0600
     fifo = tmp_path / "fifo.log"
     os.mkfifo(fifo, 0o600)
     with pytest.raises(OSError, match=re.escape(str(fifo))):  # no reader: ENXIO at once, no hang
@@ -98,13 +83,13 @@ def test_hapair_up_unit_log_is_never_written_through_a_symlink(
     link.symlink_to(outside)
     with pytest.raises(UnsafePath, match=f"^{re.escape(str(link))} is a symbolic link"):
         RotatingLog(link)
-    _untouched(outside)
+    untouched(outside)
     log = RotatingLog(tmp_path / "real.log", max_bytes=8, backups=1)
     log.write(b"12345\n")
     (tmp_path / "real.log.1").symlink_to(outside)  # planted where the rotation renames to
     log.write(b"67890\n")  # rotates: the rename replaces the link, nothing written through it
     log.close()
-    _untouched(outside)
+    untouched(outside)
     assert (tmp_path / "real.log.1").read_bytes() == b"12345\n"
     assert not (tmp_path / "real.log.1").is_symlink()
 
@@ -118,7 +103,7 @@ def test_stored_redis_password_is_never_read_through_a_symlink(
     with pytest.raises(SecretError, match=f"{re.escape(str(link))} is a symbolic link") as refused:
         stored_password(data_dir)
     assert OUTSIDE.decode().strip() not in str(refused.value)
-    _untouched(outside)
+    untouched(outside)
     link.unlink()
     assert stored_password(data_dir) is None
     link.write_text("")
@@ -139,7 +124,7 @@ def test_redis_dir_with_a_symlink_is_refused_before_anything_is_written(
     link.symlink_to(outside)
     with pytest.raises(UnsafePath, match=f"^{re.escape(str(link))} is a symbolic link"):
         prepare_files(data_dir, data_dir / "redis", "a-password")
-    _untouched(outside)
+    untouched(outside)
     assert not (data_dir / "redis" / PASSWORD_FILE).exists()
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import socket
-import stat
 import subprocess
 import sys
 import threading
@@ -25,23 +24,9 @@ import pytest
 from hapair.cli.status import cmd_status
 from hapair.cli.token import cmd_token
 from hapair.cli.upfile import UpFileError, loopback_url, up_url
+from tests.support import untouched
 
-OUTSIDE = b"outside the data dir: never read\n"
 ADMIN_TOKEN = "hp_" + "a" * 40
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A file outside the data dir, 0640, with known content: what a planted symlink targets."""
-    path = tmp_path / "outside"
-    path.write_bytes(OUTSIDE)
-    path.chmod(0o640)
-    return path
-
-
-def _untouched(path: Path) -> None:
-    assert path.read_bytes() == OUTSIDE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 def test_loopback_url_is_what_hapair_up_writes_and_nothing_else() -> None:
@@ -89,7 +74,7 @@ def test_up_url_refuses_a_symlink_another_users_file_and_a_far_url(
     (data_dir / "up.json").symlink_to(outside)
     with pytest.raises(UpFileError, match=re.escape(f"{data_dir / 'up.json'} is a symbolic link")):
         up_url(data_dir)
-    _untouched(outside)
+    untouched(outside)
     (data_dir / "up.json").unlink()
     _up(data_dir, "http://127.0.0.10:8080")
     if os.geteuid() != 0:
@@ -193,4 +178,4 @@ def test_the_cli_refuses_a_symlinked_or_far_up_json_at_once(
         # a bound a loaded machine cannot break (the interpreter's start); that nothing
         # connects is shown in-process above
         assert took < 20, took
-    _untouched(outside)
+    untouched(outside)
