@@ -157,5 +157,14 @@ def test_failback_delay_holds_the_returning_preferred_server(
     # machine cannot break, which a unit that never fails back (or waits twice) does
     assert took >= delay
     assert became - fit <= delay + 2 * pair.heartbeat + 5, became - fit
-    last = _unit(pair.status(pair.first), "first")["last_transition"]
+    # the shared address answers as soon as it is bound; the status follows at once after
+    # (a fresh-clone run read it in between: still the boot's transition)
+    last = poll(
+        lambda: (
+            (t := _unit(pair.status(pair.first), "first")["last_transition"])["to"] == "active"
+            and t
+        ),
+        timeout=5,
+        what="first's transition to active in its status",
+    )
     assert last["cause"] == "preferred-return"
