@@ -63,8 +63,12 @@ def test_kill9_of_the_active_moves_the_virtual_ip_with_no_acknowledged_write_los
     assert took <= FAILOVER_BOUND
     assert lan_pair.lan.neighbour("client", SHARED_IP) == lan_pair.lan.mac("second")
     assert lan_pair.lan.holders(SHARED_IP, ("second",)) == ["second"]
-    me = lan_pair.me("second")
-    assert (me["role"], me["serving_shared"]) == ("active", True)
+    # the address answers once bound; the status follows at once after (read it when it has)
+    me = poll(
+        lambda: (u := lan_pair.me("second"))["role"] == "active" and u["serving_shared"] and u,
+        timeout=5,
+        what="second active and serving in its status",
+    )
     assert me["last_transition"]["cause"] == "partner-lost"
     lan_pair.check_no_acknowledged_write_lost(storm, "second")
 
