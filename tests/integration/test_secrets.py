@@ -160,6 +160,16 @@ def test_key_generate_prints_a_new_url_safe_key(tmp_path: Path) -> None:
     assert len(target.read_text().strip()) >= 32
 
 
+def _up(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``hapair up`` on ``data_dir`` (a free port on the pair's hosts, no HAPAIR_* variable)."""
+    return subprocess.run(
+        [sys.executable, "-m", "hapair", "up", "--port", str(_port_free_on_pair_hosts()),
+         "--data-dir", str(data_dir)],
+        check=False, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
+    )  # fmt: skip
+
+
 def _port_free_on_pair_hosts() -> int:
     """A port free on 127.0.0.10, .11 and .12 at once (hapair up uses the same on all three)."""
 
@@ -195,12 +205,7 @@ def _up_refuses(data_dir: Path, reason: str) -> None:
     nothing, writes nothing."""
     before = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None)
               for p in data_dir.iterdir()}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "hapair", "up", "--port", str(_port_free_on_pair_hosts()),
-         "--data-dir", str(data_dir)],
-        check=False, capture_output=True, text=True, timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
-    )  # fmt: skip
+    done = _up(data_dir)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert reason in done.stderr and str(data_dir) in done.stderr, done.stderr
     after = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None)
@@ -479,12 +484,7 @@ def test_hapair_up_refuses_a_symlink_in_place_of_a_units_log(tmp_path: Path) -> 
     data_dir.chmod(0o700)
     link = data_dir / "first" / "hapair.log"
     link.symlink_to(outside)
-    done = subprocess.run(
-        [sys.executable, "-m", "hapair", "up", "--port", str(_port_free_on_pair_hosts()),
-         "--data-dir", str(data_dir)],
-        check=False, capture_output=True, text=True, timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("HAPAIR_")},
-    )  # fmt: skip
+    done = _up(data_dir)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert f"hapair up: {link} is a symbolic link" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
