@@ -44,6 +44,10 @@ class ResettingRelay:
                 client.close()
                 continue
             with self.lock:
+                if self.closed:  # closed while this one connected: nobody else would close it
+                    client.close()
+                    upstream.close()
+                    return
                 self.conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -67,7 +71,8 @@ class ResettingRelay:
             s.close()
 
     def close(self) -> None:
-        self.closed = True
+        with self.lock:
+            self.closed = True
         self.listener.close()
         self.reset()
 

@@ -93,11 +93,13 @@ async def running(unit: Unit, *, on_stop: Callable[[], None] | None = None) -> A
             await unit.tunnel.start()
         async with unit.app.lifespan():
             try:
-                await direct.start()
-                engine.served()  # a start that fails before this is not a boot
+                # before the listener answers: whoever sees /readyz 200 finds the unit's Redis
+                # in runtime.json (``hapair token``); a failed start removes it (unit.close)
                 unit.files.save_runtime(
                     {"pid": os.getpid(), "address": settings.listen, "redis_url": unit.redis_url}
                 )
+                await direct.start()
+                engine.served()  # a start that fails before this is not a boot
                 log.info(
                     "hapair serving",
                     extra={
