@@ -42,6 +42,7 @@ class Announcer:
         self._partner_maintenance: bool | None = None
         self._partner_applied: dict[str, str] | None = None  # parameter -> state last heard
         self._partner_tracks: dict[str, bool | None] | None = None
+        self._partner_alerts: set[tuple[str, str]] | None = None  # (reason, detail) last heard
 
     def emit(self, type_: str, data: dict[str, object], at: float | None = None) -> None:
         """One event for the stream (kept in memory while this unit's Redis is a replica)."""
@@ -53,6 +54,8 @@ class Announcer:
         if partner is not None and partner.last_transition is not None:
             self._partner_at = partner.last_transition.at
         self._partner_applied = None  # the partner announced its own changes while active
+        # and its alerts: those its last heartbeat listed are not news
+        self._partner_alerts = None if partner is None else _alert_keys(partner)
         if self.events is not None:
             self._spawn(self.events.flush(), "events-flush")
 
@@ -97,6 +100,23 @@ class Announcer:
             self.emit("maintenance", data)
         self._partner_maintenance = hb.maintenance
         self._partner_applied_changes(hb)
+        self._partner_alert_events(hb)
+
+    def _partner_alert_events(self, hb: Heartbeat) -> None:
+        """``alert`` events for the partner's alerts that its heartbeat lists anew or no longer
+        (a standby does not write the stream: the active writes them, as for tracks)."""
+        now = _alert_keys(hb)
+        before = self._partner_alerts or set()
+        self._partner_alerts = now
+        changes = [(k, True) for k in now - before] + [(k, False) for k in before - now]
+        for (reason, detail), raised in sorted(changes, key=lambda c: (c[1], c[0])):
+            data: dict[str, object] = {
+                "unit": hb.unit,
+                "reason": reason,
+                "detail": detail,
+                "ended": not raised,
+            }
+            self.emit("alert", data)
 
     def _partner_applied_changes(self, hb: Heartbeat) -> None:
         """``applied`` events for the partner's parameters whose state changed (the first
@@ -161,3 +181,7 @@ class Announcer:
         if key != self._pair:
             self._pair = key
             self.emit("pair", {"state": info.state, "active": info.active})
+
+
+def _alert_keys(hb: Heartbeat) -> set[tuple[str, str]]:
+    return {(a.reason, a.detail) for a in hb.alerts}

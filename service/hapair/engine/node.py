@@ -526,7 +526,8 @@ class Node:
                     "ended": not raised,
                 }
                 log.warning("alert", extra={"event": "alert", **data})
-                self.announcer.emit("alert", data)
+                if self.publishes():  # else the active writes it, from this unit's heartbeat
+                    self.announcer.emit("alert", data)
             case m.Note(event=event, fields=fields):
                 log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
             case _:
