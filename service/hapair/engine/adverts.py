@@ -17,7 +17,8 @@ used directly). A receiver:
   as a **virtual-ID conflict** (another hapair pair with the same ID), as it does a VRRP
   advertisement (IP protocol 112) whose VRID is the virtual ID (a keepalived or a router, which
   would also own the VRRP MAC ``00:00:5e:00:01:<id>``). A conflict is shown while the sender
-  keeps sending and clears by itself :data:`CONFLICT_HOLD` intervals after its last packet;
+  keeps sending and clears by itself :data:`CONFLICT_HOLD` of the sender's intervals after its
+  last packet (``engine/vidconflict.py``);
 - takes a valid advert of the partner as a sign of life only when it is fresh: its counter is
   above every counter seen for that boot, and not behind the pace the sender sends at (a counter
   that falls more than :data:`PACE_SLACK` intervals behind the time since the first advert of
@@ -44,14 +45,37 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from hapair.engine import vidconflict
+from hapair.engine.vidconflict import (
+    CONFLICT_HOLD,
+    VRRP_PROTOCOL,
+    Conflict,
+    vrrp_advert,
+    vrrp_vrid,
+)
+
+__all__ = [
+    "CONFLICT_HOLD",
+    "VRRP_PROTOCOL",
+    "Advert",
+    "AdvertLink",
+    "BadAdvert",
+    "Conflict",
+    "Received",
+    "advert_key",
+    "decode",
+    "encode",
+    "verify",
+    "vrrp_advert",
+    "vrrp_vrid",
+]
+
 log = logging.getLogger("hapair.engine")
 
 MAGIC = "hapair-advert"
 FORMAT = 1
 GROUP_V4 = "224.0.0.18"  # the VRRP group: link-local, never routed
 DEFAULT_PORT = 9112
-VRRP_PROTOCOL = 112
-CONFLICT_HOLD = 3.0  # intervals after a conflicting sender's last packet before it clears
 PACE_SLACK = 3.0  # intervals a fresh advert's counter may fall behind its sender's pace
 MAX_DATAGRAM = 1024
 _KEY_LABEL = b"hapair/advert/hmac-sha256/v1"
@@ -138,36 +162,6 @@ def verify(signed: bytes, mac: str, keys: Iterable[bytes]) -> bool:
     return any(hmac.compare_digest(_mac(k, signed), mac) for k in keys)
 
 
-def vrrp_vrid(packet: bytes) -> int | None:
-    """The VRID of a VRRP advertisement as a raw IPv4 socket receives it (IP header first);
-    None if it is not one (VRRP versions 2 and 3, type 1)."""
-    if len(packet) < 20:
-        return None
-    ihl = (packet[0] & 0x0F) * 4
-    if packet[0] >> 4 != 4 or len(packet) < ihl + 8 or packet[9] != VRRP_PROTOCOL:
-        return None
-    version_type = packet[ihl]
-    if version_type >> 4 not in (2, 3) or version_type & 0x0F != 1:
-        return None
-    return packet[ihl + 1]
-
-
-@dataclass
-class Conflict:
-    """Another sender using this pair's virtual ID."""
-
-    sender: str  # its IP address
-    kind: str  # "hapair" (an advert this pair's key does not sign) or "vrrp"
-    since: float  # wall clock of its first packet
-    last: float  # monotonic time of its last packet
-
-    @property
-    def detail(self) -> str:
-        """What status and the ``alert`` event say."""
-        what = "a VRRP advertisement" if self.kind == "vrrp" else "an advert of another pair"
-        return f"{what} with this pair's virtual ID from {self.sender}"
-
-
 @dataclass
 class _Freshness:
     """The partner's adverts of one boot: the last counter and the pace they came at."""
@@ -194,23 +188,13 @@ class Received:
     refused: int = 0  # datagrams that were not adverts, or stale ones
     _fresh: _Freshness | None = None
 
-    def conflict(self, sender: str, kind: str) -> None:
-        """A packet of ``kind`` from ``sender`` claims this pair's virtual ID."""
-        now = self.clock()
-        seen = self.conflicts.get((sender, kind))
-        if seen is None:
-            log.warning(
-                "virtual ID conflict",
-                extra={
-                    "event": "virtual-id-conflict",
-                    "unit": self.own,
-                    "sender": sender,
-                    "kind": kind,
-                },
-            )
-            self.conflicts[(sender, kind)] = Conflict(sender, kind, self.wall(), now)
-        else:
-            seen.last = now
+    def conflict(
+        self, sender: str, kind: str, *, period: float | None = None, counter: int | None = None
+    ) -> None:
+        """A packet of ``kind`` from ``sender`` claims this pair's virtual ID (``period``: the
+        seconds between its packets it says; ``counter``: its advert's counter)."""
+        vidconflict.note(self.conflicts, sender, kind, own=self.own, now=self.clock(),
+                         wall=self.wall(), period=period, counter=counter)  # fmt: skip
 
     def partner_advert(self, advert: Advert) -> bool:
         """Takes a valid advert of the partner; whether it was fresh (see the module doc)."""
@@ -233,20 +217,12 @@ class Received:
         return True
 
     def current_conflicts(self) -> list[Conflict]:
-        """The conflicts whose sender was heard within :data:`CONFLICT_HOLD` intervals."""
-        now = self.clock()
-        hold = CONFLICT_HOLD * self.interval
-        for k in [k for k, c in self.conflicts.items() if now - c.last > hold]:
-            log.info(
-                "virtual ID conflict cleared",
-                extra={
-                    "event": "virtual-id-conflict-cleared",
-                    "unit": self.own,
-                    "sender": self.conflicts[k].sender,
-                },
-            )
-            del self.conflicts[k]
-        return sorted(self.conflicts.values(), key=lambda c: (c.since, c.sender))
+        """The conflicts whose sender was heard lately (``vidconflict``: each clears
+        :data:`CONFLICT_HOLD` of its sender's intervals, at least of this unit's, after its
+        last packet)."""
+        return vidconflict.current(
+            self.conflicts, own=self.own, now=self.clock(), interval=self.interval
+        )
 
 
 def interface_ipv4(interface: str) -> tuple[str, str | None]:
@@ -372,9 +348,9 @@ class AdvertLink:
     def on_vrrp(self, packet: bytes, sender: str) -> None:
         """One packet of IP protocol 112: a VRRP advertisement for this virtual ID is a
         conflict."""
-        vrid = vrrp_vrid(packet)
-        if vrid is not None and vrid == self.virtual_id():
-            self.received.conflict(sender, "vrrp")
+        found = vrrp_advert(packet)
+        if found is not None and found[0] == self.virtual_id():
+            self.received.conflict(sender, "vrrp", period=found[1])
 
     def send(self, *, boot_id: str, role: str, revision: int) -> None:
         """Sends one advert now (a send error is counted and logged once, never raised)."""
@@ -407,7 +383,7 @@ class AdvertLink:
             return
         keys = [k for _, k in self.keys()]
         if not verify(signed, mac, keys) or advert.pair != self.pair():
-            self.received.conflict(sender, "hapair")
+            self.received.conflict(sender, "hapair", counter=advert.counter)
             return
         if advert.unit == self.own:
             return  # our own (looped back broadcast), or a unit misconfigured in our mode
