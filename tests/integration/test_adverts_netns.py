@@ -36,12 +36,14 @@ class HostLink:
     """An ``AdvertLink`` in one host's namespace, sending every ``INTERVAL`` on its own loop."""
 
     def __init__(self, lan: Lan, host: str, own: str, *, key: str = "pair-key-0123456789",
-                 broadcast: bool = False, shared: str = SHARED) -> None:  # fmt: skip
+                 broadcast: bool = False, shared: str = SHARED,
+                 ipv6: bool = False) -> None:  # fmt: skip
         self.ns = lan.ns(host)
         keys = [(key_id(key), advert_key(key))]
         self.link = AdvertLink(
             own=own, interface="eth0", port=PORT, broadcast=broadcast, interval=INTERVAL,
             virtual_id=lambda: VID, pair=lambda: pair_id(shared, VID), keys=lambda: keys,
+            ipv6=ipv6,
         )  # fmt: skip
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
@@ -218,3 +220,119 @@ def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     poll(lambda: first.conflicts() == [] and second.conflicts() == [], timeout=10,
          what="the conflict to clear once keepalived stopped")  # fmt: skip
     assert "192.0.2.200" not in ip("-n", lan.ns("first"), "addr").stdout
+
+
+# IPv6: a pair whose shared address is IPv6 sends to ff02::12, or to ff02::1 with
+# use_broadcast (engine/advert_sockets.py), from each host's link-local address.
+SHARED6 = "[2001:db8::10]:8080"
+
+
+def link_local(lan: Lan, host: str) -> str:
+    """``host``'s link-local address on eth0, once duplicate address detection is done."""
+
+    def done() -> str | None:
+        out = ip("-n", lan.ns(host), "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+        words = out.stdout.split()
+        if "inet6" not in words or "tentative" in words:
+            return None
+        return words[words.index("inet6") + 1].split("/")[0]
+
+    found: str = poll(done, timeout=10, what=f"{host}'s link-local address")
+    return found
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="nftables (nft) is not installed")
+def test_ipv6_adverts_go_to_ff02_12_and_to_all_nodes_with_use_broadcast(
+    lan: Lan, links: list[HostLink]
+) -> None:
+    for host in ("first", "second"):
+        link_local(lan, host)
+    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
+    links.append(first)
+    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
+    links.append(second)
+    assert first.link.destination == "ff02::12"
+    poll(lambda: first.heard() and second.heard(), timeout=5, what="IPv6 adverts both ways")
+    assert first.conflicts() == [] and second.conflicts() == []
+    for link in links:
+        link.stop()
+    links.clear()
+    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True, broadcast=True)
+    links.append(first)
+    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True, broadcast=True)
+    links.append(second)
+    assert first.link.destination == "ff02::1"
+    poll(lambda: first.heard() and second.heard(), timeout=5, what="all-nodes adverts")
+    assert first.conflicts() == [] and second.conflicts() == []
+
+
+def test_another_ipv6_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
+    lan: Lan, links: list[HostLink]
+) -> None:
+    sender = link_local(lan, "client")
+    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
+    links.append(first)
+    intruder = HostLink(lan, "client", "first", key="another-pair-key-0123", shared=SHARED6,
+                        ipv6=True)  # fmt: skip
+    links.append(intruder)
+    poll(lambda: first.conflicts() == [(sender, "hapair")], timeout=5,
+         what="the other IPv6 pair's adverts seen as a conflict")  # fmt: skip
+    assert not first.heard()
+    intruder.stop()
+    poll(lambda: first.conflicts() == [], timeout=5, what="the conflict to clear")
+
+
+def _keepalived6_conf(vrid: int) -> str:
+    return f"""global_defs {{
+    router_id hapair_test_conflict6
+}}
+vrrp_instance conflict6 {{
+    state MASTER
+    interface eth0
+    virtual_router_id {vrid}
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        2001:db8::200/64 dev eth0
+    }}
+}}
+"""
+
+
+@pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")
+def test_an_ipv6_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
+    lan: Lan, links: list[HostLink], tmp_path: Path
+) -> None:
+    sender = link_local(lan, "client")
+    for host in ("first", "second"):
+        link_local(lan, host)
+    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
+    links.append(first)
+    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
+    links.append(second)
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(_keepalived6_conf(VID))
+    pids = [str(tmp_path / f"{k}.pid") for k in ("main", "vrrp", "check", "bfd")]
+    with (tmp_path / "keepalived.log").open("wb") as out:
+        proc = subprocess.Popen(
+            [*lan.exec_prefix("client"), "keepalived", "--dont-fork", "--log-console",
+             "--no-syslog", "--vrrp", "-f", str(conf), "-p", pids[0], "-r", pids[1],
+             "-c", pids[2], "-b", pids[3]],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        want = [(sender, "vrrp")]
+        poll(lambda: first.conflicts() == want and second.conflicts() == want, timeout=15,
+             what="keepalived's IPv6 VRRPv3 adverts seen as a conflict by both")  # fmt: skip
+        [c] = first.call(first.link.conflicts)
+        assert c.period == 1.0  # its Max Adver Int, 100 centiseconds
+        assert first.heard() and second.heard()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    poll(lambda: first.conflicts() == [] and second.conflicts() == [], timeout=10,
+         what="the conflict to clear once keepalived stopped")  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from hapair.domain.parameters import HAParameters
-from hapair.engine.adapters.adverts import UdpAdverts
+from hapair.engine.adapters.adverts import UdpAdverts, is_ipv6
 from hapair.engine.dataplane.applied import links_state
 from hapair.engine.messages import AdvertsReport
 from hapair.keyring import Keyring
@@ -53,3 +53,20 @@ def test_a_missing_interface_is_failed_with_the_reason() -> None:
     assert adverts.partner_ago() is None and adverts.conflicts() == ()
     adverts.send(boot_id="b", role="active", revision=1)  # nothing open: nothing sent
     adverts.close()
+
+
+def test_an_ipv6_pair_reports_its_group_and_all_nodes_in_brackets() -> None:
+    """A pair whose shared address is IPv6 sends to ff02::12, or ff02::1 with use_broadcast
+    (engine/advert_sockets.py); the adapter picks the family from the shared address."""
+    sent = AdvertsReport(interface="eth1", broadcast=False, destination="ff02::12",
+                         port=9112, sent=True)  # fmt: skip
+    got = links_state("multicast_interface", one_host=False, params=PARAMS, adverts=sent)
+    assert (got.state, got.detail) == ("applied", "adverts on eth1 to [ff02::12]:9112")
+    on = HAParameters(multicast_interface="eth1", use_broadcast=True)
+    all_nodes = AdvertsReport(interface="eth1", broadcast=True, destination="ff02::1",
+                              port=9112, sent=True)  # fmt: skip
+    got = links_state("use_broadcast", one_host=False, params=on, adverts=all_nodes)
+    assert (got.state, got.detail) == (
+        "applied", "on: to the all-nodes group (IPv6) [ff02::1]:9112")  # fmt: skip
+    assert is_ipv6("[2001:db8::10]:8080") and not is_ipv6("192.0.2.10:8080")
+    assert not is_ipv6(None) and not is_ipv6("not an address")

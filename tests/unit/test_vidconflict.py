@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import struct
 
-from hapair.engine.adverts import CONFLICT_HOLD, AdvertLink, Received, vrrp_advert
+from hapair.engine.adverts import (
+    CONFLICT_HOLD,
+    AdvertLink,
+    Received,
+    vrrp_advert,
+    vrrp_message,
+)
 
 
 class _Clock:
@@ -100,3 +106,9 @@ def test_another_pair_restarting_its_count_keeps_what_was_measured() -> None:
     got.conflict("192.0.2.21", "hapair", counter=1)  # a new boot of that unit
     [c] = got.current_conflicts()
     assert c.period == 1.0 and c.counter == 1
+
+
+def test_a_vrrp_message_without_its_ip_header_as_a_raw_ipv6_socket_gives_it() -> None:
+    assert vrrp_message(v3(42, 100)[20:]) == (42, 1.0)
+    assert vrrp_message(bytes([0x32, 42, 150, 1, 0, 100, 0, 0])) is None  # not type 1
+    assert vrrp_message(b"\x31\x2a") is None

@@ -1,9 +1,10 @@
 """The pair's adverts and virtual-ID conflicts (SPEC 5b' "Adverts", "Virtual ID conflicts").
 
 Every heartbeat interval each unit of a pair on two hosts sends one small signed UDP datagram on
-its ``multicast_interface``: to 224.0.0.18, port ``--advert-port`` (default 9112), or, with
-``use_broadcast``, to that interface's IPv4 broadcast address (for switches that drop
-multicast). The datagram is a JSON array::
+its ``multicast_interface``: to 224.0.0.18 (ff02::12 when the shared address is IPv6), port
+``--advert-port`` (default 9112), or, with ``use_broadcast``, to that interface's IPv4 broadcast
+address (ff02::1 on IPv6), for switches that drop multicast (``engine/advert_sockets.py``). The
+datagram is a JSON array::
 
     ["hapair-advert", 1, virtual_id, unit, boot_id, role, revision, counter, pair, key, mac]
 
@@ -32,25 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import hmac
-import ipaddress
 import logging
 import socket
-import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import msgspec
 
-from hapair.engine import vidconflict
+from hapair.engine import advert_sockets, vidconflict
 from hapair.engine.vidconflict import (
     CONFLICT_HOLD,
     VRRP_PROTOCOL,
     Conflict,
     vrrp_advert,
+    vrrp_message,
     vrrp_vrid,
 )
 
@@ -67,6 +66,7 @@ __all__ = [
     "encode",
     "verify",
     "vrrp_advert",
+    "vrrp_message",
     "vrrp_vrid",
 ]
 
@@ -74,15 +74,11 @@ log = logging.getLogger("hapair.engine")
 
 MAGIC = "hapair-advert"
 FORMAT = 1
-GROUP_V4 = "224.0.0.18"  # the VRRP group: link-local, never routed
 DEFAULT_PORT = 9112
 PACE_SLACK = 3.0  # intervals a fresh advert's counter may fall behind its sender's pace
 MAX_DATAGRAM = 1024
 _KEY_LABEL = b"hapair/advert/hmac-sha256/v1"
 _HEX = frozenset("0123456789abcdef")
-_SIOCGIFADDR = 0x8915
-_SIOCGIFBRDADDR = 0x8919
-_SIOCGIFNETMASK = 0x891B
 
 
 def advert_key(pair_key: str) -> bytes:
@@ -225,39 +221,10 @@ class Received:
         )
 
 
-def interface_ipv4(interface: str) -> tuple[str, str | None]:
-    """The IPv4 address of ``interface`` and its broadcast address (``SIOCGIFADDR``,
-    ``SIOCGIFBRDADDR``, in the calling thread's network namespace); an address added without
-    ``brd`` gets its subnet's broadcast address (``SIOCGIFNETMASK``), a /31 or /32 none.
-    LookupError if the interface has no IPv4 address."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        request = struct.pack("256s", interface.encode()[:15])
-
-        def read(op: int) -> str:
-            return socket.inet_ntoa(fcntl.ioctl(s.fileno(), op, request)[20:24])
-
-        try:
-            address, netmask = read(_SIOCGIFADDR), read(_SIOCGIFNETMASK)
-        except OSError as exc:
-            raise LookupError(f"interface {interface!r} has no IPv4 address: {exc}") from exc
-        try:
-            bcast = read(_SIOCGIFBRDADDR)
-        except OSError:
-            bcast = "0.0.0.0"
-    if bcast == "0.0.0.0":
-        net = ipaddress.IPv4Network(f"{address}/{netmask}", strict=False)
-        bcast = str(net.broadcast_address) if net.prefixlen < 31 else "0.0.0.0"
-    return address, (None if bcast == "0.0.0.0" else bcast)
-
-
-def _mreqn(group: str, ifindex: int) -> bytes:
-    return socket.inet_aton(group) + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
-
-
 class AdvertLink:
     """One unit's adverts on one interface: the sending socket, the receiving socket and the VRRP
-    listener. ``virtual_id``, ``pair`` and ``keys`` are read at each use (a PATCH or a key
-    rotation takes effect at the next advert)."""
+    listener, IPv4 or (``ipv6``) IPv6. ``virtual_id``, ``pair`` and ``keys`` are read at each use
+    (a PATCH or a key rotation takes effect at the next advert)."""
 
     def __init__(
         self,
@@ -271,6 +238,7 @@ class AdvertLink:
         pair: Callable[[], str],
         keys: Callable[[], list[tuple[str, bytes]]],
         clock: Callable[[], float] = time.monotonic,
+        ipv6: bool = False,
     ) -> None:
         self.own = own
         self.interface = interface
@@ -285,45 +253,32 @@ class AdvertLink:
         self.send_errors = 0
         self.address: str | None = None
         self.destination: str | None = None
+        self.ipv6 = ipv6
         self._send: socket.socket | None = None
+        self._sockaddr: tuple[str, int] | tuple[str, int, int, int] = ("", 0)
         self._sockets: list[socket.socket] = []
 
     async def start(self) -> None:
         """Opens the sockets (OSError or LookupError if the interface or its address is
         missing; nothing is left open then)."""
         loop = asyncio.get_running_loop()
-        ifindex = socket.if_nametoindex(self.interface)
-        self.address, bcast = interface_ipv4(self.interface)
-        if self.broadcast and not bcast:
-            raise LookupError(f"interface {self.interface!r} has no IPv4 broadcast address")
-        self.destination = bcast if self.broadcast else GROUP_V4
-        device = self.interface.encode()
-        group = _mreqn(GROUP_V4, ifindex)
+        opener = advert_sockets.open_v6 if self.ipv6 else advert_sockets.open_v4
         try:
-            recv = self._open(socket.SOCK_DGRAM, 0, device)
-            recv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            recv.bind(("", self.port))
-            recv.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
-            loop.add_reader(recv.fileno(), self._read, recv, self.on_datagram)
-            send = self._open(socket.SOCK_DGRAM, 0, device)
-            send.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, group)
-            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-            send.bind((self.address, 0))
-            self._send = send
-            vrrp = self._open(socket.SOCK_RAW, VRRP_PROTOCOL, device)
-            vrrp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
-            loop.add_reader(vrrp.fileno(), self._read, vrrp, self.on_vrrp)
+            opened = opener(self._open, self.interface, self.port, self.broadcast)
+            loop.add_reader(opened.recv.fileno(), self._read, opened.recv, self.on_datagram)
+            on_vrrp = self.on_vrrp if opened.vrrp_has_ip_header else self.on_vrrp_message
+            loop.add_reader(opened.vrrp.fileno(), self._read, opened.vrrp, on_vrrp)
         except BaseException:
             self.close()
             raise
+        self.address, self.destination = opened.address, opened.destination
+        self._send, self._sockaddr = opened.send, opened.sockaddr
 
-    def _open(self, kind: int, proto: int, device: bytes) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, kind, proto)
+    def _open(self, family: int, kind: int, proto: int) -> socket.socket:
+        sock = socket.socket(family, kind, proto)
         self._sockets.append(sock)
         sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
         return sock
 
     @staticmethod
@@ -348,7 +303,13 @@ class AdvertLink:
     def on_vrrp(self, packet: bytes, sender: str) -> None:
         """One packet of IP protocol 112: a VRRP advertisement for this virtual ID is a
         conflict."""
-        found = vrrp_advert(packet)
+        self._vrrp(vrrp_advert(packet), sender)
+
+    def on_vrrp_message(self, message: bytes, sender: str) -> None:
+        """:meth:`on_vrrp` of the VRRP message alone (a raw IPv6 socket's)."""
+        self._vrrp(vrrp_message(message), sender)
+
+    def _vrrp(self, found: tuple[int, float] | None, sender: str) -> None:
         if found is not None and found[0] == self.virtual_id():
             self.received.conflict(sender, "vrrp", period=found[1])
 
@@ -362,7 +323,7 @@ class AdvertLink:
             self.virtual_id(), self.own, boot_id, role, revision, self.counter, self.pair(), key_id
         )
         try:
-            self._send.sendto(encode(advert, key), (self.destination, self.port))
+            self._send.sendto(encode(advert, key), self._sockaddr)
             self.sent += 1
         except OSError as exc:
             self.send_errors += 1

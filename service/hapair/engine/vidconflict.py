@@ -28,16 +28,22 @@ def vrrp_advert(packet: bytes) -> tuple[int, float] | None:
     if len(packet) < 20:
         return None
     ihl = (packet[0] & 0x0F) * 4
-    if packet[0] >> 4 != 4 or len(packet) < ihl + 8 or packet[9] != VRRP_PROTOCOL:
+    if packet[0] >> 4 != 4 or packet[9] != VRRP_PROTOCOL:
         return None
-    version_type = packet[ihl]
-    if version_type >> 4 not in (2, 3) or version_type & 0x0F != 1:
+    return vrrp_message(packet[ihl:])
+
+
+def vrrp_message(message: bytes) -> tuple[int, float] | None:
+    """:func:`vrrp_advert` of the VRRP message alone (what a raw IPv6 socket receives)."""
+    if len(message) < 8:
         return None
-    if version_type >> 4 == 2:  # auth type, then Adver Int in seconds
-        seconds = float(packet[ihl + 5])
-    else:  # 4 reserved bits, then Max Adver Int in centiseconds (RFC 5798)
-        seconds = (((packet[ihl + 4] & 0x0F) << 8) | packet[ihl + 5]) / 100
-    return packet[ihl + 1], seconds
+    version, kind = message[0] >> 4, message[0] & 0x0F
+    if version not in (2, 3) or kind != 1:
+        return None
+    if version == 2:  # auth type, then Adver Int in seconds
+        return message[1], float(message[5])
+    # 4 reserved bits, then Max Adver Int in centiseconds (RFC 5798)
+    return message[1], (((message[4] & 0x0F) << 8) | message[5]) / 100
 
 
 def vrrp_vrid(packet: bytes) -> int | None:

@@ -71,6 +71,9 @@ def build_node(
     def pair() -> str:
         return node.pair_id() if node is not None else ""
 
+    def shared_address() -> str | None:
+        return node.unit.shared_address if node is not None else None
+
     # the pair's adverts (SPEC 5b'): a pair on two hosts only (a unit that moves the shared
     # address as a virtual IP), signed with the pair key
     adverts = None
@@ -81,6 +84,7 @@ def build_node(
             keys=settings.pair_keys,
             virtual_id=virtual_id,
             pair=pair,
+            shared=shared_address,
         )
 
     ports = Ports(

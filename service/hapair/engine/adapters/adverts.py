@@ -1,12 +1,15 @@
 """The adverts port (``engine/ports.py`` :class:`~hapair.engine.ports.Adverts`) on real UDP
 sockets: one :class:`~hapair.engine.adverts.AdvertLink` on ``multicast_interface``, reopened
-when that parameter or ``use_broadcast`` changes (SPEC 5b' "Adverts")."""
+when that parameter or ``use_broadcast`` changes (SPEC 5b' "Adverts"); IPv6 (ff02::12) when
+the shared address is IPv6."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 
+from hapair.domain.unit import parse_host_port
 from hapair.engine.adverts import AdvertLink, advert_key
 from hapair.engine.messages import AdvertsReport
 from hapair.keyring import Keyring, key_id
@@ -27,14 +30,17 @@ class UdpAdverts:
         keys: Keyring,
         virtual_id: Callable[[], int],
         pair: Callable[[], str],
+        shared: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.port = port
+        self.shared = shared  # the unit's shared address: its family is the adverts'
         self.interval = interval
         self.keyring = keys
         self.virtual_id = virtual_id
         self.pair = pair
         self.link: AdvertLink | None = None
-        self._way: tuple[str, str, bool] | None = None  # (unit, interface, broadcast) opened
+        # (unit, interface, broadcast, ipv6) opened
+        self._way: tuple[str, str, bool, bool] | None = None
         self._error: str | None = None
 
     def _keys(self) -> list[tuple[str, bytes]]:
@@ -43,7 +49,8 @@ class UdpAdverts:
     async def configure(self, *, unit: str, interface: str, broadcast: bool) -> None:
         """Opens the link this way, unless it is open this way already; a failure is kept for
         ``report`` (and retried at the next call)."""
-        way = (unit, interface, broadcast)
+        ipv6 = is_ipv6(self.shared())
+        way = (unit, interface, broadcast, ipv6)
         if way == self._way and self.link is not None:
             return
         self.close()
@@ -57,6 +64,7 @@ class UdpAdverts:
             virtual_id=self.virtual_id,
             pair=self.pair,
             keys=self._keys,
+            ipv6=ipv6,
         )
         try:
             await link.start()
@@ -101,7 +109,7 @@ class UdpAdverts:
     def report(self) -> AdvertsReport | None:
         if self._way is None:
             return None
-        _, interface, broadcast = self._way
+        _, interface, broadcast, _ = self._way
         link = self.link
         return AdvertsReport(
             interface=interface,
@@ -117,3 +125,14 @@ class UdpAdverts:
             self.link.close()
         self.link = None
         self._way = None
+
+
+def is_ipv6(shared: str | None) -> bool:
+    """Whether ``shared`` (``HOST:PORT``, ``[V6]:PORT``) has an IPv6 literal host."""
+    if not shared:
+        return False
+    try:
+        host, _ = parse_host_port(shared)
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False

@@ -121,10 +121,16 @@ def links_state(
         return AppliedState(state="failed", detail=adverts.error)
     if not adverts.sent or adverts.destination is None:
         return AppliedState(state="pending", detail="no advert sent that way yet")
-    to = f"{adverts.destination}:{adverts.port}"
+    ipv6 = ":" in adverts.destination
+    to = (
+        f"[{adverts.destination}]:{adverts.port}"
+        if ipv6
+        else f"{adverts.destination}:{adverts.port}"
+    )
     if name == "multicast_interface":
         return AppliedState(state="applied", detail=f"adverts on {adverts.interface} to {to}")
-    way = "on: to the broadcast address" if adverts.broadcast else "off: to the multicast group"
+    broadcast = "the all-nodes group (IPv6)" if ipv6 else "the broadcast address"
+    way = f"on: to {broadcast}" if adverts.broadcast else "off: to the multicast group"
     return AppliedState(state="applied", detail=f"{way} {to}")
 
 
