@@ -8,6 +8,7 @@ import secrets
 import subprocess
 
 from hapair.cli.lan import INTERFACE, PREFIX4, PREFIX6, LanTopology, configure_host, ip
+from tests.support import poll
 
 
 class Lan(LanTopology):
@@ -35,6 +36,21 @@ class Lan(LanTopology):
            "netns", ns)  # fmt: skip
         ip("-n", self.lan, "link", "set", port, "master", "br0", "up")
         configure_host(ns, INTERFACE, [f"{ipv4}/{PREFIX4}"], [f"{ipv6}/{PREFIX6}", "nodad"])
+
+    def link_local(self, host: str) -> str:
+        """``host``'s link-local IPv6 address on ``eth0``, once duplicate address detection is
+        done (the source of its IPv6 adverts and VRRP)."""
+
+        def done() -> str | None:
+            out = ip("-n", self.ns(host), "-6", "-o", "addr", "show", "dev", INTERFACE, "scope",
+                     "link").stdout  # fmt: skip
+            words = out.split()
+            if "inet6" not in words or "tentative" in words:
+                return None
+            return words[words.index("inet6") + 1].split("/")[0]
+
+        found: str = poll(done, timeout=10, what=f"{host}'s link-local address")
+        return found
 
     def run(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``args`` inside ``host``'s namespace (output captured as text)."""

@@ -227,26 +227,12 @@ def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
 SHARED6 = "[2001:db8::10]:8080"
 
 
-def link_local(lan: Lan, host: str) -> str:
-    """``host``'s link-local address on eth0, once duplicate address detection is done."""
-
-    def done() -> str | None:
-        out = ip("-n", lan.ns(host), "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
-        words = out.stdout.split()
-        if "inet6" not in words or "tentative" in words:
-            return None
-        return words[words.index("inet6") + 1].split("/")[0]
-
-    found: str = poll(done, timeout=10, what=f"{host}'s link-local address")
-    return found
-
-
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nftables (nft) is not installed")
 def test_ipv6_adverts_go_to_ff02_12_and_to_all_nodes_with_use_broadcast(
     lan: Lan, links: list[HostLink]
 ) -> None:
     for host in ("first", "second"):
-        link_local(lan, host)
+        lan.link_local(host)
     first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
     links.append(first)
     second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
@@ -269,7 +255,7 @@ def test_ipv6_adverts_go_to_ff02_12_and_to_all_nodes_with_use_broadcast(
 def test_another_ipv6_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
     lan: Lan, links: list[HostLink]
 ) -> None:
-    sender = link_local(lan, "client")
+    sender = lan.link_local("client")
     first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
     links.append(first)
     intruder = HostLink(lan, "client", "first", key="another-pair-key-0123", shared=SHARED6,
@@ -303,9 +289,9 @@ vrrp_instance conflict6 {{
 def test_an_ipv6_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     lan: Lan, links: list[HostLink], tmp_path: Path
 ) -> None:
-    sender = link_local(lan, "client")
+    sender = lan.link_local("client")
     for host in ("first", "second"):
-        link_local(lan, host)
+        lan.link_local(host)
     first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
     links.append(first)
     second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
