@@ -80,7 +80,7 @@ def test_another_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
     other.start()  # virtual ID 20 (192.0.2.20): no conflict yet
     watched = {**mine, **other.units()}
     before = statuses(lan_pair, watched)
-    wait_conflicts(lan_pair, mine, [], "no conflict before", timeout=1)
+    wait_conflicts(lan_pair, mine, [], "no conflict before")
     senders = [OTHER[n][1] for n in UNITS]
     with Watch(lan_pair, mine) as watch, Watch(lan_pair, other.units()) as other_watch:
         started = time.monotonic()
