@@ -14,6 +14,7 @@ from hapair.engine.adverts import (
     vrrp_advert,
     vrrp_message,
 )
+from hapair.engine.vidconflict import GONE_KEPT
 
 
 class _Clock:
@@ -112,3 +113,37 @@ def test_a_vrrp_message_without_its_ip_header_as_a_raw_ipv6_socket_gives_it() ->
     assert vrrp_message(v3(42, 100)[20:]) == (42, 1.0)
     assert vrrp_message(bytes([0x32, 42, 150, 1, 0, 100, 0, 0])) is None  # not type 1
     assert vrrp_message(b"\x31\x2a") is None
+
+
+def test_a_pair_much_slower_than_this_unit_clears_once_then_lasts_while_it_sends() -> None:
+    """Another pair at 2.5 s beside this one at 0.5 s (own hold 1.5 s): its first advert
+    clears before the second comes; the second gives its pace from the first, remembered."""
+    clock = _Clock()
+    got = Received(own="first", interval=0.5, clock=clock)
+    got.conflict("192.0.2.21", "hapair", counter=7)
+    clock.now += 2.5
+    assert got.current_conflicts() == []  # the pace was not known yet
+    got.conflict("192.0.2.21", "hapair", counter=8)
+    [c] = got.current_conflicts()
+    assert c.period == 2.5
+    since = c.since
+    for counter in range(9, 14):
+        clock.now += 2.5
+        [c] = got.current_conflicts()
+        assert c.since == since  # the same alert all along
+        got.conflict("192.0.2.21", "hapair", counter=counter)
+    clock.now += CONFLICT_HOLD * 2.5 + 0.01
+    assert got.current_conflicts() == []
+
+
+def test_a_cleared_sender_is_forgotten_after_a_while() -> None:
+    clock = _Clock()
+    got = Received(own="first", interval=0.5, clock=clock)
+    got.conflict("192.0.2.21", "hapair", counter=7)
+    clock.now += 2.0
+    assert got.current_conflicts() == [] and len(got.gone) == 1
+    clock.now += GONE_KEPT
+    assert got.current_conflicts() == [] and got.gone == {}
+    got.conflict("192.0.2.21", "hapair", counter=500)  # no pace from an advert GONE_KEPT old
+    [c] = got.current_conflicts()
+    assert c.period is None

@@ -181,6 +181,7 @@ class Received:
     partner_revision: int | None = None
     partner_boot: str | None = None
     conflicts: dict[tuple[str, str], Conflict] = field(default_factory=dict)
+    gone: dict[tuple[str, str], Conflict] = field(default_factory=dict)  # cleared lately
     refused: int = 0  # datagrams that were not adverts, or stale ones
     _fresh: _Freshness | None = None
 
@@ -189,7 +190,7 @@ class Received:
     ) -> None:
         """A packet of ``kind`` from ``sender`` claims this pair's virtual ID (``period``: the
         seconds between its packets it says; ``counter``: its advert's counter)."""
-        vidconflict.note(self.conflicts, sender, kind, own=self.own, now=self.clock(),
+        vidconflict.note(self.conflicts, self.gone, sender, kind, own=self.own, now=self.clock(),
                          wall=self.wall(), period=period, counter=counter)  # fmt: skip
 
     def partner_advert(self, advert: Advert) -> bool:
@@ -217,7 +218,7 @@ class Received:
         :data:`CONFLICT_HOLD` of its sender's intervals, at least of this unit's, after its
         last packet)."""
         return vidconflict.current(
-            self.conflicts, own=self.own, now=self.clock(), interval=self.interval
+            self.conflicts, self.gone, own=self.own, now=self.clock(), interval=self.interval
         )
 
 

@@ -7,7 +7,10 @@ that many of this unit's heartbeat intervals. The sender's interval is what a VR
 advertisement says (``advert_int``: seconds in VRRPv2, centiseconds in VRRPv3), or, for another
 hapair pair, what the counters of its adverts show (one per its heartbeat interval). A sender
 that sends less often than this unit's heartbeat (a keepalived with ``advert_int 3`` beside a
-pair at 1 s) therefore shows one alert for as long as it sends, not one per advert.
+pair at 1 s) therefore shows one alert for as long as it sends, not one per advert. Another
+pair more than 3 times slower than this unit clears once before its pace is known (its second
+advert comes after the hold): a cleared sender's last advert is remembered for
+:data:`GONE_KEPT` seconds, so its next one gives the pace and the alert then lasts.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ log = logging.getLogger("hapair.engine")
 
 VRRP_PROTOCOL = 112
 CONFLICT_HOLD = 3.0  # sender intervals after a conflicting sender's last packet before it clears
+GONE_KEPT = 300.0  # seconds a cleared sender's last packet is remembered (to learn its pace)
 
 
 def vrrp_advert(packet: bytes) -> tuple[int, float] | None:
@@ -84,8 +88,12 @@ class Conflict:
         return CONFLICT_HOLD * max(interval, self.period or 0.0)
 
 
+Conflicts = dict[tuple[str, str], Conflict]  # (sender, kind) -> what is known of it
+
+
 def note(
-    conflicts: dict[tuple[str, str], Conflict],
+    conflicts: Conflicts,
+    gone: Conflicts,
     sender: str,
     kind: str,
     *,
@@ -95,8 +103,10 @@ def note(
     period: float | None = None,
     counter: int | None = None,
 ) -> None:
-    """A packet of ``kind`` from ``sender`` claims this pair's virtual ID (logged when new)."""
-    seen = conflicts.get((sender, kind))
+    """A packet of ``kind`` from ``sender`` claims this pair's virtual ID (logged when new;
+    ``gone``: the senders cleared lately)."""
+    key = (sender, kind)
+    seen = conflicts.get(key)
     if seen is not None:
         seen.heard(now, period=period, counter=counter)
         return
@@ -104,13 +114,22 @@ def note(
         "virtual ID conflict",
         extra={"event": "virtual-id-conflict", "unit": own, "sender": sender, "kind": kind},
     )
-    conflicts[(sender, kind)] = Conflict(sender, kind, wall, now, period or None, counter)
+    before = gone.pop(key, None)
+    if before is None:
+        conflicts[key] = Conflict(sender, kind, wall, now, period or None, counter)
+        return
+    made = Conflict(sender, kind, wall, before.last, before.period, before.counter)
+    made.heard(now, period=period, counter=counter)  # its pace, from its last packet before
+    conflicts[key] = made
 
 
 def current(
-    conflicts: dict[tuple[str, str], Conflict], *, own: str, now: float, interval: float
+    conflicts: Conflicts, gone: Conflicts, *, own: str, now: float, interval: float
 ) -> list[Conflict]:
-    """The conflicts whose sender was heard within their hold; the others are dropped."""
+    """The conflicts whose sender was heard within their hold; the others move to ``gone``
+    (kept :data:`GONE_KEPT` seconds)."""
+    for k in [k for k, c in gone.items() if now - c.last > GONE_KEPT]:
+        del gone[k]
     for k in [k for k, c in conflicts.items() if now - c.last > c.hold(interval)]:
         log.info(
             "virtual ID conflict cleared",
@@ -120,5 +139,5 @@ def current(
                 "sender": conflicts[k].sender,
             },
         )
-        del conflicts[k]
+        gone[k] = conflicts.pop(k)
     return sorted(conflicts.values(), key=lambda c: (c.since, c.sender))
