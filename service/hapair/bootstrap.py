@@ -258,6 +258,8 @@ def build(settings: Settings) -> Unit:
     if tunnel is not None:
         engine.partner_store.target = tunnel.target
         engine.advertise_redis(tunnel.advertised_url)
+    elif embedded is not None:
+        _redis_follows_update_link(engine, embedded, redis_url)
     return Unit(
         deps=deps,
         app=app,
@@ -268,6 +270,30 @@ def build(settings: Settings) -> Unit:
         tunnel=tunnel,
         rotation=redis_rotation(settings, embedded, login, files),
     )
+
+
+def _redis_follows_update_link(engine: Any, embedded: Any, redis_url: str) -> None:
+    """The embedded Redis listens on the update link's address too while there is one, and
+    the heartbeat advertises it there, so the partner's replica connects over that link (SPEC
+    5b'). It keeps its first addresses (loopback, the direct address: this unit's own clients
+    connect there, and the direct link takes over at once when the update link goes). With
+    hapair's TLS tunnel (not here) replication stays on the tunnel, which listens on the direct
+    address: Redis itself listens on loopback only."""
+    from hapair.engine.adapters.uplink import NetlinkUpdateLink
+    from hapair.store.redis_bind import apply_bind
+
+    uplink = engine.node.ports.update_link
+    if not isinstance(uplink, NetlinkUpdateLink):
+        return
+    first = tuple(embedded.bind)
+    if len(first) < 2:  # loopback only (a pair on one host, a wildcard --listen)
+        return
+
+    async def on_local(address: str | None) -> None:
+        await apply_bind(embedded, (*first, address) if address else first)
+        engine.advertise_redis(embedded.url_for(address) if address else redis_url)
+
+    uplink.on_local = on_local
 
 
 def redis_rotation(

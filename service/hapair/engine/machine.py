@@ -58,6 +58,7 @@ from hapair.engine.state import (
     public,
     split_brain_wins,
     sync,
+    update_link_down,
     wall,
 )
 from hapair.engine.steps import (
@@ -103,8 +104,10 @@ from hapair.engine.steps import (
     TrackChanged,
     TrackReported,
     Transitioned,
+    UpdateLinkSeen,
 )
 from hapair.engine.tracks_rules import claim_from_failed_active, track_changed, update_ready
+from hapair.engine.update_rules import UPDATE_LINK_DOWN, heard_via, update_alert, update_seen
 
 # The machine's vocabulary: callers use ``machine.Tick``, ``machine.State``, ...
 __all__ = [
@@ -163,6 +166,7 @@ __all__ = [
     "TrackState",
     "Transition",
     "Transitioned",
+    "UpdateLinkSeen",
     "advert_heard",
     "boot",
     "boot_wins",
@@ -179,6 +183,7 @@ __all__ = [
     "split_brain_wins",
     "step",
     "sync",
+    "update_link_down",
     "wall",
 ]
 
@@ -197,6 +202,7 @@ def step(s: State, event: Event) -> tuple[State, list[Action]]:
         case Deadline():
             deciding = _on_time(event, actions)
         case Heard(heartbeat=hb):
+            s = heard_via(s, hb, now)
             heard = _heard(s, hb, now, actions)
             if heard is None:
                 return s, []
@@ -314,6 +320,8 @@ def _link_alerts(s: State, now: float, actions: list[Action]) -> State:
             if flowing or now - s.advert_since >= timeout:
                 wanted.append(("update-link-down", HEARTBEAT_PATH_DOWN))
         wanted.extend(("virtual-id-conflict", detail) for _, detail in s.conflicts)
+    if update_alert(s, now):
+        wanted.append(("update-link-down", UPDATE_LINK_DOWN))
     kinds = ("advert-path-down", "update-link-down", "virtual-id-conflict")
     shown = [(a.reason, a.detail) for a in s.alerts if a.reason in kinds]
     if set(shown) == set(wanted):
@@ -389,6 +397,8 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
     """The result of an action the driver carried out, or an observation that decides nothing
     by itself (the tick that follows decides with it)."""
     match event:
+        case UpdateLinkSeen(now=now, separate=separate):
+            return update_seen(s, separate, now)
         case AdvertsSeen(now=now, ago=ago, conflicts=conflicts):
             if ago is None or (s.advert_at is not None and now - ago <= s.advert_at):
                 return replace(s, conflicts=conflicts)

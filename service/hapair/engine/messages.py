@@ -46,6 +46,19 @@ class AdvertsReport(msgspec.Struct, kw_only=True, frozen=True):
     error: str | None = None
 
 
+class UpdateLinkReport(msgspec.Struct, kw_only=True, frozen=True):
+    """How this unit's update link stands (SPEC 5b'), for the applied state of
+    ``update_interface``: the interface, this unit's address used there, the partner's (None:
+    the direct link carries everything), and why there is none (``error``)."""
+
+    interface: str = ""
+    local: str | None = None
+    partner: str | None = None
+    partner_heard: bool = False  # the partner's heartbeat (and addresses) is known
+    error: str | None = None
+    direct: bool = False  # this unit's address there is its direct address: one link
+
+
 class DataPlaneReport(msgspec.Struct, kw_only=True):
     """A unit's applied parameters, as its heartbeat reports them."""
 
@@ -73,8 +86,9 @@ class AlertInfo(msgspec.Struct, kw_only=True):
 class LinksInfo(msgspec.Struct, kw_only=True):
     """Which of the pair's links a unit hears its partner on (SPEC 5b'): ``heartbeat`` the
     HTTP exchange on the direct addresses; ``update`` the link that carries configuration sync
-    (no separate update link is built yet: the direct link carries it, so it is
-    ``heartbeat``'s); ``advert`` the partner's signed adverts (never on one host)."""
+    (``update_interface``: heartbeats over the partner's address there; without a separate
+    update link the direct link carries it, so it is ``heartbeat``'s); ``advert`` the
+    partner's signed adverts (never on one host)."""
 
     heartbeat: bool = False
     update: bool = False
@@ -120,6 +134,11 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     version: str = ""  # hapair's version ("": a unit older than this field, unknown)
     protocol: int = LEGACY_PROTOCOL  # the unit-to-unit protocol it speaks
     links: LinksInfo | None = None  # what it hears its partner on (absent: an older unit)
+    # its addresses on ``update_interface`` (SPEC 5b'), read by netlink, as ``IP/PREFIX``
+    # (empty: none, or an older unit: the partner then keeps to the direct link)
+    update_addresses: list[str] = msgspec.field(default_factory=list)
+    # the link this heartbeat went over: "update" (the update link) or "" (the direct one)
+    via: str = ""
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):

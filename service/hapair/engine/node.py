@@ -49,7 +49,7 @@ from hapair.engine.messages import (
 )
 from hapair.engine.pairauth import Challenges, pair_id
 from hapair.engine.partner import PartnerAnswered, PartnerError
-from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer
+from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer, UpdateLink
 from hapair.engine.refusals import Refusals
 from hapair.engine.state import STANDALONE, STARTING
 from hapair.engine.tasks import Background
@@ -163,6 +163,7 @@ class Node:
         self._deadline: tuple[float | None, Timer | None] = (None, None)
         self._exchanges = 0  # heartbeat exchanges under way
         self._link_watch = False  # a task waits for the replication link to come up
+        self.update_called_at: float | None = None  # the partner's last call over the update link
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -216,6 +217,8 @@ class Node:
         base.address = self.address
         base.maintenance_reason = self.maintenance.reason
         base.dataplane = self.dataplane.report
+        if (uplink := self.update_link()) is not None:
+            base.update_addresses = uplink.addresses()
         keys = self.settings.pair_keys
         if keys is not None:
             base.pair_key_id, base.pair_key_next_id = keys.current_id, keys.next_id
@@ -346,6 +349,8 @@ class Node:
         await self.ports.shared.stop(drain=not self.closed)
         if self.ports.adverts is not None:
             self.ports.adverts.close()
+        if self.ports.update_link is not None:
+            await self.ports.update_link.close()
         await self.dataplane.stop()
         self.replies.refuse_all()
         if self.link is not None:
@@ -589,6 +594,7 @@ class Node:
             partner_host=partner_host,
             one_host=one_host,
             adverts=None if (a := self.adverts()) is None else a.report(),
+            update=None if (u := self.update_link()) is None else u.report(),
         )
 
     def applied_changed(self, name: str, state: AppliedState, initial: bool) -> None:
@@ -631,7 +637,9 @@ class Node:
         if not self.boot_id or not self.running:
             raise StoreUnavailable("this unit is still booting")
         self.last_heard_at = self.last_sent_at = iso(self.clock.wall())  # ours is the answer
-        if hb.mode != self.unit.mode:  # the partner's call (not a same-mode stranger's)
+        if hb.mode != self.unit.mode and hb.via == "update":
+            self.update_called_at = self.now()
+        elif hb.mode != self.unit.mode:  # the partner's call (not a same-mode stranger's)
             self.partner_called_at = self.now()
         self.put(m.Heard(now=self.now(), heartbeat=hb))
         return self.heartbeat()
@@ -741,6 +749,7 @@ class Node:
         if self.link is not None and not self.exchanged_lately():
             self._exchanges += 1
             pending = asyncio.create_task(self._exchange())
+        over_update = await self._update_link_tick()
         store = self.ports.store
         try:
             self.snapshot = await store.read()
@@ -754,6 +763,8 @@ class Node:
             self.put(self.store_read(self.snapshot))
         if pending is not None:
             await pending
+        if over_update is not None:
+            await over_update
         adverts = self.adverts()
         if advertised and adverts is not None:
             self.put(
@@ -825,7 +836,7 @@ class Node:
 
     async def _ask_handover(self, request: int, cause: str) -> None:
         """Asks the standby partner to take the role over; answers ``HandoverDone``."""
-        link = self.link
+        link = self.calls_link()
         try:
             if link is None:
                 raise PartnerError("no partner")  # noqa: TRY301 - one refusal path for both
@@ -843,7 +854,7 @@ class Node:
     async def _ask_demote(self, request: int | None, cause: str) -> None:
         """Asks the active partner to step down and waits (5 s at most) until this unit's
         Redis holds its last revision; answers ``PartnerDemoted`` or ``PartnerDemoteFailed``."""
-        link = self.link
+        link = self.calls_link()
         if link is None:
             self.put(m.PartnerDemoteFailed(now=self.now(), request=request, error="no partner"))
             return
@@ -873,3 +884,68 @@ class Node:
             self.snapshot = await store.read()
             self.put(self.store_read(self.snapshot))
         self.put(m.PartnerDemoted(now=self.now(), request=request))
+
+    # ---- the update link (SPEC 5b' update_interface; engine/adapters/uplink.py) -----------
+
+    def update_link(self) -> UpdateLink | None:
+        """The update link port, for a unit of a pair on two hosts with a partner (a pair on
+        one host shares loopback: there is no second link)."""
+        uplink = self.ports.update_link
+        if uplink is None or not self.ha or not self.unit.partner_address:
+            return None
+        if peers.hosts(self.address, self.unit.partner_address, None)[2]:
+            return None
+        return uplink
+
+    def calls_link(self) -> PartnerLink | None:
+        """The link replication's and the hand-over's calls use: the update link while it
+        carries heartbeats, else the direct one."""
+        uplink, state = self.update_link(), self.state
+        if (
+            uplink is not None
+            and uplink.link is not None
+            and state is not None
+            and state.update_separate
+            and not m.update_link_down(state, self.now())
+        ):
+            return uplink.link
+        return self.link
+
+    async def _update_link_tick(self) -> asyncio.Task[None] | None:
+        """Reads the update link (this unit's addresses, the partner's), tells the machine
+        whether a separate one is in use, and starts this tick's exchange over it (unless the
+        partner's came that way lately, as on the direct link)."""
+        uplink, state = self.update_link(), self.state
+        if uplink is None or state is None:
+            return None
+        try:
+            await uplink.refresh(
+                interface=self.snapshot.params.update_interface,
+                partner=state.partner,
+                partner_address=self.unit.partner_address,
+            )
+        except Exception:  # never stops the tick (the applied state shows what is wrong)
+            log.exception("update link failed", extra={"event": "update-link-error"})
+        link = uplink.link
+        self.put(m.UpdateLinkSeen(now=self.now(), separate=link is not None))
+        at = self.update_called_at
+        lately = (
+            self.name == "second"
+            and at is not None
+            and self.now() - at < 1.1 * self.settings.heartbeat_interval
+        )
+        if link is None or lately:
+            return None
+        return asyncio.create_task(self._exchange_update(link))
+
+    async def _exchange_update(self, link: PartnerLink) -> None:
+        """One heartbeat exchange over the update link; its answer is an event (marked as
+        having come that way)."""
+        mine = self.heartbeat()
+        mine.via = "update"
+        try:
+            answer = await link.heartbeat(mine)
+        except PartnerError:
+            return
+        answer.via = "update"
+        self.put(m.Heard(now=self.now(), heartbeat=answer))

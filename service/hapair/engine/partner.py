@@ -88,6 +88,8 @@ def check_redis_url(hb: Heartbeat, partner_address: str | None, *, direction: st
     """
     if pairauth.redis_on_partner_host(hb.redis_url, partner_address):
         return
+    if any(pairauth.redis_on_partner_host(hb.redis_url, a) for a in _update_hosts(hb)):
+        return  # its Redis on its address on the update link (SPEC 5b')
     warn_once_in_a_while(
         f"redis-url:{direction}",
         "partner heartbeat refused: its Redis is not on the partner's host",
@@ -100,6 +102,15 @@ def check_redis_url(hb: Heartbeat, partner_address: str | None, *, direction: st
         "the partner's Redis URL is not on the partner's host",
         "its Redis is not on the partner's host",
     )
+
+
+def _update_hosts(hb: Heartbeat) -> list[str]:
+    """The partner's addresses on the update link, as ``HOST:0`` (what the host check reads)."""
+    out = []
+    for a in hb.update_addresses:
+        host = a.partition("/")[0]
+        out.append(f"[{host}]:0" if ":" in host else f"{host}:0")
+    return out
 
 
 def _host_for_log(url: str) -> str:
@@ -318,8 +329,11 @@ def partner_client_for(
     own_name: str,
     partner_address: str | None,
     pair: str | Callable[[], str] = "",
+    source: str | None = None,
 ) -> PartnerClient | None:
     """The client a unit named ``own_name`` uses for its partner, or None (no HA, no key).
+    ``source``: the local IP the calls leave from (default: this unit's direct host; the update
+    link's client leaves from this unit's address there).
 
     Calls time out within one heartbeat interval (0.3 s .. 2 s); HTTPS when the unit serves
     HTTPS, the partner's certificate verified against ``settings.tls_ca`` (else the system
@@ -335,7 +349,7 @@ def partner_client_for(
         tls_ca=settings.tls_ca,
         timeout=max(0.3, min(settings.heartbeat_interval * 0.9, 2.0)),
         pair=pair,
-        source=source_address(settings.listen),
+        source=source or source_address(settings.listen),
     )
 
 

@@ -27,6 +27,7 @@ from hapair.engine.messages import (
     HandoverReply,
     HandoverRequest,
     Heartbeat,
+    UpdateLinkReport,
 )
 from hapair.store.parameters import Snapshot
 
@@ -192,6 +193,26 @@ class Adverts(Protocol):
     def close(self) -> None: ...
 
 
+class UpdateLink(Protocol):
+    """The update link (SPEC 5b' ``update_interface``): this unit's addresses there, its
+    listener there and the client to the partner's address there
+    (``engine/adapters/uplink.py``)."""
+
+    @property
+    def link(self) -> PartnerLink | None:
+        """The client to the partner over the update link (None: the direct link only)."""
+
+    def addresses(self) -> list[str]: ...
+
+    def report(self) -> UpdateLinkReport | None: ...
+
+    async def refresh(
+        self, *, interface: str, partner: Heartbeat | None, partner_address: str | None
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class Checks(Protocol):
     """One boot's track checks: results are put on the node's queue as events."""
 
@@ -257,3 +278,5 @@ class Ports:
     trace: Callable[[m.State, m.Event, m.State, list[m.Action]], None] | None = None
     # the pair's adverts: only a unit of a pair on two hosts (``--shared-interface``) has them
     adverts: Adverts | None = None
+    # the update link: a unit of a pair on two hosts (not on loopback) with a real network
+    update_link: UpdateLink | None = None

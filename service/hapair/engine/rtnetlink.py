@@ -20,7 +20,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Link", "Netlink", "NetlinkError"]
+__all__ = ["Link", "Netlink", "NetlinkError", "interface_addresses"]
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
@@ -209,6 +209,24 @@ class Netlink:
             out.append((address, valid))
         return out
 
+    def prefixed(self, index: int) -> list[str]:
+        """The global addresses (IPv4, then IPv6) on interface ``index`` as ``IP/PREFIX``:
+        what the update link uses (SPEC 5b'); IPv6 link-local ones are left out."""
+        out = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            body = _IFADDRMSG.pack(family, 0, 0, 0, 0)
+            for mtype, payload in self._request(RTM_GETADDR, NLM_F_DUMP, body):
+                if mtype != RTM_NEWADDR:
+                    continue
+                fam, plen, _flags, scope, idx = _IFADDRMSG.unpack_from(payload)
+                if fam != family or idx != index or scope != 0:  # 0: RT_SCOPE_UNIVERSE
+                    continue
+                attrs = _attrs(payload, _IFADDRMSG.size)
+                packed = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+                if packed is not None:
+                    out.append(f"{socket.inet_ntop(family, packed)}/{plen}")
+        return out
+
     def address(
         self,
         command: str,
@@ -236,3 +254,12 @@ class Netlink:
             self._call(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
         else:
             raise ValueError(f"unknown address command {command!r}")
+
+
+def interface_addresses(name: str) -> list[str] | None:
+    """``Netlink.prefixed`` of the interface ``name``; None when there is no such interface."""
+    index = Netlink.lookup(name)
+    if index is None:
+        return None
+    with Netlink() as nl:
+        return nl.prefixed(index)

@@ -178,6 +178,13 @@ class State:
     advert_since: float | None = None  # the first advert of the current run (none missed)
     heard_since: float | None = None  # the first heartbeat of the current run (none missed)
     conflicts: tuple[tuple[str, str], ...] = ()  # virtual-ID conflicts: (sender, detail)
+    # the update link (SPEC 5b'): whether a separate one is in use (this unit and its partner
+    # have addresses on ``update_interface``), since when, and ``now`` of the partner's last
+    # heartbeat over it and over the direct link
+    update_separate: bool = False
+    update_separate_since: float | None = None
+    update_at: float | None = None
+    direct_at: float | None = None
 
 
 def wall(s: State, now: float) -> float:
@@ -208,13 +215,27 @@ def advert_heard(s: State, now: float) -> bool:
     return s.advert_at is not None and now < s.advert_at + s.params.ha_timeout
 
 
+def update_link_down(s: State, now: float) -> bool:
+    """A separate update link is in use and no heartbeat came over it within ``ha_timeout``
+    (SPEC 5b': replication and the hand-over calls go that way, so the pair is not in sync)."""
+    if not s.update_separate:
+        return False
+    return s.update_at is None or now >= s.update_at + s.params.ha_timeout
+
+
 def links(s: State, now: float) -> LinksInfo:
     """Which links this unit hears its partner on: ``heartbeat`` (an authentic heartbeat
-    within ``ha_timeout``), ``update`` (the link that carries replication and the hand-over
-    calls: no separate update link is built, so the direct link's, ``heartbeat``'s) and
-    ``advert``."""
+    within ``ha_timeout``; with a separate update link, one over the direct link), ``update``
+    (the link that carries replication and the hand-over calls: with a separate update link,
+    a heartbeat over it within ``ha_timeout``; without one, the direct link's, ``heartbeat``'s)
+    and ``advert``."""
     hb = fresh_partner(s, now) is not None
-    return LinksInfo(heartbeat=hb, update=hb, advert=advert_heard(s, now))
+    if not s.update_separate:
+        return LinksInfo(heartbeat=hb, update=hb, advert=advert_heard(s, now))
+    direct = s.direct_at is not None and now < s.direct_at + s.params.ha_timeout
+    return LinksInfo(
+        heartbeat=direct, update=hb and not update_link_down(s, now), advert=advert_heard(s, now)
+    )
 
 
 def deadline(s: State) -> float | None:
@@ -312,7 +333,11 @@ def sync(
     if p is None:
         return Sync(in_sync=False, revision=mine, partner_revision=None, link_up=False)
     theirs = p.revision if partner_revision == UNREAD else partner_revision
-    if s.role == Role.ACTIVE:
+    if update_link_down(s, now):
+        # replication runs over the update link: a stalled one is not in sync, whatever the
+        # replica says before its own timeout (Redis's repl-timeout is a minute)
+        link = False
+    elif s.role == Role.ACTIVE:
         link = p.role == Role.STANDBY and p.replicating
     elif s.role == Role.STANDBY:
         link = (

@@ -195,6 +195,15 @@ class PartnerAnswered(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UpdateLinkSeen(Event):
+    """Whether a separate update link is in use (SPEC 5b'): this unit has an address on
+    ``update_interface`` and its partner told one there, so heartbeats, replication and the
+    hand-over calls also go that way. Told each tick."""
+
+    separate: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class AdvertsSeen(Event):
     """What this unit's adverts link saw, told each tick (SPEC 5b' "Adverts"): how long ago the
     partner's last fresh, valid advert arrived (None: none this boot), and the current

@@ -206,6 +206,18 @@ class EmbeddedRedis:
         if self.redis_dir.exists():
             self._prepare_files()
 
+    @property
+    def bind(self) -> tuple[str, ...]:
+        """The addresses the server listens on."""
+        return self._bind
+
+    def set_bind(self, bind: Sequence[str]) -> None:
+        """The addresses the running server was told to listen on (``store/redis_bind.py``),
+        written to its files, so a restart of the server listens there too."""
+        self._bind = tuple(bind)
+        if self.redis_dir.exists():
+            self._prepare_files()
+
     def config(self) -> str:
         """The redis.conf text for the current port."""
         return config_text(

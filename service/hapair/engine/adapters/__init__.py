@@ -15,6 +15,7 @@ from hapair.engine.adapters.hooks import ShellHook
 from hapair.engine.adapters.links import SysfsLinks
 from hapair.engine.adapters.metrics import MetricsPort
 from hapair.engine.adapters.store import RedisStore
+from hapair.engine.adapters.uplink import NetlinkUpdateLink
 from hapair.engine.dataplane.plane import DataPlane
 from hapair.engine.messages import AppliedState
 from hapair.engine.node import Node
@@ -50,7 +51,7 @@ def build_node(
         return partner_client_for(settings, unit_name(unit.mode), unit.partner_address, pair=pair)
 
     def client() -> PartnerClient | None:  # this boot's (None once the node stopped)
-        return cast(PartnerClient | None, node.link if node is not None else None)
+        return cast(PartnerClient | None, node.calls_link() if node is not None else None)
 
     partner_store = PartnerStore(store, redis_url, "", events, client=client)
     shared = SharedAddress(settings, background.spawn)
@@ -87,6 +88,15 @@ def build_node(
             shared=shared_address,
         )
 
+    # the update link (SPEC 5b'): its client is the partner's, at its address on that link,
+    # leaving from this unit's address there
+    def update_client(address: str, source: str) -> PartnerLink | None:
+        if node is None:
+            return None
+        return partner_client_for(settings, node.name, address, pair=node.pair_id, source=source)
+
+    update_link = NetlinkUpdateLink(settings, client=update_client, app=lambda: shared.app)
+
     ports = Ports(
         clock=SystemClock(),
         files=files,
@@ -101,6 +111,7 @@ def build_node(
         partner=partner,
         checks=lambda on_result: Tracks(settings.tracks, on_result=on_result),
         adverts=adverts,
+        update_link=update_link,
     )
     node = Node(settings=settings, ports=ports, background=background)
     node.redis_url = redis_url

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from hapair.domain.parameters import HAParameters
-from hapair.engine.messages import AdvertsReport, AppliedState
+from hapair.engine.messages import AdvertsReport, AppliedState, UpdateLinkReport
 
 State = Literal["applied", "pending", "unsupported", "failed"]
 STATES: Final[tuple[str, ...]] = ("applied", "pending", "unsupported", "failed")
@@ -92,6 +92,7 @@ def links_state(
     one_host: bool,
     params: HAParameters | None = None,
     adverts: AdvertsReport | None = None,
+    update: UpdateLinkReport | None = None,
 ) -> AppliedState:
     """``update_interface``, ``multicast_interface``, ``use_broadcast``: the pair's links.
 
@@ -101,11 +102,7 @@ def links_state(
     on it); ``unsupported`` on one host (SPEC 5b': a pair on one host sends none) and on a unit
     without ``--shared-interface``."""
     if name == "update_interface":
-        return AppliedState(
-            state="unsupported",
-            detail="the update link is not implemented in this version: replication and "
-            "unit-to-unit calls use the direct addresses",
-        )
+        return update_state(one_host=one_host, report=update)
     if one_host:
         return AppliedState(state="unsupported", detail="one host: no adverts")
     if adverts is None or params is None:
@@ -132,6 +129,44 @@ def links_state(
     broadcast = "the all-nodes group (IPv6)" if ipv6 else "the broadcast address"
     way = f"on: to {broadcast}" if adverts.broadcast else "off: to the multicast group"
     return AppliedState(state="applied", detail=f"{way} {to}")
+
+
+FALLBACK = "replication and the unit-to-unit calls use the direct link"
+
+
+def update_state(*, one_host: bool, report: UpdateLinkReport | None) -> AppliedState:
+    """``update_interface`` (SPEC 5b'): ``applied`` once this unit and its partner have
+    addresses on it (in one subnet): heartbeats go over it too, replication and the hand-over
+    calls go there; ``failed`` with the reason when this unit has no such interface or no
+    address on it, or the partner has none (the direct link carries everything then);
+    ``unsupported`` on one host (both units on loopback: there is no second link)."""
+    if one_host:
+        return AppliedState(
+            state="unsupported", detail="one host: the units share loopback, no update link"
+        )
+    if report is None:
+        return AppliedState(state="pending", detail="the update link is not read yet")
+    if report.error is not None:
+        return AppliedState(state="failed", detail=f"{report.error}: {FALLBACK}")
+    if not report.partner_heard:
+        return AppliedState(state="pending", detail="the partner's addresses are not known yet")
+    if report.direct and report.partner is not None:
+        return AppliedState(
+            state="applied",
+            detail=f"{report.interface} carries the direct addresses: the direct link "
+            f"({report.local} to {report.partner}) is the update link",
+        )
+    if report.partner is None or report.local is None:
+        detail = (
+            f"the partner has no address on {report.interface} in this unit's subnets there "
+            f"({report.local}): {FALLBACK}"
+        )
+        return AppliedState(state="failed", detail=detail)
+    return AppliedState(
+        state="applied",
+        detail=f"update link on {report.interface}: {report.local} to the partner's "
+        f"{report.partner} (heartbeats, replication, hand-over calls)",
+    )
 
 
 def changed(

@@ -20,7 +20,12 @@ from pathlib import Path
 
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.engine.dataplane import applied, haproxy, ipvs, kernel, peers
-from hapair.engine.messages import AdvertsReport, AppliedState, DataPlaneReport
+from hapair.engine.messages import (
+    AdvertsReport,
+    AppliedState,
+    DataPlaneReport,
+    UpdateLinkReport,
+)
 from hapair.files import write_atomic
 from hapair.settings import Settings
 
@@ -46,6 +51,7 @@ class Inputs:
     partner_host: str | None  # the partner's HAProxy peer host
     one_host: bool  # both units on loopback addresses of one host
     adverts: AdvertsReport | None = None  # how its adverts go out (None: it sends none)
+    update: UpdateLinkReport | None = None  # how its update link stands (None: not read)
 
 
 class DataPlane:
@@ -314,7 +320,11 @@ class DataPlane:
                 out[name] = self._l7
             elif name in applied.LINKS:
                 out[name] = applied.links_state(
-                    name, one_host=inputs.one_host, params=inputs.params, adverts=inputs.adverts
+                    name,
+                    one_host=inputs.one_host,
+                    params=inputs.params,
+                    adverts=inputs.adverts,
+                    update=inputs.update,
                 )
             else:
                 out[name] = AppliedState(
