@@ -16,11 +16,12 @@ class Lan(LanTopology):
 
     Namespaces ``<prefix>-lan`` (bridge ``br0``), ``-first``, ``-second``, ``-client``, each
     host with ``eth0`` on the bridge: 192.0.2.11/.12/.100 and 2001:db8::11/::12/::100. No link
-    or address is made in the root namespace; ``close()`` deletes the namespaces by name.
+    or address is made in the root namespace; ``sync``: a second bridge, the units' sync link
+    (``sync0``: 198.51.100.11/.12, ``set_sync_port``); ``close()`` deletes the namespaces by name.
     """
 
-    def __init__(self) -> None:
-        super().__init__(f"hpt-{os.getpid()}-{secrets.token_hex(2)}")
+    def __init__(self, *, sync: bool = False) -> None:
+        super().__init__(f"hpt-{os.getpid()}-{secrets.token_hex(2)}", sync=sync)
 
     def __enter__(self) -> Lan:
         super().__enter__()

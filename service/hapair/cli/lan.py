@@ -6,6 +6,10 @@ bridge ``br0``, and namespaces ``<prefix>-first``, ``-second`` and ``-client``, 
 client .100 (/24), and 2001:db8::11, ::12, ::100 (/64); the shared address 192.0.2.10 is a
 virtual IP the active unit adds to its ``eth0`` (``--shared-interface eth0``).
 
+With ``sync`` a second bridge ``br1`` in the lan namespace is the units' sync link (the update
+link, SPEC 5b'): each unit's host has a ``sync0`` on it, first 198.51.100.11, second .12 (/24),
+fd51::11, ::12 (/64); the client has none.
+
 Every link lives inside the namespaces (the veths are created in the lan namespace with the
 peer straight in the host's), so deleting the namespaces removes everything, and nothing
 touches the root namespace. :class:`LanTopology` is also what the tests (``tests/netns.py``)
@@ -31,6 +35,9 @@ SHARED_IP6 = "2001:db8::10"
 PREFIX4 = 24
 PREFIX6 = 64
 INTERFACE = "eth0"
+SYNC_INTERFACE = "sync0"
+SYNC_IPV4 = {"first": "198.51.100.11", "second": "198.51.100.12"}
+SYNC_IPV6 = {"first": "fd51::11", "second": "fd51::12"}
 _CLONE_NEWNET = 0x40000000
 
 
@@ -60,8 +67,9 @@ class LanTopology:
     safe to call twice and after a failed build.
     """
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, sync: bool = False) -> None:
         self.prefix = prefix
+        self.sync = sync  # a second bridge, the units' sync link
         self.lan = f"{prefix}-lan"
         self.created: list[str] = []
 
@@ -116,6 +124,25 @@ class LanTopology:
             configure_host(
                 ns, INTERFACE, [f"{IPV4[host]}/{PREFIX4}"], [f"{IPV6[host]}/{PREFIX6}", "nodad"]
             )
+        if self.sync:
+            self._build_sync()
+
+    def _build_sync(self) -> None:
+        """The sync link: bridge ``br1``, a ``sync0`` on each unit's host."""
+        ip("-n", self.lan, "link", "add", "br1", "type", "bridge")
+        ip("-n", self.lan, "link", "set", "br1", "up")
+        for host, v4 in SYNC_IPV4.items():
+            ns, port = self.ns(host), f"s-{host}"
+            ip("-n", self.lan, "link", "add", port, "type", "veth", "peer", "name",
+               SYNC_INTERFACE, "netns", ns)  # fmt: skip
+            ip("-n", self.lan, "link", "set", port, "master", "br1", "up")
+            configure_host(
+                ns, SYNC_INTERFACE, [f"{v4}/{PREFIX4}"], [f"{SYNC_IPV6[host]}/{PREFIX6}", "nodad"]
+            )
+
+    def set_sync_port(self, host: str, up: bool) -> None:
+        """Take ``host``'s port on the sync bridge down (the sync link is cut) or up again."""
+        ip("-n", self.lan, "link", "set", f"s-{host}", "up" if up else "down")
 
     def close(self) -> None:
         """Remove every namespace this topology created (and so every link in them)."""

@@ -141,6 +141,8 @@ class PartnerClient:
         pair: the pair id (``pairauth.pair_id``), or a function giving the current one.
         source: the local IP the calls leave from (this unit's direct host): the partner
             keeps connections for that address that no other client can take (SPEC 6).
+        home: the partner's direct address when ``address`` is its address on the update link
+            (what its heartbeat's Redis URL is checked against, with its update addresses).
     """
 
     def __init__(
@@ -154,9 +156,13 @@ class PartnerClient:
         tls_ca: str | None = None,
         pair: str | Callable[[], str] = "",
         source: str | None = None,
+        home: str | None = None,
     ) -> None:
         scheme = "https" if tls else "http"
         self.address = address
+        # the partner's configured (direct) address: its Redis is on that host or on its
+        # update link (a client over the update link calls another address of the same unit)
+        self.home = home or address
         self.base_url = f"{scheme}://{address}"
         self.auth = pairauth.PairAuth(pair_key, own_name, pair=pair)
         self.challenge = ""  # the partner's latest challenge, for the next call
@@ -220,7 +226,7 @@ class PartnerClient:
             hb = hb_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             raise PartnerError(f"bad heartbeat: {exc}") from exc
-        check_redis_url(hb, self.address, direction="answered")
+        check_redis_url(hb, self.home, direction="answered")
         return hb
 
     async def demote(self, request: DemoteRequest, wait: float) -> DemoteReply:
@@ -329,7 +335,9 @@ def partner_client_for(
     own_name: str,
     partner_address: str | None,
     pair: str | Callable[[], str] = "",
+    *,
     source: str | None = None,
+    home: str | None = None,
 ) -> PartnerClient | None:
     """The client a unit named ``own_name`` uses for its partner, or None (no HA, no key).
     ``source``: the local IP the calls leave from (default: this unit's direct host; the update
@@ -350,6 +358,7 @@ def partner_client_for(
         timeout=max(0.3, min(settings.heartbeat_interval * 0.9, 2.0)),
         pair=pair,
         source=source or source_address(settings.listen),
+        home=home,
     )
 
 

@@ -93,7 +93,14 @@ def build_node(
     def update_client(address: str, source: str) -> PartnerLink | None:
         if node is None:
             return None
-        return partner_client_for(settings, node.name, address, pair=node.pair_id, source=source)
+        return partner_client_for(
+            settings,
+            node.name,
+            address,
+            pair=node.pair_id,
+            source=source,
+            home=node.unit.partner_address,
+        )
 
     update_link = NetlinkUpdateLink(settings, client=update_client, app=lambda: shared.app)
 
