@@ -79,6 +79,15 @@ def test_up_netns_sigint_removes_every_namespace_and_process(tmp_path: Path) -> 
         banner = out.read_text()
         assert f"ip netns exec {topology.ns('client')} curl" in banner
         assert "http://192.0.2.10:8080/api/v1/ha/status" in banner
+        # the sync link (issue 18 point 4): a second bridge, update_interface on it
+        assert f"ip -n {topology.lan} link set s-second down" in banner
+        assert "198.51.100.12/24" in ip("-n", topology.ns("second"), "addr", "show", "sync0").stdout
+        token = banner.split("admin token    : ")[1].split()[0]
+        poll(
+            functools.partial(_update_applied, topology, token),
+            timeout=30,
+            what="update_interface applied on both units (the sync link)",
+        )
         for name in ("first", "second"):
             unit_pids += [int(p) for p in ip("netns", "pids", topology.ns(name)).stdout.split()]
         assert unit_pids
@@ -101,6 +110,21 @@ def test_up_netns_sigint_removes_every_namespace_and_process(tmp_path: Path) -> 
 
 def _answers(topology: LanTopology, url: str) -> bool:
     return fetch_from(topology, "client", url) == 200
+
+
+def _update_applied(topology: LanTopology, token: str) -> bool:
+    code = (
+        "import json, sys, urllib.request\n"
+        "auth = {'Authorization': 'Bearer ' + sys.argv[2]}\n"
+        "req = urllib.request.Request(sys.argv[1], headers=auth)\n"
+        "units = json.load(urllib.request.urlopen(req, timeout=2))['units']\n"
+        "print(len(units) == 2 and all(u['parameters']['update_interface']['state'] == 'applied'\n"
+        "      for u in units))\n"
+    )
+    url = f"http://{IPV4['first']}:{PORT}/api/v1/ha/parameters/applied"
+    command = [*topology.exec_prefix("client"), sys.executable, "-c", code, url, token]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=15)
+    return result.stdout.strip() == "True"
 
 
 def _zombie(pid: int) -> bool:

@@ -1,8 +1,10 @@
 """``hapair up --netns``: the pair as two real hosts in network namespaces (SPEC section 8).
 
 The network is :class:`hapair.cli.lan.LanTopology` (one bridge, hosts first, second and
-client); this module starts the two units in it, prints how to reach them, and on Ctrl-C stops
-them and removes the namespaces. The topology's names stay importable from here.
+client, and a second bridge, the units' sync link); this module starts the two units in it,
+sets ``update_interface`` to the sync link's ``sync0`` (SPEC 5b'), prints how to reach them and
+how to cut either link, and on Ctrl-C stops them and removes the namespaces. The topology's
+names stay importable from here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from hapair.cli.lan import (
     PREFIX6,
     SHARED_IP,
     SHARED_IP6,
+    SYNC_INTERFACE,
+    SYNC_IPV4,
     LanTopology,
     TopologyError,
     existing_namespaces,
@@ -115,7 +119,7 @@ def cmd_up_netns(ns: argparse.Namespace, *, prefix: str = "hapair") -> int:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = pair_secrets(data_dir)  # created 0600; the units get the file names, never the values
     env = unit_env()
-    topology = LanTopology(prefix)
+    topology = LanTopology(prefix, sync=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = StopFlag().install()
     try:
@@ -138,6 +142,12 @@ def cmd_up_netns(ns: argparse.Namespace, *, prefix: str = "hapair") -> int:
             if not _wait_ready(topology, name, procs[name], ns.port, stopping):
                 return 1
         if not stopping():
+            if not _use_sync_link(topology, ns.port, token):
+                print(
+                    f"hapair up: could not set update_interface to {SYNC_INTERFACE}; the units "
+                    "keep to the direct link",
+                    file=sys.stderr,
+                )
             print(_banner(topology, procs, ns.port, token, data_dir), flush=True)
         reported: set[str] = set()
         while not stopping():
@@ -153,6 +163,30 @@ def cmd_up_netns(ns: argparse.Namespace, *, prefix: str = "hapair") -> int:
     return 0
 
 
+def _use_sync_link(topology: LanTopology, port: int, token: str) -> bool:
+    """PATCHes ``update_interface`` to the sync link's interface, from the client namespace
+    through the shared address (the active); whether it was taken."""
+    code = (
+        "import json, sys, urllib.request\n"
+        "req = urllib.request.Request(sys.argv[1], method='PATCH',\n"
+        "    data=json.dumps({'update_interface': sys.argv[3]}).encode(),\n"
+        "    headers={'Authorization': 'Bearer ' + sys.argv[2],\n"
+        "             'Content-Type': 'application/json'})\n"
+        "print(urllib.request.urlopen(req, timeout=5).status)\n"
+    )
+    url = f"http://{SHARED_IP}:{port}/api/v1/ha/parameters"
+    for _ in range(20):  # the active may still be taking the shared address
+        result = subprocess.run(
+            [*topology.exec_prefix("client"), sys.executable, "-c", code, url, token,
+             SYNC_INTERFACE],
+            capture_output=True, text=True, check=False, timeout=15,
+        )  # fmt: skip
+        if result.stdout.strip() == "200":
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def _banner(
     topology: LanTopology,
     procs: dict[str, subprocess.Popen[bytes]],
@@ -163,7 +197,8 @@ def _banner(
     client = " ".join(topology.exec_prefix("client"))
     auth = f'-H "Authorization: Bearer {token}"'
     return (
-        "hapair pair is up on network namespaces (one bridge, 192.0.2.0/24)\n"
+        "hapair pair is up on network namespaces (a LAN, 192.0.2.0/24, and a sync link, "
+        f"198.51.100.0/24 on {SYNC_INTERFACE}: update_interface)\n"
         f"  shared address : http://{SHARED_IP}:{port}   (virtual IP on the active's eth0)\n"
         f"  first          : http://{IPV4['first']}:{port}   "
         f"(netns {topology.ns('first')}, pid {procs['first'].pid})\n"
@@ -179,5 +214,9 @@ def _banner(
         f"  ip -n {topology.ns('client')} neigh          # the MAC the shared IP points at\n"
         f"  ip -n {topology.ns('first')} addr show eth0  # who holds {SHARED_IP}\n"
         f"Watch a failover: kill -9 {procs['first'].pid}, then ask the shared address again.\n"
+        "Cut one link (no failover either way; see links and alerts in the status):\n"
+        f"  ip -n {topology.lan} link set s-second down   # the sync link "
+        f"({SYNC_IPV4['second']}); 'up' again to heal\n"
+        f"  ip -n {topology.lan} link set v-second down   # the LAN (and the client) to second\n"
         "Ctrl-C stops both units and removes the namespaces."
     )
