@@ -165,6 +165,7 @@ class PairInvariants(RuleBasedStateMachine):
             assert not flaps, self.report(f"role changes on a stable network: {flaps}")
             self.check_fit_active(actives, now)
         self.check_adverts_keep_the_roles()
+        self.check_update_link()
         if (
             not self.same_key()
             and not w.net.partitioned()
@@ -213,12 +214,36 @@ class PairInvariants(RuleBasedStateMachine):
         ]
         assert not lost, self.report(f"failed over while the adverts flow: {lost}")
 
+    def check_update_link(self) -> None:
+        """Only the update link is cut, both ways, on a healthy pair: once the cut has lasted
+        ha_timeout + 2 heartbeats, each unit shows ``links.update`` false, is not in sync and
+        has the alert ``update-link-down`` (SPEC 5b'); no role changes meanwhile (the
+        stable-network check in ``check_timed`` covers that)."""
+        w, now = self.w, self.w.now
+        cut = w.net.update_cut
+        if len(cut) != 2 or not self.healthy_pair() or w.net.degraded():
+            return
+        if now - max(self.disturbed, *cut.values()) < self.settle() + 2 * INTERVAL:
+            return
+        for u in w.units.values():
+            s = u.state
+            assert s is not None
+            if m.fresh_partner(s, now) is None:
+                continue  # (a partner heard on no link is unreachable, not this)
+            assert not m.links(s, now).update, self.report(f"{u.name}: links.update true")
+            assert not m.in_sync(s, now), self.report(f"{u.name}: in sync, update link cut")
+            assert "update-link-down" in [a.reason for a in s.alerts], self.report(
+                f"{u.name}: no update-link-down alert"
+            )
+
     def check_fit_active(self, actives: list[str], now: float) -> None:
         """While a fit unit exists, the active is fit within interval x fall + 2 heartbeats
         of its service's failure (or of the partner becoming fit, or of the last fault; a
         request lost on the way is a fault until the asker's wait for its answer runs out)."""
         if len(actives) != 1 or any(until > now for until in self.waiting.values()):
             return  # (a unit waits for the answer to a request lost on the way)
+        if self.w.net.update_cut:
+            return  # no hand-over while the partner is not in sync (replication is cut)
         x = self.w.units[actives[0]]
         y_name = other(x.name)
         y = self.w.units[y_name]
@@ -341,6 +366,11 @@ class PairInvariants(RuleBasedStateMachine):
             if (now_says.role, now_says.replicating) != (said.role, said.replicating):
                 continue  # stale news
             active, standby = (u, partner) if s.role == "active" else (partner, u)
+            cut_at = w.net.update_cut.get((active.name, standby.name))
+            if cut_at is not None and w.now < cut_at + s.params.ha_timeout:
+                # the update link cut silently: nothing tells either Redis (its own timeout is
+                # a minute); the rule says not in sync once it carried nothing for ha_timeout
+                continue
             truth = (
                 standby.redis.up
                 and active.redis.up

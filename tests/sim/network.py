@@ -47,6 +47,10 @@ class Network:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.links = {(a, b): Link() for a in names for b in names if a != b}
         self.adverts_cut: set[tuple[str, str]] = set()  # directions whose adverts are lost
+        # the update link (SPEC 5b' update_interface): directions it is cut, since when. The
+        # HTTP path (``links``) is the direct link and the update link together; a partition
+        # cuts both. Cut alone it stops replication and the heartbeats' copies sent over it.
+        self.update_cut: dict[tuple[str, str], float] = {}
         # when the last advert from a to b arrived (forgotten when b restarts: its link is new)
         self.advert_at: dict[tuple[str, str], float] = {}
         self._flight: list[tuple[float, int, Callable[[], None]]] = []
@@ -74,6 +78,10 @@ class Network:
         """The HTTP path is cut one way or both (heartbeats, replication, requests)."""
         return any(link.cut for link in self.links.values())
 
+    def update_flows(self, a: str, b: str) -> bool:
+        """The update link is not cut ``a -> b`` (the HTTP path may be, see ``links``)."""
+        return (a, b) not in self.update_cut
+
     def adverts_flow(self) -> bool:
         """No direction of the adverts' path is cut."""
         return not self.adverts_cut
@@ -86,6 +94,7 @@ class Network:
         for link in self.links.values():
             link.cut, link.lose_next, link.loss, link.delay = False, 0, 0.0, 0.0
         self.adverts_cut.clear()
+        self.update_cut.clear()
 
     def send(self, a: str, b: str, now: float, kind: str) -> float | None:
         """A message from ``a`` to ``b`` on a link that is not cut: None if it is lost, else

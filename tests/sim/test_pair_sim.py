@@ -170,6 +170,17 @@ class PairUnderFaults(PairInvariants):
                 self.w.net.adverts_cut.add(d)
         self.w.note(f"adverts lost {kind}")
 
+    @rule(kind=st.sampled_from(["both", "first->second", "second->first"]))
+    def update_lost(self, kind: str) -> None:
+        """Only the update link is cut that way (SPEC 5b'): heartbeats still cross the direct
+        link, so no role changes (the stable-network invariants keep counting: this is no
+        fault for them); replication from that side stops, the pair is not in sync after
+        ha_timeout and says so (``check_update_link``)."""
+        for d in DIRECTIONS:
+            if kind in ("both", "->".join(d)):
+                self.w.net.update_cut.setdefault(d, self.w.now)
+        self.w.note(f"update link cut {kind}")
+
     @rule(direction=directions, count=st.integers(1, 8))
     def lose(self, direction: tuple[str, str], count: int) -> None:
         """The next ``count`` messages one way are lost (each loss is accounted for when it
@@ -196,9 +207,9 @@ class PairUnderFaults(PairInvariants):
     @rule()
     def heal(self) -> None:
         net = self.w.net
-        if net.partitioned() or net.degraded() or not net.adverts_flow():
-            if net.partitioned():
-                self.fault()
+        if net.partitioned() or net.degraded() or not net.adverts_flow() or net.update_cut:
+            if net.partitioned() or net.update_cut:
+                self.fault()  # (replication resumes: a hand-over waiting for it may go now)
             net.heal()
             self.w.note("healed")
 
@@ -454,3 +465,26 @@ def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_he
     pair.http_lost("first->second")
     pair.advance(3)
     pair.no_failover_while_the_partners_adverts_are_heard()
+
+
+def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_role() -> None:
+    """Only the update link is cut, both ways (SPEC 5b'): no role changes, each unit shows
+    links.update false, not in sync, update-link-down; a write is not acknowledged; healed,
+    the pair is in sync again and the alert ends."""
+    pair = _scripted(together=True)
+    pair.advance(6)
+    before = list(pair.w.changes)
+    pair.update_lost("both")
+    pair.advance(16)
+    assert pair.w.changes == before
+    pair.check_update_link()
+    revision = pair.w.write()
+    assert revision is not None and revision not in pair.w.acknowledged
+    pair.heal()
+    pair.advance(4)
+    now = pair.w.now
+    for u in pair.w.units.values():
+        assert u.state is not None
+        assert m.in_sync(u.state, now) and m.links(u.state, now).update
+        assert "update-link-down" not in [a.reason for a in u.state.alerts]
+    assert pair.w.changes == before

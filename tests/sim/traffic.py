@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from hapair.engine import machine as m
 from hapair.engine.messages import Heartbeat
 from tests.sim.network import HEARTBEAT
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 
 DEMOTE_WAIT = 5.0  # how long the driver waits for the partner's answer to a demote
 HANDOVER_WAIT = 20.0  # and to a hand-over
+
+
+def over_update(hb: Heartbeat) -> Heartbeat:
+    """The same heartbeat, as it comes over the update link."""
+    return msgspec.structs.replace(hb, via="update")
 
 
 class Traffic:
@@ -116,15 +123,17 @@ class Traffic:
             if not p.alive:
                 return
             w.deliver(p.name, m.Heard(now=w.now, heartbeat=mine))
+            if w.net.update_flows(name, p.name):  # its copy over the update link (SPEC 5b')
+                w.deliver(p.name, m.Heard(now=w.now, heartbeat=over_update(mine)))
             if w.reaches(p.name, name):
                 theirs, pgen = w.heartbeat_of(p), p.incarnation
-                self.carry(
-                    p.name,
-                    name,
-                    HEARTBEAT,
-                    lambda: self.answer(name, gen, m.Heard(now=w.now, heartbeat=theirs)),
-                    lambda: self.changed(p, pgen, theirs),
-                )
+
+                def answered() -> None:
+                    self.answer(name, gen, m.Heard(now=w.now, heartbeat=theirs))
+                    if w.net.update_flows(p.name, name):
+                        self.answer(name, gen, m.Heard(now=w.now, heartbeat=over_update(theirs)))
+
+                self.carry(p.name, name, HEARTBEAT, answered, lambda: self.changed(p, pgen, theirs))
 
         self.carry(name, p.name, HEARTBEAT, at_partner, lambda: self.changed(u, gen, mine))
 

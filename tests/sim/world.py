@@ -32,6 +32,11 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
   ``Tick`` a unit is told how long ago its partner's last advert arrived (``AdvertsSeen``), as
   the driver asks its adverts link. A partition of the LAN cuts both paths; a rule cuts only
   the HTTP path (adverts flowing: no failover) or only the adverts.
+- the update link (SPEC 5b'): the HTTP path is the direct link and the update link together;
+  each heartbeat that crosses it also arrives as its copy over the update link (``via``)
+  unless that link alone is cut that way (``Network.update_cut``), which also stops
+  replication from that side. Each unit is told before its tick that a separate update link
+  is in use (``UpdateLinkSeen``).
 Results of actions are fed back as events in order, as the driver does.
 """
 
@@ -85,6 +90,12 @@ class World:
     def reaches(self, a: str, b: str) -> bool:
         """Whether the direction ``a -> b`` is not cut (a partition); see ``net`` for the rest."""
         return self.net.reaches(a, b)
+
+    def replicates(self, src: str, replica: str, *, way: tuple[str, str]) -> bool:
+        """Replication ``src -> replica`` gets through ``way`` on the HTTP path (the replica's
+        connection, or the stream) and the update link from the source (replication runs over
+        the update link, SPEC 5b')."""
+        return self.reaches(*way) and self.net.update_flows(src, replica)
 
     def heartbeat_of(self, u: Unit) -> Heartbeat:
         """What ``u`` sends (the driver adds the boot id, new at each boot, and the Redis URL:
@@ -272,7 +283,7 @@ class World:
     def _replicate(self, u: Unit, source: str) -> m.Event:
         """``ReplicateFrom``: archive what only ``u`` holds into the source, then follow it."""
         src = self.units[source].redis
-        if not (u.redis.up and src.up and self.reaches(u.name, source)):
+        if not (u.redis.up and src.up and self.replicates(source, u.name, way=(u.name, source))):
             return m.ReplicateFailed(now=self.now)
         if u.redis.replica_of != source:
             src.conflicts |= u.redis.ids() - src.ids()
@@ -290,7 +301,7 @@ class World:
                 if src_name is None or not u.redis.up:
                     continue
                 src = self.units[src_name].redis
-                if src.up and self.reaches(src_name, u.name):
+                if src.up and self.replicates(src_name, u.name, way=(src_name, u.name)):
                     dropped = u.redis.ids() - src.ids() - src.conflicts - u.redis.conflicts
                     if dropped:
                         self.silently_dropped.append((u.name, dropped))
@@ -315,6 +326,8 @@ class World:
         # what its adverts link tells the engine before the tick: the last advert's age
         u.advert_known = at
         self.deliver(name, m.AdvertsSeen(now=now, ago=None if at is None else now - at))
+        # a separate update link is in use (each unit has an address there, told each tick)
+        self.deliver(name, m.UpdateLinkSeen(now=now, separate=True))
         if not u.link_up:
             self.deliver(name, m.LinkDown(now=now, interfaces=("eth0",)))
         self.deliver(name, m.Tick(now=now))

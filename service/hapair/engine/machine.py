@@ -320,7 +320,7 @@ def _link_alerts(s: State, now: float, actions: list[Action]) -> State:
             if flowing or now - s.advert_since >= timeout:
                 wanted.append(("update-link-down", HEARTBEAT_PATH_DOWN))
         wanted.extend(("virtual-id-conflict", detail) for _, detail in s.conflicts)
-    if update_alert(s, now):
+    if update_alert(s, now) and "update-link-down" not in [r for r, _ in wanted]:
         wanted.append(("update-link-down", UPDATE_LINK_DOWN))
     kinds = ("advert-path-down", "update-link-down", "virtual-id-conflict")
     shown = [(a.reason, a.detail) for a in s.alerts if a.reason in kinds]
