@@ -75,7 +75,10 @@ def test_applied_reports_both_units_and_never_claims_what_is_not(
         assert "no HAProxy configured" in params["l7_persistence_updates"]["detail"]
         for field in ("use_broadcast", "multicast_interface"):
             assert params[field] == {"state": "unsupported", "detail": "one host: no adverts"}
-        assert params["update_interface"]["state"] == "unsupported"
+        assert params["update_interface"] == {
+            "state": "unsupported",
+            "detail": "one host: the units share loopback, no update link",
+        }
         assert not [f for f, a in params.items() if a["state"] == "applied" and f not in ENGINE]
     # the same on the shared address (the active answers, itself first)
     assert [u["name"] for u in applied(p, p.first)["units"]] == ["first", "second"]
