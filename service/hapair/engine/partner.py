@@ -171,6 +171,9 @@ class PartnerClient:
             ssl_context=tls_context(tls_ca) if tls else None,
             timeout=timeout,
             source=source,
+            # over the update link the certificate checked is still the one for the partner's
+            # configured (direct) host
+            server_name=self.home.rpartition(":")[0].strip("[]") if home else None,
         )
 
     async def close(self) -> None:

@@ -127,6 +127,9 @@ class PartnerHTTP:
         ssl_context: verifies the partner's certificate (HTTPS), or None (HTTP).
         timeout: seconds per call, unless the call gives its own.
         source: the local IP connections leave from (None: the kernel's choice).
+        server_name: the name the partner's certificate must carry (default: the host called;
+            over the update link, the partner's direct host: its certificate's identity is the
+            same on both links).
     """
 
     def __init__(
@@ -136,9 +139,11 @@ class PartnerHTTP:
         ssl_context: ssl.SSLContext | None,
         timeout: float,
         source: str | None = None,
+        server_name: str | None = None,
     ):
         host, _, port = address.rpartition(":")
         self.host = host.strip("[]")
+        self.server_name = server_name or self.host
         self.port = int(port)
         self.host_header = address.encode("ascii")
         self.ssl_context = ssl_context
@@ -198,7 +203,7 @@ class PartnerHTTP:
             self.host,
             self.port,
             ssl=self.ssl_context,
-            server_hostname=self.host if self.ssl_context is not None else None,
+            server_hostname=self.server_name if self.ssl_context is not None else None,
             limit=MAX_HEAD,
             local_addr=(self.source, 0) if self.source else None,
         )
