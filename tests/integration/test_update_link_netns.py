@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import redis
 
-from hapair.cli.lan import SYNC_IPV4
+from hapair.cli.lan import IPV4, SYNC_IPV4
 from tests.integration.lanpair import HA_TIMEOUT, LanPair
 from tests.integration.test_adverts_pair_netns import (
     RoleWatch,
@@ -152,3 +152,36 @@ def test_the_sync_link_carries_replication_and_its_loss_fails_nothing_over(
              what="heartbeats over the LAN again")  # fmt: skip
     print(f"LAN path between the units dropped: roles held in {checks} checks; {watch.seen}")
     assert watch.seen == {"first": {"active"}, "second": {"standby"}}
+
+
+def test_without_the_interface_or_an_address_on_it_the_direct_link_carries_everything(
+    sync_pair: LanPair,
+) -> None:
+    """``update_interface`` names an interface the units lack: ``failed`` with the reason on
+    both, replication over the direct link, in sync. Then ``sync0``, without an address on
+    second's: first says the partner has none there, second that it has none."""
+    pair = sync_pair
+    pair.start_pair(update_interface="nosuch0")
+
+    def states() -> dict[str, dict[str, str]]:
+        units = applied(pair, "first")["units"]
+        return {u["name"]: u["parameters"]["update_interface"] for u in units}
+
+    got = poll(lambda: (s := states()) and len(s) == 2 and all(
+        v["state"] == "failed" and "nosuch0" in v["detail"] for v in s.values()) and s,
+        timeout=15, what="update_interface failed on both")  # fmt: skip
+    for name, state in got.items():
+        assert "no interface nosuch0 on this unit" in state["detail"], (name, state)
+        assert "direct link" in state["detail"]
+    poll(lambda: pair.me("first")["in_sync"], timeout=15, what="in sync over the direct link")
+    assert links(pair, "second")["update"]  # no separate update link: the direct link's
+    assert IPV4["second"] in replicas_of(pair, "first")[0]
+
+    pair.lan.run("second", "ip", "addr", "flush", "dev", "sync0")
+    pair.patch({"update_interface": "sync0"})
+    got = poll(lambda: (s := states()) and len(s) == 2 and all(
+        v["state"] == "failed" and "sync0" in v["detail"] for v in s.values()) and s,
+        timeout=15, what="update_interface sync0 failed on both")  # fmt: skip
+    assert "the partner has no address on sync0" in got["first"]["detail"], got
+    assert "no address on sync0" in got["second"]["detail"], got
+    poll(lambda: pair.me("first")["in_sync"], timeout=15, what="still in sync")
