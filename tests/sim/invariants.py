@@ -166,6 +166,7 @@ class PairInvariants(RuleBasedStateMachine):
             self.check_fit_active(actives, now)
         self.check_adverts_keep_the_roles()
         self.check_update_link()
+        self.check_direct_link()
         if (
             not self.same_key()
             and not w.net.partitioned()
@@ -234,6 +235,26 @@ class PairInvariants(RuleBasedStateMachine):
             assert not m.in_sync(s, now), self.report(f"{u.name}: in sync, update link cut")
             assert "update-link-down" in [a.reason for a in s.alerts], self.report(
                 f"{u.name}: no update-link-down alert"
+            )
+
+    def check_direct_link(self) -> None:
+        """Only the direct link is cut, both ways, on a healthy pair: once the cut has lasted
+        ha_timeout + 2 heartbeats, each unit shows ``links.heartbeat`` false and
+        ``links.update`` true, and no alert of a link (the update link carries everything)."""
+        w, now = self.w, self.w.now
+        if len(w.net.direct_cut) != 2 or not self.healthy_pair() or w.net.degraded():
+            return
+        if now - self.disturbed < self.settle() + 2 * INTERVAL:
+            return
+        for u in w.units.values():
+            s = u.state
+            assert s is not None
+            if m.fresh_partner(s, now) is None:
+                continue
+            links = m.links(s, now)
+            assert not links.heartbeat and links.update, self.report(f"{u.name}: {links}")
+            assert "update-link-down" not in [a.reason for a in s.alerts], self.report(
+                f"{u.name}: update-link-down while the update link carries the heartbeats"
             )
 
     def check_fit_active(self, actives: list[str], now: float) -> None:

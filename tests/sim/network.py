@@ -51,6 +51,9 @@ class Network:
         # HTTP path (``links``) is the direct link and the update link together; a partition
         # cuts both. Cut alone it stops replication and the heartbeats' copies sent over it.
         self.update_cut: dict[tuple[str, str], float] = {}
+        # the direct link alone cut (the update link carries the heartbeats, the calls and
+        # replication): heartbeats that way arrive only as their copy over the update link
+        self.direct_cut: set[tuple[str, str]] = set()
         # when the last advert from a to b arrived (forgotten when b restarts: its link is new)
         self.advert_at: dict[tuple[str, str], float] = {}
         self._flight: list[tuple[float, int, Callable[[], None]]] = []
@@ -78,6 +81,10 @@ class Network:
         """The HTTP path is cut one way or both (heartbeats, replication, requests)."""
         return any(link.cut for link in self.links.values())
 
+    def direct_flows(self, a: str, b: str) -> bool:
+        """The direct link is not cut alone ``a -> b`` (the HTTP path may be, see ``links``)."""
+        return (a, b) not in self.direct_cut
+
     def update_flows(self, a: str, b: str) -> bool:
         """The update link is not cut ``a -> b`` (the HTTP path may be, see ``links``)."""
         return (a, b) not in self.update_cut
@@ -95,6 +102,7 @@ class Network:
             link.cut, link.lose_next, link.loss, link.delay = False, 0, 0.0, 0.0
         self.adverts_cut.clear()
         self.update_cut.clear()
+        self.direct_cut.clear()
 
     def send(self, a: str, b: str, now: float, kind: str) -> float | None:
         """A message from ``a`` to ``b`` on a link that is not cut: None if it is lost, else

@@ -176,10 +176,24 @@ class PairUnderFaults(PairInvariants):
         link, so no role changes (the stable-network invariants keep counting: this is no
         fault for them); replication from that side stops, the pair is not in sync after
         ha_timeout and says so (``check_update_link``)."""
+        if self.w.net.direct_cut:
+            return  # (both links cut that way is a partition: ``partition``)
         for d in DIRECTIONS:
             if kind in ("both", "->".join(d)):
                 self.w.net.update_cut.setdefault(d, self.w.now)
         self.w.note(f"update link cut {kind}")
+
+    @rule(kind=st.sampled_from(["both", "first->second", "second->first"]))
+    def direct_lost(self, kind: str) -> None:
+        """Only the direct link is cut that way (SPEC 5b'): the heartbeats cross the update
+        link, which also carries the calls and replication: no role changes at all (no fault
+        for the stable-network invariants)."""
+        if self.w.net.update_cut:
+            return
+        for d in DIRECTIONS:
+            if kind in ("both", "->".join(d)):
+                self.w.net.direct_cut.add(d)
+        self.w.note(f"direct link cut {kind}")
 
     @rule(direction=directions, count=st.integers(1, 8))
     def lose(self, direction: tuple[str, str], count: int) -> None:
@@ -207,7 +221,13 @@ class PairUnderFaults(PairInvariants):
     @rule()
     def heal(self) -> None:
         net = self.w.net
-        if net.partitioned() or net.degraded() or not net.adverts_flow() or net.update_cut:
+        if (
+            net.partitioned()
+            or net.degraded()
+            or not net.adverts_flow()
+            or net.update_cut
+            or net.direct_cut
+        ):
             if net.partitioned() or net.update_cut:
                 self.fault()  # (replication resumes: a hand-over waiting for it may go now)
             net.heal()
@@ -487,4 +507,27 @@ def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_
         assert u.state is not None
         assert m.in_sync(u.state, now) and m.links(u.state, now).update
         assert "update-link-down" not in [a.reason for a in u.state.alerts]
+    assert pair.w.changes == before
+
+
+def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_no_role() -> None:
+    """Only the direct link is cut, both ways: the heartbeats cross the update link; no role
+    changes, links.heartbeat false, links.update true, in sync, writes acknowledged."""
+    pair = _scripted(together=True)
+    pair.advance(6)
+    before = list(pair.w.changes)
+    pair.direct_lost("both")
+    pair.advance(16)
+    assert pair.w.changes == before
+    pair.check_direct_link()
+    revision = pair.w.write()
+    assert revision is not None and revision in pair.w.acknowledged
+    now = pair.w.now
+    assert any(u.state is not None and m.in_sync(u.state, now) for u in pair.w.units.values())
+    pair.heal()
+    pair.advance(4)
+    assert all(
+        u.state is not None and m.links(u.state, pair.w.now).heartbeat
+        for u in pair.w.units.values()
+    )
     assert pair.w.changes == before

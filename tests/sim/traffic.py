@@ -122,14 +122,16 @@ class Traffic:
         def at_partner() -> None:
             if not p.alive:
                 return
-            w.deliver(p.name, m.Heard(now=w.now, heartbeat=mine))
+            if w.net.direct_flows(name, p.name):
+                w.deliver(p.name, m.Heard(now=w.now, heartbeat=mine))
             if w.net.update_flows(name, p.name):  # its copy over the update link (SPEC 5b')
                 w.deliver(p.name, m.Heard(now=w.now, heartbeat=over_update(mine)))
             if w.reaches(p.name, name):
                 theirs, pgen = w.heartbeat_of(p), p.incarnation
 
                 def answered() -> None:
-                    self.answer(name, gen, m.Heard(now=w.now, heartbeat=theirs))
+                    if w.net.direct_flows(p.name, name):
+                        self.answer(name, gen, m.Heard(now=w.now, heartbeat=theirs))
                     if w.net.update_flows(p.name, name):
                         self.answer(name, gen, m.Heard(now=w.now, heartbeat=over_update(theirs)))
 

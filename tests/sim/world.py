@@ -35,8 +35,9 @@ What is simulated, and how it matches the driver (``engine/driver.py``):
 - the update link (SPEC 5b'): the HTTP path is the direct link and the update link together;
   each heartbeat that crosses it also arrives as its copy over the update link (``via``)
   unless that link alone is cut that way (``Network.update_cut``), which also stops
-  replication from that side. Each unit is told before its tick that a separate update link
-  is in use (``UpdateLinkSeen``).
+  replication from that side; the direct link alone cut (``Network.direct_cut``) lets only
+  the copies through, so the update link carries everything. Each unit is told before its
+  tick that a separate update link is in use (``UpdateLinkSeen``).
 Results of actions are fed back as events in order, as the driver does.
 """
 
