@@ -122,3 +122,17 @@ def test_pick_takes_the_partners_address_in_this_units_subnet() -> None:
     assert pick(mine, ["fd01::12/64"]) == ("fd01::11", "fd01::12")
     assert pick(mine, ["10.0.0.2/8"]) == ("198.51.100.11", None)
     assert pick([], ["10.0.0.2/8"]) == (None, None)
+
+
+def test_replication_off_the_update_link_keeps_in_sync_without_it() -> None:
+    """With hapair's TLS tunnel (or a ``--redis`` of the operator's) replication keeps to the
+    direct address: the update link's loss is still shown (links.update, the alert) but the
+    pair stays in sync."""
+    s = standby()
+    for t in range(101, 108):
+        s, _ = run(
+            s, beat(t), m.UpdateLinkSeen(now=t, separate=True, replication=False), m.Tick(now=t)
+        )
+    assert not m.links(s, 107.0).update
+    assert [a.reason for a in s.alerts] == ["update-link-down"]
+    assert m.in_sync(s, 107.0)

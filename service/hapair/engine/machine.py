@@ -397,8 +397,8 @@ def _on_result(s: State, event: Event, actions: list[Action]) -> State:
     """The result of an action the driver carried out, or an observation that decides nothing
     by itself (the tick that follows decides with it)."""
     match event:
-        case UpdateLinkSeen(now=now, separate=separate):
-            return update_seen(s, separate, now)
+        case UpdateLinkSeen(now=now, separate=separate, replication=replication):
+            return update_seen(s, separate, replication, now)
         case AdvertsSeen(now=now, ago=ago, conflicts=conflicts):
             if ago is None or (s.advert_at is not None and now - ago <= s.advert_at):
                 return replace(s, conflicts=conflicts)

@@ -927,7 +927,11 @@ class Node:
         except Exception:  # never stops the tick (the applied state shows what is wrong)
             log.exception("update link failed", extra={"event": "update-link-error"})
         link = uplink.link
-        self.put(m.UpdateLinkSeen(now=self.now(), separate=link is not None))
+        self.put(
+            m.UpdateLinkSeen(
+                now=self.now(), separate=link is not None, replication=uplink.replicates
+            )
+        )
         at = self.update_called_at
         lately = (
             self.name == "second"

@@ -202,6 +202,10 @@ class UpdateLink(Protocol):
     def link(self) -> PartnerLink | None:
         """The client to the partner over the update link (None: the direct link only)."""
 
+    @property
+    def replicates(self) -> bool:
+        """The partner's replica connects over it (this unit's Redis listens there)."""
+
     def addresses(self) -> list[str]: ...
 
     def report(self) -> UpdateLinkReport | None: ...

@@ -182,6 +182,7 @@ class State:
     # have addresses on ``update_interface``), since when, and ``now`` of the partner's last
     # heartbeat over it and over the direct link
     update_separate: bool = False
+    update_replication: bool = False  # replication runs over it too
     update_separate_since: float | None = None
     update_at: float | None = None
     direct_at: float | None = None
@@ -333,7 +334,7 @@ def sync(
     if p is None:
         return Sync(in_sync=False, revision=mine, partner_revision=None, link_up=False)
     theirs = p.revision if partner_revision == UNREAD else partner_revision
-    if update_link_down(s, now):
+    if s.update_replication and update_link_down(s, now):
         # replication runs over the update link: a stalled one is not in sync, whatever the
         # replica says before its own timeout (Redis's repl-timeout is a minute)
         link = False

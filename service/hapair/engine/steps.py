@@ -198,9 +198,12 @@ class PartnerAnswered(Event):
 class UpdateLinkSeen(Event):
     """Whether a separate update link is in use (SPEC 5b'): this unit has an address on
     ``update_interface`` and its partner told one there, so heartbeats, replication and the
-    hand-over calls also go that way. Told each tick."""
+    hand-over calls also go that way. Told each tick. ``replication``: the partner's replica
+    connects over it too (not with hapair's TLS tunnel or a ``--redis`` of the operator's,
+    which keep to the direct address)."""
 
     separate: bool = False
+    replication: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,8 +30,12 @@ def heard_via(s: State, hb: Heartbeat, now: float) -> State:
     return replace(s, direct_at=now)
 
 
-def update_seen(s: State, separate: bool, now: float) -> State:
-    """Whether a separate update link is in use now (``UpdateLinkSeen``)."""
+def update_seen(s: State, separate: bool, replication: bool, now: float) -> State:
+    """Whether a separate update link is in use now, and carries replication
+    (``UpdateLinkSeen``)."""
+    replication = separate and replication
+    if replication != s.update_replication:
+        s = replace(s, update_replication=replication)
     if separate == s.update_separate:
         return s
     return replace(

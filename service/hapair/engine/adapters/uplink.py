@@ -78,6 +78,12 @@ class NetlinkUpdateLink:
         return self._link
 
     @property
+    def replicates(self) -> bool:
+        """The embedded Redis listens on this unit's address there and says so in the
+        heartbeat (not with the TLS tunnel or ``--redis``: ``on_local`` is not wired)."""
+        return self._bound is not None and self._link is not None
+
+    @property
     def partner_host(self) -> str | None:
         return self._partner
 
