@@ -191,3 +191,11 @@ class Link:
         """True when Redis answers."""
         async with self.guard():
             return bool(await self.client.ping())
+
+
+def admin_client(admin_url: str) -> aioredis.Redis:
+    """A one-shot client as the embedded server's admin user (2 s bounds, no retry: a refusal
+    is the answer), for the configuration hapair's own user may not change."""
+    return aioredis.Redis.from_url(
+        admin_url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+    )

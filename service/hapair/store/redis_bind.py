@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from hapair.store.client import admin_client
 
 if TYPE_CHECKING:
     from hapair.store.embedded import EmbeddedRedis
@@ -29,12 +27,7 @@ async def apply_bind(embedded: EmbeddedRedis, bind: Sequence[str]) -> None:
     """
     if tuple(bind) == embedded.bind:
         return
-    client: Any = aioredis.Redis.from_url(
-        embedded.admin_url,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 0),
-    )
+    client: Any = admin_client(embedded.admin_url)
     try:
         await client.execute_command("CONFIG", "SET", "bind", " ".join(bind))
     finally:

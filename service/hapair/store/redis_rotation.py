@@ -25,13 +25,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from hapair.keyring import GRACE_S, Keyring
-from hapair.store.client import Credentials
+from hapair.store.client import Credentials, admin_client
 from hapair.store.redis_config import REDIS_USER, REPLICATION_USER, RedisPasswords
 
 if TYPE_CHECKING:
@@ -57,12 +54,7 @@ async def apply_passwords(embedded: EmbeddedRedis, passwords: RedisPasswords) ->
         RedisError: The server did not take them (nothing is written then).
         OSError: The server cannot be reached.
     """
-    client: Any = aioredis.Redis.from_url(
-        embedded.admin_url,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 0),
-    )
+    client: Any = admin_client(embedded.admin_url)
     try:
         async with client.pipeline(transaction=True) as tx:  # all or nothing, at once
             for user, accepted in (
