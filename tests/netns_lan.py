@@ -7,7 +7,7 @@ import os
 import secrets
 import subprocess
 
-from hapair.cli.lan import INTERFACE, PREFIX4, PREFIX6, LanTopology, configure_host, ip
+from hapair.cli.lan import INTERFACE, LanTopology, ip
 from tests.support import poll
 
 
@@ -26,17 +26,6 @@ class Lan(LanTopology):
     def __enter__(self) -> Lan:
         super().__enter__()
         return self
-
-    def add_host(self, host: str, ipv4: str, ipv6: str) -> None:
-        """One more host on the bridge: namespace ``<prefix>-<host>`` with ``eth0`` holding
-        ``ipv4``/24 and ``ipv6``/64 (another pair, a keepalived); removed by ``close()``."""
-        ns = self.ns(host)
-        self._add_ns(ns)
-        port = f"v-{host}"
-        ip("-n", self.lan, "link", "add", port, "type", "veth", "peer", "name", INTERFACE,
-           "netns", ns)  # fmt: skip
-        ip("-n", self.lan, "link", "set", port, "master", "br0", "up")
-        configure_host(ns, INTERFACE, [f"{ipv4}/{PREFIX4}"], [f"{ipv6}/{PREFIX6}", "nodad"])
 
     def link_local(self, host: str) -> str:
         """``host``'s link-local IPv6 address on ``eth0``, once duplicate address detection is

@@ -1,7 +1,8 @@
 """The harness of test_vid_conflict_netns.py (virtual-ID conflicts with real senders): what
 each unit says (``conflicts``, ``statuses``, ``Watch`` all along), the event stream followed
 from the client's namespace (``Stream``), another pair in namespaces of the same LAN
-(``NsPair``) and a keepalived in the foreground (``keepalived``, ``stop_keepalived``)."""
+(``NsPair``) and a keepalived in the foreground (``keepalived_conf``, ``keepalived``,
+``stop_keepalived``; test_adverts_netns.py starts it too)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
+from hapair.cli.lan import LanTopology
 from tests.integration.lanpair import HEARTBEAT, PORT, LanPair
 from tests.netns import netns_executor
 from tests.support import NsHapairProcess, poll
@@ -74,9 +76,10 @@ class Watch:
             self._ex.shutdown()
 
 
-def hold(seconds: float, check: Callable[[], bool], what: str) -> None:
+def hold(seconds: float, check: Callable[[], bool], what: str) -> int:
     """``check()`` stays true for ``seconds``, checked all along (a deadline, no sleep); a
-    status call that did not answer in time tells nothing, but at least 3 must answer."""
+    status call that did not answer in time tells nothing, but at least 3 must answer. How
+    many checks answered."""
     end = time.monotonic() + seconds
     answered = 0
     while time.monotonic() < end:
@@ -88,6 +91,7 @@ def hold(seconds: float, check: Callable[[], bool], what: str) -> None:
         answered += ok is True
         threading.Event().wait(0.2)
     assert answered >= 3, f"{what}: only {answered} checks answered"
+    return answered
 
 
 def pair_http(pair: LanPair) -> httpx.Client:
@@ -239,7 +243,27 @@ def wait_alerts(stream: Stream, senders: list[str], *, ended: bool, what: str) -
          timeout=10, what=what)  # fmt: skip
 
 
-def keepalived(lan_pair: LanPair, host: str, conf: str, tmp: Path) -> subprocess.Popen[bytes]:
+def keepalived_conf(vrid: int, *, ipv6: bool = False, advert_int: int = 1) -> str:
+    """One VRRP instance, master on ``eth0`` with VRID ``vrid`` every ``advert_int`` seconds;
+    its virtual address 192.0.2.200/24 (``ipv6``: 2001:db8::200/64, VRRPv3), not a pair's."""
+    six, address = ("6", "2001:db8::200/64") if ipv6 else ("", "192.0.2.200/24")
+    return f"""global_defs {{
+    router_id hapair_test_conflict{six}
+}}
+vrrp_instance conflict{six} {{
+    state MASTER
+    interface eth0
+    virtual_router_id {vrid}
+    priority 150
+    advert_int {advert_int}
+    virtual_ipaddress {{
+        {address} dev eth0
+    }}
+}}
+"""
+
+
+def keepalived(lan: LanTopology, host: str, conf: str, tmp: Path) -> subprocess.Popen[bytes]:
     """keepalived in ``host``'s namespace, in the foreground with its own pid files, in a
     session of its own (stopped by that pid: ``stop_keepalived``)."""
     path = tmp / "keepalived.conf"
@@ -247,7 +271,7 @@ def keepalived(lan_pair: LanPair, host: str, conf: str, tmp: Path) -> subprocess
     pids = [str(tmp / f"{k}.pid") for k in ("main", "vrrp", "check", "bfd")]
     with (tmp / "keepalived.log").open("wb") as out:
         return subprocess.Popen(
-            [*lan_pair.lan.exec_prefix(host), "keepalived", "--dont-fork", "--log-console",
+            [*lan.exec_prefix(host), "keepalived", "--dont-fork", "--log-console",
              "--log-detail", "--no-syslog", "--vrrp", "-f", str(path), "-p", pids[0],
              "-r", pids[1], "-c", pids[2], "-b", pids[3]],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

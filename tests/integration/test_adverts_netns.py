@@ -6,9 +6,7 @@ namespace on their own event loop, sending every interval as a unit does."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +19,7 @@ from hapair.cli.lan import enter_netns, ip
 from hapair.engine.adverts import AdvertLink, advert_key
 from hapair.engine.pairauth import pair_id
 from hapair.keyring import key_id
+from tests.integration.conflicts_harness import keepalived, keepalived_conf, stop_keepalived
 from tests.netns import Lan, netns_available
 from tests.support import poll
 
@@ -110,6 +109,16 @@ def links() -> Iterator[list[HostLink]]:
         link.stop()
 
 
+def start_pair(lan: Lan, links: list[HostLink], **options: Any) -> tuple[HostLink, HostLink]:
+    """The pair's links, first's then second's, with the same ``options``, in ``links`` (the
+    fixture stops them)."""
+    first = HostLink(lan, "first", "first", **options)
+    links.append(first)
+    second = HostLink(lan, "second", "second", **options)
+    links.append(second)
+    return first, second
+
+
 def _drop_multicast(lan: Lan) -> None:
     rules = (
         "table bridge hpadv {\n chain c {\n  type filter hook forward priority 0\n"
@@ -123,10 +132,7 @@ def _drop_multicast(lan: Lan) -> None:
 def test_partner_adverts_arrive_by_multicast_and_by_broadcast_when_multicast_is_dropped(
     lan: Lan, links: list[HostLink]
 ) -> None:
-    first = HostLink(lan, "first", "first")
-    links.append(first)
-    second = HostLink(lan, "second", "second")
-    links.append(second)
+    first, second = start_pair(lan, links)
     assert first.link.destination == "224.0.0.18"
     poll(lambda: first.heard() and second.heard(), timeout=5, what="adverts both ways")
     assert first.conflicts() == [] and second.conflicts() == []
@@ -138,10 +144,7 @@ def test_partner_adverts_arrive_by_multicast_and_by_broadcast_when_multicast_is_
     for link in links:
         link.stop()
     links.clear()
-    first = HostLink(lan, "first", "first", broadcast=True)
-    links.append(first)
-    second = HostLink(lan, "second", "second", broadcast=True)
-    links.append(second)
+    first, second = start_pair(lan, links, broadcast=True)
     assert first.link.destination == "192.0.2.255"
     poll(lambda: first.heard() and second.heard(), timeout=5, what="broadcast adverts")
     assert first.conflicts() == [] and second.conflicts() == []
@@ -170,53 +173,19 @@ def test_another_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
     assert not first.heard()
 
 
-def _keepalived_conf(vrid: int) -> str:
-    return f"""global_defs {{
-    router_id hapair_test_conflict
-}}
-vrrp_instance conflict {{
-    state MASTER
-    interface eth0
-    virtual_router_id {vrid}
-    priority 150
-    advert_int 1
-    virtual_ipaddress {{
-        192.0.2.200/24 dev eth0
-    }}
-}}
-"""
-
-
 @pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")
 def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     lan: Lan, links: list[HostLink], tmp_path: Path
 ) -> None:
-    first = HostLink(lan, "first", "first")
-    links.append(first)
-    second = HostLink(lan, "second", "second")
-    links.append(second)
-    conf = tmp_path / "keepalived.conf"
-    conf.write_text(_keepalived_conf(VID))
-    pids = [str(tmp_path / f"{k}.pid") for k in ("main", "vrrp", "check", "bfd")]
-    with (tmp_path / "keepalived.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [*lan.exec_prefix("client"), "keepalived", "--dont-fork", "--log-console",
-             "--no-syslog", "--vrrp", "-f", str(conf), "-p", pids[0], "-r", pids[1],
-             "-c", pids[2], "-b", pids[3]],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    first, second = start_pair(lan, links)
+    proc = keepalived(lan, "client", keepalived_conf(VID), tmp_path)
     try:
         want = [("192.0.2.100", "vrrp")]
         poll(lambda: first.conflicts() == want and second.conflicts() == want, timeout=10,
              what="keepalived's VRRP adverts seen as a conflict by both units")  # fmt: skip
         assert first.heard() and second.heard()  # the pair's own adverts still pass
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_keepalived(proc)
     poll(lambda: first.conflicts() == [] and second.conflicts() == [], timeout=10,
          what="the conflict to clear once keepalived stopped")  # fmt: skip
     assert "192.0.2.200" not in ip("-n", lan.ns("first"), "addr").stdout
@@ -233,20 +202,14 @@ def test_ipv6_adverts_go_to_ff02_12_and_to_all_nodes_with_use_broadcast(
 ) -> None:
     for host in ("first", "second"):
         lan.link_local(host)
-    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
-    links.append(first)
-    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
-    links.append(second)
+    first, second = start_pair(lan, links, shared=SHARED6, ipv6=True)
     assert first.link.destination == "ff02::12"
     poll(lambda: first.heard() and second.heard(), timeout=5, what="IPv6 adverts both ways")
     assert first.conflicts() == [] and second.conflicts() == []
     for link in links:
         link.stop()
     links.clear()
-    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True, broadcast=True)
-    links.append(first)
-    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True, broadcast=True)
-    links.append(second)
+    first, second = start_pair(lan, links, shared=SHARED6, ipv6=True, broadcast=True)
     assert first.link.destination == "ff02::1"
     poll(lambda: first.heard() and second.heard(), timeout=5, what="all-nodes adverts")
     assert first.conflicts() == [] and second.conflicts() == []
@@ -268,23 +231,6 @@ def test_another_ipv6_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
     poll(lambda: first.conflicts() == [], timeout=5, what="the conflict to clear")
 
 
-def _keepalived6_conf(vrid: int) -> str:
-    return f"""global_defs {{
-    router_id hapair_test_conflict6
-}}
-vrrp_instance conflict6 {{
-    state MASTER
-    interface eth0
-    virtual_router_id {vrid}
-    priority 150
-    advert_int 1
-    virtual_ipaddress {{
-        2001:db8::200/64 dev eth0
-    }}
-}}
-"""
-
-
 @pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")
 def test_an_ipv6_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     lan: Lan, links: list[HostLink], tmp_path: Path
@@ -292,20 +238,8 @@ def test_an_ipv6_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clear
     sender = lan.link_local("client")
     for host in ("first", "second"):
         lan.link_local(host)
-    first = HostLink(lan, "first", "first", shared=SHARED6, ipv6=True)
-    links.append(first)
-    second = HostLink(lan, "second", "second", shared=SHARED6, ipv6=True)
-    links.append(second)
-    conf = tmp_path / "keepalived.conf"
-    conf.write_text(_keepalived6_conf(VID))
-    pids = [str(tmp_path / f"{k}.pid") for k in ("main", "vrrp", "check", "bfd")]
-    with (tmp_path / "keepalived.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [*lan.exec_prefix("client"), "keepalived", "--dont-fork", "--log-console",
-             "--no-syslog", "--vrrp", "-f", str(conf), "-p", pids[0], "-r", pids[1],
-             "-c", pids[2], "-b", pids[3]],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    first, second = start_pair(lan, links, shared=SHARED6, ipv6=True)
+    proc = keepalived(lan, "client", keepalived_conf(VID, ipv6=True), tmp_path)
     try:
         want = [(sender, "vrrp")]
         poll(lambda: first.conflicts() == want and second.conflicts() == want, timeout=15,
@@ -314,11 +248,6 @@ def test_an_ipv6_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clear
         assert c.period == 1.0  # its Max Adver Int, 100 centiseconds
         assert first.heard() and second.heard()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_keepalived(proc)
     poll(lambda: first.conflicts() == [] and second.conflicts() == [], timeout=10,
          what="the conflict to clear once keepalived stopped")  # fmt: skip

@@ -17,14 +17,14 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from hapair.cli.up_netns import IPV4, SHARED_IP
+from tests.integration.conflicts_harness import hold
 from tests.integration.lanpair import HA_TIMEOUT, LanPair
 from tests.netns import Lan, needs_netns
 from tests.support import poll
@@ -107,25 +107,6 @@ def applied(pair: LanPair, name: str) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def hold(seconds: float, check: Callable[[], bool], what: str) -> int:
-    """``check()`` stays true for ``seconds``, checked all along (a deadline, no sleep); a call
-    that fails (a status answer that did not come in time) tells nothing. How many checks
-    answered."""
-    end = time.monotonic() + seconds
-    stop = threading.Event()
-    answered = 0
-    while time.monotonic() < end:
-        try:
-            ok = check()
-        except httpx.HTTPError:
-            ok = None
-        assert ok is not False, what
-        answered += ok is True
-        stop.wait(0.2)
-    assert answered >= 3, f"{what}: only {answered} checks answered"
-    return answered
 
 
 def test_http_lost_while_the_adverts_flow_fails_nothing_over(lan_pair: LanPair) -> None:

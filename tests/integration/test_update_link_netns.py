@@ -25,12 +25,12 @@ import pytest
 import redis
 
 from hapair.cli.lan import IPV4, SYNC_IPV4
+from tests.integration.conflicts_harness import hold
 from tests.integration.lanpair import HA_TIMEOUT, LanPair
 from tests.integration.test_adverts_pair_netns import (
     RoleWatch,
     applied,
     bridge_drop,
-    hold,
     http_between_units,
     links,
 )

@@ -38,6 +38,7 @@ from tests.integration.conflicts_harness import (
     detail,
     hold,
     keepalived,
+    keepalived_conf,
     statuses,
     statuses_links,
     stop_keepalived,
@@ -116,23 +117,6 @@ def test_another_pair_with_the_same_virtual_id_is_a_conflict_that_clears(
 ADVERT_INT = 3  # keepalived's seconds between adverts: 6 of the pair's heartbeat intervals
 
 
-def _keepalived_conf(vrid: int) -> str:
-    return f"""global_defs {{
-    router_id hapair_test_conflict
-}}
-vrrp_instance conflict {{
-    state MASTER
-    interface eth0
-    virtual_router_id {vrid}
-    priority 150
-    advert_int {ADVERT_INT}
-    virtual_ipaddress {{
-        192.0.2.200/24 dev eth0
-    }}
-}}
-"""
-
-
 @pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")
 def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     lan_pair: LanPair, stream_on_first: Stream, tmp_path: Path
@@ -145,7 +129,8 @@ def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
     want = [detail("vrrp", address)]
     with Watch(lan_pair, mine) as watch:
         started = time.monotonic()
-        proc = keepalived(lan_pair, host, _keepalived_conf(VID), tmp_path)
+        conf = keepalived_conf(VID, advert_int=ADVERT_INT)
+        proc = keepalived(lan_pair.lan, host, conf, tmp_path)
         try:
             # keepalived sends once master: 3 x advert_int (and a skew) after its start
             wait_conflicts(lan_pair, mine, want, "keepalived's adverts shown as a conflict", 40)
@@ -182,23 +167,6 @@ def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
 VID6 = 0x10  # the automatic virtual ID of 2001:db8::10
 
 
-def _keepalived6_conf(vrid: int) -> str:
-    return f"""global_defs {{
-    router_id hapair_test_conflict6
-}}
-vrrp_instance conflict6 {{
-    state MASTER
-    interface eth0
-    virtual_router_id {vrid}
-    priority 150
-    advert_int 1
-    virtual_ipaddress {{
-        2001:db8::200/64 dev eth0
-    }}
-}}
-"""
-
-
 @pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")
 def test_an_ipv6_pair_sends_to_ff02_12_and_sees_an_ipv6_keepalived(
     lan_pair: LanPair, tmp_path: Path
@@ -225,7 +193,7 @@ def test_an_ipv6_pair_sends_to_ff02_12_and_sees_an_ipv6_keepalived(
     sender = lan_pair.lan.link_local(host)
     before = statuses(lan_pair, mine)
     with Watch(lan_pair, mine) as watch:
-        proc = keepalived(lan_pair, host, _keepalived6_conf(VID6), tmp_path)
+        proc = keepalived(lan_pair.lan, host, keepalived_conf(VID6, ipv6=True), tmp_path)
         try:
             wait_conflicts(lan_pair, mine, [detail("vrrp", sender)],
                            "the IPv6 keepalived shown as a conflict", 40)  # fmt: skip

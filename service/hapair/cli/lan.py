@@ -114,18 +114,22 @@ class LanTopology:
         ip("-n", self.lan, "link", "add", "br0", "type", "bridge")
         ip("-n", self.lan, "link", "set", "br0", "up")
         for host in HOSTS:
-            ns = self.ns(host)
-            self._add_ns(ns)
-            port = f"v-{host}"
-            ip("-n", self.lan, "link", "add", port, "type", "veth", "peer", "name", INTERFACE,
-               "netns", ns)  # fmt: skip
-            ip("-n", self.lan, "link", "set", port, "master", "br0", "up")
-            # nodad: usable at once instead of after duplicate address detection (~1 s)
-            configure_host(
-                ns, INTERFACE, [f"{IPV4[host]}/{PREFIX4}"], [f"{IPV6[host]}/{PREFIX6}", "nodad"]
-            )
+            self.add_host(host, IPV4[host], IPV6[host])
         if self.sync:
             self._build_sync()
+
+    def add_host(self, host: str, ipv4: str, ipv6: str) -> None:
+        """A host on the bridge: namespace ``<prefix>-<host>`` with ``eth0`` holding ``ipv4``/24
+        and ``ipv6``/64 (``build`` adds first, second and client; tests add more: another
+        pair, a keepalived); removed by ``close()``."""
+        ns = self.ns(host)
+        self._add_ns(ns)
+        port = f"v-{host}"
+        ip("-n", self.lan, "link", "add", port, "type", "veth", "peer", "name", INTERFACE,
+           "netns", ns)  # fmt: skip
+        ip("-n", self.lan, "link", "set", port, "master", "br0", "up")
+        # nodad: usable at once instead of after duplicate address detection (~1 s)
+        configure_host(ns, INTERFACE, [f"{ipv4}/{PREFIX4}"], [f"{ipv6}/{PREFIX6}", "nodad"])
 
     def _build_sync(self) -> None:
         """The sync link: bridge ``br1``, a ``sync0`` on each unit's host."""
