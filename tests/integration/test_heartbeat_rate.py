@@ -1,7 +1,8 @@
-"""One heartbeat exchange per interval per pair (issue 23 point 5): ``first`` calls, ``second``
-answers and leaves its own call out while ``first``'s keep coming; both units still show each
-other as heard; a killed ``first`` is failed over, and with the roles swapped ``first`` (now
-standby) still calls and ``second`` (now active) answers."""
+"""One heartbeat exchange per interval per pair (issue 23 point 5): the active calls, the
+standby answers and leaves its own call out while the active's keep coming (so the active's
+heartbeat and its advert reach the standby at one phase, issue 23 point 4); both units still
+show each other as heard; a killed active (``first``) is failed over, and with the roles
+swapped ``second`` (now active) calls and ``first`` (now standby) answers."""
 
 from __future__ import annotations
 
@@ -49,9 +50,9 @@ def test_one_exchange_per_interval_whatever_the_roles(
     pair.wait_roles({"second": "active"}, via=pair.second, timeout=30)
     pair.first.start()
     pair.wait_roles({"second": "active", "first": "standby"}, via=pair.second, timeout=30)
-    # and with the roles swapped, second (now active) still leaves its calls out
+    # and with the roles swapped, second (now active) calls and first (now standby) answers
     on_first = heartbeats_served(pair, pair.first)
     on_second = heartbeats_served(pair, pair.second)
-    poll(lambda: heartbeats_served(pair, pair.second) - on_second >= 10, timeout=60,
-         what="10 heartbeat calls from first")  # fmt: skip
-    assert heartbeats_served(pair, pair.first) - on_first <= 4
+    poll(lambda: heartbeats_served(pair, pair.first) - on_first >= 10, timeout=60,
+         what="10 heartbeat calls from second, the active")  # fmt: skip
+    assert heartbeats_served(pair, pair.second) - on_second <= 4

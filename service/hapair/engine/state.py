@@ -239,6 +239,25 @@ def links(s: State, now: float) -> LinksInfo:
     )
 
 
+def answers_partner(s: State) -> bool:
+    """Whether this unit answers its partner's heartbeat exchange rather than calling (a pair
+    makes one exchange per interval; the one that answers calls only when the other's calls
+    stop coming): never while active; a unit whose partner is active does; otherwise
+    ``second`` does.
+
+    The active calls, so its heartbeat and its advert (sent just before, in the same tick)
+    reach the standby at one phase of the interval, as keepalived's master's advert does: the
+    standby's last sign of life before a fault is on average half an interval old, not nearer
+    because an answer to its own call came at another phase (issue 23 point 4: the median
+    against keepalived's). Both units may leave a call out at once only while one's view of
+    the other's role is stale, for an interval at most."""
+    if s.role == Role.ACTIVE:
+        return False
+    if s.partner is not None and s.partner.role == Role.ACTIVE:
+        return True
+    return s.config.unit == "second"
+
+
 def deadline(s: State) -> float | None:
     """When this unit must decide next, by the clock alone: a standby's failover deadline
     (last heard, answered or heard by advert + ``ha_timeout``, or the end of its hold if
