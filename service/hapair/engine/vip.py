@@ -309,14 +309,21 @@ class VirtualIP:
 
     @contextlib.contextmanager
     def _arp_sender(self, hw: bytes) -> Any:
+        """A raw packet socket that only sends: protocol 0, so the kernel registers no receive
+        hook for it, and no ``bind``: each frame goes with ``sendto`` naming the interface.
+
+        Opened with ``ETH_P_ARP`` and then bound to the interface, the socket's hook was
+        unregistered and registered again by the bind, which waits for an RCU grace period
+        (``synchronize_net``): the first gratuitous ARP left 15 to 45 ms after the address was
+        added (``bench/failover.py``, issue 23 point 2's "within 15 ms" and the failover's
+        ``ha_timeout`` + 0.1 s). Closing it still waits for one, after the frames are sent."""
         frame = gratuitous_arp(hw, self.address.packed)
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as exc:
             raise VipError(f"cannot open a raw packet socket: {exc}") from exc
         with sock:
-            sock.bind((self.carrier, ETH_P_ARP))
-            yield lambda: sock.send(frame)
+            yield lambda: sock.sendto(frame, (self.carrier, ETH_P_ARP))
 
     @contextlib.contextmanager
     def _na_sender(self, hw: bytes, index: int) -> Any:
