@@ -26,7 +26,8 @@ and one standby (each as it says itself) is printed too. Then ``--idle`` seconds
 ``--keepalived`` (``bench/keepalived.py``): then the hapair units stop and keepalived 2.2.7 runs in
 the same two namespaces with the same virtual IP (advert 1 s, master-down 3.01 s), each beside a
 tiny TCP responder that answers its unit's name; the same probers, faults (to keepalived's
-whole process group) and idle measure.
+whole process group; SIGSTOP freezes the unit's responder too, as a frozen hapair unit's server
+freezes with it) and idle measure.
 
 Nothing here waits for a state with a fixed sleep: every wait polls with a deadline. The only
 sleeps are the random phase before a fault and the probers' 20 ms period.
@@ -507,11 +508,16 @@ class KeepalivedSide:
             standby = partner_of(active)
             phase(1.0)
             stopped = time.monotonic()
+            # the unit freezes whole: keepalived and the service it fronts (the responder), as
+            # a frozen hapair unit's server freezes with its engine (a client's request to the
+            # frozen host hangs in both cases, rather than answering the old name at once)
             self.k.units[active].signal(signal.SIGSTOP)
+            self.k.responders[active].signal(signal.SIGSTOP)
             try:
                 times.append(self.answer_from(standby, stopped))
             finally:
                 self.k.units[active].signal(signal.SIGCONT)
+                self.k.responders[active].signal(signal.SIGCONT)
             active = poll(self.master, timeout=20, what="one master after SIGCONT")
             poll(lambda a=active: self.site.on_client(lambda: self.kad.ask_name(0.3)) == a,
                  timeout=15, what=f"{active} answering")  # fmt: skip
