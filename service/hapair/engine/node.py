@@ -987,8 +987,8 @@ class Node:
             )
         )
         at = self.update_called_at
-        lately = (
-            self.name == "second"
+        lately = (  # the same caller as on the direct link (``state.answers_partner``)
+            answers_partner(state)
             and at is not None
             and self.now() - at < 1.1 * self.settings.heartbeat_interval
         )
