@@ -23,6 +23,23 @@ settings.load_profile(
 )
 
 
+# pytest-xdist (``-n``/``--dist loadgroup`` in pyproject.toml's addopts) hands tests to its
+# workers one at a time, except the tests of one ``xdist_group``, which run on one worker one
+# after another. A module of tests/integration/ whose tests share a module-scoped fixture (a
+# running unit, a built image) is one group: else each worker running one of its tests would
+# start that unit (or build that image) again. Groups named by hand are kept (e.g. "timing").
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function) or item.get_closest_marker("xdist_group"):
+            continue
+        if "/tests/integration/" not in str(item.path) and "/tests/fuzz/" not in str(item.path):
+            continue
+        defs = item._fixtureinfo.name2fixturedefs.values()
+        if any(fixture_defs[-1].scope == "module" for fixture_defs in defs if fixture_defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
     """A started redis-server on a free port, hapair's own ``EmbeddedRedis`` (locked down:

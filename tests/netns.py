@@ -11,11 +11,14 @@ suffix and removed on exit.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
 import random
 import secrets
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +48,11 @@ __all__ = [
 Which = Literal["a", "b"]
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 _NETNS_ETC = Path("/etc/netns")
+# Shared by every PairNetwork on this machine (xdist workers, other runs): the lock serialises
+# picking a subnet and switching forwarding; the file keeps forwarding's value from before the
+# first live PairNetwork, for the last one to restore (it survives a killed run).
+_STATE = Path("/run/hapair-tests")
+_FORWARD_SAVED = _STATE / "ip_forward.before"
 _BOTH_WAYS: tuple[tuple[Which, Which], ...] = (("a", "b"), ("b", "a"))
 
 
@@ -81,6 +89,18 @@ def netns_executor(ns: str, workers: int = 1) -> ThreadPoolExecutor:
         max_workers=workers, thread_name_prefix=f"netns-{ns}", initializer=enter_netns,
         initargs=(ns,),
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    """Held while a PairNetwork picks its subnet or switches forwarding (machine-wide)."""
+    _STATE.mkdir(parents=True, exist_ok=True)
+    with (_STATE / "pairnetwork.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _pick_subnet() -> int:
@@ -174,21 +194,29 @@ class PairNetwork:
         self.close()
 
     def _setup(self) -> None:
-        self.n = _pick_subnet()
+        # Under the machine-wide lock: two networks set up at once (xdist workers) would pick
+        # the same free subnet, and save each other's "1" as forwarding's previous value.
+        with _machine_lock():
+            self.n = _pick_subnet()
+            for which in ("a", "b"):
+                ns, idx = self.ns(which), self._index(which)
+                ip("netns", "add", ns)
+                self._created_ns.append(ns)
+                self._write_etc(ns)
+                root_if, ns_if = self._root_if[which], self._ns_if[which]
+                ip("link", "add", root_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
+                ip("addr", "add", f"10.{self.n}.{idx}.1/24", "dev", root_if)
+            if not _FORWARD_SAVED.exists():  # the first live PairNetwork: keep the value
+                _FORWARD_SAVED.write_text(_IP_FORWARD.read_text())
+            self._prev_forward = _FORWARD_SAVED.read_text().strip()
+            _IP_FORWARD.write_text("1\n")
         for which in ("a", "b"):
             ns, idx = self.ns(which), self._index(which)
             root_if, ns_if = self._root_if[which], self._ns_if[which]
-            ip("netns", "add", ns)
-            self._created_ns.append(ns)
-            self._write_etc(ns)
-            ip("link", "add", root_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
-            ip("addr", "add", f"10.{self.n}.{idx}.1/24", "dev", root_if)
             ip("link", "set", root_if, "up")
             configure_host(ns, ns_if, [f"10.{self.n}.{idx}.2/24"])
             ip("-n", ns, "route", "add", "default", "via", f"10.{self.n}.{idx}.1")
             ip("-n", ns, "addr", "add", f"{self.shared_ip}/32", "dev", "lo")
-        self._prev_forward = _IP_FORWARD.read_text().strip()
-        _IP_FORWARD.write_text("1\n")
         self.point_shared_to("a")
 
     def close(self) -> None:
@@ -219,10 +247,13 @@ class PairNetwork:
     def _restore_forwarding(self) -> None:
         if self._prev_forward is None:
             return
-        others = [ns for ns in existing_namespaces() if ns.startswith("hpA-")]
-        # Another PairNetwork still needs forwarding: leave it on; the last one restores it.
-        if not others:
-            _IP_FORWARD.write_text(self._prev_forward + "\n")
+        with _machine_lock():
+            others = [ns for ns in existing_namespaces() if ns.startswith("hpA-")]
+            # Another PairNetwork still needs forwarding: leave it on; the last one restores
+            # the value saved by the first.
+            if not others:
+                _IP_FORWARD.write_text(self._prev_forward + "\n")
+                _FORWARD_SAVED.unlink(missing_ok=True)
         self._prev_forward = None
 
     # topology changes --------------------------------------------------------------------

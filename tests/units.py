@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from hapair.store.embedded import free_port
+from tests.ports import free_port
 from tests.support import poll
 
 ADMIN_TOKEN = "it-admin-0123456789abcdefABCDEF"

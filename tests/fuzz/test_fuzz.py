@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from hapair.store.embedded import free_port
+from tests.ports import free_port
 from tests.support import HapairFactory, HapairProcess
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hapair.store.embedded import free_port
 from tests.api_checks import (
     PARAMS,
     problem,
     run_serve,
 )
+from tests.ports import free_port
 from tests.units import (
     MakeUnit,
     wait_active_on_shared,

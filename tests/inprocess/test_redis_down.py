@@ -12,13 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.embedded import EmbeddedRedis, free_port
+from hapair.store.embedded import EmbeddedRedis
 from tests.api_checks import (
     PARAMS,
     create_token,
     problem,
 )
 from tests.inprocess.runner import InProcessFactory
+from tests.ports import free_port
 from tests.support import kill9, poll, restart
 from tests.units import (
     ADMIN_TOKEN,

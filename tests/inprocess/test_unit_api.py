@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.store.embedded import free_port
 from tests.api_checks import (
     MERGE_PATCH,
     PARAMS,
     RFC3339_UTC,
     problem,
 )
+from tests.ports import free_port
 from tests.support import poll
 from tests.units import (
     DIRECT_HOST,

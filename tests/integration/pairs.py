@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from hapair.store.embedded import free_port
+from tests.ports import free_port
 from tests.support import HapairFactory, poll
 from tests.units import Unit
 

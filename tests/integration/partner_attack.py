@@ -26,10 +26,10 @@ from hapair.store.embedded import (
     PASSWORD_FILE,
     REDIS_USER,
     death_signal_preexec,
-    free_port,
 )
 from hapair.store.redis_process import stop_process
 from tests.integration.conftest import PARTNER_HOST, Unit, start_unit, wait_active_on_shared
+from tests.ports import free_port
 from tests.support import HapairFactory, poll
 
 PAIR_KEY = "pair-trust-key-0123456789abcdef"

@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
 from tests.api_checks import (
     BAD_TOKENS,
     PARAMS,
     create_token,
 )
+from tests.ports import free_port
 from tests.units import (
     ADMIN_TOKEN,
     DIRECT_HOST,

@@ -17,7 +17,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.store import embedded
-from hapair.store.embedded import EmbeddedRedis, free_port
+from hapair.store.embedded import EmbeddedRedis
+from tests.ports import free_port
 from tests.support import (
     children_of,
     is_redis,

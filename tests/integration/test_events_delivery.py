@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.conftest import ADMIN_TOKEN, PARAMS, MakePair, start_unit
 from tests.integration.pairs import Pair
@@ -38,6 +39,7 @@ def _timed_writes(client: httpx.Client, n: int) -> float:
     return time.perf_counter() - start
 
 
+@pytest.mark.xdist_group("timing")  # a ratio to a baseline: never beside the other timing tests
 def test_events_slow_client_is_disconnected_and_never_slows_writes(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:

@@ -17,12 +17,18 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from hapair.engine.listener import SEND_BUFFER_BYTES
 from tests.integration.conftest import DIRECT_HOST, MakePair, MakeUnit, log_events
 from tests.integration.flood import Flooder, alive, send_buffers, served_by
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair
 from tests.support import poll
+
+# "timing": its checks read timers against load (heartbeat ages, rates, a slow client's cost
+# next to a baseline); the tests of that group run on one worker, one after another, never
+# next to each other (tests/conftest.py, pyproject.toml's addopts)
+pytestmark = pytest.mark.xdist_group("timing")
 
 WRITE_TIMEOUT_S = 10.0
 MARGIN_S = 5.0

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
 from tests.integration.conftest import MakePair
 from tests.integration.handover import ready, started_and_ready, switchover
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, Pair, Unit
 from tests.integration.sse import Follower
+from tests.ports import free_port
 from tests.support import poll
 
 MAIN_CFG = """\

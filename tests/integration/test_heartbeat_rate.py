@@ -6,11 +6,17 @@ swapped ``second`` (now active) calls and ``first`` (now standby) answers."""
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair, Unit
 from tests.support import poll
+
+# "timing": its checks read timers against load (heartbeat ages, rates, a slow client's cost
+# next to a baseline); the tests of that group run on one worker, one after another, never
+# next to each other (tests/conftest.py, pyproject.toml's addopts)
+pytestmark = pytest.mark.xdist_group("timing")
 
 HEARTBEAT = "/internal/v1/heartbeat"
 

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
 from tests.integration.podman import (
     BASE_IMAGE,
     CACHE,
@@ -31,6 +30,7 @@ from tests.integration.podman import (
     require_tools,
     secret_args,
 )
+from tests.ports import free_port
 from tests.support import poll
 
 pytestmark = pytest.mark.timeout(600)

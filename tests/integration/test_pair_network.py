@@ -165,7 +165,7 @@ def test_split_brain_resolves_and_archives_conflicts(
 def test_hard_reboot_on_link_failure_ends_pacified(
     hapair_factory: HapairFactory, tmp_path: Path
 ) -> None:
-    from hapair.store.embedded import free_port
+    from tests.ports import free_port
 
     port = free_port("127.0.0.10")
     token = "adm-" + secrets.token_hex(6)

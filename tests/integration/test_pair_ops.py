@@ -66,7 +66,7 @@ def test_role_hook_runs_with_role_environment(make_pair: MakePair, tmp_path: Pat
 
 
 def test_up_runs_a_pair_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    from hapair.store.embedded import free_port
+    from tests.ports import free_port
 
     port = free_port("127.0.0.10")
     proc = subprocess.Popen(

@@ -19,7 +19,7 @@ import pytest
 
 from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
-from hapair.store.embedded import RedisPasswords, free_port
+from hapair.store.embedded import RedisPasswords
 from tests.integration.conftest import (
     PARTNER_HOST,
     SHARED_HOST,
@@ -43,6 +43,7 @@ from tests.integration.partner_attack import (
     snapshot,
     unit_with_partner,
 )
+from tests.ports import free_port
 from tests.support import HapairFactory, make_redis, poll, redis_client
 
 pytestmark = pytest.mark.timeout(90)

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from hapair.store.embedded import EmbeddedRedis, free_port
+from hapair.store.embedded import EmbeddedRedis
 from tests.integration.conftest import PARAMS, MakeUnit, log_events
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -25,10 +25,10 @@ from hapair.store.embedded import (
     REPLICATION_PASSWORD_FILE,
     EmbeddedRedis,
     death_signal_preexec,
-    free_port,
 )
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, pair_certificate
+from tests.ports import free_port
 from tests.support import make_redis, poll, redis_client
 
 pytestmark = pytest.mark.skipif(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from hapair.store.embedded import EmbeddedRedis, death_signal_preexec, free_port
+from hapair.store.embedded import EmbeddedRedis, death_signal_preexec
 from tests.integration.conftest import (
     DIRECT_HOST,
     PARTNER_HOST,
@@ -27,6 +27,7 @@ from tests.integration.conftest import (
     MakeUnit,
     run_serve,
 )
+from tests.ports import free_port
 from tests.support import HapairFactory, NsHapairProcess, children_of, poll
 
 PAIR_KEY = "secret-pair-key-" + "7" * 24

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from hapair.store import keys
-from hapair.store.embedded import EmbeddedRedis, free_port
+from hapair.store.embedded import EmbeddedRedis
 from tests.integration.conftest import (
     ADMIN_TOKEN,
     DIRECT_HOST,
@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     revision_of,
     start_unit,
 )
+from tests.ports import free_port
 from tests.support import (
     HapairFactory,
     children_of,

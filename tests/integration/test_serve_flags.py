@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
 from tests.integration.conftest import ADMIN_TOKEN, DIRECT_HOST, PARTNER_HOST, SHARED_HOST
+from tests.ports import free_port
 from tests.support import HapairFactory
 
 

@@ -15,9 +15,9 @@ from hapair.engine import pairauth
 from hapair.engine.messages import Heartbeat
 from hapair.engine.partner import PartnerError, partner_client_for
 from hapair.settings import Settings
-from hapair.store.embedded import free_port
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair, pair_certificate
+from tests.ports import free_port
 from tests.support import HapairFactory, poll
 
 pytestmark = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.embedded import free_port
+from tests.ports import free_port
 from tests.support import HapairFactory, poll
 
 pytestmark = pytest.mark.timeout(60)
