@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 from hapair.store.embedded import EmbeddedRedis
+from tests.netns_lan import remove_orphaned_lans
 from tests.support import HapairFactory, make_redis
 
 # Property tests and the simulation draw the same examples on every run (``derandomize``): a
@@ -21,6 +23,14 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(
     "explore" if os.environ.get("HAPAIR_HYPOTHESIS") == "explore" else "repeatable"
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Namespaces a killed test process left (``tests.netns_lan.remove_orphaned_lans``) go
+    before this session (each xdist worker's too) makes its own."""
+    if os.geteuid() == 0 and shutil.which("ip"):
+        for ns in remove_orphaned_lans():
+            print(f"removed namespace {ns}: its test process is gone")
 
 
 # pytest-xdist (``-n``/``--dist loadgroup`` in pyproject.toml's addopts) hands tests to its

@@ -4,11 +4,31 @@ what the virtual IP tests read and change in it. Importable from ``tests.netns``
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
+from pathlib import Path
 
-from hapair.cli.lan import INTERFACE, LanTopology, ip
+from hapair.cli.lan import INTERFACE, LanTopology, delete_namespace, existing_namespaces, ip
 from tests.support import poll
+
+_LAN_NAMESPACE = re.compile(r"hpt-(\d+)-[0-9a-f]{4}-[a-z0-9-]+")  # any host, added ones too
+
+
+def remove_orphaned_lans() -> list[str]:
+    """Delete the namespaces of every ``Lan`` whose creating process is gone, and return them.
+
+    A Lan's names hold its creator's pid; a test process killed before its cleanup ran (an
+    xdist worker that crashed, a run stopped with SIGKILL) leaves them. Called when a test
+    session starts; the namespaces of a live process are never touched.
+    """
+    removed = []
+    for ns in sorted(existing_namespaces()):
+        match = _LAN_NAMESPACE.fullmatch(ns)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            delete_namespace(ns)
+            removed.append(ns)
+    return removed
 
 
 class Lan(LanTopology):
