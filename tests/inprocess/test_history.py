@@ -65,7 +65,10 @@ def test_history_actor_names_the_token(api: httpx.Client, ha_unit: Unit) -> None
     assert ADMIN_TOKEN not in item["actor"]
 
 
-def test_history_pages_with_limit_and_before(api: httpx.Client) -> None:
+def test_history_pages_with_limit_and_before(make_unit: MakeUnit) -> None:
+    # a unit of its own: the pages cover its whole history, which the module's unit has
+    # grown by whatever ran before on this xdist worker
+    api = make_unit().client()
     revisions = [_commit(api, {"initial_wait_time": i})["revision"] for i in range(1, 8)]
     newest = revisions[-1]
     seen: list[int] = []

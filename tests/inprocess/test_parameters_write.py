@@ -109,6 +109,9 @@ def test_write_with_stale_if_match_answers_412(api: httpx.Client, method: str) -
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_write_with_stale_body_revision_answers_412(api: httpx.Client, method: str) -> None:
+    # a write first: revision - 1 must be a revision (the module's unit is fresh when this test
+    # is the first of the module on its xdist worker)
+    assert api.patch(PARAMS, json={"ha_timeout": 12}).status_code == 200
     revision = revision_of(api)
     r = api.request(method, PARAMS, json={"ha_timeout": 3, "revision": revision - 1})
     problem(r, 412, "revision-mismatch")
@@ -121,6 +124,7 @@ def test_write_with_stale_body_revision_answers_412(api: httpx.Client, method: s
 def test_write_with_matching_if_match_but_stale_body_revision_answers_412(
     api: httpx.Client,
 ) -> None:
+    assert api.patch(PARAMS, json={"ha_timeout": 12}).status_code == 200  # as above
     revision = revision_of(api)
     r = api.patch(
         PARAMS,
