@@ -15,7 +15,9 @@ from tests.netns_lan import remove_orphaned_lans
 from tests.support import HapairFactory, make_redis
 
 # Property tests and the simulation draw the same examples on every run (``derandomize``): a
-# run of the suite, CI's included, passes or fails on the code, never on the draw. To explore
+# run of the suite, CI's included, passes or fails on the code, never on the draw. The draw
+# depends on the test function alone, not on which xdist worker runs it or after what, and
+# ``derandomize`` turns the example database off (no .hypothesis/ shared by workers). To explore
 # (new examples each run, as the long simulation runs do): HAPAIR_HYPOTHESIS=explore, with
 # ``--hypothesis-seed=N`` to replay one.
 settings.register_profile("repeatable", derandomize=True)
