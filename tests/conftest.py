@@ -27,6 +27,22 @@ settings.load_profile(
 )
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Without pytest-xdist (``-p no:xdist``, or not installed) the addopts' ``-n 4 --dist
+    loadgroup`` are accepted and ignored: the suite runs one test at a time, as with ``-n 0``."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "absent: -n and --dist are ignored")
+    # pytest keeps lowercase short options for itself and its plugins: xdist adds -n the same way
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)
+    group.addoption("--dist", dest="dist", default="no")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("xdist"):  # its mark, known (and meaningless) alone
+        config.addinivalue_line("markers", "xdist_group(name): one xdist worker runs the group")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Namespaces a killed test process left (``tests.netns_lan.remove_orphaned_lans``) go
     before this session (each xdist worker's too) makes its own."""
