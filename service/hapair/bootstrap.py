@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from hapair import clock
-from hapair.api.auth import Authenticator
+from hapair.api.authenticator import Authenticator
 from hapair.api.deps import Deps
 from hapair.api.problems import SLUGS
 from hapair.app import create_app
@@ -31,6 +32,7 @@ from hapair.domain.unit import (
 )
 from hapair.engine.adapters import build_node
 from hapair.engine.pairauth import REASONS
+from hapair.engine.redis_tunnel import RedisTunnel
 from hapair.engine.state import CAUSES
 from hapair.files import UnsafePath, check_private_dir
 from hapair.metrics import Metrics
@@ -45,6 +47,7 @@ from hapair.settings import Settings
 from hapair.store.client import Credentials, connect
 from hapair.store.events import EventStream
 from hapair.store.redis import Store
+from hapair.store.redis_start import redis_for
 from hapair.store.unitfile import UnitFiles
 
 if TYPE_CHECKING:
@@ -192,6 +195,25 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
     return files
 
 
+def tunnel_for(
+    settings: Settings, host: str, embedded: Any, partner_host: Callable[[], str | None]
+) -> Any:
+    """hapair's TLS tunnel for replication (``engine.redis_tunnel``), when TLS is on and the
+    embedded Redis has none; else None (no TLS, Redis's own TLS, or ``--redis``)."""
+    if embedded is None or embedded.tls is not None or not settings.tls:
+        return None
+    assert settings.tls_cert is not None
+    assert settings.tls_key is not None
+    return RedisTunnel(
+        listen_host=host,
+        redis_port=embedded.port,
+        partner_host=partner_host,
+        cert=settings.tls_cert,
+        key=settings.tls_key,
+        ca=settings.tls_ca,
+    )
+
+
 def build(settings: Settings) -> Unit:
     """Every part of one unit, wired; the embedded Redis is started unless ``--redis`` is set.
 
@@ -199,8 +221,6 @@ def build(settings: Settings) -> Unit:
         UnusableSettings: See ``prepare_unit_files``; also a file of the embedded Redis that
             is not safe to use (a symlink in its place: never followed), named.
     """
-    from hapair.cli.embedded import redis_for, tunnel_for
-
     if settings.clock_offset_s:
         clock.set_offset(settings.clock_offset_s)  # the test hook of hapair.clock
     files = prepare_unit_files(settings)
@@ -304,7 +324,7 @@ def redis_rotation(
         return None
     from hapair.store.redis_config import REDIS_USER
     from hapair.store.redis_rotation import RedisRotation
-    from hapair.store.urls import with_credentials
+    from hapair.urls import with_credentials
 
     def new_login(password: str) -> None:  # runtime.json: hapair token finds Redis there
         runtime = files.load_runtime()

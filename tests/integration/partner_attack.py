@@ -21,13 +21,13 @@ import redis
 from hapair.domain.parameters import auto_virtual_id
 from hapair.domain.version import PROTOCOL
 from hapair.engine import pairauth
-from hapair.store.client import host_port
 from hapair.store.embedded import (
     PASSWORD_FILE,
     REDIS_USER,
     death_signal_preexec,
 )
 from hapair.store.redis_process import stop_process
+from hapair.urls import host_port
 from tests.integration.conftest import PARTNER_HOST, Unit, start_unit, wait_active_on_shared
 from tests.ports import free_port
 from tests.support import HapairFactory, poll

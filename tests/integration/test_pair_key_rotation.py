@@ -22,9 +22,8 @@ from redis.retry import Retry
 from hapair.domain.parameters import auto_virtual_id
 from hapair.engine import pairauth
 from hapair.keyring import key_id
-from hapair.store.client import host_port
 from hapair.store.redis_config import REDIS_USER, REPLICATION_USER, derived_password
-from hapair.store.urls import credentials
+from hapair.urls import credentials, host_port
 from tests.integration.conftest import MakePair, problem
 from tests.integration.pairs import Unit
 from tests.procfs import children_of, is_redis

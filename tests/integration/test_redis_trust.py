@@ -22,7 +22,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.store import keys
-from hapair.store.client import host_port
 from hapair.store.embedded import (
     PASSWORD_FILE,
     REDIS_USER,
@@ -30,7 +29,7 @@ from hapair.store.embedded import (
     RedisPasswords,
     supports_tls,
 )
-from hapair.store.urls import public_url
+from hapair.urls import host_port, public_url
 from tests.integration.conftest import MERGE_PATCH, MakePair, MakeUnit, Unit
 from tests.integration.pairs import pair_certificate
 from tests.support import HapairFactory, children_of, is_redis, poll

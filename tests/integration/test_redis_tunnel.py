@@ -19,13 +19,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.engine.redis_tunnel import RedisTunnel
-from hapair.store.client import host_port
 from hapair.store.embedded import (
     PASSWORD_FILE,
     REPLICATION_PASSWORD_FILE,
     EmbeddedRedis,
     death_signal_preexec,
 )
+from hapair.urls import host_port
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, pair_certificate
 from tests.ports import free_port

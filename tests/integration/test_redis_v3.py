@@ -21,12 +21,12 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.store import keys
-from hapair.store.client import host_port
 from hapair.store.embedded import (
     REPLICATION_USER,
     EmbeddedRedis,
     RedisPasswords,
 )
+from hapair.urls import host_port
 from tests.integration.conftest import MakeUnit, log_events, run_serve
 from tests.support import make_redis, poll, redis_client
 

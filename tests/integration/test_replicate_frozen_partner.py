@@ -16,8 +16,8 @@ import time
 import pytest
 
 from hapair.domain.parameters import HAParameters
+from hapair.engine.adapters.partner_store import PartnerStore
 from hapair.engine.partner import PartnerClient
-from hapair.engine.partner_store import PartnerStore
 from hapair.store.client import connect
 from hapair.store.embedded import EmbeddedRedis
 from hapair.store.redis import Store

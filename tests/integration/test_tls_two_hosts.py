@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hapair.store.client import host_port
+from hapair.urls import host_port
 from tests.integration.pairs import pair_certificate
 from tests.netns import PairNetwork, Which, netns_available
 from tests.support import HapairFactory, NsHapairProcess, poll

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from hapair.store.urls import credentials, public_url
+from hapair.urls import credentials, public_url
 
 OWN = "redis://hapair:s3cr%40t@127.0.0.1:6400/0"
 OWN_TLS = "rediss://hapair:pw@10.0.0.1:6400/0?ssl_ca_certs=%2Fetc%2Fca.pem&ssl_check_hostname=false"

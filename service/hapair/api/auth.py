@@ -6,7 +6,6 @@ only, so health, metrics, docs and the OpenAPI document stay open.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,10 +19,9 @@ from hapair.api.serving import served_here
 from hapair.domain.errors import Forbidden, Unauthorized
 from hapair.domain.unit import is_loopback_host
 from hapair.services.audit import Audit
-from hapair.services.tokens import TokensService, digest, new_token
+from hapair.services.tokens import digest, new_token
 
 __all__ = [
-    "Authenticator",
     "authorize",
     "before_api_request",
     "check_loopback_host",
@@ -34,34 +32,6 @@ __all__ = [
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RANK = {"viewer": 1, "admin": 2}
-
-
-class Authenticator:
-    """Resolves a bearer token to a role and an actor name."""
-
-    def __init__(self, tokens: TokensService, *, admin_token: str | None, enabled: bool) -> None:
-        self.tokens = tokens
-        self.enabled = enabled
-        self._bootstrap = digest(admin_token) if admin_token else None
-
-    def set_admin_token(self, admin_token: str) -> bool:
-        """Replaces the bootstrap admin token (SIGHUP, ``--admin-token-file``): the next request
-        with the old one is a 401. Returns whether it changed."""
-        new = digest(admin_token)
-        changed = new != self._bootstrap
-        self._bootstrap = new
-        return changed
-
-    async def identify(self, token: str) -> tuple[str, str, float | None] | None:
-        """(role, actor, expiry as a Unix time or None) of a token, or None when it is unknown,
-        expired or revoked."""
-        d = digest(token)
-        if self._bootstrap is not None and hmac.compare_digest(d, self._bootstrap):
-            return "admin", "bootstrap-admin", None
-        record = await self.tokens.resolve(token)
-        if record is None:
-            return None
-        return record.role, f"token:{record.id}", record.expires_unix
 
 
 async def before_api_request(request: Request[Any, Any, Any]) -> None:

@@ -20,7 +20,7 @@ from hapair.engine.control import HAControl
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
-    from hapair.api.auth import Authenticator
+    from hapair.api.authenticator import Authenticator
     from hapair.metrics import Metrics
     from hapair.services.backup import BackupService
     from hapair.services.events import Events

@@ -75,7 +75,7 @@ async def running(unit: Unit, *, on_stop: Callable[[], None] | None = None) -> A
     from hapair.cli.embedded import keep_embedded
     from hapair.domain.unit import parse_host_port
     from hapair.engine.listener import Listener
-    from hapair.store.urls import public_url
+    from hapair.urls import public_url
 
     settings = unit.deps.settings
     host, port = parse_host_port(settings.listen)

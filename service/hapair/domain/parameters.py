@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -322,3 +323,12 @@ def to_dict(p: HAParameters) -> dict[str, Any]:
         A new dict of field name to value.
     """
     return msgspec.structs.asdict(p)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parameters at one revision (what the store reads and the engine applies)."""
+
+    revision: int
+    params: HAParameters
+    updated_at: str | None

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hapair.domain.applied import ParametersApplied
 from hapair.domain.errors import Check
+from hapair.domain.parameters import Snapshot
 from hapair.domain.status import PairStatus
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import Maintenance, UnitSettings
@@ -27,7 +28,6 @@ from hapair.engine.messages import (
     HistoryIdsReply,
 )
 from hapair.settings import Settings
-from hapair.store.parameters import Snapshot
 
 
 class PartnerData(Protocol):

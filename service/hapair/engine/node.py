@@ -25,7 +25,7 @@ from typing import Any
 
 from hapair.clock import iso
 from hapair.domain.errors import NoSharedInterface, NotActive, StoreUnavailable
-from hapair.domain.parameters import HAParameters, effective_virtual_id
+from hapair.domain.parameters import HAParameters, Snapshot, effective_virtual_id
 from hapair.domain.status import Role
 from hapair.domain.unit import (
     BootRecord,
@@ -54,8 +54,7 @@ from hapair.engine.refusals import Refusals
 from hapair.engine.state import STANDALONE, STARTING, answers_partner
 from hapair.engine.tasks import Background
 from hapair.settings import Settings
-from hapair.store.parameters import Snapshot
-from hapair.store.urls import public_url
+from hapair.urls import public_url
 
 log = logging.getLogger("hapair.engine")
 

@@ -14,17 +14,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from hapair.clock import iso
 from hapair.domain import errors
 from hapair.domain.applied import ParameterApplied, ParametersApplied, UnitApplied
 from hapair.domain.errors import Check as CheckResult
+from hapair.domain.parameters import Snapshot
 from hapair.domain.status import PairStatus, Role, pair_state
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import Maintenance, UnitSettings, other_unit
 from hapair.domain.version import VERSION
 from hapair.engine import machine as m
+from hapair.engine.control import PartnerData
 from hapair.engine.dataplane import applied as dp_applied
 from hapair.engine.messages import (
     AppliedState,
@@ -36,14 +38,12 @@ from hapair.engine.messages import (
 )
 from hapair.engine.node import Node
 from hapair.engine.pairauth import Challenges
-from hapair.engine.partner_store import PartnerStore
-from hapair.engine.ports import PartnerLink
+from hapair.engine.ports import PartnerLink, PartnerStore
 from hapair.engine.refusals import Refusals
 from hapair.engine.shared import SharedAddress, addressed
 from hapair.engine.state import HOLDING
 from hapair.engine.status_view import StatusFacts, pair_view
 from hapair.settings import Settings
-from hapair.store.parameters import Snapshot
 
 log = logging.getLogger("hapair.engine")
 
@@ -64,10 +64,17 @@ def _results(checks: tuple[m.Check, ...]) -> list[CheckResult]:
     return [CheckResult(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
 
 
+class PairStores(PartnerStore, PartnerData, Protocol):
+    """Both sides of the pair's Redis servers (``adapters/partner_store.py``): the node's port,
+    the partner's internal calls, and where the replica connects (the TLS tunnel's entry)."""
+
+    target: Callable[[str], tuple[str, int]]
+
+
 class NodeControl:
     """What the API and the services may ask of one unit's node."""
 
-    def __init__(self, node: Node, *, partner_store: PartnerStore, shared: SharedAddress) -> None:
+    def __init__(self, node: Node, *, partner_store: PairStores, shared: SharedAddress) -> None:
         self.node = node
         self.partner_store = partner_store
         self.shared = shared

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hapair.domain.parameters import HAParameters
+from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
 from hapair.engine import machine as m
@@ -29,7 +29,6 @@ from hapair.engine.messages import (
     Heartbeat,
     UpdateLinkReport,
 )
-from hapair.store.parameters import Snapshot
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
 

@@ -119,7 +119,7 @@ class RedisTunnel:
     def target(self, advertised_url: str) -> tuple[str, int]:
         """Where the replica connects for the partner's advertised exit: this unit's entry,
         which forwards there (``partner_store.replication_target`` with the tunnel on)."""
-        from hapair.store.client import host_port
+        from hapair.urls import host_port
 
         _host, port = host_port(advertised_url)
         self._upstream = (self.partner_host() or _host, port)

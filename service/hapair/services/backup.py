@@ -14,11 +14,11 @@ from hapair.clock import utc_now
 from hapair.domain import backup as db
 from hapair.domain import parameters as dp
 from hapair.domain.errors import RevisionMismatch, StoreUnavailable
+from hapair.domain.parameters import Snapshot
 from hapair.domain.version import VERSION
 from hapair.services.parameters import ParametersService
 from hapair.store import backup as store_backup
 from hapair.store import tokens as token_store
-from hapair.store.parameters import Snapshot
 from hapair.store.tokens import TokenRecord
 
 IMPORT_ACTOR = "import"

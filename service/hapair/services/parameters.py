@@ -16,11 +16,11 @@ from hapair.domain import parameters as dp
 from hapair.domain.errors import FieldError, NotFound, RevisionMismatch, ValidationFailed
 from hapair.domain.history import Conflict, ConflictsPage, HistoryItem, HistoryPage
 from hapair.domain.parameter_forms import HAParametersResource
+from hapair.domain.parameters import Snapshot
 from hapair.domain.status import Role
 from hapair.engine.control import HAControl
 from hapair.metrics import Metrics
 from hapair.services.events import Events
-from hapair.store.parameters import Snapshot
 from hapair.store.redis import Store
 
 _encode = msgspec.json.Encoder().encode

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -22,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from hapair.domain.errors import StoreUnavailable
-from hapair.store.urls import credentials, with_credentials
+from hapair.urls import credentials, with_credentials
 
 log = logging.getLogger("hapair.store")
 SOCKET_TIMEOUT_S = 1.5
@@ -93,12 +92,6 @@ def connect(
         # outage into multi-second waits instead of a quick 503.
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-
-
-def host_port(url: str) -> tuple[str, int]:
-    """Host and port of a redis:// URL."""
-    parsed = urlparse(url)
-    return parsed.hostname or "127.0.0.1", parsed.port or 6379
 
 
 class Link:

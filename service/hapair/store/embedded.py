@@ -52,7 +52,7 @@ from hapair.store.redis_process import (
     supports_tls,
     tail_since,
 )
-from hapair.store.urls import public_url
+from hapair.urls import public_url
 
 __all__ = [
     "PASSWORD_FILE",

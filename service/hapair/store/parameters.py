@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -19,6 +18,9 @@ from redis.exceptions import WatchError
 
 from hapair.domain.errors import VersionSkew
 from hapair.domain.parameters import HAParameters
+
+# Snapshot moved to the domain (the engine uses it too); re-exported for existing callers
+from hapair.domain.parameters import Snapshot as Snapshot  # noqa: PLC0414
 from hapair.domain.version import VERSION
 from hapair.store import keys, records
 from hapair.store.client import Link
@@ -41,15 +43,6 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     changes: dict[str, list[Any]]
     params: HAParameters
     id: str = ""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The parameters at one revision."""
-
-    revision: int
-    params: HAParameters
-    updated_at: str | None
 
 
 def decode_entry(raw: bytes | str) -> HistoryEntry:

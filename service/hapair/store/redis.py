@@ -14,10 +14,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from hapair.domain.parameters import HAParameters
+from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.store.client import DOWN_AFTER_S, Link
 from hapair.store.conflicts import ConflictEntry, Conflicts
-from hapair.store.parameters import HistoryEntry, Parameters, Snapshot
+from hapair.store.parameters import HistoryEntry, Parameters
 from hapair.store.replication import Replication
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 from hapair.files import UnsafePath, write_atomic
 from hapair.secretfiles import read_checked
-from hapair.store.urls import with_credentials
+from hapair.urls import with_credentials
 
 REDIS_USER = "hapair"
 REPLICATION_USER = "hapair-replica"

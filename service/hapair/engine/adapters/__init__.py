@@ -14,6 +14,7 @@ from hapair.engine.adapters.clock import SystemClock
 from hapair.engine.adapters.hooks import ShellHook
 from hapair.engine.adapters.links import SysfsLinks
 from hapair.engine.adapters.metrics import MetricsPort
+from hapair.engine.adapters.partner_store import PartnerStore
 from hapair.engine.adapters.store import RedisStore
 from hapair.engine.adapters.uplink import NetlinkUpdateLink
 from hapair.engine.dataplane.plane import DataPlane
@@ -21,7 +22,6 @@ from hapair.engine.messages import AppliedState
 from hapair.engine.node import Node
 from hapair.engine.node_control import NodeControl
 from hapair.engine.partner import PartnerClient, partner_client_for
-from hapair.engine.partner_store import PartnerStore
 from hapair.engine.ports import EventSink, PartnerLink, Ports
 from hapair.engine.shared import SharedAddress
 from hapair.engine.tasks import Background

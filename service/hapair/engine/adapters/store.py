@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hapair.domain.parameters import Snapshot
 from hapair.store.migrate import migrate
-from hapair.store.parameters import Snapshot
 from hapair.store.redis import Store
 
 

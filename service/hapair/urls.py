@@ -1,4 +1,4 @@
-"""Redis URLs with and without credentials.
+"""Redis URLs with and without credentials (outside the layers: the store and the engine use it).
 
 A unit's own Redis URL may carry a user name and password (``redis://hapair:PW@host:port/0``)
 and, for TLS, client options in its query (``rediss://...?ssl_ca_certs=/path``). What leaves
@@ -9,7 +9,7 @@ to connect there (as the replication-only user, with ``masteruser``/``masterauth
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlparse, urlsplit, urlunsplit
 
 REDIS_SCHEMES = ("redis", "rediss")
 
@@ -59,3 +59,9 @@ def with_credentials(
     return urlunsplit(
         (parts.scheme, netloc, parts.path, parts.query if query is None else query, "")
     )
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """Host and port of a redis:// URL."""
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379

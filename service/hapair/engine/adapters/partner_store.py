@@ -24,11 +24,11 @@ from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
 from hapair.engine.messages import HistoryIdsReply
 from hapair.engine.partner import PartnerClient, PartnerError
 from hapair.store import tokens as token_store
-from hapair.store.client import host_port
 from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
 from hapair.store.parameters import decode_entry
 from hapair.store.redis import Store
+from hapair.urls import host_port
 
 log = logging.getLogger("hapair.engine")
 
@@ -71,7 +71,7 @@ class PartnerStore:
         self.name = name
         self.events = events
         self.client = client
-        self.target = replication_target
+        self.target: Callable[[str], tuple[str, int]] = replication_target
 
     async def close(self) -> None:
         """Nothing to close: the partner is reached through the engine's client."""
