@@ -45,6 +45,7 @@ from hapair.services.tokens import TokensService
 from hapair.services.unit import UnitService, no_auth_refusal
 from hapair.settings import Settings
 from hapair.store.client import Credentials, connect
+from hapair.store.embedded import EmbeddedRedis
 from hapair.store.events import EventStream
 from hapair.store.redis import Store
 from hapair.store.redis_start import redis_for
@@ -196,8 +197,11 @@ def prepare_unit_files(settings: Settings) -> UnitFiles:
 
 
 def tunnel_for(
-    settings: Settings, host: str, embedded: Any, partner_host: Callable[[], str | None]
-) -> Any:
+    settings: Settings,
+    host: str,
+    embedded: EmbeddedRedis | None,
+    partner_host: Callable[[], str | None],
+) -> RedisTunnel | None:
     """hapair's TLS tunnel for replication (``engine.redis_tunnel``), when TLS is on and the
     embedded Redis has none; else None (no TLS, Redis's own TLS, or ``--redis``)."""
     if embedded is None or embedded.tls is not None or not settings.tls:

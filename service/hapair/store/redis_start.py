@@ -7,7 +7,6 @@ the server if it dies.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from hapair.domain.unit import is_loopback
 from hapair.settings import Settings
@@ -32,7 +31,7 @@ def redis_bind(settings: Settings, host: str, *, tunnel: bool = False) -> list[s
     return ["127.0.0.1", host]
 
 
-def redis_for(settings: Settings, host: str) -> tuple[Any, str]:
+def redis_for(settings: Settings, host: str) -> tuple[EmbeddedRedis | None, str]:
     """The unit's Redis: ``--redis``, or the embedded one started now (and its URL).
 
     The embedded one listens on ``redis_bind``, on ``--redis-port`` when given (else a free
