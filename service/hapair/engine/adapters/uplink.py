@@ -71,6 +71,12 @@ class NetlinkUpdateLink:
         self._listener: Listener | None = None
         self._link: PartnerLink | None = None
         self._bound: str | None = None  # what on_local was last told
+        self._watch: rtnetlink.AddressWatch | None = None
+        self._unwatched = False  # the watch's socket was refused: read every tick
+        self._read_of: str | None = None  # the interface ``_found`` was read of
+        self._found: list[str] | None = None
+        self._picked_for: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._picked: tuple[str | None, str | None] = (None, None)
 
     @property
     def link(self) -> PartnerLink | None:
@@ -100,14 +106,14 @@ class NetlinkUpdateLink:
         """Reads this unit's addresses on ``interface``, picks the partner's, and sets the
         listener, the client and Redis's address to match."""
         error = None
-        found = await asyncio.to_thread(rtnetlink.interface_addresses, interface)
+        found = await self._read(interface)
         if found is None:
             error = f"no interface {interface} on this unit"
         elif not found:
             error = f"no address on {interface}"
         self._mine = found or []
         theirs = partner.update_addresses if partner is not None else []
-        local, remote = pick(self._mine, theirs) if error is None else (None, None)
+        local, remote = self._pick(theirs) if error is None else (None, None)
         direct = local is not None and local == parse_host_port(self.settings.listen)[0]
         self._report = UpdateLinkReport(
             interface=interface,
@@ -133,6 +139,38 @@ class NetlinkUpdateLink:
                 )
             else:
                 self._bound = wanted
+
+    async def _read(self, interface: str) -> list[str] | None:
+        """The interface's addresses: read by netlink (in a worker thread) at the first tick,
+        after a change of ``interface``, and after the kernel told of a link or address change
+        (``rtnetlink.AddressWatch``); else the last read (issue 23 point 5: no dump per tick).
+        Without a watch (its socket refused), read every tick as before."""
+        if self._watch is None and not self._unwatched:
+            try:
+                self._watch = rtnetlink.AddressWatch()
+            except OSError as exc:
+                self._unwatched = True
+                log.warning(
+                    "no netlink watch: the update interface is read every tick",
+                    extra={"event": "update-link-watch", "error": str(exc)},
+                )
+        try:
+            stale = self._watch is None or self._watch.changed()
+        except OSError:
+            stale = True
+        if stale or interface != self._read_of:
+            self._read_of = None  # a failed read below is retried next tick
+            self._found = await asyncio.to_thread(rtnetlink.interface_addresses, interface)
+            self._read_of = interface
+        return None if self._found is None else list(self._found)
+
+    def _pick(self, theirs: list[str]) -> tuple[str | None, str | None]:
+        """``pick``, remembered for the last (mine, theirs): the same every tick at rest."""
+        key = (tuple(self._mine), tuple(theirs))
+        if key != self._picked_for:
+            self._picked = pick(self._mine, theirs)
+            self._picked_for = key
+        return self._picked
 
     async def _listen(self, local: str | None) -> None:
         """The unit's listener on its update-link address, the direct port's number."""
@@ -175,6 +213,10 @@ class NetlinkUpdateLink:
             )
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+            self._read_of = None
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
