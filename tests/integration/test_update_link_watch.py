@@ -37,16 +37,39 @@ def test_the_watch_tells_of_link_and_address_changes(ns: str) -> None:
     ex = netns_executor(ns)
     try:
         watch = ex.submit(rtnetlink.AddressWatch).result()
+        none: frozenset[str] = frozenset()
+
+        def changed(index: int | None, known: frozenset[str] = none) -> bool:
+            return bool(ex.submit(watch.changed, index, known).result())
+
         try:
-            ex.submit(watch.changed).result()  # whatever came before
-            assert ex.submit(watch.changed).result() is False
+            changed(None)  # whatever came before
+            assert changed(None) is False
             ip("-n", ns, "link", "add", "dum0", "type", "veth", "peer", "name", "dum1")
-            poll(lambda: ex.submit(watch.changed).result(), timeout=5, what="link added")
-            assert ex.submit(watch.changed).result() is False  # drained
+            poll(lambda: changed(None), timeout=5, what="link added")
+            assert changed(None) is False  # drained
+            index = ex.submit(rtnetlink.Netlink.lookup, "dum0").result()
             ip("-n", ns, "addr", "add", "198.51.100.7/24", "dev", "dum0")
-            poll(lambda: ex.submit(watch.changed).result(), timeout=5, what="address added")
-            ip("-n", ns, "addr", "del", "198.51.100.7/24", "dev", "dum0")
-            poll(lambda: ex.submit(watch.changed).result(), timeout=5, what="address removed")
+            poll(lambda: changed(index), timeout=5, what="address added")
+            known = frozenset({"198.51.100.7/24"})
+
+            def renew_and_elsewhere(n: int) -> None:
+                """The same address renewed (a lease, as the virtual IP's), and an address on
+                another interface: notifications, none of them changing dum0's addresses.
+                Multicast notifications are queued before ``ip`` returns."""
+                ip("-n", ns, "addr", "replace", "198.51.100.7/24", "dev", "dum0",
+                   "valid_lft", str(30 + n), "preferred_lft", str(30 + n))  # fmt: skip
+                ip("-n", ns, "addr", "add", f"203.0.113.{n}/24", "dev", "dum1")
+
+            renew_and_elsewhere(1)
+            assert changed(index) is True  # they came (nothing known: each one counts)
+            renew_and_elsewhere(2)
+            assert changed(index, known) is False  # they came, and change nothing
+            ip("-n", ns, "addr", "add", "198.51.100.8/24", "dev", "dum0")
+            assert changed(index, known) is True  # a new one
+            ip("-n", ns, "addr", "del", "198.51.100.8/24", "dev", "dum0")
+            assert changed(index, known | {"198.51.100.8/24"}) is True  # one gone
+            assert changed(index, known) is False
         finally:
             ex.submit(watch.close).result()
     finally:

@@ -268,13 +268,16 @@ def interface_addresses(name: str) -> list[str] | None:
 
 
 class AddressWatch:
-    """Tells whether any link or address of this namespace may have changed since the last
+    """Tells whether one interface's global addresses may have changed since the last
     ``changed()``: a non-blocking socket in rtnetlink's link and address groups, drained by
     each call (one ``recv`` answering EAGAIN when nothing happened).
 
     The update link's tick (``adapters/uplink.py``) reads its interface's addresses only when
     this says so, instead of a netlink dump in a worker thread every tick (issue 23 point 5).
-    A full socket buffer (ENOBUFS: notifications were lost) counts as a change.
+    Any link message counts (an interface made, removed, renamed); an address message only on
+    that interface, and not the update of an address already ``known`` (the virtual IP's lease
+    renewed on the same interface, twice a second on the active). A full socket buffer
+    (ENOBUFS: notifications were lost) counts as a change.
     """
 
     def __init__(self) -> None:
@@ -286,12 +289,13 @@ class AddressWatch:
             self._sock.close()
             raise
 
-    def changed(self) -> bool:
-        """True when a notification came (or may have been lost) since the last call."""
+    def changed(self, index: int | None, known: frozenset[str]) -> bool:
+        """True when a notification that may change ``Netlink.prefixed(index)`` (``known``, as
+        last read) came, or may have been lost, since the last call."""
         seen = False
         while True:
             try:
-                self._sock.recv(65536)
+                data = self._sock.recv(65536)
             except BlockingIOError:
                 return seen
             except OSError as exc:
@@ -299,7 +303,29 @@ class AddressWatch:
                     raise
                 seen = True
                 continue
-            seen = True
+            seen = seen or _relevant(data, index, known)
 
     def close(self) -> None:
         self._sock.close()
+
+
+def _relevant(data: bytes, index: int | None, known: frozenset[str]) -> bool:
+    offset = 0
+    while offset + _NLMSGHDR.size <= len(data):
+        size, mtype, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+        if size < _NLMSGHDR.size:
+            return True
+        payload = data[offset + _NLMSGHDR.size : offset + size]
+        offset += (size + 3) & ~3
+        if mtype not in (RTM_NEWADDR, RTM_DELADDR) or len(payload) < _IFADDRMSG.size:
+            return True  # a link message (or one not understood)
+        family, plen, _f, _scope, idx = _IFADDRMSG.unpack_from(payload)
+        if idx != index:
+            continue
+        if mtype == RTM_DELADDR:
+            return True
+        attrs = _attrs(payload, _IFADDRMSG.size)
+        packed = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+        if packed is None or f"{socket.inet_ntop(family, packed)}/{plen}" not in known:
+            return True
+    return False

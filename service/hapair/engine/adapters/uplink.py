@@ -75,6 +75,7 @@ class NetlinkUpdateLink:
         self._unwatched = False  # the watch's socket was refused: read every tick
         self._read_of: str | None = None  # the interface ``_found`` was read of
         self._found: list[str] | None = None
+        self._index: int | None = None  # the interface's index at that read
         self._picked_for: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._picked: tuple[str | None, str | None] = (None, None)
 
@@ -142,9 +143,9 @@ class NetlinkUpdateLink:
 
     async def _read(self, interface: str) -> list[str] | None:
         """The interface's addresses: read by netlink (in a worker thread) at the first tick,
-        after a change of ``interface``, and after the kernel told of a link or address change
-        (``rtnetlink.AddressWatch``); else the last read (issue 23 point 5: no dump per tick).
-        Without a watch (its socket refused), read every tick as before."""
+        after a change of ``interface``, and after the kernel told of a link change or of an
+        address change there (``rtnetlink.AddressWatch``); else the last read (issue 23 point
+        5: no dump per tick). Without a watch (its socket refused), read every tick."""
         if self._watch is None and not self._unwatched:
             try:
                 self._watch = rtnetlink.AddressWatch()
@@ -155,11 +156,13 @@ class NetlinkUpdateLink:
                     extra={"event": "update-link-watch", "error": str(exc)},
                 )
         try:
-            stale = self._watch is None or self._watch.changed()
+            known = frozenset(self._found or ())
+            stale = self._watch is None or self._watch.changed(self._index, known)
         except OSError:
             stale = True
         if stale or interface != self._read_of:
             self._read_of = None  # a failed read below is retried next tick
+            self._index = rtnetlink.Netlink.lookup(interface)
             self._found = await asyncio.to_thread(rtnetlink.interface_addresses, interface)
             self._read_of = interface
         return None if self._found is None else list(self._found)
