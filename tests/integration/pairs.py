@@ -156,6 +156,18 @@ class Pair:
 
         return poll(check, timeout=timeout, interval=0.1, what=f"roles {expected} via {via.name}")
 
+    def wait_in_sync(self, *, via: Unit, timeout: float = 15) -> None:
+        """Until the status says both units in sync (the standby's replication link is up:
+        a write acknowledges only from then on)."""
+
+        def check() -> bool:
+            try:
+                return all(u["in_sync"] for u in self.status(via)["units"])
+            except (httpx.HTTPError, AssertionError):
+                return False
+
+        poll(check, timeout=timeout, interval=0.1, what=f"both in sync via {via.name}")
+
     def shared_unit_name(self, timeout: float = 1.0) -> str | None:
         """Which unit answers on the shared address (None if nobody does)."""
         try:
