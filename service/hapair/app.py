@@ -39,8 +39,8 @@ from hapair.api.tokens import TokensController
 from hapair.api.unit import UnitController
 from hapair.domain import limits
 from hapair.domain.errors import DomainError, StoreUnavailable
-from hapair.engine.listener import Limits
 from hapair.metrics import Metrics
+from hapair.server.listener import Limits
 
 MAX_BODY_BYTES = 64 * 1024
 METHODS = frozenset(limits.METHODS)

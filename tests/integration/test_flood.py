@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from hapair.engine.listener import SEND_BUFFER_BYTES
+from hapair.server.listener import SEND_BUFFER_BYTES
 from tests.integration.conftest import DIRECT_HOST, MakePair, MakeUnit, log_events
 from tests.integration.flood import Flooder, alive, send_buffers, served_by
 from tests.integration.pairs import FIRST_HOST, SECOND_HOST, SHARED_HOST, Pair

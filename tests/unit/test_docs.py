@@ -1,5 +1,5 @@
 """The docs agree with the code: every ``#anchor`` link resolves, and both error tables list
-exactly the problem slugs hapair answers with (api/problems.py, engine/limits.py)."""
+exactly the problem slugs hapair answers with (api/problems.py, server/limits.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hapair.api.problems import SLUGS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Answered by the listener before the app (engine/limits.py), so not in api/problems.py.
+# Answered by the listener before the app (server/limits.py), so not in api/problems.py.
 LISTENER_SLUGS = {"too-many-connections", "method-not-allowed"}
 
 

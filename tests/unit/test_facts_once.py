@@ -12,8 +12,8 @@ from hapair import app
 from hapair.cli import up as cli_up
 from hapair.domain import limits
 from hapair.domain.unit import HA_UNITS, other_unit, partner_name, record_boot
-from hapair.engine import limits as listener_limits
-from hapair.engine.limits import Limits
+from hapair.server import limits as listener_limits
+from hapair.server.limits import Limits
 from hapair.services.event_fanout import Fanout
 from hapair.services.events import Events
 from hapair.settings import DEFAULTS, Settings, add_serve_flags, lab_limits, shown_default

@@ -9,7 +9,7 @@ import socket
 import httpx
 import uvicorn
 
-from hapair.engine.listener import Listener, _Server
+from hapair.server.listener import Listener, _Server
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from hapair.api.problems import responses
 from hapair.clock import wall
 from hapair.domain.errors import Malformed, StoreUnavailable
 from hapair.domain.event_ids import WHITESPACE, WS, EventId, format_id, parse_id
-from hapair.engine.listener import limits_of
+from hapair.server.listener import limits_of
 from hapair.services.events import TYPES, Events, Subscription, frame, reset_frame
 
 BACKLOG_PAGE = 500
@@ -90,7 +90,7 @@ def _parse_since(raw: str | None, what: str) -> EventId | None:
 
 def _transport(request: Request[Any, Any, Any]) -> Any:
     """The transport of this request's connection, found among the unit's open connections
-    (the listener's protocols, see engine/listener.py) by its two addresses; None if absent.
+    (the listener's protocols, see server/listener.py) by its two addresses; None if absent.
 
     ASGI gives a handler no way to drop a connection or to write without a task wake-up per
     message; the event stream needs both (see ``Subscription``).

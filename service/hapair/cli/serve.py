@@ -74,7 +74,7 @@ async def running(unit: Unit, *, on_stop: Callable[[], None] | None = None) -> A
     undone (serve: the shutdown's bound)."""
     from hapair.cli.embedded import keep_embedded
     from hapair.domain.unit import parse_host_port
-    from hapair.engine.listener import Listener
+    from hapair.server.listener import Listener
     from hapair.urls import public_url
 
     settings = unit.deps.settings
@@ -211,7 +211,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
             return 2
     logs.setup(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from hapair.engine.listener import ListenError, run
+    from hapair.server.listener import ListenError, run
 
     try:
         return run(_serve(settings))  # on uvloop, the loop of every listener of this process

@@ -6,7 +6,7 @@ and the settings read them here)."""
 HISTORY_KEEP = 1000
 
 # The HTTP methods hapair serves; any other is answered 405 with this detail and ``Allow``, by
-# the listener (engine/limits.py) for what its parser refuses and by the app (app.py) for the rest.
+# the listener (server/limits.py) for what its parser refuses and by the app (app.py) for the rest.
 METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 METHODS_DETAIL = f"hapair serves {', '.join(METHODS[:-1])} and {METHODS[-1]}"
 METHODS_ALLOW = ", ".join(sorted(METHODS))

@@ -17,8 +17,8 @@ from typing import Any
 from hapair.domain.errors import NoSharedInterface, NotActive
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.domain.unit import parse_host_port
-from hapair.engine.listener import Listener
 from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
+from hapair.server.listener import Listener
 from hapair.settings import Settings
 
 log = logging.getLogger("hapair.engine")

@@ -15,7 +15,7 @@ import uvicorn
 import uvloop
 
 from hapair.domain.unit import is_loopback_host
-from hapair.engine.limits import Limits, limited_protocol, limits_of
+from hapair.server.limits import Limits, limited_protocol, limits_of
 
 __all__ = ["Limits", "Listener", "bind_socket", "limits_of", "run"]
 
