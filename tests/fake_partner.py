@@ -23,8 +23,8 @@ from pathlib import Path
 
 from hapair.domain.parameters import auto_virtual_id
 from hapair.domain.version import PROTOCOL
-from hapair.engine import pairauth
-from hapair.engine.messages import DemoteReply, Heartbeat, encoder
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.messages import DemoteReply, Heartbeat, encoder
 
 WRONG_KEY = "not-the-pair-key-0123456789abcdef"
 

@@ -31,7 +31,7 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.engine.adapters import build_node
-from hapair.engine.pairauth import REASONS
+from hapair.engine.pairlink.pairauth import REASONS
 from hapair.engine.redis_tunnel import RedisTunnel
 from hapair.engine.state import CAUSES
 from hapair.files import UnsafePath, check_private_dir
@@ -236,7 +236,8 @@ def build(settings: Settings) -> Unit:
     # the embedded Redis's password changes with the pair key (store/redis_rotation.py)
     login = Credentials.of(redis_url) if embedded is not None else None
     store = Store(connect(redis_url, login=login))
-    # problem slugs, and the fixed reasons of refused unit-to-unit calls (engine/pairauth.py)
+    # problem slugs, and the fixed reasons of refused unit-to-unit calls
+    # (engine/pairlink/pairauth.py)
     metrics = Metrics(causes=CAUSES, reasons=(*SLUGS, *REASONS))
     # the event stream's fan-out reader blocks in XREAD on a connection of its own
     events = Events(

@@ -14,7 +14,7 @@ import hmac
 import time
 from collections.abc import Callable
 
-GRACE_S = 10.0  # the MAC window (engine/pairauth.py WINDOW_S)
+GRACE_S = 10.0  # the MAC window (engine/pairlink/pairauth.py WINDOW_S)
 
 
 def key_id(key: str) -> str:

@@ -20,7 +20,7 @@ import redis
 
 from hapair.domain.parameters import auto_virtual_id
 from hapair.domain.version import PROTOCOL
-from hapair.engine import pairauth
+from hapair.engine.pairlink import pairauth
 from hapair.store.embedded import (
     PASSWORD_FILE,
     REDIS_USER,

@@ -17,7 +17,7 @@ import pytest
 
 from hapair.cli.lan import enter_netns, ip
 from hapair.engine.adverts import AdvertLink, advert_key
-from hapair.engine.pairauth import pair_id
+from hapair.engine.pairlink.pairauth import pair_id
 from hapair.keyring import key_id
 from tests.integration.conflicts_harness import keepalived, keepalived_conf, stop_keepalived
 from tests.netns import Lan, netns_available

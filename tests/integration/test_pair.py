@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hapair.domain.parameters import auto_virtual_id
-from hapair.engine import pairauth
+from hapair.engine.pairlink import pairauth
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
 from tests.support import poll

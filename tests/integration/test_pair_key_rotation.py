@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.domain.parameters import auto_virtual_id
-from hapair.engine import pairauth
+from hapair.engine.pairlink import pairauth
 from hapair.keyring import key_id
 from hapair.store.redis_config import REDIS_USER, REPLICATION_USER, derived_password
 from hapair.urls import credentials, host_port

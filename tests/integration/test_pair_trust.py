@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from hapair.domain.parameters import auto_virtual_id
-from hapair.engine import pairauth
+from hapair.engine.pairlink import pairauth
 from hapair.store.embedded import RedisPasswords
 from tests.integration.conftest import (
     PARTNER_HOST,

@@ -17,7 +17,7 @@ import pytest
 
 from hapair.domain.parameters import HAParameters
 from hapair.engine.adapters.partner_store import PartnerStore
-from hapair.engine.partner import PartnerClient
+from hapair.engine.pairlink.partner import PartnerClient
 from hapair.store.client import connect
 from hapair.store.embedded import EmbeddedRedis
 from hapair.store.redis import Store

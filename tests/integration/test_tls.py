@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from hapair.domain.parameters import auto_virtual_id
-from hapair.engine import pairauth
-from hapair.engine.messages import Heartbeat
-from hapair.engine.partner import PartnerError, partner_client_for
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.messages import Heartbeat
+from hapair.engine.pairlink.partner import PartnerError, partner_client_for
 from hapair.settings import Settings
 from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair, pair_certificate

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hapair.engine.partner import PartnerClient, tls_context
-from hapair.engine.partner_http import PartnerHTTP, TransportError
+from hapair.engine.pairlink.partner import PartnerClient, tls_context
+from hapair.engine.pairlink.partner_http import PartnerHTTP, TransportError
 from tests.integration.pairs import pair_certificate
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from hapair.engine import machine as m
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from tests.sim.network import HEARTBEAT
 from tests.sim.units import Unit, other
 

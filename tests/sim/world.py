@@ -49,7 +49,7 @@ from collections.abc import Callable
 
 from hapair.domain.unit import record_boot
 from hapair.engine import machine as m
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from tests.sim.network import Network
 from tests.sim.traffic import Traffic
 from tests.sim.units import (

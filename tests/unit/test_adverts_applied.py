@@ -9,7 +9,7 @@ import asyncio
 from hapair.domain.parameters import HAParameters
 from hapair.engine.adapters.adverts import UdpAdverts, is_ipv6
 from hapair.engine.dataplane.applied import links_state
-from hapair.engine.messages import AdvertsReport
+from hapair.engine.pairlink.messages import AdvertsReport
 from hapair.keyring import Keyring
 
 PARAMS = HAParameters(multicast_interface="eth1", use_broadcast=False)

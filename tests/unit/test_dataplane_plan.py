@@ -11,7 +11,7 @@ import pytest
 from hapair.domain.parameters import HAParameters
 from hapair.engine import machine as m
 from hapair.engine.dataplane import applied, ipvs, peers
-from hapair.engine.messages import AppliedState, Heartbeat
+from hapair.engine.pairlink.messages import AppliedState, Heartbeat
 
 ROLES = ("active", "standby", "starting", "not_operational", "pacified", "indeterminate")
 
@@ -198,7 +198,7 @@ def test_changed_lists_state_changes_not_detail_changes() -> None:
 
 
 def test_heartbeat_of_a_unit_before_v3_decodes_without_dataplane() -> None:
-    from hapair.engine.messages import encoder, hb_decoder
+    from hapair.engine.pairlink.messages import encoder, hb_decoder
 
     hb = hb_decoder.decode(b'{"unit": "first", "role": "active"}')
     assert hb.dataplane is None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hapair.domain.parameters import HAParameters
 from hapair.engine.dataplane.plane import DataPlane, Inputs
-from hapair.engine.messages import AppliedState
+from hapair.engine.pairlink.messages import AppliedState
 from hapair.settings import Settings
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hapair.engine import pairauth
-from hapair.engine.rotation import RotateRequest, answer_rotate
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.rotation import RotateRequest, answer_rotate
 from hapair.keyring import GRACE_S, Keyring, key_id
 from hapair.store.redis_config import RedisPasswords
 from hapair.store.redis_rotation import passwords_for

@@ -6,7 +6,7 @@ import msgspec
 
 from hapair.domain.version import PROTOCOL
 from hapair.engine import machine as m
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 
 SHARED = "127.0.0.10:8080"
 

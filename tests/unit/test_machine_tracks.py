@@ -4,7 +4,7 @@ failed active to a fit partner) and the failback delay."""
 from __future__ import annotations
 
 from hapair.engine import machine as m
-from hapair.engine.messages import TrackInfo
+from hapair.engine.pairlink.messages import TrackInfo
 from tests.unit.test_machine import SHARED, hb, run, transitions
 
 OK = [TrackInfo(name="web", ok=True, detail="200")]

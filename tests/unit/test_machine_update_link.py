@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hapair.engine import machine as m
 from hapair.engine.dataplane.applied import update_state
-from hapair.engine.messages import UpdateLinkReport
+from hapair.engine.pairlink.messages import UpdateLinkReport
 from tests.unit.test_machine import SHARED, hb, run, transitions
 
 TIMEOUT = 3.0

@@ -1,12 +1,12 @@
 """The unit-to-unit MAC, challenges, the nonce window and the Redis host rule
-(engine/pairauth.py)."""
+(engine/pairlink/pairauth.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hapair.engine import pairauth
-from hapair.engine.pairauth import (
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.pairauth import (
     AuthFailed,
     Challenges,
     NonceCache,

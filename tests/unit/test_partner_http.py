@@ -1,4 +1,4 @@
-"""The partner client's transport (engine/partner_http.py) against a real uvicorn server on
+"""The partner client's transport (engine/pairlink/partner_http.py) against a real uvicorn server on
 loopback, served the way hapair serves (httptools): kept-alive connections reused, a connection
 the server closed while idle replaced without losing the call, answers chunked or not, and
 every call bounded by its timeout."""
@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 import uvicorn
 
-from hapair.engine import partner_http
-from hapair.engine.partner_http import PartnerHTTP, TransportError
+from hapair.engine.pairlink import partner_http
+from hapair.engine.pairlink.partner_http import PartnerHTTP, TransportError
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]

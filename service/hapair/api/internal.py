@@ -1,7 +1,8 @@
 """Unit-to-unit endpoints on the direct address, authenticated by the pair key (not in the docs).
 
 A call is accepted only when signed by the configured partner for this unit, fresh and never
-seen before (``engine/pairauth.py``); the answer is signed the same way and bound to the call.
+seen before (``engine/pairlink/pairauth.py``); the answer is signed the same way and bound to
+the call.
 One refused call still informs the engine: a heartbeat signed with the pair key by another unit
 configured in this unit's mode (``SameName``) is shown to it, so the pair shows ``same-mode``.
 """
@@ -24,8 +25,8 @@ from hapair.domain.errors import (
     Unauthorized,
 )
 from hapair.domain.status import Role
-from hapair.engine import pairauth
-from hapair.engine.messages import (
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.messages import (
     ConflictsReply,
     RevisionReply,
     conflicts_request_decoder,
@@ -35,7 +36,7 @@ from hapair.engine.messages import (
     hb_decoder,
     resync_request_decoder,
 )
-from hapair.engine.partner import (
+from hapair.engine.pairlink.partner import (
     CONFLICTS_PATH,
     DEMOTE_PATH,
     HANDOVER_PATH,
@@ -46,7 +47,7 @@ from hapair.engine.partner import (
     PartnerError,
     check_redis_url,
 )
-from hapair.engine.rotation import ROTATE_PATH, answer_rotate, rotate_request_decoder
+from hapair.engine.pairlink.rotation import ROTATE_PATH, answer_rotate, rotate_request_decoder
 
 T = TypeVar("T")
 MAX_REVOKED = 1000  # revocations in one conflicts call (the body is 64 KiB at most anyway)

@@ -7,7 +7,7 @@ from litestar import Controller, post
 
 from hapair.api.deps import EngineDep
 from hapair.api.problems import responses
-from hapair.engine.rotation import rotate_pair
+from hapair.engine.pairlink.rotation import rotate_pair
 
 
 class RotateResult(msgspec.Struct, kw_only=True):

@@ -19,7 +19,7 @@ from hapair.domain.parameters import Snapshot
 from hapair.domain.status import PairStatus
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import Maintenance, UnitSettings
-from hapair.engine.messages import (
+from hapair.engine.pairlink.messages import (
     DemoteReply,
     DemoteRequest,
     HandoverReply,

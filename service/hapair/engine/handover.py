@@ -10,7 +10,7 @@ import msgspec
 
 from hapair.domain.status import Role
 from hapair.engine.apply import enter
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from hapair.engine.state import (
     HOLDING,
     Check,

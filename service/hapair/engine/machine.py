@@ -26,7 +26,7 @@ from hapair.engine.handover import (
     switchover_asked,
     takeover_asked,
 )
-from hapair.engine.messages import AlertInfo, Heartbeat
+from hapair.engine.pairlink.messages import AlertInfo, Heartbeat
 from hapair.engine.roles import boot, decide, maintain
 from hapair.engine.state import (
     AUTH_GRACE_S,

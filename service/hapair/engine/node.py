@@ -41,16 +41,16 @@ from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
 from hapair.engine.dataplane import peers, plane
-from hapair.engine.messages import (
+from hapair.engine.pairlink.messages import (
     AppliedState,
     DemoteRequest,
     HandoverRequest,
     Heartbeat,
 )
-from hapair.engine.pairauth import Challenges, pair_id
-from hapair.engine.partner import PartnerAnswered, PartnerError
+from hapair.engine.pairlink.pairauth import Challenges, pair_id
+from hapair.engine.pairlink.partner import PartnerAnswered, PartnerError
+from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer, UpdateLink
-from hapair.engine.refusals import Refusals
 from hapair.engine.state import STANDALONE, STARTING, answers_partner
 from hapair.engine.tasks import Background
 from hapair.settings import Settings

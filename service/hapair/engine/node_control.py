@@ -28,7 +28,8 @@ from hapair.domain.version import VERSION
 from hapair.engine import machine as m
 from hapair.engine.control import PartnerData
 from hapair.engine.dataplane import applied as dp_applied
-from hapair.engine.messages import (
+from hapair.engine.node import Node
+from hapair.engine.pairlink.messages import (
     AppliedState,
     DemoteReply,
     DemoteRequest,
@@ -36,10 +37,9 @@ from hapair.engine.messages import (
     HandoverRequest,
     Heartbeat,
 )
-from hapair.engine.node import Node
-from hapair.engine.pairauth import Challenges
+from hapair.engine.pairlink.pairauth import Challenges
+from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import PartnerLink, PartnerStore
-from hapair.engine.refusals import Refusals
 from hapair.engine.shared import SharedAddress, addressed
 from hapair.engine.state import HOLDING
 from hapair.engine.status_view import StatusFacts, pair_view

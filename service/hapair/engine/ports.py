@@ -19,7 +19,7 @@ from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
 from hapair.engine import machine as m
-from hapair.engine.messages import (
+from hapair.engine.pairlink.messages import (
     AdvertsReport,
     DataPlaneReport,
     DemoteReply,

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from hapair.domain.status import Role
 from hapair.engine.apply import enter, publish
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from hapair.engine.state import (
     HOLDING,
     STARTING,

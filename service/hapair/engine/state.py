@@ -10,7 +10,13 @@ from typing import Final, Literal
 
 from hapair.domain.status import Role
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine.messages import AlertInfo, Heartbeat, LinksInfo, TrackInfo, TransitionInfo
+from hapair.engine.pairlink.messages import (
+    AlertInfo,
+    Heartbeat,
+    LinksInfo,
+    TrackInfo,
+    TransitionInfo,
+)
 
 # The engine's roles: the public ones (``Role``) and, inside the engine, ``starting`` (no role
 # decided yet; shown as not_operational / starting). ``standalone`` is a non-HA unit's.

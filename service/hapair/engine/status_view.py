@@ -26,7 +26,13 @@ from hapair.domain.tracks import TrackSummary
 from hapair.domain.unit import other_unit
 from hapair.domain.version import PROTOCOL, VERSION
 from hapair.engine import machine as m
-from hapair.engine.messages import AlertInfo, Heartbeat, LinksInfo, TrackInfo, TransitionInfo
+from hapair.engine.pairlink.messages import (
+    AlertInfo,
+    Heartbeat,
+    LinksInfo,
+    TrackInfo,
+    TransitionInfo,
+)
 
 
 def transition_view(t: m.Transition | TransitionInfo | None) -> LastTransition | None:

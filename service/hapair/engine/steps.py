@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from hapair.engine.state import Check, EngineRole, Params, Transition
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hapair.engine.messages import Heartbeat
+from hapair.engine.pairlink.messages import Heartbeat
 from hapair.engine.state import State, advert_heard, fresh_partner, update_link_down
 
 UPDATE_LINK_DOWN = (

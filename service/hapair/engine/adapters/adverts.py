@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from hapair.domain.unit import parse_host_port
 from hapair.engine.adverts import AdvertLink, advert_key
-from hapair.engine.messages import AdvertsReport
+from hapair.engine.pairlink.messages import AdvertsReport
 from hapair.keyring import Keyring, key_id
 
 log = logging.getLogger("hapair.engine")

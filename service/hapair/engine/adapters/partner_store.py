@@ -21,8 +21,8 @@ import msgspec
 
 from hapair.clock import utc_now
 from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
-from hapair.engine.messages import HistoryIdsReply
-from hapair.engine.partner import PartnerClient, PartnerError
+from hapair.engine.pairlink.messages import HistoryIdsReply
+from hapair.engine.pairlink.partner import PartnerClient, PartnerError
 from hapair.store import tokens as token_store
 from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP

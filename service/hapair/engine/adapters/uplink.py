@@ -20,7 +20,7 @@ from typing import Any
 
 from hapair.domain.unit import parse_host_port
 from hapair.engine import rtnetlink
-from hapair.engine.messages import Heartbeat, UpdateLinkReport
+from hapair.engine.pairlink.messages import Heartbeat, UpdateLinkReport
 from hapair.engine.ports import PartnerLink
 from hapair.server.listener import Listener, limits_of
 from hapair.settings import Settings

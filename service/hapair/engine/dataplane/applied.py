@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from hapair.domain.parameters import HAParameters
-from hapair.engine.messages import AdvertsReport, AppliedState, UpdateLinkReport
+from hapair.engine.pairlink.messages import AdvertsReport, AppliedState, UpdateLinkReport
 
 State = Literal["applied", "pending", "unsupported", "failed"]
 STATES: Final[tuple[str, ...]] = ("applied", "pending", "unsupported", "failed")

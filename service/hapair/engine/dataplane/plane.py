@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.engine.dataplane import applied, haproxy, ipvs, kernel, peers
-from hapair.engine.messages import (
+from hapair.engine.pairlink.messages import (
     AdvertsReport,
     AppliedState,
     DataPlaneReport,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from hapair.domain.errors import PairKeyMismatch, PartnerUnavailable
-from hapair.engine.partner import PartnerClient, PartnerError
+from hapair.engine.pairlink.partner import PartnerClient, PartnerError
 from hapair.keyring import Keyring
 
 ROTATE_PATH = "/internal/v1/rotate-pair-key"

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from hapair.engine import pairauth
-from hapair.engine.messages import (
+from hapair.engine.pairlink import pairauth
+from hapair.engine.pairlink.messages import (
     ConflictsReply,
     ConflictsRequest,
     DemoteReply,
@@ -31,7 +31,7 @@ from hapair.engine.messages import (
     history_ids_decoder,
     revision_reply_decoder,
 )
-from hapair.engine.partner_http import PartnerHTTP, TransportError
+from hapair.engine.pairlink.partner_http import PartnerHTTP, TransportError
 from hapair.keyring import Keyring
 from hapair.settings import Settings
 

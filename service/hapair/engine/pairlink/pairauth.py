@@ -27,8 +27,9 @@ with a nonce this process never sent (so not a reflection of one of its own call
 :class:`SameName`, still a refusal.
 
 Every refusal has one of the fixed :data:`REASONS` (what is logged and counted: never text an
-attacker chose). The nonce window is ``engine/nonces.py``; the rule that a unit uses only Redis
-addresses on its partner's host, :func:`redis_on_partner_host`, is ``engine/hosts.py``.
+attacker chose). The nonce window is ``engine/pairlink/nonces.py``; the rule that a unit uses
+only Redis addresses on its partner's host, :func:`redis_on_partner_host`, is
+``engine/pairlink/hosts.py``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from hapair.clock import wall
 from hapair.domain.unit import partner_name
-from hapair.engine.hosts import redis_on_partner_host
-from hapair.engine.nonces import SENT, WINDOW_S, NonceCache, new_nonce
+from hapair.engine.pairlink.hosts import redis_on_partner_host
+from hapair.engine.pairlink.nonces import SENT, WINDOW_S, NonceCache, new_nonce
 from hapair.keyring import Keyring, key_id
 
 __all__ = [

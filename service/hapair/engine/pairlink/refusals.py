@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from hapair.engine.pairauth import REASONS
+from hapair.engine.pairlink.pairauth import REASONS
 
 log = logging.getLogger("hapair.partner")
 
