@@ -297,7 +297,7 @@ class Site:
     def added_at(self, name: str, since_wall: float) -> float | None:
         """When ``name`` last added the virtual IP after ``since_wall`` (wall clock), from its
         log: the ``announce`` line with ``sent`` 1 is written right after the netlink add and
-        the first gratuitous ARP (``engine/shared.py``)."""
+        the first gratuitous ARP (``engine/netif/shared.py``)."""
         proc = self.units.get(name)
         if proc is None or self.topology is None:
             return None

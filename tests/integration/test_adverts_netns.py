@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from hapair.cli.lan import enter_netns, ip
-from hapair.engine.adverts import AdvertLink, advert_key
+from hapair.engine.netif.adverts import AdvertLink, advert_key
 from hapair.engine.pairlink.pairauth import pair_id
 from hapair.keyring import key_id
 from tests.integration.conflicts_harness import keepalived, keepalived_conf, stop_keepalived
@@ -192,7 +192,7 @@ def test_a_keepalived_with_the_virtual_id_as_vrid_is_a_conflict_that_clears(
 
 
 # IPv6: a pair whose shared address is IPv6 sends to ff02::12, or to ff02::1 with
-# use_broadcast (engine/advert_sockets.py), from each host's link-local address.
+# use_broadcast (engine/netif/advert_sockets.py), from each host's link-local address.
 SHARED6 = "[2001:db8::10]:8080"
 
 

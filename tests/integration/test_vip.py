@@ -27,7 +27,7 @@ PORT = 9009
 # ``op:N`` for op(N)), prints the results.
 _DRIVER = """
 import json, sys
-from hapair.engine.vip import VirtualIP, VipError
+from hapair.engine.netif.vip import VirtualIP, VipError
 ip, prefix, vmac, *ops = sys.argv[1:]
 v = VirtualIP(ip, "eth0", int(prefix), virtual_mac=vmac or None)
 out = []
@@ -168,7 +168,7 @@ def test_unsolicited_na_points_the_clients_ipv6_neighbour_at_the_owner(lan: Lan)
 
 def test_check_capabilities_refuses_without_net_admin_and_net_raw(lan: Lan) -> None:
     code = (
-        "from hapair.engine.vip import VirtualIP, VipError\n"
+        "from hapair.engine.netif.vip import VirtualIP, VipError\n"
         "v = VirtualIP('192.0.2.10', 'eth0', 24)\n"
         "v.check_capabilities()\n"
     )

@@ -1,4 +1,4 @@
-"""The advert format, its MAC, freshness and the VRRP parser (``engine/adverts.py``)."""
+"""The advert format, its MAC, freshness and the VRRP parser (``engine/netif/adverts.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hapair.engine.adverts import (
+from hapair.engine.netif.adverts import (
     CONFLICT_HOLD,
     Advert,
     BadAdvert,

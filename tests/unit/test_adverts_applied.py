@@ -57,7 +57,7 @@ def test_a_missing_interface_is_failed_with_the_reason() -> None:
 
 def test_an_ipv6_pair_reports_its_group_and_all_nodes_in_brackets() -> None:
     """A pair whose shared address is IPv6 sends to ff02::12, or ff02::1 with use_broadcast
-    (engine/advert_sockets.py); the adapter picks the family from the shared address."""
+    (engine/netif/advert_sockets.py); the adapter picks the family from the shared address."""
     sent = AdvertsReport(interface="eth1", broadcast=False, destination="ff02::12",
                          port=9112, sent=True)  # fmt: skip
     got = links_state("multicast_interface", one_host=False, params=PARAMS, adverts=sent)

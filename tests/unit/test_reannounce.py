@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from hapair.engine.shared import LATE_S, SharedAddress
-from hapair.engine.vip import VirtualIP
+from hapair.engine.netif.shared import LATE_S, SharedAddress
+from hapair.engine.netif.vip import VirtualIP
 from hapair.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""Virtual-ID conflicts held over their sender's own interval (``engine/vidconflict.py``): a
+"""Virtual-ID conflicts held over their sender's own interval (``engine/netif/vidconflict.py``): a
 keepalived with ``advert_int 3`` beside a pair at 0.5 s showed one alert per advert, each
 cleared 1.5 s later, before this (found by tests/integration/test_vid_conflict_netns.py with a
 real keepalived)."""
@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import struct
 
-from hapair.engine.adverts import (
+from hapair.engine.netif.adverts import (
     CONFLICT_HOLD,
     AdvertLink,
     Received,
     vrrp_advert,
     vrrp_message,
 )
-from hapair.engine.vidconflict import GONE_KEPT
+from hapair.engine.netif.vidconflict import GONE_KEPT
 
 
 class _Clock:

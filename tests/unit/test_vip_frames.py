@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hapair.engine.vip import (
+from hapair.engine.netif.vip import (
     VipError,
     VirtualIP,
     effective_capabilities,

@@ -202,7 +202,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         print(f"hapair: {exc}", file=sys.stderr)
         return 1
     if settings.shared_interface:
-        from hapair.engine.vip import VipError, check_capabilities
+        from hapair.engine.netif.vip import VipError, check_capabilities
 
         try:
             check_capabilities()

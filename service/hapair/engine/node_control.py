@@ -28,6 +28,7 @@ from hapair.domain.version import VERSION
 from hapair.engine import machine as m
 from hapair.engine.control import PartnerData
 from hapair.engine.dataplane import applied as dp_applied
+from hapair.engine.netif.shared import SharedAddress, addressed
 from hapair.engine.node import Node
 from hapair.engine.pairlink.messages import (
     AppliedState,
@@ -40,7 +41,6 @@ from hapair.engine.pairlink.messages import (
 from hapair.engine.pairlink.pairauth import Challenges
 from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import PartnerLink, PartnerStore
-from hapair.engine.shared import SharedAddress, addressed
 from hapair.engine.state import HOLDING
 from hapair.engine.status_view import StatusFacts, pair_view
 from hapair.settings import Settings

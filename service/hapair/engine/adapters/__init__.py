@@ -18,12 +18,12 @@ from hapair.engine.adapters.partner_store import PartnerStore
 from hapair.engine.adapters.store import RedisStore
 from hapair.engine.adapters.uplink import NetlinkUpdateLink
 from hapair.engine.dataplane.plane import DataPlane
+from hapair.engine.netif.shared import SharedAddress
 from hapair.engine.node import Node
 from hapair.engine.node_control import NodeControl
 from hapair.engine.pairlink.messages import AppliedState
 from hapair.engine.pairlink.partner import PartnerClient, partner_client_for
 from hapair.engine.ports import EventSink, PartnerLink, Ports
-from hapair.engine.shared import SharedAddress
 from hapair.engine.tasks import Background
 from hapair.engine.tracks import Tracks
 from hapair.metrics import Metrics

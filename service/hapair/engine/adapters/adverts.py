@@ -1,5 +1,5 @@
 """The adverts port (``engine/ports.py`` :class:`~hapair.engine.ports.Adverts`) on real UDP
-sockets: one :class:`~hapair.engine.adverts.AdvertLink` on ``multicast_interface``, reopened
+sockets: one :class:`~hapair.engine.netif.adverts.AdvertLink` on ``multicast_interface``, reopened
 when that parameter or ``use_broadcast`` changes (SPEC 5b' "Adverts"); IPv6 (ff02::12) when
 the shared address is IPv6."""
 
@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from hapair.domain.unit import parse_host_port
-from hapair.engine.adverts import AdvertLink, advert_key
+from hapair.engine.netif.adverts import AdvertLink, advert_key
 from hapair.engine.pairlink.messages import AdvertsReport
 from hapair.keyring import Keyring, key_id
 

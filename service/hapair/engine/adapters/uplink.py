@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hapair.domain.unit import parse_host_port
-from hapair.engine import rtnetlink
+from hapair.engine.netif import rtnetlink
 from hapair.engine.pairlink.messages import Heartbeat, UpdateLinkReport
 from hapair.engine.ports import PartnerLink
 from hapair.server.listener import Listener, limits_of

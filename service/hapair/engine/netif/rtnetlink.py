@@ -1,4 +1,4 @@
-"""The few rtnetlink requests the virtual IP needs (``engine/vip.py``), on a plain socket,
+"""The few rtnetlink requests the virtual IP needs (``engine/netif/vip.py``), on a plain socket,
 and the update link's read of its interface's addresses (``interface_addresses``).
 
 One address added, replaced (with a lease) or deleted; one interface's addresses dumped; one

@@ -1,4 +1,4 @@
-"""The adverts' sockets on one interface (SPEC 5b' "Adverts"), for ``engine/adverts.py``.
+"""The adverts' sockets on one interface (SPEC 5b' "Adverts"), for ``engine/netif/adverts.py``.
 
 A pair whose shared address is IPv4 sends to the VRRP group 224.0.0.18, or, with
 ``use_broadcast``, to the interface's IPv4 broadcast address. A pair whose shared address is
@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hapair.engine.vidconflict import VRRP_PROTOCOL
+from hapair.engine.netif.vidconflict import VRRP_PROTOCOL
 
 GROUP_V4 = "224.0.0.18"  # the VRRP group: link-local, never routed
 GROUP_V6 = "ff02::12"  # the same for IPv6

@@ -1,15 +1,16 @@
 """The shared address as a virtual IP that moves between two hosts (SPEC section 5b).
 
-:class:`VirtualIP` adds and removes ``IP/N`` on an interface by netlink (``engine/rtnetlink.py``,
-no ``ip`` subprocess), optionally on a macvlan carrying the VRRP virtual MAC, and
-announces the address to the segment so neighbours drop the previous owner's MAC at once:
+:class:`VirtualIP` adds and removes ``IP/N`` on an interface by netlink
+(``engine/netif/rtnetlink.py``, no ``ip`` subprocess), optionally on a macvlan carrying the VRRP
+virtual MAC, and announces the address to the segment so neighbours drop the previous owner's
+MAC at once:
 
 - IPv4: gratuitous ARP requests from a raw ``AF_PACKET`` socket bound to the interface;
 - IPv6: unsolicited neighbour advertisements to ff02::1 from a raw ``ICMPv6`` socket with hop
   limit 255; IPv6 virtual addresses are added with ``IFA_F_NODAD`` (as keepalived does) so
   they are usable, and can be the NA's source, at once.
 
-The frames themselves are built in ``engine/frames.py``.
+The frames themselves are built in ``engine/netif/frames.py``.
 
 A receiver only *updates* an existing neighbour entry from these (Linux ignores them for
 addresses it has no entry for unless ``arp_accept``/``accept_untracked_na`` say otherwise),
@@ -37,8 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hapair.engine.frames import ETH_P_ARP, gratuitous_arp, unsolicited_na, vrrp_mac
-from hapair.engine.rtnetlink import Netlink, NetlinkError
+from hapair.engine.netif.frames import ETH_P_ARP, gratuitous_arp, unsolicited_na, vrrp_mac
+from hapair.engine.netif.rtnetlink import Netlink, NetlinkError
 
 __all__ = [
     "VipError",

@@ -3,8 +3,8 @@
 Every heartbeat interval each unit of a pair on two hosts sends one small signed UDP datagram on
 its ``multicast_interface``: to 224.0.0.18 (ff02::12 when the shared address is IPv6), port
 ``--advert-port`` (default 9112), or, with ``use_broadcast``, to that interface's IPv4 broadcast
-address (ff02::1 on IPv6), for switches that drop multicast (``engine/advert_sockets.py``). The
-datagram is a JSON array::
+address (ff02::1 on IPv6), for switches that drop multicast
+(``engine/netif/advert_sockets.py``). The datagram is a JSON array::
 
     ["hapair-advert", 1, virtual_id, unit, boot_id, role, revision, counter, pair, key, mac]
 
@@ -19,7 +19,7 @@ used directly). A receiver:
   advertisement (IP protocol 112) whose VRID is the virtual ID (a keepalived or a router, which
   would also own the VRRP MAC ``00:00:5e:00:01:<id>``). A conflict is shown while the sender
   keeps sending and clears by itself :data:`CONFLICT_HOLD` of the sender's intervals after its
-  last packet (``engine/vidconflict.py``);
+  last packet (``engine/netif/vidconflict.py``);
 - takes a valid advert of the partner as a sign of life only when it is fresh: its counter is
   above every counter seen for that boot, and not behind the pace the sender sends at (a counter
   that falls more than :data:`PACE_SLACK` intervals behind the time since the first advert of
@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from hapair.engine import advert_sockets, vidconflict
-from hapair.engine.vidconflict import (
+from hapair.engine.netif import advert_sockets, vidconflict
+from hapair.engine.netif.vidconflict import (
     CONFLICT_HOLD,
     VRRP_PROTOCOL,
     Conflict,

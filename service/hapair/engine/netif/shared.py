@@ -17,7 +17,7 @@ from typing import Any
 from hapair.domain.errors import NoSharedInterface, NotActive
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.domain.unit import parse_host_port
-from hapair.engine.vip import VipError, VirtualIP, vrrp_mac
+from hapair.engine.netif.vip import VipError, VirtualIP, vrrp_mac
 from hapair.server.listener import Listener
 from hapair.settings import Settings
 

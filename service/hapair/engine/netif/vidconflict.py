@@ -1,5 +1,5 @@
 """Virtual-ID conflicts (SPEC 5b' "Virtual ID conflicts"): the VRRP parser and what is kept per
-sender that uses this pair's virtual ID (``engine/adverts.py`` feeds it).
+sender that uses this pair's virtual ID (``engine/netif/adverts.py`` feeds it).
 
 A conflict is shown while its sender keeps sending and clears by itself once it stops:
 :data:`CONFLICT_HOLD` of the sender's own intervals after its last packet, and never less than
