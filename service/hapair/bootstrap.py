@@ -31,9 +31,9 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.engine.adapters import build_node
+from hapair.engine.core.state import CAUSES
 from hapair.engine.pairlink.pairauth import REASONS
 from hapair.engine.redis_tunnel import RedisTunnel
-from hapair.engine.state import CAUSES
 from hapair.files import UnsafePath, check_private_dir
 from hapair.metrics import Metrics
 from hapair.secretfiles import SecretError, check_admin_token, check_pair_key, read_secret

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from hypothesis.stateful import RuleBasedStateMachine, invariant
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.sim.network import HEARTBEAT
 from tests.sim.units import INTERVAL, NAMES, TRACK_FALL, TRACK_INTERVAL, TRACK_RISE, other
 from tests.sim.world import World

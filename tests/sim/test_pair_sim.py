@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.sim.invariants import PairInvariants
 from tests.sim.units import INTERVAL, NAMES, other
 from tests.sim.world import World

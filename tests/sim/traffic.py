@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import Heartbeat
 from tests.sim.network import HEARTBEAT
 from tests.sim.units import Unit, other

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hapair.domain.unit import BootRecord
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 
 INTERVAL = 1.0
 TRACK = "svc"  # every unit has one track; its checks every TRACK_INTERVAL, fall and rise

@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Callable
 
 from hapair.domain.unit import record_boot
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import Heartbeat
 from tests.sim.network import Network
 from tests.sim.traffic import Traffic

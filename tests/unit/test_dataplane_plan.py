@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from hapair.domain.parameters import HAParameters
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.dataplane import applied, ipvs, peers
 from hapair.engine.pairlink.messages import AppliedState, Heartbeat
 

@@ -1,14 +1,14 @@
 """Which unit of a pair calls the heartbeat exchange and which answers (issue 23 point 4): the
 active calls, so its heartbeat and its advert reach the standby at one phase of the interval;
-with no active in view, ``first`` calls. ``engine.state.answers_partner``."""
+with no active in view, ``first`` calls. ``engine.core.state.answers_partner``."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from hapair.domain.status import Role
-from hapair.engine import machine as m
-from hapair.engine.state import answers_partner
+from hapair.engine.core import machine as m
+from hapair.engine.core.state import answers_partner
 from tests.unit.test_machine import active, booted, hb
 
 

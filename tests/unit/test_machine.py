@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from hapair.domain.version import PROTOCOL
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import Heartbeat
 
 SHARED = "127.0.0.10:8080"

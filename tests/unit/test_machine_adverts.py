@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import SHARED, hb, run, transitions
 
 

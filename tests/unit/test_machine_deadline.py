@@ -4,7 +4,7 @@ unit that was frozen past it before it hears its partner). SPEC 5b and 7; issue 
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import active, booted, hb, run, transitions
 
 

@@ -3,7 +3,7 @@ hand-over was asked (issue 20: a 200 once listed a failed ``partner-in-sync``, r
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import hb, run
 from tests.unit.test_machine_tracks import booted
 

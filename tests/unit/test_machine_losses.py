@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import active, booted, hb, run, transitions
 
 

@@ -3,7 +3,7 @@ failed active to a fit partner) and the failback delay."""
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import TrackInfo
 from tests.unit.test_machine import SHARED, hb, run, transitions
 

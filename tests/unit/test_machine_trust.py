@@ -3,7 +3,7 @@ runs on another clock (SPEC 5 "A partner that answers is alive", "Clocks")."""
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import SHARED, active, booted, hb, run, transitions
 
 ANOTHER_KEY = "another pair key"

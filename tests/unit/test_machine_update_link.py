@@ -5,7 +5,7 @@ without the update link (replication runs there). The applied state of ``update_
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.dataplane.applied import update_state
 from hapair.engine.pairlink.messages import UpdateLinkReport
 from tests.unit.test_machine import SHARED, hb, run, transitions

@@ -3,7 +3,7 @@ up, for the active and the standby alike, and the ``partner-in-sync`` check says
 
 from __future__ import annotations
 
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import active, booted, hb, run
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hapair.domain.tracks import TrackError, TrackHealth, TrackSpec, observe, parse_track
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.tracks import Tracks
 from hapair.settings import SettingsRefused, from_flags
 

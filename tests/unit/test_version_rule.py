@@ -5,7 +5,7 @@ the role from the other."""
 from __future__ import annotations
 
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from tests.unit.test_machine import active, booted, hb, run, transitions
 
 

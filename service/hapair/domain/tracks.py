@@ -4,7 +4,7 @@
 the fall/rise hysteresis that turns check results into a track's state is a pure function
 here too. Running the checks (processes, sockets, files) is the engine's shell
 (``engine/tracks.py``); deciding what a failed track means for the role is the engine's pure
-core (``engine/roles.py``).
+core (``engine/core/roles.py``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import logging
 from hapair.clock import iso
 from hapair.domain.status import Role, pair_state, unit_status
 from hapair.domain.unit import other_unit
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import Heartbeat
 from hapair.engine.ports import EventSink, Hooks, Metrics, Spawn
 

@@ -38,8 +38,9 @@ from hapair.domain.unit import (
     with_pending,
 )
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine import machine as m
 from hapair.engine.announce import Announcer
+from hapair.engine.core import machine as m
+from hapair.engine.core.state import STANDALONE, STARTING, answers_partner
 from hapair.engine.dataplane import peers, plane
 from hapair.engine.pairlink.messages import (
     AppliedState,
@@ -51,7 +52,6 @@ from hapair.engine.pairlink.pairauth import Challenges, pair_id
 from hapair.engine.pairlink.partner import PartnerAnswered, PartnerError
 from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer, UpdateLink
-from hapair.engine.state import STANDALONE, STARTING, answers_partner
 from hapair.engine.tasks import Background
 from hapair.settings import Settings
 from hapair.urls import public_url

@@ -25,8 +25,9 @@ from hapair.domain.status import PairStatus, Role, pair_state
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import Maintenance, UnitSettings, other_unit
 from hapair.domain.version import VERSION
-from hapair.engine import machine as m
 from hapair.engine.control import PartnerData
+from hapair.engine.core import machine as m
+from hapair.engine.core.state import HOLDING
 from hapair.engine.dataplane import applied as dp_applied
 from hapair.engine.netif.shared import SharedAddress, addressed
 from hapair.engine.node import Node
@@ -41,7 +42,6 @@ from hapair.engine.pairlink.messages import (
 from hapair.engine.pairlink.pairauth import Challenges
 from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import PartnerLink, PartnerStore
-from hapair.engine.state import HOLDING
 from hapair.engine.status_view import StatusFacts, pair_view
 from hapair.settings import Settings
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.domain.tracks import TrackView
 from hapair.domain.unit import BootRecord, Maintenance, UnitSettings
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import (
     AdvertsReport,
     DataPlaneReport,

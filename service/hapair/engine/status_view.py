@@ -25,7 +25,7 @@ from hapair.domain.status import (
 from hapair.domain.tracks import TrackSummary
 from hapair.domain.unit import other_unit
 from hapair.domain.version import PROTOCOL, VERSION
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import (
     AlertInfo,
     Heartbeat,

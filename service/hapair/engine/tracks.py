@@ -5,7 +5,7 @@ Each track is one asyncio task that checks every ``interval``, each check bounde
 a socket (``tcp``, ``http``) is given up, a read of ``/proc`` or ``/sys`` runs in a thread. No
 check ever runs on the engine's loop of events: the result goes through the fall/rise
 hysteresis (``domain/tracks.observe``) and a change reaches the engine as a ``TrackChanged``
-event. What a failed track means for the role is the pure core's (``engine/tracks_rules.py``).
+event. What a failed track means for the role is the pure core's (``engine/core/tracks_rules.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hapair.clock import iso
 from hapair.domain.tracks import TrackHealth, TrackSpec, TrackView, observe
-from hapair.engine import machine as m
+from hapair.engine.core import machine as m
 
 Put = Callable[[m.Event], None]
 Now = Callable[[], float]

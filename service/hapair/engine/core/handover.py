@@ -9,9 +9,17 @@ from dataclasses import replace
 import msgspec
 
 from hapair.domain.status import Role
-from hapair.engine.apply import enter
-from hapair.engine.pairlink.messages import Heartbeat
-from hapair.engine.state import (
+from hapair.engine.core.apply import enter
+from hapair.engine.core.events_actions import (
+    Action,
+    AskDemote,
+    AskHandover,
+    MaintenanceSet,
+    Reply,
+    SwitchoverAsked,
+    Synced,
+)
+from hapair.engine.core.state import (
     HOLDING,
     Check,
     State,
@@ -23,15 +31,7 @@ from hapair.engine.state import (
     sync,
     track_detail,
 )
-from hapair.engine.steps import (
-    Action,
-    AskDemote,
-    AskHandover,
-    MaintenanceSet,
-    Reply,
-    SwitchoverAsked,
-    Synced,
-)
+from hapair.engine.pairlink.messages import Heartbeat
 
 
 def takeover_asked(s: State, request: int, cause: str, now: float, actions: list[Action]) -> State:

@@ -16,7 +16,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hapair.domain.status import Role
-from hapair.engine.state import (
+from hapair.engine.core.events_actions import (
+    Action,
+    AskDemote,
+    Note,
+    SendHeartbeat,
+    TrackChanged,
+    TrackReported,
+)
+from hapair.engine.core.state import (
     STARTING,
     State,
     Takeover,
@@ -29,7 +37,6 @@ from hapair.engine.state import (
     partner_fit,
     sync,
 )
-from hapair.engine.steps import Action, AskDemote, Note, SendHeartbeat, TrackChanged, TrackReported
 
 
 def track_changed(s: State, event: TrackChanged, actions: list[Action]) -> State:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hapair.engine.core.state import Check, EngineRole, Params, Transition
 from hapair.engine.pairlink.messages import Heartbeat
-from hapair.engine.state import Check, EngineRole, Params, Transition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +24,7 @@ class Tick(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Deadline(Event):
-    """The time ``due`` that :func:`~hapair.engine.state.deadline` named has come: the standby
+    """The time ``due`` that :func:`~hapair.engine.core.state.deadline` named has come: the standby
     decides at its failover deadline itself, not at the next tick after it."""
 
     due: float

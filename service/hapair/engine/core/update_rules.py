@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hapair.engine.core.state import State, advert_heard, fresh_partner, update_link_down
 from hapair.engine.pairlink.messages import Heartbeat
-from hapair.engine.state import State, advert_heard, fresh_partner, update_link_down
 
 UPDATE_LINK_DOWN = (
     "no heartbeat from the partner over the update link for ha_timeout while it is heard "

@@ -7,9 +7,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hapair.domain.status import Role
-from hapair.engine.apply import enter, publish
-from hapair.engine.pairlink.messages import Heartbeat
-from hapair.engine.state import (
+from hapair.engine.core.apply import enter, publish
+from hapair.engine.core.events_actions import (
+    Action,
+    AskDemote,
+    Note,
+    Promote,
+    RenewShared,
+    ReplicateFrom,
+    SendHeartbeat,
+    ServeShared,
+)
+from hapair.engine.core.state import (
     HOLDING,
     STARTING,
     Config,
@@ -31,17 +40,8 @@ from hapair.engine.state import (
     version_skew,
     won_split_brain,
 )
-from hapair.engine.steps import (
-    Action,
-    AskDemote,
-    Note,
-    Promote,
-    RenewShared,
-    ReplicateFrom,
-    SendHeartbeat,
-    ServeShared,
-)
-from hapair.engine.tracks_rules import failback_due
+from hapair.engine.core.tracks_rules import failback_due
+from hapair.engine.pairlink.messages import Heartbeat
 
 
 def boot(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hapair.domain.status import Role
-from hapair.engine.state import HOLDING, EngineRole, State, Transition, public, wall
-from hapair.engine.steps import (
+from hapair.engine.core.events_actions import (
     Action,
     Promote,
     Reannounce,
@@ -15,6 +14,7 @@ from hapair.engine.steps import (
     StopShared,
     Transitioned,
 )
+from hapair.engine.core.state import HOLDING, EngineRole, State, Transition, public, wall
 
 
 def enter(

@@ -17,51 +17,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hapair.domain.status import Role
-from hapair.engine.apply import enter, publish
-from hapair.engine.handover import (
-    checks,
-    handover_done,
-    maintenance_set,
-    partner_demoted,
-    switchover_asked,
-    takeover_asked,
-)
-from hapair.engine.pairlink.messages import AlertInfo, Heartbeat
-from hapair.engine.roles import boot, decide, maintain
-from hapair.engine.state import (
-    AUTH_GRACE_S,
-    CAUSES,
-    DEADLINE_SLACK,
-    HOLDING,
-    SKEW_ALERT_S,
-    Cause,
-    Check,
-    Config,
-    EngineRole,
-    Params,
-    State,
-    Sync,
-    Takeover,
-    TrackState,
-    Transition,
-    advert_heard,
-    auth_failure,
-    boot_wins,
-    deadline,
-    failed_tracks,
-    fit,
-    fresh_partner,
-    heartbeat,
-    holding,
-    in_sync,
-    links,
-    public,
-    split_brain_wins,
-    sync,
-    update_link_down,
-    wall,
-)
-from hapair.engine.steps import (
+from hapair.engine.core.apply import enter, publish
+from hapair.engine.core.events_actions import (
     Action,
     AdvertsSeen,
     Alert,
@@ -106,8 +63,51 @@ from hapair.engine.steps import (
     Transitioned,
     UpdateLinkSeen,
 )
-from hapair.engine.tracks_rules import claim_from_failed_active, track_changed, update_ready
-from hapair.engine.update_rules import UPDATE_LINK_DOWN, heard_via, update_alert, update_seen
+from hapair.engine.core.handover import (
+    checks,
+    handover_done,
+    maintenance_set,
+    partner_demoted,
+    switchover_asked,
+    takeover_asked,
+)
+from hapair.engine.core.roles import boot, decide, maintain
+from hapair.engine.core.state import (
+    AUTH_GRACE_S,
+    CAUSES,
+    DEADLINE_SLACK,
+    HOLDING,
+    SKEW_ALERT_S,
+    Cause,
+    Check,
+    Config,
+    EngineRole,
+    Params,
+    State,
+    Sync,
+    Takeover,
+    TrackState,
+    Transition,
+    advert_heard,
+    auth_failure,
+    boot_wins,
+    deadline,
+    failed_tracks,
+    fit,
+    fresh_partner,
+    heartbeat,
+    holding,
+    in_sync,
+    links,
+    public,
+    split_brain_wins,
+    sync,
+    update_link_down,
+    wall,
+)
+from hapair.engine.core.tracks_rules import claim_from_failed_active, track_changed, update_ready
+from hapair.engine.core.update_rules import UPDATE_LINK_DOWN, heard_via, update_alert, update_seen
+from hapair.engine.pairlink.messages import AlertInfo, Heartbeat
 
 # The machine's vocabulary: callers use ``machine.Tick``, ``machine.State``, ...
 __all__ = [
