@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hapair.engine import rtnetlink
 from hapair.engine.adapters import uplink as uplink_module
 from hapair.engine.adapters.uplink import NetlinkUpdateLink
+from hapair.engine.netif import rtnetlink
 from tests.netns import ip, needs_netns, netns_executor
 from tests.support import poll
 
