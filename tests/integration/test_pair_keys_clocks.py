@@ -79,6 +79,7 @@ def test_clocks_apart_pair_and_work_and_the_skew_is_shown(
     pair = make_pair()
     pair.second.env["HAPAIR_TEST_CLOCK_OFFSET_S"] = str(offset)
     pair.start_both()
+    pair.wait_in_sync(via=pair.first)  # a write acknowledges once the replica's link is up
     resp = pair.patch({"initial_wait_time": 7})
     assert resp.status_code == 200, resp.text
     assert resp.headers["HA-Partner-Acknowledged"] == "true"

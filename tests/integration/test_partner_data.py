@@ -55,6 +55,7 @@ def test_partner_data_goes_through_signed_calls(make_pair: MakePair, tmp_path: P
             assert conflict["parameters"]["initial_wait_time"] == 33
 
             # the standby replicates (as the replication user) and acknowledges writes
+            p.wait_in_sync(via=p.first)
             resp = p.patch({"ha_timeout": 6})
             assert resp.status_code == 200, resp.text
             assert resp.headers["HA-Partner-Acknowledged"] == "true"

@@ -37,6 +37,7 @@ def _tls_pair(make_pair: MakePair, tmp_path: Path) -> tuple[Pair, str]:
 def test_pair_serves_https_and_pairs_over_it(make_pair: MakePair, tmp_path: Path) -> None:
     pair, ca = _tls_pair(make_pair, tmp_path)
     pair.start_both()  # the standby role needs heartbeats, which now go over verified HTTPS
+    pair.wait_in_sync(via=pair.first)  # replication through the tunnel is up
     resp = pair.patch({"initial_wait_time": 3})
     assert resp.status_code == 200 and resp.headers["HA-Partner-Acknowledged"] == "true"
     assert pair.params(pair.second)["initial_wait_time"] == 3
