@@ -225,20 +225,14 @@ class PartnerClient:
     async def heartbeat(self, mine: Heartbeat) -> Heartbeat:
         """Sends our heartbeat; the partner answers with its own (signed, Redis on its host)."""
         raw = await self._post(HEARTBEAT_PATH, encoder.encode(mine))
-        try:
-            hb = hb_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise PartnerError(f"bad heartbeat: {exc}") from exc
+        hb = _decode(raw, hb_decoder, "heartbeat")
         check_redis_url(hb, self.home, direction="answered")
         return hb
 
     async def demote(self, request: DemoteRequest, wait: float) -> DemoteReply:
         """Asks the active partner to step down."""
         raw = await self._post(DEMOTE_PATH, encoder.encode(request), wait=wait)
-        try:
-            return demote_reply_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise PartnerError(f"bad demote reply: {exc}") from exc
+        return _decode(raw, demote_reply_decoder, "demote reply")
 
     async def revision(self) -> int:
         """The partner's revision, read by the partner from its own Redis."""
@@ -280,10 +274,7 @@ class PartnerClient:
     async def handover(self, request: HandoverRequest, wait: float) -> HandoverReply:
         """Asks the standby partner to take the role over (planned switchover, maintenance)."""
         raw = await self._post(HANDOVER_PATH, encoder.encode(request), wait=wait)
-        try:
-            return handover_reply_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise PartnerError(f"bad handover reply: {exc}") from exc
+        return _decode(raw, handover_reply_decoder, "handover reply")
 
 
 CONFLICTS_BATCH_BYTES = 48 * 1024  # under the 64 KiB body limit, with room for the envelope
