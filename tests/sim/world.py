@@ -1,7 +1,7 @@
 """A simulated world for two HA engines: the real ``machine.step`` against a simulated network,
 simulated Redis replication and a logical clock.
 
-What is simulated, and how it matches the driver (``engine/driver.py``):
+What is simulated, and how it matches the shell (``engine/node.py``, the driver):
 - time: one logical clock; ``first`` ticks at whole heartbeat intervals, ``second`` half an
   interval later. Before each ``Tick`` a unit reads its Redis (``StoreRead``/``StoreFailed``)
   and exchanges heartbeats with its partner (``Heard`` both ways), as the driver's ticker does.
