@@ -31,6 +31,11 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def posix(text: str) -> float:
+    """The POSIX time of an RFC 3339 timestamp (``iso``'s inverse: ``iso(posix(x)) == x``)."""
+    return datetime.fromisoformat(text).timestamp()
+
+
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with milliseconds, now."""
     return iso(wall())

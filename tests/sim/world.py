@@ -276,8 +276,10 @@ class World:
                 self.start(name)
             case m.RenewShared() | m.Reannounce():
                 pass  # one host: the socket is the address, held while the process lives
-            case m.Transitioned() | m.Note() | m.TrackReported() | m.Alert():
+            case m.Transitioned() | m.Note() | m.TrackReported() | m.Alert() | m.Emit():
                 pass
+            case m.FlushEvents() | m.SaveMaintenance():
+                pass  # the stream and the data dir are not modelled (maintenance: u.maintenance)
             case _:
                 raise AssertionError(f"unknown action {a!r}")
 

@@ -1,14 +1,17 @@
 """The standby's alerts on the stream (SPEC 5a ``alert``): a standby's Redis takes no writes, so
 the active writes the partner's alerts as its heartbeats list them, raised and ended, as it does
-the partner's tracks (``engine/announce.py``). The end-to-end proof with real units is
-tests/integration/test_vid_conflict_netns.py."""
+the partner's tracks. The end-to-end proof with real units is
+tests/integration/test_vid_conflict_netns.py.
+
+The rules are the pure core's (``engine/core/tell.py``): each unit is stepped, and the events
+are the ``Emit`` actions its steps hand out."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from hapair.engine.announce import Announcer
-from tests.unit.test_machine import hb
+from hapair.engine.core import machine as m
+from hapair.engine.pairlink.messages import Heartbeat
+from tests.unit.test_machine import active, hb, run
+from tests.unit.test_machine_deadline import standby
 
 CONFLICT = {
     "reason": "virtual-id-conflict",
@@ -19,28 +22,27 @@ SKEW = {"reason": "clock-skew", "detail": "the partner's clock is 12 s ahead", "
 
 
 class Sink:
-    """The event stream's port, collecting what is emitted."""
+    """A unit stepped as its node steps it, keeping the events its steps emit."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: m.State) -> None:
+        self.state = state
+        self.now = state.booted + 1.0
         self.events: list[tuple[str, dict[str, object]]] = []
 
-    def emit(self, type: str, data: dict[str, object], *, at: str | None = None) -> None:
-        self.events.append((type, data))
+    def partner(self, heartbeat: Heartbeat) -> None:
+        """The partner's heartbeat heard (a moment after the last)."""
+        self.step(m.Heard(now=self.now, heartbeat=heartbeat))
 
-    async def flush(self) -> None:
-        """Nothing is buffered here."""
-
-
-class _Nothing:
-    def __getattr__(self, _: str) -> Any:
-        return lambda *a, **k: None
+    def step(self, event: m.Event) -> None:
+        self.state, actions = run(self.state, event)
+        self.events += [(a.kind, dict(a.data)) for a in actions if isinstance(a, m.Emit)]
+        self.now += 0.1
 
 
-def announcer() -> tuple[Announcer, Sink]:
-    sink = Sink()
-    made = Announcer("first", metrics=_Nothing(), events=sink, hooks=_Nothing(),
-                     spawn=lambda coro, _: coro.close())  # fmt: skip
-    return made, sink
+def announcer() -> tuple[Sink, Sink]:
+    """``first``, active and serving (its own events and the partner's in one sink)."""
+    sink = Sink(active())
+    return sink, sink
 
 
 def alerts(sink: Sink) -> list[tuple[object, object, object]]:
@@ -74,8 +76,12 @@ def test_an_alert_already_there_when_the_active_first_hears_the_standby_is_writt
 
 def test_a_new_active_does_not_repeat_what_its_partner_wrote_as_active() -> None:
     """The partner was active (it wrote its own alerts) and its last heartbeat listed them."""
-    a, sink = announcer()
-    a.became_active(hb("second", role="active", alerts=[CONFLICT]))
+    a = sink = Sink(standby(100.0))
+    a.partner(hb("second", role="active", alerts=[CONFLICT]))
+    due = m.deadline(a.state)
+    assert due is not None
+    a.step(m.Deadline(now=due, due=due))  # the partner is lost: this unit becomes active
+    assert a.state.role == "active"
     a.partner(hb("second", alerts=[CONFLICT]))
     assert alerts(sink) == []
     a.partner(hb("second"))

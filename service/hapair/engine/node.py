@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from hapair.clock import iso
+from hapair.clock import iso, posix
 from hapair.domain.errors import NoSharedInterface, NotActive, StoreUnavailable
 from hapair.domain.parameters import HAParameters, Snapshot, effective_virtual_id
 from hapair.domain.status import Role
@@ -128,8 +128,7 @@ class Node:
         self.boots = BootRecord()
         self.boot_id = ""
         self.booted_at = ""
-        self.pacified = False
-        self.maintenance = Maintenance()
+        self.kept_maintenance = Maintenance()  # the data dir's record, read at boot
         self.state: m.State | None = None
         self.snapshot = Snapshot(revision=0, params=HAParameters(), updated_at=None)
         self.redis_version: str | None = None  # INFO's, read while Redis answers
@@ -185,6 +184,20 @@ class Node:
         return self._loop is not None and not self._loop.done()
 
     @property
+    def pacified(self) -> bool:
+        """Pacified at this boot (it booted too often): the machine's config says."""
+        return self.state is not None and self.state.config.pacified
+
+    @property
+    def maintenance(self) -> Maintenance:
+        """This unit's maintenance record: the machine's (the data dir's before a boot)."""
+        s = self.state
+        if s is None:
+            return self.kept_maintenance
+        since = None if s.maintenance_since is None else iso(s.maintenance_since)
+        return Maintenance(enabled=s.maintenance, reason=s.maintenance_reason, since=since)
+
+    @property
     def role(self) -> str:
         """The role this unit decided (``standalone`` outside HA)."""
         if not self.ha:
@@ -216,7 +229,6 @@ class Node:
         base.boot_id = self.boot_id
         base.redis_url = public_url(self.redis_url)  # no secret
         base.address = self.address
-        base.maintenance_reason = self.maintenance.reason
         base.dataplane = self.dataplane.report
         if (uplink := self.update_link()) is not None:
             base.update_addresses = uplink.addresses()
@@ -243,8 +255,7 @@ class Node:
         )
         if self.serving:  # a start that never served is no boot: ``served`` keeps it then
             files.save_boots(self.boots)
-        self.pacified = self.ha and self.boots.pacified
-        self.maintenance = files.load_maintenance()
+        self.kept_maintenance = files.load_maintenance()
 
     def served(self) -> None:
         """The unit serves (its direct listener is up): its boot counts from now on, on disk.
@@ -263,6 +274,7 @@ class Node:
         self.booted_at = iso(self.clock.wall())
         metrics, store = self.ports.metrics, self.ports.store
         metrics.set_boots(self.boots_in_window())
+        pacified = self.ha and self.boots.pacified
         with contextlib.suppress(StoreUnavailable, TimeoutError):
             async with asyncio.timeout(ACTION_BOUND_S):
                 self.redis_version = await store.server_version()
@@ -280,7 +292,7 @@ class Node:
                 "redis_version": self.redis_version,
                 "boot_id": self.boot_id,
                 "boots_in_window": self.boots_in_window(),
-                "pacified": self.pacified,
+                "pacified": pacified,
             },
         )
         if not self.ha:
@@ -298,13 +310,16 @@ class Node:
         await shared.remove_leftover(self.unit.shared_address, self.snapshot.params)
         # with a virtual IP, the shared listener is bound before the address exists
         await shared.bind_ahead(self.unit.shared_address)
+        kept = self.kept_maintenance
         config = m.Config(
             unit=self.name,
             mode=self.unit.mode,
             shared_address=self.unit.shared_address,
-            pacified=self.pacified,
+            pacified=pacified,
             has_partner=self.link is not None,
-            maintenance=self.maintenance.enabled,
+            maintenance=kept.enabled,
+            maintenance_reason=kept.reason,
+            maintenance_since=None if kept.since is None else posix(kept.since),
             tracks=tuple(t.name for t in self.settings.tracks),
             adverts=self.adverts() is not None,
             listen_first=1.5 * self.settings.heartbeat_interval if self.adverts() else 0.0,
@@ -315,6 +330,7 @@ class Node:
             self.snapshot.revision,
             self.now(),
             self.clock.wall(),
+            told=None if self.state is None else self.state.told,  # the stream outlives a reboot
         )
         metrics.set_role(self.state.role)
         self.queue = asyncio.Queue()
@@ -448,14 +464,8 @@ class Node:
             self.ports.trace(state, event, new, actions)
         if new.role != state.role:
             self.role_epoch += 1
-            if new.role == Role.ACTIVE:
-                self.announcer.became_active(new.partner)
         self.state = new
         self._arm_deadline()
-        if new.role == Role.ACTIVE:
-            if isinstance(event, m.Heard):
-                self.announcer.partner(event.heartbeat)
-            self.announcer.pair(new, self.now())
         self.dataplane.update(self.dataplane_inputs(new))
         await self._execute(actions)
 
@@ -513,30 +523,47 @@ class Node:
                 self.background.spawn(self._ask_handover(request, cause), "ask-handover")
             case m.Reply():
                 self.replies.answer(action)
-            case m.Transitioned(transition=t, role=role):
-                shared = self.unit.shared_address
-                vid, _ = effective_virtual_id(self.snapshot.params, shared)
-                self.announcer.transitioned(t, role, shared=shared, virtual_id=vid)
             case m.Reboot(cause=cause):
                 extra = {"event": "reboot-asked", "unit": self.name, "cause": cause}
                 log.warning("rebooting", extra=extra)
                 self.schedule_reboot()
-            case m.TrackReported(name=name, ok=ok, detail=detail):
-                self.announcer.track(name, ok, detail, publish=self.publishes())
-            case m.Alert(reason=reason, detail=detail, raised=raised):
-                data: dict[str, object] = {
-                    "unit": self.name,
-                    "reason": reason,
-                    "detail": detail,
-                    "ended": not raised,
-                }
-                log.warning("alert", extra={"event": "alert", **data})
-                if self.publishes():  # else the active writes it, from this unit's heartbeat
-                    self.announcer.emit("alert", data)
-            case m.Note(event=event, fields=fields):
-                log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
+            case (
+                m.Transitioned()
+                | m.TrackReported()
+                | m.Alert()
+                | m.Emit()
+                | m.FlushEvents()
+                | m.SaveMaintenance()
+                | m.Note()
+            ):
+                self._tell(action)
             case _:
                 raise AssertionError(f"unknown action {action!r}")
+
+    def _tell(self, action: m.Action) -> None:
+        """The actions that tell the world (the log, the metrics, the hook, the event stream)
+        or keep a record in the data dir."""
+        match action:
+            case m.Transitioned(transition=t, role=role):
+                shared = self.unit.shared_address
+                vid, _ = effective_virtual_id(self.snapshot.params, shared)
+                self.announcer.transitioned(t, role, shared=shared, virtual_id=vid)
+            case m.TrackReported(name=name, ok=ok, detail=detail):
+                self.announcer.track(name, ok, detail)
+            case m.Alert(reason=reason, detail=detail, raised=raised):
+                data = {"unit": self.name, "reason": reason, "detail": detail, "ended": not raised}
+                log.warning("alert", extra={"event": "alert", **data})
+            case m.Emit(kind=kind, data=fields, at=at):
+                self.announcer.emit(kind, dict(fields), at)
+            case m.FlushEvents():
+                self.announcer.flush()
+            case m.SaveMaintenance(enabled=enabled, reason=reason, since=since):
+                when = None if since is None else iso(since)
+                self.ports.files.save_maintenance(
+                    Maintenance(enabled=enabled, reason=reason, since=when)
+                )
+            case m.Note(event=event, fields=fields):
+                log.info(event, extra={"event": event, "unit": self.name, **dict(fields)})
 
     async def _serve_shared(self) -> None:
         """``ServeShared``: serve the shared address, then tell the core how it went."""
@@ -603,9 +630,9 @@ class Node:
         return 5.0 if due is None else min(5.0, due - self.now() - 0.02)
 
     def publishes(self) -> bool:
-        """Whether this unit writes its own events to the stream now (otherwise the active
-        partner does, from this unit's heartbeat)."""
-        return self.role == Role.ACTIVE or self.partner_fresh() is None
+        """Whether this unit writes its own events to the stream now (``machine.publishes``;
+        otherwise the active partner does, from this unit's heartbeat)."""
+        return self.state is None or m.publishes(self.state, self.now())
 
     # ---- the data plane ------------------------------------------------------------------
 

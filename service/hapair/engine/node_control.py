@@ -342,8 +342,8 @@ class NodeControl:
         return True, found, partner, now() - start
 
     async def set_maintenance(self, *, enabled: bool, reason: str | None, force: bool) -> None:
-        """``PUT /unit/maintenance``: hands over first when active (unless forced), keeps it
-        in the data dir."""
+        """``PUT /unit/maintenance``: hands over first when active (unless forced); the machine
+        keeps the record, saves it in the data dir and tells the stream."""
         self.check_ha()
         now = self.now
         if enabled and self.role in HOLDING:
@@ -351,12 +351,19 @@ class NodeControl:
                 synced = await self._synced()
                 reply = await self._ask(
                     lambda r: m.MaintenanceSet(
-                        now=now(), request=r, enabled=True, force=force, synced=synced
+                        now=now(),
+                        request=r,
+                        enabled=True,
+                        reason=reason,
+                        force=force,
+                        synced=synced,
                     )
                 )
         else:
             reply = await self._ask(
-                lambda r: m.MaintenanceSet(now=now(), request=r, enabled=enabled, force=force)
+                lambda r: m.MaintenanceSet(
+                    now=now(), request=r, enabled=enabled, reason=reason, force=force
+                )
             )
         if reply.error == "switchover-refused":
             found = _results(reply.checks)
@@ -364,21 +371,7 @@ class NodeControl:
                 found, "the hand-over checks failed; ?force=true skips them"
             )
         _raise(reply)
-        node = self.node
-        kept = node.maintenance
-        if enabled != kept.enabled or (enabled and reason != kept.reason):
-            node.maintenance = Maintenance(
-                enabled=enabled,
-                reason=reason if enabled else None,
-                since=iso(node.clock.wall()) if enabled else None,
-            )
-            node.ports.files.save_maintenance(node.maintenance)
-            if node.publishes():  # otherwise the active partner publishes it, by heartbeat
-                data = {"unit": self.name, "enabled": enabled, "reason": node.maintenance.reason}
-                node.announcer.emit("maintenance", data)
-            extra = {"event": "maintenance", "unit": self.name, "enabled": enabled}
-            log.info("maintenance", extra=extra)
-        await node.exchange_now()
+        await self.node.exchange_now()
 
     async def _synced(self) -> m.Synced:
         """This unit's revision and the partner's, read now (after a bounded ``WAIT`` for the

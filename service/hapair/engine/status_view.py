@@ -87,16 +87,11 @@ def pair_view(f: StatusFacts) -> tuple[PairStatus, bool]:
         s is not None
         and m.sync(s, f.now, revision=f.revision, partner_revision=f.partner_revision).in_sync
     )
-    my_role = s.public_role if s is not None else Role.NOT_OPERATIONAL
-    serving = s.serving if s is not None else False
-    if s is not None and s.role == Role.ACTIVE and f.serving_now:
-        # the listener answers already; its result event is a moment behind: tell what is
-        my_role, serving = Role.ACTIVE, True
-    my_reason = (
-        (s.public_reason if s is not None else "starting")
-        if my_role == Role.NOT_OPERATIONAL
-        else None
-    )
+    my_reason: str | None
+    if s is None:
+        my_role, my_reason, serving = Role.NOT_OPERATIONAL, "starting", False
+    else:
+        my_role, my_reason, serving = m.shown(s, serving_now=f.serving_now)
     me = unit_status(
         name,
         my_role,

@@ -140,10 +140,12 @@ class Synced:
 
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceSet(Event):
-    """``PUT /unit/maintenance``; ``force`` skips the hand-over checks."""
+    """``PUT /unit/maintenance``; ``force`` skips the hand-over checks; ``reason`` is what the
+    record keeps while enabled."""
 
     request: int
     enabled: bool
+    reason: str | None = None
     force: bool = False
     synced: Synced | None = None
 
@@ -304,7 +306,8 @@ class Reply(Action):
 
 @dataclass(frozen=True)
 class Transitioned(Action):
-    """The public role changed: log it, count it, run the hook, publish it."""
+    """The public role changed: log it, count it, run the hook (its ``role`` event, when
+    this unit writes it, is an ``Emit`` after it)."""
 
     transition: Transition
     role: EngineRole
@@ -312,7 +315,8 @@ class Transitioned(Action):
 
 @dataclass(frozen=True)
 class Alert(Action):
-    """A condition that this unit sees began (``raised``) or ended: an ``alert`` event."""
+    """A condition that this unit sees began (``raised``) or ended: log it (its ``alert``
+    event, when this unit writes it, is an ``Emit`` after it)."""
 
     reason: str  # partner-auth-failed, clock-skew, virtual-id-conflict, advert-path-down, ...
     detail: str
@@ -328,9 +332,9 @@ class Reboot(Action):
 
 @dataclass(frozen=True)
 class TrackReported(Action):
-    """A track of this unit failed or recovered: log it, set its metric, publish a ``track``
-    event. ``detail`` says what the check saw and, for an active that keeps the role with a
-    failed track, why it keeps it."""
+    """A track of this unit failed or recovered: log it (its ``track`` event, when this unit
+    writes it, is an ``Emit`` after it). ``detail`` says what the check saw and, for an active
+    that keeps the role with a failed track, why it keeps it."""
 
     name: str
     ok: bool
@@ -343,3 +347,29 @@ class Note(Action):
 
     event: str
     fields: tuple[tuple[str, object], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Emit(Action):
+    """One event for the pair's stream (SPEC 5a): ``kind`` (``role``, ``pair``, ``maintenance``,
+    ``alert``, ``track``, ``applied``), its fields in order, and when it happened (wall clock;
+    None: when written). ``core/tell.py`` decides which and when."""
+
+    kind: str
+    data: tuple[tuple[str, object], ...]
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class FlushEvents(Action):
+    """This unit became active: its Redis takes writes, so the events it kept in memory while
+    it was a replica are written now."""
+
+
+@dataclass(frozen=True)
+class SaveMaintenance(Action):
+    """The maintenance record changed: keep it in the data dir (it holds across boots)."""
+
+    enabled: bool
+    reason: str | None
+    since: float | None  # wall clock

@@ -14,6 +14,7 @@ from hapair.engine.core.events_actions import (
     Action,
     AskDemote,
     AskHandover,
+    HandoverDone,
     MaintenanceSet,
     Reply,
     SwitchoverAsked,
@@ -30,6 +31,7 @@ from hapair.engine.core.state import (
     partner_fit,
     sync,
     track_detail,
+    wall,
 )
 from hapair.engine.pairlink.messages import Heartbeat
 
@@ -161,18 +163,33 @@ def switchover_asked(s: State, event: SwitchoverAsked, actions: list[Action]) ->
     return s
 
 
-def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> State:
-    request, enabled, now = event.request, event.enabled, event.now
-    if not enabled or s.maintenance:
-        s = replace(s, maintenance=enabled, cause="maintenance")
-        actions.append(Reply(request))
+def maintained(s: State, enabled: bool, reason: str | None, now: float) -> State:
+    """Maintenance set on (with ``reason``) or off: a new record, since now, when it is switched
+    or enabled again with another reason, else the record as it was. ``core/tell.py`` saves
+    and announces a record that changed."""
+    s = replace(s, cause="maintenance")
+    if enabled == s.maintenance and (not enabled or reason == s.maintenance_reason):
         return s
+    return replace(
+        s,
+        maintenance=enabled,
+        maintenance_reason=reason if enabled else None,
+        maintenance_since=wall(s, now) if enabled else None,
+    )
+
+
+def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> State:
+    request, enabled, now, reason = event.request, event.enabled, event.now, event.reason
+    if not enabled or s.maintenance:
+        actions.append(Reply(request))
+        return maintained(s, enabled, reason, now)
     if s.role not in HOLDING:
         actions.append(Reply(request))
-        return replace(s, maintenance=True, cause="maintenance")
+        return maintained(s, True, reason, now)
     found = checks(s, now, maintenance=True, synced=event.synced)
     if all(c.ok for c in found) and s.handover is None and s.takeover is None:
-        s = replace(s, handover=Takeover(request=request, cause="maintenance", checks=found))
+        pending = Takeover(request=request, cause="maintenance", checks=found, reason=reason)
+        s = replace(s, handover=pending)
         actions.append(AskHandover(request, "maintenance"))
         return s
     if not event.force:
@@ -181,19 +198,18 @@ def maintenance_set(s: State, event: MaintenanceSet, actions: list[Action]) -> S
     # forced: step aside at once; the partner takes over when it hears of the maintenance
     s = enter(s, Role.STANDBY, "maintenance", now, actions)
     actions.append(Reply(request, checks=found))
-    return replace(s, maintenance=True, cause="maintenance")
+    return maintained(s, True, reason, now)
 
 
-def handover_done(
-    s: State, request: int, error: str | None, detail: str, actions: list[Action]
-) -> State:
+def handover_done(s: State, event: HandoverDone, actions: list[Action]) -> State:
+    request, error, detail = event.request, event.error, event.detail
     pending = s.handover
     s = replace(s, handover=None)
     if error is not None:
         actions.append(Reply(request, error, detail))
         return s
     if pending is not None and pending.cause == "maintenance":
-        s = replace(s, maintenance=True, cause="maintenance")
+        s = maintained(s, True, pending.reason, event.now)
     actions.append(Reply(request, checks=() if pending is None else pending.checks))
     return s
 

@@ -26,7 +26,9 @@ from hapair.engine.core.events_actions import (
     AskHandover,
     Deadline,
     DemoteAsked,
+    Emit,
     Event,
+    FlushEvents,
     HandoverDone,
     Heard,
     LeaseLost,
@@ -45,6 +47,7 @@ from hapair.engine.core.events_actions import (
     ReplicateFrom,
     Replicating,
     Reply,
+    SaveMaintenance,
     SendHeartbeat,
     ServeShared,
     SharedFailed,
@@ -86,6 +89,7 @@ from hapair.engine.core.state import (
     State,
     Sync,
     Takeover,
+    Told,
     TrackState,
     Transition,
     advert_heard,
@@ -100,11 +104,14 @@ from hapair.engine.core.state import (
     in_sync,
     links,
     public,
+    publishes,
+    shown,
     split_brain_wins,
     sync,
     update_link_down,
     wall,
 )
+from hapair.engine.core.tell import tell
 from hapair.engine.core.tracks_rules import claim_from_failed_active, track_changed, update_ready
 from hapair.engine.core.update_rules import UPDATE_LINK_DOWN, heard_via, update_alert, update_seen
 from hapair.engine.pairlink.messages import AlertInfo, Heartbeat
@@ -124,8 +131,10 @@ __all__ = [
     "Config",
     "Deadline",
     "DemoteAsked",
+    "Emit",
     "EngineRole",
     "Event",
+    "FlushEvents",
     "HandoverDone",
     "Heard",
     "LeaseLost",
@@ -145,6 +154,7 @@ __all__ = [
     "ReplicateFrom",
     "Replicating",
     "Reply",
+    "SaveMaintenance",
     "SendHeartbeat",
     "ServeShared",
     "SharedFailed",
@@ -161,6 +171,7 @@ __all__ = [
     "Takeover",
     "TakeoverAsked",
     "Tick",
+    "Told",
     "TrackChanged",
     "TrackReported",
     "TrackState",
@@ -180,6 +191,8 @@ __all__ = [
     "in_sync",
     "links",
     "public",
+    "publishes",
+    "shown",
     "split_brain_wins",
     "step",
     "sync",
@@ -189,7 +202,14 @@ __all__ = [
 
 
 def step(s: State, event: Event) -> tuple[State, list[Action]]:
-    """Apply one event; return the new state and the actions to carry out, in order."""
+    """Apply one event; return the new state and the actions to carry out, in order (with the
+    event stream's, ``tell``)."""
+    new, actions = _step(s, event)
+    return tell(s, new, event, actions)
+
+
+def _step(s: State, event: Event) -> tuple[State, list[Action]]:
+    """``step`` but for the event stream."""
     if s.stopped:
         return s, _refusals(event)
     now = event.now
@@ -382,8 +402,8 @@ def _on_request(s: State, event: Event, actions: list[Action]) -> State:
             return switchover_asked(s, event, actions)
         case MaintenanceSet():
             return maintenance_set(s, event, actions)
-        case HandoverDone(request=request, error=error, detail=detail):
-            return handover_done(s, request, error, detail, actions)
+        case HandoverDone():
+            return handover_done(s, event, actions)
         case PartnerDemoted(request=request):
             return partner_demoted(s, request, now, actions)
         case PartnerDemoteFailed(request=request, error=error):

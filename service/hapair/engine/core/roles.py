@@ -25,6 +25,7 @@ from hapair.engine.core.state import (
     Params,
     State,
     Takeover,
+    Told,
     TrackState,
     advert_heard,
     answered,
@@ -45,9 +46,16 @@ from hapair.engine.pairlink.messages import Heartbeat
 
 
 def boot(
-    config: Config, params: Params, revision: int, now: float, wall_now: float
+    config: Config,
+    params: Params,
+    revision: int,
+    now: float,
+    wall_now: float,
+    *,
+    told: Told | None = None,
 ) -> tuple[State, list[Action]]:
-    """The state of a unit that has just booted, and what to do first."""
+    """The state of a unit that has just booted, and what to do first. ``told``: what the
+    previous boot of this process wrote to the event stream (its memory outlives a reboot)."""
     s = State(
         config=config,
         params=params,
@@ -56,7 +64,10 @@ def boot(
         wall_offset=wall_now - now,
         role_since=wall_now,
         maintenance=config.maintenance,
+        maintenance_reason=config.maintenance_reason,
+        maintenance_since=config.maintenance_since,
         tracks=tuple(TrackState(name=n) for n in config.tracks),
+        told=told or Told(),
     )
     if config.pacified:
         s = replace(s, role=Role.PACIFIED, reason=None, cause="pacified")

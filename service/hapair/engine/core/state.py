@@ -73,6 +73,8 @@ class Config:
     pacified: bool = False
     has_partner: bool = True  # a partner address and pair key are configured
     maintenance: bool = False  # in maintenance at boot (kept in the data dir)
+    maintenance_reason: str | None = None  # and the record's reason and since (wall clock)
+    maintenance_since: float | None = None
     tracks: tuple[str, ...] = ()  # the names of the unit's tracks (``--track``)
     version: str = VERSION  # hapair's, told in every heartbeat
     protocol: int = PROTOCOL  # the unit-to-unit protocol this build speaks
@@ -131,6 +133,21 @@ class Takeover:
     # a switchover's or maintenance hand-over's checks, evaluated once when it was asked: the
     # answer lists these (all passed), never a second reading taken later
     checks: tuple[Check, ...] = ()
+    reason: str | None = None  # a maintenance hand-over's: the reason the record keeps
+
+
+@dataclass(frozen=True, kw_only=True)
+class Told:
+    """What this unit last wrote to the pair's event stream about the pair and its partner
+    (``core/tell.py`` decides on it): a ``pair`` event and the partner's news are written
+    when they differ from it. Kept across an in-process reboot, as the stream is."""
+
+    pair: tuple[str, str | None] | None = None  # (state, active) of the last ``pair`` event
+    partner_at: float = 0.0  # ``at`` of the partner's last role change written
+    partner_maintenance: bool | None = None  # None: not heard as active yet
+    partner_applied: tuple[tuple[str, str], ...] | None = None  # parameter -> state last heard
+    partner_tracks: tuple[tuple[str, bool | None], ...] | None = None
+    partner_alerts: frozenset[tuple[str, str]] | None = None  # (reason, detail) last heard
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,7 +181,10 @@ class State:
     replica_link_up: bool = False  # and its replication link to that Redis was seen up
     takeover: Takeover | None = None
     handover: Takeover | None = None  # a switchover or maintenance hand-over under way
+    # in maintenance: the one record of it (saved in the data dir by ``SaveMaintenance``)
     maintenance: bool = False
+    maintenance_reason: str | None = None
+    maintenance_since: float | None = None  # wall clock
     stopped: bool = False
     # the HAProxy peers link to the partner (L7 persistence updates) as the data plane last
     # saw it: (up, detail)
@@ -192,6 +212,7 @@ class State:
     update_separate_since: float | None = None
     update_at: float | None = None
     direct_at: float | None = None
+    told: Told = Told()  # what it last wrote to the event stream (``core/tell.py``)
 
 
 def wall(s: State, now: float) -> float:
@@ -427,6 +448,24 @@ def public(s: State) -> tuple[Role, str | None]:
     return s.role, None
 
 
+def shown(s: State, *, serving_now: bool) -> tuple[Role, str | None, bool]:
+    """What ``GET /ha/status`` shows for this unit: its role, the reason when not operational,
+    and whether it serves the shared address. The public role, except for a unit that decided
+    to be active whose shared listener answers already (``serving_now``): the result event of
+    its bind is a moment behind, so it shows what is."""
+    role, serving = s.public_role, s.serving
+    if s.role == Role.ACTIVE and serving_now:
+        role, serving = Role.ACTIVE, True
+    return role, s.public_reason if role == Role.NOT_OPERATIONAL else None, serving
+
+
+def publishes(s: State, now: float) -> bool:
+    """Whether this unit writes its own events to the pair's stream (its Redis takes writes):
+    as the active, or with no partner heard within ``ha_timeout``. Otherwise the active partner
+    writes them, from this unit's heartbeat."""
+    return s.role == Role.ACTIVE or fresh_partner(s, now) is None
+
+
 def heartbeat(s: State, now: float) -> Heartbeat:
     """What this unit tells its partner (the driver adds identity, address and Redis URL)."""
     t = s.last_transition
@@ -439,6 +478,7 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         shared_address=s.config.shared_address,
         pacified=s.config.pacified,
         maintenance=s.maintenance,
+        maintenance_reason=s.maintenance_reason,
         replicating=s.replica_of is not None and s.replica_link_up,
         serving_shared=s.serving,
         active_since=s.active_since or 0.0,
