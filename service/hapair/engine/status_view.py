@@ -1,9 +1,10 @@
 """``GET /ha/status``: both units as one unit sees them, built from its engine's state.
 
-This unit's entry comes from its own state (its role as ``machine.shown`` gives it); the partner's from its last heartbeat when heard
-within ``ha_timeout`` (its role, reason, ``serving_shared``, last transition as it reported
-them), else ``not_operational`` / ``unreachable``. The revisions are read from each Redis by
-the caller: what is shown is a pure function of what the unit knows (:class:`StatusFacts`).
+This unit's entry comes from its own state (its role as ``machine.shown`` gives it); the
+partner's from its last heartbeat when heard within ``ha_timeout`` (its role, reason,
+``serving_shared``, last transition as it reported them), else ``not_operational`` /
+``unreachable``. The revisions are read from each Redis by the caller: what is shown is a pure
+function of what the unit knows (:class:`StatusFacts`).
 """
 
 from __future__ import annotations

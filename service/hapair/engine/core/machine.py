@@ -4,8 +4,9 @@ Every role rule of a unit lives here and nowhere else, and so do the event strea
 (``tell.py``: which events the stream gets) and the maintenance record's (``handover.py``).
 There is no I/O, no clock, no asyncio: time arrives in events (``now``, a monotonic reading of
 the unit's clock), and what must happen in the world leaves as actions that the node
-(``engine/node.py``) carries out and whose results come back as events. The same ``step`` drives real processes and the simulation in
-``tests/sim``: there is no second implementation to drift.
+(``engine/node.py``) carries out and whose results come back as events. The same ``step``
+drives real processes and the simulation in ``tests/sim``: there is no second implementation
+to drift.
 
 Roles (the decided one, ``State.role``): ``starting``, ``active``, ``standby``,
 ``not_operational``, ``pacified``, ``indeterminate``. The role the API shows (``public``) never
