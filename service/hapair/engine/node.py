@@ -185,8 +185,10 @@ class Node:
 
     @property
     def pacified(self) -> bool:
-        """Pacified at this boot (it booted too often): the machine's config says."""
-        return self.state is not None and self.state.config.pacified
+        """Pacified at this boot (it booted too often): the boot record says, from the moment
+        it is counted (``GET /unit`` shows it with the boot's id); the machine's config is
+        made from it."""
+        return self.ha and self.boots.pacified
 
     @property
     def maintenance(self) -> Maintenance:
@@ -274,7 +276,6 @@ class Node:
         self.booted_at = iso(self.clock.wall())
         metrics, store = self.ports.metrics, self.ports.store
         metrics.set_boots(self.boots_in_window())
-        pacified = self.ha and self.boots.pacified
         with contextlib.suppress(StoreUnavailable, TimeoutError):
             async with asyncio.timeout(ACTION_BOUND_S):
                 self.redis_version = await store.server_version()
@@ -292,7 +293,7 @@ class Node:
                 "redis_version": self.redis_version,
                 "boot_id": self.boot_id,
                 "boots_in_window": self.boots_in_window(),
-                "pacified": pacified,
+                "pacified": self.pacified,
             },
         )
         if not self.ha:
@@ -315,7 +316,7 @@ class Node:
             unit=self.name,
             mode=self.unit.mode,
             shared_address=self.unit.shared_address,
-            pacified=pacified,
+            pacified=self.pacified,
             has_partner=self.link is not None,
             maintenance=kept.enabled,
             maintenance_reason=kept.reason,
