@@ -7,6 +7,7 @@ import pytest
 
 from tests.integration.handover import maintenance, own, started_and_ready, switchover
 from tests.integration.pairs import Pair
+from tests.integration.sse import Follower
 from tests.support import poll
 
 
@@ -104,3 +105,29 @@ def test_maintenance_body_is_validated(pair: Pair) -> None:
     assert resp.status_code == 422
     assert resp.json()["type"] == "urn:hapair:problem:validation"
     assert own(pair, pair.first)["role"] == "active"
+
+
+def test_the_maintenance_record_survives_a_reboot_as_it_was_and_is_told_once(pair: Pair) -> None:
+    """The standby's record (reason, since) is the one its unit shows after a reboot, to the
+    millisecond; the active writes its ``maintenance`` event once when it is set, not again
+    when the standby reboots in maintenance, and once when it is cleared."""
+    stream = Follower(pair.first.url, pair.token, params={"types": "maintenance"})
+    try:
+        resp = maintenance(pair, pair.second, True)
+        assert resp.status_code == 200, resp.text
+        record = resp.json()["maintenance"]
+        poll(lambda: stream.of("maintenance"), timeout=10, what="the maintenance event")
+        assert pair.http.post(f"{pair.second.url}/api/v1/unit/reboot").status_code == 202
+        poll(
+            lambda: pair.http.get(f"{pair.second.url}/api/v1/unit").json()["boots_in_window"] == 2,
+            timeout=10,
+            what="second rebooted",
+        )
+        assert pair.http.get(f"{pair.second.url}/api/v1/unit").json()["maintenance"] == record
+        poll(lambda: own(pair, pair.second)["icon"] == "yellow", timeout=10, what="yellow again")
+        assert maintenance(pair, pair.second, False).status_code == 200
+        poll(lambda: len(stream.of("maintenance")) == 2, timeout=10, what="the end's event")
+        told = [(e["unit"], e["enabled"], e["reason"]) for e in stream.of("maintenance")]
+        assert told == [("second", True, "kernel upgrade"), ("second", False, None)]
+    finally:
+        stream.close()

@@ -79,6 +79,17 @@ def machine_params(params: HAParameters) -> m.Params:
     )
 
 
+def _posix(text: str | None) -> float | None:
+    """A timestamp the data dir keeps, as POSIX seconds; None when there is none, or none that
+    reads as one (a hand-edited file does not stop the boot)."""
+    if text is None:
+        return None
+    try:
+        return posix(text)
+    except ValueError:
+        return None
+
+
 class Replies:
     """The requests waiting for the machine's reply, by number."""
 
@@ -320,7 +331,7 @@ class Node:
             has_partner=self.link is not None,
             maintenance=kept.enabled,
             maintenance_reason=kept.reason,
-            maintenance_since=None if kept.since is None else posix(kept.since),
+            maintenance_since=_posix(kept.since),
             tracks=tuple(t.name for t in self.settings.tracks),
             adverts=self.adverts() is not None,
             listen_first=1.5 * self.settings.heartbeat_interval if self.adverts() else 0.0,
