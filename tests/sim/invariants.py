@@ -36,6 +36,8 @@ class PairInvariants(RuleBasedStateMachine):
 
     def attach(self, world: World) -> None:
         """Checks ``world``; what its network loses or delays is told to the bookkeeping."""
+        if getattr(self, "w", None) is not None:
+            self.w.close()
         self.w = world
         world.net.on_loss = self.lost
         world.net.on_held = self.held
@@ -44,6 +46,9 @@ class PairInvariants(RuleBasedStateMachine):
         world.net.on_wait = self.waits
         world.net.on_timeout = self.timed_out
         world.on_track = self.track_delivered
+
+    def teardown(self) -> None:
+        self.w.close()
 
     def track_delivered(self, at: float) -> None:
         """A track's result reached a unit: it may rightly change a role now."""
@@ -403,6 +408,12 @@ class PairInvariants(RuleBasedStateMachine):
                 f"{standby.name} replica of {standby.redis.replica_of} at "
                 f"{standby.redis.revision}"
             )
+
+    @invariant()
+    def the_shell_fails_nothing(self) -> None:
+        """No step, action, tick or background task of a node failed, no API request got a
+        500, no callback of a loop raised."""
+        assert not self.w.errors, self.report(f"the shell failed: {self.w.errors}")
 
     @invariant()
     def causes_are_from_the_spec(self) -> None:

@@ -9,13 +9,16 @@ A failure prints the rules that led to it (a reproducible sequence) and the worl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from random import Random
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 
+from hapair.domain.parameters import HAParameters
 from hapair.engine.core import machine as m
 from tests.sim.invariants import PairInvariants
 from tests.sim.units import INTERVAL, NAMES, other
@@ -57,11 +60,11 @@ class PairUnderFaults(PairInvariants):
         ways (then the quiet stretches between faults have losses too)."""
         self.attach(World(ha_timeout=ha_timeout, initial_wait=initial_wait))
         for u in self.w.units.values():
-            u.redis.params = m.Params(
-                ha_timeout=ha_timeout,
-                initial_wait_time=initial_wait,
-                preferred_server=preferred,
-                failback_delay=failback_delay,
+            u.redis.params = HAParameters(
+                ha_timeout=int(ha_timeout),
+                initial_wait_time=int(initial_wait),
+                preferred_server=preferred,  # type: ignore[arg-type]
+                failback_delay=int(failback_delay),
             )
         if loss or delay:
             for i, d in enumerate(DIRECTIONS):
@@ -98,8 +101,7 @@ class PairUnderFaults(PairInvariants):
         u = self.w.units[name]
         role = u.state.role if u.alive and u.state is not None else None
         self.fault()
-        u.paused = True
-        self.w.note(f"{name} paused")
+        self.w.pause(name)
         self.expect(name, role)
 
     def expect(self, gone: str, role: str | None) -> None:
@@ -119,15 +121,13 @@ class PairUnderFaults(PairInvariants):
 
     @rule(name=units)
     def resume(self, name: str) -> None:
-        u = self.w.units[name]
-        if u.paused:
+        if self.w.units[name].paused:
             self.fault()
-            u.paused = False
-            self.w.note(f"{name} resumed")
+            self.w.resume(name)
 
     @rule(name=units)
     def restart(self, name: str) -> None:
-        if self.w.units[name].state is None:
+        if self.w.units[name].proc is None:
             self.fault()
             self.w.start(name)
 
@@ -240,7 +240,7 @@ class PairUnderFaults(PairInvariants):
         if u.key == key:
             return
         self.fault()
-        running = u.state is not None
+        running = u.proc is not None
         if running:
             self.w.kill(name)
         u.key = key
@@ -253,7 +253,7 @@ class PairUnderFaults(PairInvariants):
         """A unit's wall clock is set ``offset`` seconds off, and it restarts (the engine reads
         the wall clock's offset at boot): the pair must not care."""
         u = self.w.units[name]
-        if u.state is None or u.clock_offset == offset:
+        if u.proc is None or u.clock_offset == offset:
             return
         self.fault()
         self.w.kill(name)
@@ -301,37 +301,37 @@ class PairUnderFaults(PairInvariants):
         current = self.w.units[holder].redis.params
         self.fault()
         self.w.write(
-            m.Params(
-                ha_timeout=current.ha_timeout,
-                initial_wait_time=current.initial_wait_time,
+            msgspec.structs.replace(
+                current,
                 preferred_server=preferred,
                 hard_reboot_on_link_failure=hard_reboot and preferred == "none",
-                failback_delay=current.failback_delay,
             )
         )
 
     @rule(name=units)
     def takeover(self, name: str) -> None:
+        """``POST /unit/takeover`` (its answer is noted when it comes)."""
         self.fault()
-        reply = self.w.ask(name, lambda now, r: m.TakeoverAsked(now=now, request=r))
-        self.w.note(f"takeover on {name}: {reply}")
+        self.w.request(name, "takeover", lambda c: c.takeover())
 
     @rule(name=units, dry_run=st.booleans())
     def switchover(self, name: str, dry_run: bool) -> None:
+        """``POST /ha/actions/switchover``."""
         self.fault()
-        reply = self.w.ask(
-            name, lambda now, r: m.SwitchoverAsked(now=now, request=r, dry_run=dry_run)
-        )
-        self.w.note(f"switchover on {name} (dry run {dry_run}): {reply}")
+        what = f"switchover (dry run {dry_run})"
+        self.w.request(name, what, lambda c: c.switchover(dry_run=dry_run))
 
     @rule(name=units, enabled=st.booleans(), force=st.booleans())
     def maintenance(self, name: str, enabled: bool, force: bool) -> None:
+        """``PUT /unit/maintenance``."""
         self.fault()
-        reply = self.w.ask(
+        what = f"maintenance {enabled} (force {force})"
+        self.w.request(
             name,
-            lambda now, r: m.MaintenanceSet(now=now, request=r, enabled=enabled, force=force),
+            what,
+            lambda c: c.set_maintenance(enabled=enabled, reason="sim" if enabled else None,
+                                        force=force),  # fmt: skip
         )
-        self.w.note(f"maintenance {enabled} on {name} (force {force}): {reply}")
 
 
 PairUnderFaults.TestCase.settings = settings(
@@ -348,22 +348,35 @@ PairUnderFaults.TestCase.settings = settings(
 test_pair_under_faults = pytest.mark.timeout(120 + EXAMPLES // 2)(PairUnderFaults.TestCase)
 
 
-def _scripted(preferred: str = "none", *, together: bool = False) -> PairUnderFaults:
-    """A pair booted for a scripted run: ha_timeout 3 s, no initial wait, no loss or delay."""
-    pair = PairUnderFaults()
-    pair.boot(
-        ha_timeout=3.0, initial_wait=0.0, preferred=preferred, together=together,
-        loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
-    )  # fmt: skip
-    return pair
+Scripted = Callable[..., PairUnderFaults]
 
 
-def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role() -> None:
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    """Boots pairs for scripted runs (ha_timeout 3 s, no initial wait, no loss or delay), and
+    drops their worlds afterwards."""
+    made: list[PairUnderFaults] = []
+
+    def boot(preferred: str = "none", *, together: bool = False) -> PairUnderFaults:
+        pair = PairUnderFaults()
+        made.append(pair)
+        pair.boot(
+            ha_timeout=3.0, initial_wait=0.0, preferred=preferred, together=together,
+            loss=0.0, delay=0.0, seed=0, failback_delay=0.0,
+        )  # fmt: skip
+        return pair
+
+    yield boot
+    for pair in made:
+        pair.teardown()
+
+
+def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role(scripted: Scripted) -> None:
     """The two track invariants on one scripted run (hypothesis finds the same faults only
     among many others): the active's service fails, the fit standby has the role within
     interval x fall + 2 heartbeats; then the new active dies while the other is still red: it
     does not take the role until its service is back."""
-    pair = _scripted()
+    pair = scripted()
     pair.advance(6)
     assert pair.w.shared_holder == "first"
     pair.service("first", False)
@@ -379,12 +392,12 @@ def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role() -> 
     assert pair.w.shared_holder == "first"
 
 
-def test_an_active_restarted_with_its_clock_set_back_is_heard() -> None:
+def test_an_active_restarted_with_its_clock_set_back_is_heard(scripted: Scripted) -> None:
     """A restarted unit's heartbeats carry a new boot id, as the driver's do: those of a
     preferred active restarted with its clock set back are not older news of the same boot
     (the standby took them all as stale, heard nothing for ha_timeout and failed over while
     the active was talking: a role change on a stable network)."""
-    pair = _scripted(preferred="second", together=True)
+    pair = scripted(preferred="second", together=True)
     pair.advance(6)
     pair.skew_clock("second", 300.0)  # restarts, takes the role back (preferred)
     pair.advance(6)
@@ -394,16 +407,18 @@ def test_an_active_restarted_with_its_clock_set_back_is_heard() -> None:
     assert [c for c in pair.w.changes if c.at > pair.disturbed] == []
 
 
-def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out() -> None:
+def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out(scripted: Scripted) -> None:
     """The fit standby's demote request to an active with a failed track is lost: a fault
     that lasts until the driver's wait for the answer runs out (5 s); the standby asks again
     then, and has the role within 2 heartbeats of it (the invariant counted from the loss and
     failed in the wait)."""
-    pair = _scripted()
+    pair = scripted()
     pair.advance(6)
     pair.service("first", False)
     pair.advance(1)
-    pair.lose(("second", "first"), 2)  # a heartbeat's answer, then the demote request
+    # the answers to three heartbeats (the tick's, over the direct link and the update link,
+    # and the one the failed track sends at once), then the demote request
+    pair.lose(("second", "first"), 4)
     pair.advance(10)  # the invariants run every half interval
     assert pair.w.shared_holder == "first"  # t=10.5: still waiting for the answer
     pair.advance(4)
@@ -411,12 +426,12 @@ def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out() ->
     assert pair.w.shared_holder == "second"
 
 
-def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws() -> None:
+def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws(scripted: Scripted) -> None:
     """The preferred standby's service fails while its process is frozen: its checker tells
     the engine fall checks after it thaws, so it does not take the role back with a failed
     service (the simulation dropped the result that fell due during the freeze: the engine
     never learnt it, took the role and kept it with the fit partner standby)."""
-    pair = _scripted(preferred="second")
+    pair = scripted(preferred="second")
     pair.advance(1)
     pair.pause("second")
     pair.service("second", False)
@@ -428,12 +443,12 @@ def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws() -
     assert pair.w.shared_holder == "first"
 
 
-def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over() -> None:
+def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over(scripted: Scripted) -> None:
     """Only the HTTP path is cut, both ways: the standby hears the active's adverts and stays
     standby (3 x ha_timeout here), links.heartbeat false; the active then dies and the standby
     takes over at its last advert + ha_timeout (``expect``, checked by ``check_timed``). With
     the adverts cut too (a partition of the LAN), it would have taken over at once."""
-    pair = _scripted()
+    pair = scripted()
     pair.advance(6)
     assert pair.w.shared_holder == "first"
     pair.http_lost("both")
@@ -455,8 +470,8 @@ def test_the_http_path_lost_while_the_adverts_flow_fails_nothing_over() -> None:
     assert first is not None and first.role == "standby"
 
 
-def test_adverts_lost_while_heartbeats_flow_change_no_role() -> None:
-    pair = _scripted(together=True)
+def test_adverts_lost_while_heartbeats_flow_change_no_role(scripted: Scripted) -> None:
+    pair = scripted(together=True)
     pair.advance(6)
     before = list(pair.w.changes)
     pair.adverts_lost("both")
@@ -472,12 +487,12 @@ def test_adverts_lost_while_heartbeats_flow_change_no_role() -> None:
     assert pair.w.changes == before
 
 
-def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_heard() -> None:
+def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_heard(scripted: Scripted) -> None:
     """The invariant judges the decision, not its publication: second decided active at the
     end of its hold (t=6.0, no advert heard since the partition: the first one after the heal
     came at that same tick) and shows active only at 6.5, once it serves the shared address,
     when it knows of first's advert (found by an explore run)."""
-    pair = _scripted(preferred="second", together=True)
+    pair = scripted(preferred="second", together=True)
     pair.takeover("first")
     pair.partition("both")
     pair.advance(10)
@@ -487,11 +502,11 @@ def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_he
     pair.no_failover_while_the_partners_adverts_are_heard()
 
 
-def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_role() -> None:
+def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_role(scripted: Scripted) -> None:
     """Only the update link is cut, both ways (SPEC 5b'): no role changes, each unit shows
     links.update false, not in sync, update-link-down; a write is not acknowledged; healed,
     the pair is in sync again and the alert ends."""
-    pair = _scripted(together=True)
+    pair = scripted(together=True)
     pair.advance(6)
     before = list(pair.w.changes)
     pair.update_lost("both")
@@ -510,10 +525,10 @@ def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_
     assert pair.w.changes == before
 
 
-def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_no_role() -> None:
+def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_no_role(scripted: Scripted) -> None:
     """Only the direct link is cut, both ways: the heartbeats cross the update link; no role
     changes, links.heartbeat false, links.update true, in sync, writes acknowledged."""
-    pair = _scripted(together=True)
+    pair = scripted(together=True)
     pair.advance(6)
     before = list(pair.w.changes)
     pair.direct_lost("both")

@@ -1,12 +1,17 @@
-"""The parts of the simulated world (``world.py``): one unit's process and its Redis as plain
-data, the units' names and the heartbeat interval; what happens to them is :class:`World`'s."""
+"""The parts of the simulated world (``world.py``): one unit (its process, its Redis and its
+data dir) as plain data, the units' names and the heartbeat interval; what happens to them is
+:class:`World`'s."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from hapair.domain.unit import BootRecord
+from hapair.domain.parameters import HAParameters
 from hapair.engine.core import machine as m
+
+if TYPE_CHECKING:
+    from tests.sim.ports import DataDir, Process
 
 INTERVAL = 1.0
 TRACK = "svc"  # every unit has one track; its checks every TRACK_INTERVAL, fall and rise
@@ -28,7 +33,7 @@ class Redis:
 
     up: bool = True
     entries: list[tuple[int, str]] = field(default_factory=list)  # (revision, unique id)
-    params: m.Params = field(default_factory=m.Params)
+    params: HAParameters = field(default_factory=HAParameters)
     replica_of: str | None = None  # the unit whose Redis this one follows, None: master
     conflicts: set[str] = field(default_factory=set)
 
@@ -44,18 +49,14 @@ class Redis:
 
 @dataclass
 class Unit:
-    """One simulated unit: its process (``state``, None when dead) and its Redis."""
+    """One simulated unit: its process (``proc``: its loop, its real ``Node``; None when dead),
+    its Redis and its data dir (both outlive the process)."""
 
     name: str
+    data: DataDir
     redis: Redis = field(default_factory=Redis)
-    state: m.State | None = None
-    paused: bool = False
+    proc: Process | None = None
     link_up: bool = True
-    boots: BootRecord = field(default_factory=BootRecord)
-    replies: dict[int, m.Reply] = field(default_factory=dict)
-    maintenance: bool = False  # kept in the data dir: survives restarts
-    incarnation: int = 0  # counts the boots: an answer to an older process is not waited for
-    deadline_fired: float | None = None  # the last machine deadline whose timer fired
     active_at: float | None = None  # when its engine last decided to be active
     service_ok: bool = True  # the service its track checks
     service_since: float = 0.0  # when the service last failed or came back
@@ -65,9 +66,20 @@ class Unit:
     advert_known: float | None = None  # the partner's last advert its engine was told of
 
     @property
+    def state(self) -> m.State | None:
+        """The state its node's machine holds (None: no process, or not booted yet)."""
+        return None if self.proc is None else self.proc.node.state
+
+    @property
+    def paused(self) -> bool:
+        """Its process is frozen (SIGSTOP)."""
+        return self.proc is not None and self.proc.loop.frozen
+
+    @property
     def alive(self) -> bool:
-        """The process runs and is not frozen."""
-        return self.state is not None and not self.paused and not self.state.stopped
+        """The process runs, has booted and is not frozen."""
+        s = self.state
+        return s is not None and not self.paused and not s.stopped
 
 
 @dataclass

@@ -1,62 +1,60 @@
-"""A simulated world for two HA engines: the real ``machine.step`` against a simulated network,
-simulated Redis replication and a logical clock.
+"""A simulated world for two HA units: each runs the production shell, a real
+:class:`~hapair.engine.node.Node` (``engine/node.py``) with its ``NodeControl``, on in-memory
+ports (``ports.py``) and a virtual-time event loop of its own (``vloop.py``).
 
-What is simulated, and how it matches the shell (``engine/node.py``, the driver):
-- time: one logical clock; ``first`` ticks at whole heartbeat intervals, ``second`` half an
-  interval later. Before each ``Tick`` a unit reads its Redis (``StoreRead``/``StoreFailed``)
-  and exchanges heartbeats with its partner (``Heard`` both ways), as the driver's ticker does.
+What is simulated, and what the shell does itself:
+- time: one logical clock, moved by the scheduler to the next timer of any process. The shell
+  runs its own ticker (``_tick_forever``: observe, then tick), its deadline timer, its bounded
+  waits (the partner's answers, its requests' replies, its actions' bounds). A process boots
+  at its phase (``first`` at whole heartbeat intervals, ``second`` half an interval later).
 - the network (``network.py``): directed links between the units that can be cut (one-way or
   both ways), lose single messages and hold them back (reordering them); a heartbeat needs the
   request to arrive, and its answer needs the way back; so do the partner requests (demote,
-  hand-over) and their replies. A request or reply lost makes the asker fail once its wait
-  runs out (the driver's: 5 s for a demote, 20 s for a hand-over); a cut link refuses at once.
-- the shared address on one host: the unit whose process holds the listening socket keeps it
-  while frozen (SIGSTOP) and loses it when killed; another unit's bind then fails.
+  hand-over) and their replies. How a call travels and fails is ``ports.Link``'s.
+- the shared address on one host: the process that holds the listening socket keeps it while
+  frozen (SIGSTOP) and loses it when killed; another process' bind then fails.
 - Redis: each unit's own server with its history of revisions (each with a unique id), a
   master or a replica of the other's; replicas follow their master whenever the network lets
-  them (a full resync replaces what they held); ``WAIT`` acknowledges a write when the
-  replica holds it.
-- processes: kill (state gone, Redis lives on), restart (a boot, counted for the pacify rule),
-  pause and resume (a frozen process hears nothing and answers nothing).
+  them (a full resync replaces what they held, after the revisions only the replica held are
+  archived in its new master); ``WAIT`` acknowledges a write when the replica holds it.
+- processes: kill (the loop and its tasks dropped, no clean shutdown; Redis and the data dir
+  live on), restart (a new ``Node`` on the same data dir and Redis: a boot, counted for the
+  pacify rule), pause and resume (the loop is not run: a frozen process hears nothing and
+  answers nothing; its timers fire once it thaws). A ``Reboot`` action is the shell's own.
 - tracks: each unit has one track on its service; the track's first result arrives at boot,
   and a failure or a recovery of the service reaches the engine ``TRACK_FALL`` (or
   ``TRACK_RISE``) check intervals later, as the checker's hysteresis does (the checker of a
   frozen process is frozen too: it tells that long after the process thaws).
 - the pair key and the clock: a unit started with another pair key refuses its partner's
-  calls and answers each with a refusal (``PartnerAnswered`` with ``another pair key``, as the
-  driver turns a 401 ``another-pair-key`` into); demote and hand-over requests fail at once.
-  A unit's wall clock may be off by any amount (its ``wall_offset`` at boot): heartbeats carry
-  its times, the rules must not care.
-- adverts (SPEC 5b'): each unit sends one at its tick; it reaches the partner unless the
-  adverts' path is cut that way (``Network.adverts_cut``) or the keys differ; before each
-  ``Tick`` a unit is told how long ago its partner's last advert arrived (``AdvertsSeen``), as
-  the driver asks its adverts link. A partition of the LAN cuts both paths; a rule cuts only
-  the HTTP path (adverts flowing: no failover) or only the adverts.
-- the update link (SPEC 5b'): the HTTP path is the direct link and the update link together;
-  each heartbeat that crosses it also arrives as its copy over the update link (``via``)
-  unless that link alone is cut that way (``Network.update_cut``), which also stops
-  replication from that side; the direct link alone cut (``Network.direct_cut``) lets only
-  the copies through, so the update link carries everything. Each unit is told before its
-  tick that a separate update link is in use (``UpdateLinkSeen``).
-Results of actions are fed back as events in order, as the driver does.
+  calls and answers each with a refusal (``ports.Link``). A unit's wall clock may be off by
+  any amount (its ``clock_offset``): heartbeats carry its times, the rules must not care.
+- adverts (SPEC 5b'): each unit's shell sends one at its tick; it reaches the partner unless
+  the adverts' path is cut that way (``Network.adverts_cut``) or the keys differ; the shell
+  asks its adverts port how long ago its partner's last one arrived.
+- the update link (SPEC 5b'): a separate update link is in use; the shell calls its partner
+  over it too (heartbeats marked ``via``, and the demote and hand-over calls while it is up);
+  it is cut alone by ``Network.update_cut`` (which also stops replication from that side), the
+  direct link alone by ``Network.direct_cut``; a partition cuts both.
+The world learns the units' decisions from ``Ports.trace`` (every step of each machine).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import deque
-from collections.abc import Callable
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from hapair.domain.unit import record_boot
+from hapair.domain.errors import DomainError
+from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.engine.core import machine as m
-from hapair.engine.pairlink.messages import Heartbeat
+from hapair.engine.node_control import NodeControl
 from tests.sim.network import Network
-from tests.sim.traffic import Traffic
+from tests.sim.ports import DataDir, Process
 from tests.sim.units import (
     INTERVAL,
     NAMES,
-    SHARED,
-    TRACK,
     TRACK_FALL,
     TRACK_INTERVAL,
     TRACK_RISE,
@@ -64,27 +62,61 @@ from tests.sim.units import (
     Unit,
     other,
 )
+from tests.sim.vloop import Scheduler
+
+PHASE = {"first": 0.0, "second": INTERVAL / 2}  # when in the interval each unit's ticks come
+
+
+class _Errors(logging.Handler):
+    """Errors the shell logs (a failed step, action, tick or background task) go to the world
+    being simulated: an invariant says there are none."""
+
+    world: World | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.world is not None:
+            self.world.errors.append(f"t={self.world.now:.2f} {record.getMessage()}: "
+                                     f"{getattr(record, 'event', '')} {record.exc_info!r}")  # fmt: skip
+
+
+_ERRORS = _Errors(logging.ERROR)
+logging.getLogger("hapair").addHandler(_ERRORS)
 
 
 class World:
     """Two units, a network, Redis replication and a clock."""
 
     def __init__(self, *, ha_timeout: float = 3.0, initial_wait: float = 0.0) -> None:
-        self.now = 0.0
-        self.units = {n: Unit(n) for n in NAMES}
+        self.time = Scheduler()
+        self.loop = self.time.loop("world")  # messages in flight, track results
+        self.units = {n: Unit(n, DataDir(n)) for n in NAMES}
         for u in self.units.values():
-            u.redis.params = m.Params(ha_timeout=ha_timeout, initial_wait_time=initial_wait)
+            u.redis.params = HAParameters(
+                ha_timeout=int(ha_timeout), initial_wait_time=int(initial_wait)
+            )
         self.net = Network(NAMES)
         self.shared_holder: str | None = None
         self.acknowledged: set[str] = set()
         self.changes: list[RoleChange] = []
         self.log: list[str] = []
+        self.errors: list[str] = []  # what the shell logged as errors, and unexpected answers
         self.silently_dropped: list[tuple[str, set[str]]] = []
         self.promoted_unfit: list[str] = []  # promotions of a unit with a failed track
         self.on_track: Callable[[float], None] = lambda at: None  # a track result delivered
         self._ids = itertools.count(1)
-        self._queue: deque[tuple[str, m.Event]] = deque()
-        self.traffic = Traffic(self)
+        _ERRORS.world = self
+        for loop in self.time.loops:
+            loop.set_exception_handler(self._loop_error)
+
+    @property
+    def now(self) -> float:
+        return self.time.now
+
+    def close(self) -> None:
+        """The end of a run: every process and message dropped."""
+        self.time.close()
+        if _ERRORS.world is self:
+            _ERRORS.world = None
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -98,56 +130,106 @@ class World:
         the update link, SPEC 5b')."""
         return self.reaches(*way) and self.net.update_flows(src, replica)
 
-    def heartbeat_of(self, u: Unit) -> Heartbeat:
-        """What ``u`` sends (the driver adds the boot id, new at each boot, and the Redis URL:
-        here the unit's name)."""
-        assert u.state is not None
-        hb = m.heartbeat(u.state, self.now)
-        hb.boot_id = f"{u.name}-{u.incarnation}"
-        hb.redis_url = u.name
-        return hb
-
-    def new_id(self) -> int:
-        """A fresh request number (or a write's id)."""
-        return next(self._ids)
-
     def note(self, text: str) -> None:
         """Keeps a line of what happened (printed when an invariant fails)."""
         self.log.append(f"t={self.now:6.2f} {text}")
 
+    def _loop_error(self, loop: Any, context: dict[str, Any]) -> None:
+        self.errors.append(f"t={self.now:.2f} {loop.name}: {context.get('message')} "
+                           f"{context.get('exception')!r}")  # fmt: skip
+
+    def settle(self) -> None:
+        """Runs what is due now (a rule's effects, before the next rule)."""
+        self.time.settle()
+
     # ---- processes -------------------------------------------------------------------------
 
     def start(self, name: str) -> None:
-        """Boots ``name``'s process (its Redis keeps what it held)."""
+        """Starts ``name``'s process (its Redis and data dir keep what they held): it boots at
+        its phase (now, or within half an interval)."""
         u = self.units[name]
-        u.boots = record_boot(u.boots, self.now, window_s=300.0, max_boots=3)
-        config = m.Config(
-            unit=name,
-            mode=name,
-            shared_address=SHARED,
-            pacified=u.boots.pacified,
-            maintenance=u.maintenance,
-            tracks=(TRACK,),
-            adverts=True,
-            listen_first=1.5 * INTERVAL,
-        )
+        if u.proc is not None:
+            return
+        loop = self.time.loop(name)
+        loop.set_exception_handler(self._loop_error)
+        proc = Process(self, u, loop)
+        u.proc = proc
         self.net.advert_at.pop((other(name), name), None)  # its adverts link is new
         u.advert_known = None
-        r = u.redis
-        state, actions = m.boot(
-            config,
-            r.params,
-            r.revision if r.up else 0,
-            self.now,
-            1_000_000 + self.now + u.clock_offset,
-        )
-        u.state, u.paused, u.replies = state, False, {}
-        u.incarnation += 1
         u.track_due = []
-        self.note(f"{name} boots (pacified={u.boots.pacified})")
-        self._execute(u, actions)
-        self.run()
-        self._track_result(u, u.service_ok)  # the checker's first result, at once
+        phase = PHASE[name]
+        at = phase + math.ceil((self.now - phase) / INTERVAL - 1e-9) * INTERVAL
+        self.note(f"{name} starts (boots at t={at:g})")
+        loop.call_at(at, lambda: loop.create_task(proc.boot()))
+        self.settle()
+
+    def kill(self, name: str) -> None:
+        """kill -9: the process is gone (its socket with it), its Redis lives on."""
+        u = self.units[name]
+        proc, u.proc = u.proc, None
+        if proc is None:
+            return
+        if self.shared_holder == name:
+            self.shared_holder = None
+        proc.kill()
+        self.time.drop(proc.loop)
+        self.note(f"{name} killed")
+        self.settle()
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: nothing of the process runs until ``resume``."""
+        u = self.units[name]
+        if u.proc is not None:
+            u.proc.loop.frozen = True
+            self.note(f"{name} paused")
+
+    def resume(self, name: str) -> None:
+        """SIGCONT: its timers that came due meanwhile fire now; its checker checks again and
+        tells what changed fall (rise) checks later."""
+        u = self.units[name]
+        if u.proc is None or not u.proc.loop.frozen:
+            return
+        u.proc.loop.frozen = False
+        self.note(f"{name} resumed")
+        due, u.track_due = u.track_due, []
+        for at, ok in due:
+            self._track_later(u, max(at, round(self.now + _checks(ok), 6)), ok)
+        self.settle()
+
+    def traced(
+        self, u: Unit, before: m.State, event: m.Event, new: m.State, actions: list[m.Action]
+    ) -> None:
+        """One step of ``u``'s machine (``Ports.trace``): what the invariants keep of it."""
+        now = self.now
+        if new.role == "active" and before.role != "active":
+            u.active_at = now
+        promoted = new.role == "active" and before.role not in ("active", "indeterminate")
+        if promoted and m.failed_tracks(new):
+            self.promoted_unfit.append(f"{u.name} at t={now} on {event!r}")
+        for a in actions:
+            if isinstance(a, m.Transitioned):
+                self.changes.append(
+                    RoleChange(
+                        unit=u.name,
+                        at=now,
+                        transition=a.transition,
+                        holding_before=m.holding(before, now),
+                        # decided in this step (a public change may come later: the shared
+                        # address served a moment after the decision); the engine's advert
+                        # time is now - ago, which may differ from the arrival time by a
+                        # float's rounding
+                        advert_only=before.role not in ("active", "indeterminate")
+                        and u.advert_known is not None
+                        and now < u.advert_known + before.params.ha_timeout - 1e-9
+                        and m.fresh_partner(before, now) is None,
+                    )
+                )
+                t = a.transition
+                self.note(f"{u.name}: {t.from_role} -> {t.to_role} ({t.cause})")
+            elif isinstance(a, m.Reboot):
+                self.note(f"{u.name} reboots ({a.cause})")
+
+    # ---- tracks ----------------------------------------------------------------------------
 
     def set_service(self, name: str, ok: bool) -> None:
         """The service behind ``name``'s track fails or comes back; its engine learns it
@@ -156,145 +238,74 @@ class World:
         if u.service_ok == ok:
             return
         u.service_ok, u.service_since = ok, self.now
-        u.track_due.append((round(self.now + _checks(ok), 6), ok))
+        self._track_later(u, round(self.now + _checks(ok), 6), ok)
         self.note(f"{name} service {'back' if ok else 'failed'}")
 
-    def _track_result(self, u: Unit, ok: bool) -> None:
-        if not u.alive:
-            return
-        self.on_track(self.now)
-        self.deliver(u.name, m.TrackChanged(now=self.now, name=TRACK, ok=ok, detail=""))
-        self.run()
+    def _track_later(self, u: Unit, at: float, ok: bool) -> None:
+        item = (at, ok)
+        u.track_due.append(item)
+        proc = u.proc
 
-    def _tracks_due(self, until: float) -> None:
-        for u in self.units.values():
-            if u.paused and u.state is not None:
-                # the checker is frozen with its process: it checks again once thawed, and
-                # tells the result fall (rise) checks after
-                u.track_due = [
-                    (max(at, round(until + _checks(ok), 6)), ok) for at, ok in u.track_due
-                ]
-                continue
-            due = [d for d in u.track_due if d[0] <= until]
-            u.track_due = [d for d in u.track_due if d[0] > until]
-            for at, ok in due:
-                self.now = max(self.now, at)
-                self._track_result(u, ok)
+        def due() -> None:
+            if item not in u.track_due or u.proc is not proc or proc is None:
+                return  # (told already, or the process it was for is gone)
+            if u.paused:
+                return  # the checker is frozen with its process: ``resume`` reschedules
+            u.track_due.remove(item)
+            proc.loop.call_soon(proc.checks.tell, ok)
 
-    def kill(self, name: str) -> None:
-        """kill -9: the process is gone (its socket with it), its Redis lives on."""
-        u = self.units[name]
-        u.state, u.paused = None, False
-        if self.shared_holder == name:
-            self.shared_holder = None
-        self.note(f"{name} killed")
+        self.loop.call_at(at, due)
 
-    # ---- delivering events -----------------------------------------------------------------
+    # ---- messages --------------------------------------------------------------------------
 
-    def deliver(self, name: str, event: m.Event) -> None:
-        """Queues ``event`` for ``name``'s engine."""
-        self._queue.append((name, event))
+    def carry(
+        self,
+        a: str,
+        b: str,
+        kind: str,
+        arrive: Callable[[], None],
+        stale: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """A message from ``a`` to ``b`` over a link that is not cut: ``arrive`` runs when it
+        gets there (at once, or when the clock reaches it); False if it is lost. ``stale``:
+        whether what it says is no longer true when it arrives late."""
+        delay = self.net.send(a, b, self.now, kind)
+        if delay is None:
+            self.note(f"lost: {kind} {a} -> {b}")
+            return False
+        if not delay:
+            self.net.arrived(a, b, self.now, kind, late=False, stale=False)
+            arrive()
+            return True
 
-    def run(self) -> None:
-        """Steps queued events until none is left."""
-        budget = 10_000
-        while self._queue or self.traffic.resolve_handovers():
-            budget -= 1
-            assert budget > 0, "livelock: events keep causing events\n" + "\n".join(self.log[-40:])
-            if self._queue:  # a reply held back by the network queues nothing yet
-                name, event = self._queue.popleft()
-                self.step(self.units[name], event)
+        def late() -> None:
+            self.note(f"late by {delay:g} s: {kind} {a} -> {b}")
+            self.net.arrived(a, b, self.now, kind, late=True, stale=stale())
+            arrive()
 
-    def step(self, u: Unit, event: m.Event) -> None:
-        if not u.alive:
-            return  # a dead or frozen process hears nothing
-        assert u.state is not None
-        before = u.state
-        new, actions = m.step(before, event)
-        u.state = new
-        if new.role == "active" and before.role != "active":
-            u.active_at = self.now
-        promoted = new.role == "active" and before.role not in ("active", "indeterminate")
-        if promoted and m.failed_tracks(new):
-            self.promoted_unfit.append(f"{u.name} at t={self.now} on {event!r}")
-        u.maintenance = new.maintenance
-        for a in actions:
-            if isinstance(a, m.Transitioned):
-                self.changes.append(
-                    RoleChange(
-                        unit=u.name,
-                        at=self.now,
-                        transition=a.transition,
-                        holding_before=m.holding(before, self.now),
-                        # decided in this step (a public change may come later: the shared
-                        # address served a moment after the decision); the engine's advert
-                        # time is now - ago, which may differ from the arrival time by a
-                        # float's rounding
-                        advert_only=before.role not in ("active", "indeterminate")
-                        and u.advert_known is not None
-                        and self.now < u.advert_known + before.params.ha_timeout - 1e-9
-                        and m.fresh_partner(before, self.now) is None,
-                    )
-                )
-                t = a.transition
-                self.note(f"{u.name}: {t.from_role} -> {t.to_role} ({t.cause})")
-        self._execute(u, actions)
+        self.loop.call_later(delay, late)
+        return True
 
-    def _execute(self, u: Unit, actions: list[m.Action]) -> None:
-        for a in actions:
-            self._carry_out(u, a)
+    def advertise(self, name: str) -> None:
+        """``name``'s advert of this tick: it reaches its partner's host unless the adverts'
+        path is cut that way. One signed with another pair key is no partner's advert (it is a
+        virtual-ID conflict, which changes no role): it counts for nothing here."""
+        u, p = self.units[name], self.units[other(name)]
+        if u.alive and (name, p.name) not in self.net.adverts_cut and u.key == p.key:
+            self.net.advert_at[name, p.name] = self.now
 
-    def _carry_out(self, u: Unit, a: m.Action) -> None:
-        name, now = u.name, self.now
-        match a:
-            case m.SendHeartbeat():
-                self.traffic.exchange(name)
-            case m.Promote():
-                if u.redis.up:
-                    u.redis.replica_of = None
-                    self.step(u, m.Promoted(now=now))
-            case m.ReplicateFrom(url=source):
-                self.step(u, self._replicate(u, source))
-            case m.ServeShared():
-                if self.shared_holder in (None, name):
-                    self.shared_holder = name
-                    self.step(u, m.SharedServed(now=now))
-                else:
-                    self.step(u, m.SharedFailed(now=now, error="address in use"))
-            case m.StopShared():
-                if self.shared_holder == name:
-                    self.shared_holder = None
-            case m.AskDemote(request=request, cause=cause):
-                self.traffic.ask_demote(u, request, cause)
-            case m.AskHandover(request=request, cause=cause):
-                self.traffic.ask_handover(u, request, cause)
-            case m.Reply(request=request):
-                u.replies[request] = a
-            case m.Reboot(cause=cause):
-                self.note(f"{name} reboots ({cause})")
-                self.kill(name)
-                self.start(name)
-            case m.RenewShared() | m.Reannounce():
-                pass  # one host: the socket is the address, held while the process lives
-            case m.Transitioned() | m.Note() | m.TrackReported() | m.Alert() | m.Emit():
-                pass
-            case m.FlushEvents() | m.SaveMaintenance():
-                pass  # the stream and the data dir are not modelled (maintenance: u.maintenance)
-            case _:
-                raise AssertionError(f"unknown action {a!r}")
+    # ---- Redis -----------------------------------------------------------------------------
 
-    def _replicate(self, u: Unit, source: str) -> m.Event:
+    def replicate(self, u: Unit, source: str) -> bool:
         """``ReplicateFrom``: archive what only ``u`` holds into the source, then follow it."""
         src = self.units[source].redis
         if not (u.redis.up and src.up and self.replicates(source, u.name, way=(u.name, source))):
-            return m.ReplicateFailed(now=self.now)
+            return False
         if u.redis.replica_of != source:
             src.conflicts |= u.redis.ids() - src.ids()
             u.redis.replica_of = source
             self.sync()
-        return m.Replicating(now=self.now, url=source)
-
-    # ---- the world moving ------------------------------------------------------------------
+        return True
 
     def sync(self) -> None:
         """Replicas follow their masters wherever the network lets them (full resync)."""
@@ -312,111 +323,74 @@ class World:
                     u.redis.params = src.params
                     u.redis.conflicts |= src.conflicts
 
-    def tick(self, name: str) -> None:
-        """What the driver's ticker does: read the store, heartbeat, look at links, tick."""
-        u = self.units[name]
-        if not u.alive:
-            return
-        now = self.now
-        if u.redis.up:
-            self.deliver(name, m.StoreRead(now=now, revision=u.redis.revision,
-                                           params=u.redis.params))  # fmt: skip
-        else:
-            self.deliver(name, m.StoreFailed(now=now))
-        self.advertise(name)
-        self.traffic.exchange(name)
-        at = self.net.advert_at.get((other(name), name))
-        # what its adverts link tells the engine before the tick: the last advert's age
-        u.advert_known = at
-        self.deliver(name, m.AdvertsSeen(now=now, ago=None if at is None else now - at))
-        # a separate update link is in use (each unit has an address there, told each tick)
-        self.deliver(name, m.UpdateLinkSeen(now=now, separate=True))
-        if not u.link_up:
-            self.deliver(name, m.LinkDown(now=now, interfaces=("eth0",)))
-        self.deliver(name, m.Tick(now=now))
-        self.run()
-
-    def advertise(self, name: str) -> None:
-        """``name``'s advert of this tick: it reaches its partner's host unless the adverts'
-        path is cut that way. One signed with another pair key is no partner's advert (it is a
-        virtual-ID conflict, which changes no role): it counts for nothing here."""
-        u, p = self.units[name], self.units[other(name)]
-        if u.alive and (name, p.name) not in self.net.adverts_cut and u.key == p.key:
-            self.net.advert_at[name, p.name] = self.now
-
-    def next_deadline(self, until: float) -> tuple[float, str] | None:
-        """The earliest deadline of a unit's machine (``machine.deadline``) not yet fired, due
-        by ``until``: (time, unit). The driver's timer fires it at that time."""
-        due: list[tuple[float, str]] = []
-        for u in self.units.values():
-            if u.alive and u.state is not None:
-                at = m.deadline(u.state)
-                if at is not None and at != u.deadline_fired and at <= until:
-                    due.append((at, u.name))
-        return min(due, default=None)
+    # ---- the world moving ------------------------------------------------------------------
 
     def advance(self, half_intervals: int, check: object = None) -> None:
-        """Moves the clock on, half an interval at a time; each unit ticks on its phase.
-        Between ticks, messages held back arrive and the units' deadlines fire, in time order
-        (a deadline already past, e.g. of a unit that was frozen, fires at once)."""
+        """Moves the clock on, half an interval at a time (each process ticks on its own);
+        ``check`` after each half interval."""
         for _ in range(half_intervals):
-            until = round(self.now + INTERVAL / 2, 6)
-            while True:
-                arrives = self.net.peek_due(until)  # messages held back arrive
-                timer = self.next_deadline(until)
-                if timer is not None and (arrives is None or timer[0] <= arrives):
-                    self.now = max(self.now, timer[0])
-                    u = self.units[timer[1]]
-                    u.deadline_fired = timer[0]
-                    self.step(u, m.Deadline(now=self.now, due=timer[0]))
-                elif (message := self.net.next_due(until)) is not None:
-                    self.now = max(self.now, message[0])
-                    message[1]()
-                else:
-                    break
-                self.run()
-            self._tracks_due(until)
-            self.now = until
-            phase = round(self.now / (INTERVAL / 2)) % 2
-            self.tick("first" if phase == 0 else "second")
+            self.time.run_until(round(self.now + INTERVAL / 2, 6))
             self.sync()
             if callable(check):
                 check()
 
-    def write(self, params: m.Params | None = None) -> str | None:
+    # ---- clients ---------------------------------------------------------------------------
+
+    def write(self, params: HAParameters | None = None) -> str | None:
         """A client's write through the shared address; its id if committed (acknowledged ones
-        are remembered)."""
+        are remembered). The unit must be active (the API's write gate) and not hand the role
+        over (its writes are held then: one refused here)."""
         name = self.shared_holder
         if name is None:
             return None
         u = self.units[name]
-        if not u.alive or u.state is None or u.state.role != "active":
+        proc = u.proc
+        if proc is None or not u.alive:
+            return None
+        try:
+            proc.control.check_pair_write(via_shared=True)
+        except DomainError:
+            return None
+        if proc.control.write_lock.locked():
             return None
         r = u.redis
         if not r.up or r.replica_of is not None:
             return None  # a replica refuses writes
-        wid = f"w{self.new_id()}"
+        wid = f"w{next(self._ids)}"
         r.entries.append((r.revision + 1, wid))
         if params is not None:
             r.params = params
-        self.deliver(name, m.StoreRead(now=self.now, revision=r.revision, params=r.params))
+        snapshot = Snapshot(revision=r.revision, params=r.params, updated_at=None)
+        proc.loop.call_soon(proc.node.note_commit, snapshot)
         self.sync()
         partner = self.units[other(name)].redis
         if partner.replica_of == name and wid in partner.ids():
             self.acknowledged.add(wid)
         self.note(f"{name} commits {r.revision} ({wid}, ack={wid in self.acknowledged})")
-        self.run()
+        self.settle()
         return wid
 
-    def ask(self, name: str, make: Callable[[float, int], m.Event]) -> m.Reply | None:
-        """An API request to ``name`` (``make(now, request)``); its reply if it answered."""
-        u = self.units[name]
-        if not u.alive:
-            return None
-        rid = self.new_id()
-        self.deliver(name, make(self.now, rid))
-        self.run()
-        return u.replies.get(rid)
+    def request(
+        self, name: str, what: str, call: Callable[[NodeControl], Awaitable[object]]
+    ) -> None:
+        """An API request to ``name``'s process (``NodeControl``), answered when it is: its
+        answer is noted; one that is no API answer (a 500) is an error."""
+        proc = self.units[name].proc
+        if proc is None:
+            return
+
+        async def run() -> None:
+            try:
+                answer: object = await call(proc.control)
+            except DomainError as exc:
+                answer = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a 500
+                self.errors.append(f"t={self.now:.2f} {what} on {name}: {exc!r}")
+                raise
+            self.note(f"{what} on {name}: {answer}")
+
+        proc.loop.call_soon(lambda: proc.loop.create_task(run()))
+        self.settle()
 
 
 def _checks(ok: bool) -> float:
