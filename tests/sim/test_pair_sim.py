@@ -14,7 +14,7 @@ from random import Random
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 
@@ -340,6 +340,8 @@ PairUnderFaults.TestCase.settings = settings(
     deadline=None,
     database=None,
     print_blob=True,
+    # HAPAIR_SIM_SHRINK=0: report the first failure as found (an explore's quick look)
+    phases=tuple(Phase) if os.environ.get("HAPAIR_SIM_SHRINK", "1") == "1" else [Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],
 )
 # a long run takes its time: about 0.1 s an example on a quiet machine, twice that under the

@@ -69,11 +69,16 @@ PHASE = {"first": 0.0, "second": INTERVAL / 2}  # when in the interval each unit
 
 class _Errors(logging.Handler):
     """Errors the shell logs (a failed step, action, tick or background task) go to the world
-    being simulated: an invariant says there are none."""
+    being simulated: an invariant says there are none. A bound that ran out (``TimeoutError``:
+    a tick's observation or an action overran, as after a freeze) is the shell's bounded wait
+    doing its work, logged, and no failure."""
 
     world: World | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, TimeoutError):
+            return
         if self.world is not None:
             self.world.errors.append(f"t={self.world.now:.2f} {record.getMessage()}: "
                                      f"{getattr(record, 'event', '')} {record.exc_info!r}")  # fmt: skip
