@@ -247,9 +247,10 @@ class PairInvariants(RuleBasedStateMachine):
         ha_timeout + 2 heartbeats, each unit shows ``links.heartbeat`` false and
         ``links.update`` true, and no alert of a link (the update link carries everything)."""
         w, now = self.w, self.w.now
-        if len(w.net.direct_cut) != 2 or not self.healthy_pair() or w.net.degraded():
+        cut = w.net.direct_cut
+        if len(cut) != 2 or not self.healthy_pair() or w.net.degraded():
             return
-        if now - self.disturbed < self.settle() + 2 * INTERVAL:
+        if now - max(self.disturbed, *cut.values()) < self.settle() + 2 * INTERVAL:
             return
         for u in w.units.values():
             s = u.state
@@ -263,14 +264,22 @@ class PairInvariants(RuleBasedStateMachine):
             )
 
     def check_fit_active(self, actives: list[str], now: float) -> None:
-        """While a fit unit exists, the active is fit within interval x fall + 2 heartbeats
-        of its service's failure (or of the partner becoming fit, or of the last fault; a
-        request lost on the way is a fault until the asker's wait for its answer runs out)."""
-        if len(actives) != 1 or any(until > now for until in self.waiting.values()):
+        """While a fit unit exists and its partner's service has failed, the fit one is the
+        active within interval x fall + 2 heartbeats of the failure (or of it becoming fit, or
+        of the last fault; a request lost on the way is a fault until the asker's wait for its
+        answer runs out): the active hands over, or, when the failed one stepped down alone,
+        the fit one takes the role (after its initial wait, when it has just booted)."""
+        if len(actives) > 1 or any(until > now for until in self.waiting.values()):
             return  # (a unit waits for the answer to a request lost on the way)
         if self.w.net.update_cut:
             return  # no hand-over while the partner is not in sync (replication is cut)
-        x = self.w.units[actives[0]]
+        if actives:
+            x = self.w.units[actives[0]]
+        else:
+            failed = [u for u in self.w.units.values() if not u.service_ok]
+            if len(failed) != 1:
+                return
+            x = failed[0]
         y_name = other(x.name)
         y = self.w.units[y_name]
         if x.service_ok or not self.fit_unit(y_name):
@@ -282,9 +291,11 @@ class PairInvariants(RuleBasedStateMachine):
             self.disturbed,
         )
         deadline = since + detect + 2 * INTERVAL
+        if not actives:
+            deadline += max(u.redis.params.initial_wait_time for u in self.w.units.values())
         assert now < deadline + 1e-9, self.report(
-            f"{x.name} active with a failed track at t={now}, {y_name} fit since "
-            f"before t={since:.2f}: not handed over by t={deadline:.2f}"
+            f"{actives[0] if actives else 'no unit'} active, {x.name}'s service failed, "
+            f"{y_name} fit since before t={since:.2f}: not the active by t={deadline:.2f}"
         )
 
     @invariant()

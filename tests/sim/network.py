@@ -1,16 +1,15 @@
-"""The simulated network between the two units (``world.py`` carries the messages over it).
+"""The simulated network between the two units (``World.carry`` carries the messages over it,
+``ports.Link`` the calls between the processes).
 
 Each direction is a :class:`Link` that can be cut (a partition: every message is lost), lose
 single messages (the next ``n``, or each with a probability) and hold messages back (an extra
-delay up to a bound, which also reorders them). The randomness is a ``random.Random`` that
-hypothesis draws (``st.randoms(use_true_random=False)``): a run replays from hypothesis'
-choices. Messages held back wait in :class:`Network`'s flight until the clock reaches them.
+delay up to a bound, which also reorders them). The randomness is a ``random.Random`` seeded
+from hypothesis' draws: a run replays from hypothesis' choices. Messages held back wait on the
+world's loop (``vloop.py``) until the clock reaches them.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
@@ -52,12 +51,10 @@ class Network:
         # cuts both. Cut alone it stops replication and the heartbeats' copies sent over it.
         self.update_cut: dict[tuple[str, str], float] = {}
         # the direct link alone cut (the update link carries the heartbeats, the calls and
-        # replication): heartbeats that way arrive only as their copy over the update link
-        self.direct_cut: set[tuple[str, str]] = set()
+        # replication): directions, since when; heartbeats that way cross the update link only
+        self.direct_cut: dict[tuple[str, str], float] = {}
         # when the last advert from a to b arrived (forgotten when b restarts: its link is new)
         self.advert_at: dict[tuple[str, str], float] = {}
-        self._flight: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
         # told of each message lost (time, from, to, kind): the invariants' fault bookkeeping
         self.on_loss: Callable[[float, str, str, str], None] = lambda *_: None
         # told of a heartbeat that gets through after some were lost (time, from, to, how long
@@ -142,22 +139,3 @@ class Network:
             for d, link in self.links.items()
             if link.lost_since is not None and now - link.heard_at >= longer_than
         ]
-
-    # ---- messages held back ----------------------------------------------------------------
-
-    def later(self, due: float, deliver: Callable[[], None]) -> None:
-        """``deliver`` runs when the clock reaches ``due``."""
-        heapq.heappush(self._flight, (due, next(self._seq), deliver))
-
-    def peek_due(self, until: float) -> float | None:
-        """When the earliest message due by ``until`` arrives (None: none), left in flight."""
-        if self._flight and self._flight[0][0] <= until + 1e-9:
-            return self._flight[0][0]
-        return None
-
-    def next_due(self, until: float) -> tuple[float, Callable[[], None]] | None:
-        """The earliest message due by ``until``, taken out of flight."""
-        if self._flight and self._flight[0][0] <= until + 1e-9:
-            due, _, deliver = heapq.heappop(self._flight)
-            return due, deliver
-        return None

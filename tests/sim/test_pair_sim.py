@@ -192,7 +192,7 @@ class PairUnderFaults(PairInvariants):
             return
         for d in DIRECTIONS:
             if kind in ("both", "->".join(d)):
-                self.w.net.direct_cut.add(d)
+                self.w.net.direct_cut.setdefault(d, self.w.now)
         self.w.note(f"direct link cut {kind}")
 
     @rule(direction=directions, count=st.integers(1, 8))
