@@ -36,8 +36,9 @@ class PairInvariants(RuleBasedStateMachine):
 
     def attach(self, world: World) -> None:
         """Checks ``world``; what its network loses or delays is told to the bookkeeping."""
-        if getattr(self, "w", None) is not None:
-            self.w.close()
+        previous: World | None = self.__dict__.get("w")
+        if previous is not None:
+            previous.close()
         self.w = world
         world.net.on_loss = self.lost
         world.net.on_held = self.held

@@ -264,7 +264,7 @@ class Shared:
 
 def _copy(message: T) -> T:
     """A message as the other side decodes it (nothing shared between the processes)."""
-    return cast(T, msgspec.json.decode(msgspec.json.encode(message), type=type(message)))
+    return msgspec.json.decode(msgspec.json.encode(message), type=type(message))
 
 
 class Link:

@@ -1,6 +1,10 @@
 """The simulation runs the production shell: a fault put into ``engine/node.py`` must make it
-fail. Each mutation is patched into ``Node`` and the simulation run, once on a scripted
-scenario and once as a short, derandomized hypothesis search; without the mutation both pass.
+fail. Each mutation is patched into ``Node`` and a scripted scenario run on the simulated pair;
+without the mutation it passes.
+
+(A random search finds neither in a few hundred examples: each needs a quiet stretch in which
+the invariant that catches it applies, e.g. the active killed with a fit standby and no other
+fault until the standby's deadline; the scenario makes one.)
 """
 
 from __future__ import annotations
@@ -9,14 +13,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from hapair.engine.core import machine as m
 from hapair.engine.node import Node
 from tests.sim.test_pair_sim import PairUnderFaults
 
-EXAMPLES = 300  # of the search (about 10 s)
 _carry_out = Node._carry_out
 
 
@@ -30,9 +31,10 @@ def no_deadline_timer(self: Node) -> None:
     """The machine's deadline is never armed: a standby decides at its ticks only."""
 
 
-MUTATIONS: dict[str, tuple[str, Callable[..., Any]]] = {
-    "drop-replies": ("_carry_out", drop_replies),
-    "no-deadline-timer": ("_arm_deadline", no_deadline_timer),
+# name: (the attribute of Node replaced, the mutant, what the simulation says then)
+MUTATIONS: dict[str, tuple[str, Callable[..., Any], str]] = {
+    "drop-replies": ("_carry_out", drop_replies, "not handed over"),
+    "no-deadline-timer": ("_arm_deadline", no_deadline_timer, "first not active"),
 }
 
 
@@ -44,7 +46,7 @@ def scenario(pair: PairUnderFaults) -> None:
     assert pair.w.shared_holder == "first"
     pair.service("first", False)
     pair.advance(8)
-    assert pair.w.shared_holder == "second"
+    assert pair.w.shared_holder == "second", "not handed over within fall checks + 2 heartbeats"
     pair.service("first", True)
     pair.advance(21)  # t=19.5: first's hold is over; second's heartbeat to first has just come
     pair.kill("second")
@@ -64,22 +66,6 @@ def pair() -> Iterator[PairUnderFaults]:
     made.teardown()
 
 
-def search(examples: int) -> None:
-    """A short hypothesis search of the pair under faults, the same each run."""
-    run_state_machine_as_test(
-        PairUnderFaults,
-        settings=settings(
-            max_examples=examples,
-            stateful_step_count=40,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
-
-
 def test_the_scenario_passes_on_the_shell_as_it_is(pair: PairUnderFaults) -> None:
     scenario(pair)
 
@@ -88,21 +74,7 @@ def test_the_scenario_passes_on_the_shell_as_it_is(pair: PairUnderFaults) -> Non
 def test_a_mutation_of_the_shell_fails_the_scripted_scenario(
     name: str, pair: PairUnderFaults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    attribute, mutant = MUTATIONS[name]
+    attribute, mutant, says = MUTATIONS[name]
     monkeypatch.setattr(Node, attribute, mutant)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=says):
         scenario(pair)
-
-
-@pytest.mark.parametrize("name", sorted(MUTATIONS))
-def test_a_mutation_of_the_shell_fails_the_search(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    attribute, mutant = MUTATIONS[name]
-    monkeypatch.setattr(Node, attribute, mutant)
-    with pytest.raises(AssertionError):
-        search(EXAMPLES)
-
-
-def test_the_same_search_passes_on_the_shell_as_it_is() -> None:
-    search(EXAMPLES)

@@ -61,7 +61,7 @@ class PairUnderFaults(PairInvariants):
         self.attach(World(ha_timeout=ha_timeout, initial_wait=initial_wait))
         for u in self.w.units.values():
             u.redis.params = HAParameters(
-                ha_timeout=int(ha_timeout),
+                ha_timeout=int(ha_timeout),  # type: ignore[arg-type]
                 initial_wait_time=int(initial_wait),
                 preferred_server=preferred,  # type: ignore[arg-type]
                 failback_delay=int(failback_delay),
@@ -329,8 +329,9 @@ class PairUnderFaults(PairInvariants):
         self.w.request(
             name,
             what,
-            lambda c: c.set_maintenance(enabled=enabled, reason="sim" if enabled else None,
-                                        force=force),  # fmt: skip
+            lambda c: c.set_maintenance(
+                enabled=enabled, reason="sim" if enabled else None, force=force
+            ),
         )
 
 
@@ -373,7 +374,9 @@ def scripted() -> Iterator[Scripted]:
         pair.teardown()
 
 
-def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role(scripted: Scripted) -> None:
+def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role(
+    scripted: Scripted,
+) -> None:
     """The two track invariants on one scripted run (hypothesis finds the same faults only
     among many others): the active's service fails, the fit standby has the role within
     interval x fall + 2 heartbeats; then the new active dies while the other is still red: it
@@ -409,7 +412,9 @@ def test_an_active_restarted_with_its_clock_set_back_is_heard(scripted: Scripted
     assert [c for c in pair.w.changes if c.at > pair.disturbed] == []
 
 
-def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out(scripted: Scripted) -> None:
+def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out(
+    scripted: Scripted,
+) -> None:
     """The fit standby's demote request to an active with a failed track is lost: a fault
     that lasts until the driver's wait for the answer runs out (5 s); the standby asks again
     then, and has the role within 2 heartbeats of it (the invariant counted from the loss and
@@ -428,7 +433,9 @@ def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out(scri
     assert pair.w.shared_holder == "second"
 
 
-def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws(scripted: Scripted) -> None:
+def test_a_service_that_fails_while_its_unit_is_frozen_is_told_once_it_thaws(
+    scripted: Scripted,
+) -> None:
     """The preferred standby's service fails while its process is frozen: its checker tells
     the engine fall checks after it thaws, so it does not take the role back with a failed
     service (the simulation dropped the result that fell due during the freeze: the engine
@@ -489,7 +496,9 @@ def test_adverts_lost_while_heartbeats_flow_change_no_role(scripted: Scripted) -
     assert pair.w.changes == before
 
 
-def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_heard(scripted: Scripted) -> None:
+def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_heard(
+    scripted: Scripted,
+) -> None:
     """The invariant judges the decision, not its publication: second decided active at the
     end of its hold (t=6.0, no advert heard since the partition: the first one after the heal
     came at that same tick) and shows active only at 6.5, once it serves the shared address,
@@ -504,7 +513,9 @@ def test_a_takeover_decided_before_the_adverts_came_back_is_no_failover_while_he
     pair.no_failover_while_the_partners_adverts_are_heard()
 
 
-def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_role(scripted: Scripted) -> None:
+def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_role(
+    scripted: Scripted,
+) -> None:
     """Only the update link is cut, both ways (SPEC 5b'): no role changes, each unit shows
     links.update false, not in sync, update-link-down; a write is not acknowledged; healed,
     the pair is in sync again and the alert ends."""
@@ -527,7 +538,9 @@ def test_the_update_link_lost_while_heartbeats_cross_the_direct_link_changes_no_
     assert pair.w.changes == before
 
 
-def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_no_role(scripted: Scripted) -> None:
+def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_no_role(
+    scripted: Scripted,
+) -> None:
     """Only the direct link is cut, both ways: the heartbeats cross the update link; no role
     changes, links.heartbeat false, links.update true, in sync, writes acknowledged."""
     pair = scripted(together=True)

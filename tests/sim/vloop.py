@@ -92,7 +92,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         garbage collector gets to them)."""
         for task in asyncio.all_tasks(self):
             task._log_destroy_pending = False  # type: ignore[attr-defined]
-            task.get_coro().close()  # type: ignore[union-attr]
+            task.get_coro().close()
         self.close()
 
 

@@ -79,9 +79,10 @@ class _Errors(logging.Handler):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, TimeoutError):
             return
-        if self.world is not None:
-            self.world.errors.append(f"t={self.world.now:.2f} {record.getMessage()}: "
-                                     f"{getattr(record, 'event', '')} {record.exc_info!r}")  # fmt: skip
+        w = self.world
+        if w is not None:
+            event = getattr(record, "event", "")
+            w.errors.append(f"t={w.now:.2f} {record.getMessage()} ({event}): {exc!r}")
 
 
 _ERRORS = _Errors(logging.ERROR)
@@ -97,7 +98,8 @@ class World:
         self.units = {n: Unit(n, DataDir(n)) for n in NAMES}
         for u in self.units.values():
             u.redis.params = HAParameters(
-                ha_timeout=int(ha_timeout), initial_wait_time=int(initial_wait)
+                ha_timeout=int(ha_timeout),  # type: ignore[arg-type]
+                initial_wait_time=int(initial_wait),
             )
         self.net = Network(NAMES)
         self.shared_holder: str | None = None
@@ -140,8 +142,8 @@ class World:
         self.log.append(f"t={self.now:6.2f} {text}")
 
     def _loop_error(self, loop: Any, context: dict[str, Any]) -> None:
-        self.errors.append(f"t={self.now:.2f} {loop.name}: {context.get('message')} "
-                           f"{context.get('exception')!r}")  # fmt: skip
+        what = f"{context.get('message')} {context.get('exception')!r}"
+        self.errors.append(f"t={self.now:.2f} {loop.name}: {what}")
 
     def settle(self) -> None:
         """Runs what is due now (a rule's effects, before the next rule)."""
