@@ -561,3 +561,21 @@ def test_the_direct_link_lost_while_the_update_link_carries_everything_changes_n
         for u in pair.w.units.values()
     )
     assert pair.w.changes == before
+
+
+def test_a_partner_restarted_with_another_key_is_refused_over_the_update_link(
+    scripted: Scripted,
+) -> None:
+    """Only the direct link is cut, both ways; first restarts with another pair key: each
+    refuses the other over the update link, and neither is active once both have seen that
+    for the grace (``check_timed``). The shell dropped a refusal that came over the update
+    link: first took the role alone (boot-alone) beside the active second (found by the
+    simulation once it ran the shell)."""
+    pair = scripted(together=True)
+    pair.advance(6)
+    pair.direct_lost("both")
+    pair.rekey("first", 1)
+    pair.advance(30)  # the invariants run every half interval
+    for u in pair.w.units.values():
+        assert u.state is not None and u.state.role != "active"
+        assert u.state.auth_failed is not None

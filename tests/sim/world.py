@@ -383,8 +383,8 @@ class World:
         """An API request to ``name``'s process (``NodeControl``), answered when it is: its
         answer is noted; one that is no API answer (a 500) is an error."""
         proc = self.units[name].proc
-        if proc is None:
-            return
+        if proc is None or not proc.node.running:
+            return  # (its listener is not up: refused)
 
         async def run() -> None:
             try:

@@ -741,14 +741,7 @@ class Node:
             try:
                 answer = await link.heartbeat(self.heartbeat())
             except PartnerAnswered as exc:
-                # something answered from the partner's address: it is there (SPEC 5)
-                self.put(
-                    m.PartnerAnswered(
-                        now=self.now(),
-                        auth_failed=exc.auth_failed,
-                        shared_address=exc.shared_address,
-                    )
-                )
+                self._answered(exc)
             except PartnerError:
                 pass
             else:
@@ -757,6 +750,14 @@ class Node:
             self.last_sent_at = iso(self.clock.wall())
         finally:
             self._exchanges -= 1
+
+    def _answered(self, exc: PartnerAnswered) -> None:
+        """Something answered from the partner's address, but not with an authentic answer:
+        it is there (SPEC 5)."""
+        event = m.PartnerAnswered(
+            now=self.now(), auth_failed=exc.auth_failed, shared_address=exc.shared_address
+        )
+        self.put(event)
 
     async def exchange_now(self) -> None:
         """One exchange, awaited (an API answer then shows the pair as it now is)."""
@@ -1041,6 +1042,12 @@ class Node:
         mine.via = "update"
         try:
             answer = await link.heartbeat(mine)
+        except PartnerAnswered as exc:
+            # a refusal over the update link is an answer too: with the direct link down, a
+            # partner restarted with another pair key was taken for lost (both units active;
+            # found by tests/sim)
+            self._answered(exc)
+            return
         except PartnerError:
             return
         answer.via = "update"
