@@ -1,8 +1,13 @@
-"""The pair simulated under faults: hypothesis chooses what happens, invariants hold after
-every step.
+"""The pair simulated under faults: two real ``Node``s (``world.py``), hypothesis chooses what
+happens, invariants hold after every step.
 
-CI runs a bounded number of examples (500); a long run (its timeout grows with it):
-``HAPAIR_SIM_EXAMPLES=5000 python -m pytest tests/sim -p no:cacheprovider``.
+CI runs a bounded number of examples (500: about 15 s on one core, 0.03 s an example with the
+shell's two nodes; 5000 took 155 s); a long run, drawing new examples (its timeout grows with
+it; ``HAPAIR_SIM_SHRINK=0`` reports a failure as found, without shrinking it)::
+
+    HAPAIR_HYPOTHESIS=explore HAPAIR_SIM_EXAMPLES=20000 python -m pytest tests/sim \
+        -p no:cacheprovider
+
 A failure prints the rules that led to it (a reproducible sequence) and the world's log.
 """
 
@@ -345,8 +350,8 @@ PairUnderFaults.TestCase.settings = settings(
     phases=tuple(Phase) if os.environ.get("HAPAIR_SIM_SHRINK", "1") == "1" else [Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],
 )
-# a long run takes its time: about 0.1 s an example on a quiet machine, twice that under the
-# load of a shared one (2000 examples took 400-450 s, shrinking aside); pytest's 120 s is for
+# a long run takes its time: about 0.03 s an example on a quiet machine, more under the load of
+# a shared one, shrinking aside (a failure's shrinking may take minutes); pytest's 120 s is for
 # the default
 test_pair_under_faults = pytest.mark.timeout(120 + EXAMPLES // 2)(PairUnderFaults.TestCase)
 
