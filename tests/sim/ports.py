@@ -515,7 +515,8 @@ class Process:
     def __init__(self, world: World, unit: Unit, loop: VirtualLoop) -> None:
         self.w, self.unit, self.loop = world, unit, loop
         self.alive = True
-        self.calls: set[Callable[[Any], None]] = set()  # answers of the calls it works on
+        # the answers of the calls it works on (a dict: reset in the order they came)
+        self.calls: dict[Callable[[Any], None], None] = {}
         self.settings = settings_of(unit)
         client = partner_client_for(
             self.settings, unit.name, ADDRESSES[other(unit.name)], pair=lambda: ""
@@ -558,13 +559,13 @@ class Process:
 
     def serve(self, call: Awaitable[Any], answer: Callable[[Any], None]) -> None:
         """Works on a call from the partner; a kill meanwhile resets its connection."""
-        self.calls.add(answer)
+        self.calls[answer] = None
 
         async def work() -> None:
             try:
                 await call
             finally:
-                self.calls.discard(answer)
+                self.calls.pop(answer, None)
 
         self.loop.create_task(work())
 

@@ -403,7 +403,7 @@ def test_a_failed_active_hands_over_and_a_red_standby_never_takes_the_role(
 
 
 def test_an_active_restarted_with_its_clock_set_back_is_heard(scripted: Scripted) -> None:
-    """A restarted unit's heartbeats carry a new boot id, as the driver's do: those of a
+    """A restarted unit's heartbeats carry a new boot id (the shell's, new at each boot): those of a
     preferred active restarted with its clock set back are not older news of the same boot
     (the standby took them all as stale, heard nothing for ha_timeout and failed over while
     the active was talking: a role change on a stable network)."""
@@ -421,9 +421,9 @@ def test_a_lost_demote_request_delays_the_hand_over_until_the_wait_runs_out(
     scripted: Scripted,
 ) -> None:
     """The fit standby's demote request to an active with a failed track is lost: a fault
-    that lasts until the driver's wait for the answer runs out (5 s); the standby asks again
-    then, and has the role within 2 heartbeats of it (the invariant counted from the loss and
-    failed in the wait)."""
+    that lasts until the shell's wait for the answer runs out (``DEMOTE_WAIT_S``); the standby asks
+    again then, and has the role within 2 heartbeats of it (the invariant counted from the loss
+    and failed in the wait)."""
     pair = scripted()
     pair.advance(6)
     pair.service("first", False)
