@@ -326,7 +326,9 @@ class PairInvariants(RuleBasedStateMachine):
         heartbeat) never takes the role for a lost partner, nor alone at boot: the partner is
         alive (SPEC 5b')."""
         for c in self.w.changes:
-            alone = c.transition.cause in ("partner-lost", "boot-alone")
+            # (a unit that waits alone, not_operational or starting, takes no role: found by an
+            # explore, a not_operational unit's "boot-alone" transition into starting)
+            alone = c.transition.cause in ("partner-lost", "boot-alone") and c.decided == "active"
             assert not (alone and c.advert_only), self.report(
                 f"{c.unit} took the role for a lost partner whose adverts it heard: {c}"
             )

@@ -93,3 +93,4 @@ class RoleChange:
     # its engine had no heartbeat of its partner within ha_timeout but had been told of an
     # advert within it (SPEC 5b'): the partner is alive, heard on the adverts' path only
     advert_only: bool = False
+    decided: str = ""  # the role its engine decided in that step (the public one may differ)

@@ -229,6 +229,7 @@ class World:
                         and u.advert_known is not None
                         and now < u.advert_known + before.params.ha_timeout - 1e-9
                         and m.fresh_partner(before, now) is None,
+                        decided=new.role,
                     )
                 )
                 t = a.transition
