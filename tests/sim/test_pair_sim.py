@@ -584,3 +584,26 @@ def test_a_partner_restarted_with_another_key_is_refused_over_the_update_link(
     for u in pair.w.units.values():
         assert u.state is not None and u.state.role != "active"
         assert u.state.auth_failed is not None
+
+
+def test_both_restarted_with_parameters_that_disagree_on_the_preferred_server(
+    scripted: Scripted,
+) -> None:
+    """A change of preferred_server (to second) did not reach second's Redis (the update link
+    cut that way: replication stops); both units restart: the higher revision (first) takes
+    the role, and once healed and in sync second, preferred by the newer parameters, takes it
+    back. Each unit went by its own Redis: each waited for the other, neither ever active
+    (``check_timed``: 0 actives after the settle; found by an explore run)."""
+    pair = scripted(preferred="first", together=True)
+    pair.advance(6)
+    pair.update_lost("first->second")
+    pair.write_params(preferred="second", hard_reboot=False)
+    for name in ("first", "second"):
+        pair.kill(name)
+    for name in ("first", "second"):
+        pair.restart(name)
+    pair.advance(12)  # the invariants run every half interval
+    assert pair.w.shared_holder == "first"
+    pair.heal()
+    pair.advance(12)
+    assert pair.w.shared_holder == "second"

@@ -90,6 +90,23 @@ def test_boot_negotiation_preferred_server_beats_higher_revision() -> None:
     assert other.role == "active" and other.cause == "boot-negotiated"
 
 
+def test_boot_negotiation_prefers_neither_when_the_parameters_disagree() -> None:
+    """Both starting, each unit's Redis naming the other preferred (a change of
+    preferred_server that did not reach the other's Redis): neither is preferred, the higher
+    revision wins (each waited for the other before: neither ever active; found by tests/sim)."""
+    config = m.Config(unit="first", mode="first", shared_address=SHARED)
+    params = m.Params(ha_timeout=3.0, preferred_server="second")
+    first, _ = m.boot(config, params, 1, 100.0, 1000.0)
+    theirs = hb(role="starting", revision=0, preferred_server="first")
+    first, _ = run(first, m.Heard(now=100.1, heartbeat=theirs))
+    assert first.role == "active" and first.cause == "boot-negotiated"
+    second = booted("second", params=m.Params(ha_timeout=3.0, preferred_server="first"))
+    theirs = hb("first", role="starting", revision=1, preferred_server="second")
+    second, _ = run(second, m.Heard(now=100.1, heartbeat=theirs))
+    assert second.role == "starting"
+    assert m.heartbeat(second, 100.2).preferred_server == "first"
+
+
 def test_standby_fails_over_once_ha_timeout_passes_without_a_heartbeat() -> None:
     s, _ = run(booted(), m.Heard(now=100.0, heartbeat=hb(role="active")))
     s, _ = run(s, m.Tick(now=102.9))

@@ -496,6 +496,7 @@ def heartbeat(s: State, now: float) -> Heartbeat:
         version=s.config.version,
         protocol=s.config.protocol,
         links=links(s, now),
+        preferred_server=s.params.preferred_server,
     )
 
 
@@ -527,12 +528,18 @@ def won_split_brain(p: Heartbeat) -> bool:
 
 def boot_wins(s: State, p: Heartbeat) -> bool:
     """Both starting: a unit whose tracks are all healthy wins over one with a failed track;
-    then the preferred server wins, then the higher revision, then ``first``."""
+    then the preferred server wins, then the higher revision, then ``first``.
+
+    When the two units' parameters name different preferred servers (a change that did not
+    reach the other's Redis: replication was cut), neither is preferred: the higher revision
+    wins, and the preferred server its parameters name takes the role back once in sync. Each
+    going by its own Redis, both waited for the other, neither ever active (found by
+    ``tests/sim``)."""
     if failed_tracks(s) and not partner_failed(p):
         return False
     if partner_failed(p) and not failed_tracks(s):
         return True
-    pref = s.params.preferred_server
+    pref = boot_preference(s, p)
     if pref == s.config.unit:
         return True
     if pref == p.unit:
@@ -540,6 +547,13 @@ def boot_wins(s: State, p: Heartbeat) -> bool:
     if s.revision != p.revision:
         return s.revision > p.revision
     return s.config.unit == "first"
+
+
+def boot_preference(s: State, p: Heartbeat) -> str:
+    """The preferred server both starting units go by (``boot_wins``): none when they name
+    different ones (a partner that does not say, older than the field, is taken to agree)."""
+    mine, theirs = s.params.preferred_server, p.preferred_server
+    return mine if not theirs or theirs == mine else "none"
 
 
 def split_brain_wins(s: State, p: Heartbeat, now: float) -> bool:

@@ -139,6 +139,9 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     update_addresses: list[str] = msgspec.field(default_factory=list)
     # the link this heartbeat went over: "update" (the update link) or "" (the direct one)
     via: str = ""
+    # its parameters' preferred_server ("": an older unit); both starting, units that name
+    # different ones prefer neither (``core.state.boot_wins``)
+    preferred_server: str = ""
 
 
 class DemoteRequest(msgspec.Struct, kw_only=True):
