@@ -131,6 +131,14 @@ class Network:
         if late:
             self.on_late(now, a, b, kind, stale)
 
+    def missed(self, a: str, b: str, now: float, kind: str) -> None:
+        """A message held back so long that ``b`` stopped waiting for it (an answer after the
+        caller's timeout): it is lost, as ``send`` loses one."""
+        link = self.links[a, b]
+        if kind == HEARTBEAT and link.lost_since is None:
+            link.lost_since = now
+        self.on_loss(now, a, b, kind)
+
     def starved(self, now: float, longer_than: float) -> list[tuple[str, str]]:
         """The directions on which heartbeats were lost and none got through for
         ``longer_than``."""

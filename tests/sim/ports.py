@@ -349,9 +349,14 @@ class Link:
                     return target.changed(said)
             else:
                 back_stale = stale
-            delivered = w.carry(b, a, kind if not request else f"{kind}-reply",
-                                lambda: answer(_copy(result) if theirs is not None else result),
-                                back_stale)  # fmt: skip
+            delivered = w.carry(
+                b,
+                a,
+                f"{kind}-reply" if request else kind,
+                lambda: answer(_copy(result) if theirs is not None else result),
+                back_stale,
+                fut.done,  # the caller gave up (its bound ran out) or was reset
+            )
             if not delivered and request:
                 w.net.on_wait(w.now, a, asked + wait)
 

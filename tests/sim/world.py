@@ -273,10 +273,13 @@ class World:
         kind: str,
         arrive: Callable[[], None],
         stale: Callable[[], bool] = lambda: False,
+        expired: Callable[[], bool] = lambda: False,
     ) -> bool:
         """A message from ``a`` to ``b`` over a link that is not cut: ``arrive`` runs when it
         gets there (at once, or when the clock reaches it); False if it is lost. ``stale``:
-        whether what it says is no longer true when it arrives late."""
+        whether what it says is no longer true when it arrives late; ``expired``: whether its
+        receiver stopped waiting for it by then (an answer after the caller's timeout is lost
+        to it)."""
         delay = self.net.send(a, b, self.now, kind)
         if delay is None:
             self.note(f"lost: {kind} {a} -> {b}")
@@ -287,6 +290,10 @@ class World:
             return True
 
         def late() -> None:
+            if expired():
+                self.note(f"too late by {delay:g} s (no longer awaited): {kind} {a} -> {b}")
+                self.net.missed(a, b, self.now, kind)
+                return
             self.note(f"late by {delay:g} s: {kind} {a} -> {b}")
             self.net.arrived(a, b, self.now, kind, late=True, stale=stale())
             arrive()
