@@ -12,7 +12,8 @@ as hashicorp/raft's ``fuzzy/transport.go`` carries RPCs between real ``Raft`` in
 - the request, and then the reply, may be lost or held back (``Network.send``); a lost one
   leaves the caller waiting until its own bound runs out: the client's timeout for a
   heartbeat (as ``partner_client_for`` sets it), the ``wait`` the shell passes for a demote or
-  a hand-over (``DEMOTE_WAIT_S``, ``HANDOVER_WAIT_S``);
+  a hand-over (``DEMOTE_WAIT_S``, ``HANDOVER_WAIT_S``); a reply held back past that bound
+  arrives to no one (a loss, ``Network.missed``);
 - a frozen partner holds the request until it thaws (the caller times out meanwhile);
 - a partner started with another pair key answers every call with a refusal
   (``PartnerAnswered`` with ``another pair key``); one still booting with an error (a 503).
