@@ -13,6 +13,8 @@ embedded Valkey. Once the pair has settled and rested ``--rest`` s:
 - **imports** (``--imports``): the units run with ``PYTHONPROFILEIMPORTTIME=1``; what they
   imported, grouped by top-level package (modules, import time), and the RSS a fresh
   interpreter holds after importing each of those packages in the same order;
+- **mappings** (``--maps``): each hapair process's RSS by mapping (the heap, anonymous
+  memory, each shared library) from ``/proc/PID/smaps``;
 - **tasks** (``--profile``): the units run under ``bench/profiled.py``, a cProfile window over
   the same ``--seconds`` on the event loop's thread; the functions with the most cumulative
   time and their calls per second.
@@ -170,6 +172,32 @@ def print_profile(path: Path, seconds: float, top: int = 30) -> None:
             print(f"Redis commands {nc / seconds:.1f}/s ({Path(file).parent.name}), from: {names}")
 
 
+def rss_by_mapping(pid: int) -> dict[str, tuple[float, float]]:
+    """``/proc/PID/smaps`` summed by what is mapped (a file's name, ``[heap]``, ``[anon]``):
+    (RSS MB, of it anonymous MB). Shared libraries count in RSS by the pages touched."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        parts = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            path = parts[5] if len(parts) > 5 else "[anon]"
+            name = path.rsplit("/", 1)[-1] if path.startswith("/") else path
+        elif parts[0] == "Rss:":
+            found[name][0] += int(parts[1])
+        elif parts[0] == "Anonymous:":
+            found[name][1] += int(parts[1])
+    return {k: (v[0] / 1024, v[1] / 1024) for k, v in found.items()}
+
+
+def print_mappings(pids: dict[str, int], top: int = 14) -> None:
+    for n, pid in pids.items():
+        maps = rss_by_mapping(pid)
+        rows = sorted(maps.items(), key=lambda kv: -kv[1][0])
+        shown = ", ".join(f"{k} {v[0]:.1f} ({v[1]:.1f} anon)" for k, v in rows[:top])
+        rest = sum(v[0] for _k, v in rows[top:])
+        print(f"{n}'s RSS by mapping, MB: {shown}, the rest {rest:.1f}")
+
+
 def redis_commands(site: Site, name: str) -> dict[str, int]:
     """``INFO commandstats`` of unit ``name``'s embedded Redis (as its own user, from its
     redis.conf, in its namespace): calls per command so far."""
@@ -233,6 +261,8 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
             path = procs.dir / f"{n}.prof"
             poll(path.exists, timeout=10, what=f"{n}'s profile")
             print_profile(path, took)
+    if ns.maps:
+        print_mappings(pids)
     if ns.imports:
         print_imports(site.units["first"].log)
 
@@ -245,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loopback", action="store_true", help="one host even as root")
     parser.add_argument("--imports", action="store_true", help="-X importtime, RSS per import")
     parser.add_argument("--profile", action="store_true", help="cProfile window per unit")
+    parser.add_argument("--maps", action="store_true", help="RSS per mapping (/proc/PID/smaps)")
     parser.add_argument("--keep-logs", type=Path, help="copy the units' logs here at the end")
     ns = parser.parse_args(argv)
     print(machine_note())
