@@ -175,6 +175,7 @@ class Node:
         self._link_watch = False  # a task waits for the replication link to come up
         self.update_called_at: float | None = None  # the partner's last call over the update link
         self._renew_pending = False  # the lease's second renew of this interval is due
+        self._tick_read: Snapshot | None = None  # the tick's last store read, if it succeeded
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -284,6 +285,7 @@ class Node:
         self.role_epoch += 1
         self.boot_id = uuid.uuid4().hex
         self.challenges = Challenges()  # calls bound to an earlier boot's are refused
+        self._tick_read = None  # this boot's machine has read nothing yet
         self.booted_at = iso(self.clock.wall())
         metrics, store = self.ports.metrics, self.ports.store
         metrics.set_boots(self.boots_in_window())
@@ -827,15 +829,20 @@ class Node:
         over_update = await self._update_link_tick()
         store = self.ports.store
         try:
-            self.snapshot = await store.read()
+            # the same object as the last tick's when nothing changed (issue 23 point 5): the
+            # machine already holds it, so no event either
+            read = await store.read_if_changed()
             if self.redis_version is None:
                 self.redis_version = await store.server_version()
         except StoreUnavailable:
+            self._tick_read = None
             self.redis_version = None  # it may come back another build
             self.put(m.StoreFailed(now=self.now()))
         else:
-            self.ports.metrics.set_revision(self.snapshot.revision)
-            self.put(self.store_read(self.snapshot))
+            if read is not self._tick_read:
+                self._tick_read = self.snapshot = read
+                self.ports.metrics.set_revision(read.revision)
+                self.put(self.store_read(read))
         if pending is not None:
             await pending
         if over_update is not None:

@@ -90,6 +90,7 @@ async def apply_import(
                     put = {d: token_store.encode(r) for d, r in writes.put.items()}
                     pipe.hset(keys.TOKENS, mapping=put)  # type: ignore[arg-type]
                 try:
+                    link.wrote()
                     await pipe.execute()
                 except WatchError:
                     continue

@@ -110,6 +110,13 @@ class Link:
         self._failing = False  # the probe's last ping failed
         self._probe: asyncio.Task[None] | None = None
         self._stopping = False
+        self.writes = 0  # writes of the parameters sent through this client (``wrote``)
+
+    def wrote(self) -> None:
+        """A write of the parameters or their revision is about to be sent: the next
+        ``Store.read_if_changed`` reads them again (counted before the write, so a write
+        whose answer was lost counts too)."""
+        self.writes += 1
 
     def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers.

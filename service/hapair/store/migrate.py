@@ -50,6 +50,7 @@ async def migrate(link: Link) -> int:
                 if new is not None:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(keys.PARAMETERS, new)
+                    link.wrote()
                     await pipe.execute()
                     done += 1
             except WatchError:

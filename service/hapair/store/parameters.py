@@ -216,6 +216,7 @@ class Parameters:
             pipe.set(keys.PARAMETERS, stored)
             pipe.zadd(keys.HISTORY, {entry: new})
             pipe.zremrangebyrank(keys.HISTORY, 0, -(keys.HISTORY_KEEP + 1))
+            self.link.wrote()
             try:
                 await pipe.execute()
             except WatchError:

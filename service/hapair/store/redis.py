@@ -20,6 +20,12 @@ from hapair.store.conflicts import ConflictEntry, Conflicts
 from hapair.store.parameters import HistoryEntry, Parameters
 from hapair.store.replication import Replication
 
+# read_if_changed: what the last read knew of this Redis before it was sent: the parameter
+# writes this client sent, its REPLICAOF commands, and what ROLE said last (how many ROLE
+# answers so far, the role, the replication offset).
+_Marks = tuple[int, int, tuple[int, str, int]]
+FULL_READ_EVERY = 10  # read_if_changed reads again at least every this many calls
+
 
 class Store:
     """Typed access to one unit's Redis."""
@@ -30,6 +36,9 @@ class Store:
         self.parameters = Parameters(self.link)
         self.conflict_archive = Conflicts(self.link)
         self.replication_control = Replication(self.link)
+        # read_if_changed: the last read's snapshot, what it knew before it (``_marks``), and
+        # how many times it was given again since
+        self._last_read: tuple[Snapshot, _Marks, int] | None = None
 
     # The client and its probe (client.py).
 
@@ -60,6 +69,41 @@ class Store:
     async def read(self) -> Snapshot:
         """The current parameters (``Parameters.read``: concurrent reads share MGETs)."""
         return await self.parameters.read()
+
+    async def read_if_changed(self) -> Snapshot:
+        """``read``, or the last read's snapshot again when nothing can have changed since:
+        Redis answered within ``DOWN_AFTER_S`` (a command or the probe's PING), this client
+        sent no write of the parameters (``Link.wrote``) and no REPLICAOF since, and either
+        this Redis is a master (only this unit writes it) or, as a replica, a ``ROLE`` answered
+        after the read found the offset a ``ROLE`` before it found (nothing replicated in
+        between). At least every ``FULL_READ_EVERY`` calls it reads anyway.
+
+        The engine's tick reads through this (issue 23 point 5: no parameters read per tick
+        when nothing changed): the standby already asks ``ROLE`` once a tick, and the probe
+        keeps knowing whether Redis answers."""
+        last = self._last_read
+        if last is not None and last[2] + 1 < FULL_READ_EVERY and self._unchanged(last[1]):
+            self._last_read = (last[0], last[1], last[2] + 1)
+            return last[0]
+        marks = self._marks()
+        self._last_read = None
+        snapshot = await self.parameters.read()
+        self._last_read = (snapshot, marks, 0)
+        return snapshot
+
+    def _marks(self) -> _Marks:
+        control = self.replication_control
+        return self.link.writes, control.switches, control.seen
+
+    def _unchanged(self, before: _Marks) -> bool:
+        writes, switches, (seq, role, offset) = before
+        now = self._marks()
+        if not self.link.recently_ok() or now[:2] != (writes, switches):
+            return False
+        now_seq, now_role, now_offset = now[2]
+        if role == "master":
+            return now_role == "master"
+        return role == now_role == "slave" and now_seq > seq and now_offset == offset >= 0
 
     async def revision(self) -> int:
         """The current revision only."""

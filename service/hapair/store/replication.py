@@ -12,6 +12,10 @@ class Replication:
 
     def __init__(self, link: Link) -> None:
         self.link = link
+        # What ``ROLE`` said last, for ``Store.read_if_changed``: (how many ROLE answers so
+        # far, the role, the replication offset); and how many REPLICAOF this client sent.
+        self.seen: tuple[int, str, int] = (0, "", -1)
+        self.switches = 0
 
     async def info(self) -> dict[str, Any]:
         """How replication stands, in ``INFO replication``'s names (``role``, and on a replica
@@ -20,7 +24,9 @@ class Replication:
         and the standby asks once a tick (issue 23, idle cost)."""
         async with self.link.guard():
             reply = await self.link.client.execute_command("ROLE")  # type: ignore[no-untyped-call]
-        return role_info(reply)
+        info = role_info(reply)
+        self.seen = (self.seen[0] + 1, info["role"], offset_of(reply))
+        return info
 
     async def server_version(self) -> str:
         """The server's version as ``INFO server`` reports it (Valkey's own version when it
@@ -31,13 +37,17 @@ class Replication:
 
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
+        self.switches += 1
         async with self.link.guard():
             await self.link.client.execute_command("REPLICAOF", host, port)  # type: ignore[no-untyped-call]
+        self.seen = (self.seen[0] + 1, "slave", -1)  # its offset unknown until ROLE says it
 
     async def promote(self) -> None:
         """Makes this Redis a master."""
+        self.switches += 1
         async with self.link.guard():
             await self.link.client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
+        self.seen = (self.seen[0] + 1, "master", -1)
 
     async def wait_partner(self, timeout_ms: int) -> bool:
         """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
@@ -48,6 +58,15 @@ class Replication:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def offset_of(reply: Any) -> int:
+    """The replication offset in ``ROLE``'s reply (a master's second word, a replica's fifth);
+    -1 when there is none (a sentinel)."""
+    try:
+        return int(reply[1] if _text(reply[0]) == "master" else reply[4])
+    except (IndexError, TypeError, ValueError):
+        return -1
 
 
 def role_info(reply: Any) -> dict[str, Any]:

@@ -16,6 +16,9 @@ class RedisStore:
     async def read(self) -> Snapshot:
         return await self.store.read()
 
+    async def read_if_changed(self) -> Snapshot:
+        return await self.store.read_if_changed()
+
     async def revision(self) -> int:
         return await self.store.revision()
 

@@ -1,0 +1,124 @@
+"""``Store.read_if_changed``, the engine tick's read (issue 23 point 5: no parameters read per
+tick when nothing changed), against real Redis servers: the same snapshot while nothing can
+have changed, a read again after a write through this client, a replicated write, a
+REPLICAOF, ``FULL_READ_EVERY`` calls, or a silence of Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hapair.domain.errors import StoreUnavailable
+from hapair.domain.parameters import HAParameters
+from hapair.store import redis as store_redis
+from hapair.store.client import connect
+from hapair.store.embedded import EmbeddedRedis
+from hapair.store.redis import Store
+from tests.support import kill9, make_redis, poll, redis_client
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def link_up(server: EmbeddedRedis) -> bool:
+    with redis_client(server) as c:
+        return bool(c.info("replication")["master_link_status"] == "up")
+
+
+def mgets(server: EmbeddedRedis) -> int:
+    with redis_client(server) as c:
+        stats = c.info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+
+
+async def commit(store: Store, ha_timeout: int) -> int:
+    rev = await store.revision()
+    new = await store.commit(
+        expected=rev,
+        params=HAParameters(ha_timeout=ha_timeout),  # type: ignore[arg-type]
+        changes={"ha_timeout": [None, ha_timeout]},
+        actor="test",
+        now="2026-12-03T00:00:00Z",
+    )
+    assert new == rev + 1
+    return new
+
+
+def test_master_reads_again_only_after_a_write_or_every_few_calls(
+    redis_server: EmbeddedRedis,
+) -> None:
+    async def run() -> None:
+        store = Store(connect(redis_server.url))
+        store.start_probe()
+        try:
+            first = await store.read_if_changed()
+            assert (await store.replication())["role"] == "master"  # what the active knows
+            first = await store.read_if_changed()  # the read after ROLE said master
+            before = mgets(redis_server)
+            for _ in range(store_redis.FULL_READ_EVERY - 1):
+                assert await store.read_if_changed() is first
+            assert mgets(redis_server) == before  # no MGET for those
+            again = await store.read_if_changed()  # the FULL_READ_EVERY-th: read anyway
+            assert again is not first and mgets(redis_server) == before + 1
+            revision = await commit(store, 6)  # through this client: counted before its EXEC
+            after = await store.read_if_changed()
+            assert after.revision == revision and after.params.ha_timeout == 6
+            assert await store.read_if_changed() is after
+            kill9(redis_server)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while True:  # within DOWN_AFTER_S of Redis's last answer it reads, and fails
+                try:
+                    got = await store.read_if_changed()
+                except StoreUnavailable:
+                    break
+                assert got is after
+                assert loop.time() < deadline, "a dead Redis was never read again"
+                await asyncio.sleep(0.05)
+        finally:
+            await store.link.stop_probe()
+            await store.close()
+
+    asyncio.run(run())
+
+
+def test_replica_reads_again_when_its_offset_moved(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    with make_redis(tmp_path / "replica", passwords=redis_server.passwords) as replica:
+
+        async def run() -> None:
+            master = Store(connect(redis_server.url))
+            store = Store(connect(replica.url))
+            store.start_probe()
+            try:
+                await store.replicate_from("127.0.0.1", redis_server.port)
+                await asyncio.to_thread(
+                    poll, lambda: link_up(replica), timeout=10, what="replica link up"
+                )
+                await store.replication()  # ROLE before the read: its offset
+                first = await store.read_if_changed()
+                assert await store.read_if_changed() is not first  # no ROLE since: read
+                seen = await store.read_if_changed()
+                await store.replication()  # ROLE after the read, the same offset
+                assert await store.read_if_changed() is seen
+                revision = await commit(master, 12)
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 10
+                while True:  # the write reaches the replica; ROLE shows a new offset
+                    await store.replication()
+                    got = await store.read_if_changed()
+                    if got.revision == revision:
+                        break
+                    assert loop.time() < deadline, "the replicated write was never read"
+                    await asyncio.sleep(0.05)
+                assert got.params.ha_timeout == 12
+                await store.promote()  # REPLICAOF: read again
+                assert await store.read_if_changed() is not got
+            finally:
+                await store.link.stop_probe()
+                await store.close()
+                await master.close()
+
+        asyncio.run(run())
