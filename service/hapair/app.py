@@ -268,6 +268,9 @@ def create_app(deps: Deps) -> Litestar:
         # GET /api/v1/ha/parameters without Litestar's per-request machinery (SPEC 7 ratio to
         # /healthz); everything else, every refusal included, goes on to Litestar.
         handler = fastpath.fast_parameters(app)(handler)
+        # the partner's heartbeat, once an interval on the unit that answers it (issue 23
+        # point 5, the idle cost); a call it does not answer goes on to Litestar likewise
+        handler = fastpath.fast_heartbeat(app)(handler)
     # Around the whole ASGI handler, not as route middleware: unknown paths (404) and wrong
     # methods (405) never reach route middleware, and they must be counted too.
     app.asgi_handler = metrics_middleware(deps.metrics)(handler)

@@ -44,12 +44,14 @@ from litestar import Litestar, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Method, Receive, ReceiveMessage, Scope, Send
 
 from hapair.api.auth import authorize, before_api_request
 from hapair.api.deps import Deps
+from hapair.api.internal import heartbeat_answer
 from hapair.api.serving import served_here
 from hapair.domain.errors import DomainError
+from hapair.engine.pairlink.partner import HEARTBEAT_PATH
 
 PATH = "/api/v1/ha/parameters"
 
@@ -69,13 +71,14 @@ class _Connection:
         self.headers = {"authorization": authorization}
 
 
-def _route(app: Litestar) -> tuple[HTTPRouteHandler, str]:
-    """The registered GET handler of ``PATH`` (with its layered ``opt``) and its template."""
+def _route(app: Litestar, path: str = PATH, method: Method = "GET") -> tuple[HTTPRouteHandler, str]:
+    """The registered handler of ``method`` ``path`` (with its layered ``opt``) and its
+    template."""
     for route in app.routes:
-        if isinstance(route, HTTPRoute) and route.path == PATH:
-            handler, _kwargs = route.route_handler_map["GET"]
+        if isinstance(route, HTTPRoute) and route.path == path:
+            handler, _kwargs = route.route_handler_map[method]
             return handler, route.path_format
-    raise LookupError(f"no GET route {PATH}")
+    raise LookupError(f"no {method} route {path}")
 
 
 def providers_names() -> frozenset[str]:
@@ -96,16 +99,17 @@ def _authorization(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None if found is None else found.decode("latin-1")
 
 
-def _not_mirrored(handler: HTTPRouteHandler) -> str | None:
+def _not_mirrored(handler: HTTPRouteHandler, before: object = before_api_request) -> str | None:
     """What of the route's Litestar configuration this module would not reproduce, if any.
 
-    It runs the API router's ``before_request`` steps for a body-less read (``authorize``,
-    ``served_here``) and the handler; guards, middleware, dependencies, after-request hooks,
-    layered response headers or cookies, or a body media check would be skipped.
+    It runs the route's ``before_request`` hook as given (``before``: the API router's steps for
+    a body-less read, ``authorize`` and ``served_here``; None for the heartbeat) and the
+    handler; guards, middleware, dependencies, after-request hooks, layered response headers
+    or cookies, or a body media check would be skipped.
     """
     layers = handler.ownership_layers
-    if handler.resolve_before_request() is not before_api_request:
-        return "a before_request hook other than before_api_request"
+    if handler.resolve_before_request() is not before:
+        return "another before_request hook"
     if handler.opt.get("media") is not None:
         return "a body media type check"
     if handler.resolve_guards() or handler.resolve_middleware():
@@ -214,4 +218,108 @@ def _headers(response: Response[Any]) -> list[tuple[bytes, bytes]]:
         (b"content-type", str(response.media_type).encode("latin-1")),
         (b"content-length", str(len(response.content)).encode("latin-1")),
     ]
+    return out
+
+
+HEARTBEAT_MAX_BODY = 16 * 1024  # a larger heartbeat goes on to Litestar (its limit is 64 KiB)
+
+
+def fast_heartbeat(app: Litestar) -> Any:
+    """ASGI middleware factory: the partner's heartbeat (``POST`` of ``HEARTBEAT_PATH``, once an
+    interval on the unit that answers, issue 23 point 5) without Litestar's routing, argument
+    parsing and response machinery: ``internal.heartbeat_answer``, the handler's own checks
+    and answer, on the body read here. A call it does not answer (any refusal, a call from a
+    same-mode unit, a booting engine, a bad body, more than ``HEARTBEAT_MAX_BODY``) goes on to
+    Litestar with its body, nothing of it recorded (see ``heartbeat_answer``), and Litestar
+    answers it as always. Wraps what ``fast_parameters`` wraps, inside the metrics middleware,
+    and counts under the route's label as Litestar does."""
+    handler, template = _route(app, HEARTBEAT_PATH, "POST")
+    reason = _not_mirrored(handler, None)
+    if reason is not None:
+        log.warning(
+            "no fast path for POST %s: the route has %s",
+            HEARTBEAT_PATH,
+            reason,
+            extra={"event": "fastpath"},
+        )
+        return lambda next_app: next_app
+    deps: Deps = app.state.deps
+    failed: list[bool] = []
+
+    def factory(next_app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] != "http"  # type: ignore[comparison-overlap]
+                or scope["path"] != HEARTBEAT_PATH
+                or scope["method"] != "POST"  # type: ignore[typeddict-item]
+                or scope["query_string"]
+            ):
+                await next_app(scope, receive, send)
+                return
+            messages, body = await _read_body(receive, HEARTBEAT_MAX_BODY)
+            headers = _single_headers(scope["headers"])
+            response = None
+            if body is not None and headers is not None:
+                try:
+                    response = await heartbeat_answer(deps.engine, HEARTBEAT_PATH, headers, body)
+                except Exception:  # a bug here: said once in the log, and Litestar answers
+                    if not failed:
+                        failed.append(True)
+                        log.exception(
+                            "heartbeat fast path failed; Litestar answers",
+                            extra={"event": "fastpath"},
+                        )
+            if response is None:
+                await next_app(scope, _replay(messages, receive), send)
+                return
+            scope["path_template"] = template
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": _headers(response)}
+            )
+            await send({"type": "http.response.body", "body": response.content, "more_body": False})
+
+        return middleware
+
+    return factory
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ReceiveMessage], bytes | None]:
+    """The request's messages as read, and its body; None when it is over ``limit`` (then
+    reading stops there) or the client went away."""
+    messages: list[ReceiveMessage] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > limit:
+            return messages, None
+        if not message.get("more_body", False):
+            return messages, b"".join(chunks)
+
+
+def _replay(messages: list[ReceiveMessage], receive: Receive) -> Receive:
+    """``receive`` giving the messages already read first."""
+    pending = list(messages)
+
+    async def replay() -> ReceiveMessage:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _single_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str] | None:
+    """The request's headers by lower-case name; None when one is repeated (Litestar then
+    answers: which of the values counts is its ``Headers``' rule, not restated here)."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        if key in out:
+            return None
+        out[key] = value.decode("latin-1")
     return out

@@ -10,6 +10,7 @@ configured in this unit's mode (``SameName``) is shown to it, so the pair shows 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any, NoReturn, TypeVar
 
 import msgspec
@@ -25,6 +26,7 @@ from hapair.domain.errors import (
     Unauthorized,
 )
 from hapair.domain.status import Role
+from hapair.engine.control import HAControl
 from hapair.engine.pairlink import pairauth
 from hapair.engine.pairlink.messages import (
     ConflictsReply,
@@ -122,10 +124,14 @@ def _signed(
     nonce: str,
     body: bytes,
 ) -> Response[bytes]:
+    return _signed_at(engine, auth, nonce, body, method=request.method, path=request.scope["path"])
+
+
+def _signed_at(
+    engine: HAControl, auth: pairauth.PairAuth, nonce: str, body: bytes, *, method: str, path: str
+) -> Response[bytes]:
     challenge = engine.challenges.issue()
-    headers = auth.sign_answer(
-        request.method, request.scope["path"], nonce, body, challenge=challenge
-    )
+    headers = auth.sign_answer(method, path, nonce, body, challenge=challenge)
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -151,6 +157,36 @@ async def heartbeat(request: Request[Any, Any, Any], engine: EngineDep) -> Respo
         raise Forbidden(str(exc)) from None
     mine = await engine.on_heartbeat(hb)
     return _signed(request, engine, auth, nonce, encoder.encode(mine))
+
+
+async def heartbeat_answer(
+    engine: HAControl, path: str, headers: Mapping[str, str], body: bytes
+) -> Response[bytes] | None:
+    """``heartbeat``'s answer to a call that passes every check, for the fast path in front of
+    Litestar (``api/fastpath.py``, issue 23 point 5: the standby answers one a second); None
+    for any other call, with nothing of it recorded, so that ``heartbeat`` answers it as
+    always, every refusal included. The call's nonce is recorded (``verify_call``) only after
+    every other check passed: a caller naming this unit (``SameName``, recorded before it is
+    raised) is left to ``heartbeat`` before that, and ``verify_call`` records nothing when it
+    refuses otherwise."""
+    if not engine.boot_id or not engine.running:  # the engine answers 503: still booting
+        return None
+    if not engine.settings.pair_key or pairauth.partner_name(engine.name) is None:
+        return None
+    if headers.get(pairauth.FROM_HEADER) == engine.name:
+        return None
+    try:
+        hb = hb_decoder.decode(body)
+        check_redis_url(hb, engine.unit.partner_address, direction="sent")
+    except (msgspec.DecodeError, PartnerError):
+        return None
+    auth = _auth(engine)
+    try:
+        nonce = auth.verify_call("POST", path, headers, body, engine.challenges)
+    except pairauth.AuthFailed:
+        return None
+    mine = await engine.on_heartbeat(hb)
+    return _signed_at(engine, auth, nonce, encoder.encode(mine), method="POST", path=path)
 
 
 async def _same_name(engine: EngineDep, body: bytes, exc: pairauth.SameName) -> None:
