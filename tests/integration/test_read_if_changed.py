@@ -6,6 +6,7 @@ REPLICAOF, ``FULL_READ_EVERY`` calls, or a silence of Redis."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hapair.store import redis as store_redis
 from hapair.store.client import connect
 from hapair.store.embedded import EmbeddedRedis
 from hapair.store.redis import Store
-from tests.support import kill9, make_redis, poll, redis_client
+from tests.support import kill9, make_redis, poll, redis_client, restart
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,15 +66,27 @@ def test_master_reads_again_only_after_a_write_or_every_few_calls(
             after = await store.read_if_changed()
             assert after.revision == revision and after.params.ha_timeout == 6
             assert await store.read_if_changed() is after
-            kill9(redis_server)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 20
-            while True:  # within DOWN_AFTER_S of Redis's last answer it reads, and fails
+
+            async def until(what: str, check: Callable[[], bool]) -> None:
+                while not check():
+                    assert loop.time() < deadline, what
+                    await asyncio.sleep(0.05)
+
+            kill9(redis_server)  # a crash, and a restart before the next tick
+            await until("the probe never saw Redis gone", lambda: store.link.failures > 0)
+            restart(redis_server)
+            await until("the probe never saw Redis back", store.link.recently_ok)
+            back = await store.read_if_changed()  # from its append-only file: read again
+            assert back is not after and back.revision == revision
+            kill9(redis_server)
+            while True:  # Redis gone for good: a read, and it fails
                 try:
                     got = await store.read_if_changed()
                 except StoreUnavailable:
                     break
-                assert got is after
+                assert got is back
                 assert loop.time() < deadline, "a dead Redis was never read again"
                 await asyncio.sleep(0.05)
         finally:

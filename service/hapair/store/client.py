@@ -111,6 +111,7 @@ class Link:
         self._probe: asyncio.Task[None] | None = None
         self._stopping = False
         self.writes = 0  # writes of the parameters sent through this client (``wrote``)
+        self.failures = 0  # PINGs of the probe that failed (Redis down, restarted, hung)
 
     def wrote(self) -> None:
         """A write of the parameters or their revision is about to be sent: the next
@@ -137,6 +138,7 @@ class Link:
                         self._last_ok, self._failing = time.monotonic(), False
                     except (RedisError, OSError, TimeoutError):
                         self._failing = True
+                        self.failures += 1
                 quiet_until = self._last_ok + QUIET_S - time.monotonic()
                 await asyncio.sleep(max(interval, quiet_until))
 

@@ -21,9 +21,9 @@ from hapair.store.parameters import HistoryEntry, Parameters
 from hapair.store.replication import Replication
 
 # read_if_changed: what the last read knew of this Redis before it was sent: the parameter
-# writes this client sent, its REPLICAOF commands, and what ROLE said last (how many ROLE
-# answers so far, the role, the replication offset).
-_Marks = tuple[int, int, tuple[int, str, int]]
+# writes this client sent, its REPLICAOF commands, the probe's failed PINGs, and what ROLE said
+# last (how many ROLE answers so far, the role, the replication offset).
+_Marks = tuple[int, int, int, tuple[int, str, int]]
 FULL_READ_EVERY = 10  # read_if_changed reads again at least every this many calls
 
 
@@ -73,7 +73,9 @@ class Store:
     async def read_if_changed(self) -> Snapshot:
         """``read``, or the last read's snapshot again when nothing can have changed since:
         Redis answered within ``DOWN_AFTER_S`` (a command or the probe's PING), this client
-        sent no write of the parameters (``Link.wrote``) and no REPLICAOF since, and either
+        sent no write of the parameters (``Link.wrote``) and no REPLICAOF since, no PING of
+        the probe failed since (a Redis restarted from its append-only file may have lost the
+        last second of writes; an active steps aside before its Redis is restarted), and either
         this Redis is a master (only this unit writes it) or, as a replica, a ``ROLE`` answered
         after the read found the offset a ``ROLE`` before it found (nothing replicated in
         between). At least every ``FULL_READ_EVERY`` calls it reads anyway.
@@ -93,14 +95,14 @@ class Store:
 
     def _marks(self) -> _Marks:
         control = self.replication_control
-        return self.link.writes, control.switches, control.seen
+        return self.link.writes, control.switches, self.link.failures, control.seen
 
     def _unchanged(self, before: _Marks) -> bool:
-        writes, switches, (seq, role, offset) = before
         now = self._marks()
-        if not self.link.recently_ok() or now[:2] != (writes, switches):
+        if not self.link.recently_ok() or now[:3] != before[:3]:
             return False
-        now_seq, now_role, now_offset = now[2]
+        seq, role, offset = before[3]
+        now_seq, now_role, now_offset = now[3]
         if role == "master":
             return now_role == "master"
         return role == now_role == "slave" and now_seq > seq and now_offset == offset >= 0
