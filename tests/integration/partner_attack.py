@@ -143,6 +143,38 @@ def signed_call(unit: Unit, auth: pairauth.PairAuth, path: str, body: bytes) -> 
     return auth.sign_call("POST", path, body, challenge=challenge(unit, auth))
 
 
+def signed_as(
+    auth: pairauth.PairAuth, sender: str, recipient: str, path: str, body: bytes, ch: str
+) -> dict[str, str]:
+    """A call's headers signed with the pair key under any names (``sign_call`` signs as the
+    signer's own unit, to its partner): a same-mode unit's call, a forged sender."""
+    ts, nonce = f"{time.time():.3f}", pairauth.new_nonce()
+    signature = pairauth.mac(
+        pairauth.derive_key(PAIR_KEY),
+        kind=pairauth.CALL,
+        method="POST",
+        path=path,
+        sender=sender,
+        recipient=recipient,
+        pair=auth.pair_id,
+        key_name=auth.key_id,
+        timestamp=ts,
+        nonce=nonce,
+        challenge=ch,
+        body=body,
+    )
+    return {
+        pairauth.FROM_HEADER: sender,
+        pairauth.TO_HEADER: recipient,
+        pairauth.PAIR_HEADER: auth.pair_id,
+        pairauth.KEY_HEADER: auth.key_id,
+        pairauth.TIMESTAMP_HEADER: ts,
+        pairauth.NONCE_HEADER: nonce,
+        pairauth.CHALLENGE_HEADER: ch,
+        pairauth.SIGNATURE_HEADER: signature,
+    }
+
+
 def redis_role(unit: Unit) -> dict[str, str]:
     """``INFO replication`` of the unit's own Redis, read with its credentials."""
     runtime: dict[str, Any] = json.loads((unit.data_dir / "runtime.json").read_text())

@@ -15,7 +15,6 @@ differ by nature), and both count the calls under the route's label.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +30,7 @@ from tests.integration.partner_attack import (
     heartbeat_body,
     partner_auth,
     post,
+    signed_as,
 )
 from tests.ports import free_port
 from tests.support import HapairFactory
@@ -67,7 +67,11 @@ def calls(unit: Unit) -> list[tuple[str, bytes, dict[str, str] | list[tuple[str,
             b'{"unit": 1}',
             auth.sign_call("POST", HEARTBEAT, b'{"unit": 1}', challenge=challenge(unit, auth)),
         ),
-        ("from itself", body, from_itself(auth, body, challenge(unit, auth))),
+        (
+            "from itself",
+            body,
+            signed_as(auth, "first", "first", HEARTBEAT, body, challenge(unit, auth)),
+        ),
         (
             "a header repeated",
             body,
@@ -79,35 +83,6 @@ def calls(unit: Unit) -> list[tuple[str, bytes, dict[str, str] | list[tuple[str,
             auth.sign_call("POST", HEARTBEAT, big, challenge=challenge(unit, auth)),
         ),
     ]
-
-
-def from_itself(auth: pairauth.PairAuth, body: bytes, ch: str) -> dict[str, str]:
-    """A call signed with the pair key by "first" to "first" (a same-mode unit)."""
-    ts, nonce = f"{time.time():.3f}", pairauth.new_nonce()
-    signature = pairauth.mac(
-        pairauth.derive_key(PAIR_KEY),
-        kind=pairauth.CALL,
-        method="POST",
-        path=HEARTBEAT,
-        sender="first",
-        recipient="first",
-        pair=auth.pair_id,
-        key_name=auth.key_id,
-        timestamp=ts,
-        nonce=nonce,
-        challenge=ch,
-        body=body,
-    )
-    return {
-        pairauth.FROM_HEADER: "first",
-        pairauth.TO_HEADER: "first",
-        pairauth.PAIR_HEADER: auth.pair_id,
-        pairauth.KEY_HEADER: auth.key_id,
-        pairauth.TIMESTAMP_HEADER: ts,
-        pairauth.NONCE_HEADER: nonce,
-        pairauth.CHALLENGE_HEADER: ch,
-        pairauth.SIGNATURE_HEADER: signature,
-    }
 
 
 def outcome(unit: Unit, auth: pairauth.PairAuth, what: str, body: bytes, headers: object) -> dict:

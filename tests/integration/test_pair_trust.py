@@ -39,6 +39,7 @@ from tests.integration.partner_attack import (
     post,
     redis_role,
     refused,
+    signed_as,
     signed_call,
     snapshot,
     unit_with_partner,
@@ -181,34 +182,9 @@ def test_call_claiming_to_come_from_this_unit_is_refused(
     unit = unit_with_partner(hapair_factory, tmp_path, f"{PARTNER_HOST}:{free_port(PARTNER_HOST)}")
     before = snapshot(unit)
     auth = partner_auth(unit)
-    key = pairauth.derive_key(PAIR_KEY)
     for path, body in ((HEARTBEAT, heartbeat_body()), (DEMOTE, b'{"by":"first","boot_id":"x"}')):
         for sender, recipient in (("first", "first"), ("first", "second"), ("third", "first")):
-            ts, nonce, ch = f"{time.time():.3f}", pairauth.new_nonce(), challenge(unit, auth)
-            signature = pairauth.mac(
-                key,
-                kind=pairauth.CALL,
-                method="POST",
-                path=path,
-                sender=sender,
-                recipient=recipient,
-                pair=auth.pair_id,
-                key_name=auth.key_id,
-                timestamp=ts,
-                nonce=nonce,
-                challenge=ch,
-                body=body,
-            )
-            headers = {
-                pairauth.FROM_HEADER: sender,
-                pairauth.TO_HEADER: recipient,
-                pairauth.PAIR_HEADER: auth.pair_id,
-                pairauth.KEY_HEADER: auth.key_id,
-                pairauth.TIMESTAMP_HEADER: ts,
-                pairauth.NONCE_HEADER: nonce,
-                pairauth.CHALLENGE_HEADER: ch,
-                pairauth.SIGNATURE_HEADER: signature,
-            }
+            headers = signed_as(auth, sender, recipient, path, body, challenge(unit, auth))
             refused(post(unit, path, body, headers))
     assert_untouched(before, snapshot(unit))
 

@@ -99,7 +99,7 @@ def _authorization(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None if found is None else found.decode("latin-1")
 
 
-def _not_mirrored(handler: HTTPRouteHandler, before: object = before_api_request) -> str | None:
+def _not_mirrored(handler: HTTPRouteHandler, before: object) -> str | None:
     """What of the route's Litestar configuration this module would not reproduce, if any.
 
     It runs the route's ``before_request`` hook as given (``before``: the API router's steps for
@@ -125,19 +125,51 @@ def _not_mirrored(handler: HTTPRouteHandler, before: object = before_api_request
     return None
 
 
+def _mirrored_route(
+    app: Litestar, path: str, method: Method, before: object
+) -> tuple[HTTPRouteHandler, str] | None:
+    """The route's handler and template, or None (said in the log) when the route has gained
+    something this module does not reproduce (``_not_mirrored``)."""
+    handler, template = _route(app, path, method)
+    reason = _not_mirrored(handler, before)
+    if reason is None:
+        return handler, template
+    log.warning(
+        "no fast path for %s %s: the route has %s",
+        method,
+        path,
+        reason,
+        extra={"event": "fastpath"},
+    )
+    return None
+
+
+def _asks(scope: Scope, method: str, path: str) -> bool:
+    """Whether the request is ``method`` of exactly ``path``, without a query string."""
+    return (
+        scope["type"] == "http"  # type: ignore[comparison-overlap]
+        and scope["path"] == path
+        and scope["method"] == method  # type: ignore[typeddict-item]
+        and not scope["query_string"]
+    )
+
+
+async def _send(send: Send, status: int, response: Response[Any]) -> None:
+    """A bytes ``Response`` as Litestar's ``ASGIResponse`` sends it: two ASGI messages."""
+    await send({"type": "http.response.start", "status": status, "headers": _headers(response)})
+    await send({"type": "http.response.body", "body": response.content, "more_body": False})
+
+
 def fast_parameters(app: Litestar) -> Any:
     """ASGI middleware factory: wrap ``app.asgi_handler`` (inside the metrics middleware).
 
     When the route has gained something this module does not reproduce, the factory returns
     the app unchanged (and says so in the log): every request then goes through Litestar.
     """
-    handler, template = _route(app)
-    reason = _not_mirrored(handler)
-    if reason is not None:
-        log.warning(
-            "no fast path for GET %s: the route has %s", PATH, reason, extra={"event": "fastpath"}
-        )
+    found = _mirrored_route(app, PATH, "GET", before_api_request)
+    if found is None:
         return lambda next_app: next_app
+    handler, template = found
     fn = handler.fn
     status = handler.status_code
     deps: Deps = app.state.deps
@@ -151,12 +183,7 @@ def fast_parameters(app: Litestar) -> Any:
 
     def factory(next_app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] != "http"  # type: ignore[comparison-overlap]
-                or scope["path"] != PATH
-                or scope["method"] != "GET"  # type: ignore[typeddict-item]
-                or scope["query_string"]
-            ):
+            if not _asks(scope, "GET", PATH):
                 await next_app(scope, receive, send)
                 return
             authorization = _authorization(scope["headers"])
@@ -185,14 +212,7 @@ def fast_parameters(app: Litestar) -> Any:
                 await next_app(scope, receive, send)
                 return
             scope["path_template"] = template
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code or status,
-                    "headers": _headers(response),
-                }
-            )
-            await send({"type": "http.response.body", "body": response.content, "more_body": False})
+            await _send(send, response.status_code or status, response)
 
         return middleware
 
@@ -233,27 +253,16 @@ def fast_heartbeat(app: Litestar) -> Any:
     Litestar with its body, nothing of it recorded (see ``heartbeat_answer``), and Litestar
     answers it as always. Wraps what ``fast_parameters`` wraps, inside the metrics middleware,
     and counts under the route's label as Litestar does."""
-    handler, template = _route(app, HEARTBEAT_PATH, "POST")
-    reason = _not_mirrored(handler, None)
-    if reason is not None:
-        log.warning(
-            "no fast path for POST %s: the route has %s",
-            HEARTBEAT_PATH,
-            reason,
-            extra={"event": "fastpath"},
-        )
+    found = _mirrored_route(app, HEARTBEAT_PATH, "POST", None)
+    if found is None:
         return lambda next_app: next_app
+    template = found[1]
     deps: Deps = app.state.deps
     failed: list[bool] = []
 
     def factory(next_app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] != "http"  # type: ignore[comparison-overlap]
-                or scope["path"] != HEARTBEAT_PATH
-                or scope["method"] != "POST"  # type: ignore[typeddict-item]
-                or scope["query_string"]
-            ):
+            if not _asks(scope, "POST", HEARTBEAT_PATH):
                 await next_app(scope, receive, send)
                 return
             messages, body = await _read_body(receive, HEARTBEAT_MAX_BODY)
@@ -273,10 +282,7 @@ def fast_heartbeat(app: Litestar) -> Any:
                 await next_app(scope, _replay(messages, receive), send)
                 return
             scope["path_template"] = template
-            await send(
-                {"type": "http.response.start", "status": 200, "headers": _headers(response)}
-            )
-            await send({"type": "http.response.body", "body": response.content, "more_body": False})
+            await _send(send, 200, response)
 
         return middleware
 
