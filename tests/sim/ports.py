@@ -163,6 +163,7 @@ class Store:
 
     def __init__(self, world: World, unit: Unit) -> None:
         self.w, self.u = world, unit
+        self._last: Snapshot | None = None  # ``read_if_changed``'s last read
 
     def _redis(self) -> Any:
         self.w.sync()
@@ -174,6 +175,16 @@ class Store:
     async def read(self) -> Snapshot:
         r = self._redis()
         return Snapshot(revision=r.revision, params=r.params, updated_at=None)
+
+    async def read_if_changed(self) -> Snapshot:
+        """``read``, or the last one's snapshot object again when what this Redis holds is
+        unchanged (the real store can only tell from its marks; the world knows)."""
+        r = self._redis()
+        last = self._last
+        if last is not None and (last.revision, last.params) == (r.revision, r.params):
+            return last
+        self._last = await self.read()
+        return self._last
 
     async def revision(self) -> int:
         return int(self._redis().revision)
