@@ -208,6 +208,9 @@ def test_reboot_counts_boots_and_pacifies_then_clears_after_window(make_unit: Ma
     problem(direct.patch(PARAMS, json={"ha_timeout": 3}), 409, "pacified")
     problem(direct.put(PARAMS, json={}), 409, "pacified")
     problem(direct.post(f"{UNIT}/takeover"), 409, "pacified")
+    # the machine's refusal (the API checks nothing of its own), worded as the writes'
+    taken = direct.post(f"{UNIT}/takeover").json()["detail"]
+    assert taken == direct.put(PARAMS, json={}).json()["detail"]
     assert direct.get(PARAMS).status_code == 200  # reads still work
     me = next(u for u in direct.get("/api/v1/ha/status").json()["units"] if u["name"] == "first")
     assert (me["role"], me["icon"]) == ("pacified", "blue")

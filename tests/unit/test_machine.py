@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from hapair.domain.errors import Pacified
 from hapair.domain.version import PROTOCOL
 from hapair.engine.core import machine as m
 from hapair.engine.pairlink.messages import Heartbeat
@@ -205,7 +206,7 @@ def test_pacified_unit_is_never_active_and_refuses_takeover() -> None:
     assert s.role == "pacified"
     s, actions = run(s, m.Tick(now=200.0), m.TakeoverAsked(now=200.0, request=1))
     assert s.role == "pacified"
-    assert m.Reply(1, "pacified", "this unit is pacified") in actions
+    assert m.Reply(1, "pacified", Pacified.default_detail) in actions
 
 
 def test_same_mode_partner_is_misconfigured() -> None:

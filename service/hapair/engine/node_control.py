@@ -279,10 +279,9 @@ class NodeControl:
         return self.node.received(hb)
 
     async def takeover(self) -> None:
-        """``POST /unit/takeover``: this standby becomes active; the partner standby."""
+        """``POST /unit/takeover``: this standby becomes active; the partner standby. The
+        machine refuses it when this unit is pacified, in maintenance or unfit (one rule)."""
         self.check_ha()
-        if self.pacified:
-            raise errors.Pacified
         now = self.now
         _raise(await self._ask(lambda r: m.TakeoverAsked(now=now(), request=r)))
         await self.node.exchange_now()  # the answer shows the pair as it now is

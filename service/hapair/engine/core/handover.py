@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import msgspec
 
+from hapair.domain.errors import Pacified
 from hapair.domain.status import Role
 from hapair.engine.core.apply import enter
 from hapair.engine.core.events_actions import (
@@ -39,7 +40,7 @@ from hapair.engine.pairlink.messages import Heartbeat
 def takeover_asked(s: State, request: int, cause: str, now: float, actions: list[Action]) -> State:
     p = fresh_partner(s, now)
     if s.config.pacified:
-        actions.append(Reply(request, "pacified", "this unit is pacified"))
+        actions.append(Reply(request, "pacified", Pacified.default_detail))
     elif s.maintenance:
         actions.append(Reply(request, "not-active", "this unit is in maintenance"))
     elif s.role != Role.ACTIVE and not fit(s):
