@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from hapair.domain.parameters import HAParameters
 from hapair.engine.dataplane.plane import DataPlane, Inputs
 from hapair.engine.pairlink.messages import AppliedState
@@ -96,6 +98,61 @@ def test_stop_ends_the_worker_even_when_it_was_just_woken(tmp_path: Path) -> Non
         # a hang detector, not a stopwatch: the worker ends at its next step
         done, _ = await asyncio.wait({worker}, timeout=3)
         assert worker in done, "the cancelled worker went on (its cancellation was lost)"
+        await plane.stop()
+
+    asyncio.run(run())
+
+
+def test_idle_look_applies_nothing_until_ipvs_appears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No HAProxy, no IPVS, inputs unchanged: the interval's look is a stat and applies
+    nothing (issue 23's idle cost); IPVS loaded later is still found by that look, with no
+    change of the inputs, and applied."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ipvsadm of this host's is ever run
+    plane = DataPlane(
+        Settings(data_dir=tmp_path, proc_root=tmp_path),
+        on_change=lambda *_: None,
+        on_state_sync=lambda *_: None,
+    )
+    plane.interval = 0.01
+    applies: list[int] = []
+    looks: list[bool] = []
+    apply, look = plane.apply, plane._nothing_to_look_at
+
+    async def counted_apply(inputs: Inputs) -> object:
+        applies.append(inputs.revision)
+        return await apply(inputs)
+
+    def counted_look(inputs: Inputs) -> bool:
+        looks.append(found := look(inputs))
+        return found
+
+    plane.apply = counted_apply  # type: ignore[method-assign,assignment]
+    plane._nothing_to_look_at = counted_look  # type: ignore[method-assign]
+
+    async def until(what: str, ok: object) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not ok():  # type: ignore[operator]
+            assert loop.time() < deadline, what
+            await asyncio.sleep(0.01)
+
+    async def run() -> None:
+        plane.update(_inputs(3))
+        plane.start()
+        await until("three idle looks", lambda: looks.count(True) >= 3)
+        assert applies == [3]  # the first apply only
+        assert plane.report.parameters["l4_sync_refresh_period"].state == "unsupported"
+        vs = tmp_path / "sys/net/ipv4/vs"
+        vs.mkdir(parents=True)
+        (vs / "sync_threshold").write_text("3\t50\n")
+        (vs / "sync_refresh_period").write_text("0\n")
+        await until(
+            "IPVS found",
+            lambda: plane.report.parameters["l4_sync_refresh_period"].state == "applied",
+        )
+        assert applies[:2] == [3, 3]
         await plane.stop()
 
     asyncio.run(run())

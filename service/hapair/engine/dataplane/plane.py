@@ -5,7 +5,8 @@ The engine hands it what it needs after each step (``update``: cheap, never bloc
 worker task applies it, off the engine's loop: file writes in a thread, HAProxy's socket and
 ``ipvsadm`` bounded by timeouts. The worker also looks again every interval (HAProxy's
 ``show peers``, the kernel's sysctls), so a peers link that drops turns the state to
-``failed`` without any change of the parameters.
+``failed`` without any change of the parameters; with no HAProxy configured and no IPVS in
+the kernel, that look is one stat (whether IPVS has appeared) and nothing is applied again.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class DataPlane:
         }
         self._daemons: frozenset[ipvs.Daemon] | None = None
         self._l4_retry: tuple[ipvs.Plan, float] | None = None
+        self._no_ipvs = False  # the last look found no IPVS in the kernel
+        self._applied: Inputs | None = None  # the inputs last applied in full
 
     @property
     def haproxy(self) -> bool:
@@ -131,9 +134,10 @@ class DataPlane:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval):
                     await self._dirty.wait()
+            changed = self._dirty.is_set()
             self._dirty.clear()
             inputs = self._inputs
-            if inputs is None:
+            if inputs is None or (not changed and self._nothing_to_look_at(inputs)):
                 continue
             try:
                 await self.apply(inputs)
@@ -142,11 +146,25 @@ class DataPlane:
             except Exception:
                 log.exception("data plane failed", extra={"event": "dataplane-error"})
 
+    def _nothing_to_look_at(self, inputs: Inputs) -> bool:
+        """Whether the interval's look again would find what the last apply found: ``inputs``
+        applied in full already, no HAProxy configured and still no IPVS in the kernel (one
+        stat, on the loop: no thread, no report built once a second at idle)."""
+        return (
+            inputs is self._applied
+            and self._no_ipvs
+            and not self.haproxy
+            and not kernel.sysctl_dir(self.settings.proc_root).is_dir()
+        )
+
     async def apply(self, inputs: Inputs) -> DataPlaneReport:
         """Applies ``inputs`` once (L7, then L4) and reports every parameter."""
+        self._applied = None
         self._l7 = await self._apply_l7(inputs)
         self._l4 = await self._apply_l4(inputs)
-        return self._report(inputs)
+        report = self._report(inputs)
+        self._applied = inputs
+        return report
 
     # ---- L7: HAProxy peers ---------------------------------------------------------------
 
@@ -241,6 +259,7 @@ class DataPlane:
         root = self.settings.proc_root
         facts = await asyncio.to_thread(kernel.read_facts, root, self._daemons)
         plan = ipvs.plan(wanted, inputs.role, facts)
+        self._no_ipvs = not facts.ipvs
         if not plan.supported:
             return {n: AppliedState(state="unsupported", detail=plan.reason) for n in applied.L4}
         if plan.sysctls or plan.stop or plan.start:
