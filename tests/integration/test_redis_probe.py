@@ -103,3 +103,38 @@ def test_a_stop_ends_the_probe_even_when_its_ping_does_not_end_by_a_cancellation
         return stop in done and probe.done()
 
     assert asyncio.run(run()), "the stop waited for a probe that went on"
+
+
+def test_probe_pings_on_a_connection_of_its_own(redis_server: EmbeddedRedis) -> None:
+    """The probe's PINGs go over one connection of its own (cheaper than the pool's path,
+    issue 23's idle cost), made once and kept across PINGs; the probe's stop closes it."""
+
+    def clients() -> int:
+        with redis_client(redis_server) as c:
+            return int(c.info("clients")["connected_clients"])  # this one included
+
+    async def until(what: str, ok: object) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while not ok():  # type: ignore[operator]
+            assert loop.time() < deadline, what
+            await asyncio.sleep(0.05)
+
+    async def run() -> None:
+        alone = clients()
+        link = store_client.Link(connect(redis_server.url))
+        before = pings(redis_server)
+        link.start_probe()
+        try:
+            await until("a PING answered", lambda: pings(redis_server) > before)
+            assert clients() == alone + 1
+            before = pings(redis_server)
+            await until("three PINGs more", lambda: pings(redis_server) >= before + 3)
+            assert clients() == alone + 1  # the same connection
+            assert link.failures == 0
+        finally:
+            await link.stop_probe()
+        await until("the probe's connection closed", lambda: clients() == alone)
+        await link.client.aclose()
+
+    asyncio.run(run())

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.credentials import CredentialProvider
@@ -109,6 +110,7 @@ class Link:
         self._last_ok = 0.0
         self._failing = False  # the probe's last ping failed
         self._probe: asyncio.Task[None] | None = None
+        self._probe_conn: AbstractConnection | None = None  # the probe's own connection
         self._stopping = False
         self.writes = 0  # writes of the parameters sent through this client (``wrote``)
         self.failures = 0  # PINGs of the probe that failed (Redis down, restarted, hung)
@@ -134,7 +136,7 @@ class Link:
                 if time.monotonic() - self._last_ok >= QUIET_S:
                     try:
                         async with asyncio.timeout(timeout):  # keeps a cancellation
-                            await self.client.ping()
+                            await self._ping()
                         self._last_ok, self._failing = time.monotonic(), False
                     except (RedisError, OSError, TimeoutError):
                         self._failing = True
@@ -145,6 +147,27 @@ class Link:
         if self._probe is None or self._probe.done():
             self._stopping = False
             self._probe = asyncio.create_task(run(), name="hapair-redis-probe")
+
+    async def _ping(self) -> None:
+        """The probe's PING, on a connection of its own (made as the pool makes its own:
+        the same credentials, TLS and timeouts): half the work of ``client.ping()`` through
+        the pool and its retry (issue 23's idle cost: one or two a second on an idle active).
+        Like the pool's retry, a connection that broke since the last PING (a Redis restarted)
+        is made again once at once; any error disconnects it (redis-py), so an answer a
+        timeout cut short is never read as the next one's."""
+        conn = self._probe_conn
+        if conn is None:
+            conn = self._probe_conn = self.client.connection_pool.make_connection()
+        retry = conn.is_connected
+        while True:
+            try:
+                await conn.send_command("PING")
+                await conn.read_response()
+                return
+            except RedisConnectionError:
+                if not retry:
+                    raise
+                retry = False
 
     async def stop_probe(self) -> None:
         """Stops the background probe, if it runs, within ``PROBE_STOP_S``.
@@ -163,6 +186,10 @@ class Link:
             log.warning("redis probe did not stop", extra={"event": "redis-probe-stuck"})
         elif not probe.cancelled():
             probe.exception()  # retrieved: a probe that failed is not reported as unretrieved
+        conn, self._probe_conn = self._probe_conn, None
+        if conn is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await conn.disconnect(nowait=True)
 
     def recently_ok(self, within: float = DOWN_AFTER_S) -> bool:
         """Whether Redis answered the probe within the last ``within`` seconds."""

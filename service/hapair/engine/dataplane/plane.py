@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +71,8 @@ class DataPlane:
         self._on_change = on_change
         self._on_state_sync = on_state_sync
         self._inputs: Inputs | None = None
-        self._dirty = asyncio.Event()
+        self._dirty = asyncio.Event()  # wakes the worker: a change, or the interval's timer
+        self._changed = False  # the inputs changed since the worker last woke
         self._task: asyncio.Task[None] | None = None
         self.report = DataPlaneReport()
         self._reported = False
@@ -87,6 +89,7 @@ class DataPlane:
         self._daemons: frozenset[ipvs.Daemon] | None = None
         self._l4_retry: tuple[ipvs.Plan, float] | None = None
         self._no_ipvs = False  # the last look found no IPVS in the kernel
+        self._ipvs_dir = str(kernel.sysctl_dir(settings.proc_root))
         self._applied: Inputs | None = None  # the inputs last applied in full
 
     @property
@@ -100,6 +103,7 @@ class DataPlane:
         """The engine's latest facts; the worker applies them when they changed."""
         if inputs != self._inputs:
             self._inputs = inputs
+            self._changed = True
             self._dirty.set()
 
     def start(self) -> None:
@@ -108,6 +112,7 @@ class DataPlane:
             self._state_sync = None  # a rebooted engine's state knows nothing of it yet
             self._dirty = asyncio.Event()
             if self._inputs is not None:
+                self._changed = True
                 self._dirty.set()
             self._task = asyncio.create_task(self._run(), name="hapair-dataplane")
 
@@ -127,15 +132,20 @@ class DataPlane:
     # ---- the worker ----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
-            # lands in the turn the wait ends (a stop right after a change), and the worker
-            # went on for ever while the engine's reboot waited for it
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):
-                    await self._dirty.wait()
-            changed = self._dirty.is_set()
-            self._dirty.clear()
+            # a timer sets the event at the interval: no timeout's cancellation and exception
+            # each second at idle. Not wait_for: on Python 3.11 wait_for drops a cancellation
+            # that lands in the turn the wait ends (a stop right after a change), and the
+            # worker went on for ever while the engine's reboot waited for it
+            wake = self._dirty
+            timer = loop.call_later(self.interval, wake.set)
+            try:
+                await wake.wait()
+            finally:
+                timer.cancel()
+            wake.clear()
+            changed, self._changed = self._changed, False
             inputs = self._inputs
             if inputs is None or (not changed and self._nothing_to_look_at(inputs)):
                 continue
@@ -154,7 +164,7 @@ class DataPlane:
             inputs is self._applied
             and self._no_ipvs
             and not self.haproxy
-            and not kernel.sysctl_dir(self.settings.proc_root).is_dir()
+            and not os.path.isdir(self._ipvs_dir)
         )
 
     async def apply(self, inputs: Inputs) -> DataPlaneReport:
