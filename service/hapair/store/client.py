@@ -157,17 +157,19 @@ class Link:
         timeout cut short is never read as the next one's."""
         conn = self._probe_conn
         if conn is None:
-            conn = self._probe_conn = self.client.connection_pool.make_connection()
+            pool = self.client.connection_pool
+            conn = self._probe_conn = pool.make_connection()  # type: ignore[no-untyped-call]
         retry = conn.is_connected
         while True:
             try:
                 await conn.send_command("PING")
                 await conn.read_response()
-                return
             except RedisConnectionError:
                 if not retry:
                     raise
                 retry = False
+            else:
+                return
 
     async def stop_probe(self) -> None:
         """Stops the background probe, if it runs, within ``PROBE_STOP_S``.
