@@ -121,7 +121,7 @@ class Link:
         whose answer was lost counts too)."""
         self.writes += 1
 
-    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
+    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.4) -> None:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers.
 
         Every command that succeeds is an answer too (``guard``): the probe pings only once

@@ -42,7 +42,7 @@ class Store:
 
     # The client and its probe (client.py).
 
-    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.5) -> None:
+    def start_probe(self, *, interval: float = 0.2, timeout: float = 0.4) -> None:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers."""
         self.link.start_probe(interval=interval, timeout=timeout)
 
