@@ -154,6 +154,14 @@ def _asks(scope: Scope, method: str, path: str) -> bool:
     )
 
 
+def _failed_once(failed: list[bool], what: str) -> None:
+    """A fast path's own failure (a bug): logged with its traceback the first time only
+    (``failed``: the fast path's own flag); Litestar answers the request."""
+    if not failed:
+        failed.append(True)
+        log.exception("%s failed; Litestar answers", what, extra={"event": "fastpath"})
+
+
 async def _send(send: Send, status: int, response: Response[Any]) -> None:
     """A bytes ``Response`` as Litestar's ``ASGIResponse`` sends it: two ASGI messages."""
     await send({"type": "http.response.start", "status": status, "headers": _headers(response)})
@@ -203,9 +211,7 @@ def fast_parameters(app: Litestar) -> Any:
                 await next_app(scope, receive, send)
                 return
             except Exception:  # a bug here: said once in the log, and Litestar answers
-                if not failed:
-                    failed.append(True)
-                    log.exception("fast path failed; Litestar answers", extra={"event": "fastpath"})
+                _failed_once(failed, "fast path")
                 await next_app(scope, receive, send)
                 return
             if not _plain(response):
@@ -272,12 +278,7 @@ def fast_heartbeat(app: Litestar) -> Any:
                 try:
                     response = await heartbeat_answer(deps.engine, HEARTBEAT_PATH, headers, body)
                 except Exception:  # a bug here: said once in the log, and Litestar answers
-                    if not failed:
-                        failed.append(True)
-                        log.exception(
-                            "heartbeat fast path failed; Litestar answers",
-                            extra={"event": "fastpath"},
-                        )
+                    _failed_once(failed, "heartbeat fast path")
             if response is None:
                 await next_app(scope, _replay(messages, receive), send)
                 return
