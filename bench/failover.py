@@ -109,6 +109,7 @@ class Site:
             self.hosts = {"first": FIRST, "second": SECOND}
             self.shared_host = SHARED
         self.module = "hapair"  # what ``python -m`` runs for a unit
+        self.ready_timeout = 30.0  # longer under ``bench/traced.py`` (tracemalloc slows a start)
         self.units: dict[str, Proc] = {}
         self.starts = {"first": 0, "second": 0}
         self.add_to_answer: list[float] = []  # virtual IP added (log) -> client's first answer
@@ -206,7 +207,7 @@ class Site:
                 raise SystemExit(f"{name} exited {proc.popen.returncode}:\n{proc.tail()}")
             return self.request("GET", f"{self.url(name)}/readyz", timeout=1).status_code == 200
 
-        poll(ready, timeout=30, interval=0.05, what=f"{name} ready")
+        poll(ready, timeout=self.ready_timeout, interval=0.05, what=f"{name} ready")
 
     def settled(self, active: str, standby: str) -> bool:
         """``active`` serves the shared address and ``standby`` is the standby, in sync (its

@@ -7,6 +7,7 @@ address a virtual IP on eth0; else loopback), heartbeat 1 s (the default), each 
 embedded Valkey. Once the pair has settled and rested ``--rest`` s:
 
 - **RSS** (``VmRSS``) of each hapair process and of its Redis;
+- **wake-ups** (voluntary context switches, ``/proc/PID/task/*/status``) a second;
 - **CPU** (utime + stime from ``/proc/PID/stat``) over ``--seconds``, per process and per
   thread of the hapair process (``/proc/PID/task``: the event loop, the netlink and announce
   threads, ...);
@@ -54,6 +55,20 @@ def thread_cpu(pid: int) -> dict[str, float]:
         fields = raw.rpartition(")")[2].split()
         out[f"{name}/{task.name}"] = (int(fields[11]) + int(fields[12])) / CLK_TCK
     return out
+
+
+def wakeups(pid: int) -> int:
+    """Voluntary context switches of all of ``pid``'s threads so far: each is a sleep the
+    process woke from (a timer, a socket, a thread hand-off). On these virtual machines each
+    costs about 0.1-0.2 ms of CPU whatever it wakes for (issue 23)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        total += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+    return total
 
 
 def imports_of(log: Path) -> list[tuple[str, int, int]]:
@@ -215,6 +230,24 @@ def redis_commands(site: Site, name: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_(\S+?):calls=(\d+)", out)}
 
 
+def print_traced(procs: Procs, pids: dict[str, int]) -> None:
+    """``--traced``: the Python memory each unit still holds, by the package that allocated it
+    (``bench/traced.py``; tracemalloc's own bookkeeping inflates the RSS of these runs)."""
+    for n, pid in pids.items():
+        path = procs.dir / f"{n}.traced"
+        os.kill(pid, signal.SIGUSR2)
+        poll(path.exists, timeout=300, what=f"{n}'s allocations")
+        lines = path.read_text().split("\n")
+        total = int(lines[0].split()[1])
+        rows = [ln.split() for ln in lines[1:] if ln]
+        packages = [r for r in rows if not r[0].startswith("site:")]
+        top = ", ".join(f"{r[0]} {int(r[1]) / 2**20:.2f}" for r in packages[:45])
+        print(f"{n}'s Python memory held, {total / 2**20:.1f} MB, by package, MB: {top}")
+        lines_ = [r for r in rows if r[0].startswith("site:")]
+        top = ", ".join(f"{r[0][5:]} {int(r[1]) / 2**10:.0f}" for r in lines_[:40])
+        print(f"{n}'s biggest allocating lines, KB: {top}")
+
+
 def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
     """The measurement window on the settled pair; prints the tables."""
     pids = {n: p.pid for n, p in site.units.items()}
@@ -223,6 +256,7 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
     groups |= {f"{n}'s Redis": r for n, r in redis.items()}
     commands = {n: redis_commands(site, n) for n in pids}
     before = {k: sum(cpu_s(p) for p in v) for k, v in groups.items()}
+    woke = {k: sum(wakeups(p) for p in v) for k, v in groups.items()}
     threads = {n: thread_cpu(pid) for n, pid in pids.items()}
     if ns.profile:
         for pid in pids.values():
@@ -236,15 +270,18 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
     used = {k: sum(cpu_s(p) for p in v) - before[k] for k, v in groups.items()}
     roles = {n: site.me(n)["role"] for n in pids}
     print(f"\nidle {took:.0f} s, heartbeat {ns.heartbeat:g} s")
-    print("| process | RSS | CPU (% of one core) |")
-    print("| --- | --- | --- |")
+    woke = {k: (sum(wakeups(p) for p in v) - woke[k]) / took for k, v in groups.items()}
+    print("| process | RSS | CPU (% of one core) | wake-ups a second |")
+    print("| --- | --- | --- | --- |")
     for k, v in groups.items():
         role = f" ({roles[k]})" if k in roles else ""
-        print(f"| {k}{role} | {sum(rss_mb(p) for p in v):.1f} MB | {100 * used[k] / took:.2f} % |")
+        rss = sum(rss_mb(p) for p in v)
+        print(f"| {k}{role} | {rss:.1f} MB | {100 * used[k] / took:.2f} % | {woke[k]:.1f} |")
     for n, pid in pids.items():
         mb = rss_mb(pid) + sum(rss_mb(p) for p in redis[n])
         pct = 100 * (used[n] + used[f"{n}'s Redis"]) / took
-        print(f"| **{n}: hapair + its Redis** | **{mb:.1f} MB** | **{pct:.2f} %** |")
+        wakes = woke[n] + woke[f"{n}'s Redis"]
+        print(f"| **{n}: hapair + its Redis** | **{mb:.1f} MB** | **{pct:.2f} %** | {wakes:.1f} |")
     for n, pid in pids.items():
         now = thread_cpu(pid)
         spent = sorted(((t, now[t] - threads[n].get(t, 0.0)) for t in now), key=lambda kv: -kv[1])
@@ -263,6 +300,8 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
             print_profile(path, took)
     if ns.maps:
         print_mappings(pids)
+    if ns.traced:
+        print_traced(procs, pids)
     if ns.imports:
         print_imports(site.units["first"].log)
 
@@ -276,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imports", action="store_true", help="-X importtime, RSS per import")
     parser.add_argument("--profile", action="store_true", help="cProfile window per unit")
     parser.add_argument("--maps", action="store_true", help="RSS per mapping (/proc/PID/smaps)")
+    parser.add_argument("--traced", action="store_true", help="Python memory held, by package")
+    parser.add_argument("--module", help="run the units as python -m MODULE (an experiment)")
     parser.add_argument("--keep-logs", type=Path, help="copy the units' logs here at the end")
     ns = parser.parse_args(argv)
     print(machine_note())
@@ -287,10 +328,16 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPROFILEIMPORTTIME"] = "1"
     if ns.profile:
         site.module = "bench.profiled"
+    elif ns.traced:
+        site.module = "bench.traced"
+        site.ready_timeout = 300.0
+    elif ns.module:
+        site.module = ns.module
     try:
         for name in ("first", "second"):
             if ns.profile:
                 env["HAPAIR_BENCH_PROFILE"] = str(procs.dir / f"{name}.prof")
+            env["HAPAIR_BENCH_TRACED"] = str(procs.dir / f"{name}.traced")
             site.start(name, env=env)
         site.wait_settled("first", "second")
         time.sleep(ns.rest)  # rest: the window opens on a unit that has long settled

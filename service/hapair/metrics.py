@@ -1,4 +1,6 @@
-"""Prometheus metrics of one unit (a registry per app, so several apps can live in one process).
+"""Prometheus metrics of one unit (a registry per app, so several apps can live in one process),
+on hapair's own small primitives and exposition (``hapair/prometheus.py``: why not
+``prometheus_client``).
 
 docs/metrics.md lists every family, one line each. Two ways values arrive, and this module
 imports neither the engine nor the services:
@@ -24,23 +26,10 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 from hapair.domain.parameters import HAParameters
 from hapair.domain.status import PAIR_STATES, Role
 from hapair.domain.version import VERSION
-
-# Counters and histograms without their ``_created`` series (process-wide in prometheus_client).
-disable_created_metrics()  # type: ignore[no-untyped-call]
+from hapair.prometheus import Counter, Family, Fixed, Gauge, Histogram, Registry, render
 
 log = logging.getLogger("hapair.metrics")
 
@@ -72,13 +61,13 @@ class PairSample:
 Sampler = Callable[[], Awaitable[PairSample]]
 
 
-class _PairCollector(Collector):
+class _PairCollector:
     """The families read at scrape time, from the last ``PairSample``."""
 
     def __init__(self) -> None:
         self.sample: PairSample | None = None
 
-    def collect(self) -> Iterable[Metric]:
+    def __call__(self) -> Iterator[Family]:
         s = self.sample
         if s is None:
             return
@@ -89,19 +78,23 @@ class _PairCollector(Collector):
             "1 while this unit serves the shared address.",
             s.serving_shared,
         )
-        states = GaugeMetricFamily(
-            "hapair_pair_state", "1 for the pair's state as this unit sees it.", labels=["state"]
+        yield Fixed(
+            "hapair_pair_state",
+            "1 for the pair's state as this unit sees it.",
+            "gauge",
+            [
+                ("hapair_pair_state", (("state", state),), 1.0 if state == s.pair_state else 0.0)
+                for state in PAIR_STATES
+            ],
         )
-        for state in PAIR_STATES:
-            states.add_metric([state], 1.0 if state == s.pair_state else 0.0)
-        yield states
         if s.conflicts is not None:
             # a counter: the archive of conflicting revisions only grows (SPEC 5)
-            conflicts = Metric(
-                "hapair_conflicts", "Conflicting revisions archived (split brains).", "counter"
+            yield Fixed(
+                "hapair_conflicts",
+                "Conflicting revisions archived (split brains).",
+                "counter",
+                [("hapair_conflicts_total", (), float(s.conflicts))],
             )
-            conflicts.add_sample("hapair_conflicts_total", {}, float(s.conflicts))
-            yield conflicts
         if not s.ha:
             return
         yield _gauge(
@@ -118,8 +111,8 @@ class _PairCollector(Collector):
         )
 
 
-def _gauge(name: str, doc: str, value: float | bool) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, value=float(value))
+def _gauge(name: str, doc: str, value: float | bool) -> Family:
+    return Fixed(name, doc, "gauge", [(name, (), float(value))])
 
 
 class Metrics:
@@ -128,67 +121,58 @@ class Metrics:
     def __init__(self, *, causes: Sequence[str] = (), reasons: Sequence[str] = ()) -> None:
         """``causes``: the engine's role-change causes; ``reasons``: the problem slugs (the
         composition root gives both: this module imports neither the engine nor the API)."""
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = Registry()
         self.sampler: Sampler | None = None
         self._pair = _PairCollector()
-        self.registry.register(self._pair)
+        self.registry.collectors.append(self._pair)
         self.causes = (*causes, OTHER)
-        self.build_info = Gauge(
-            "hapair_build_info", "1, labelled with hapair's version.", ["version"],
-            registry=self.registry,
-        )  # fmt: skip
+        add = self.registry.add
+        self.build_info = add(
+            Gauge("hapair_build_info", "1, labelled with hapair's version.", ["version"])
+        )
         self.build_info.labels(version=VERSION).set(1)
-        self.requests = Counter(
-            "hapair_http_requests",
-            "HTTP requests by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
+        self.requests = add(
+            Counter(
+                "hapair_http_requests",
+                "HTTP requests by route template, method and status.",
+                ["route", "method", "status"],
+            )
         )
-        self.latency = Histogram(
-            "hapair_http_request_duration_seconds",
-            "HTTP request latency by route template.",
-            ["route"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        self.latency = add(
+            Histogram(
+                "hapair_http_request_duration_seconds",
+                "HTTP request latency by route template.",
+                ["route"],
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            )
         )
-        self.role = Gauge(
-            "hapair_role", "1 for the unit's current role.", ["role"], registry=self.registry
-        )
-        self.revision = Gauge(
-            "hapair_revision", "Revision of the HA parameters.", registry=self.registry
-        )
-        self.boots = Gauge(
-            "hapair_boots_in_window", "Boots within the pacify window.", registry=self.registry
-        )
-        self.role_changes = Counter(
-            "hapair_role_changes",
-            "Role changes of this unit, by cause.",
-            ["cause"],
-            registry=self.registry,
+        self.role = add(Gauge("hapair_role", "1 for the unit's current role.", ["role"]))
+        self.revision = add(Gauge("hapair_revision", "Revision of the HA parameters."))
+        self.boots = add(Gauge("hapair_boots_in_window", "Boots within the pacify window."))
+        self.role_changes = add(
+            Counter("hapair_role_changes", "Role changes of this unit, by cause.", ["cause"])
         )
         for cause in self.causes:
             self.role_changes.labels(cause=cause)
-        self.commits = Counter(
-            "hapair_commits", "Committed parameter revisions.", registry=self.registry
-        )
-        self.refused = Counter(
-            "hapair_refused",
-            "Refused requests and actions, by reason (the problem type's slug).",
-            ["reason"],
-            registry=self.registry,
+        self.commits = add(Counter("hapair_commits", "Committed parameter revisions."))
+        self.refused = add(
+            Counter(
+                "hapair_refused",
+                "Refused requests and actions, by reason (the problem type's slug).",
+                ["reason"],
+            )
         )
         self.reasons = (*reasons, OTHER)
         for reason in self.reasons:
             self.refused.labels(reason=reason)
-        self.track_ok = Gauge(
-            "hapair_track_ok", "1 while the track is healthy.", ["track"], registry=self.registry
-        )
+        self.track_ok = add(Gauge("hapair_track_ok", "1 while the track is healthy.", ["track"]))
         self._tracks: set[str] = set()
-        self.parameter_applied = Gauge(
-            "hapair_parameter_applied",
-            "1 for each parameter's data-plane state on this unit.",
-            ["parameter", "state"],
-            registry=self.registry,
+        self.parameter_applied = add(
+            Gauge(
+                "hapair_parameter_applied",
+                "1 for each parameter's data-plane state on this unit.",
+                ["parameter", "state"],
+            )
         )
 
     # Pushed by the engine and the services.
@@ -248,7 +232,7 @@ class Metrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""
-        return generate_latest(self.registry)
+        return render(self.registry.collect())
 
     def families(self) -> Iterator[str]:
         """The names of the families this unit exposes (tests and docs use it)."""

@@ -59,9 +59,9 @@ def test_store_timeouts_add_up_to_spec_two_seconds() -> None:
     assert client.SOCKET_TIMEOUT_S < 2
     assert client.CONNECT_TIMEOUT_S < 2
     assert client.DOWN_AFTER_S + timeout < 2
-    # the probe pings once nothing answered for QUIET_S: a ping that takes up to
-    # DOWN_AFTER_S - QUIET_S (and up to its timeout) never reads as Redis down
-    assert client.QUIET_S + timeout <= client.DOWN_AFTER_S
+    # the probe pings on each QUIET_S beat unless something answered within SKIP_S: an
+    # answering Redis (a PING within its timeout) is never silent for DOWN_AFTER_S
+    assert client.QUIET_S + client.SKIP_S + timeout <= client.DOWN_AFTER_S
     assert interval + timeout < 2
 
 

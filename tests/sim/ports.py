@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
 
+from hapair.clock import next_beat
 from hapair.domain.errors import PartnerUnavailable, StoreUnavailable
 from hapair.domain.parameters import HAParameters, Snapshot
 from hapair.domain.tracks import TrackSpec, TrackView
@@ -153,6 +154,11 @@ class Clock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    async def sleep_to_beat(self, period: float, after: float = 0.0) -> None:
+        # each unit's beats on its own host's clock: a phase of its own
+        now, phase = self.w.now, self.u.beat_phase
+        await asyncio.sleep(next_beat(now - phase + after, period) + phase - now)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return asyncio.get_running_loop().call_later(delay, callback)

@@ -63,6 +63,7 @@ class Unit:
     track_due: list[tuple[float, bool]] = field(default_factory=list)  # results on their way
     key: int = 0  # which pair key it was started with (two units with different keys refuse)
     clock_offset: float = 0.0  # how far its wall clock is off (read at boot, as the engine)
+    beat_phase: float = 0.0  # where its monotonic clock's beats fall (its host's, not the other's)
     advert_known: float | None = None  # the partner's last advert its engine was told of
 
     @property

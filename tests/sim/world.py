@@ -96,6 +96,8 @@ class World:
         self.time = Scheduler()
         self.loop = self.time.loop("world")  # messages in flight, track results
         self.units = {n: Unit(n, DataDir(n)) for n in NAMES}
+        # two hosts: their beats fall at different phases (one host's units share theirs)
+        self.units[NAMES[1]].beat_phase = 0.37
         for u in self.units.values():
             u.redis.params = HAParameters(
                 ha_timeout=int(ha_timeout),  # type: ignore[arg-type]

@@ -601,24 +601,26 @@ class Node:
             self._renew_again()
 
     def _renew_again(self) -> None:
-        """The lease renewed once more ``RENEW_AGAIN_S`` after the tick's renew (which follows
-        its heartbeat exchange).
+        """The lease renewed once more, on the unit's next half-interval beat at least
+        ``RENEW_AGAIN_S`` after the tick's renew (which follows its heartbeat exchange): with a
+        1 s heartbeat, half a second after the tick, in the Redis probe's wake-up.
 
         The lease runs out ``ha_timeout`` after the last renew (the kernel may act up to 20 ms
         early), the partner takes over ``ha_timeout`` after the last heartbeat it heard, plus
         its timer, promote and netlink add. Renewed only just after the heartbeat, the address
         left a dead active's host a few ms before it reached the partner in about half the
         kill -9 runs of ``bench/failover.py``: a client's SYN sent in that gap is lost (a
-        second's retransmit for a real client). Renewed again 0.1 s later, the old address
-        outlives the takeover unless the unit died within that 0.1 s; it is still gone within
-        ``ha_timeout`` + 1 s of the fault (SPEC 5b)."""
+        second's retransmit for a real client). Renewed again 0.1 s or more later, the old
+        address outlives the takeover unless the unit died in between; it is still gone within
+        ``ha_timeout`` of the fault, well within ``ha_timeout`` + 1 s (SPEC 5b)."""
         if self._renew_pending:
             return
         self._renew_pending = True
 
         async def again() -> None:
             try:
-                await self.clock.sleep(min(RENEW_AGAIN_S, self.settings.heartbeat_interval / 4))
+                half = self.settings.heartbeat_interval / 2
+                await self.clock.sleep_to_beat(half, after=min(RENEW_AGAIN_S, half / 2))
                 if self.role == Role.ACTIVE and not await self.ports.shared.renew(
                     self.snapshot.params
                 ):
@@ -774,10 +776,10 @@ class Node:
             self.background.spawn(self._exchange(), "heartbeat")
 
     async def _tick_forever(self) -> None:
-        """Observes and ticks every heartbeat interval, at a fixed rate: a slow store read
-        does not stretch the period (failover detection)."""
+        """Observes and ticks every heartbeat interval, on the unit's beat (``Clock``'s
+        ``sleep_to_beat``): at a fixed rate, a slow store read does not stretch the period,
+        and in the same wake-up as the unit's other periodic work (issue 23's idle cost)."""
         interval = self.settings.heartbeat_interval
-        next_tick = self.now()
         while True:
             try:
                 async with asyncio.timeout(max(interval, 1.0) * 5):
@@ -787,8 +789,7 @@ class Node:
             except Exception:
                 log.exception("engine tick failed", extra={"event": "tick-error"})
             self.put(m.Tick(now=self.now()))
-            next_tick = max(next_tick + interval, self.now())
-            await self.clock.sleep(next_tick - self.now())
+            await self.clock.sleep_to_beat(interval)
 
     def adverts(self) -> Adverts | None:
         """The adverts port, for a unit of a pair on two hosts with a partner (SPEC 5b': a pair

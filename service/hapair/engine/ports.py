@@ -52,6 +52,11 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    async def sleep_to_beat(self, period: float, after: float = 0.0) -> None:
+        """Sleeps to the unit's next beat of ``period`` at least ``after`` seconds from now
+        (``hapair.clock.next_beat``): what the unit does periodically wakes it together."""
+        ...
+
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer: ...
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import uvicorn
 import uvloop
 
+from hapair.clock import next_beat
 from hapair.domain.unit import is_loopback_host
 from hapair.server.limits import Limits, limited_protocol, limits_of
 
@@ -39,8 +40,8 @@ class _Server(uvicorn.Server):
 
     uvicorn's main loop sleeps 0.1 s between looks at ``should_exit`` and refreshes the Date
     header every tenth: twenty wake-ups a second for a unit's two listeners doing nothing
-    (issue 23's idle cost). Here it refreshes the header every second (its resolution) and
-    ``should_exit`` wakes it at once, so a stop is not later than before.
+    (issue 23's idle cost). Here it refreshes the header every second (its resolution), on the
+    unit's beat, and ``should_exit`` wakes it at once, so a stop is not later than before.
     """
 
     _wake: asyncio.Event | None = None
@@ -70,8 +71,10 @@ class _Server(uvicorn.Server):
             counter = (counter + 10) % 864000  # on_tick refreshes the Date header at % 10
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
             # lands in the turn the wait ends, and this loop would go on (see dataplane/plane.py)
+            # on the unit's 1 s beat (``clock.next_beat``): both listeners and the engine's
+            # tick wake the process once a second together, not each at a phase of its own
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout_at(next_beat(asyncio.get_running_loop().time(), 1.0)):
                     await self._wake.wait()
             should_exit = await self.on_tick(counter)
 

@@ -21,6 +21,7 @@ from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from hapair.clock import sleep_to_beat
 from hapair.domain.errors import StoreUnavailable
 from hapair.urls import credentials, with_credentials
 
@@ -28,7 +29,8 @@ log = logging.getLogger("hapair.store")
 SOCKET_TIMEOUT_S = 1.5
 DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
 PROBE_STOP_S = 2.0  # the longest a stop waits for the probe
-QUIET_S = 0.5  # the probe pings once nothing answered for this long (< DOWN_AFTER_S)
+QUIET_S = 0.5  # the probe's beat: it pings each half second (< DOWN_AFTER_S)
+SKIP_S = 0.1  # ... unless something answered within this long
 CONNECT_TIMEOUT_S = 1.0
 
 
@@ -124,16 +126,19 @@ class Link:
     def start_probe(self, *, interval: float = 0.2, timeout: float = 0.4) -> None:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers.
 
-        Every command that succeeds is an answer too (``guard``): the probe pings only once
-        nothing has answered for ``QUIET_S`` (then every ``interval`` until one does). A busy
-        unit sends no PING at all and an idle one (its tick reads once a second) one or two a
-        second, not five (issue 23's idle cost); Redis is still known down ``DOWN_AFTER_S``
-        after its last answer, and back within ``interval`` of its first.
+        Every command that succeeds is an answer too (``guard``): the probe wakes on the
+        unit's half-second beat (``clock.next_beat``: with the engine's tick, not at a phase of
+        its own) and pings unless something answered within ``SKIP_S``; while its last PING
+        failed, every ``interval`` until one answers. A busy unit sends no PING at all and an
+        idle one two a second at most (issue 23's idle cost); an answering Redis is never
+        silent longer than ``QUIET_S`` + ``SKIP_S`` + a PING's ``timeout`` (<= ``DOWN_AFTER_S``),
+        a hung one is known down once a PING has failed and ``DOWN_AFTER_S`` has passed since
+        its last answer, and one back is seen within ``interval`` of its first answer.
         """
 
         async def run() -> None:
             while not self._stopping:
-                if time.monotonic() - self._last_ok >= QUIET_S:
+                if time.monotonic() - self._last_ok >= SKIP_S:
                     try:
                         async with asyncio.timeout(timeout):  # keeps a cancellation
                             await self._ping()
@@ -141,8 +146,10 @@ class Link:
                     except (RedisError, OSError, TimeoutError):
                         self._failing = True
                         self.failures += 1
-                quiet_until = self._last_ok + QUIET_S - time.monotonic()
-                await asyncio.sleep(max(interval, quiet_until))
+                if self._failing:
+                    await asyncio.sleep(interval)
+                else:
+                    await sleep_to_beat(QUIET_S)
 
         if self._probe is None or self._probe.done():
             self._stopping = False

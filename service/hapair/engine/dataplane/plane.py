@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hapair.clock import next_beat
 from hapair.domain.parameters import HAParameters, effective_virtual_id
 from hapair.engine.dataplane import applied, haproxy, ipvs, kernel, peers
 from hapair.engine.pairlink.messages import (
@@ -138,8 +139,9 @@ class DataPlane:
             # each second at idle. Not wait_for: on Python 3.11 wait_for drops a cancellation
             # that lands in the turn the wait ends (a stop right after a change), and the
             # worker went on for ever while the engine's reboot waited for it
+            # on the unit's beat (``clock.next_beat``): the look shares the tick's wake-up
             wake = self._dirty
-            timer = loop.call_later(self.interval, wake.set)
+            timer = loop.call_at(next_beat(loop.time(), self.interval), wake.set)
             try:
                 await wake.wait()
             finally:

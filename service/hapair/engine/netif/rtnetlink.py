@@ -92,9 +92,10 @@ class Netlink:
 
     Every call blocks for one round trip (a dump: until its last part)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         try:
+            self._sock.settimeout(timeout)  # None: blocks (a worker thread's socket)
             self._sock.bind((0, 0))
         except OSError:
             self._sock.close()

@@ -148,13 +148,14 @@ class SharedAddress:
         if vip is None:
             return True
         try:
-            renewed = await asyncio.to_thread(vip.renew, int(params.ha_timeout))
+            renewed = vip.renew(int(params.ha_timeout))  # on the loop: see VirtualIP.renew
         except (VipError, OSError) as exc:
             extra = {"event": "lease-renew-failed", "error": str(exc)}
             log.warning("cannot renew the lease", extra=extra)
             return True  # not known to be lost: the next heartbeat tries again
         if renewed:
             return True
+        vip.close()
         if self._vip is vip:
             self._vip = None
         extra = {"event": "lease-lost", "address": str(vip.address)}

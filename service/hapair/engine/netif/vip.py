@@ -56,6 +56,7 @@ CAP_NET_RAW = 13
 VMAC_INTERFACE = "hapair-vmac"
 IFA_F_NODAD = 0x02
 PERMANENT = 0xFFFFFFFF  # the lifetime the kernel reports for an address without a lease
+RENEW_TIMEOUT_S = 0.2  # the most a renew's round trip may hold the event loop
 
 _ALL_NODES = "ff02::1"
 _PROC_SYS_CONF = Path("/proc/sys/net/ipv4/conf")
@@ -119,6 +120,7 @@ class VirtualIP:
         self.virtual_mac = virtual_mac.lower() if virtual_mac else None
         self._saved_sysctls: dict[tuple[str, str], str] = {}
         self._renew_index: int | None = None  # the carrier's index when last renewed
+        self._renew_socket: Netlink | None = None  # kept from one renew to the next
 
     def __repr__(self) -> str:
         vmac = f" on {VMAC_INTERFACE} ({self.virtual_mac})" if self.virtual_mac else ""
@@ -168,22 +170,46 @@ class VirtualIP:
         it off), or runs out within the second (the kernel counts the lifetime left in whole
         seconds, so a lease at 0 may be removed at any moment: renewing it could race the
         kernel's removal and add the address again). True when renewed.
+
+        Called on the event loop (``SharedAddress.renew``, twice a heartbeat on the active):
+        the kernel answers route requests within the send, so a renew is two round trips of
+        microseconds on a socket kept from one renew to the next (closed by :meth:`close`, and
+        after any failure), each bounded by ``RENEW_TIMEOUT_S``. A worker thread's hand-off
+        cost more than the call (issue 23's idle cost: five wake-ups of the process a renew).
         """
-        with _netlink() as ipr:
-            # the carrier's index from the last renew saves a dump of every link each
-            # heartbeat (issue 23: idle CPU); an address not found there is looked for again
-            # under the index the name has now (the interface may have been made again)
-            index = self._renew_index
-            left = None if index is None else self._valid_left(ipr, index)
-            if index is None or left is None:
-                index = self._renew_index = _lookup(ipr, self.carrier)
-                if index is None:
-                    return False
-                left = self._valid_left(ipr, index)
-            if left is None or left < 1:
+        ipr = self._renew_socket
+        if ipr is None:
+            try:
+                ipr = self._renew_socket = Netlink(timeout=RENEW_TIMEOUT_S)
+            except OSError as exc:
+                raise VipError(f"cannot open a netlink socket: {exc}") from exc
+        try:
+            return self._renew(ipr, lifetime)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Closes the socket the renews keep (the address stays); idempotent."""
+        ipr, self._renew_socket = self._renew_socket, None
+        if ipr is not None:
+            ipr.close()
+
+    def _renew(self, ipr: Netlink, lifetime: int) -> bool:
+        # the carrier's index from the last renew saves a dump of every link each
+        # heartbeat (issue 23: idle CPU); an address not found there is looked for again
+        # under the index the name has now (the interface may have been made again)
+        index = self._renew_index
+        left = None if index is None else self._valid_left(ipr, index)
+        if index is None or left is None:
+            index = self._renew_index = _lookup(ipr, self.carrier)
+            if index is None:
                 return False
-            self._replace(ipr, index, lifetime)
-            return True
+            left = self._valid_left(ipr, index)
+        if left is None or left < 1:
+            return False
+        self._replace(ipr, index, lifetime)
+        return True
 
     def lease_left(self) -> int | None:
         """The address's valid lifetime left, in whole seconds (the kernel's count); None when
@@ -214,6 +240,7 @@ class VirtualIP:
 
     def remove(self) -> None:
         """Take the address off (and delete the macvlan); idempotent, also after a crash."""
+        self.close()
         with _netlink() as ipr:
             for name in (self.interface, VMAC_INTERFACE):
                 index = _lookup(ipr, name)
