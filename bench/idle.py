@@ -230,6 +230,27 @@ def redis_commands(site: Site, name: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_(\S+?):calls=(\d+)", out)}
 
 
+def print_sampled(name: str, path: Path, top: int = 40) -> None:
+    """``--sampled``: the share of the CPU samples each function was on the stack for
+    (inclusive) and at the top of it (own), from ``bench/sampled.py``."""
+    inclusive: dict[str, int] = defaultdict(int)
+    own: dict[str, int] = defaultdict(int)
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] += n
+        own[frames[-1]] += n
+    print(f"\n{name}: {total} CPU samples (bench/sampled.py INTERVAL_S of CPU each)")
+    print("| function | inclusive | own |")
+    print("| --- | --- | --- |")
+    for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"| `{frame}` | {100 * n / total:.1f} % | {100 * own[frame] / total:.1f} % |")
+
+
 def print_traced(procs: Procs, pids: dict[str, int]) -> None:
     """``--traced``: the Python memory each unit still holds, by the package that allocated it
     (``bench/traced.py``; tracemalloc's own bookkeeping inflates the RSS of these runs)."""
@@ -258,12 +279,12 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
     before = {k: sum(cpu_s(p) for p in v) for k, v in groups.items()}
     woke = {k: sum(wakeups(p) for p in v) for k, v in groups.items()}
     threads = {n: thread_cpu(pid) for n, pid in pids.items()}
-    if ns.profile:
+    if ns.profile or ns.sampled:
         for pid in pids.values():
             os.kill(pid, signal.SIGUSR1)
     start = time.monotonic()
     time.sleep(ns.seconds)  # the measurement window itself
-    if ns.profile:
+    if ns.profile or ns.sampled:
         for pid in pids.values():
             os.kill(pid, signal.SIGUSR2)
     took = time.monotonic() - start
@@ -293,11 +314,23 @@ def window(site: Site, ns: argparse.Namespace, procs: Procs) -> None:
         rates = {c: (k - commands[n].get(c, 0)) / took for c, k in after.items()}
         shown = ", ".join(f"{c} {r:.2f}/s" for c, r in sorted(rates.items()) if r > 0)
         print(f"{n}'s Redis commands over the window: {shown or 'none'}")
+    details(ns, procs, pids, site, took)
+
+
+def details(
+    ns: argparse.Namespace, procs: Procs, pids: dict[str, int], site: Site, took: float
+) -> None:
+    """What the flags asked for beyond the table: profiles, samples, mappings, imports."""
     if ns.profile:
         for n in pids:
             path = procs.dir / f"{n}.prof"
             poll(path.exists, timeout=10, what=f"{n}'s profile")
             print_profile(path, took)
+    if ns.sampled:
+        for n in pids:
+            path = procs.dir / f"{n}.sampled"
+            poll(path.exists, timeout=10, what=f"{n}'s samples")
+            print_sampled(n, path)
     if ns.maps:
         print_mappings(pids)
     if ns.traced:
@@ -316,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile window per unit")
     parser.add_argument("--maps", action="store_true", help="RSS per mapping (/proc/PID/smaps)")
     parser.add_argument("--traced", action="store_true", help="Python memory held, by package")
+    parser.add_argument("--sampled", action="store_true", help="CPU-time stack samples per unit")
     parser.add_argument("--module", help="run the units as python -m MODULE (an experiment)")
     parser.add_argument("--keep-logs", type=Path, help="copy the units' logs here at the end")
     ns = parser.parse_args(argv)
@@ -331,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     elif ns.traced:
         site.module = "bench.traced"
         site.ready_timeout = 300.0
+    elif ns.sampled:
+        site.module = "bench.sampled"
     elif ns.module:
         site.module = ns.module
     try:
@@ -338,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             if ns.profile:
                 env["HAPAIR_BENCH_PROFILE"] = str(procs.dir / f"{name}.prof")
             env["HAPAIR_BENCH_TRACED"] = str(procs.dir / f"{name}.traced")
+            env["HAPAIR_BENCH_SAMPLED"] = str(procs.dir / f"{name}.sampled")
             site.start(name, env=env)
         site.wait_settled("first", "second")
         time.sleep(ns.rest)  # rest: the window opens on a unit that has long settled

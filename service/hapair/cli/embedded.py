@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
+from hapair.clock import sleep_to_beat
 from hapair.domain.status import Role
 
 log = logging.getLogger("hapair")
@@ -23,7 +23,7 @@ async def keep_embedded(embedded: Any, engine: Any, redis_url: str) -> None:
     from hapair.urls import host_port, public_url
 
     while True:
-        await asyncio.sleep(0.5)
+        await sleep_to_beat(1.0)  # the tick's beat: no wake-up of its own (issue 23)
         if embedded.pid is not None or (engine.ha and engine.role == Role.ACTIVE):
             continue
         log.error("embedded redis-server is gone; restarting it", extra={"event": "redis-restart"})

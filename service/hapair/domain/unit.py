@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -89,6 +90,7 @@ def parse_host_port(value: str, *, require_ip: bool = False) -> tuple[str, int]:
     return host, port
 
 
+@functools.lru_cache(maxsize=64)  # asked each heartbeat and advert of the same few hosts
 def is_loopback_host(host: str) -> bool:
     """``localhost``, or an address in 127.0.0.0/8 or ::1."""
     if host == "localhost":

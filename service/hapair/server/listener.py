@@ -11,8 +11,9 @@ import socket
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
-import uvicorn
 import uvloop
+from uvicorn.config import Config
+from uvicorn.server import Server
 
 from hapair.clock import next_beat
 from hapair.domain.unit import is_loopback_host
@@ -34,7 +35,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     """A uvicorn server that leaves signal handling to hapair (one process, several listeners)
     and wakes once a second at idle, not ten times.
 
@@ -174,7 +175,7 @@ class Listener:
             sock = bind_socket(self.host, self.port, freebind=self.freebind)
         except OSError as bind_failed:
             raise ListenError(self.host, self.port, bind_failed) from bind_failed
-        config = uvicorn.Config(
+        config = Config(
             self.app,
             # each listener its own budget: a flood of one address never fills the other
             http=limited_protocol(self.limits, self.limits.budget()),

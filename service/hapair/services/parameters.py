@@ -120,9 +120,9 @@ class ParametersService:
 
         The active unit is the only writer of its Redis, so it keeps what it last read or
         committed in memory and serves reads from there, as long as its role has not changed
-        since (``role_epoch``) and its Redis answered the probe within the last second; after
+        since (``role_epoch``) and its Redis answered within ``DOWN_AFTER_S`` (1.5 s); after
         that every Redis command fails at once (see ``Link.guard``), so a Redis outage
-        answers 503 within about a second. Every other unit reads its Redis, which
+        answers 503 within about 1.5 s. Every other unit reads its Redis, which
         replication changes underneath it.
         """
         cached = self._cache

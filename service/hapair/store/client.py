@@ -27,9 +27,9 @@ from hapair.urls import credentials, with_credentials
 
 log = logging.getLogger("hapair.store")
 SOCKET_TIMEOUT_S = 1.5
-DOWN_AFTER_S = 1.0  # the probe's silence after which commands fail at once
+DOWN_AFTER_S = 1.5  # the probe's silence after which commands fail at once (SPEC 7: 503 in 2 s)
 PROBE_STOP_S = 2.0  # the longest a stop waits for the probe
-QUIET_S = 0.5  # the probe's beat: it pings each half second (< DOWN_AFTER_S)
+QUIET_S = 1.0  # the probe's beat, the engine's tick's at the default heartbeat (< DOWN_AFTER_S)
 SKIP_S = 0.1  # ... unless something answered within this long
 CONNECT_TIMEOUT_S = 1.0
 
@@ -127,10 +127,10 @@ class Link:
         """Pings Redis in the background so ``recently_ok`` knows whether it answers.
 
         Every command that succeeds is an answer too (``guard``): the probe wakes on the
-        unit's half-second beat (``clock.next_beat``: with the engine's tick, not at a phase of
-        its own) and pings unless something answered within ``SKIP_S``; while its last PING
+        unit's 1 s beat (``clock.next_beat``: with the engine's tick, not at a phase of its
+        own) and pings unless something answered within ``SKIP_S``; while its last PING
         failed, every ``interval`` until one answers. A busy unit sends no PING at all and an
-        idle one two a second at most (issue 23's idle cost); an answering Redis is never
+        idle one one a second (issue 23's idle cost); an answering Redis is never
         silent longer than ``QUIET_S`` + ``SKIP_S`` + a PING's ``timeout`` (<= ``DOWN_AFTER_S``),
         a hung one is known down once a PING has failed and ``DOWN_AFTER_S`` has passed since
         its last answer, and one back is seen within ``interval`` of its first answer.

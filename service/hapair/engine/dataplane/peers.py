@@ -43,6 +43,7 @@ def _host(address: str | None) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=64)  # asked after every step of the engine
 def _usable(host: str | None) -> bool:
     """A host a peer can be reached at (not empty, not 0.0.0.0 or ::)."""
     if not host:
@@ -54,6 +55,7 @@ def _usable(host: str | None) -> bool:
 
 
 @functools.lru_cache(maxsize=16)  # asked after every engine step (issue 23: idle CPU)
+@functools.lru_cache(maxsize=16)  # asked after every step of the engine, with the same strings
 def hosts(
     listen: str, partner_address: str | None, partner_reported: str | None
 ) -> tuple[str, str | None, bool]:

@@ -4,6 +4,7 @@ it is on the partner's configured host (no DNS lookup).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ def _same_host(a: str, b: str) -> bool:
         return a == b
 
 
+@functools.lru_cache(maxsize=32)  # asked each heartbeat with the same two strings (issue 23)
 def redis_on_partner_host(redis_url: str, partner_address: str | None) -> bool:
     """Whether a Redis URL the partner advertises is on the partner's configured host.
 

@@ -150,7 +150,7 @@ class SameName(AuthFailed):
 
 def derive_key(pair_key: str) -> bytes:
     """The MAC key: HMAC-SHA256 of a fixed label under the pair key."""
-    return hmac.new(pair_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
+    return hmac.digest(pair_key.encode(), _KEY_LABEL, "sha256")
 
 
 def pair_id(shared_address: str | None, virtual_id: int) -> str:
@@ -189,7 +189,7 @@ def mac(
         hashlib.sha256(body).hexdigest(),
     )
     message = b"".join(f"{len(p.encode())}:".encode() + p.encode() for p in parts)
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # one-shot in C: no HMAC object
 
 
 class Challenges:
