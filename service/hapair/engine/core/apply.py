@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hapair.domain.status import Role
 from hapair.engine.core.events_actions import (
     Action,
@@ -14,6 +12,7 @@ from hapair.engine.core.events_actions import (
     StopShared,
     Transitioned,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import HOLDING, EngineRole, State, Transition, public, wall
 
 

@@ -4,8 +4,6 @@ the hand-over checks. Part of the engine's pure core.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import msgspec
 
 from hapair.domain.errors import Pacified
@@ -21,6 +19,7 @@ from hapair.engine.core.events_actions import (
     SwitchoverAsked,
     Synced,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import (
     HOLDING,
     Check,

@@ -16,8 +16,6 @@ shows ``not_operational`` / ``shared-address-unavailable``.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hapair.domain.status import Role
 from hapair.engine.core.apply import enter, publish
 from hapair.engine.core.events_actions import (
@@ -68,6 +66,7 @@ from hapair.engine.core.events_actions import (
     Transitioned,
     UpdateLinkSeen,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.handover import (
     checks,
     handover_done,

@@ -4,8 +4,6 @@ role applied each heartbeat. Part of the engine's pure core (``machine.step`` ca
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hapair.domain.status import Role
 from hapair.engine.core.apply import enter, publish
 from hapair.engine.core.events_actions import (
@@ -18,6 +16,7 @@ from hapair.engine.core.events_actions import (
     SendHeartbeat,
     ServeShared,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import (
     HOLDING,
     STARTING,

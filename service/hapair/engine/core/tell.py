@@ -16,7 +16,6 @@ What it last wrote is kept in ``State.told``, so each fact is written once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from hapair.domain.status import Role, pair_state, unit_status
 from hapair.domain.unit import other_unit
@@ -32,6 +31,7 @@ from hapair.engine.core.events_actions import (
     TrackReported,
     Transitioned,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import State, Told, fresh_partner, publishes
 from hapair.engine.pairlink.messages import Heartbeat
 

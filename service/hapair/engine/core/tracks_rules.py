@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hapair.domain.status import Role
 from hapair.engine.core.events_actions import (
     Action,
@@ -24,6 +22,7 @@ from hapair.engine.core.events_actions import (
     TrackChanged,
     TrackReported,
 )
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import (
     STARTING,
     State,

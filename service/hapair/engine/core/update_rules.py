@@ -8,8 +8,7 @@ rule (``state.sync``) needs the update link, which carries replication.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from hapair.engine.core.frozen import replace
 from hapair.engine.core.state import State, advert_heard, fresh_partner, update_link_down
 from hapair.engine.pairlink.messages import Heartbeat
 
