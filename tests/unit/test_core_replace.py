@@ -40,8 +40,11 @@ def test_the_shortcut_holds_for(cls: type) -> None:
 def test_same_record_as_dataclasses_replace() -> None:
     config = m.Config(unit="first", mode="first", shared_address="127.0.0.10:8080")
     s, _ = m.boot(config, m.Params(ha_timeout=3.0), 0, 100.0, 1000.0)
-    for name, value in (("revision", 7), ("stopped", True), ("told", s.told)):
-        ours, theirs = frozen.replace(s, **{name: value}), dataclasses.replace(s, **{name: value})
+    for ours, theirs in (
+        (frozen.replace(s, revision=7), dataclasses.replace(s, revision=7)),
+        (frozen.replace(s, stopped=True), dataclasses.replace(s, stopped=True)),
+        (frozen.replace(s, told=s.told), dataclasses.replace(s, told=s.told)),
+    ):
         assert ours == theirs
         assert ours.__dict__ == theirs.__dict__
         assert ours is not s
@@ -52,4 +55,4 @@ def test_same_record_as_dataclasses_replace() -> None:
 def test_unknown_field_refused() -> None:
     tick = m.Tick(now=1.0)
     with pytest.raises(TypeError, match="has no field 'nope'"):
-        frozen.replace(tick, nope=1)
+        frozen.fast_replace(tick, nope=1)

@@ -192,6 +192,9 @@ def _bound_shutdown() -> None:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     """``hapair serve``."""
+    from hapair import deferred
+
+    deferred.defer_unused()  # before anything imports them: memory a unit holds for nothing
     from hapair.secretfiles import make_undumpable, scrub_process_environment
 
     try:
