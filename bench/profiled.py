@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import cProfile
 import os
-import runpy
 import signal
-import sys
 import time
 from types import FrameType
+
+from bench.wrapped import run_hapair
 
 # CPU time of the loop's thread, not wall time: on a loaded machine a wall clock charges the
 # time the thread waited for a CPU to whatever function it was in
@@ -30,10 +30,7 @@ def _stop(_sig: int, _frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGUSR1, _start)
-    signal.signal(signal.SIGUSR2, _stop)
-    sys.argv = ["hapair", *sys.argv[1:]]
-    runpy.run_module("hapair", run_name="__main__", alter_sys=True)
+    run_hapair({signal.SIGUSR1: _start, signal.SIGUSR2: _stop})
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ charged to whatever the loop was doing then (most often waiting in ``run_forever
 from __future__ import annotations
 
 import os
-import runpy
 import signal
-import sys
 from collections import Counter
 from types import FrameType
+
+from bench.wrapped import run_hapair
 
 INTERVAL_S = 0.0002
 stacks: Counter[str] = Counter()
@@ -52,11 +52,7 @@ def _stop(_sig: int, _frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGPROF, _sample)
-    signal.signal(signal.SIGUSR1, _start)
-    signal.signal(signal.SIGUSR2, _stop)
-    sys.argv = ["hapair", *sys.argv[1:]]
-    runpy.run_module("hapair", run_name="__main__", alter_sys=True)
+    run_hapair({signal.SIGPROF: _sample, signal.SIGUSR1: _start, signal.SIGUSR2: _stop})
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import gc
 import os
-import runpy
 import signal
-import sys
 import tracemalloc
 from collections import defaultdict
 from types import FrameType
+
+from bench.wrapped import run_hapair
 
 FRAMES = 12
 
@@ -69,9 +69,7 @@ def _dump(_sig: int, _frame: FrameType | None) -> None:
 
 def main() -> None:
     tracemalloc.start(FRAMES)
-    signal.signal(signal.SIGUSR2, _dump)
-    sys.argv = ["hapair", *sys.argv[1:]]
-    runpy.run_module("hapair", run_name="__main__", alter_sys=True)
+    run_hapair({signal.SIGUSR2: _dump})
 
 
 if __name__ == "__main__":

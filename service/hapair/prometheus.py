@@ -95,8 +95,8 @@ class _Labelled(Family):
         raise NotImplementedError
 
 
-class Gauge(_Labelled):
-    kind = "gauge"
+class _Value(_Labelled):
+    """A family whose series are one value each (a gauge's, a counter's)."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
         super().__init__(name, documentation, labelnames)
@@ -104,33 +104,35 @@ class Gauge(_Labelled):
 
     def _new(self) -> Self:
         return type(self)(self.name, self.documentation)
+
+    def _own(self, labels: Labels) -> Iterator[Sample]:
+        yield self.sample_name, labels, self.value
+
+    @property
+    def sample_name(self) -> str:
+        return self.name
+
+
+class Gauge(_Value):
+    kind = "gauge"
 
     def set(self, value: float) -> None:
         self.value = float(value)
 
-    def _own(self, labels: Labels) -> Iterator[Sample]:
-        yield self.name, labels, self.value
 
-
-class Counter(_Labelled):
+class Counter(_Value):
     """A counter; its sample (and its HELP and TYPE lines) are ``NAME_total``."""
 
     kind = "counter"
-
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
-        super().__init__(name, documentation, labelnames)
-        self.value = 0.0
-
-    def _new(self) -> Self:
-        return type(self)(self.name, self.documentation)
 
     def inc(self, amount: float = 1.0) -> None:
         if amount < 0:
             raise ValueError("a counter only goes up")
         self.value += amount
 
-    def _own(self, labels: Labels) -> Iterator[Sample]:
-        yield f"{self.name}_total", labels, self.value
+    @property
+    def sample_name(self) -> str:
+        return f"{self.name}_total"
 
 
 class Histogram(_Labelled):
