@@ -603,7 +603,7 @@ class Node:
     def _renew_again(self) -> None:
         """The lease renewed once more, on the unit's next half-interval beat at least
         ``RENEW_AGAIN_S`` after the tick's renew (which follows its heartbeat exchange): with a
-        1 s heartbeat, half a second after the tick, in the Redis probe's wake-up.
+        1 s heartbeat, half a second after the tick.
 
         The lease runs out ``ha_timeout`` after the last renew (the kernel may act up to 20 ms
         early), the partner takes over ``ha_timeout`` after the last heartbeat it heard, plus
