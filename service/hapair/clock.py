@@ -57,9 +57,11 @@ def next_beat(now: float, period: float) -> float:
     return (math.floor(now / period + 1e-6) + 1) * period
 
 
-async def sleep_to_beat(period: float) -> None:
-    """Sleeps to the next beat of ``period`` (``next_beat``) on the running loop's clock: the
-    timers of every task that sleeps to the same beat come due in the same millisecond."""
+async def sleep_to_beat(period: float, after: float = 0.0) -> None:
+    """Sleeps to the next beat of ``period`` (``next_beat``) at least ``after`` seconds from now,
+    on the running loop's own clock (uvloop's is the monotonic clock in milliseconds, read once
+    a turn): the timers of every task that sleeps to the same beat come due in the same
+    millisecond."""
     loop = asyncio.get_running_loop()
     now = loop.time()
-    await asyncio.sleep(next_beat(now, period) - now)
+    await asyncio.sleep(next_beat(now + after, period) - now)

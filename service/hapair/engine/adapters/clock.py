@@ -23,11 +23,7 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
     async def sleep_to_beat(self, period: float, after: float = 0.0) -> None:
-        # the loop's own clock (uvloop's is the monotonic clock in milliseconds, read once a
-        # turn): every timer set to the same beat this way comes due in the same millisecond
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        await asyncio.sleep(clock.next_beat(now + after, period) - now)
+        await clock.sleep_to_beat(period, after)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
