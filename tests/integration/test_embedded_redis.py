@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from hapair.store import embedded
+from hapair.store.client import Link, connect
 from hapair.store.embedded import EmbeddedRedis
+from hapair.store.redis_config import HZ, TIMER_PERIOD_MS
+from hapair.store.replication import Replication
 from tests.ports import free_port
 from tests.support import (
     children_of,
@@ -209,3 +214,33 @@ def test_default_server_is_locked_down(tmp_path: Path) -> None:
         config = server.config()
         assert "appendfsync everysec" in config
         assert "user default off" in config
+
+
+def test_wait_partner_is_answered_within_its_bound_with_no_replica(tmp_path: Path) -> None:
+    """``WAIT`` expires on Valkey's timer (``redis_config.HZ``), up to one period late: the
+    store asks for that much less, so with no replica to acknowledge, "not acknowledged" comes
+    after at least the time asked and within the bound (1 s; the bound checked here is wider,
+    for a loaded machine: the figure is printed)."""
+
+    async def waits(url: str) -> list[tuple[bool, float]]:
+        client = connect(url)
+        try:
+            replication = Replication(Link(client))
+            await client.set("k", "v")
+            found = []
+            for _ in range(3):
+                started = time.monotonic()
+                acked = await replication.wait_partner(1000)
+                found.append((acked, time.monotonic() - started))
+            return found
+        finally:
+            await client.aclose()
+
+    with EmbeddedRedis(tmp_path) as server:
+        assert f"hz {HZ}" in server.config()
+        found = asyncio.run(waits(server.url))
+    print("WAIT with no replica: " + ", ".join(f"{took:.3f} s" for _, took in found))
+    for acked, took in found:
+        assert acked is False
+        assert took >= (1000 - TIMER_PERIOD_MS) / 1000 - 0.01  # the server waited what it was asked
+        assert took < 3.0

@@ -198,7 +198,7 @@ class Store:
     async def promote(self) -> None:
         self._redis().replica_of = None
 
-    async def wait_partner(self, timeout_ms: int) -> bool:
+    async def wait_partner(self, within_ms: int) -> bool:
         """``WAIT``: the partner's Redis follows this one and holds its revision."""
         r, p = self._redis(), self.w.units[other(self.u.name)].redis
         return bool(p.up and p.replica_of == self.u.name and p.revision == r.revision)

@@ -22,14 +22,12 @@ from hapair.engine.control import HAControl
 from hapair.metrics import Metrics
 from hapair.services.events import Events
 from hapair.store.redis import Store
-from hapair.store.redis_config import TIMER_PERIOD_MS
 
 _encode = msgspec.json.Encoder().encode
 
-# SPEC: the write acknowledgment is Redis ``WAIT``, bounded by 1 s. WAIT's timeout expires on
-# the server's timer (``redis_config.HZ``), up to one period late: asked for 800 ms, it answers
-# within 1 s (an external ``--redis`` at Redis's default hz 10: within 900 ms).
-ACK_TIMEOUT_MS = 1000 - TIMER_PERIOD_MS
+# SPEC: the write acknowledgment is Redis ``WAIT``, bounded by 1 s (``Store.wait_partner`` asks
+# the server for less, by its timer's period: WAIT expires on that timer).
+ACK_WITHIN_MS = 1000
 
 WriteKind = Literal["put", "patch", "rollback"]
 
@@ -248,7 +246,7 @@ class ParametersService:
         p = self.engine.partner_fresh()
         if p is None or p.role != Role.STANDBY:
             return False
-        return await self.store.wait_partner(ACK_TIMEOUT_MS)
+        return await self.store.wait_partner(ACK_WITHIN_MS)
 
     async def history(self, *, limit: int, before: int | None) -> HistoryPage:
         """A page of history, newest first."""

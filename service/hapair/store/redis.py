@@ -162,6 +162,7 @@ class Store:
         """Makes this Redis a master."""
         await self.replication_control.promote()
 
-    async def wait_partner(self, timeout_ms: int) -> bool:
-        """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
-        return await self.replication_control.wait_partner(timeout_ms)
+    async def wait_partner(self, within_ms: int) -> bool:
+        """Redis ``WAIT``: whether one replica acknowledged all writes so far, answered within
+        ``within_ms`` (``Replication.wait_partner``)."""
+        return await self.replication_control.wait_partner(within_ms)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hapair.store.client import Link
+from hapair.store.redis_config import TIMER_PERIOD_MS
 
 
 class Replication:
@@ -49,8 +50,14 @@ class Replication:
             await self.link.client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
         self.seen = (self.seen[0] + 1, "master", -1)
 
-    async def wait_partner(self, timeout_ms: int) -> bool:
-        """Redis ``WAIT 1 timeout``: whether one replica acknowledged all writes so far."""
+    async def wait_partner(self, within_ms: int) -> bool:
+        """Redis ``WAIT``: whether one replica acknowledged all writes so far, answered within
+        ``within_ms``. The server expires a WAIT on its timer, up to one period
+        (``TIMER_PERIOD_MS``) late, so it is asked for ``within_ms`` less that period: at the
+        embedded Valkey's hz 2, ``WAIT 1 500`` for a 1 s bound (an external Redis at its
+        default hz 10 answers it within 600 ms). A replica acknowledges at once when it is
+        up: only a partner that stopped acknowledging waits for the timer."""
+        timeout_ms = max(1, within_ms - TIMER_PERIOD_MS)
         async with self.link.guard():
             acked = await self.link.client.execute_command("WAIT", 1, timeout_ms)  # type: ignore[no-untyped-call]
         return int(acked) >= 1

@@ -25,8 +25,8 @@ class RedisStore:
     async def promote(self) -> None:
         await self.store.promote()
 
-    async def wait_partner(self, timeout_ms: int) -> bool:
-        return await self.store.wait_partner(timeout_ms)
+    async def wait_partner(self, within_ms: int) -> bool:
+        return await self.store.wait_partner(within_ms)
 
     async def server_version(self) -> str:
         return await self.store.server_version()
