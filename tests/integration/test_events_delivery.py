@@ -101,6 +101,10 @@ def test_events_standby_direct_address_sees_write_and_survivor_keeps_history(
     pair.start_both()
     r = pair.http.patch(f"{pair.shared_url}{PARAMS}", json={"ha_timeout": 3})
     assert r.status_code == 200, r.text
+    # the standby's stream is its Redis, a replica: a client that connects before the replica
+    # has synced gets what the sync brings (revision 1 here) as news, rightly; this test
+    # follows the writes after it
+    pair.wait_in_sync(via=pair.first)
     f = Follower(pair.second.url, token=pair.token)  # the standby's direct address
     try:
         seen = [_shared_patch(pair, n) for n in (4, 5)]
