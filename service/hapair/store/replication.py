@@ -54,8 +54,8 @@ class Replication:
         """Redis ``WAIT``: whether one replica acknowledged all writes so far, answered within
         ``within_ms``. The server expires a WAIT on its timer, up to one period
         (``TIMER_PERIOD_MS``) late, so it is asked for ``within_ms`` less that period: at the
-        embedded Valkey's hz 2, ``WAIT 1 500`` for a 1 s bound (an external Redis at its
-        default hz 10 answers it within 600 ms). A replica acknowledges at once when it is
+        embedded Valkey's hz 5, ``WAIT 1 800`` for a 1 s bound (an external Redis at its
+        default hz 10 answers it within 900 ms). A replica acknowledges at once when it is
         up: only a partner that stopped acknowledging waits for the timer."""
         timeout_ms = max(1, within_ms - TIMER_PERIOD_MS)
         async with self.link.guard():
