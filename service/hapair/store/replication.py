@@ -55,7 +55,7 @@ class Replication:
         """Redis ``WAIT``: whether one replica acknowledged all writes so far, answered within
         ``within_ms``, a window of the whole ``within_ms``.
 
-        The server expires a WAIT on its timer, up to one period (``TIMER_PERIOD_MS``) late,
+        The server expires a WAIT on its timer, up to one period (``redis_config.HZ``) late,
         so the bound is kept here: ``WAIT 1 within_ms``, and at ``within_ms`` the wait is
         given up and the answer is "not acknowledged". Giving up cancels the read, and redis-py
         then drops that connection (``read_response``: any BaseException disconnects), so the
