@@ -9,7 +9,6 @@ switch is stale after that anyway), then refused.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import time
@@ -18,7 +17,6 @@ from collections.abc import Callable
 GRACE_S = 10.0  # the MAC window (engine/pairlink/pairauth.py WINDOW_S)
 
 
-@functools.lru_cache(maxsize=8)  # each heartbeat and advert names its key: one HMAC per key
 def key_id(key: str) -> str:
     """A key's public name: 16 hex digits of an HMAC of it (shows no key material)."""
     return hmac.new(key.encode(), b"hapair-key-id", hashlib.sha256).hexdigest()[:16]

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import hmac
 import logging
@@ -82,7 +81,6 @@ _KEY_LABEL = b"hapair/advert/hmac-sha256/v1"
 _HEX = frozenset("0123456789abcdef")
 
 
-@functools.lru_cache(maxsize=8)  # asked for each advert sent and heard (issue 23 point 5)
 def advert_key(pair_key: str) -> bytes:
     """The adverts' MAC key: HMAC-SHA256 of a fixed label under the pair key."""
     return hmac.new(pair_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
