@@ -91,8 +91,9 @@ class Pair:
                 f"{hosts[other]}:{self.port}",
                 "--shared",
                 (shared[0] if name == "first" else shared[1]) if shared else self.shared_address,
-                "--pair-key",
-                self.pair_key,
+                # one argument, so a key that starts with "-" (token_urlsafe makes 1 in 64) is
+                # not read as a flag
+                f"--pair-key={self.pair_key}",
                 "--admin-token",
                 self.token,
                 "--heartbeat-interval",
