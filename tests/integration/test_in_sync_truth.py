@@ -28,11 +28,13 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
         self.samples: list[tuple[bool, bool, str]] = []  # (status in_sync, check ok, detail)
         self.errors: list[str] = []
+        self.refused: list[str] = []  # answers other than 200 (not samples; shown on a failure)
         self.http = httpx.Client(headers=pair.http.headers, timeout=3.0)
 
     def in_sync(self) -> bool | None:
         resp = self.http.get(f"{self.pair.shared_url}/api/v1/ha/status")
         if resp.status_code != 200:
+            self.refused.append(f"status {resp.status_code}")
             return None
         units: list[dict[str, Any]] = resp.json()["units"]
         claims = {bool(u["in_sync"]) for u in units}
@@ -45,6 +47,7 @@ class Sampler(threading.Thread):
             f"{self.pair.shared_url}/api/v1/ha/actions/switchover", params={"dry_run": "true"}
         )
         if resp.status_code != 200:
+            self.refused.append(f"dry run {resp.status_code}: {resp.text[:200]}")
             return None
         found = next(c for c in resp.json()["checks"] if c["name"] == "partner-in-sync")
         return bool(found["ok"]), str(found["detail"])
@@ -54,7 +57,8 @@ class Sampler(threading.Thread):
             while not self.stop.is_set():
                 try:
                     before, check, after = self.in_sync(), self.check(), self.in_sync()
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
+                    self.refused.append(repr(exc))
                     before = check = after = None
                 if before is not None and check is not None and before == after:
                     self.samples.append((before, check[0], check[1]))
@@ -65,8 +69,23 @@ class Sampler(threading.Thread):
     def lies(self) -> list[tuple[bool, bool, str]]:
         return [s for s in self.samples if s[0] and not s[1]]
 
+    def tail(self) -> str:
+        """What the sampler saw last, for a failed wait's message."""
+        return (
+            f"{len(self.samples)} samples, last {self.samples[-3:]}; errors {self.errors[-3:]}; "
+            f"{len(self.refused)} other answers, last {self.refused[-3:]}"
+        )
+
     def count(self, status: bool, check: bool) -> int:
         return sum(1 for s in self.samples if s[:2] == (status, check))
+
+
+def wait_for(sampler: Sampler, fn: Any, *, timeout: float, what: str) -> None:
+    """``poll`` with the sampler's last samples in the message when it times out."""
+    try:
+        poll(fn, timeout=timeout, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {sampler.tail()}") from exc
 
 
 def test_status_in_sync_never_says_more_than_the_switchover_check(
@@ -87,12 +106,13 @@ def test_status_in_sync_never_says_more_than_the_switchover_check(
             def paired_in_sync() -> bool:
                 return sampler.count(True, True) > 0 and sampler.samples[-1][0]
 
-            poll(paired_in_sync, timeout=20, what="paired and in sync")
+            wait_for(sampler, paired_in_sync, timeout=20, what="paired and in sync")
             # the standby restarts
             seen = len(sampler.samples)
             pair.second.stop()
             pair.second.start(wait=False)
-            poll(
+            wait_for(
+                sampler,
                 lambda: any(not s[0] for s in sampler.samples[seen:]) and sampler.samples[-1][0],
                 timeout=30,
                 what="in sync again after the standby's restart",
@@ -100,14 +120,16 @@ def test_status_in_sync_never_says_more_than_the_switchover_check(
             # the standby's Redis restarts (a crash, then back on the same port)
             seen = len(sampler.samples)
             kill9(standby_redis)
-            poll(
+            wait_for(
+                sampler,
                 lambda: any(not s[0] for s in sampler.samples[seen:]),
                 timeout=15,
                 what="out of sync while the standby's Redis is down",
             )
             restart(standby_redis)
             seen = len(sampler.samples)
-            poll(
+            wait_for(
+                sampler,
                 lambda: any(s[0] for s in sampler.samples[seen:]),
                 timeout=20,
                 what="in sync again after the Redis restart",

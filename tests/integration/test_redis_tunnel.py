@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from hapair.engine.redis_tunnel import RedisTunnel
 from hapair.store.embedded import (
