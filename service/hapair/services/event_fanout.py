@@ -29,8 +29,8 @@ log = logging.getLogger("hapair.events")
 QUEUE = limits.EVENTS_QUEUE
 CLIENT_BUFFER = limits.EVENTS_CLIENT_BUFFER  # bytes a directly written client may leave unread
 KEEPALIVE_S = limits.EVENTS_KEEPALIVE_S
-# XREAD's wait: it ends within 0.7 s (expired on Valkey's timer, ``redis_config.HZ``), below
-# the client's 1.5 s socket timeout
+# XREAD's wait: it ends within 1 s (expired on Valkey's timer, ``redis_config.HZ``), below the
+# client's 1.5 s socket timeout
 BLOCK_MS = 500
 READY_TIMEOUT_S = 2.0
 COALESCE_FROM_S = 0.0001  # a fan-out shorter than this (a few clients) is never delayed

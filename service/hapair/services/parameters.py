@@ -25,8 +25,8 @@ from hapair.store.redis import Store
 
 _encode = msgspec.json.Encoder().encode
 
-# SPEC: the write acknowledgment is Redis ``WAIT``, bounded by 1 s (``Store.wait_partner`` asks
-# the server for less, by its timer's period: WAIT expires on that timer).
+# SPEC: the write acknowledgment is Redis ``WAIT``, bounded by 1 s (``Store.wait_partner`` keeps
+# the bound itself: the server expires a WAIT on its timer, up to a period late).
 ACK_WITHIN_MS = 1000
 
 WriteKind = Literal["put", "patch", "rollback"]

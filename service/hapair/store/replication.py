@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hapair.store.client import Link
-from hapair.store.redis_config import TIMER_PERIOD_MS
 
 
 class Replication:
@@ -17,6 +17,7 @@ class Replication:
         # far, the role, the replication offset); and how many REPLICAOF this client sent.
         self.seen: tuple[int, str, int] = (0, "", -1)
         self.switches = 0
+        self.gave_up = 0  # WAITs given up at their bound (``wait_partner``)
 
     async def info(self) -> dict[str, Any]:
         """How replication stands, in ``INFO replication``'s names (``role``, and on a replica
@@ -52,14 +53,21 @@ class Replication:
 
     async def wait_partner(self, within_ms: int) -> bool:
         """Redis ``WAIT``: whether one replica acknowledged all writes so far, answered within
-        ``within_ms``. The server expires a WAIT on its timer, up to one period
-        (``TIMER_PERIOD_MS``) late, so it is asked for ``within_ms`` less that period: at the
-        embedded Valkey's hz 5, ``WAIT 1 800`` for a 1 s bound (an external Redis at its
-        default hz 10 answers it within 900 ms). A replica acknowledges at once when it is
-        up: only a partner that stopped acknowledging waits for the timer."""
-        timeout_ms = max(1, within_ms - TIMER_PERIOD_MS)
+        ``within_ms``, a window of the whole ``within_ms``.
+
+        The server expires a WAIT on its timer, up to one period (``redis_config.HZ``) late,
+        so the bound is kept here: ``WAIT 1 within_ms``, and at ``within_ms`` the wait is
+        given up and the answer is "not acknowledged". Giving up cancels the read, and redis-py
+        then drops that connection (``read_response``: any BaseException disconnects), so the
+        late reply is never read as another command's; the pool makes a new one. A replica
+        acknowledges at once when it is up: only a partner that stopped acknowledging waits."""
         async with self.link.guard():
-            acked = await self.link.client.execute_command("WAIT", 1, timeout_ms)  # type: ignore[no-untyped-call]
+            try:
+                async with asyncio.timeout(within_ms / 1000):
+                    acked = await self.link.client.execute_command("WAIT", 1, within_ms)  # type: ignore[no-untyped-call]
+            except TimeoutError:
+                self.gave_up += 1
+                return False
         return int(acked) >= 1
 
 
