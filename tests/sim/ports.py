@@ -161,7 +161,12 @@ class Clock:
         await asyncio.sleep(next_beat(now - phase + after, period) + phase - now)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        return asyncio.get_running_loop().call_later(delay, callback)
+        # a timer may fire ``timers_early`` before its time (uvloop rounds to the millisecond);
+        # a short one fires on time (a real loop's clock has moved on by its next turn; the
+        # simulation's would not: armed again for the rest, it would fire at the same instant)
+        early = self.u.timers_early
+        wait = delay - early if delay >= 2 * early else delay
+        return asyncio.get_running_loop().call_later(wait, callback)
 
 
 class Store:

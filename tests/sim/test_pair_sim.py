@@ -609,6 +609,26 @@ def test_both_restarted_with_parameters_that_disagree_on_the_preferred_server(
     assert pair.w.shared_holder == "second"
 
 
+def test_a_deadline_timer_that_fires_early_decides_at_the_deadline(scripted: Scripted) -> None:
+    """A timer can fire a little before its time (uvloop's clock keeps milliseconds), and the
+    clock read then is still before the deadline: the partner still counts as heard. The
+    timer is armed again for the rest, so the standby decides at the deadline itself, not at
+    its next tick, which after a frozen active comes only once the tick's heartbeat has
+    waited out its 0.9 s timeout (``bench/failover.py``: 3 SIGSTOP runs of 25 took over 0.9 s
+    after the deadline while a timer less than a microsecond early counted as on time)."""
+    for early in (5e-7, 5e-4):  # under the microsecond the node once took as on time; a ms
+        pair = scripted()
+        pair.advance(half_intervals=12)
+        first, second = pair.w.units["first"], pair.w.units["second"]
+        assert first.state is not None and first.state.role == "active"
+        second.timers_early = early
+        pair.advance(half_intervals=2)  # its deadline's timer armed again, early
+        pair.pause(name="first")
+        assert pair.expect_failover is not None
+        pair.advance(half_intervals=10)  # check_timed: active at the deadline, never after
+        assert second.state is not None and second.state.role == "active"
+
+
 def test_a_deadline_timer_a_microsecond_early_is_on_time(scripted: Scripted) -> None:
     """A failover deadline's timer that fires less than a microsecond before the deadline (the
     simulation's clock keeps microseconds; a wait shorter than that is due at once) is on

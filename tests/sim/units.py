@@ -64,6 +64,7 @@ class Unit:
     key: int = 0  # which pair key it was started with (two units with different keys refuse)
     clock_offset: float = 0.0  # how far its wall clock is off (read at boot, as the engine)
     beat_phase: float = 0.0  # where its monotonic clock's beats fall (its host's, not the other's)
+    timers_early: float = 0.0  # how far before their time its timers fire (uvloop keeps ms)
     advert_known: float | None = None  # the partner's last advert its engine was told of
 
     @property

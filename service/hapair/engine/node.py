@@ -64,7 +64,7 @@ SHUTDOWN_S = 8.0  # the loop's last step (the shared address released) before it
 DEMOTE_WAIT_S = 5.0  # the partner's answer to a demote, then its last revision in this Redis
 HANDOVER_WAIT_S = 20.0  # the partner's answer to a hand-over
 LINK_WATCH_S = 10.0  # a replication link coming up is watched this long (every 50 ms)
-DUE_SLACK_S = 1e-6  # a failover deadline's timer this early counts as on time (``_due``)
+DUE_AGAIN_S = 1e-6  # the shortest wait a failover deadline's early timer is armed again for
 RENEW_AGAIN_S = 0.1  # the lease's second renew after the tick's (``_renew_again``)
 
 
@@ -882,12 +882,18 @@ class Node:
 
     def _due(self, due: float) -> None:
         now = self.now()
-        # timers have millisecond resolution: never decide early. Less than a microsecond early
-        # is on time: a clock that keeps microseconds (the simulation's) fires a timer for a
-        # shorter wait at once, at the same instant, and the wait never ended (a livelock
-        # found by a 20 000-example simulation run)
-        if due - now >= DUE_SLACK_S:
-            self._deadline = (due, self.clock.call_later(due - now, lambda: self._due(due)))
+        # never decide before the deadline, by however little: the partner still counts as
+        # heard then, and nothing decides again before the next tick, which after a frozen
+        # active comes only once its heartbeat waited out its 0.9 s timeout. Timers can fire
+        # early (uvloop's clock keeps milliseconds; the simulation's sums round), so an early
+        # one is armed again for the rest, and for at least ``DUE_AGAIN_S``: a shorter wait
+        # can fire at once, at the same instant, without end (a livelock found by a 20 000-
+        # example simulation run). Counting less than a microsecond early as on time, as the
+        # fix for that did, made 3 SIGSTOP runs of 25 in ``bench/failover.py`` take over 0.9 s
+        # after the deadline.
+        if now < due:
+            wait = max(due - now, DUE_AGAIN_S)
+            self._deadline = (due, self.clock.call_later(wait, lambda: self._due(due)))
             return
         self._deadline = (due, None)  # this deadline fires once
         self._log_due(due, now)
