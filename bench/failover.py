@@ -12,8 +12,12 @@ a SIGSTOP failover cannot complete before SIGCONT: the figure printed for it is 
 survivor *says* it cannot serve (``shared-address-unavailable``).
 
 Each run: ``--ha-timeout`` (3) and ``--heartbeat`` (1 s, the default of ``hapair serve``); the
-fault hits the active at a random phase of its heartbeat (one interval, then a uniform delay of
-up to one interval, after the pair has settled and the standby is in sync); four prober threads
+fault hits the active at a phase of its heartbeat (one interval after the pair has settled and
+the standby is in sync, then a chosen time after the next beat, when the units tick and send
+their heartbeats and adverts); the phases are drawn once (``Phases``: one uniform draw in each
+tenth of the interval, shuffled; ``--seed``) and keepalived's faults come at the same phases
+after its master's adverts (tcpdump on the client's eth0), so the two medians differ by what
+the systems do, not by the draw; four prober threads
 in the client (staggered, 0.3 s timeout, a new connection per request, each polling every 20 ms)
 GET ``/api/v1/unit`` on the shared address; the figure is the time from the fault to the first
 answer naming the other unit, and (from the new active's ``deadline`` log line) from the last
@@ -38,7 +42,7 @@ whole process group; SIGSTOP freezes the unit's responder too, as a frozen hapai
 freezes with it) and idle measure.
 
 Nothing here waits for a state with a fixed sleep: every wait polls with a deadline. The only
-sleeps are the random phase before a fault and the probers' 20 ms period.
+sleeps are the phase before a fault and the probers' 20 ms period.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import random
 import secrets
@@ -431,23 +436,61 @@ def _ts(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def phase(interval: float) -> None:
-    """A random phase of the heartbeat before a fault, one interval or more after the pair
-    settled (a delay, not a wait for a state). The interval first: a pair that has just
-    settled still makes the extra exchanges of its settling (a replication link that came up,
-    a role change), each a sign of life at its own phase, so a fault right after them would
-    come closer to the last sign of life than at rest (seen: the SIGSTOP runs, which settle
-    within 0.1 s of SIGCONT, heard their partner 0.02 to 0.32 s before the fault in 10 of 10)."""
-    time.sleep(interval + random.uniform(0.0, interval))
+# a fault comes this long or more after the last message of the system under test (its
+# news has reached the other unit), so "the phase" is the time since that message
+PHASE_FROM = 0.05
 
 
-def run_kills(site: Site, runs: int, active: str) -> tuple[list[float], str]:
-    """kill -9 of the settled active at a random phase; the killed unit comes back standby."""
+class Phases:
+    """When each fault comes after the last message (a heartbeat or an advert), the same for
+    hapair and keepalived: stratified over one interval (one uniform draw in each tenth of it,
+    for ten runs, in a shuffled order), one list for the kills and one for the freezes. With
+    independent draws the two systems' medians of ten runs differed by up to 0.2 s on the
+    draw alone (the fault's phase decides most of the time to failover); with the same phases
+    they differ by what the systems do."""
+
+    def __init__(self, runs: int, interval: float, seed: int) -> None:
+        rnd = random.Random(seed)
+        self.seed = seed
+        self.kills = self._draw(rnd, runs, interval)
+        self.freezes = self._draw(rnd, runs, interval)
+
+    @staticmethod
+    def _draw(rnd: random.Random, runs: int, interval: float) -> list[float]:
+        # within the interval, clear of both messages (one later would follow the next one)
+        span = interval - 2 * PHASE_FROM
+        values = [PHASE_FROM + span * (i + rnd.random()) / runs for i in range(runs)]
+        rnd.shuffle(values)
+        return values
+
+
+def settle_then(interval: float) -> None:
+    """One interval after the pair settled before the fault's phase is counted (a delay, not a
+    wait for a state): a pair that has just settled still makes the extra exchanges of its
+    settling (a replication link that came up, a role change), each a sign of life at its own
+    phase (seen: the SIGSTOP runs, which settle within 0.1 s of SIGCONT, heard their partner
+    0.02 to 0.32 s before the fault in 10 of 10 when the fault came at once)."""
+    time.sleep(interval)
+
+
+def after_beat(interval: float, phase: float) -> None:
+    """Sleeps until ``phase`` after a beat of hapair's heartbeat: each unit ticks, sends its
+    heartbeat and its advert at multiples of the interval on the monotonic clock (``clock.
+    next_beat``, the same clock in every namespace of the host), so its partner last heard it
+    a few milliseconds after the last beat."""
+    settle_then(interval)
+    now = time.monotonic()
+    beat = (now // interval + 1) * interval
+    time.sleep(max(0.0, beat + phase - time.monotonic()))
+
+
+def run_kills(site: Site, phases: list[float], active: str) -> tuple[list[float], str]:
+    """kill -9 of the settled active at each phase; the killed unit comes back standby."""
     times: list[float] = []
-    for _ in range(runs):
+    for phase in phases:
         standby = partner_of(active)
         site.wait_settled(active, standby)
-        phase(site.heartbeat)
+        after_beat(site.heartbeat, phase)
         killed = time.monotonic()
         site.kill9(active)
         times.append(site.failover_time(standby, killed))
@@ -457,14 +500,16 @@ def run_kills(site: Site, runs: int, active: str) -> tuple[list[float], str]:
     return times, active
 
 
-def run_freezes(site: Site, runs: int, active: str) -> tuple[list[float], list[float], str]:
+def run_freezes(
+    site: Site, phases: list[float], active: str
+) -> tuple[list[float], list[float], str]:
     """Failover times (client's view) and, after SIGCONT, the time to one active."""
     times, resumes = [], []
     standby = partner_of(active)
-    for _ in range(runs):
+    for phase in phases:
         site.wait_settled(active, standby)
         pid = site.units[active].pid
-        phase(site.heartbeat)
+        after_beat(site.heartbeat, phase)
         stopped = time.monotonic()
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -571,6 +616,39 @@ class KeepalivedSide:
         self.site = site
         self.k = kad.Keepalived(site.topology, site.procs.dir / "keepalived")
         self.left_behind = False  # a killed keepalived left the virtual IP on its host
+        self.faults: list[float] = []  # when each fault came (monotonic)
+        # each VRRP advert as the client's eth0 sees it (the faults' phases count from them)
+        self.adverts = site.procs.start("vrrp-client", [
+            "ip", "netns", "exec", site.topology.ns("client"),
+            "tcpdump", "-i", "eth0", "-n", "-l", "--immediate-mode", "-tt", "vrrp",
+        ])  # fmt: skip
+
+    def advert_times(self) -> list[float]:
+        """The monotonic times of the VRRP adverts the client saw so far."""
+        offset = time.time() - time.monotonic()
+        found = []
+        for line in self.adverts.log.read_text(errors="replace").splitlines():
+            if "VRRP" in line and "Advertisement" in line:
+                with contextlib.suppress(ValueError, IndexError):
+                    found.append(float(line.split()[0]) - offset)
+        return found
+
+    def after_advert(self, phase: float) -> float:
+        """Sleeps until ``phase`` after an advert of the master (``after_beat``'s twin); returns
+        that advert's time. The master advertises every second on its own timer (1.0002 s
+        apart, measured), so the advert is the last one seen plus whole intervals: a wait for
+        the next line of the capture read it up to 0.6 s late now and then."""
+        settle_then(1.0)
+        last = poll(lambda: (a := self.advert_times()) and a[-1], timeout=5, what="an advert")
+        now = time.monotonic()
+        advert = last + max(0, math.ceil(now + 0.01 - phase - last))
+        time.sleep(max(0.0, advert + phase - time.monotonic()))
+        return advert
+
+    def phase_seen(self, fault: float) -> float:
+        """How long before ``fault`` the last advert came (the fault's actual phase)."""
+        before = [a for a in self.advert_times() if a <= fault]
+        return fault - before[-1] if before else float("nan")
 
     def master(self) -> str:
         held = self.k.holders()
@@ -610,12 +688,13 @@ class KeepalivedSide:
         self.answer_from(active, time.monotonic())
         return active
 
-    def kills(self, runs: int, active: str) -> tuple[list[float], str]:
+    def kills(self, phases: list[float], active: str) -> tuple[list[float], str]:
         times: list[float] = []
-        for _ in range(runs):
+        for phase in phases:
             standby = partner_of(active)
-            phase(1.0)
+            self.after_advert(phase)
             killed = time.monotonic()
+            self.faults.append(killed)
             self.k.units[active].signal(signal.SIGKILL)
             times.append(self.answer_from(standby, killed))
             self.k.units[active].popen.wait()
@@ -629,12 +708,13 @@ class KeepalivedSide:
             active = standby
         return times, active
 
-    def freezes(self, runs: int, active: str) -> list[float]:
+    def freezes(self, phases: list[float], active: str) -> list[float]:
         times: list[float] = []
-        for _ in range(runs):
+        for phase in phases:
             standby = partner_of(active)
-            phase(1.0)
+            self.after_advert(phase)
             stopped = time.monotonic()
+            self.faults.append(stopped)
             # the unit freezes whole: keepalived and the service it fronts (the responder), as
             # a frozen hapair unit's server freezes with its engine (a client's request to the
             # frozen host hangs in both cases, rather than answering the old name at once)
@@ -650,18 +730,24 @@ class KeepalivedSide:
                  timeout=15, what=f"{active} answering")  # fmt: skip
         return times
 
-    def run(self, runs: int, idle: float) -> str:
+    def run(self, phases: Phases, idle: float) -> str:
         """Both faults and the idle cost; prints them and returns the table's row."""
         try:
             active = self.start()
-            kills, active = self.kills(runs, active)
-            freezes = self.freezes(runs, active)
+            kills, active = self.kills(phases.kills, active)
+            freezes = self.freezes(phases.freezes, active)
             groups = {f"keepalived {n}": self.k.units[n].pids() for n in ("first", "second")}
             cost = idle_cost(groups, idle)
         finally:
             self.k.close()
         print(seconds_line("keepalived, kill -9 -> the other answers", kills))
         print(seconds_line("keepalived, SIGSTOP -> the other answers", freezes))
+        seen = [self.phase_seen(f) for f in self.faults]
+        intended = phases.kills + phases.freezes
+        print(
+            "keepalived: each fault after the master's last advert (capture), intended: "
+            + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(seen, intended, strict=False))
+        )
         print(f"keepalived left the virtual IP on a killed unit's host: {self.left_behind}")
         print(cost_line(f"idle {idle:.0f} s, keepalived (parent + VRRP child)", cost))
         return (
@@ -670,7 +756,7 @@ class KeepalivedSide:
         )
 
 
-def hapair_runs(site: Site, ns: argparse.Namespace) -> str:
+def hapair_runs(site: Site, ns: argparse.Namespace, phases: Phases) -> str:
     """Both faults against the hapair pair and its idle cost; prints them, returns the row."""
     site.start("first")
     poll(lambda: site.shared_name() == "first", timeout=20, what="first on the shared address")
@@ -679,10 +765,10 @@ def hapair_runs(site: Site, ns: argparse.Namespace) -> str:
     set_ha_timeout(site.request, site.shared, site.url("second"), ns.ha_timeout)
     target = ns.ha_timeout + 1.0
     print(f"ha_timeout {ns.ha_timeout} s, heartbeat {ns.heartbeat} s, {ns.runs} runs each")
-    kills, active = run_kills(site, ns.runs, "first")
+    kills, active = run_kills(site, phases.kills, "first")
     answers = "new active answers on the shared address"
     print(seconds_line(f"kill -9 of the active -> {answers}", kills, target))
-    freezes, resumes, active = run_freezes(site, ns.runs, active)
+    freezes, resumes, active = run_freezes(site, phases.freezes, active)
     if site.netns:
         print(seconds_line(f"SIGSTOP of the active -> {answers}", freezes, target))
     else:
@@ -746,8 +832,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keepalived", action="store_true", help="keepalived beside (netns)")
     parser.add_argument("--loopback", action="store_true", help="one host even as root")
     parser.add_argument("--keep-logs", type=Path, help="copy the units' logs here at the end")
+    parser.add_argument("--seed", type=int, help="the faults' phases (Phases); else random")
     ns = parser.parse_args(argv)
     print(machine_note())
+    phases = Phases(ns.runs, ns.heartbeat, random.randrange(2**32) if ns.seed is None else ns.seed)
+    print(
+        f"phases (seed {phases.seed}; the same for keepalived): kill -9 "
+        + ", ".join(f"{p:.2f}" for p in phases.kills)
+        + "; SIGSTOP "
+        + ", ".join(f"{p:.2f}" for p in phases.freezes)
+        + " s after the last heartbeat or advert"
+    )
     site = Site(
         Procs(prefix="hapair-failover-"),
         netns=netns_usable() and not ns.loopback,
@@ -756,13 +851,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"where: {site.describe()}")
     rows: list[str] = []
     try:
-        rows.append(hapair_runs(site, ns))
+        rows.append(hapair_runs(site, ns, phases))
         if ns.keepalived and site.netns:
             for proc in site.units.values():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGCONT)
                 proc.stop()
-            rows.insert(0, KeepalivedSide(site).run(ns.runs, ns.idle))
+            rows.insert(0, KeepalivedSide(site).run(phases, ns.idle))
         print("\n| system | kill -9, median (min-max) | SIGSTOP, median (min-max) |")
         print("| --- | --- | --- |")
         print("\n".join(rows))
