@@ -15,9 +15,9 @@ Each run: ``--ha-timeout`` (3) and ``--heartbeat`` (1 s, the default of ``hapair
 fault hits the active at a phase of its heartbeat (one interval after the pair has settled and
 the standby is in sync, then a chosen time after the next beat, when the units tick and send
 their heartbeats and adverts); the phases are drawn once (``Phases``: one uniform draw in each
-tenth of the interval, shuffled; ``--seed``) and keepalived's faults come at the same phases
-after its master's adverts (tcpdump on the client's eth0), so the two medians differ by what
-the systems do, not by the draw; four prober threads
+tenth of 0.05 s to the interval less 0.05 s, shuffled; ``--seed``) and keepalived's faults
+come at the same phases after its master's adverts (tcpdump on the client's eth0), so the two
+medians differ by what the systems do, not by the draw; four prober threads
 in the client (staggered, 0.3 s timeout, a new connection per request, each polling every 20 ms)
 GET ``/api/v1/unit`` on the shared address; the figure is the time from the fault to the first
 answer naming the other unit, and (from the new active's ``deadline`` log line) from the last
@@ -443,11 +443,11 @@ PHASE_FROM = 0.05
 
 class Phases:
     """When each fault comes after the last message (a heartbeat or an advert), the same for
-    hapair and keepalived: stratified over one interval (one uniform draw in each tenth of it,
-    for ten runs, in a shuffled order), one list for the kills and one for the freezes. With
-    independent draws the two systems' medians of ten runs differed by up to 0.2 s on the
-    draw alone (the fault's phase decides most of the time to failover); with the same phases
-    they differ by what the systems do."""
+    hapair and keepalived: stratified over the interval, ``PHASE_FROM`` clear of both messages
+    (one uniform draw in each tenth of that span, for ten runs, in a shuffled order), one
+    list for the kills and one for the freezes. With independent draws the two systems'
+    medians of ten runs differed by up to 0.2 s on the draw alone (the fault's phase decides
+    most of the time to failover); with the same phases they differ by what the systems do."""
 
     def __init__(self, runs: int, interval: float, seed: int) -> None:
         rnd = random.Random(seed)
@@ -633,17 +633,16 @@ class KeepalivedSide:
                     found.append(float(line.split()[0]) - offset)
         return found
 
-    def after_advert(self, phase: float) -> float:
-        """Sleeps until ``phase`` after an advert of the master (``after_beat``'s twin); returns
-        that advert's time. The master advertises every second on its own timer (1.0002 s
-        apart, measured), so the advert is the last one seen plus whole intervals: a wait for
-        the next line of the capture read it up to 0.6 s late now and then."""
+    def after_advert(self, phase: float) -> None:
+        """Sleeps until ``phase`` after an advert of the master (``after_beat``'s twin). The
+        master advertises every second on its own timer (1.0002 s apart, measured), so the
+        advert is the last one seen plus whole intervals: a wait for the next line of the
+        capture read it up to 0.6 s late now and then."""
         settle_then(1.0)
         last = poll(lambda: (a := self.advert_times()) and a[-1], timeout=5, what="an advert")
         now = time.monotonic()
         advert = last + max(0, math.ceil(now + 0.01 - phase - last))
         time.sleep(max(0.0, advert + phase - time.monotonic()))
-        return advert
 
     def phase_seen(self, fault: float) -> float:
         """How long before ``fault`` the last advert came (the fault's actual phase)."""
