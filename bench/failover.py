@@ -84,6 +84,7 @@ from bench.common import (
     set_ha_timeout,
 )
 from hapair.cli.lan import IPV4, PREFIX4, SHARED_IP, LanTopology, enter_netns, ip
+from hapair.clock import next_beat
 from hapair.store.embedded import free_port
 
 T = TypeVar("T")
@@ -479,8 +480,7 @@ def after_beat(interval: float, phase: float) -> None:
     next_beat``, the same clock in every namespace of the host), so its partner last heard it
     a few milliseconds after the last beat."""
     settle_then(interval)
-    now = time.monotonic()
-    beat = (now // interval + 1) * interval
+    beat = next_beat(time.monotonic(), interval)
     time.sleep(max(0.0, beat + phase - time.monotonic()))
 
 
