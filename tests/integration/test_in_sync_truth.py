@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ class Sampler(threading.Thread):
         return sum(1 for s in self.samples if s[:2] == (status, check))
 
 
-def wait_for(sampler: Sampler, fn: Any, *, timeout: float, what: str) -> None:
+def wait_for(sampler: Sampler, fn: Callable[[], object], *, timeout: float, what: str) -> None:
     """``poll`` with the sampler's last samples in the message when it times out."""
     try:
         poll(fn, timeout=timeout, what=what)
@@ -107,13 +108,15 @@ def test_status_in_sync_never_says_more_than_the_switchover_check(
                 return sampler.count(True, True) > 0 and sampler.samples[-1][0]
 
             wait_for(sampler, paired_in_sync, timeout=20, what="paired and in sync")
-            # the standby restarts
-            seen = len(sampler.samples)
+            # the standby restarts, sampled all along. It need not show as out of sync: its
+            # Redis goes on replicating, and it is back within ha_timeout, starting for only a
+            # moment (the sampler missed it in some runs: 483 samples, every one in sync)
             pair.second.stop()
-            pair.second.start(wait=False)
+            pair.second.start()
+            back = len(sampler.samples)
             wait_for(
                 sampler,
-                lambda: any(not s[0] for s in sampler.samples[seen:]) and sampler.samples[-1][0],
+                lambda: len(sampler.samples) > back and sampler.samples[-1][0],
                 timeout=30,
                 what="in sync again after the standby's restart",
             )
