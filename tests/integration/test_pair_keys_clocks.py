@@ -6,6 +6,7 @@ are 30 s and 5 minutes apart (the ``HAPAIR_TEST_CLOCK_OFFSET_S`` test hook of ha
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -96,3 +97,49 @@ def test_clocks_apart_pair_and_work_and_the_skew_is_shown(
     assert "ahead" in units["first"]["alerts"][0]["detail"]
     assert "behind" in units["second"]["alerts"][0]["detail"]
     assert pair.status(pair.first)["pair"]["state"] == "paired"
+
+
+def _views(pair: Pair) -> dict[str, dict[str, Any]]:
+    """Each unit as it sees itself."""
+    return {
+        unit.name: next(u for u in pair.status(unit)["units"] if u["address"] == unit.address)
+        for unit in (pair.first, pair.second)
+    }
+
+
+def test_virtual_id_changes_keep_the_roles(make_pair: MakePair) -> None:
+    """The pair id covers the virtual ID, so for a moment after a change the active (which
+    committed it) and the standby (which reads it from its replica) name two pairs and refuse
+    each other as ``another pair``. The standby read its Redis only at its tick, and a write
+    replicated after the tick's ROLE a tick later still: changes one after another kept the
+    two refusing past ``AUTH_GRACE_S`` and both stepped down (CI, 2026-12-04). Now a
+    refusal as another pair makes the unit read its Redis at once: the roles stay, with no
+    transition, through a new virtual ID every 0.3 s, at a 0.5 s heartbeat."""
+    pair = make_pair(heartbeat=0.5)
+    pair.start_both()
+    pair.wait_in_sync(via=pair.first)
+    before = {n: u["last_transition"] for n, u in _views(pair).items()}
+
+    def steady() -> None:
+        views = _views(pair)
+        assert (views["first"]["role"], views["second"]["role"]) == ("active", "standby"), views
+        assert {n: u["last_transition"] for n, u in views.items()} == before
+
+    revision = 0
+    for virtual_id in (*range(20, 34), 42):
+        steady()
+        resp = pair.patch({"virtual_id": virtual_id})
+        assert resp.status_code == 200, resp.text
+        revision = resp.json()["revision"]
+        time.sleep(0.3)  # the pace of the changes, not a wait for state
+
+    def settled() -> bool:
+        return bool(pair.params(pair.second)["revision"] == revision)
+
+    poll(settled, timeout=10, what="the last change on the standby")
+    # watched for longer than AUTH_GRACE_S (2 s) and two heartbeats past the last change
+    until = time.monotonic() + 2.0 + 2 * pair.heartbeat
+    while time.monotonic() < until:
+        steady()
+        time.sleep(0.2)
+    assert pair.params(pair.first)["virtual_id"] == 42

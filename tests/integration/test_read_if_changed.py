@@ -13,6 +13,7 @@ import pytest
 
 from hapair.domain.errors import StoreUnavailable
 from hapair.domain.parameters import HAParameters
+from hapair.store import keys, replication
 from hapair.store import redis as store_redis
 from hapair.store.client import connect
 from hapair.store.embedded import EmbeddedRedis
@@ -96,9 +97,23 @@ def test_master_reads_again_only_after_a_write_or_every_few_calls(
     asyncio.run(run())
 
 
+def roles(server: EmbeddedRedis) -> int:
+    with redis_client(server) as c:
+        stats = c.info("commandstats")
+    return int(stats.get("cmdstat_role", {}).get("calls", 0))
+
+
+def revision_of(server: EmbeddedRedis) -> int:
+    with redis_client(server) as c:
+        return int(c.get(keys.REVISION) or 0)
+
+
 def test_replica_reads_again_when_its_offset_moved(
     redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
+    """A replica's read asks ROLE itself: a write replicated after the tick's last ROLE (its
+    replication action's) is read at the next call, not a tick later; the action then takes
+    that ROLE's answer again, so the standby still asks once a tick."""
     with make_redis(tmp_path / "replica", passwords=redis_server.passwords) as replica:
 
         async def run() -> None:
@@ -110,23 +125,26 @@ def test_replica_reads_again_when_its_offset_moved(
                 await asyncio.to_thread(
                     poll, lambda: link_up(replica), timeout=10, what="replica link up"
                 )
-                await store.replication()  # ROLE before the read: its offset
+                # two ticks as the standby runs them: its read, then its replication action
+                await store.replication()  # the tick before: its action asked ROLE
                 first = await store.read_if_changed()
-                assert await store.read_if_changed() is not first  # no ROLE since: read
-                seen = await store.read_if_changed()
-                await store.replication()  # ROLE after the read, the same offset
-                assert await store.read_if_changed() is seen
-                revision = await commit(master, 12)
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 10
-                while True:  # the write reaches the replica; ROLE shows a new offset
-                    await store.replication()
-                    got = await store.read_if_changed()
-                    if got.revision == revision:
-                        break
-                    assert loop.time() < deadline, "the replicated write was never read"
-                    await asyncio.sleep(0.05)
-                assert got.params.ha_timeout == 12
+                await store.replication(replication.ROLE_REUSE_S)
+                asked = roles(replica)
+                seen = await store.read_if_changed()  # ROLE: the same offset
+                assert seen is first
+                assert roles(replica) == asked + 1
+                await store.replication(replication.ROLE_REUSE_S)
+                assert roles(replica) == asked + 1  # the action took the read's answer
+                revision = await commit(master, 12)  # written after the tick's last ROLE
+                await asyncio.to_thread(
+                    poll,
+                    lambda: revision_of(replica) == revision,
+                    timeout=10,
+                    what="the write on the replica",
+                )
+                got = await store.read_if_changed()  # the very next call reads it
+                assert (got.revision, got.params.ha_timeout) == (revision, 12)
+                assert await store.read_if_changed() is got
                 await store.promote()  # REPLICAOF: read again
                 assert await store.read_if_changed() is not got
             finally:

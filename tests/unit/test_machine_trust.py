@@ -70,6 +70,32 @@ def test_an_active_unit_whose_partner_fails_authentication_steps_down() -> None:
     assert m.StopShared() in actions and not s.serving
 
 
+def test_refusals_as_another_pair_count_from_the_last_virtual_id_change() -> None:
+    """A new virtual ID is a new pair id: until the partner has read it, the two refuse each
+    other as another pair. Changes one after another keep the roles; a refusal that lasts the
+    grace after the last change steps the unit down."""
+    s = active()
+    another = "another pair (another shared address or virtual ID)"
+    t = 102.0
+    # a new virtual ID every 0.5 s, 3 s in all
+    for revision, virtual_id in enumerate((20, 21, 22, 23, 24, 25), start=1):
+        params = m.Params(ha_timeout=3.0, virtual_id=virtual_id)
+        s, _ = run(
+            s,
+            m.StoreRead(now=t, revision=revision, params=params),
+            m.PartnerAnswered(now=t + 0.1, auth_failed=another),
+            m.Tick(now=t + 0.4),
+        )
+        assert (s.role, s.public_reason) == ("active", None), virtual_id
+        t += 0.5
+    # no change after the last one: refused for the grace after it, it steps down
+    s, actions = run(s, m.PartnerAnswered(now=t + 1.0, auth_failed=another), m.Tick(now=t + 1.4))
+    assert s.role == "active"
+    s, actions = run(s, m.PartnerAnswered(now=t + 1.6, auth_failed=another), m.Tick(now=t + 1.7))
+    assert (s.role, s.public_reason) == ("not_operational", "partner-auth-failed")
+    assert alerts(actions) == [("partner-auth-failed", another, True)]
+
+
 def test_another_pair_with_another_shared_address_is_shown_as_a_mismatch() -> None:
     s = booted()
     other = "127.0.0.13:8080"

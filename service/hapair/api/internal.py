@@ -90,6 +90,7 @@ def _refuse(
         extra = auth.refusal(exc.reason, fresh)
         if exc.reason == "another-pair":  # a key holder: tell a misconfigured shared address
             extra[pairauth.SHARED_HEADER] = engine.unit.shared_address or ""
+            engine.recheck_pair()  # or the partner has read a new virtual ID, this unit not yet
     problem.headers = {**(problem.headers or {}), **extra}
     raise problem
 

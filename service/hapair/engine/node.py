@@ -48,7 +48,7 @@ from hapair.engine.pairlink.messages import (
     HandoverRequest,
     Heartbeat,
 )
-from hapair.engine.pairlink.pairauth import Challenges, pair_id
+from hapair.engine.pairlink.pairauth import REASONS, Challenges, pair_id
 from hapair.engine.pairlink.partner import PartnerAnswered, PartnerError
 from hapair.engine.pairlink.refusals import Refusals
 from hapair.engine.ports import Adverts, Checks, PartnerLink, Ports, Timer, UpdateLink
@@ -77,6 +77,7 @@ def machine_params(params: HAParameters) -> m.Params:
         hard_reboot_on_link_failure=params.hard_reboot_on_link_failure,
         l7_persistence_updates=params.l7_persistence_updates,
         failback_delay=float(params.failback_delay),
+        virtual_id=params.virtual_id,
     )
 
 
@@ -177,6 +178,7 @@ class Node:
         self.update_called_at: float | None = None  # the partner's last call over the update link
         self._renew_pending = False  # the lease's second renew of this interval is due
         self._tick_read: Snapshot | None = None  # the tick's last store read, if it succeeded
+        self._rechecking = False  # a read after another pair's refusal is under way
 
     # ---- facts ---------------------------------------------------------------------------
 
@@ -763,6 +765,28 @@ class Node:
             now=self.now(), auth_failed=exc.auth_failed, shared_address=exc.shared_address
         )
         self.put(event)
+        if exc.auth_failed == REASONS["another-pair"]:
+            self.recheck_pair()
+
+    def recheck_pair(self) -> None:
+        """The partner holds the pair key but names another pair (another virtual ID): most
+        often one unit has read a new ``virtual_id`` and the other not yet. This unit reads
+        its Redis now rather than at its next tick, so both agree again within a round trip
+        of the exchange, well inside ``AUTH_GRACE_S``, at any heartbeat interval."""
+        if self._rechecking or not self.running:
+            return
+        self._rechecking = True
+
+        async def recheck() -> None:
+            try:
+                read = await self.ports.store.read_if_changed()
+            except StoreUnavailable:
+                return  # the tick tells the machine
+            finally:
+                self._rechecking = False
+            self._take_read(read)
+
+        self.background.spawn(recheck(), "recheck-pair")
 
     async def exchange_now(self) -> None:
         """One exchange, awaited (an API answer then shows the pair as it now is)."""
@@ -841,10 +865,7 @@ class Node:
             self.redis_version = None  # it may come back another build
             self.put(m.StoreFailed(now=self.now()))
         else:
-            if read is not self._tick_read:
-                self._tick_read = self.snapshot = read
-                self.ports.metrics.set_revision(read.revision)
-                self.put(self.store_read(read))
+            self._take_read(read)
         if pending is not None:
             await pending
         if over_update is not None:
@@ -859,6 +880,14 @@ class Node:
         down = self.ports.links.down(tuple(self.settings.interfaces))
         if down:
             self.put(m.LinkDown(now=self.now(), interfaces=down))
+
+    def _take_read(self, read: Snapshot) -> None:
+        """A read of this unit's Redis (the tick's, or a recheck's): to the machine when it
+        is not the very snapshot object the last one gave (``read_if_changed``)."""
+        if read is not self._tick_read:
+            self._tick_read = self.snapshot = read
+            self.ports.metrics.set_revision(read.revision)
+            self.put(self.store_read(read))
 
     # ---- the machine's deadline ----------------------------------------------------------
 

@@ -180,6 +180,9 @@ class NodeControl:
     def pair_id(self) -> str:
         return self.node.pair_id()
 
+    def recheck_pair(self) -> None:
+        self.node.recheck_pair()
+
     def partner_fresh(self) -> Heartbeat | None:
         return self.node.partner_fresh()
 

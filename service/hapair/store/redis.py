@@ -76,13 +76,20 @@ class Store:
         sent no write of the parameters (``Link.wrote``) and no REPLICAOF since, no PING of
         the probe failed since (a Redis restarted from its append-only file may have lost the
         last second of writes; an active steps aside before its Redis is restarted), and either
-        this Redis is a master (only this unit writes it) or, as a replica, a ``ROLE`` answered
-        after the read found the offset a ``ROLE`` before it found (nothing replicated in
-        between). At least every ``FULL_READ_EVERY`` calls it reads anyway.
+        this Redis is a master (only this unit writes it) or, as a replica, ``ROLE`` asked now
+        finds the offset a ``ROLE`` before the last read found (nothing replicated since). At
+        least every ``FULL_READ_EVERY`` calls it reads anyway.
+
+        On a replica the ``ROLE`` is asked here, each call: a ``ROLE`` of the last tick would
+        let a write replicated after it go unseen for another tick (a standby held the pair's
+        last virtual ID a tick longer than it needed to, and the units refused each other as
+        another pair). The tick's replication action then takes this answer
+        (``replication.ROLE_REUSE_S``), so the standby still asks once a tick.
 
         The engine's tick reads through this (issue 23 point 5: no parameters read per tick
-        when nothing changed): the standby already asks ``ROLE`` once a tick, and the probe
-        keeps knowing whether Redis answers."""
+        when nothing changed), and the probe keeps knowing whether Redis answers."""
+        if self.replication_control.seen[1] == "slave":
+            await self.replication_control.info()
         last = self._last_read
         if last is not None and last[2] + 1 < FULL_READ_EVERY and self._unchanged(last[1]):
             self._last_read = (last[0], last[1], last[2] + 1)
@@ -145,10 +152,10 @@ class Store:
 
     # Replication control (replication.py).
 
-    async def replication(self) -> dict[str, Any]:
+    async def replication(self, max_age: float = 0.0) -> dict[str, Any]:
         """How replication stands, in ``INFO replication``'s names (``Replication.info``: read
-        with ``ROLE``)."""
-        return await self.replication_control.info()
+        with ``ROLE``; an answer at most ``max_age`` seconds old may be given again)."""
+        return await self.replication_control.info(max_age)
 
     async def server_version(self) -> str:
         """The Redis (or Valkey) server's version, as ``INFO server`` reports it."""

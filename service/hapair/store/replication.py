@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from hapair.store.client import Link
+
+# How old a ROLE answer the tick's replication action takes again (``Replication.info``'s
+# ``max_age``): the tick's read asked it a moment before (``Store.read_if_changed``).
+ROLE_REUSE_S = 0.2
 
 
 class Replication:
@@ -16,19 +21,30 @@ class Replication:
         # What ``ROLE`` said last, for ``Store.read_if_changed``: (how many ROLE answers so
         # far, the role, the replication offset); and how many REPLICAOF this client sent.
         self.seen: tuple[int, str, int] = (0, "", -1)
+        # the last ``info`` and when it was answered (``time.monotonic``), for ``max_age``
+        self._answer: tuple[float, dict[str, Any]] | None = None
         self.switches = 0
         self.gave_up = 0  # WAITs given up at their bound (``wait_partner``)
 
-    async def info(self) -> dict[str, Any]:
+    async def info(self, max_age: float = 0.0) -> dict[str, Any]:
         """How replication stands, in ``INFO replication``'s names (``role``, and on a replica
         ``master_host``, ``master_port``, ``master_link_status``, ``master_sync_in_progress``),
         read with ``ROLE``: a few words instead of INFO's whole section to format and parse,
-        and the standby asks once a tick (issue 23, idle cost)."""
+        and the standby asks once a tick (issue 23, idle cost).
+
+        ``max_age``: the last answer again when it came at most this many seconds ago and no
+        REPLICAOF was sent since (the tick's read asked ROLE a moment before its action asks)."""
+        last = self._answer
+        if last is not None and time.monotonic() - last[0] <= max_age:
+            return dict(last[1])
+        switches = self.switches
         async with self.link.guard():
             reply = await self.link.client.execute_command("ROLE")  # type: ignore[no-untyped-call]
         info = role_info(reply)
         self.seen = (self.seen[0] + 1, info["role"], offset_of(reply))
-        return info
+        if switches == self.switches:  # else a REPLICAOF went out meanwhile: not to be reused
+            self._answer = (time.monotonic(), info)
+        return dict(info)
 
     async def server_version(self) -> str:
         """The server's version as ``INFO server`` reports it (Valkey's own version when it
@@ -40,6 +56,7 @@ class Replication:
     async def replicate_from(self, host: str, port: int) -> None:
         """Makes this Redis a replica of another (read-only)."""
         self.switches += 1
+        self._answer = None  # ROLE will say otherwise
         async with self.link.guard():
             await self.link.client.execute_command("REPLICAOF", host, port)  # type: ignore[no-untyped-call]
         self.seen = (self.seen[0] + 1, "slave", -1)  # its offset unknown until ROLE says it
@@ -47,6 +64,7 @@ class Replication:
     async def promote(self) -> None:
         """Makes this Redis a master."""
         self.switches += 1
+        self._answer = None  # ROLE will say otherwise
         async with self.link.guard():
             await self.link.client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
         self.seen = (self.seen[0] + 1, "master", -1)

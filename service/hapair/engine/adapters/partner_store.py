@@ -28,6 +28,7 @@ from hapair.store.conflicts import ConflictEntry
 from hapair.store.keys import HISTORY_KEEP
 from hapair.store.parameters import decode_entry
 from hapair.store.redis import Store
+from hapair.store.replication import ROLE_REUSE_S
 from hapair.urls import host_port
 
 log = logging.getLogger("hapair.engine")
@@ -94,7 +95,7 @@ class PartnerStore:
         standby's first replicate made a failover 11 s)."""
         target = self.target(url)
         try:
-            info = await self.store.replication()
+            info = await self.store.replication(ROLE_REUSE_S)  # the tick's read asked it
         except StoreUnavailable:
             return None
         master = (str(info.get("master_host", "")), int(info.get("master_port", 0) or 0))

@@ -231,7 +231,12 @@ def _step(s: State, event: Event) -> tuple[State, list[Action]]:
         case PartnerAnswered():
             s, deciding = _answered(s, event), True
         case StoreRead(revision=revision, params=params):
-            s = replace(s, revision=revision, params=params, store_down_since=None)
+            s = replace(
+                _pair_changed(s, params, now),
+                revision=revision,
+                params=params,
+                store_down_since=None,
+            )
         case StateSyncSeen(ok=ok, detail=detail):
             s = replace(s, state_sync=(ok, detail))
         case StoreFailed():
@@ -379,6 +384,15 @@ def _heard(s: State, hb: Heartbeat, now: float, actions: list[Action]) -> State 
         auth_failed_since=None,
         skew=hb.sent_at - wall(s, now) if hb.sent_at else None,
     )
+
+
+def _pair_changed(s: State, params: Params, now: float) -> State:
+    """A new virtual ID is a new pair id (``pairauth.pair_id``): until the partner has read it
+    too, the two refuse each other as another pair. So a refusal counts from the change: only
+    one that lasts ``AUTH_GRACE_S`` after the last change is ``partner-auth-failed``."""
+    if params.virtual_id == s.params.virtual_id or s.auth_failed_since is None:
+        return s
+    return replace(s, auth_failed_since=now)
 
 
 def _answered(s: State, event: PartnerAnswered) -> State:

@@ -94,6 +94,8 @@ class Params:
     hard_reboot_on_link_failure: bool = False
     l7_persistence_updates: bool = False  # the switchover check ``state-sync`` applies
     failback_delay: float = 0.0
+    # the stored virtual ID (None: the automatic one): a part of the pair id the partner checks
+    virtual_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
