@@ -68,10 +68,11 @@ class Pair:
         redis: dict[str, str] | None = None,
         tls: tuple[str, str] | None = None,
         pair_key: str | None = None,
+        port: int | None = None,
     ) -> None:
         self.scheme = "https" if tls else "http"
         self.heartbeat = heartbeat  # the units' --heartbeat-interval
-        self.port = free_port(SHARED_HOST)
+        self.port = port or free_port(SHARED_HOST)  # every unit listens on this port
         self.token = "adm-" + secrets.token_hex(8)
         # given when the units' ``redis`` servers were started with ``derived_password`` of it
         self.pair_key = pair_key or secrets.token_hex(16)
