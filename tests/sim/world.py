@@ -248,6 +248,10 @@ class World:
         if u.service_ok == ok:
             return
         u.service_ok, u.service_since = ok, self.now
+        # a change supersedes what the checker had still to tell (a real one needs ``rise`` or
+        # ``fall`` results in a row): a "back" and a "failed" at the same instant are due at the
+        # same time too, and the loop's timer heap need not run them in the order they came
+        u.track_due.clear()
         self._track_later(u, round(self.now + _checks(ok), 6), ok)
         self.note(f"{name} service {'back' if ok else 'failed'}")
 
