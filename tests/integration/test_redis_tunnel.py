@@ -45,10 +45,14 @@ def _runtime(data_dir: Path) -> dict[str, object]:
     return loaded
 
 
-def _packets(pcap: Path, expression: str) -> list[str]:
-    """The packets of a capture (maybe still being written) that match ``expression``."""
+def _packets(pcap: Path, expression: str, *, complete: bool = False) -> list[str]:
+    """The packets of a capture that match ``expression``; one still being written may end in
+    a part of a packet (tcpdump then exits 1): an error only for a ``complete`` one."""
     read = subprocess.run(
-        ["tcpdump", "-r", str(pcap), "-n", expression], capture_output=True, text=True, check=False
+        ["tcpdump", "-r", str(pcap), "-n", expression],
+        capture_output=True,
+        text=True,
+        check=complete,
     )
     return read.stdout.splitlines()
 
@@ -144,12 +148,7 @@ def test_replication_over_the_tls_tunnel_shows_nothing_in_clear(
     subprocess.run(
         ["tcpdump", "-r", str(pcap), "-w", str(filtered), ours], capture_output=True, check=True
     )
-    exit_packets = subprocess.run(
-        ["tcpdump", "-r", str(filtered), "-n", f"tcp port {first_redis[1]}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    exit_packets = _packets(filtered, f"tcp port {first_redis[1]}", complete=True)
     print(f"{len(exit_packets)} packets through the active's tunnel exit")
     assert len(exit_packets) >= 10, (exit_packets, counts)  # the tap saw the replication
     captured = filtered.read_bytes()
