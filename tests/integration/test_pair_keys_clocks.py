@@ -15,8 +15,14 @@ from tests.integration.conftest import MakePair
 from tests.integration.pairs import Pair
 from tests.integration.sse import Follower
 from tests.support import poll
+from tests.units import Unit
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def _self_view(pair: Pair, unit: Unit) -> dict[str, Any]:
+    """The unit as it sees itself (its own entry of its ``/ha/status``)."""
+    return next(u for u in pair.status(unit)["units"] if u["address"] == unit.address)
 
 
 def _actives(pair: Pair) -> list[str]:
@@ -24,7 +30,7 @@ def _actives(pair: Pair) -> list[str]:
     out = []
     for unit in (pair.first, pair.second):
         try:
-            me = next(u for u in pair.status(unit)["units"] if u["address"] == unit.address)
+            me = _self_view(pair, unit)
         except (AssertionError, OSError):
             continue
         if me["role"] == "active":
@@ -48,9 +54,7 @@ def test_different_pair_keys_never_two_actives_and_say_why(make_pair: MakePair) 
         def both_refuse() -> bool:
             assert len(_actives(pair)) <= 1, "two actives"
             for unit in (pair.first, pair.second):
-                status = pair.status(unit)
-                me = next(u for u in status["units"] if u["address"] == unit.address)
-                seen[unit.name] = me
+                seen[unit.name] = _self_view(pair, unit)
             return all(u["reason"] == "partner-auth-failed" for u in seen.values())
 
         poll(both_refuse, timeout=20, interval=0.1, what="both units partner-auth-failed")
@@ -101,10 +105,7 @@ def test_clocks_apart_pair_and_work_and_the_skew_is_shown(
 
 def _views(pair: Pair) -> dict[str, dict[str, Any]]:
     """Each unit as it sees itself."""
-    return {
-        unit.name: next(u for u in pair.status(unit)["units"] if u["address"] == unit.address)
-        for unit in (pair.first, pair.second)
-    }
+    return {unit.name: _self_view(pair, unit) for unit in (pair.first, pair.second)}
 
 
 def test_virtual_id_changes_keep_the_roles(make_pair: MakePair) -> None:

@@ -28,10 +28,11 @@ def link_up(server: EmbeddedRedis) -> bool:
         return bool(c.info("replication")["master_link_status"] == "up")
 
 
-def mgets(server: EmbeddedRedis) -> int:
+def calls(server: EmbeddedRedis, command: str) -> int:
+    """How many times ``server`` ran ``command`` so far (``INFO commandstats``)."""
     with redis_client(server) as c:
         stats = c.info("commandstats")
-    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
 async def commit(store: Store, ha_timeout: int) -> int:
@@ -57,12 +58,12 @@ def test_master_reads_again_only_after_a_write_or_every_few_calls(
             first = await store.read_if_changed()
             assert (await store.replication())["role"] == "master"  # what the active knows
             first = await store.read_if_changed()  # the read after ROLE said master
-            before = mgets(redis_server)
+            before = calls(redis_server, "mget")
             for _ in range(store_redis.FULL_READ_EVERY - 1):
                 assert await store.read_if_changed() is first
-            assert mgets(redis_server) == before  # no MGET for those
+            assert calls(redis_server, "mget") == before  # no MGET for those
             again = await store.read_if_changed()  # the FULL_READ_EVERY-th: read anyway
-            assert again is not first and mgets(redis_server) == before + 1
+            assert again is not first and calls(redis_server, "mget") == before + 1
             revision = await commit(store, 6)  # through this client: counted before its EXEC
             after = await store.read_if_changed()
             assert after.revision == revision and after.params.ha_timeout == 6
@@ -97,12 +98,6 @@ def test_master_reads_again_only_after_a_write_or_every_few_calls(
     asyncio.run(run())
 
 
-def roles(server: EmbeddedRedis) -> int:
-    with redis_client(server) as c:
-        stats = c.info("commandstats")
-    return int(stats.get("cmdstat_role", {}).get("calls", 0))
-
-
 def revision_of(server: EmbeddedRedis) -> int:
     with redis_client(server) as c:
         return int(c.get(keys.REVISION) or 0)
@@ -129,12 +124,12 @@ def test_replica_reads_again_when_its_offset_moved(
                 await store.replication()  # the tick before: its action asked ROLE
                 first = await store.read_if_changed()
                 await store.replication(replication.ROLE_REUSE_S)
-                asked = roles(replica)
+                asked = calls(replica, "role")
                 seen = await store.read_if_changed()  # ROLE: the same offset
                 assert seen is first
-                assert roles(replica) == asked + 1
+                assert calls(replica, "role") == asked + 1
                 await store.replication(replication.ROLE_REUSE_S)
-                assert roles(replica) == asked + 1  # the action took the read's answer
+                assert calls(replica, "role") == asked + 1  # the action took the read's answer
                 revision = await commit(master, 12)  # written after the tick's last ROLE
                 await asyncio.to_thread(
                     poll,
